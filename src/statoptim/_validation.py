@@ -1,0 +1,140 @@
+"""Shared argument checks.
+
+Every check raises a ``ValueError`` (or ``TypeError``) whose message names the
+argument, says what was expected and shows what came, so that users can fix
+their call without reading the source.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "check_quantiles",
+    "check_sample_weight",
+    "check_positive_int",
+    "check_positive_float",
+    "check_random_state",
+    "check_1d_finite",
+]
+
+
+def _describe(value):
+    """Short description of a received value for error messages."""
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_quantiles(quantile, name="quantile"):
+    """Validate one quantile or a sequence of quantiles.
+
+    Returns
+    -------
+    quantiles : ndarray of shape (n_quantiles,)
+        The quantiles as float64.
+    scalar : bool
+        True if a single number was given (estimators then return 1-D ``coef_``).
+    """
+    scalar = isinstance(quantile, numbers.Real) and not isinstance(quantile, bool)
+    try:
+        arr = np.asarray(quantile, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a number in (0, 1) or a sequence of such numbers, "
+            f"got {_describe(quantile)}"
+        ) from None
+    if isinstance(quantile, bool) or arr.ndim > 1 or arr.size == 0:
+        raise ValueError(
+            f"{name} must be a number in (0, 1) or a non-empty 1-D sequence of such "
+            f"numbers, got {_describe(quantile)}"
+        )
+    arr = np.atleast_1d(arr)
+    bad = ~((arr > 0.0) & (arr < 1.0))  # also catches NaN
+    if bad.any():
+        raise ValueError(
+            f"{name} must lie strictly between 0 and 1, got {arr[bad][0]!r}"
+            + ("" if scalar else f" in {_describe(quantile)}")
+        )
+    return arr, scalar
+
+
+def check_sample_weight(sample_weight, n_samples, name="sample_weight"):
+    """Validate non-negative, finite weights with a positive sum.
+
+    ``None`` gives unit weights. Returns a C-contiguous float64 array.
+    """
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=np.float64)
+    if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+        sample_weight = np.full(n_samples, float(sample_weight))
+    try:
+        w = np.ascontiguousarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be an array of non-negative numbers, got {_describe(sample_weight)}"
+        ) from None
+    if w.ndim != 1 or w.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} must have shape ({n_samples},) to match the number of samples, "
+            f"got shape {w.shape}"
+        )
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{name} must be finite, got {int((~np.isfinite(w)).sum())} NaN or inf")
+    if np.any(w < 0):
+        raise ValueError(f"{name} must be non-negative, got minimum {w.min()!r}")
+    if not np.any(w > 0):
+        raise ValueError(f"{name} must have at least one positive entry, got all zeros")
+    return w
+
+
+def check_positive_int(value, name, minimum=1):
+    """Validate an integer >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {_describe(value)}")
+    return int(value)
+
+
+def check_positive_float(value, name, allow_zero=False):
+    """Validate a finite float > 0 (or >= 0 with ``allow_zero``)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    ok = ok and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {_describe(value)}")
+    return float(value)
+
+
+def check_random_state(random_state, name="random_state"):
+    """Turn None, an int, a SeedSequence or a Generator into a numpy Generator."""
+    if random_state is None or isinstance(
+        random_state, (numbers.Integral, np.random.SeedSequence)
+    ):
+        if isinstance(random_state, numbers.Integral) and random_state < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {random_state!r}")
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    raise ValueError(
+        f"{name} must be None, an int, a SeedSequence or a numpy Generator, "
+        f"got {_describe(random_state)}"
+    )
+
+
+def check_1d_finite(values, name, n_samples=None):
+    """Validate a finite 1-D float64 array (optionally of a given length)."""
+    try:
+        arr = np.ascontiguousarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a 1-D array of numbers, got {_describe(values)}") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+    if n_samples is not None and arr.shape[0] != n_samples:
+        raise ValueError(f"{name} must have length {n_samples}, got {arr.shape[0]}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {int((~np.isfinite(arr)).sum())} NaN or inf")
+    return arr

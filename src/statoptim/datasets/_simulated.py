@@ -1,0 +1,47 @@
+"""Simulated designs of the talks behind statoptim."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import norm
+
+from statoptim._validation import check_positive_int, check_random_state
+
+__all__ = ["make_quantile_regression", "quantile_truth"]
+
+
+def make_quantile_regression(n_samples=500, n_noise_features=0, *, random_state=None):
+    """The talk's location-shift model ``T = 4.5 Z1 - 2 Z2 + r``.
+
+    ``Z1 ~ N(0, 1)``, ``Z2 ~ U(-3, 3)``, ``r ~ N(0, 1)``; optionally
+    ``n_noise_features`` extra N(0, 1) covariates with coefficient 0 (the
+    p = 20 benchmark design adds 18). The conditional ``q``-quantile is
+    ``Phi^{-1}(q) + 4.5 Z1 - 2 Z2`` (see :func:`quantile_truth`).
+
+    Parameters
+    ----------
+    n_samples : int, default=500
+    n_noise_features : int, default=0
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2 + n_noise_features)
+    y : ndarray of shape (n_samples,)
+    """
+    n_samples = check_positive_int(n_samples, "n_samples")
+    n_noise_features = check_positive_int(n_noise_features, "n_noise_features", minimum=0)
+    rng = check_random_state(random_state)
+    X = np.empty((n_samples, 2 + n_noise_features))
+    X[:, 0] = rng.standard_normal(n_samples)
+    X[:, 1] = rng.uniform(-3.0, 3.0, n_samples)
+    if n_noise_features:
+        X[:, 2:] = rng.standard_normal((n_samples, n_noise_features))
+    y = 4.5 * X[:, 0] - 2.0 * X[:, 1] + rng.standard_normal(n_samples)
+    return X, y
+
+
+def quantile_truth(quantile, n_noise_features=0):
+    """True ``(intercept, coef)`` of the conditional quantile in the talk's model."""
+    coef = np.zeros(2 + n_noise_features)
+    coef[:2] = (4.5, -2.0)
+    return float(norm.ppf(quantile)), coef

@@ -1,0 +1,540 @@
+# Kernels of weighted linear quantile regression.
+#
+# Design
+# ------
+# `mm_quantile_fit` runs the majorise-minimise iteration of Hunter & Lange
+# (2000) on the perturbed check loss
+#     rho_e(r) = rho_q(r) - (e/2) ln(e + |r|),
+# for a decreasing sequence of perturbations e (continuation), each stage
+# warm-started from the previous one. An MM step is one weighted least-squares
+# solve (spec, section 2.1, increment form):
+#     a_i = w_i / (e + |r_i|),
+#     theta <- theta + (Z'AZ)^{-1} Z'(A r + (2q - 1) w).
+# A monotone guard halves a step that would raise L_e = sum w_i rho_e(r_i)
+# beyond rounding, and ends the stage if 30 halvings do not help.
+#
+# `simplex_finish` turns the MM point into an exact solution of the linear
+# program: basis from the rows with the smallest residuals, Koenker's
+# optimality certificate, and Barrodale-Roberts pivots (a weighted-median line
+# search along an edge of the polytope) until it holds (spec, section 2.4).
+#
+# Arrays are C-contiguous float64; Z includes the intercept column when there
+# is one. The wrappers in `_solver.py` validate the input, allocate every
+# output and scratch array, and turn the returned status into warnings.
+# Nothing here allocates in a loop, holds the GIL in a loop or warns.
+
+from libc.math cimport fabs, log, sqrt, INFINITY
+from libc.stdlib cimport malloc, free
+
+from statoptim._cy._blas cimport (
+    blas_int, xdot, xgemv_rows, xgemv_cols, xsyrk_gram, xpotrf_solve, xgetrf, xgetrs,
+)
+from statoptim._cy._mathutils cimport check_loss
+
+# Status codes shared with _solver.py
+DEF STATUS_OK = 0
+DEF STATUS_SINGULAR = 1
+DEF STATUS_PIVOT_CAP = 2
+DEF STATUS_NUMERICAL = 3
+DEF STATUS_NEED_BASIS = 4
+
+# Below this many columns the Gram matrix is accumulated in the fused row loop;
+# above it the rows are scaled into a buffer and BLAS dsyrk does the product.
+DEF SMALL_P = 8
+DEF MAX_HALVINGS = 30
+DEF DBL_EPS = 2.220446049250313e-16
+
+
+cdef inline double perturbed_loss(double r, double q, double e) noexcept nogil:
+    """rho_e(r) = rho_q(r) - (e / 2) ln(e + |r|)."""
+    return check_loss(r, q) - 0.5 * e * log(e + fabs(r))
+
+
+cdef double surrogate(Py_ssize_t n_samples, const double* r, const double* w,
+                      double q, double e, double* scale) noexcept nogil:
+    """L_e = sum_i w_i rho_e(r_i); `scale` receives sum_i w_i |rho_e(r_i)|-ish bound."""
+    cdef Py_ssize_t i
+    cdef double total = 0.0, mag = 0.0, lg, cl
+    for i in range(n_samples):
+        cl = check_loss(r[i], q)
+        lg = 0.5 * e * log(e + fabs(r[i]))
+        total += w[i] * (cl - lg)
+        mag += w[i] * (cl + fabs(lg))
+    scale[0] = mag
+    return total
+
+
+cdef void residuals(Py_ssize_t n_samples, Py_ssize_t n_features, const double* Z,
+                    const double* y, const double* theta, double* r) noexcept nogil:
+    """r = y - Z theta."""
+    cdef Py_ssize_t i
+    for i in range(n_samples):
+        r[i] = y[i]
+    xgemv_rows(n_samples, n_features, -1.0, Z, theta, 1.0, r)
+
+
+cdef int mm_step(Py_ssize_t n_samples, Py_ssize_t n_features, const double* Z,
+                 const double* w, const double* r, double q, double e,
+                 double* u, double* scaled, double* gram, double* step) noexcept nogil:
+    """Solve (Z'AZ) step = Z'(A r + (2q - 1) w) with a_i = w_i / (e + |r_i|).
+
+    `u` (n_samples) and `scaled` (n_samples * n_features, used when
+    n_features > SMALL_P) are scratch; `gram` (n_features**2) is overwritten
+    by the Cholesky factor. Returns the LAPACK info (0 on success).
+    """
+    cdef Py_ssize_t i, j, k
+    cdef double a, sa, ui, zij
+    cdef const double* zi
+    cdef double lin = 2.0 * q - 1.0
+    if n_features <= SMALL_P:
+        for j in range(n_features * n_features):
+            gram[j] = 0.0
+        for j in range(n_features):
+            step[j] = 0.0
+        for i in range(n_samples):
+            a = w[i] / (e + fabs(r[i]))
+            ui = a * r[i] + lin * w[i]
+            zi = Z + i * n_features
+            for j in range(n_features):
+                zij = zi[j]
+                step[j] += zij * ui
+                zij = a * zij
+                # Fortran 'L' triangle of the C array: gram[j * n + k] for k >= j
+                for k in range(j, n_features):
+                    gram[j * n_features + k] += zij * zi[k]
+    else:
+        for i in range(n_samples):
+            a = w[i] / (e + fabs(r[i]))
+            u[i] = a * r[i] + lin * w[i]
+            sa = sqrt(a)
+            zi = Z + i * n_features
+            for j in range(n_features):
+                scaled[i * n_features + j] = sa * zi[j]
+        xsyrk_gram(n_samples, n_features, scaled, 0.0, gram)
+        xgemv_cols(n_samples, n_features, 1.0, Z, u, 0.0, step)
+    return xpotrf_solve(n_features, gram, step)
+
+
+def mm_quantile_fit(const double[:, ::1] Z,      # IN  (n_samples, n_features)
+                    const double[::1] y,         # IN  (n_samples,)
+                    const double[::1] w,         # IN  (n_samples,) weights > 0
+                    double quantile,
+                    double[::1] theta,           # IN/OUT (n_features,) start -> end
+                    const double[::1] eps_stages,  # IN  decreasing perturbations
+                    double tol,
+                    Py_ssize_t max_iter,
+                    double[::1] resid,           # OUT (n_samples,) y - Z theta at the end
+                    double[::1] work_n,          # scratch (2 * n_samples,)
+                    double[::1] work_np):        # scratch (n_samples * n_features,) or (0,)
+    """Hunter-Lange MM with continuation in the perturbation and a monotone guard.
+
+    For each ``e`` in ``eps_stages`` iterate the MM step of Hunter & Lange
+    (2000, eq. 7, increment form) until the relative decrease of
+    ``L_e = sum_i w_i rho_e(r_i)`` falls below ``tol`` or the total iteration
+    count reaches ``max_iter``. A step that would raise ``L_e`` by more than
+    a few ulps of ``sum_i w_i |rho_e(r_i)|`` is halved (up to 30 times); if no
+    halving descends, the stage ends.
+
+    Returns
+    -------
+    n_iter : int
+        MM steps taken over all stages.
+    status : int
+        0 on success, 1 if a weighted Gram matrix was not positive definite.
+    """
+    cdef Py_ssize_t n_samples = Z.shape[0], n_features = Z.shape[1]
+    cdef Py_ssize_t n_stages = eps_stages.shape[0], stage, it = 0, h, j
+    cdef double e, loss, loss_new, scale, scale_new, t
+    cdef int info = 0, status = STATUS_OK
+    cdef bint accepted
+    cdef double* gram
+    cdef double* step
+    cdef double* theta_new
+    cdef double* r = &resid[0]
+    cdef double* r_new = &work_n[0]
+    cdef double* u = &work_n[n_samples]
+    cdef double* scaled = &work_np[0] if work_np.shape[0] > 0 else NULL
+    cdef double* swap
+
+    if work_n.shape[0] < 2 * n_samples:
+        raise ValueError("work_n must hold 2 * n_samples values")
+    if n_features > SMALL_P and work_np.shape[0] < n_samples * n_features:
+        raise ValueError("work_np must hold n_samples * n_features values")
+    gram = <double*>malloc(n_features * (n_features + 2) * sizeof(double))
+    if gram == NULL:
+        raise MemoryError()
+    step = gram + n_features * n_features
+    theta_new = step + n_features
+
+    with nogil:
+        residuals(n_samples, n_features, &Z[0, 0], &y[0], &theta[0], r)
+        for stage in range(n_stages):
+            e = eps_stages[stage]
+            loss = surrogate(n_samples, r, &w[0], quantile, e, &scale)
+            while it < max_iter:
+                info = mm_step(n_samples, n_features, &Z[0, 0], &w[0], r, quantile, e,
+                               u, scaled, gram, step)
+                it += 1
+                if info != 0:
+                    status = STATUS_SINGULAR
+                    break
+                t = 1.0
+                accepted = False
+                for h in range(MAX_HALVINGS):
+                    for j in range(n_features):
+                        theta_new[j] = theta[j] + t * step[j]
+                    residuals(n_samples, n_features, &Z[0, 0], &y[0], theta_new, r_new)
+                    loss_new = surrogate(n_samples, r_new, &w[0], quantile, e, &scale_new)
+                    if loss_new <= loss + 64.0 * DBL_EPS * scale:
+                        accepted = True
+                        break
+                    t *= 0.5
+                if not accepted:
+                    break
+                for j in range(n_features):
+                    theta[j] = theta_new[j]
+                swap = r
+                r = r_new
+                r_new = swap
+                if loss - loss_new <= tol * scale:
+                    loss = loss_new
+                    scale = scale_new
+                    break
+                loss = loss_new
+                scale = scale_new
+            if status != STATUS_OK:
+                break
+        if r != &resid[0]:
+            for j in range(n_samples):
+                resid[j] = r[j]
+    free(gram)
+    return it, status
+
+
+# ---------------------------------------------------------------------------
+# Exact finish: basis, certificate, simplex pivots
+# ---------------------------------------------------------------------------
+
+cdef Py_ssize_t weighted_select(double* tval, double* aval, Py_ssize_t* idx,
+                                Py_ssize_t m, double target) noexcept nogil:
+    """Position (after partial reordering) of the breakpoint where the
+    cumulative sum of `aval`, taken in increasing order of `tval`, first
+    reaches `target`. Ties in `tval` are broken by the smallest `idx`
+    (Bland's rule). Expected O(m) (quickselect with a three-way partition).
+    Returns -1 if the total is below `target`.
+    """
+    cdef Py_ssize_t lo = 0, hi = m, i, lt, gt, best
+    cdef double acc = 0.0, sum_lt, sum_eq, pivot, a, b, c
+    cdef double td, ad
+    cdef Py_ssize_t tmpi
+    while lo < hi:
+        # median of three as pivot
+        a = tval[lo]
+        b = tval[lo + (hi - lo) // 2]
+        c = tval[hi - 1]
+        if a > b:
+            a, b = b, a
+        if b > c:
+            b = c
+        pivot = a if a > b else b
+        # three-way partition [lo, lt) < pivot, [lt, gt) == pivot, [gt, hi) > pivot
+        lt = lo
+        gt = hi
+        i = lo
+        while i < gt:
+            if tval[i] < pivot:
+                td = tval[i]; tval[i] = tval[lt]; tval[lt] = td
+                ad = aval[i]; aval[i] = aval[lt]; aval[lt] = ad
+                tmpi = idx[i]; idx[i] = idx[lt]; idx[lt] = tmpi
+                lt += 1
+                i += 1
+            elif tval[i] > pivot:
+                gt -= 1
+                td = tval[i]; tval[i] = tval[gt]; tval[gt] = td
+                ad = aval[i]; aval[i] = aval[gt]; aval[gt] = ad
+                tmpi = idx[i]; idx[i] = idx[gt]; idx[gt] = tmpi
+            else:
+                i += 1
+        sum_lt = 0.0
+        for i in range(lo, lt):
+            sum_lt += aval[i]
+        if acc + sum_lt >= target and lt > lo:
+            hi = lt
+            continue
+        acc += sum_lt
+        sum_eq = 0.0
+        for i in range(lt, gt):
+            sum_eq += aval[i]
+        if acc + sum_eq >= target:
+            best = lt
+            for i in range(lt + 1, gt):
+                if idx[i] < idx[best]:
+                    best = i
+            return best
+        acc += sum_eq
+        lo = gt
+    return -1
+
+
+def choose_basis(const double[:, ::1] Z,         # IN  (n_samples, n_features)
+                 const Py_ssize_t[::1] order,    # IN  candidate rows, best first
+                 Py_ssize_t[::1] basis):         # OUT (n_features,)
+    """Greedy full-rank basis: the first rows of `order` that are linearly
+    independent (modified Gram-Schmidt, relative threshold 1e-9).
+
+    Returns the number of rows found (n_features on success).
+    """
+    cdef Py_ssize_t n_features = Z.shape[1], n_found = 0, k, j, l, row
+    cdef double nrm0, nrm, proj
+    cdef double* Q = <double*>malloc((n_features * n_features + n_features) * sizeof(double))
+    cdef double* v
+    if Q == NULL:
+        raise MemoryError()
+    v = Q + n_features * n_features
+    with nogil:
+        for k in range(order.shape[0]):
+            if n_found == n_features:
+                break
+            row = order[k]
+            nrm0 = 0.0
+            for j in range(n_features):
+                v[j] = Z[row, j]
+                nrm0 += v[j] * v[j]
+            nrm0 = sqrt(nrm0)
+            if nrm0 == 0.0:
+                continue
+            for l in range(n_found):   # twice for stability
+                proj = xdot(n_features, &Q[l * n_features], v)
+                for j in range(n_features):
+                    v[j] -= proj * Q[l * n_features + j]
+            for l in range(n_found):
+                proj = xdot(n_features, &Q[l * n_features], v)
+                for j in range(n_features):
+                    v[j] -= proj * Q[l * n_features + j]
+            nrm = sqrt(xdot(n_features, v, v))
+            if nrm <= 1e-9 * nrm0:
+                continue
+            for j in range(n_features):
+                Q[n_found * n_features + j] = v[j] / nrm
+            basis[n_found] = row
+            n_found += 1
+    free(Q)
+    return n_found
+
+
+cdef double weighted_check_loss(Py_ssize_t n_samples, const double* r, const double* w,
+                                double q) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef double total = 0.0
+    for i in range(n_samples):
+        total += w[i] * check_loss(r[i], q)
+    return total
+
+
+def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
+                   const double[::1] y,          # IN  (n_samples,)
+                   const double[::1] w,          # IN  (n_samples,) weights > 0
+                   double quantile,
+                   Py_ssize_t[::1] basis,        # IN/OUT (n_features,) full-rank rows
+                   double[::1] theta,            # OUT (n_features,)
+                   Py_ssize_t max_pivots,
+                   double[::1] resid,            # OUT (n_samples,)
+                   double[::1] work_n,           # scratch (3 * n_samples,)
+                   Py_ssize_t[::1] work_idx,     # scratch (n_samples,)
+                   signed char[::1] in_basis):   # scratch (n_samples,) zeros on entry
+    """Exact finish by simplex pivots (Barrodale & Roberts 1973; Koenker 2005).
+
+    From the vertex ``theta = Z_h^{-1} y_h`` of the basis ``h`` check Koenker's
+    optimality certificate (2005, Thm 2.1, weighted): with
+    ``psi(r) = q - I(r < 0)``, ``g = sum_{i not in h} w_i psi(r_i) z_i`` and
+    ``Z_h' v = -g``, the vertex is optimal iff
+    ``w_i (q - 1) <= v_i <= w_i q`` for every basic row. Otherwise release the
+    most violated basic row (Bland's rule after a degenerate pivot) and move
+    along the edge ``d = Z_h^{-1} (sigma e_k)`` to the minimum of the convex
+    piecewise-linear objective on it (weighted-median line search, O(n)),
+    where a non-basic row enters.
+
+    Returns
+    -------
+    n_pivots : int
+    status : int
+        0 optimal, 2 pivot cap reached, 3 numerical failure (singular basis
+        or no descent), in which case the best vertex found is returned.
+    objective : float
+        sum_i w_i rho_q(y_i - z_i'theta) at the returned theta.
+    """
+    cdef Py_ssize_t n_samples = Z.shape[0], n_features = Z.shape[1]
+    cdef Py_ssize_t i, j, k, kpos, n_pivots = 0, m, sel, enter
+    cdef double q = quantile, lo_k, hi_k, viol, best_viol, sigma, slope, cj, tiny
+    cdef double objective = INFINITY, obj_new, cmax, dnorm
+    cdef int status = STATUS_OK, info
+    cdef bint bland = False, degenerate
+    cdef double* r = &resid[0]
+    cdef double* c = &work_n[0]
+    cdef double* tval = &work_n[n_samples]
+    cdef double* aval = &work_n[2 * n_samples]
+    cdef Py_ssize_t* idx = &work_idx[0]
+    cdef const double* Zp = &Z[0, 0]
+    cdef const double* wp = &w[0]
+    cdef double* M
+    cdef double* vbuf
+    cdef double* gabs
+    cdef double* tolv
+    cdef double* dvec
+    cdef double* inv_abs
+    cdef double* best_theta
+    cdef double best_obj = INFINITY
+    cdef blas_int* ipiv
+
+    if work_n.shape[0] < 3 * n_samples or work_idx.shape[0] < n_samples:
+        raise ValueError("work_n must hold 3 * n_samples values and work_idx n_samples")
+    M = <double*>malloc((2 * n_features * n_features + 6 * n_features) * sizeof(double))
+    ipiv = <blas_int*>malloc(n_features * sizeof(blas_int))
+    if M == NULL or ipiv == NULL:
+        free(M)
+        free(ipiv)
+        raise MemoryError()
+    inv_abs = M + n_features * n_features
+    vbuf = inv_abs + n_features * n_features
+    gabs = vbuf + n_features
+    tolv = gabs + n_features
+    dvec = tolv + n_features
+    best_theta = dvec + n_features
+    # (one spare block of n_features follows best_theta)
+
+    with nogil:
+        # gabs = sum_i w_i |z_i|, the scale of the rounding error in g
+        for j in range(n_features):
+            gabs[j] = 0.0
+        for i in range(n_samples):
+            for j in range(n_features):
+                gabs[j] += wp[i] * fabs(Zp[i * n_features + j])
+        for k in range(n_features):
+            in_basis[basis[k]] = 1
+
+        while True:
+            # --- factorise the basis: M (C order) holds the rows z_h, i.e.
+            # the Fortran matrix Z_h'. LU of Z_h'.
+            for k in range(n_features):
+                for j in range(n_features):
+                    M[k * n_features + j] = Zp[basis[k] * n_features + j]
+            info = xgetrf(n_features, M, ipiv)
+            if info != 0:
+                status = STATUS_NUMERICAL
+                break
+            # theta = Z_h^{-1} y_h  (transpose solve with Z_h')
+            for k in range(n_features):
+                theta[k] = y[basis[k]]
+            xgetrs(n_features, M, ipiv, &theta[0], True)
+            residuals(n_samples, n_features, Zp, &y[0], &theta[0], r)
+            for k in range(n_features):
+                r[basis[k]] = 0.0
+            obj_new = weighted_check_loss(n_samples, r, wp, q)
+            if obj_new < best_obj:
+                best_obj = obj_new
+                for j in range(n_features):
+                    best_theta[j] = theta[j]
+            elif obj_new > best_obj * (1.0 + 1e-12) + 1e-300:
+                # rounding made a pivot go uphill: stop at the best vertex
+                status = STATUS_NUMERICAL
+                break
+            degenerate = obj_new >= objective * (1.0 - 4.0 * DBL_EPS)
+            objective = obj_new
+            if degenerate and n_pivots > 0:
+                bland = True
+
+            # --- certificate: v solves Z_h' v = -g
+            for i in range(n_samples):
+                if in_basis[i]:
+                    c[i] = 0.0
+                elif r[i] >= 0.0:
+                    c[i] = wp[i] * q
+                else:
+                    c[i] = wp[i] * (q - 1.0)
+            xgemv_cols(n_samples, n_features, -1.0, Zp, c, 0.0, vbuf)
+            xgetrs(n_features, M, ipiv, vbuf, False)
+            # tolerance: 1e-10 relative to w_k plus the propagated rounding
+            # error of g, 32 eps |Z_h^{-T}| gabs
+            for k in range(n_features):
+                for j in range(n_features):
+                    inv_abs[k * n_features + j] = 1.0 if k == j else 0.0
+                xgetrs(n_features, M, ipiv, &inv_abs[k * n_features], False)
+            for k in range(n_features):
+                tolv[k] = 0.0
+            for j in range(n_features):
+                for k in range(n_features):
+                    tolv[k] += fabs(inv_abs[j * n_features + k]) * gabs[j]
+            kpos = -1
+            best_viol = 0.0
+            for k in range(n_features):
+                i = basis[k]
+                lo_k = wp[i] * (q - 1.0)
+                hi_k = wp[i] * q
+                viol = lo_k - vbuf[k]
+                if vbuf[k] - hi_k > viol:
+                    viol = vbuf[k] - hi_k
+                if viol <= 1e-10 * wp[i] + 32.0 * DBL_EPS * tolv[k]:
+                    continue
+                if bland:
+                    if kpos < 0 or basis[k] < basis[kpos]:
+                        kpos = k
+                        best_viol = viol
+                elif viol > best_viol:
+                    kpos = k
+                    best_viol = viol
+            if kpos < 0:
+                break      # certified optimal
+            if n_pivots >= max_pivots:
+                status = STATUS_PIVOT_CAP
+                break
+            i = basis[kpos]
+            if vbuf[kpos] < wp[i] * (q - 1.0):
+                sigma = 1.0
+                slope = vbuf[kpos] + wp[i] * (1.0 - q)
+            else:
+                sigma = -1.0
+                slope = -vbuf[kpos] + wp[i] * q
+            # --- edge direction d = Z_h^{-1} (sigma e_k): transpose solve
+            for j in range(n_features):
+                dvec[j] = 0.0
+            dvec[kpos] = sigma
+            xgetrs(n_features, M, ipiv, dvec, True)
+            for j in range(n_samples):
+                c[j] = 0.0
+            xgemv_rows(n_samples, n_features, 1.0, Zp, dvec, 0.0, c)
+            cmax = 0.0
+            for j in range(n_samples):
+                if fabs(c[j]) > cmax:
+                    cmax = fabs(c[j])
+            tiny = 1e-13 * cmax
+            # --- breakpoints: residual r_j - t c_j crosses zero at t = r_j / c_j
+            m = 0
+            for j in range(n_samples):
+                if in_basis[j]:
+                    continue
+                cj = c[j]
+                if (r[j] >= 0.0 and cj > tiny) or (r[j] < 0.0 and cj < -tiny):
+                    tval[m] = r[j] / cj
+                    aval[m] = wp[j] * fabs(cj)
+                    idx[m] = j
+                    m += 1
+            sel = weighted_select(tval, aval, idx, m, -slope)
+            if sel < 0:
+                status = STATUS_NUMERICAL
+                break
+            enter = idx[sel]
+            in_basis[i] = 0
+            in_basis[enter] = 1
+            basis[kpos] = enter
+            n_pivots += 1
+
+        if status != STATUS_OK and best_obj < INFINITY:
+            for j in range(n_features):
+                theta[j] = best_theta[j]
+            residuals(n_samples, n_features, Zp, &y[0], &theta[0], r)
+            objective = best_obj
+        for k in range(n_features):
+            in_basis[basis[k]] = 0
+    free(M)
+    free(ipiv)
+    return n_pivots, status, objective

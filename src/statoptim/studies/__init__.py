@@ -1,0 +1,11 @@
+"""The studies behind ``statoptim reproduce``: one module per talk.
+
+Each study registers itself with :func:`statoptim.studies._runner.register`;
+the CLI lists and runs whatever is registered.
+"""
+from statoptim.studies._runner import STUDIES, register
+
+# Importing a study module registers it.
+from statoptim.studies import quantile_solver  # noqa: F401,E402
+
+__all__ = ["STUDIES", "register"]
