@@ -40,7 +40,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         quantile, in the order given.
     fit_intercept : bool, default=True
         Whether to fit an intercept (it is not penalised; there is no penalty).
-    tol : float, default=1e-8
+    tol : float, default=1e-5
         Relative decrease of the smoothed MM objective below which a
         continuation stage stops. The exact finish makes the result exact
         whatever ``tol`` is; a smaller ``tol`` means more MM iterations and
@@ -102,7 +102,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         quantile=0.5,
         *,
         fit_intercept=True,
-        tol=1e-8,
+        tol=1e-5,
         max_iter=1000,
         max_pivots=None,
         preprocess="auto",

@@ -64,13 +64,58 @@ cdef double surrogate(Py_ssize_t n_samples, const double* r, const double* w,
     return total
 
 
+cdef void matvec_rows(Py_ssize_t n_samples, Py_ssize_t n_features, const double* Z,
+                      const double* x, double* out) noexcept nogil:
+    """out = Z x; a plain loop for few columns (BLAS call overhead dominates there)."""
+    cdef Py_ssize_t i, j
+    cdef double acc
+    cdef const double* zi
+    if n_features > SMALL_P:
+        xgemv_rows(n_samples, n_features, 1.0, Z, x, 0.0, out)
+        return
+    for i in range(n_samples):
+        zi = Z + i * n_features
+        acc = 0.0
+        for j in range(n_features):
+            acc += zi[j] * x[j]
+        out[i] = acc
+
+
+cdef void matvec_cols(Py_ssize_t n_samples, Py_ssize_t n_features, const double* Z,
+                      const double* x, double* out) noexcept nogil:
+    """out = Z' x (n_features values)."""
+    cdef Py_ssize_t i, j
+    cdef double xi
+    cdef const double* zi
+    if n_features > SMALL_P:
+        xgemv_cols(n_samples, n_features, 1.0, Z, x, 0.0, out)
+        return
+    for j in range(n_features):
+        out[j] = 0.0
+    for i in range(n_samples):
+        zi = Z + i * n_features
+        xi = x[i]
+        for j in range(n_features):
+            out[j] += zi[j] * xi
+
+
 cdef void residuals(Py_ssize_t n_samples, Py_ssize_t n_features, const double* Z,
                     const double* y, const double* theta, double* r) noexcept nogil:
     """r = y - Z theta."""
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, j
+    cdef double acc
+    cdef const double* zi
+    if n_features > SMALL_P:
+        for i in range(n_samples):
+            r[i] = y[i]
+        xgemv_rows(n_samples, n_features, -1.0, Z, theta, 1.0, r)
+        return
     for i in range(n_samples):
-        r[i] = y[i]
-    xgemv_rows(n_samples, n_features, -1.0, Z, theta, 1.0, r)
+        zi = Z + i * n_features
+        acc = y[i]
+        for j in range(n_features):
+            acc -= zi[j] * theta[j]
+        r[i] = acc
 
 
 cdef int mm_step(Py_ssize_t n_samples, Py_ssize_t n_features, const double* Z,
@@ -322,13 +367,55 @@ def choose_basis(const double[:, ::1] Z,         # IN  (n_samples, n_features)
     return n_found
 
 
-cdef double weighted_check_loss(Py_ssize_t n_samples, const double* r, const double* w,
-                                double q) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef double total = 0.0
-    for i in range(n_samples):
-        total += w[i] * check_loss(r[i], q)
-    return total
+cdef inline double psi(double r, double q) noexcept nogil:
+    """Right derivative of the check loss: q - I(r < 0)."""
+    return q if r >= 0.0 else q - 1.0
+
+
+cdef struct Vertex:
+    # State of the simplex finish at one vertex; every pointer is borrowed.
+    Py_ssize_t n_samples
+    Py_ssize_t n_features
+    const double* Z
+    const double* y
+    const double* w
+    double q
+    Py_ssize_t* basis
+    signed char* in_basis
+    double* theta
+    double* r
+    double* g        # sum_{i not in h} w_i psi(r_i) z_i
+    double* M        # LU factors of Z_h' (Fortran order)
+    blas_int* ipiv
+
+
+cdef int factorize(Vertex* v) noexcept nogil:
+    """LU of Z_h' into v.M; returns LAPACK info."""
+    cdef Py_ssize_t k, j, p = v.n_features
+    for k in range(p):
+        for j in range(p):
+            v.M[k * p + j] = v.Z[v.basis[k] * p + j]
+    return xgetrf(p, v.M, v.ipiv)
+
+
+cdef double refresh(Vertex* v, double* u) noexcept nogil:
+    """Recompute theta = Z_h^{-1} y_h, r, g and the objective from the basis.
+
+    `u` is scratch of n_samples. Returns the objective.
+    """
+    cdef Py_ssize_t i, k, p = v.n_features, n = v.n_samples
+    cdef double obj = 0.0
+    for k in range(p):
+        v.theta[k] = v.y[v.basis[k]]
+    xgetrs(p, v.M, v.ipiv, v.theta, True)
+    residuals(n, p, v.Z, v.y, v.theta, v.r)
+    for k in range(p):
+        v.r[v.basis[k]] = 0.0
+    for i in range(n):
+        obj += v.w[i] * check_loss(v.r[i], v.q)
+        u[i] = 0.0 if v.in_basis[i] else v.w[i] * psi(v.r[i], v.q)
+    matvec_cols(n, p, v.Z, u, v.g)
+    return obj
 
 
 def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
@@ -339,7 +426,7 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
                    double[::1] theta,            # OUT (n_features,)
                    Py_ssize_t max_pivots,
                    double[::1] resid,            # OUT (n_samples,)
-                   double[::1] work_n,           # scratch (3 * n_samples,)
+                   double[::1] work_n,           # scratch (4 * n_samples,)
                    Py_ssize_t[::1] work_idx,     # scratch (n_samples,)
                    signed char[::1] in_basis):   # scratch (n_samples,) zeros on entry
     """Exact finish by simplex pivots (Barrodale & Roberts 1973; Koenker 2005).
@@ -348,11 +435,15 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
     optimality certificate (2005, Thm 2.1, weighted): with
     ``psi(r) = q - I(r < 0)``, ``g = sum_{i not in h} w_i psi(r_i) z_i`` and
     ``Z_h' v = -g``, the vertex is optimal iff
-    ``w_i (q - 1) <= v_i <= w_i q`` for every basic row. Otherwise release the
-    most violated basic row (Bland's rule after a degenerate pivot) and move
-    along the edge ``d = Z_h^{-1} (sigma e_k)`` to the minimum of the convex
-    piecewise-linear objective on it (weighted-median line search, O(n)),
-    where a non-basic row enters.
+    ``w_i (q - 1) <= v_i <= w_i q`` for every basic row (to a tolerance of
+    ``1e-10 w_i`` plus the propagated rounding error of ``g``). Otherwise
+    release the most violated basic row (Bland's rule after a degenerate
+    pivot) and move along the edge ``d = Z_h^{-1} (sigma e_k)`` to the minimum
+    of the convex piecewise-linear objective on it (weighted-median line
+    search over the breakpoints ``r_j / (z_j'd)``, expected O(n)), where a
+    non-basic row enters. ``r`` and ``g`` are updated incrementally (only rows
+    whose residual changes sign touch ``g``) and recomputed from the basis
+    every 32 pivots and before optimality is declared.
 
     Returns
     -------
@@ -364,116 +455,101 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
         sum_i w_i rho_q(y_i - z_i'theta) at the returned theta.
     """
     cdef Py_ssize_t n_samples = Z.shape[0], n_features = Z.shape[1]
-    cdef Py_ssize_t i, j, k, kpos, n_pivots = 0, m, sel, enter
-    cdef double q = quantile, lo_k, hi_k, viol, best_viol, sigma, slope, cj, tiny
-    cdef double objective = INFINITY, obj_new, cmax, dnorm
+    cdef Py_ssize_t p = n_features
+    cdef Py_ssize_t i, j, k, kpos, n_pivots = 0, m, sel, enter, since_refresh = 0
+    cdef double q = quantile, lo_k, hi_k, viol, best_viol, sigma, slope, cj, rj, rnew
+    cdef double tstar, dinf, delta, objective = 0.0, best_obj = INFINITY, tol_row, renter
     cdef int status = STATUS_OK, info
-    cdef bint bland = False, degenerate
-    cdef double* r = &resid[0]
+    cdef bint bland = False
+    cdef Vertex v
     cdef double* c = &work_n[0]
     cdef double* tval = &work_n[n_samples]
     cdef double* aval = &work_n[2 * n_samples]
+    cdef double* znorm = &work_n[3 * n_samples]
     cdef Py_ssize_t* idx = &work_idx[0]
-    cdef const double* Zp = &Z[0, 0]
-    cdef const double* wp = &w[0]
-    cdef double* M
+    cdef double* buf
     cdef double* vbuf
     cdef double* gabs
     cdef double* tolv
     cdef double* dvec
     cdef double* inv_abs
     cdef double* best_theta
-    cdef double best_obj = INFINITY
-    cdef blas_int* ipiv
+    cdef double* g
 
-    if work_n.shape[0] < 3 * n_samples or work_idx.shape[0] < n_samples:
-        raise ValueError("work_n must hold 3 * n_samples values and work_idx n_samples")
-    M = <double*>malloc((2 * n_features * n_features + 6 * n_features) * sizeof(double))
-    ipiv = <blas_int*>malloc(n_features * sizeof(blas_int))
-    if M == NULL or ipiv == NULL:
-        free(M)
-        free(ipiv)
+    if work_n.shape[0] < 4 * n_samples or work_idx.shape[0] < n_samples:
+        raise ValueError("work_n must hold 4 * n_samples values and work_idx n_samples")
+    buf = <double*>malloc((2 * p * p + 7 * p) * sizeof(double))
+    v.ipiv = <blas_int*>malloc(p * sizeof(blas_int))
+    if buf == NULL or v.ipiv == NULL:
+        free(buf)
+        free(v.ipiv)
         raise MemoryError()
-    inv_abs = M + n_features * n_features
-    vbuf = inv_abs + n_features * n_features
-    gabs = vbuf + n_features
-    tolv = gabs + n_features
-    dvec = tolv + n_features
-    best_theta = dvec + n_features
-    # (one spare block of n_features follows best_theta)
+    v.M = buf
+    inv_abs = buf + p * p
+    vbuf = inv_abs + p * p
+    gabs = vbuf + p
+    tolv = gabs + p
+    dvec = tolv + p
+    best_theta = dvec + p
+    g = best_theta + p
+    v.n_samples = n_samples
+    v.n_features = p
+    v.Z = &Z[0, 0]
+    v.y = &y[0]
+    v.w = &w[0]
+    v.q = q
+    v.basis = &basis[0]
+    v.in_basis = &in_basis[0]
+    v.theta = &theta[0]
+    v.r = &resid[0]
+    v.g = g
 
     with nogil:
-        # gabs = sum_i w_i |z_i|, the scale of the rounding error in g
-        for j in range(n_features):
+        # gabs = sum_i w_i |z_i| bounds the rounding error of g; znorm_i =
+        # sum_j |z_ij| bounds that of z_i'd.
+        for j in range(p):
             gabs[j] = 0.0
         for i in range(n_samples):
-            for j in range(n_features):
-                gabs[j] += wp[i] * fabs(Zp[i * n_features + j])
-        for k in range(n_features):
+            znorm[i] = 0.0
+            for j in range(p):
+                cj = fabs(v.Z[i * p + j])
+                znorm[i] += cj
+                gabs[j] += v.w[i] * cj
+        for k in range(p):
             in_basis[basis[k]] = 1
+        info = factorize(&v)
+        if info != 0:
+            status = STATUS_NUMERICAL
+        else:
+            objective = refresh(&v, c)
+            best_obj = objective
+            for j in range(p):
+                best_theta[j] = v.theta[j]
 
-        while True:
-            # --- factorise the basis: M (C order) holds the rows z_h, i.e.
-            # the Fortran matrix Z_h'. LU of Z_h'.
-            for k in range(n_features):
-                for j in range(n_features):
-                    M[k * n_features + j] = Zp[basis[k] * n_features + j]
-            info = xgetrf(n_features, M, ipiv)
-            if info != 0:
-                status = STATUS_NUMERICAL
-                break
-            # theta = Z_h^{-1} y_h  (transpose solve with Z_h')
-            for k in range(n_features):
-                theta[k] = y[basis[k]]
-            xgetrs(n_features, M, ipiv, &theta[0], True)
-            residuals(n_samples, n_features, Zp, &y[0], &theta[0], r)
-            for k in range(n_features):
-                r[basis[k]] = 0.0
-            obj_new = weighted_check_loss(n_samples, r, wp, q)
-            if obj_new < best_obj:
-                best_obj = obj_new
-                for j in range(n_features):
-                    best_theta[j] = theta[j]
-            elif obj_new > best_obj * (1.0 + 1e-12) + 1e-300:
-                # rounding made a pivot go uphill: stop at the best vertex
-                status = STATUS_NUMERICAL
-                break
-            degenerate = obj_new >= objective * (1.0 - 4.0 * DBL_EPS)
-            objective = obj_new
-            if degenerate and n_pivots > 0:
-                bland = True
-
+        while status == STATUS_OK:
             # --- certificate: v solves Z_h' v = -g
-            for i in range(n_samples):
-                if in_basis[i]:
-                    c[i] = 0.0
-                elif r[i] >= 0.0:
-                    c[i] = wp[i] * q
-                else:
-                    c[i] = wp[i] * (q - 1.0)
-            xgemv_cols(n_samples, n_features, -1.0, Zp, c, 0.0, vbuf)
-            xgetrs(n_features, M, ipiv, vbuf, False)
-            # tolerance: 1e-10 relative to w_k plus the propagated rounding
-            # error of g, 32 eps |Z_h^{-T}| gabs
-            for k in range(n_features):
-                for j in range(n_features):
-                    inv_abs[k * n_features + j] = 1.0 if k == j else 0.0
-                xgetrs(n_features, M, ipiv, &inv_abs[k * n_features], False)
-            for k in range(n_features):
+            for j in range(p):
+                vbuf[j] = -g[j]
+            xgetrs(p, v.M, v.ipiv, vbuf, False)
+            for k in range(p):
+                for j in range(p):
+                    inv_abs[k * p + j] = 1.0 if k == j else 0.0
+                xgetrs(p, v.M, v.ipiv, &inv_abs[k * p], False)
+            for k in range(p):
                 tolv[k] = 0.0
-            for j in range(n_features):
-                for k in range(n_features):
-                    tolv[k] += fabs(inv_abs[j * n_features + k]) * gabs[j]
+            for j in range(p):
+                for k in range(p):
+                    tolv[k] += fabs(inv_abs[j * p + k]) * gabs[j]
             kpos = -1
             best_viol = 0.0
-            for k in range(n_features):
+            for k in range(p):
                 i = basis[k]
-                lo_k = wp[i] * (q - 1.0)
-                hi_k = wp[i] * q
+                lo_k = v.w[i] * (q - 1.0)
+                hi_k = v.w[i] * q
                 viol = lo_k - vbuf[k]
                 if vbuf[k] - hi_k > viol:
                     viol = vbuf[k] - hi_k
-                if viol <= 1e-10 * wp[i] + 32.0 * DBL_EPS * tolv[k]:
+                if viol <= 1e-10 * v.w[i] + 64.0 * DBL_EPS * tolv[k]:
                     continue
                 if bland:
                     if kpos < 0 or basis[k] < basis[kpos]:
@@ -483,39 +559,42 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
                     kpos = k
                     best_viol = viol
             if kpos < 0:
-                break      # certified optimal
+                if since_refresh > 0:   # confirm on freshly computed r and g
+                    objective = refresh(&v, c)
+                    since_refresh = 0
+                    continue
+                break                   # certified optimal
             if n_pivots >= max_pivots:
                 status = STATUS_PIVOT_CAP
                 break
             i = basis[kpos]
-            if vbuf[kpos] < wp[i] * (q - 1.0):
+            if vbuf[kpos] < v.w[i] * (q - 1.0):
                 sigma = 1.0
-                slope = vbuf[kpos] + wp[i] * (1.0 - q)
+                slope = vbuf[kpos] + v.w[i] * (1.0 - q)
             else:
                 sigma = -1.0
-                slope = -vbuf[kpos] + wp[i] * q
-            # --- edge direction d = Z_h^{-1} (sigma e_k): transpose solve
-            for j in range(n_features):
+                slope = -vbuf[kpos] + v.w[i] * q
+            # --- edge direction d = Z_h^{-1} (sigma e_k) and c = Z d
+            for j in range(p):
                 dvec[j] = 0.0
             dvec[kpos] = sigma
-            xgetrs(n_features, M, ipiv, dvec, True)
-            for j in range(n_samples):
-                c[j] = 0.0
-            xgemv_rows(n_samples, n_features, 1.0, Zp, dvec, 0.0, c)
-            cmax = 0.0
-            for j in range(n_samples):
-                if fabs(c[j]) > cmax:
-                    cmax = fabs(c[j])
-            tiny = 1e-13 * cmax
+            xgetrs(p, v.M, v.ipiv, dvec, True)
+            dinf = 0.0
+            for j in range(p):
+                if fabs(dvec[j]) > dinf:
+                    dinf = fabs(dvec[j])
+            matvec_rows(n_samples, p, v.Z, dvec, c)
             # --- breakpoints: residual r_j - t c_j crosses zero at t = r_j / c_j
             m = 0
             for j in range(n_samples):
                 if in_basis[j]:
                     continue
                 cj = c[j]
-                if (r[j] >= 0.0 and cj > tiny) or (r[j] < 0.0 and cj < -tiny):
-                    tval[m] = r[j] / cj
-                    aval[m] = wp[j] * fabs(cj)
+                tol_row = 64.0 * DBL_EPS * dinf * znorm[j]
+                rj = v.r[j]
+                if (rj >= 0.0 and cj > tol_row) or (rj < 0.0 and cj < -tol_row):
+                    tval[m] = rj / cj
+                    aval[m] = v.w[j] * fabs(cj)
                     idx[m] = j
                     m += 1
             sel = weighted_select(tval, aval, idx, m, -slope)
@@ -523,18 +602,61 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
                 status = STATUS_NUMERICAL
                 break
             enter = idx[sel]
+            tstar = tval[sel]
+            if tstar < 0.0:
+                tstar = 0.0
+            # --- move: theta += t d, r -= t c; rows whose sign class changes
+            # update g; the entering row leaves g, the leaving row joins it.
+            for j in range(p):
+                v.theta[j] += tstar * dvec[j]
+            renter = v.r[enter]
+            objective = 0.0
+            for j in range(n_samples):
+                rj = v.r[j]
+                rnew = rj - tstar * c[j]
+                if in_basis[j]:
+                    rnew = 0.0 if j != i else -sigma * tstar
+                elif j == enter:
+                    rnew = 0.0
+                elif (rj >= 0.0) != (rnew >= 0.0):
+                    delta = v.w[j] * (psi(rnew, q) - psi(rj, q))
+                    for k in range(p):
+                        g[k] += delta * v.Z[j * p + k]
+                v.r[j] = rnew
+                objective += v.w[j] * check_loss(rnew, q)
+            delta = v.w[enter] * psi(renter, q)
+            for k in range(p):
+                g[k] += v.w[i] * psi(v.r[i], q) * v.Z[i * p + k] - delta * v.Z[enter * p + k]
             in_basis[i] = 0
             in_basis[enter] = 1
             basis[kpos] = enter
             n_pivots += 1
+            since_refresh += 1
+            if tstar == 0.0 or objective >= best_obj:
+                bland = True    # degenerate pivot: Bland's rule prevents cycling
+            if factorize(&v) != 0:
+                status = STATUS_NUMERICAL
+                break
+            if since_refresh >= 32:
+                objective = refresh(&v, c)
+                since_refresh = 0
+            if objective < best_obj:
+                best_obj = objective
+                for j in range(p):
+                    best_theta[j] = v.theta[j]
+            elif objective > best_obj * (1.0 + 1e-11) + 1e-300:
+                status = STATUS_NUMERICAL   # rounding went uphill: stop at the best
+                break
 
-        if status != STATUS_OK and best_obj < INFINITY:
-            for j in range(n_features):
-                theta[j] = best_theta[j]
-            residuals(n_samples, n_features, Zp, &y[0], &theta[0], r)
-            objective = best_obj
-        for k in range(n_features):
+        if status != STATUS_OK:
+            for j in range(p):
+                v.theta[j] = best_theta[j]
+            residuals(n_samples, p, v.Z, v.y, v.theta, v.r)
+            objective = 0.0
+            for j in range(n_samples):
+                objective += v.w[j] * check_loss(v.r[j], q)
+        for k in range(p):
             in_basis[basis[k]] = 0
-    free(M)
-    free(ipiv)
+    free(buf)
+    free(v.ipiv)
     return n_pivots, status, objective

@@ -18,7 +18,10 @@ __all__ = ["solve_quantile", "QuantileSolution"]
 _STATUS = {0: "optimal", 1: "singular", 2: "inexact", 3: "inexact", 4: "singular"}
 
 # Continuation of the perturbation, relative to the residual scale (spec 2.3).
-_EPS_STAGES = np.array([1e-2, 1e-4, 1e-6])
+# The exact finish makes deep continuation unnecessary: MM only has to bring
+# the p smallest residuals near the optimal basis, after which each simplex
+# pivot (one pass over the data) is cheaper than an MM step (a Gram matrix).
+_EPS_STAGES = np.array([1e-1, 1e-3])
 # Preprocessing pays off above this many rows (and rows >> columns).
 _PREPROCESS_MIN_SAMPLES = 20_000
 
@@ -105,12 +108,15 @@ def _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram=None):
     n_samples, n_features = Z.shape
     theta = np.array(theta0, dtype=np.float64) if theta0 is not None else _start(Z, y, w, gram)
     resid = y - Z @ theta
-    scale = _weighted_median(np.abs(resid), w)
+    # The scale only sets the continuation of eps: a strided subsample of at
+    # most 4096 rows estimates it well enough, in O(n) time at most.
+    stride = max(1, n_samples // 4096)
+    scale = _weighted_median(np.abs(resid[::stride]), w[::stride])
     if not scale > 0:
         scale = float(np.mean(np.abs(y - np.median(y))))
     if not scale > 0:
         scale = 1.0
-    work_n = np.empty(3 * n_samples)
+    work_n = np.empty(4 * n_samples)
     work_np = np.empty(n_samples * n_features if n_features > 8 else 0)
     n_iter, status = _mm.mm_quantile_fit(
         Z, y, w, q, theta, scale * _EPS_STAGES, tol, max_iter, resid, work_n, work_np
@@ -155,13 +161,17 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng):
 
     Solve on a subsample of ``m = ((p + 1) n)^(2/3)`` rows; rows whose
     standardised residuals lie far below (above) the fit are merged into one
-    pseudo-row each; the reduced problem is solved exactly; if no merged row
-    changed sign the answer is exact for the full data (the reduced objective
-    is a lower bound of the full one that is tight there). Offenders are moved
-    back (few) or ``m`` is doubled (many).
+    pseudo-row each (weighted means of their ``z`` and ``y`` with the sum of
+    their weights); the reduced problem of about ``0.8 m + 2`` rows is solved
+    exactly. Since ``sum_i w_i rho(r_i) >= rho(sum_i w_i r_i)`` with equality
+    when the ``r_i`` share a sign, the reduced objective is a lower bound of
+    the full one, tight at the reduced solution if no merged row changed
+    sign: the answer is then exact for the full data. Offenders are moved
+    back (when few) or ``m`` is doubled (when more than ``0.1 M``).
+    Memory: a few arrays of length ``n``; ``Z`` is never copied whole.
     """
     n_samples, n_features = Z.shape
-    m = int(min(n_samples, ((n_features + 1) * n_samples) ** (2.0 / 3.0)))
+    m = int(((n_features + 1) * n_samples) ** (2.0 / 3.0))
     total_iter = total_piv = n_rounds = 0
     capped = False
     theta = theta0
@@ -174,38 +184,48 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng):
             sol.mm_capped |= capped
             sol.n_rounds = n_rounds
             return sol
-        sub = rng.choice(n_samples, size=m, replace=False)
-        sub.sort()
+        sub = np.sort(rng.choice(n_samples, size=m, replace=False))
         Zs, ys, ws = Z[sub], y[sub], w[sub]
+        try:
+            _check_full_rank(Zs, ws)
+        except ValueError:
+            _check_full_rank(Z, w)  # raises if the full design is rank deficient
+            m = min(n_samples, 2 * m)  # else an unlucky subsample: grow it
+            continue
         sol = _solve_direct(Zs, ys, ws, q, theta, tol, max_iter, max_pivots)
         total_iter += sol.n_iter
         total_piv += sol.n_pivots
         capped |= sol.mm_capped
         theta = sol.coef
         # standardised residuals r_i / b_i, b_i = sqrt(z_i'(Zs'Ws Zs)^{-1} z_i)
-        gram = Zs.T @ (Zs * ws[:, None])
-        chol = np.linalg.cholesky(gram)
+        chol = np.linalg.cholesky(Zs.T @ (Zs * ws[:, None]))
         resid = y - Z @ theta
-        b = _row_leverage_norm(Z, chol)
-        u = resid / b
+        u = resid / _row_leverage_norm(Z, chol)
         n_keep = int(0.8 * m)
-        lo_q, hi_q = q - n_keep / (2.0 * n_samples), q + n_keep / (2.0 * n_samples)
-        kappa_lo = np.quantile(u, lo_q) if lo_q > 0 else -np.inf
-        kappa_hi = np.quantile(u, hi_q) if hi_q < 1 else np.inf
-        low = u < kappa_lo
-        high = u > kappa_hi
+        k_lo = int(np.floor((q - n_keep / (2.0 * n_samples)) * n_samples))
+        k_hi = int(np.ceil((q + n_keep / (2.0 * n_samples)) * n_samples))
+        kth = [k for k in (k_lo, k_hi) if 0 <= k < n_samples]
+        part = np.partition(u, kth) if kth else u
+        low = u < part[k_lo] if k_lo >= 0 else np.zeros(n_samples, dtype=bool)
+        high = u > part[k_hi] if k_hi < n_samples else np.zeros(n_samples, dtype=bool)
+        del part, u
+        # glob sums, by one matrix-vector product each (no copy of Z)
+        glob = []
+        for mask in (low, high):
+            wm = np.where(mask, w, 0.0)
+            glob.append([wm @ Z, float(wm @ y), float(wm.sum())])
         for _ in range(8):  # fix-up rounds with offenders moved back
-            keep = ~(low | high)
-            Zr, yr, wr = _glob(Z, y, w, keep, low, high)
+            keep = np.flatnonzero(~(low | high))
+            Zr, yr, wr = _glob(Z[keep], y[keep], w[keep], glob)
             sol = _solve_direct(Zr, yr, wr, q, theta, tol, max_iter, max_pivots)
             total_iter += sol.n_iter
             total_piv += sol.n_pivots
             capped |= sol.mm_capped
             theta = sol.coef
             resid = y - Z @ theta
-            bad_low = low & (resid > 0)
-            bad_high = high & (resid < 0)
-            n_bad = int(bad_low.sum() + bad_high.sum())
+            bad_low = np.flatnonzero(low & (resid > 0))
+            bad_high = np.flatnonzero(high & (resid < 0))
+            n_bad = bad_low.size + bad_high.size
             if n_bad == 0:
                 objective = float(np.dot(w, np.where(resid >= 0, q * resid, (q - 1.0) * resid)))
                 return QuantileSolution(
@@ -215,12 +235,17 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng):
                 )
             if n_bad > 0.1 * n_keep:
                 break
-            low &= ~bad_low
-            high &= ~bad_high
+            for g, mask, bad in ((glob[0], low, bad_low), (glob[1], high, bad_high)):
+                if bad.size:
+                    wb = w[bad]
+                    g[0] = g[0] - wb @ Z[bad]
+                    g[1] -= float(wb @ y[bad])
+                    g[2] -= float(wb.sum())
+                    mask[bad] = False
         m = min(n_samples, 2 * m)
 
 
-def _row_leverage_norm(Z, chol, chunk=65536):
+def _row_leverage_norm(Z, chol, chunk=32768):
     """b_i = sqrt(z_i' G^{-1} z_i) with G = chol chol', in row chunks (O(chunk p) memory)."""
     from scipy.linalg import solve_triangular
 
@@ -231,16 +256,14 @@ def _row_leverage_norm(Z, chol, chunk=65536):
     return out
 
 
-def _glob(Z, y, w, keep, low, high):
+def _glob(Z_keep, y_keep, w_keep, glob):
     """Kept rows plus one weighted-mean pseudo-row per non-empty glob."""
-    parts_Z, parts_y, parts_w = [Z[keep]], [y[keep]], [w[keep]]
-    for mask in (low, high):
-        if mask.any():
-            wm = w[mask]
-            total = wm.sum()
-            parts_Z.append((wm @ Z[mask] / total)[None, :])
-            parts_y.append(np.array([wm @ y[mask] / total]))
-            parts_w.append(np.array([total]))
+    parts_Z, parts_y, parts_w = [Z_keep], [y_keep], [w_keep]
+    for zsum, ysum, wsum in glob:
+        if wsum > 0:
+            parts_Z.append((zsum / wsum)[None, :])
+            parts_y.append(np.array([ysum / wsum]))
+            parts_w.append(np.array([wsum]))
     return (
         np.ascontiguousarray(np.concatenate(parts_Z)),
         np.concatenate(parts_y),
@@ -255,7 +278,7 @@ def solve_quantile(
     quantile=0.5,
     *,
     theta0=None,
-    tol=1e-8,
+    tol=1e-5,
     max_iter=1000,
     max_pivots=None,
     preprocess="auto",
@@ -300,13 +323,15 @@ def solve_quantile(
         keep = w > 0
         Z, y, w = np.ascontiguousarray(Z[keep]), y[keep], w[keep]
     n_samples, n_features = Z.shape
-    gram = _check_full_rank(Z, w)
+    if preprocess == "auto":
+        preprocess = n_samples >= _PREPROCESS_MIN_SAMPLES and n_samples >= 200 * n_features
+    # With preprocessing the rank is checked on the first subsample (a full-rank
+    # subset of rows implies a full-rank design); otherwise on all rows.
+    gram = None if preprocess else _check_full_rank(Z, w)
     if theta0 is not None:
         theta0 = np.asarray(theta0, dtype=np.float64)
         if theta0.shape != (n_features,):
             raise ValueError(f"theta0 must have shape ({n_features},), got {theta0.shape}")
-    if preprocess == "auto":
-        preprocess = n_samples >= _PREPROCESS_MIN_SAMPLES and n_samples >= 200 * n_features
     if preprocess:
         rng = np.random.default_rng(random_state)
         return _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng)
