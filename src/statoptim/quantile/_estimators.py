@@ -14,7 +14,7 @@ from statoptim._validation import (
     check_quantiles,
     check_sample_weight,
 )
-from statoptim.quantile._solver import solve_quantile
+from statoptim.quantile._solver import check_magnitude, solve_quantile
 
 __all__ = ["QuantileRegressor"]
 
@@ -133,6 +133,8 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             The fitted estimator.
         """
         X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=True)
+        check_magnitude(X, "X")
+        check_magnitude(y, "y")
         quantiles, scalar = check_quantiles(self.quantile)
         check_positive_float(self.tol, "tol")
         check_positive_int(self.max_iter, "max_iter")

@@ -37,6 +37,7 @@ DEF STATUS_SINGULAR = 1
 DEF STATUS_PIVOT_CAP = 2
 DEF STATUS_NUMERICAL = 3
 DEF STATUS_NEED_BASIS = 4
+DEF STATUS_DEGENERATE = 5
 
 # Below this many columns the Gram matrix is accumulated in the fused row loop;
 # above it the rows are scaled into a buffer and BLAS dsyrk does the product.
@@ -325,25 +326,39 @@ def choose_basis(const double[:, ::1] Z,         # IN  (n_samples, n_features)
                  const Py_ssize_t[::1] order,    # IN  candidate rows, best first
                  Py_ssize_t[::1] basis):         # OUT (n_features,)
     """Greedy full-rank basis: the first rows of `order` that are linearly
-    independent (modified Gram-Schmidt, relative threshold 1e-9).
+    independent (modified Gram-Schmidt twice, relative threshold 1e-9, on
+    rows whose columns are scaled by their largest magnitude among the
+    candidates, so that badly scaled columns are not mistaken for zero).
 
     Returns the number of rows found (n_features on success).
     """
     cdef Py_ssize_t n_features = Z.shape[1], n_found = 0, k, j, l, row
     cdef double nrm0, nrm, proj
-    cdef double* Q = <double*>malloc((n_features * n_features + n_features) * sizeof(double))
+    cdef double* Q = <double*>malloc((n_features * n_features + 2 * n_features)
+                                     * sizeof(double))
     cdef double* v
+    cdef double* colmax
     if Q == NULL:
         raise MemoryError()
     v = Q + n_features * n_features
+    colmax = v + n_features
     with nogil:
+        for j in range(n_features):
+            colmax[j] = 0.0
+        for k in range(order.shape[0]):
+            for j in range(n_features):
+                if fabs(Z[order[k], j]) > colmax[j]:
+                    colmax[j] = fabs(Z[order[k], j])
+        for j in range(n_features):
+            if colmax[j] == 0.0:
+                colmax[j] = 1.0
         for k in range(order.shape[0]):
             if n_found == n_features:
                 break
             row = order[k]
             nrm0 = 0.0
             for j in range(n_features):
-                v[j] = Z[row, j]
+                v[j] = Z[row, j] / colmax[j]
                 nrm0 += v[j] * v[j]
             nrm0 = sqrt(nrm0)
             if nrm0 == 0.0:
@@ -428,7 +443,8 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
                    double[::1] resid,            # OUT (n_samples,)
                    double[::1] work_n,           # scratch (4 * n_samples,)
                    Py_ssize_t[::1] work_idx,     # scratch (n_samples,)
-                   signed char[::1] in_basis):   # scratch (n_samples,) zeros on entry
+                   signed char[::1] in_basis,    # scratch (n_samples,) zeros on entry
+                   bint stop_if_degenerate=False):
     """Exact finish by simplex pivots (Barrodale & Roberts 1973; Koenker 2005).
 
     From the vertex ``theta = Z_h^{-1} y_h`` of the basis ``h`` check Koenker's
@@ -445,12 +461,19 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
     whose residual changes sign touch ``g``) and recomputed from the basis
     every 32 pivots and before optimality is declared.
 
+    At a degenerate vertex (a non-basic row with zero residual) the
+    certificate, which takes ``psi(0) = q``, can fail for every basis of an
+    optimal vertex; with ``stop_if_degenerate`` the kernel then returns
+    status 5 at the first pivot of step length zero, and the wrapper
+    continues on a slightly perturbed response (see ``_solver.py``).
+
     Returns
     -------
     n_pivots : int
     status : int
         0 optimal, 2 pivot cap reached, 3 numerical failure (singular basis
-        or no descent), in which case the best vertex found is returned.
+        or no descent), in which case the best vertex found is returned;
+        5 degenerate pivot met with ``stop_if_degenerate``.
     objective : float
         sum_i w_i rho_q(y_i - z_i'theta) at the returned theta.
     """
@@ -458,7 +481,7 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
     cdef Py_ssize_t p = n_features
     cdef Py_ssize_t i, j, k, kpos, n_pivots = 0, m, sel, enter, since_refresh = 0
     cdef double q = quantile, lo_k, hi_k, viol, best_viol, sigma, slope, cj, rj, rnew
-    cdef double tstar, dinf, delta, objective = 0.0, best_obj = INFINITY, tol_row, renter
+    cdef double tstar, dinf, delta, objective = 0.0, best_obj = INFINITY, tol_row, renter, yabs
     cdef int status = STATUS_OK, info
     cdef bint bland = False
     cdef Vertex v
@@ -509,7 +532,9 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
         # sum_j |z_ij| bounds that of z_i'd.
         for j in range(p):
             gabs[j] = 0.0
+        yabs = 0.0
         for i in range(n_samples):
+            yabs += v.w[i] * fabs(v.y[i])
             znorm[i] = 0.0
             for j in range(p):
                 cj = fabs(v.Z[i * p + j])
@@ -605,6 +630,9 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
             tstar = tval[sel]
             if tstar < 0.0:
                 tstar = 0.0
+            if tstar == 0.0 and stop_if_degenerate:
+                status = STATUS_DEGENERATE
+                break
             # --- move: theta += t d, r -= t c; rows whose sign class changes
             # update g; the entering row leaves g, the leaving row joins it.
             for j in range(p):
@@ -632,11 +660,15 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
             basis[kpos] = enter
             n_pivots += 1
             since_refresh += 1
-            if tstar == 0.0 or objective >= best_obj:
-                bland = True    # degenerate pivot: Bland's rule prevents cycling
             if factorize(&v) != 0:
                 status = STATUS_NUMERICAL
                 break
+            if objective >= best_obj - 64.0 * DBL_EPS * yabs:
+                # degenerate pivot (no decrease beyond rounding)
+                if stop_if_degenerate:
+                    status = STATUS_DEGENERATE
+                    break
+                bland = True    # Bland's rule prevents cycling
             if since_refresh >= 32:
                 objective = refresh(&v, c)
                 since_refresh = 0
@@ -644,11 +676,14 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
                 best_obj = objective
                 for j in range(p):
                     best_theta[j] = v.theta[j]
-            elif objective > best_obj * (1.0 + 1e-11) + 1e-300:
+            elif objective > best_obj * (1.0 + 1e-11) + 256.0 * DBL_EPS * yabs:
                 status = STATUS_NUMERICAL   # rounding went uphill: stop at the best
                 break
 
-        if status != STATUS_OK:
+        if status == STATUS_DEGENERATE:
+            if factorize(&v) == 0:
+                objective = refresh(&v, c)
+        elif status != STATUS_OK:
             for j in range(p):
                 v.theta[j] = best_theta[j]
             residuals(n_samples, p, v.Z, v.y, v.theta, v.r)

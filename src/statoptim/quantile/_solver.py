@@ -15,7 +15,9 @@ from statoptim.quantile import _mm
 
 __all__ = ["solve_quantile", "QuantileSolution"]
 
-_STATUS = {0: "optimal", 1: "singular", 2: "inexact", 3: "inexact", 4: "singular"}
+_STATUS = {0: "optimal", 1: "singular", 2: "inexact", 3: "inexact", 4: "singular", 5: "inexact"}
+# Beyond this magnitude squares and sums of the data can overflow.
+_MAX_ABS = 1e150
 
 # Continuation of the perturbation, relative to the residual scale (spec 2.3).
 # The exact finish makes deep continuation unnecessary: MM only has to bring
@@ -57,6 +59,16 @@ class QuantileSolution:
     status: str
     mm_capped: bool
     n_rounds: int = 0
+
+
+def check_magnitude(values, name):
+    """Refuse data whose squares would overflow (|value| > 1e150)."""
+    if values.size and np.max(np.abs(values)) > _MAX_ABS:
+        raise ValueError(
+            f"{name} has entries of magnitude up to {np.max(np.abs(values)):.3g}; values "
+            f"beyond {_MAX_ABS:.0e} overflow in the solver. Rescale {name} (the quantile "
+            "regression coefficients rescale with it)"
+        )
 
 
 def _weighted_median(values, weights):
@@ -115,17 +127,43 @@ def _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram=None):
     if not scale > 0:
         scale = float(np.mean(np.abs(y - np.median(y))))
     if not scale > 0:
+        scale = float(np.max(np.abs(y)))
+    if not scale > 0:
         scale = 1.0
-    work_n = np.empty(4 * n_samples)
+    work_n = np.empty(2 * n_samples)
     work_np = np.empty(n_samples * n_features if n_features > 8 else 0)
+    # The minimiser of the perturbed loss lies where the log term's pull,
+    # about e / (2 |r|) per row, balances the smaller slope min(q, 1 - q) of
+    # the check loss: e must shrink with min(q, 1 - q) or, at extreme
+    # quantiles, MM chases a point far from the LP solution.
+    eps_stages = (2.0 * min(q, 1.0 - q) * scale) * _EPS_STAGES
     n_iter, status = _mm.mm_quantile_fit(
-        Z, y, w, q, theta, scale * _EPS_STAGES, tol, max_iter, resid, work_n, work_np
+        Z, y, w, q, theta, eps_stages, tol, max_iter, resid, work_n, work_np
     )
     del work_np
     if status != 0:  # pragma: no cover - rank was checked before
         raise ValueError("the weighted design matrix is singular; remove collinear columns")
     mm_capped = n_iter >= max_iter
 
+    if max_pivots is None:
+        max_pivots = 10 * (n_samples + n_features) + 100
+    # perturbation scale for degenerate vertices: relative to the spread of y
+    # too, since residuals can all be zero (y exactly linear in Z)
+    pert_scale = max(scale, float(np.mean(np.abs(y - np.median(y)))), float(np.max(np.abs(y))) * 1e-3)
+    n_pivots, fstatus, objective = _exact_finish(Z, y, w, q, theta, resid, max_pivots, pert_scale)
+    return QuantileSolution(
+        coef=theta,
+        objective=float(objective),
+        n_iter=int(n_iter),
+        n_pivots=int(n_pivots),
+        status=_STATUS[fstatus],
+        mm_capped=bool(mm_capped),
+    )
+
+
+def _initial_basis(Z, resid):
+    """The rows with the smallest |residual| that form a full-rank basis."""
+    n_samples, n_features = Z.shape
     basis = np.empty(n_features, dtype=np.intp)
     absr = np.abs(resid)
     n_cand = min(n_samples, 4 * n_features + 16)
@@ -140,20 +178,82 @@ def _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram=None):
         found = _mm.choose_basis(Z, cand, basis)
     if found < n_features:  # pragma: no cover - rank was checked before
         raise ValueError("X is rank deficient on the rows with positive weight")
-    if max_pivots is None:
-        max_pivots = 10 * (n_samples + n_features) + 100
-    n_pivots, fstatus, objective = _mm.simplex_finish(
-        Z, y, w, q, basis, theta, max_pivots, resid, work_n,
-        np.empty(n_samples, dtype=np.intp), np.zeros(n_samples, dtype=np.int8),
+    return basis
+
+
+def _certify(Z, y, w, q, basis, resid_pert):
+    """Koenker's certificate for the vertex of ``basis`` on the original ``y``.
+
+    Rows whose original residual is zero to rounding may take any
+    ``psi`` in ``[q - 1, q]``; they take the sign of their residual in the
+    perturbed problem (``resid_pert``), which is a valid choice when it
+    certifies. Returns ``(ok, theta, resid, objective)``.
+    """
+    Zh = Z[basis]
+    inv = np.linalg.inv(Zh)
+    theta = np.linalg.solve(Zh, y[basis])
+    resid = y - Z @ theta
+    resid[basis] = 0.0
+    # rounding bound of each residual, including the error of the solve
+    eps = np.finfo(np.float64).eps
+    theta_err = np.abs(theta) + np.abs(inv) @ np.abs(y[basis])
+    zero = np.abs(resid) <= 64 * eps * (np.abs(y) + np.abs(Z) @ theta_err)
+    sign_src = np.where(zero, resid_pert, resid)
+    psi = np.where(sign_src >= 0, q, q - 1.0) * w
+    psi[basis] = 0.0
+    g = Z.T @ psi
+    inv_t = inv.T  # Z_h^{-T}
+    v = -inv_t @ g
+    tol = 1e-10 * w[basis] + 64 * eps * (np.abs(inv_t) @ (w @ np.abs(Z)))
+    wb = w[basis]
+    ok = bool(np.all(v >= wb * (q - 1.0) - tol) and np.all(v <= wb * q + tol))
+    objective = float(w @ np.where(resid >= 0, q * resid, (q - 1.0) * resid))
+    return ok, theta, resid, objective
+
+
+def _exact_finish(Z, y, w, q, theta, resid, max_pivots, scale):
+    """Simplex pivots to an exact LP vertex, with degeneracy handled.
+
+    Pivots run on the original problem until the first degenerate pivot
+    (step length zero). Ties can then make the certificate fail at every
+    basis of an optimal vertex, so the pivots continue on the response
+    perturbed by ``1e-9 * scale`` times fixed uniform noise, whose optimal
+    basis is certified on the original response with the perturbed signs of
+    its zero residuals (a lexicographic argument); a smaller perturbation is
+    tried if that fails, and plain pivots under Bland's rule as a last resort.
+    ``theta`` and ``resid`` are updated in place. Returns
+    ``(n_pivots, status, objective)``.
+    """
+    n_samples = Z.shape[0]
+    basis = _initial_basis(Z, resid)
+    work_n = np.empty(4 * n_samples)
+    work_idx = np.empty(n_samples, dtype=np.intp)
+    in_basis = np.zeros(n_samples, dtype=np.int8)
+    n_pivots, status, objective = _mm.simplex_finish(
+        Z, y, w, q, basis, theta, max_pivots, resid, work_n, work_idx, in_basis, True
     )
-    return QuantileSolution(
-        coef=theta,
-        objective=float(objective),
-        n_iter=int(n_iter),
-        n_pivots=int(n_pivots),
-        status=_STATUS[fstatus],
-        mm_capped=bool(mm_capped),
+    if status != 5:
+        return n_pivots, status, objective
+    noise = np.random.default_rng(0x5EED).uniform(-1.0, 1.0, n_samples)
+    for rel in (1e-9, 1e-12):
+        y_pert = y + (rel * scale) * noise
+        piv, status, _ = _mm.simplex_finish(
+            Z, y_pert, w, q, basis, theta, max(max_pivots - n_pivots, 0), resid, work_n,
+            work_idx, in_basis, False,
+        )
+        n_pivots += piv
+        if status != 0:
+            break
+        ok, theta_o, resid_o, objective = _certify(Z, y, w, q, basis, resid)
+        if ok:
+            theta[:] = theta_o
+            resid[:] = resid_o
+            return n_pivots, 0, objective
+    piv, status, objective = _mm.simplex_finish(
+        Z, y, w, q, basis, theta, max(max_pivots - n_pivots, 0), resid, work_n, work_idx,
+        in_basis, False,
     )
+    return n_pivots + piv, status, objective
 
 
 def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng):
@@ -317,6 +417,8 @@ def solve_quantile(
         raise ValueError(f"y must have shape ({Z.shape[0]},) to match Z, got {y.shape}")
     if not (np.all(np.isfinite(Z)) and np.all(np.isfinite(y))):
         raise ValueError("Z and y must be finite (no NaN or inf)")
+    check_magnitude(Z, "Z")
+    check_magnitude(y, "y")
     (q,), _ = check_quantiles(quantile)
     w = check_sample_weight(sample_weight, Z.shape[0])
     if not np.all(w > 0):
