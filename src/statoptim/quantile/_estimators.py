@@ -14,7 +14,7 @@ from statoptim._validation import (
     check_quantiles,
     check_sample_weight,
 )
-from statoptim.quantile._solver import check_magnitude, solve_quantile
+from statoptim.quantile._solver import _solve, check_magnitude
 
 __all__ = ["QuantileRegressor"]
 
@@ -171,13 +171,14 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         status = [""] * quantiles.size
         theta = None
         for k in order:
-            res = solve_quantile(
+            res = _solve(
                 Z, y, w, quantiles[k],
                 theta0=theta,
                 tol=self.tol,
                 max_iter=self.max_iter,
                 max_pivots=self.max_pivots,
                 preprocess=self.preprocess,
+                random_state=0,
             )
             theta = res.coef
             coefs[k], n_iter[k], n_pivots[k] = res.coef, res.n_iter, res.n_pivots

@@ -63,9 +63,10 @@ class QuantileSolution:
 
 def check_magnitude(values, name):
     """Refuse data whose squares would overflow (|value| > 1e150)."""
-    if values.size and np.max(np.abs(values)) > _MAX_ABS:
+    biggest = max(float(values.max()), -float(values.min())) if values.size else 0.0
+    if biggest > _MAX_ABS:
         raise ValueError(
-            f"{name} has entries of magnitude up to {np.max(np.abs(values)):.3g}; values "
+            f"{name} has entries of magnitude up to {biggest:.3g}; values "
             f"beyond {_MAX_ABS:.0e} overflow in the solver. Rescale {name} (the quantile "
             "regression coefficients rescale with it)"
         )
@@ -421,6 +422,12 @@ def solve_quantile(
     check_magnitude(y, "y")
     (q,), _ = check_quantiles(quantile)
     w = check_sample_weight(sample_weight, Z.shape[0])
+    return _solve(Z, y, w, q, theta0=theta0, tol=tol, max_iter=max_iter,
+                  max_pivots=max_pivots, preprocess=preprocess, random_state=random_state)
+
+
+def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_state):
+    """:func:`solve_quantile` on validated input (finite, C-contiguous float64)."""
     if not np.all(w > 0):
         keep = w > 0
         Z, y, w = np.ascontiguousarray(Z[keep]), y[keep], w[keep]
