@@ -7,6 +7,7 @@ their call without reading the source.
 from __future__ import annotations
 
 import numbers
+import re
 
 import numpy as np
 
@@ -17,6 +18,7 @@ __all__ = [
     "check_positive_float",
     "check_random_state",
     "check_1d_finite",
+    "validate_named",
 ]
 
 
@@ -39,6 +41,10 @@ def check_quantiles(quantile, name="quantile"):
         True if a single number was given (estimators then return 1-D ``coef_``).
     """
     scalar = isinstance(quantile, numbers.Real) and not isinstance(quantile, bool)
+    if quantile is None:
+        raise ValueError(
+            f"{name} must be a number in (0, 1) or a sequence of such numbers, got None"
+        )
     try:
         arr = np.asarray(quantile, dtype=np.float64)
     except (TypeError, ValueError):
@@ -55,7 +61,7 @@ def check_quantiles(quantile, name="quantile"):
     bad = ~((arr > 0.0) & (arr < 1.0))  # also catches NaN
     if bad.any():
         raise ValueError(
-            f"{name} must lie strictly between 0 and 1, got {arr[bad][0]!r}"
+            f"{name} must lie strictly between 0 and 1, got {float(arr[bad][0])!r}"
             + ("" if scalar else f" in {_describe(quantile)}")
         )
     return arr, scalar
@@ -84,7 +90,7 @@ def check_sample_weight(sample_weight, n_samples, name="sample_weight"):
     if not np.all(np.isfinite(w)):
         raise ValueError(f"{name} must be finite, got {int((~np.isfinite(w)).sum())} NaN or inf")
     if np.any(w < 0):
-        raise ValueError(f"{name} must be non-negative, got minimum {w.min()!r}")
+        raise ValueError(f"{name} must be non-negative, got minimum {float(w.min())!r}")
     if not np.any(w > 0):
         raise ValueError(f"{name} must have at least one positive entry, got all zeros")
     return w
@@ -138,3 +144,52 @@ def check_1d_finite(values, name, n_samples=None):
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got {int((~np.isfinite(arr)).sum())} NaN or inf")
     return arr
+
+
+_EXPECTED = {"X": "a non-empty 2-D array of numbers", "y": "a non-empty 1-D array of numbers"}
+
+
+def validate_named(estimator, X, y="no_validation", **check_params):
+    """``sklearn.utils.validation.validate_data`` with errors that name the argument.
+
+    scikit-learn's messages for empty, non-numeric, 1-D or mismatched input
+    ("Found array with 0 sample(s)", "could not convert string to float",
+    "Found input variables with inconsistent numbers of samples") do not say
+    which argument is wrong. Those are re-raised with the argument and what
+    was expected in front of scikit-learn's text (which shows what came).
+    Messages that already start with the argument's name pass through
+    unchanged, and the exception type is kept (scikit-learn's estimator
+    checks expect a ``TypeError`` for objects that are not numbers).
+    """
+    from sklearn.utils.validation import validate_data
+
+    try:
+        return validate_data(estimator, X, y, **check_params)
+    except (TypeError, ValueError) as exc:
+        msg = str(exc)
+        if re.match(r"(Input )?(X|y)\b", msg):
+            raise
+        name = _culprit(X, y, check_params.get("dtype", "numeric"))
+        if name == "X and y":
+            text = f"X and y must have the same number of samples; {msg}"
+        else:
+            text = f"{name} must be {_EXPECTED[name]}; {msg}"
+        cls = TypeError if isinstance(exc, TypeError) else ValueError
+        raise cls(text) from exc
+
+
+def _culprit(X, y, dtype):
+    """Which of X and y fails validation on its own ("X and y" if neither does)."""
+    from sklearn.utils.validation import check_array
+
+    try:
+        check_array(X, dtype=dtype, ensure_all_finite=False)
+    except (TypeError, ValueError):
+        return "X"
+    if isinstance(y, str) and y == "no_validation":
+        return "X"
+    try:
+        check_array(y, dtype=dtype, ensure_2d=False, ensure_all_finite=False)
+    except (TypeError, ValueError):
+        return "y"
+    return "X and y"

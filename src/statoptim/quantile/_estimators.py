@@ -6,15 +6,17 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.metrics import r2_score
+from sklearn.utils.validation import check_is_fitted
 
 from statoptim._validation import (
     check_positive_float,
     check_positive_int,
     check_quantiles,
     check_sample_weight,
+    validate_named,
 )
-from statoptim.quantile._solver import _solve, check_magnitude
+from statoptim.quantile._solver import _solve
 
 __all__ = ["QuantileRegressor"]
 
@@ -132,9 +134,10 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         self : QuantileRegressor
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C", y_numeric=True)
-        check_magnitude(X, "X")
-        check_magnitude(y, "y")
+        X, y = validate_named(self, X, y, dtype=np.float64, order="C", y_numeric=True)
+        if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
+            raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
+        y = np.ascontiguousarray(y, dtype=np.float64)
         quantiles, scalar = check_quantiles(self.quantile)
         check_positive_float(self.tol, "tol")
         check_positive_int(self.max_iter, "max_iter")
@@ -161,6 +164,11 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         if Z.shape[1] == 0:
             raise ValueError(
                 "X has no columns and fit_intercept=False: there is nothing to fit"
+            )
+        if n_samples < Z.shape[1]:
+            raise ValueError(
+                f"X must have at least as many samples with positive weight as coefficients "
+                f"to fit ({Z.shape[1]}), got n_samples = {n_samples}"
             )
 
         order = np.argsort(quantiles, kind="stable")
@@ -229,5 +237,30 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             One column per quantile when several were fitted.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_named(self, X, dtype=np.float64, reset=False)
         return X @ np.asarray(self.coef_).T + self.intercept_
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2 of the prediction.
+
+        As for every scikit-learn regressor, ``1 - sum w (y - y_pred)^2 /
+        sum w (y - mean_w(y))^2``. With several quantiles, the mean of the
+        R^2 of each quantile's prediction column (each column is scored
+        against the same ``y``). R^2 measures squared error, which quantile
+        regression does not minimise; use :func:`statoptim.pinball_loss` for
+        the check loss.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        y_pred = self.predict(X)
+        if y_pred.ndim == 1:
+            return float(r2_score(y, y_pred, sample_weight=sample_weight))
+        return float(np.mean([r2_score(y, col, sample_weight=sample_weight) for col in y_pred.T]))

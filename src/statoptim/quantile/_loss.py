@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from statoptim._validation import check_quantiles, check_sample_weight
+from statoptim._validation import (
+    _describe,
+    check_1d_finite,
+    check_quantiles,
+    check_sample_weight,
+)
 
 __all__ = ["pinball_loss"]
 
@@ -36,10 +41,17 @@ def pinball_loss(y_true, y_pred, *, quantile=0.5, sample_weight=None, reduce="me
         A float for a single quantile, one value per quantile otherwise.
     """
     quantiles, scalar = check_quantiles(quantile)
-    y_true = np.asarray(y_true, dtype=np.float64)
-    y_pred = np.asarray(y_pred, dtype=np.float64)
-    if y_true.ndim != 1:
-        raise ValueError(f"y_true must be 1-D, got an array of shape {y_true.shape}")
+    y_true = check_1d_finite(y_true, "y_true")
+    if y_true.size == 0:
+        raise ValueError("y_true must hold at least one sample, got an empty array")
+    try:
+        y_pred = np.asarray(y_pred, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"y_pred must be an array of numbers, got {_describe(y_pred)}") from None
+    if not np.all(np.isfinite(y_pred)):
+        raise ValueError(
+            f"y_pred must be finite, got {int((~np.isfinite(y_pred)).sum())} NaN or inf"
+        )
     if y_pred.ndim == 1:
         y_pred = y_pred[:, None]
     if y_pred.ndim != 2 or y_pred.shape[0] != y_true.shape[0]:

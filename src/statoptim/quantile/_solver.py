@@ -16,8 +16,6 @@ from statoptim.quantile import _mm
 __all__ = ["solve_quantile", "QuantileSolution"]
 
 _STATUS = {0: "optimal", 1: "singular", 2: "inexact", 3: "inexact", 4: "singular", 5: "inexact"}
-# Beyond this magnitude squares and sums of the data can overflow.
-_MAX_ABS = 1e150
 
 # Continuation of the perturbation, relative to the residual scale (spec 2.3).
 # The exact finish makes deep continuation unnecessary: MM only has to bring
@@ -61,15 +59,17 @@ class QuantileSolution:
     n_rounds: int = 0
 
 
-def check_magnitude(values, name):
-    """Refuse data whose squares would overflow (|value| > 1e150)."""
-    biggest = max(float(values.max()), -float(values.min())) if values.size else 0.0
-    if biggest > _MAX_ABS:
-        raise ValueError(
-            f"{name} has entries of magnitude up to {biggest:.3g}; values "
-            f"beyond {_MAX_ABS:.0e} overflow in the solver. Rescale {name} (the quantile "
-            "regression coefficients rescale with it)"
-        )
+def _power_of_two_scale(values, axis=None):
+    """Exponents k with 2**k near max|values| (0 where that is within 2**+-32).
+
+    Dividing by powers of two is exact in floating point, so the solver can
+    run on data of any magnitude (squares of 1e300 overflow) and the answer
+    is unscaled without rounding.
+    """
+    biggest = np.maximum(np.max(values, axis=axis), -np.min(values, axis=axis))
+    _, exponent = np.frexp(biggest)
+    in_range = (biggest == 0) | ((biggest > 2.0**-32) & (biggest < 2.0**32))
+    return np.where(in_range, 0, exponent).astype(np.int64)
 
 
 def _weighted_median(values, weights):
@@ -418,8 +418,6 @@ def solve_quantile(
         raise ValueError(f"y must have shape ({Z.shape[0]},) to match Z, got {y.shape}")
     if not (np.all(np.isfinite(Z)) and np.all(np.isfinite(y))):
         raise ValueError("Z and y must be finite (no NaN or inf)")
-    check_magnitude(Z, "Z")
-    check_magnitude(y, "y")
     (q,), _ = check_quantiles(quantile)
     w = check_sample_weight(sample_weight, Z.shape[0])
     return _solve(Z, y, w, q, theta0=theta0, tol=tol, max_iter=max_iter,
@@ -432,15 +430,40 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
         keep = w > 0
         Z, y, w = np.ascontiguousarray(Z[keep]), y[keep], w[keep]
     n_samples, n_features = Z.shape
+    # Exact power-of-two scaling of y, w and the columns of Z: the solution of
+    # the scaled problem maps back without rounding (theta_j * 2**(k_y - k_j)).
+    k_y = int(_power_of_two_scale(y))
+    k_w = int(_power_of_two_scale(w))
+    k_z = _power_of_two_scale(Z, axis=0) if n_samples else np.zeros(n_features, np.int64)
+    if k_y:
+        y = np.ldexp(y, -k_y)
+    if k_w:
+        w = np.ldexp(w, -k_w)
+    if np.any(k_z):
+        Z = np.ldexp(Z, -k_z[None, :])
+    if theta0 is not None:
+        theta0 = np.asarray(theta0, dtype=np.float64)
+        if theta0.shape != (n_features,):
+            raise ValueError(f"theta0 must have shape ({n_features},), got {theta0.shape}")
+        theta0 = np.ldexp(theta0, k_z - k_y)
+    sol = _solve_scaled(Z, y, w, q, theta0=theta0, tol=tol, max_iter=max_iter,
+                        max_pivots=max_pivots, preprocess=preprocess,
+                        random_state=random_state)
+    if k_y or np.any(k_z):
+        sol.coef = np.ldexp(sol.coef, k_y - k_z)
+    if k_y or k_w:
+        sol.objective = float(np.ldexp(sol.objective, k_y + k_w))
+    return sol
+
+
+def _solve_scaled(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess,
+                  random_state):
+    n_samples, n_features = Z.shape
     if preprocess == "auto":
         preprocess = n_samples >= _PREPROCESS_MIN_SAMPLES and n_samples >= 200 * n_features
     # With preprocessing the rank is checked on the first subsample (a full-rank
     # subset of rows implies a full-rank design); otherwise on all rows.
     gram = None if preprocess else _check_full_rank(Z, w)
-    if theta0 is not None:
-        theta0 = np.asarray(theta0, dtype=np.float64)
-        if theta0.shape != (n_features,):
-            raise ValueError(f"theta0 must have shape ({n_features},), got {theta0.shape}")
     if preprocess:
         rng = np.random.default_rng(random_state)
         return _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng)
