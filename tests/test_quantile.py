@@ -157,6 +157,24 @@ def test_koenker_certificate_holds_after_preprocessing():
     assert margin.min() >= -1e-9
 
 
+@pytest.mark.parametrize("q", [0.25, 0.5, 0.75])
+def test_planted_truth_recovered(q):
+    """The talk's model at n = 20000: estimates within 5 asymptotic standard errors."""
+    from scipy.stats import norm
+
+    from statoptim.datasets import make_quantile_regression, quantile_truth
+
+    X, y = make_quantile_regression(20_000, random_state=5)
+    model = QuantileRegressor(quantile=q).fit(X, y)
+    intercept, coef = quantile_truth(q)
+    # sqrt(q (1 - q)) / f(F^{-1}(q)) (Z'Z / n)^{-1/2} / sqrt(n), N(0, 1) errors;
+    # Var Z1 = 1, Var Z2 = 3 (U(-3, 3)), the intercept's variance factor is 1
+    sparsity = np.sqrt(q * (1 - q)) / norm.pdf(norm.ppf(q))
+    se = sparsity / np.sqrt(20_000) * np.array([1.0, 1.0, 1.0 / np.sqrt(3.0)])
+    err = np.abs(np.r_[model.intercept_ - intercept, model.coef_ - coef])
+    assert np.all(err < 5 * se), err / se
+
+
 # ---------------------------------------------------------------------------
 # Invariances of the optimum
 # ---------------------------------------------------------------------------
