@@ -288,13 +288,17 @@ def _degenerate(kind):
     if kind == "perfect-fit":
         Z = np.c_[np.ones(40), rng.standard_normal((40, 2))]
         return Z, Z @ np.array([1.0, 2.0, -1.0])
+    if kind == "sklearn-check":  # the data of scikit-learn's check_sample_weights_*
+        X = np.array([[1, 1], [1, 2], [1, 3], [1, 4], [2, 1], [2, 2], [2, 3], [2, 4],
+                      [3, 1], [3, 2], [3, 3], [3, 4]], dtype=np.float64)
+        return np.c_[np.ones(12), X], np.array([1, 1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1.0])
     if kind == "groups-counts":  # a treatment indicator and Poisson counts
         g = rng.integers(0, 2, 300).astype(float)
         return np.c_[np.ones(300), g], rng.poisson(3 + g).astype(float)
     raise ValueError(kind)
 
 
-_DEGENERATE = ["tied-median", "constant-y", "perfect-fit", "groups-counts"]
+_DEGENERATE = ["tied-median", "constant-y", "perfect-fit", "sklearn-check", "groups-counts"]
 
 
 @pytest.mark.parametrize("kind", _DEGENERATE)
