@@ -77,7 +77,8 @@ def _objective(data, coef_with_intercept):
 def _statoptim_objective(data):
     """statoptim's optimum for the gap of the peers (computed once per size, untimed)."""
     if "objective" not in data:
-        data["objective"] = QuantileRegressor(quantile=QUANTILE).fit(data["X"], data["y"]).objective_
+        model = QuantileRegressor(quantile=QUANTILE).fit(data["X"], data["y"])
+        data["objective"] = model.objective_
     return data["objective"]
 
 

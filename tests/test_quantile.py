@@ -114,7 +114,8 @@ def test_surrogate_never_increases(n_features, e_rel):
     w = rng.uniform(0.5, 2.0, 500)
     theta0 = _start(rng, Z, y, w)
     e = e_rel * np.median(np.abs(y - Z @ theta0))
-    losses = [perturbed_objective(Z, y, w, q := 0.3, e, theta0)]
+    q = 0.3
+    losses = [perturbed_objective(Z, y, w, q, e, theta0)]
     for k in range(1, 31):
         theta, _, n_iter, status = _run_kernel(Z, y, w, q, e, theta0, max_iter=k)
         assert status == 0 and n_iter <= k
@@ -155,6 +156,24 @@ def test_koenker_certificate_holds_after_preprocessing():
     assert sol.status == "optimal" and sol.n_rounds >= 1
     _, margin = koenker_certificate(Z, y, np.ones(y.size), 0.7, sol.coef)
     assert margin.min() >= -1e-9
+
+
+@pytest.mark.parametrize("q", [0.25, 0.5, 0.75])
+def test_planted_truth_recovered(q):
+    """The talk's model at n = 20000: estimates within 5 asymptotic standard errors."""
+    from scipy.stats import norm
+
+    from statoptim.datasets import make_quantile_regression, quantile_truth
+
+    X, y = make_quantile_regression(20_000, random_state=5)
+    model = QuantileRegressor(quantile=q).fit(X, y)
+    intercept, coef = quantile_truth(q)
+    # sqrt(q (1 - q)) / f(F^{-1}(q)) (Z'Z / n)^{-1/2} / sqrt(n), N(0, 1) errors;
+    # Var Z1 = 1, Var Z2 = 3 (U(-3, 3)), the intercept's variance factor is 1
+    sparsity = np.sqrt(q * (1 - q)) / norm.pdf(norm.ppf(q))
+    se = sparsity / np.sqrt(20_000) * np.array([1.0, 1.0, 1.0 / np.sqrt(3.0)])
+    err = np.abs(np.r_[model.intercept_ - intercept, model.coef_ - coef])
+    assert np.all(err < 5 * se), err / se
 
 
 # ---------------------------------------------------------------------------
@@ -265,13 +284,17 @@ def _degenerate(kind):
     if kind == "perfect-fit":
         Z = np.c_[np.ones(40), rng.standard_normal((40, 2))]
         return Z, Z @ np.array([1.0, 2.0, -1.0])
+    if kind == "sklearn-check":  # the data of scikit-learn's check_sample_weights_*
+        X = np.array([[1, 1], [1, 2], [1, 3], [1, 4], [2, 1], [2, 2], [2, 3], [2, 4],
+                      [3, 1], [3, 2], [3, 3], [3, 4]], dtype=np.float64)
+        return np.c_[np.ones(12), X], np.array([1, 1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1.0])
     if kind == "groups-counts":  # a treatment indicator and Poisson counts
         g = rng.integers(0, 2, 300).astype(float)
         return np.c_[np.ones(300), g], rng.poisson(3 + g).astype(float)
     raise ValueError(kind)
 
 
-_DEGENERATE = ["tied-median", "constant-y", "perfect-fit", "groups-counts"]
+_DEGENERATE = ["tied-median", "constant-y", "perfect-fit", "sklearn-check", "groups-counts"]
 
 
 @pytest.mark.parametrize("kind", _DEGENERATE)
@@ -410,16 +433,19 @@ def test_pinball_loss_several_quantiles():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(y_true=[1.0, np.nan], y_pred=[0.0, 0.0]), "y_true must be finite"),
-        (dict(y_true=[1.0, 2.0], y_pred=[0.0, np.inf]), "y_pred must be finite"),
-        (dict(y_true=[], y_pred=[]), "y_true must hold at least one"),
-        (dict(y_true=["a", "b"], y_pred=[0.0, 0.0]), "y_true must be a 1-D array of numbers"),
-        (dict(y_true=[[1.0, 2.0]], y_pred=[[0.0, 0.0]]), "y_true must be 1-D"),
-        (dict(y_true=[1.0, 2.0], y_pred=[0.0]), "y_pred must have shape"),
-        (dict(y_true=[1.0, 2.0], y_pred=[[0.0, 1.0]] * 2), "column"),
-        (dict(y_true=[1.0, 2.0], y_pred=[0.0, 0.0], quantile=1.0), "quantile"),
-        (dict(y_true=[1.0, 2.0], y_pred=[0.0, 0.0], reduce="median"), "reduce"),
-        (dict(y_true=[1.0, 2.0], y_pred=[0.0, 0.0], sample_weight=[1.0, -1.0]), "sample_weight"),
+        ({"y_true": [1.0, np.nan], "y_pred": [0.0, 0.0]}, "y_true must be finite"),
+        ({"y_true": [1.0, 2.0], "y_pred": [0.0, np.inf]}, "y_pred must be finite"),
+        ({"y_true": [], "y_pred": []}, "y_true must hold at least one"),
+        ({"y_true": ["a", "b"], "y_pred": [0.0, 0.0]}, "y_true must be a 1-D array of numbers"),
+        ({"y_true": [[1.0, 2.0]], "y_pred": [[0.0, 0.0]]}, "y_true must be 1-D"),
+        ({"y_true": [1.0, 2.0], "y_pred": [0.0]}, "y_pred must have shape"),
+        ({"y_true": [1.0, 2.0], "y_pred": [[0.0, 1.0]] * 2}, "column"),
+        ({"y_true": [1.0, 2.0], "y_pred": [0.0, 0.0], "quantile": 1.0}, "quantile"),
+        ({"y_true": [1.0, 2.0], "y_pred": [0.0, 0.0], "reduce": "median"}, "reduce"),
+        (
+            {"y_true": [1.0, 2.0], "y_pred": [0.0, 0.0], "sample_weight": [1.0, -1.0]},
+            "sample_weight",
+        ),
     ],
 )
 def test_pinball_loss_bad_input(kwargs, match):
@@ -475,54 +501,54 @@ def _with(array, index, value):
 
 _X, _Y = _xy()
 _BAD_FIT = {
-    "X-nan": (dict(), _with(_X, 3, np.nan), _Y, None, "Input X contains NaN"),
-    "X-inf": (dict(), _with(_X, 3, np.inf), _Y, None, "Input X contains infinity"),
-    "y-nan": (dict(), _X, _with(_Y, 3, np.nan), None, "Input y contains NaN"),
-    "y-inf": (dict(), _X, _with(_Y, 3, -np.inf), None, "Input y contains infinity"),
-    "q-0": (dict(quantile=0), _X, _Y, None, "quantile must lie strictly between 0 and 1, got 0"),
-    "q-1": (dict(quantile=1), _X, _Y, None, "quantile must lie strictly between 0 and 1, got 1"),
-    "q-neg": (dict(quantile=-0.1), _X, _Y, None, r"quantile .* got -0\.1"),
-    "q-1.5": (dict(quantile=1.5), _X, _Y, None, r"quantile .* got 1\.5"),
-    "q-nan": (dict(quantile=np.nan), _X, _Y, None, "quantile .* got nan"),
-    "q-empty": (dict(quantile=[]), _X, _Y, None, r"quantile must be .* non-empty .* got \[\]"),
-    "q-2d": (dict(quantile=[[0.5]]), _X, _Y, None, r"quantile must be .* 1-D .* got \[\[0\.5\]\]"),
-    "q-list-bad": (dict(quantile=[0.5, 2.0]), _X, _Y, None, r"quantile .* got 2\.0"),
-    "q-str": (dict(quantile="median"), _X, _Y, None, "quantile must be a number"),
-    "q-None": (dict(quantile=None), _X, _Y, None, "quantile must be a number .* got None"),
-    "q-bool": (dict(quantile=True), _X, _Y, None, "quantile must be a number"),
-    "w-negative": (dict(), _X, _Y, _with(np.ones(30), 2, -1.0),
+    "X-nan": ({}, _with(_X, 3, np.nan), _Y, None, "Input X contains NaN"),
+    "X-inf": ({}, _with(_X, 3, np.inf), _Y, None, "Input X contains infinity"),
+    "y-nan": ({}, _X, _with(_Y, 3, np.nan), None, "Input y contains NaN"),
+    "y-inf": ({}, _X, _with(_Y, 3, -np.inf), None, "Input y contains infinity"),
+    "q-0": ({"quantile": 0}, _X, _Y, None, "quantile must lie strictly between 0 and 1, got 0"),
+    "q-1": ({"quantile": 1}, _X, _Y, None, "quantile must lie strictly between 0 and 1, got 1"),
+    "q-neg": ({"quantile": -0.1}, _X, _Y, None, r"quantile .* got -0\.1"),
+    "q-1.5": ({"quantile": 1.5}, _X, _Y, None, r"quantile .* got 1\.5"),
+    "q-nan": ({"quantile": np.nan}, _X, _Y, None, "quantile .* got nan"),
+    "q-empty": ({"quantile": []}, _X, _Y, None, r"quantile must be .* non-empty .* got \[\]"),
+    "q-2d": ({"quantile": [[0.5]]}, _X, _Y, None, r"quantile must be .* 1-D .* got \[\[0\.5\]\]"),
+    "q-list-bad": ({"quantile": [0.5, 2.0]}, _X, _Y, None, r"quantile .* got 2\.0"),
+    "q-str": ({"quantile": "median"}, _X, _Y, None, "quantile must be a number"),
+    "q-None": ({"quantile": None}, _X, _Y, None, "quantile must be a number .* got None"),
+    "q-bool": ({"quantile": True}, _X, _Y, None, "quantile must be a number"),
+    "w-negative": ({}, _X, _Y, _with(np.ones(30), 2, -1.0),
                    r"sample_weight must be non-negative, got minimum -1\.0"),
-    "w-nan": (dict(), _X, _Y, _with(np.ones(30), 2, np.nan), "sample_weight must be finite"),
-    "w-all-zero": (dict(), _X, _Y, np.zeros(30),
+    "w-nan": ({}, _X, _Y, _with(np.ones(30), 2, np.nan), "sample_weight must be finite"),
+    "w-all-zero": ({}, _X, _Y, np.zeros(30),
                    "sample_weight must have at least one positive entry"),
-    "w-length": (dict(), _X, _Y, np.ones(29), r"sample_weight must have shape \(30,\)"),
-    "w-str": (dict(), _X, _Y, ["a"] * 30, "sample_weight must be an array of non-negative"),
-    "xy-length": (dict(), _X, _Y[:-1], None, "X and y must have the same number of samples"),
-    "empty": (dict(), _X[:0], _Y[:0], None, "X must be a non-empty 2-D array.* 0 sample"),
-    "no-columns": (dict(), _X[:, :0], _Y, None, "X must be a non-empty 2-D array.* 0 feature"),
-    "X-strings": (dict(), np.array([["a", "b"]] * 30), _Y, None,
+    "w-length": ({}, _X, _Y, np.ones(29), r"sample_weight must have shape \(30,\)"),
+    "w-str": ({}, _X, _Y, ["a"] * 30, "sample_weight must be an array of non-negative"),
+    "xy-length": ({}, _X, _Y[:-1], None, "X and y must have the same number of samples"),
+    "empty": ({}, _X[:0], _Y[:0], None, "X must be a non-empty 2-D array.* 0 sample"),
+    "no-columns": ({}, _X[:, :0], _Y, None, "X must be a non-empty 2-D array.* 0 feature"),
+    "X-strings": ({}, np.array([["a", "b"]] * 30), _Y, None,
                   "X must be a non-empty 2-D array of numbers.*could not convert"),
-    "y-strings": (dict(), _X, np.array(["a"] * 30), None, "y must be a 1-D array of numbers"),
-    "X-1d": (dict(), _X[:, 0], _Y, None, "X must be a non-empty 2-D array.*Expected 2D"),
-    "y-2d": (dict(), _X, np.c_[_Y, _Y], None, "y should be a 1d array"),
-    "collinear": (dict(), np.c_[_X, _X[:, 0] - 2 * _X[:, 1]], _Y, None,
+    "y-strings": ({}, _X, np.array(["a"] * 30), None, "y must be a 1-D array of numbers"),
+    "X-1d": ({}, _X[:, 0], _Y, None, "X must be a non-empty 2-D array.*Expected 2D"),
+    "y-2d": ({}, _X, np.c_[_Y, _Y], None, "y should be a 1d array"),
+    "collinear": ({}, np.c_[_X, _X[:, 0] - 2 * _X[:, 1]], _Y, None,
                   "X is rank deficient.*collinear"),
-    "constant-column": (dict(), np.c_[_X, np.full(30, 3.0)], _Y, None,
+    "constant-column": ({}, np.c_[_X, np.full(30, 3.0)], _Y, None,
                         "X is rank deficient.*constant column"),
-    "zero-column": (dict(fit_intercept=False), np.c_[_X, np.zeros(30)], _Y, None,
+    "zero-column": ({"fit_intercept": False}, np.c_[_X, np.zeros(30)], _Y, None,
                     "X is rank deficient: coefficient column 2 is zero"),
-    "too-few-rows": (dict(), _X[:2], _Y[:2], None,
+    "too-few-rows": ({}, _X[:2], _Y[:2], None,
                      r"at least as many samples .* coefficients to fit \(3\), got n_samples = 2"),
-    "too-few-weighted-rows": (dict(), _X, _Y, _with(np.zeros(30), [0, 1], 1.0),
+    "too-few-weighted-rows": ({}, _X, _Y, _with(np.zeros(30), [0, 1], 1.0),
                               "positive weight .* got n_samples = 2"),
-    "no-intercept-no-columns": (dict(fit_intercept=False), _X[:, :0], _Y, None, "X must be"),
-    "tol": (dict(tol=-1.0), _X, _Y, None, "tol must be a finite number > 0, got -1.0"),
-    "tol-nan": (dict(tol=np.nan), _X, _Y, None, "tol must be a finite number"),
-    "max_iter": (dict(max_iter=0), _X, _Y, None, "max_iter must be an integer >= 1, got 0"),
-    "max_iter-float": (dict(max_iter=10.5), _X, _Y, None, "max_iter must be an integer"),
-    "max_pivots": (dict(max_pivots=0), _X, _Y, None, "max_pivots must be an integer >= 1"),
-    "preprocess": (dict(preprocess="yes"), _X, _Y, None, "preprocess must be 'auto', True or"),
-    "fit_intercept": (dict(fit_intercept="yes"), _X, _Y, None, "fit_intercept must be True or"),
+    "no-intercept-no-columns": ({"fit_intercept": False}, _X[:, :0], _Y, None, "X must be"),
+    "tol": ({"tol": -1.0}, _X, _Y, None, "tol must be a finite number > 0, got -1.0"),
+    "tol-nan": ({"tol": np.nan}, _X, _Y, None, "tol must be a finite number"),
+    "max_iter": ({"max_iter": 0}, _X, _Y, None, "max_iter must be an integer >= 1, got 0"),
+    "max_iter-float": ({"max_iter": 10.5}, _X, _Y, None, "max_iter must be an integer"),
+    "max_pivots": ({"max_pivots": 0}, _X, _Y, None, "max_pivots must be an integer >= 1"),
+    "preprocess": ({"preprocess": "yes"}, _X, _Y, None, "preprocess must be 'auto', True or"),
+    "fit_intercept": ({"fit_intercept": "yes"}, _X, _Y, None, "fit_intercept must be True or"),
 }
 
 
