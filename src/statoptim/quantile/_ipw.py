@@ -362,7 +362,7 @@ def _nw_exact(V, complete, leave_one_out, n_threads):
     numer = np.empty(n_samples)
     denom = np.empty(n_samples)
     n_threads = max(1, min(n_threads, n_samples))
-    scratch = np.empty((n_threads, _propensity.BLOCK_SIZE))
+    scratch = np.empty((n_threads, _propensity.BLOCK_SIZE + V.shape[1]))
     _propensity.nw_exact(coords_t, complete, bool(leave_one_out), numer, denom, scratch, n_threads)
     return numer, denom
 
