@@ -496,7 +496,7 @@ default="scott"
         numer, denom = _nw_exact(V, complete, leave_one_out, n_threads)
     else:
         grid = _fit_grid(V, float(grid_spacing), n_samples)
-        numer, denom = _nw_binned(V, complete, leave_one_out, grid)[:2]
+        numer, denom = _nw_binned(V, complete, leave_one_out, grid, n_threads=n_threads)[:2]
     return _finish(numer, denom, leave_one_out)
 
 
@@ -563,19 +563,6 @@ def _cell_coordinates(V, grid):
     return idx, frac
 
 
-def _corners(idx, frac, n_nodes):
-    """Yield (flat node index, weight) for the 2^d corners of each row's cell."""
-    d = idx.shape[1]
-    for corner in range(1 << d):
-        flat = np.zeros(idx.shape[0], dtype=np.intp)
-        weight = np.ones(idx.shape[0])
-        for k in range(d):
-            up = (corner >> k) & 1
-            flat = flat * n_nodes[k] + idx[:, k] + up
-            weight = weight * (frac[:, k] if up else 1.0 - frac[:, k])
-        yield flat, weight
-
-
 def _circular_kernel(values_1d, grid):
     """Product kernel on the padded FFT grid, offsets wrapped: values_1d[k](offsets)."""
     out = None
@@ -591,35 +578,39 @@ def _circular_kernel(values_1d, grid):
     return out
 
 
-def _convolve(fields, kernel, grid):
+def _convolve(fields, kernel, grid, n_threads=1):
     """Linear convolution of fields (stacked on axis 0) with the wrapped kernel."""
     axes = tuple(range(1, fields.ndim))
-    spec = scipy.fft.rfftn(fields, s=grid.fft_shape, axes=axes)
-    spec *= scipy.fft.rfftn(kernel, s=grid.fft_shape)
-    full = scipy.fft.irfftn(spec, s=grid.fft_shape, axes=axes)
+    spec = scipy.fft.rfftn(fields, s=grid.fft_shape, axes=axes, workers=n_threads)
+    spec *= scipy.fft.rfftn(kernel, s=grid.fft_shape, workers=n_threads)
+    full = scipy.fft.irfftn(spec, s=grid.fft_shape, axes=axes, workers=n_threads)
     return full[(slice(None),) + tuple(slice(0, m) for m in grid.n_nodes)]
 
 
-def _nw_binned(V, complete, leave_one_out, grid, with_bound=False):
+def _nw_binned(V, complete, leave_one_out, grid, with_bound=False, n_threads=1):
     """Binned-FFT numerator and denominator; optionally the error bounds E_N, E_D."""
     n_samples, d = V.shape
     n_total = math.prod(grid.n_nodes)
-    idx, frac = _cell_coordinates(V, grid)
-    corners = list(_corners(idx, frac, grid.n_nodes))
+    V = np.ascontiguousarray(V)
+    lo = np.ascontiguousarray(grid.lo, dtype=np.float64)
+    step = np.ascontiguousarray(grid.step, dtype=np.float64)
+    n_nodes = np.array(grid.n_nodes, dtype=np.intp)
     fields = np.zeros((2, n_total))
-    for flat, weight in corners:
-        fields[0] += np.bincount(flat, weights=weight, minlength=n_total)
-        fields[1] += np.bincount(flat, weights=weight * complete, minlength=n_total)
+    _propensity.linear_bin(V, complete, lo, step, n_nodes, fields[0], fields[1])
     fields = fields.reshape((2,) + grid.n_nodes)
     gauss = [
         (lambda off, s=grid.step[k]: np.exp(-0.5 * (off * s) ** 2)) for k in range(d)
     ]
-    smooth = _convolve(fields, _circular_kernel(gauss, grid), grid).reshape(2, n_total)
-    denom = np.zeros(n_samples)
-    numer = np.zeros(n_samples)
-    for flat, weight in corners:
-        denom += weight * smooth[0, flat]
-        numer += weight * smooth[1, flat]
+    smooth = _convolve(fields, _circular_kernel(gauss, grid), grid, n_threads)
+    smooth = np.ascontiguousarray(smooth.reshape(2, n_total))
+    denom = np.empty(n_samples)
+    numer = np.empty(n_samples)
+    _propensity.linear_interp(
+        V, lo, step, n_nodes, smooth[0], smooth[1], denom, numer,
+        np.empty((n_threads, 3), dtype=np.intp), np.empty((n_threads, 3)), n_threads,
+    )
+    if leave_one_out or with_bound:
+        idx, frac = _cell_coordinates(V, grid)
     if leave_one_out:
         # the binned self-term sum_{a, b} w_i(a) w_i(b) K(a - b), subtracted exactly
         # so the remaining sum is the binned sum over j != i (no O(Delta^2) offset)
@@ -657,7 +648,7 @@ def _nw_binned(V, complete, leave_one_out, grid, with_bound=False):
     for k in range(d):
         parts = [sup_curv[m] if m == k else sup_phi[m] for m in range(d)]
         bound_kernel = bound_kernel + 0.25 * grid.step[k] ** 2 * _circular_kernel(parts, grid)
-    err = _convolve(counts, bound_kernel, grid).reshape(2, n_total)[:, lower]
+    err = _convolve(counts, bound_kernel, grid, n_threads).reshape(2, n_total)[:, lower]
     # truncation (each pair beyond the cutoff contributes < exp(-c^2/2)), FFT rounding
     slack = n_samples * math.exp(-0.5 * grid.cutoff**2) + 1e-12 * n_samples
     return numer, denom, err[1] + slack, err[0] + slack

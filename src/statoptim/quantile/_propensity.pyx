@@ -174,3 +174,111 @@ def nw_exact(const double[:, ::1] coords_t,   # IN  (n_features, n_samples) scal
 
 
 BLOCK_SIZE = BLOCK  # columns per block; the wrapper sizes the scratch with it
+
+
+# --------------------------------------------------------------------------- #
+# Linear binning and multilinear interpolation for the binned-FFT method
+# (Wand 1994). The grid has n_nodes[k] nodes along axis k, node g_k at
+# lo[k] + g_k * step[k]; the flat index is row-major (last axis fastest). A row
+# with position p_k = (v_k - lo[k]) / step[k] sits in the cell of lower node
+# i_k = clip(floor(p_k), 0, n_nodes[k] - 2) with fraction f_k = clip(p_k - i_k, 0, 1)
+# and gives the 2^d cell corners the weights prod_k (f_k or 1 - f_k).
+# At most 3 dimensions (the FFT grid would be too large beyond).
+# --------------------------------------------------------------------------- #
+from libc.math cimport floor
+
+
+cdef inline void cell_of(const double[:, ::1] coords, Py_ssize_t i, const double[::1] lo,
+                         const double[::1] step, const Py_ssize_t[::1] n_nodes,
+                         Py_ssize_t* lower, double* frac) noexcept nogil:
+    cdef Py_ssize_t k, g
+    cdef double p
+    for k in range(coords.shape[1]):
+        p = (coords[i, k] - lo[k]) / step[k]
+        g = <Py_ssize_t>floor(p)
+        if g < 0:
+            g = 0
+        if g > n_nodes[k] - 2:
+            g = n_nodes[k] - 2
+        p = p - g
+        if p < 0.0:
+            p = 0.0
+        if p > 1.0:
+            p = 1.0
+        lower[k] = g
+        frac[k] = p
+
+
+cdef inline double corner_of(Py_ssize_t n_features, Py_ssize_t corner, const Py_ssize_t* lower,
+                             const double* frac, const Py_ssize_t[::1] n_nodes,
+                             Py_ssize_t* flat) noexcept nogil:
+    """Flat node index (into `flat`) and weight of one of the 2^d corners of a cell."""
+    cdef Py_ssize_t k, up, idx = 0
+    cdef double w = 1.0
+    for k in range(n_features):
+        up = (corner >> k) & 1
+        idx = idx * n_nodes[k] + lower[k] + up
+        w = w * (frac[k] if up else 1.0 - frac[k])
+    flat[0] = idx
+    return w
+
+
+def linear_bin(const double[:, ::1] coords,     # IN  (n_samples, n_features <= 3)
+               const double[::1] complete,      # IN  (n_samples,) 0.0 / 1.0
+               const double[::1] lo,            # IN  (n_features,) first node
+               const double[::1] step,          # IN  (n_features,) node spacing
+               const Py_ssize_t[::1] n_nodes,   # IN  (n_features,) nodes per axis
+               double[::1] counts,              # OUT (prod n_nodes,) zeroed by the caller
+               double[::1] counts_complete):    # OUT (prod n_nodes,) zeroed by the caller
+    """Linear binning of the rows (counts) and of the complete rows; serial, O(2^d n)."""
+    cdef Py_ssize_t n_samples = coords.shape[0], n_features = coords.shape[1]
+    cdef Py_ssize_t i, corner, flat
+    cdef Py_ssize_t lower[3]
+    cdef double frac[3]
+    cdef double w
+    if n_features > 3:
+        raise ValueError("linear_bin supports at most 3 dimensions")
+    with nogil:
+        for i in range(n_samples):
+            cell_of(coords, i, lo, step, n_nodes, lower, frac)
+            for corner in range(1 << n_features):
+                w = corner_of(n_features, corner, lower, frac, n_nodes, &flat)
+                counts[flat] += w
+                counts_complete[flat] += w * complete[i]
+
+
+def linear_interp(const double[:, ::1] coords,    # IN  (n_samples, n_features <= 3)
+                  const double[::1] lo,           # IN  (n_features,)
+                  const double[::1] step,         # IN  (n_features,)
+                  const Py_ssize_t[::1] n_nodes,  # IN  (n_features,)
+                  const double[::1] smooth,       # IN  (prod n_nodes,) grid denominator sums
+                  const double[::1] smooth_complete,  # IN (prod n_nodes,) numerator sums
+                  double[::1] denom_out,          # OUT (n_samples,)
+                  double[::1] numer_out,          # OUT (n_samples,)
+                  Py_ssize_t[:, ::1] lower_scratch,   # SCRATCH (n_threads, 3)
+                  double[:, ::1] frac_scratch,        # SCRATCH (n_threads, 3)
+                  int n_threads):
+    """Multilinear interpolation of the two smoothed grids back to the rows."""
+    cdef Py_ssize_t n_samples = coords.shape[0], n_features = coords.shape[1]
+    cdef Py_ssize_t i, corner, flat
+    cdef Py_ssize_t* lower
+    cdef double* frac
+    cdef double w, den, num
+    if n_features > 3:
+        raise ValueError("linear_interp supports at most 3 dimensions")
+    if lower_scratch.shape[0] < n_threads or frac_scratch.shape[0] < n_threads:
+        raise ValueError("scratch must have n_threads rows")
+    if lower_scratch.shape[1] < 3 or frac_scratch.shape[1] < 3:
+        raise ValueError("scratch must have 3 columns")
+    for i in prange(n_samples, nogil=True, schedule='static', num_threads=n_threads):
+        lower = &lower_scratch[threadid(), 0]  # per-thread: C arrays would be shared
+        frac = &frac_scratch[threadid(), 0]
+        cell_of(coords, i, lo, step, n_nodes, lower, frac)
+        den = 0.0
+        num = 0.0
+        for corner in range(1 << n_features):
+            w = corner_of(n_features, corner, lower, frac, n_nodes, &flat)
+            den = den + w * smooth[flat]
+            num = num + w * smooth_complete[flat]
+        denom_out[i] = den
+        numer_out[i] = num
