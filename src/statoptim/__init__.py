@@ -6,6 +6,7 @@ the study that motivated it (``statoptim reproduce --list``).
 """
 from statoptim.quantile import QuantileRegressor, pinball_loss
 from statoptim.quantile import (
+    CensoredQuantileRegressor,
     KaplanMeierResult,
     censoring_survival,
     ipcw_weights,
@@ -17,6 +18,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = ["QuantileRegressor", "pinball_loss", "__version__"]
 __all__ += [
+    "CensoredQuantileRegressor",
     "KaplanMeierResult",
     "censoring_survival",
     "ipcw_weights",

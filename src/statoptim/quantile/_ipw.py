@@ -182,7 +182,7 @@ def kaplan_meier(time, event=None):
     >>> from statoptim import kaplan_meier
     >>> km = kaplan_meier([1.0, 2.0, 2.0, 3.0], [1, 1, 0, 1])
     >>> km.time, km.survival
-    (array([1., 2., 3.]), array([0.75 , 0.5  , 0.   ]))
+    (array([1., 2., 3.]), array([0.75, 0.5 , 0.  ]))
     """
     time = _check_time(time)
     event = _check_event(event, time.shape[0])
