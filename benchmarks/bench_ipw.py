@@ -105,7 +105,7 @@ def test_propensity_exact(benchmark, n_samples, n_threads):
     benchmark.group = f"propensity-exact n={n_samples}"
     pi = benchmark.pedantic(
         kernel_propensity, args=(X, complete),
-        kwargs=dict(method="exact", n_threads=n_threads),
+        kwargs={"method": "exact", "n_threads": n_threads},
         rounds=5 if n_samples <= 2000 else 3, iterations=1, warmup_rounds=1,
     )
     if benchmark.stats is not None:
@@ -132,6 +132,58 @@ def test_propensity_numpy(benchmark, n_samples):
 def test_propensity_fft(benchmark, n_samples):
     _, _, X, complete = _data(n_samples)
     benchmark.group = "propensity-fft"
-    pi = benchmark.pedantic(kernel_propensity, args=(X, complete), kwargs=dict(method="fft"),
+    pi = benchmark.pedantic(kernel_propensity, args=(X, complete), kwargs={"method": "fft"},
                             rounds=5, iterations=1, warmup_rounds=1)
     assert np.all((pi >= 0) & (pi <= 1))
+
+
+# ------------------------------------------------------------------ whole pipeline
+def _pipeline_data(n_samples, seed=0):
+    """Design B, 25% censoring, 30% of Z2 missing (MAR given (Y, Z1)), p = 3."""
+    rng = np.random.default_rng(seed)
+    z1 = rng.standard_normal(n_samples)
+    z2 = rng.uniform(-3, 3, n_samples)
+    t = 4.5 * z1 - 2 * z2 + rng.standard_normal(n_samples)
+    c = rng.normal(5.5268, 5.766, n_samples)
+    y = np.minimum(t, c)
+    event = (t <= c).astype(np.int64)
+    lin = 0.8 * (y - y.mean()) / y.std() + 0.5 * z1
+    a = brentq(lambda a: np.mean(1 / (1 + np.exp(-(a + lin)))) - 0.7, -30, 30)
+    complete = rng.random(n_samples) < 1 / (1 + np.exp(-(a + lin)))
+    X = np.column_stack([z1, z2])
+    X[~complete, 1] = np.nan
+    return X, y, event
+
+
+def numpy_sklearn_pipeline(X, y, event):
+    """Peer: the same estimator from NumPy (KM, O(n^2) NW) and scikit-learn (HiGHS)."""
+    from sklearn.linear_model import QuantileRegressor as SkQR
+
+    complete = ~np.isnan(X).any(axis=1)
+    g = numpy_censoring_survival(y, event)
+    pi = numpy_propensity(np.column_stack([y, X[:, 0]]), complete, y.size ** (-1 / 6))
+    use = complete & (event == 1)
+    w = 1.0 / (g[use] * pi[use])
+    return SkQR(quantile=0.5, alpha=0.0, solver="highs").fit(X[use], y[use], sample_weight=w)
+
+
+@pytest.mark.parametrize("n_samples", [500, 1000, 2000, 10_000, 100_000, 1_000_000])
+def test_pipeline_statoptim(benchmark, n_samples):
+    from statoptim import CensoredQuantileRegressor
+
+    X, y, event = _pipeline_data(n_samples)
+    benchmark.group = "pipeline (KM + propensity + weighted exact QR), q = 0.5"
+    model = CensoredQuantileRegressor(quantile=0.5)
+    benchmark.pedantic(model.fit, args=(X, y), kwargs={"event": event},
+                       rounds=7 if n_samples <= 10_000 else 3, iterations=1, warmup_rounds=1)
+    assert model.status_ == "optimal"
+    assert abs(model.coef_[0] - 4.5) < (0.5 if n_samples < 10_000 else 0.1)
+
+
+@pytest.mark.parametrize("n_samples", [500, 2000])
+def test_pipeline_numpy_sklearn(benchmark, n_samples):
+    X, y, event = _pipeline_data(n_samples)
+    benchmark.group = "pipeline (KM + propensity + weighted exact QR), q = 0.5"
+    model = benchmark.pedantic(numpy_sklearn_pipeline, args=(X, y, event), rounds=3,
+                               iterations=1)
+    assert abs(model.coef_[0] - 4.5) < 0.5

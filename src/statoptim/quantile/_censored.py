@@ -199,7 +199,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, dtype=np.float64, order="C",
                              ensure_all_finite="allow-nan", y_numeric=True)
-        n_samples, n_features = X.shape
+        n_samples = X.shape[0]
         if n_samples < 2:
             raise ValueError(
                 f"CensoredQuantileRegressor needs at least 2 samples, got n_samples = {n_samples}"
@@ -239,7 +239,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         if observed.all():
             g_left = np.ones(n_samples)
         else:
-            times, _, _, _, _, n_cens, g_left = _km_pass(y, event)
+            *_, n_cens, g_left = _km_pass(y, event)
             self._check_fixed_cut(y, observed, n_cens[-1], n_samples)
 
         # missingness propensity from the response and the always-observed columns

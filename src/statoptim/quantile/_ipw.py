@@ -26,9 +26,9 @@ from statoptim.quantile import _km, _propensity
 
 __all__ = [
     "KaplanMeierResult",
-    "kaplan_meier",
     "censoring_survival",
     "ipcw_weights",
+    "kaplan_meier",
     "kernel_propensity",
 ]
 
@@ -538,10 +538,10 @@ def _fft_grid(V, spacing, n_samples):
     span = V.max(axis=0) - lo
     n_nodes, half, shape, step = [], [], [], []
     for s in span:
-        m = max(2, int(math.ceil(s / spacing)) + 1)
+        m = max(2, math.ceil(s / spacing) + 1)
         delta = s / (m - 1) if s > 0 else spacing
         # offsets beyond m - 1 never occur between nodes of this grid
-        ell = min(int(math.ceil(cutoff / delta)), m - 1)
+        ell = min(math.ceil(cutoff / delta), m - 1)
         n_nodes.append(m)
         step.append(delta)
         half.append(ell)
@@ -563,26 +563,37 @@ def _cell_coordinates(V, grid):
     return idx, frac
 
 
-def _circular_kernel(values_1d, grid):
-    """Product kernel on the padded FFT grid, offsets wrapped: values_1d[k](offsets)."""
-    out = None
+def _circular_lines(values_1d, grid):
+    """1-D kernel factors on the padded FFT axes, offsets wrapped: values_1d[k](offsets)."""
+    lines = []
     for k, n_fft in enumerate(grid.fft_shape):
         ell = grid.half[k]
         line = np.zeros(n_fft)
         off = np.arange(-ell, ell + 1)
         line[off % n_fft] = values_1d[k](off)
-        shape = [1] * len(grid.fft_shape)
-        shape[k] = n_fft
-        line = line.reshape(shape)
-        out = line if out is None else out * line
-    return out
+        lines.append(line)
+    return lines
 
 
-def _convolve(fields, kernel, grid, n_threads=1):
-    """Linear convolution of fields (stacked on axis 0) with the wrapped kernel."""
+def _kernel_spectrum(values_1d, grid, n_threads=1):
+    """rfftn of the product kernel prod_k line_k, from the 1-D transforms (separable)."""
+    lines = _circular_lines(values_1d, grid)
+    d = len(lines)
+    spec = None
+    for k, line in enumerate(lines):
+        f = (scipy.fft.rfft if k == d - 1 else scipy.fft.fft)(line, workers=n_threads)
+        shape = [1] * d
+        shape[k] = f.shape[0]
+        f = f.reshape(shape)
+        spec = f if spec is None else spec * f
+    return spec
+
+
+def _convolve(fields, kernel_spec, grid, n_threads=1):
+    """Linear convolution of fields (stacked on axis 0) with a kernel given by its spectrum."""
     axes = tuple(range(1, fields.ndim))
     spec = scipy.fft.rfftn(fields, s=grid.fft_shape, axes=axes, workers=n_threads)
-    spec *= scipy.fft.rfftn(kernel, s=grid.fft_shape, workers=n_threads)
+    spec *= kernel_spec
     full = scipy.fft.irfftn(spec, s=grid.fft_shape, axes=axes, workers=n_threads)
     return full[(slice(None),) + tuple(slice(0, m) for m in grid.n_nodes)]
 
@@ -601,7 +612,7 @@ def _nw_binned(V, complete, leave_one_out, grid, with_bound=False, n_threads=1):
     gauss = [
         (lambda off, s=grid.step[k]: np.exp(-0.5 * (off * s) ** 2)) for k in range(d)
     ]
-    smooth = _convolve(fields, _circular_kernel(gauss, grid), grid, n_threads)
+    smooth = _convolve(fields, _kernel_spectrum(gauss, grid, n_threads), grid, n_threads)
     smooth = np.ascontiguousarray(smooth.reshape(2, n_total))
     denom = np.empty(n_samples)
     numer = np.empty(n_samples)
@@ -644,11 +655,11 @@ def _nw_binned(V, complete, leave_one_out, grid, with_bound=False, n_threads=1):
     sup_curv = [
         (lambda off, s=grid.step[k]: _sup_curvature(off * s - s, off * s + s)) for k in range(d)
     ]
-    bound_kernel = 0.0
+    bound_spec = 0.0
     for k in range(d):
         parts = [sup_curv[m] if m == k else sup_phi[m] for m in range(d)]
-        bound_kernel = bound_kernel + 0.25 * grid.step[k] ** 2 * _circular_kernel(parts, grid)
-    err = _convolve(counts, bound_kernel, grid, n_threads).reshape(2, n_total)[:, lower]
+        bound_spec = bound_spec + 0.25 * grid.step[k] ** 2 * _kernel_spectrum(parts, grid)
+    err = _convolve(counts, bound_spec, grid, n_threads).reshape(2, n_total)[:, lower]
     # truncation (each pair beyond the cutoff contributes < exp(-c^2/2)), FFT rounding
     slack = n_samples * math.exp(-0.5 * grid.cutoff**2) + 1e-12 * n_samples
     return numer, denom, err[1] + slack, err[0] + slack
@@ -656,7 +667,9 @@ def _nw_binned(V, complete, leave_one_out, grid, with_bound=False, n_threads=1):
 
 def _sup_curvature(lo, hi):
     """sup of |t^2 - 1| exp(-t^2 / 2) over [lo, hi] (elementwise)."""
-    g = lambda t: np.abs(t * t - 1.0) * np.exp(-0.5 * t * t)  # noqa: E731
+    def g(t):
+        return np.abs(t * t - 1.0) * np.exp(-0.5 * t * t)
+
     best = np.maximum(g(lo), g(hi))
     for crit, val in ((0.0, 1.0), (math.sqrt(3.0), g(math.sqrt(3.0))), (-math.sqrt(3.0), None)):
         inside = (lo <= crit) & (crit <= hi)
