@@ -239,3 +239,20 @@ def test_predict_nan_rows(rng):
     missing = np.isnan(X).any(axis=1)
     assert np.all(np.isnan(pred[missing])) and np.all(np.isfinite(pred[~missing]))
     assert_allclose(pred[~missing], X[~missing] @ model.coef_ + model.intercept_, rtol=1e-12)
+
+
+def test_propensity_columns(rng):
+    X, y, event = talk_data(rng, 600)
+    noise = rng.standard_normal((600, 2))
+    X4 = np.column_stack([X, noise])  # columns 0, 2, 3 always observed
+    base = CensoredQuantileRegressor().fit(X, y, event=event)
+    sel = CensoredQuantileRegressor(propensity_columns=[0]).fit(X4, y, event=event)
+    assert_allclose(sel.propensity_, base.propensity_, rtol=0, atol=0)
+    full = CensoredQuantileRegressor().fit(X4, y, event=event)
+    complete = ~np.isnan(X4).any(axis=1)
+    expected = kernel_propensity(np.column_stack([y, X4[:, [0, 2, 3]]]), complete)
+    assert_allclose(full.propensity_, expected, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="propensity_columns must be always observed"):
+        CensoredQuantileRegressor(propensity_columns=[0, 1]).fit(X4, y, event=event)
+    with pytest.raises(ValueError, match="propensity_columns must index the 4 columns"):
+        CensoredQuantileRegressor(propensity_columns=[5]).fit(X4, y, event=event)

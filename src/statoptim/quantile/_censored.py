@@ -73,6 +73,12 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     leave_one_out : bool, default=False
         Leave-one-out propensities (the default includes ``j = i``, which
         keeps ``pi > 0`` for every complete row).
+    propensity_columns : array-like of int, default=None
+        Columns of ``X`` that enter the propensity model beside the response;
+        each must be always observed. ``None`` uses every column without NaN.
+        Nadaraya-Watson degrades quickly with the dimension, and the exact
+        kernel costs O(n^2 d): with many always-observed covariates, pick the
+        ones the missingness depends on.
     weight_cap : float, default=None
         Cap the weights at this value (after ``stabilize``). Changes the
         estimand (less variance, some bias); off by default.
@@ -145,6 +151,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         bandwidth="scott",
         propensity_method="auto",
         leave_one_out=False,
+        propensity_columns=None,
         weight_cap=None,
         weight_cap_quantile=None,
         g_min=None,
@@ -161,6 +168,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self.bandwidth = bandwidth
         self.propensity_method = propensity_method
         self.leave_one_out = leave_one_out
+        self.propensity_columns = propensity_columns
         self.weight_cap = weight_cap
         self.weight_cap_quantile = weight_cap_quantile
         self.g_min = g_min
@@ -199,7 +207,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, dtype=np.float64, order="C",
                              ensure_all_finite="allow-nan", y_numeric=True)
-        n_samples = X.shape[0]
+        n_samples, n_features = X.shape
         if n_samples < 2:
             raise ValueError(
                 f"CensoredQuantileRegressor needs at least 2 samples, got n_samples = {n_samples}"
@@ -222,6 +230,26 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 f"X column {col} is entirely NaN: it has no observed value to fit a "
                 "coefficient for; drop it"
             )
+        always_cols = np.flatnonzero(~missing.any(axis=0))
+        if self.propensity_columns is not None:
+            cols = np.asarray(self.propensity_columns)
+            if cols.ndim != 1 or not np.issubdtype(cols.dtype, np.integer):
+                raise ValueError(
+                    "propensity_columns must be None or a 1-D sequence of column indices, "
+                    f"got {self.propensity_columns!r}"
+                )
+            bad = cols[(cols < 0) | (cols >= n_features)]
+            if bad.size:
+                raise ValueError(
+                    f"propensity_columns must index the {n_features} columns of X, got {bad[0]}"
+                )
+            with_nan = cols[missing[:, cols].any(axis=0)]
+            if with_nan.size:
+                raise ValueError(
+                    f"propensity_columns must be always observed, but column {with_nan[0]} "
+                    "of X has NaN"
+                )
+            always_cols = cols
         complete = ~missing.any(axis=1)
         if not complete.any():
             raise ValueError(
@@ -246,7 +274,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         if complete.all():
             propensity = np.ones(n_samples)
         else:
-            always = np.column_stack([y, X[:, ~missing.any(axis=0)]])
+            always = np.column_stack([y, X[:, always_cols]])
             propensity = kernel_propensity(
                 always, complete, bandwidth=self.bandwidth, method=self.propensity_method,
                 leave_one_out=self.leave_one_out, n_threads=n_threads,
