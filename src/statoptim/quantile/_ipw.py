@@ -356,15 +356,20 @@ def _scaled_coordinates(X, h):
 
 
 def _nw_exact(V, complete, leave_one_out, n_threads):
-    """Exact numerator and denominator sums (Cython kernel)."""
-    n_samples = V.shape[0]
+    """Exact numerator and denominator sums (Cython kernel, each K_ij computed once)."""
+    n_samples, n_features = V.shape
     coords_t = np.ascontiguousarray(V.T)
-    numer = np.empty(n_samples)
-    denom = np.empty(n_samples)
-    n_threads = max(1, min(n_threads, n_samples))
-    scratch = np.empty((n_threads, _propensity.BLOCK_SIZE + V.shape[1]))
-    _propensity.nw_exact(coords_t, complete, bool(leave_one_out), numer, denom, scratch, n_threads)
-    return numer, denom
+    n_tiles = -(-n_samples // _propensity.TILE_SIZE)
+    n_threads = max(1, min(n_threads, n_tiles))
+    acc = np.zeros((n_threads, 2, n_samples))
+    scratch = np.empty(
+        (n_threads, _propensity.BLOCK_SIZE + _propensity.TILE_SIZE * (n_features + 2))
+    )
+    _propensity.nw_exact(coords_t, complete, bool(leave_one_out), acc, scratch, n_threads)
+    sums = acc[0]
+    for t in range(1, n_threads):  # fixed order: deterministic for a given n_threads
+        sums += acc[t]
+    return sums[0], sums[1]
 
 
 def _finish(numer, denom, leave_one_out):

@@ -7,29 +7,34 @@
 # `_ipw.py` does this), the exact kernel computes
 #     numer_i = sum_j K(v_i - v_j) delta_j,   denom_i = sum_j K(v_i - v_j),
 #     K(v) = exp(-0.5 * sum_k v_k^2)          (product Gaussian, spec section 4),
-# with j = i included unless `leave_one_out` (then the j = i term is skipped,
-# not subtracted, so no cancellation). Rows run in parallel (`prange`, static
-# schedule); each row walks j in blocks of BLOCK columns: the squared
-# distances of a block are accumulated dimension by dimension into a
-# per-thread scratch row (contiguous loads, vectorised), then exponentiated
-# and reduced into the row's two sums in one vectorised pass. Memory: O(n d)
-# input plus n_threads * (BLOCK + d) scratch, allocated by the wrapper; never
-# n x n.
+# with j = i included unless `leave_one_out` (then the j = i term is left out,
+# not subtracted, so no cancellation). K is symmetric, so each value is
+# computed once, for j > i, and added to the sums of both rows: half the
+# exponentials of the plain double loop. Rows go in tiles of TILE rows dealt
+# to threads cyclically (`prange`, static schedule); a tile sweeps the columns
+# j in blocks of BLOCK: squared distances are accumulated dimension by
+# dimension into a per-thread scratch row (contiguous loads, vectorised), then
+# one vectorised pass exponentiates them and updates the row's sums and the
+# thread's column sums. Memory: O(n d) input, n_threads * 2 * n accumulators
+# and n_threads * (BLOCK + TILE (d + 2)) scratch, allocated by the wrapper;
+# never n x n.
 #
 # The coordinates are passed transposed, shape (n_features, n_samples), so a
-# block of one coordinate is contiguous.
+# block of one coordinate is contiguous. The binned-FFT approximation's two
+# kernels (linear binning, multilinear interpolation) are at the end.
 #
 # Nothing here allocates, holds the GIL in a loop or warns.
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport INFINITY
 
 # The two block loops are verbatim C so that they vectorise: Cython can emit neither
 # `#pragma omp simd` (needed for the vectorised reduction) nor per-function target
 # attributes. With GCC on x86-64 Linux each is compiled for AVX-512, AVX2 and the
 # baseline (target_clones) and the best is picked at load time.
 #   so_sqdist_block: buf[jj] = sum_k (v_k - coords_t[k, jb + jj])^2.
-#   so_exp_reduce:   num += sum_jj exp(-buf[jj] / 2) complete[jj], den += sum_jj exp(-buf[jj] / 2),
+#   so_exp_sym:      with e_jj = exp(-buf[jj] / 2): num += sum_jj e_jj complete[jb + jj],
+#                    den += sum_jj e_jj (row i), and acc_num[jj] += e_jj complete[i],
+#                    acc_den[jj] += e_jj (rows jb + jj),
 # with a branch-free exp (Cody-Waite range reduction, degree-13 Taylor polynomial on
 # |r| <= ln(2) / 2, the power of two built in the exponent bits): ~2 ulp on [-708, 0];
 # arguments below -708 (and +inf distances) give 0, the true value being < 3.3e-308.
@@ -76,9 +81,12 @@ cdef extern from *:
         }
     }
 
+    /* Symmetric variant: the pairs (i, jb + jj) feed row i's sums (num, den) and,
+       through acc_num / acc_den (per-thread, indexed from jb), the sums of rows jb + jj. */
     SO_SIMD_CLONES
-    static void so_exp_reduce(const double *buf, const double *complete, Py_ssize_t nb,
-                              double *num_out, double *den_out)
+    static void so_exp_sym(const double *buf, const double *complete, Py_ssize_t nb,
+                           double complete_i, double *acc_num, double *acc_den,
+                           double *num_out, double *den_out)
     {
         const double log2e = 1.4426950408889634, magic = 6755399441055744.0;
         const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
@@ -113,6 +121,8 @@ cdef extern from *:
             e = x < -708.0 ? 0.0 : p * scale;
             num += e * complete[j];
             den += e;
+            acc_num[j] += e * complete_i;
+            acc_den[j] += e;
         }
         *num_out += num;
         *den_out += den;
@@ -121,59 +131,100 @@ cdef extern from *:
     void so_sqdist_block(const double* coords_t, Py_ssize_t stride, Py_ssize_t n_features,
                          const double* v, Py_ssize_t jb, Py_ssize_t nb,
                          double* buf) noexcept nogil
-    void so_exp_reduce(const double* buf, const double* complete, Py_ssize_t nb,
-                       double* num_out, double* den_out) noexcept nogil
+    void so_exp_sym(const double* buf, const double* complete, Py_ssize_t nb,
+                    double complete_i, double* acc_num, double* acc_den,
+                    double* num_out, double* den_out) noexcept nogil
 
 
 cdef enum:
-    BLOCK = 512
+    BLOCK = 512   # columns per block
+    TILE = 32     # rows per tile of the symmetric kernel
 
 
 def nw_exact(const double[:, ::1] coords_t,   # IN  (n_features, n_samples) scaled coordinates
              const double[::1] complete,      # IN  (n_samples,) 1.0 = row complete, else 0.0
-             bint leave_one_out,              # IN  skip the j = i term
-             double[::1] numer_out,           # OUT (n_samples,) sum_j K_ij delta_j
-             double[::1] denom_out,           # OUT (n_samples,) sum_j K_ij
-             double[:, ::1] scratch,          # SCRATCH (n_threads, BLOCK + n_features)
+             bint leave_one_out,              # IN  leave out the j = i term
+             double[:, :, ::1] acc,           # OUT (n_threads, 2, n_samples), zeroed by caller
+             double[:, ::1] scratch,          # SCRATCH (n_threads, BLOCK + TILE * (d + 2))
              int n_threads):
-    """Exact Nadaraya-Watson numerator and denominator, O(n^2 d) time, O(n d) memory.
+    """Exact Nadaraya-Watson numerators and denominators, O(n^2 d) time, O(n d) memory.
 
-    ``numer_out[i] = sum_j K_ij complete[j]``, ``denom_out[i] = sum_j K_ij`` with
-    ``K_ij = exp(-0.5 * sum_k (coords_t[k, i] - coords_t[k, j])^2)`` (spec, section 4);
-    the term j = i is skipped when ``leave_one_out``.
+    ``sum_t acc[t, 0, i] = sum_j K_ij complete[j]``, ``sum_t acc[t, 1, i] = sum_j K_ij``
+    with ``K_ij = exp(-0.5 * sum_k (coords_t[k, i] - coords_t[k, j])^2)`` (spec,
+    section 4); the term j = i is left out when ``leave_one_out``. Each kernel
+    value is computed once (K_ij = K_ji): row i pairs with the rows j > i only,
+    adding K_ij to its own sums and to those of row j. Rows go in tiles of TILE
+    rows, dealt to threads cyclically (static schedule, chunks of one tile:
+    balances the triangular work); a tile
+    sweeps the columns in blocks of BLOCK, so a block's coordinates and column
+    sums stay in L1 while the tile's rows use them. Thread t accumulates into
+    ``acc[t, 0]`` (numerators) and ``acc[t, 1]`` (denominators); the caller
+    adds the threads' rows in order, so the result depends on the number of
+    threads only in the last bits. Per-thread scratch: BLOCK squared distances,
+    the tile's coordinates (TILE * n_features) and its row sums (2 * TILE).
     """
     cdef Py_ssize_t n_features = coords_t.shape[0]
     cdef Py_ssize_t n_samples = coords_t.shape[1]
-    cdef Py_ssize_t i, jb, nb, k
-    cdef double num, den
+    cdef Py_ssize_t n_tiles = (n_samples + TILE - 1) // TILE
+    cdef Py_ssize_t tile, i, i0, i1, ii, jb, je, js, nb, k
+    cdef int tid
     cdef double* buf
-    cdef double* vi
-    if scratch.shape[0] < n_threads or scratch.shape[1] < BLOCK + n_features:
-        raise ValueError("scratch must have shape at least (n_threads, %d + n_features)" % BLOCK)
+    cdef double* tile_coords
+    cdef double* row_num
+    cdef double* row_den
+    cdef double* acc_num
+    cdef double* acc_den
+    if scratch.shape[0] < n_threads or scratch.shape[1] < BLOCK + TILE * (n_features + 2):
+        raise ValueError("scratch must have shape at least (n_threads, BLOCK + TILE * (d + 2))")
+    if acc.shape[0] < n_threads or acc.shape[1] != 2 or acc.shape[2] != n_samples:
+        raise ValueError("acc must have shape (n_threads, 2, n_samples)")
     if n_samples == 0 or n_features == 0:
         return
-    for i in prange(n_samples, nogil=True, schedule='static', num_threads=n_threads):
-        buf = &scratch[threadid(), 0]
-        vi = buf + BLOCK
-        for k in range(n_features):
-            vi[k] = coords_t[k, i]
-        num = 0.0
-        den = 0.0
-        jb = 0
+    for tile in prange(n_tiles, nogil=True, schedule='static', chunksize=1,
+                       num_threads=n_threads):
+        tid = threadid()
+        buf = &scratch[tid, 0]
+        tile_coords = buf + BLOCK
+        row_num = tile_coords + TILE * n_features
+        row_den = row_num + TILE
+        acc_num = &acc[tid, 0, 0]
+        acc_den = &acc[tid, 1, 0]
+        i0 = tile * TILE
+        i1 = i0 + TILE
+        if i1 > n_samples:
+            i1 = n_samples
+        for ii in range(i1 - i0):
+            for k in range(n_features):
+                tile_coords[ii * n_features + k] = coords_t[k, i0 + ii]
+            row_num[ii] = 0.0
+            row_den[ii] = 0.0
+        jb = i0 + 1
         while jb < n_samples:
-            nb = n_samples - jb
-            if nb > BLOCK:
-                nb = BLOCK
-            so_sqdist_block(&coords_t[0, 0], n_samples, n_features, vi, jb, nb, buf)
-            if leave_one_out and jb <= i < jb + nb:
-                buf[i - jb] = INFINITY  # K_ii = 0
-            so_exp_reduce(buf, &complete[jb], nb, &num, &den)
-            jb = jb + nb
-        numer_out[i] = num
-        denom_out[i] = den
+            je = jb + BLOCK
+            if je > n_samples:
+                je = n_samples
+            for ii in range(i1 - i0):
+                js = i0 + ii + 1  # pairs j > i only
+                if js < jb:
+                    js = jb
+                nb = je - js
+                if nb > 0:
+                    so_sqdist_block(&coords_t[0, 0], n_samples, n_features,
+                                    tile_coords + ii * n_features, js, nb, buf)
+                    so_exp_sym(buf, &complete[js], nb, complete[i0 + ii], acc_num + js,
+                               acc_den + js, row_num + ii, row_den + ii)
+            jb = je
+        for ii in range(i1 - i0):
+            i = i0 + ii
+            if not leave_one_out:
+                row_num[ii] = row_num[ii] + complete[i]
+                row_den[ii] = row_den[ii] + 1.0
+            acc_num[i] = acc_num[i] + row_num[ii]
+            acc_den[i] = acc_den[i] + row_den[ii]
 
 
 BLOCK_SIZE = BLOCK  # columns per block; the wrapper sizes the scratch with it
+TILE_SIZE = TILE
 
 
 # --------------------------------------------------------------------------- #
