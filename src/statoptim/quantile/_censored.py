@@ -95,7 +95,8 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     tol, max_iter, max_pivots, preprocess
         Passed to :class:`statoptim.QuantileRegressor` for each weighted fit.
     n_threads : int, default=None
-        Threads of the exact propensity kernel (``None``: all cores).
+        Threads of the propensity kernels; ``None``: all cores from 4000
+        rows on, one thread below (see :func:`statoptim.kernel_propensity`).
 
     Attributes
     ----------
@@ -220,7 +221,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         pi_min = _optional_float(self.pi_min, "pi_min", 0.0, 1.0)
         if not isinstance(self.stabilize, (bool, np.bool_)):
             raise ValueError(f"stabilize must be True or False, got {self.stabilize!r}")
-        n_threads = _check_n_threads(self.n_threads)
+        n_threads = _check_n_threads(self.n_threads, n_samples)
 
         missing = np.isnan(X)
         all_missing = missing.all(axis=0)
