@@ -426,8 +426,9 @@ default="scott"
         for two columns); ``"silverman"`` multiplies it by
         ``(4 / (n_features + 2)) ** (1 / (n_features + 4))``.
     method : {"auto", "exact", "fft"}, default="auto"
-        ``"exact"``: all ``n_samples ** 2`` kernel pairs, O(n^2 d) time and
-        O(n d) memory, in parallel without the GIL. ``"fft"``: linear binning
+        ``"exact"``: every pair, each symmetric kernel value computed once
+        (``n (n - 1) / 2`` exponentials), O(n^2 d) time and O(n d) memory,
+        in parallel without the GIL. ``"fft"``: linear binning
         on a grid and FFT convolution (Wand 1994), for ``n_features <= 3``;
         O(2^d n + M^d log M) time for ``M`` grid nodes per axis. ``"auto"``
         uses ``"exact"`` up to 5000 rows or when ``n_features > 3``, else
