@@ -5,7 +5,23 @@ stochastic optimisers, FIT-SSVD and multi-view CP-tensor models, each with
 the study that motivated it (``statoptim reproduce --list``).
 """
 from statoptim.quantile import QuantileRegressor, pinball_loss
+from statoptim.quantile import (
+    CensoredQuantileRegressor,
+    KaplanMeierResult,
+    censoring_survival,
+    ipcw_weights,
+    kaplan_meier,
+    kernel_propensity,
+)
 
 __version__ = "0.1.0.dev0"
 
 __all__ = ["QuantileRegressor", "pinball_loss", "__version__"]
+__all__ += [
+    "CensoredQuantileRegressor",
+    "KaplanMeierResult",
+    "censoring_survival",
+    "ipcw_weights",
+    "kaplan_meier",
+    "kernel_propensity",
+]

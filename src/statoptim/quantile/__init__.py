@@ -1,6 +1,22 @@
 """Quantile regression by the MM algorithm of Hunter & Lange (2000), finished exactly."""
+from statoptim.quantile._censored import CensoredQuantileRegressor
 from statoptim.quantile._estimators import QuantileRegressor
+from statoptim.quantile._ipw import (
+    KaplanMeierResult,
+    censoring_survival,
+    ipcw_weights,
+    kaplan_meier,
+    kernel_propensity,
+)
 from statoptim.quantile._loss import pinball_loss
 from statoptim.quantile._solver import solve_quantile
 
 __all__ = ["QuantileRegressor", "pinball_loss", "solve_quantile"]
+__all__ += [
+    "CensoredQuantileRegressor",
+    "KaplanMeierResult",
+    "censoring_survival",
+    "ipcw_weights",
+    "kaplan_meier",
+    "kernel_propensity",
+]
