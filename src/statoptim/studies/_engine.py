@@ -1,0 +1,815 @@
+"""The study runner: a grid of settings x replications on local cores or a Dask cluster.
+
+Every ``statoptim reproduce ...`` Monte Carlo study runs through :func:`run_grid`::
+
+    def one_replication(setting, rng):           # module level, so that it pickles
+        X, y = make_quantile_regression(setting["n_samples"], random_state=rng)
+        model = QuantileRegressor(quantile=setting["quantile"]).fit(X, y)
+        return {"intercept": model.intercept_, "coef": model.coef_}
+
+    settings = [{"n_samples": n, "quantile": q} for n in (500, 2000) for q in (0.25, 0.5)]
+    records = run_grid(one_replication, settings, 200, study="quantile", seed=0,
+                       out="results/quantile")
+
+and its command line adds the common options with :func:`add_runner_arguments`
+and passes them on with ``run_grid(func, settings, study=NAME, **runner_kwargs(args))``.
+
+Contract
+--------
+``func(setting, rng) -> dict`` is called once per (setting, replication). It must be
+a pure function of its arguments: ``setting`` is a copy of one dict of ``settings``
+and ``rng`` is a :class:`numpy.random.Generator` seeded by
+
+    ``numpy.random.SeedSequence(seed, spawn_key=(setting_index, replication))``,
+
+which is exactly ``SeedSequence(seed).spawn(n_settings)[setting_index]
+.spawn(n_replications)[replication]``. The seed depends only on the position of
+the replication in the grid, never on which worker runs it, in which order or in
+which batch, so every backend and every number of workers gives the same
+numbers, bit for bit (outputs that measure time excepted, of course), and
+adding replications later extends a study without changing the first ones.
+``func`` returns a dict mapping output names (str) to numbers, booleans, strings
+or fixed-shape numeric arrays. Each returned record is
+``{**setting, "replication": r, **outputs}``; records are sorted by setting
+(in the order of ``settings``) and then by replication.
+
+Backends
+--------
+``"joblib"`` (the default) runs batches of replications on ``n_jobs`` local
+processes (joblib's loky backend; ``n_jobs=None`` means 1, -1 all cores).
+``"dask"`` submits them to a Dask distributed scheduler: ``scheduler`` is an
+address such as ``"tcp://HOST:PORT"``, ``"local"`` for a
+``distributed.LocalCluster`` of ``n_jobs`` single-threaded worker processes on
+this machine (started and stopped by the run), or an existing
+``distributed.Client``. Giving a scheduler selects the Dask backend. Dask is an
+optional dependency: ``pip install "statoptim[dask]"``. ``"serial"`` runs in
+the calling process (debugging, tests). Results are always written by the
+calling process, so Dask workers need not share its file system.
+
+Results folder (``out``)
+------------------------
+Each batch of replications is written to disk as soon as it completes, so a
+run killed by SIGINT or SIGKILL loses only the batches in flight, and running
+the same call again computes only what is missing. The folder holds:
+
+``manifest.json``
+    ``{"format": "statoptim-study-results", "format_version": 1, "study": ...,
+    "seed": ..., "settings": [...], "settings_sha256": ..., "seeding": ...}``
+    where ``settings_sha256`` is the SHA-256 of
+    ``json.dumps(settings, sort_keys=True, separators=(",", ":"))``. A run whose
+    study, seed or settings differ from the manifest refuses the folder.
+``chunks/s{setting_index:06d}_r{first:08d}-{last:08d}_{digest}.npz``
+    One NumPy ``.npz`` (a zip of ``.npy`` arrays, readable with ``numpy.load``)
+    per completed batch, holding ``setting_index`` (0-d int64), ``replication``
+    (int64, shape ``(n_batch,)``), ``study``, ``settings_sha256`` and ``seed``
+    (0-d, identifying the run) and one array ``outputs/<name>`` of shape
+    ``(n_batch, ...)`` per output of ``func``. ``digest`` is the first 32 hex
+    digits of the SHA-256 of the file's bytes (``sha256sum`` shows it). Files are
+    written to a temporary name and renamed, so a kill never leaves a partial
+    chunk; a chunk whose digest does not match (truncated, corrupted) or that
+    belongs to another run is renamed to ``*.corrupt`` with a
+    :class:`CorruptResultsWarning`, and its replications are recomputed.
+
+Only one run may use a results folder at a time. :func:`load_results` reads a
+folder back into records; ``summarize_only=True`` returns the stored records
+without computing anything (tables and figures are rebuilt from them).
+
+Progress
+--------
+With ``progress=True`` a bar on stderr shows completed/total replications,
+the rate and the time left: tqdm's if tqdm is importable, else a plain line
+printed at most every two seconds. It counts replications as their batch
+completes, on every backend.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import numbers
+import os
+import re
+import sys
+import time
+import warnings
+
+import numpy as np
+
+__all__ = [
+    "run_grid",
+    "load_results",
+    "add_runner_arguments",
+    "runner_kwargs",
+    "replication_seed",
+    "CorruptResultsWarning",
+    "BACKENDS",
+]
+
+BACKENDS = ("joblib", "dask", "serial")
+FORMAT = "statoptim-study-results"
+FORMAT_VERSION = 1
+SEEDING = "numpy.random.SeedSequence(seed, spawn_key=(setting_index, replication))"
+# Seconds to wait for a Dask scheduler before giving up with a ConnectionError.
+CONNECT_TIMEOUT = 5.0
+_MAX_AUTO_BATCH = 25
+_CHUNK_RE = re.compile(r"^s(\d{6})_r(\d{8})-(\d{8})_([0-9a-f]{32})\.npz$")
+_OUTPUT_PREFIX = "outputs/"
+_ALLOWED_KINDS = "biufcU"
+
+
+class CorruptResultsWarning(UserWarning):
+    """A stored results file failed its checksum and will be recomputed."""
+
+
+# --------------------------------------------------------------------------- seeding
+
+
+def replication_seed(seed, setting_index, replication):
+    """The :class:`numpy.random.SeedSequence` of one replication.
+
+    Equal to ``SeedSequence(seed).spawn(n_settings)[setting_index]
+    .spawn(n_replications)[replication]`` for any large enough ``n_settings`` and
+    ``n_replications``, but built directly in O(1).
+    """
+    return np.random.SeedSequence(seed, spawn_key=(int(setting_index), int(replication)))
+
+
+def _run_batch(func, setting, setting_index, replications, seed):
+    """Run ``func`` on replications of one setting; return the batch as arrays.
+
+    Executed on the workers. Returns ``{"setting_index": int, "replication":
+    int64 array, "outputs": {name: array of shape (n_batch, ...)}}``.
+    """
+    outputs = []
+    for r in replications:
+        rng = np.random.default_rng(replication_seed(seed, setting_index, r))
+        result = func(dict(setting), rng)
+        outputs.append(_check_outputs(result, setting, r))
+    names = list(outputs[0])
+    arrays = {}
+    for name in names:
+        values = []
+        for r, out in zip(replications, outputs):
+            if list(out) != names:
+                raise ValueError(
+                    f"func must return the same output names for every replication; "
+                    f"replication {r} of setting {setting!r} returned {sorted(out)}, "
+                    f"replication {replications[0]} returned {sorted(names)}"
+                )
+            values.append(out[name])
+        shapes = {v.shape for v in values}
+        if len(shapes) != 1:
+            raise ValueError(
+                f"output {name!r} of func must have the same shape in every replication, "
+                f"got shapes {sorted(shapes)} for setting {setting!r}"
+            )
+        arrays[name] = np.stack(values)
+    return {
+        "setting_index": int(setting_index),
+        "replication": np.asarray(replications, dtype=np.int64),
+        "outputs": arrays,
+    }
+
+
+def _check_outputs(result, setting, replication):
+    """Validate what ``func`` returned for one replication; values as arrays."""
+    if not isinstance(result, dict):
+        raise ValueError(
+            f"func must return a dict of outputs, got {type(result).__name__} for "
+            f"replication {replication} of setting {setting!r}"
+        )
+    checked = {}
+    for name in result:
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"func output names must be non-empty str without '/', got {name!r}")
+        if name == "replication" or name in setting:
+            raise ValueError(
+                f"func output {name!r} clashes with a setting key or 'replication'; "
+                "records are {**setting, 'replication': r, **outputs}, so rename it"
+            )
+        value = np.asarray(result[name])
+        if value.dtype.kind not in _ALLOWED_KINDS:
+            raise ValueError(
+                f"func output {name!r} must be a number, bool, str or numeric array, got "
+                f"{type(result[name]).__name__} (dtype {value.dtype})"
+            )
+        checked[name] = value
+    return dict(sorted(checked.items()))
+
+
+# ------------------------------------------------------------------- validation
+
+
+def _describe(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _canonical_settings(settings):
+    if isinstance(settings, (str, bytes, dict)) or not hasattr(settings, "__iter__"):
+        raise ValueError(f"settings must be a list of dicts, got {_describe(settings)}")
+    settings = list(settings)
+    if not settings:
+        raise ValueError("settings must be a non-empty list of dicts, got an empty list")
+    seen = {}
+    for i, setting in enumerate(settings):
+        if not isinstance(setting, dict):
+            raise ValueError(f"settings[{i}] must be a dict, got {_describe(setting)}")
+        if "replication" in setting:
+            raise ValueError(f"settings[{i}] must not have the key 'replication' (it is reserved)")
+        try:
+            text = json.dumps(setting, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"settings[{i}] must be JSON-serialisable (str keys; str, int, float, bool, "
+                f"None, list or dict values; use int()/float() on NumPy scalars), "
+                f"got {_describe(setting)}: {exc}"
+            ) from None
+        if json.loads(text) != setting:
+            raise ValueError(
+                f"settings[{i}] must survive a JSON round trip unchanged (str keys, lists "
+                f"rather than tuples), got {_describe(setting)}"
+            )
+        if text in seen:
+            raise ValueError(
+                f"settings[{i}] duplicates settings[{seen[text]}] ({text}); "
+                "records could not tell them apart"
+            )
+        seen[text] = i
+    blob = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return settings, hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _check_int(value, name, minimum):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {_describe(value)}")
+    return int(value)
+
+
+def _resolve_backend(backend, scheduler):
+    if backend is None:
+        backend = "joblib" if scheduler is None else "dask"
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, "
+                         f"got {_describe(backend)}")
+    if scheduler is not None and backend != "dask":
+        raise ValueError(f"scheduler is only used by the 'dask' backend, got "
+                         f"backend={backend!r} with scheduler={_describe(scheduler)}")
+    if backend == "dask" and scheduler is None:
+        scheduler = "local"
+    if isinstance(scheduler, str) and scheduler != "local":
+        if not re.fullmatch(r"([a-z][a-z0-9+.-]*://)?[^\s/:]+(:\d+)?", scheduler) and \
+                not re.fullmatch(r"[a-z][a-z0-9+.-]*://\[[0-9a-fA-F:]+\](:\d+)?", scheduler):
+            raise ValueError(
+                f"scheduler must be 'local' or a Dask scheduler address such as "
+                f"'tcp://HOST:PORT', got {scheduler!r}"
+            )
+    return backend, scheduler
+
+
+# ----------------------------------------------------------------- results folder
+
+
+def _atomic_write(path, data):
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+class _ResultsFolder:
+    """The on-disk results of one study run (see the module docstring)."""
+
+    def __init__(self, path, study, seed, settings, settings_sha256):
+        self.path = os.fspath(path)
+        self.chunks = os.path.join(self.path, "chunks")
+        self.study, self.seed = study, seed
+        self.settings, self.settings_sha256 = settings, settings_sha256
+
+    @property
+    def manifest_path(self):
+        return os.path.join(self.path, "manifest.json")
+
+    def manifest(self):
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "study": self.study,
+            "seed": self.seed,
+            "settings_sha256": self.settings_sha256,
+            "seeding": SEEDING,
+            "n_settings": len(self.settings),
+            "settings": self.settings,
+        }
+
+    def open(self, create):
+        """Check the folder belongs to this run; create it if asked and absent."""
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            raise ValueError(f"out must be a directory, got the file {self.path!r}")
+        if not os.path.exists(self.manifest_path):
+            if not create:
+                raise ValueError(f"out={self.path!r} holds no study results (no manifest.json); "
+                                 "run the study with this --out first")
+            if os.path.isdir(self.path) and os.listdir(self.path):
+                raise ValueError(
+                    f"out={self.path!r} is a non-empty folder without a manifest.json, so it "
+                    "does not hold statoptim study results; give a new or empty folder"
+                )
+            os.makedirs(self.chunks, exist_ok=True)
+            text = json.dumps(self.manifest(), indent=1, sort_keys=True)
+            _atomic_write(self.manifest_path, text.encode())
+            return
+        try:
+            with open(self.manifest_path, encoding="utf-8") as f:
+                stored = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"out={self.path!r}: cannot read manifest.json ({exc}); "
+                             "it is damaged or not a statoptim results folder") from None
+        if not isinstance(stored, dict) or stored.get("format") != FORMAT:
+            raise ValueError(f"out={self.path!r}: manifest.json is not a statoptim study "
+                             "results manifest")
+        if stored.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"out={self.path!r} uses results format version "
+                             f"{stored.get('format_version')!r}; this statoptim reads "
+                             f"version {FORMAT_VERSION}")
+        problems = []
+        if stored.get("study") != self.study:
+            problems.append(f"study {stored.get('study')!r} (this run: {self.study!r})")
+        if stored.get("seed") != self.seed:
+            problems.append(f"seed {stored.get('seed')!r} (this run: {self.seed!r})")
+        if stored.get("settings_sha256") != self.settings_sha256:
+            n_old = stored.get("n_settings")
+            problems.append(
+                f"a different settings grid ({n_old} settings, sha256 "
+                f"{str(stored.get('settings_sha256'))[:12]}...; this run: "
+                f"{len(self.settings)} settings, sha256 {self.settings_sha256[:12]}...)"
+            )
+        if problems:
+            raise ValueError(
+                f"out={self.path!r} holds results of another run: " + "; ".join(problems)
+                + ". Mixing them would give wrong tables: use another --out folder, or "
+                "delete this one to start over."
+            )
+        os.makedirs(self.chunks, exist_ok=True)
+
+    def write(self, batch):
+        """Write one completed batch as a chunk file (atomically)."""
+        arrays = {
+            "setting_index": np.int64(batch["setting_index"]),
+            "replication": batch["replication"],
+            "study": np.str_(self.study),
+            "settings_sha256": np.str_(self.settings_sha256),
+            "seed": np.int64(self.seed),
+        }
+        for name, value in batch["outputs"].items():
+            arrays[_OUTPUT_PREFIX + name] = value
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        data = buf.getvalue()
+        digest = hashlib.sha256(data).hexdigest()[:32]
+        reps = batch["replication"]
+        name = (f"s{batch['setting_index']:06d}_r{int(reps[0]):08d}-{int(reps[-1]):08d}_"
+                f"{digest}.npz")
+        _atomic_write(os.path.join(self.chunks, name), data)
+
+    def _reject(self, path, reason):
+        warnings.warn(
+            f"results file {path} is {reason}; it is set aside as {os.path.basename(path)}"
+            ".corrupt and its replications are recomputed",
+            CorruptResultsWarning, stacklevel=4,
+        )
+        try:
+            os.replace(path, path + ".corrupt")
+        except OSError:
+            pass
+
+    def read(self, n_replications):
+        """Load every valid chunk: ``{(setting_index, replication): outputs}``."""
+        done = {}
+        if not os.path.isdir(self.chunks):
+            return done
+        for fname in sorted(os.listdir(self.chunks)):
+            path = os.path.join(self.chunks, fname)
+            if fname.endswith(".tmp"):  # a run killed while writing; never complete
+                try:
+                    os.remove(path)
+                except OSError:
+                    pass
+                continue
+            if not fname.endswith(".npz"):
+                continue
+            match = _CHUNK_RE.match(fname)
+            if match is None:
+                self._reject(path, "not named like a results chunk")
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+            if hashlib.sha256(data).hexdigest()[:32] != match.group(4):
+                self._reject(path, "truncated or corrupted (its SHA-256 does not match its name)")
+                continue
+            try:
+                with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                    arrays = {key: npz[key] for key in npz.files}
+                s = int(arrays["setting_index"])
+                reps = arrays["replication"]
+                ok = (str(arrays["study"]) == self.study
+                      and str(arrays["settings_sha256"]) == self.settings_sha256
+                      and int(arrays["seed"]) == self.seed)
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is set aside
+                self._reject(path, f"unreadable ({type(exc).__name__}: {exc})")
+                continue
+            if not ok or not 0 <= s < len(self.settings) or s != int(match.group(1)):
+                self._reject(path, "from another study, seed or settings grid")
+                continue
+            outputs = {k[len(_OUTPUT_PREFIX):]: v for k, v in arrays.items()
+                       if k.startswith(_OUTPUT_PREFIX)}
+            if reps.ndim != 1 or any(v.shape[:1] != reps.shape for v in outputs.values()):
+                self._reject(path, "inconsistent (arrays of different lengths)")
+                continue
+            for i, r in enumerate(reps.tolist()):
+                if r < n_replications and (s, r) not in done:
+                    done[s, r] = {k: v[i] for k, v in outputs.items()}
+        return done
+
+
+def _to_python(value):
+    return value.item() if value.ndim == 0 else value
+
+
+def _records(settings, results):
+    records = []
+    for (s, r) in sorted(results):
+        record = dict(settings[s])
+        record["replication"] = r
+        record.update((k, _to_python(v)) for k, v in results[s, r].items())
+        records.append(record)
+    return records
+
+
+def _batch_results(batch):
+    s = batch["setting_index"]
+    return {(s, int(r)): {k: v[i] for k, v in batch["outputs"].items()}
+            for i, r in enumerate(batch["replication"].tolist())}
+
+
+# ------------------------------------------------------------------------ progress
+
+
+class _Progress:
+    """tqdm bar if importable, else a throttled plain line on stderr."""
+
+    def __init__(self, enabled, study, total, initial):
+        self.enabled, self.total, self.n = enabled, total, initial
+        self.initial, self.study = initial, study
+        self.bar = None
+        self.start = self.last = time.perf_counter()
+        if not enabled:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            tqdm = None
+        if tqdm is not None:
+            self.bar = tqdm(total=total, initial=initial, desc=study, unit="rep",
+                            dynamic_ncols=True, smoothing=0.1)
+        else:
+            self._print()
+
+    def update(self, k):
+        self.n += k
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(k)
+            return
+        now = time.perf_counter()
+        if now - self.last >= 2.0 or self.n >= self.total:
+            self.last = now
+            self._print()
+
+    def _print(self):
+        elapsed = time.perf_counter() - self.start
+        done_here = self.n - self.initial
+        if done_here > 0 and self.n < self.total:
+            eta = f"{elapsed / done_here * (self.total - self.n):.0f}s left"
+        else:
+            eta = "time left unknown" if self.n < self.total else "done"
+        pct = 100.0 * self.n / self.total
+        print(f"{self.study}: {self.n}/{self.total} replications ({pct:.0f}%), "
+              f"{elapsed:.0f}s elapsed, {eta}", file=sys.stderr, flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+# ------------------------------------------------------------------------ backends
+
+
+def _plan(missing, n_workers, batch_size):
+    """Group missing (setting, replication) pairs into per-setting batches."""
+    by_setting = {}
+    for s, r in missing:
+        by_setting.setdefault(s, []).append(r)
+    if batch_size is None:
+        per_worker = math.ceil(len(missing) / (20 * max(1, n_workers)))
+        batch_size = max(1, min(_MAX_AUTO_BATCH, per_worker))
+    tasks = []
+    for s in sorted(by_setting):
+        reps = sorted(by_setting[s])
+        tasks.extend((s, reps[i:i + batch_size]) for i in range(0, len(reps), batch_size))
+    # Interleave settings so that partial results cover the whole grid early.
+    return sorted(tasks, key=lambda t: (t[1][0], t[0]))
+
+
+def _iter_serial(func, settings, tasks, seed):
+    for s, reps in tasks:
+        yield _run_batch(func, settings[s], s, reps, seed)
+
+
+def _iter_joblib(func, settings, tasks, seed, n_jobs):
+    from joblib import Parallel, delayed
+
+    try:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    except ValueError:  # joblib < 1.4
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+    yield from parallel(delayed(_run_batch)(func, settings[s], s, reps, seed)
+                        for s, reps in tasks)
+
+
+def _connect(scheduler, n_jobs):
+    """Return ``(client, cleanup)`` for a scheduler spec."""
+    try:
+        import distributed
+    except ImportError:
+        raise ImportError(
+            "the 'dask' backend needs Dask distributed: pip install \"statoptim[dask]\" "
+            "(or pip install \"dask[distributed]\")"
+        ) from None
+    if isinstance(scheduler, distributed.Client):
+        return scheduler, lambda: None
+    if not isinstance(scheduler, str):
+        raise ValueError("scheduler must be 'local', an address such as 'tcp://HOST:PORT' or "
+                         f"a distributed.Client, got {_describe(scheduler)}")
+    if scheduler == "local":
+        n_workers = (os.cpu_count() or 1) if n_jobs is None or n_jobs < 0 else n_jobs
+        cluster = distributed.LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True,
+            dashboard_address="127.0.0.1:0", host="127.0.0.1", silence_logs=40,
+        )
+        client = distributed.Client(cluster)
+
+        def cleanup():
+            client.close()
+            cluster.close()
+
+        return client, cleanup
+    try:
+        client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, protocol garbage
+        raise ConnectionError(
+            f"could not connect to the Dask scheduler at scheduler={scheduler!r} within "
+            f"{CONNECT_TIMEOUT:g} s ({type(exc).__name__}: {exc}). Is `dask scheduler` "
+            "running there and reachable from this machine? Use --scheduler local for a "
+            "cluster on this machine."
+        ) from None
+    return client, client.close
+
+
+def _iter_dask(func, settings, tasks, seed, client):
+    from distributed import as_completed
+
+    futures = [client.submit(_run_batch, func, settings[s], s, reps, seed, pure=False)
+               for s, reps in tasks]
+    try:
+        for _, batch in as_completed(futures, with_results=True):
+            yield batch
+    finally:
+        client.cancel(futures)
+
+
+# ------------------------------------------------------------------------ public API
+
+
+def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=None,
+             n_jobs=None, scheduler=None, out=None, progress=True, summarize_only=False,
+             batch_size=None):
+    """Run ``func`` on every (setting, replication) of a Monte Carlo grid.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(setting: dict, rng: numpy.random.Generator) -> dict`` returning
+        named outputs (numbers, bools, strings or fixed-shape arrays). A pure
+        function of its arguments, defined at module level so that it pickles.
+    settings : list of dict
+        The grid: JSON-serialisable dicts, all different.
+    n_replications : int
+        Replications per setting (>= 1).
+    seed : int, default=0
+        Root seed; replication ``r`` of ``settings[s]`` gets
+        ``default_rng(SeedSequence(seed, spawn_key=(s, r)))``.
+    study : str, default="study"
+        Name recorded in the results folder (a folder of another study is refused).
+    backend : {"joblib", "dask", "serial"} or None, default=None
+        None means "dask" if ``scheduler`` is given, else "joblib".
+    n_jobs : int or None, default=None
+        joblib workers (None: 1, -1: all cores) or the number of workers of
+        ``scheduler="local"``. Ignored for a remote scheduler.
+    scheduler : str, distributed.Client or None, default=None
+        ``"tcp://HOST:PORT"``, ``"local"`` or a Client; selects the Dask backend.
+    out : path or None, default=None
+        Results folder: batches are written as they complete and reused by
+        later runs (see the module docstring for the format).
+    progress : bool, default=True
+        Show a progress bar (completed/total and time left) on stderr.
+    summarize_only : bool, default=False
+        Compute nothing: return the records stored in ``out``.
+    batch_size : int or None, default=None
+        Replications per task and per chunk file. None picks about 20 tasks per
+        worker, at most 25 replications each.
+
+    Returns
+    -------
+    records : list of dict
+        ``{**setting, "replication": r, **outputs}`` sorted by setting, then
+        replication. Scalars are Python numbers, array outputs NumPy arrays.
+
+    Raises
+    ------
+    ValueError
+        Bad arguments; ``out`` holding results of another study, seed or settings.
+    ConnectionError
+        The Dask scheduler cannot be reached within ``CONNECT_TIMEOUT`` seconds.
+    ImportError
+        The Dask backend without Dask installed.
+    """
+    if not callable(func):
+        raise ValueError(f"func must be callable, got {_describe(func)}")
+    settings, settings_sha256 = _canonical_settings(settings)
+    n_replications = _check_int(n_replications, "n_replications", 1)
+    seed = _check_int(seed, "seed", 0)
+    if not isinstance(study, str) or not study:
+        raise ValueError(f"study must be a non-empty str, got {_describe(study)}")
+    backend, scheduler = _resolve_backend(backend, scheduler)
+    if n_jobs is not None and (not isinstance(n_jobs, numbers.Integral)
+                               or isinstance(n_jobs, bool) or n_jobs == 0):
+        raise ValueError(f"n_jobs must be None or a non-zero int, got {_describe(n_jobs)}")
+    if batch_size is not None:
+        batch_size = _check_int(batch_size, "batch_size", 1)
+
+    folder = None
+    results = {}
+    if out is not None:
+        folder = _ResultsFolder(out, study, seed, settings, settings_sha256)
+        folder.open(create=not summarize_only)
+        results = folder.read(n_replications)
+    elif summarize_only:
+        raise ValueError("summarize_only=True needs out, the folder of stored results")
+    total = len(settings) * n_replications
+
+    if summarize_only:
+        if len(results) < total:
+            warnings.warn(
+                f"{out} holds {len(results)} of the {total} replications of study "
+                f"{study!r}; the summary uses only those (rerun without --summarize-only "
+                "to compute the rest)", UserWarning, stacklevel=2)
+        return _records(settings, results)
+
+    missing = [(s, r) for s in range(len(settings)) for r in range(n_replications)
+               if (s, r) not in results]
+    if not missing:
+        return _records(settings, results)
+
+    cleanup = lambda: None  # noqa: E731
+    client = None
+    if backend == "dask":
+        client, cleanup = _connect(scheduler, n_jobs)
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    elif backend == "joblib":
+        from joblib import effective_n_jobs
+        n_workers = effective_n_jobs(n_jobs)
+    else:
+        n_workers = 1
+    tasks = _plan(missing, n_workers, batch_size)
+    if progress and results:
+        print(f"{study}: resuming from {out}: {len(results)} of {total} replications "
+              f"stored, computing {len(missing)}", file=sys.stderr, flush=True)
+    bar = _Progress(progress, study, total, len(results))
+    batches = iter(())
+    try:
+        if backend == "dask":
+            batches = _iter_dask(func, settings, tasks, seed, client)
+        elif backend == "joblib":
+            batches = _iter_joblib(func, settings, tasks, seed, n_jobs)
+        else:
+            batches = _iter_serial(func, settings, tasks, seed)
+        for batch in batches:
+            if folder is not None:
+                folder.write(batch)
+            results.update(_batch_results(batch))
+            bar.update(len(batch["replication"]))
+    except KeyboardInterrupt:
+        if folder is not None:
+            print(f"\n{study}: interrupted; {len(results)} of {total} replications are saved "
+                  f"in {out}; run the same command again to resume", file=sys.stderr)
+        raise
+    finally:
+        if hasattr(batches, "close"):  # stop a generator cut short: cancels pending tasks
+            batches.close()
+        bar.close()
+        cleanup()
+    return _records(settings, results)
+
+
+def load_results(out, settings=None, *, study=None, seed=None, n_replications=None):
+    """Read a results folder back into records (no computation).
+
+    Parameters
+    ----------
+    out : path
+        A folder written by :func:`run_grid`.
+    settings, study, seed : optional
+        If given, they must match the folder's manifest; by default the
+        manifest's own values are used.
+    n_replications : int or None
+        Keep replications ``< n_replications`` only (default: all stored).
+
+    Returns
+    -------
+    records : list of dict
+        As returned by :func:`run_grid`, for the replications stored.
+    """
+    path = os.fspath(out)
+    try:
+        with open(os.path.join(path, "manifest.json"), encoding="utf-8") as f:
+            manifest = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"out={path!r} is not a readable statoptim results folder: "
+                         f"{exc}") from None
+    settings = manifest.get("settings") if settings is None else settings
+    settings, sha = _canonical_settings(settings)
+    study = manifest.get("study") if study is None else study
+    seed = manifest.get("seed") if seed is None else seed
+    folder = _ResultsFolder(path, study, seed, settings, sha)
+    folder.open(create=False)
+    limit = sys.maxsize if n_replications is None else _check_int(
+        n_replications, "n_replications", 1)
+    return _records(settings, folder.read(limit))
+
+
+# ------------------------------------------------------------------------------ CLI
+
+
+def add_runner_arguments(parser, *, replications=100, seed=0):
+    """Add the common study-runner options to a study's argparse sub-parser.
+
+    ``--replications``, ``--seed``, ``--jobs``, ``--scheduler``, ``--out``,
+    ``--summarize-only``, ``--batch-size`` and ``--no-progress``; the defaults
+    of the first two are the study's.
+    """
+    group = parser.add_argument_group("study runner")
+    group.add_argument("--replications", type=int, default=replications, metavar="R",
+                       help=f"Monte Carlo replications per setting (default: {replications})")
+    group.add_argument("--seed", type=int, default=seed,
+                       help=f"root seed of the study (default: {seed})")
+    group.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="local worker processes (joblib; -1: all cores; default: 1), or "
+                            "the number of workers of --scheduler local")
+    group.add_argument("--scheduler", default=None, metavar="ADDR",
+                       help="run on Dask: 'tcp://HOST:PORT' of a running scheduler, or "
+                            "'local' for a cluster on this machine (pip install "
+                            "'statoptim[dask]')")
+    group.add_argument("--out", default=None, metavar="DIR",
+                       help="results folder: every finished batch is saved there and a "
+                            "rerun computes only what is missing")
+    group.add_argument("--summarize-only", action="store_true",
+                       help="rebuild tables and figures from the results in --out "
+                            "without computing")
+    group.add_argument("--batch-size", type=int, default=None, metavar="B",
+                       help="replications per task and per results file (default: auto)")
+    group.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def runner_kwargs(args):
+    """Keyword arguments of :func:`run_grid` from options added by :func:`add_runner_arguments`.
+
+    Use as ``run_grid(func, settings, study=NAME, **runner_kwargs(args))``; it
+    includes ``n_replications`` and ``seed``.
+    """
+    return {
+        "n_replications": args.replications,
+        "seed": args.seed,
+        "backend": "dask" if args.scheduler is not None else "joblib",
+        "n_jobs": args.jobs,
+        "scheduler": args.scheduler,
+        "out": args.out,
+        "progress": not args.no_progress,
+        "summarize_only": args.summarize_only,
+        "batch_size": args.batch_size,
+    }
