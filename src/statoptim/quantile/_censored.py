@@ -158,7 +158,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         g_min=None,
         pi_min=None,
         stabilize=False,
-        tol=1e-8,
+        tol=1e-5,
         max_iter=1000,
         max_pivots=None,
         preprocess="auto",
