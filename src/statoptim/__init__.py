@@ -4,8 +4,13 @@ Quantile regression by the MM algorithm (finished to an exact LP solution),
 stochastic optimisers, FIT-SSVD and multi-view CP-tensor models, each with
 the study that motivated it (``statoptim reproduce --list``).
 """
+from statoptim.multiview import (
+    MultiViewTensorMachine, map_at_k, mean_average_precision, precision_at_k, retrieve,
+)
 from statoptim.quantile import QuantileRegressor, pinball_loss
 
 __version__ = "0.1.0.dev0"
 
 __all__ = ["QuantileRegressor", "pinball_loss", "__version__"]
+__all__ += ["MultiViewTensorMachine", "retrieve", "mean_average_precision", "precision_at_k",
+            "map_at_k"]

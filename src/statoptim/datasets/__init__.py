@@ -1,4 +1,9 @@
 """Simulation designs of the talks and loaders for real data given by path."""
 from statoptim.datasets._simulated import make_quantile_regression, quantile_truth
 
+from statoptim.datasets._multiview import (
+    load_uci_multifeature, load_wikipedia_rasiwasia, uci_multifeature_split,
+)
+
 __all__ = ["make_quantile_regression", "quantile_truth"]
+__all__ += ["load_wikipedia_rasiwasia", "load_uci_multifeature", "uci_multifeature_split"]
