@@ -42,8 +42,10 @@ def load_wikipedia_rasiwasia(directory):
         return rows[:, 2].astype(int) - 1
 
     cats_path = os.path.join(directory, "categories.list")
-    categories = (open(cats_path).read().split() if os.path.exists(cats_path)
-                  else [str(i) for i in range(10)])
+    categories = [str(i) for i in range(10)]
+    if os.path.exists(cats_path):
+        with open(cats_path) as fh:
+            categories = fh.read().split()
     data = {
         "image_train": np.asarray(mat["I_tr"], dtype=np.float64),
         "text_train": np.asarray(mat["T_tr"], dtype=np.float64),

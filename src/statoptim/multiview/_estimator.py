@@ -98,7 +98,7 @@ def _check_labels(Y, n_samples):
             from None
     if not np.all((ind == 0) | (ind == 1)):
         bad = ind[~((ind == 0) | (ind == 1))]
-        raise ValueError(f"Y must be a 0/1 indicator matrix, got the value {bad[0]!r}")
+        raise ValueError(f"Y must be a 0/1 indicator matrix, got the value {float(bad[0])!r}")
     empty = np.flatnonzero(ind.sum(axis=0) == 0)
     if empty.size:
         raise ValueError("Y must have at least one positive in every topic (column); "

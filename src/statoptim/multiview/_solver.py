@@ -23,10 +23,14 @@ import numpy as np
 
 from statoptim.multiview import _cp
 
-__all__ = ["CPSolver", "EXACT_MAX_SIZE"]
+__all__ = ["CPSolver", "EXACT_MAX_SIZE", "CHOLESKY_MAX_SIZE"]
 
 # Blocks with rank * n_cols above this use the prox-linear update under "auto".
 EXACT_MAX_SIZE = 3000
+# Exact multi-view blocks larger than this are solved by PCG instead of Cholesky.
+CHOLESKY_MAX_SIZE = EXACT_MAX_SIZE
+# Relative residual at which PCG stops (the block gradient is -2 x the residual).
+PCG_RTOL = 1e-12
 # Rows of the Khatri-Rao product built at a time when assembling H.
 _CHUNK_ROWS = 256
 # Power iterations for the Lipschitz constant of a prox-linear block.
@@ -57,7 +61,7 @@ class CPSolver:
     """
 
     def __init__(self, Z, Y, rank, regularization, consensus, learn_mixing=True,
-                 block_update="auto", rng=None, extrapolate=True):
+                 block_update="auto", rng=None, extrapolate=True, balance=True):
         self.Z = Z
         self.Y = np.ascontiguousarray(Y, dtype=np.float64)
         self.n_samples, self.n_topics = self.Y.shape
@@ -66,6 +70,7 @@ class CPSolver:
         self.mu = float(consensus)
         self.learn_mixing = bool(learn_mixing)
         self.extrapolate = bool(extrapolate)
+        self.balance_factors = bool(balance)
         self.rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
         self.exact = [
             [block_update == "exact"
@@ -73,13 +78,21 @@ class CPSolver:
              for z in Zm]
             for Zm in Z
         ]
-        # Per-view Gram eigendecompositions for single-view modalities (Z is fixed).
-        self._gram_eig = [None, None]
+        # Eigendecompositions of Z^T Z / N per view (Z is fixed during a fit): the
+        # single-view shortcut and the preconditioner of the iterative exact solve.
+        self._zgram = [[None] * len(Zm) for Zm in Z]
         for m in range(2):
-            if len(Z[m]) == 1 and self.exact[m][0]:
-                z = Z[m][0]
-                s, V = np.linalg.eigh(z.T @ z / self.n_samples)
-                self._gram_eig[m] = (np.maximum(s, 0.0), V)
+            for v, z in enumerate(Z[m]):
+                if self.exact[m][v]:
+                    s, V = np.linalg.eigh(z.T @ z / self.n_samples)
+                    self._zgram[m][v] = (np.maximum(s, 0.0), V)
+        self._gram_eig = [self._zgram[m][0] if len(Z[m]) == 1 else None for m in range(2)]
+        # Exact multi-view blocks up to this size are factored (Cholesky of the
+        # assembled H); larger ones are solved by preconditioned conjugate gradients
+        # to round-off level (see `solve_pcg`).
+        self.cholesky_max_size = CHOLESKY_MAX_SIZE
+        self._extrapolating = False
+        self.pcg_iterations = 0
         self._scratch = {}
         self.initialize()
 
@@ -130,7 +143,7 @@ class CPSolver:
 
     def _products(self, m):
         A = self.A[m]
-        if self.Pi[m] is None or self.Pi[m].shape != A.shape[1:]:
+        if self.loo[m] is None or self.loo[m].shape != A.shape:
             self.Pi[m] = np.empty(A.shape[1:])
             self.loo[m] = np.empty(A.shape)
         _cp.hadamard_products(A, self.Pi[m], self.loo[m])
@@ -244,6 +257,8 @@ class CPSolver:
             C = V.T @ B @ U
             C /= s[:, None] * q[None, :] + self.reg
             theta = V @ C @ U.T
+        elif self.rank * z.shape[1] > self.cholesky_max_size:
+            theta = self.solve_pcg(m, v, W, Q, B)
         else:
             H = self.assemble_H(m, v, W, Q)
             rhs = np.ascontiguousarray(B.T).ravel()
@@ -253,6 +268,79 @@ class CPSolver:
                     f"Cholesky factorisation of the Theta block failed (LAPACK info={info})")
             theta = rhs.reshape(self.rank, z.shape[1]).T
         self._set_theta(m, v, theta)
+
+    def solve_pcg(self, m, v, W, Q, B):
+        """Solve H Theta = B by conjugate gradients, warm-started at the current Theta.
+
+        H is applied in operator form (`block_operator`, O(N R (d + R)) per
+        product). The preconditioner replaces (1/N) sum_i (D_i Q D_i) kron z_i z_i^T
+        by its mean-field approximation (Q o W^T W / N) kron (Z^T Z / N) + lambda I,
+        which is exact when V = 1 and is inverted through the eigendecompositions
+        of its two Kronecker factors. Stops at a relative residual of PCG_RTOL
+        (the true residual is re-checked); falls back to Cholesky otherwise.
+        """
+        z = self.Z[m][v]
+        n = self.n_samples
+        s, V = self._zgram[m][v]
+        q, U = np.linalg.eigh(Q * (W.T @ W / n))
+        denom = s[:, None] * np.maximum(q, 0.0)[None, :] + self.reg
+
+        def precondition(X):
+            return V @ (((V.T @ X) @ U) / denom) @ U.T
+
+        s1, s2 = self._buf("nr", m), self._buf("nr2", m)
+        HX = np.empty_like(B)
+
+        def apply(X):
+            _cp.block_operator(z, W, Q, 1.0 / n, self.reg, np.ascontiguousarray(X), s1, s2, HX)
+            return HX
+
+        x = self.Theta[m][v].copy()
+        r = B - apply(x)
+        target = PCG_RTOL * np.linalg.norm(B)
+        size = self.rank * z.shape[1]
+        for _ in range(2):  # a second pass restarts from the true residual
+            zr = precondition(r)
+            p = zr.copy()
+            rz = np.vdot(r, zr)
+            for _ in range(size):
+                if np.linalg.norm(r) <= target:
+                    break
+                Hp = apply(p)
+                step = rz / np.vdot(p, Hp)
+                x += step * p
+                r -= step * Hp
+                zr = precondition(r)
+                rz, rz_old = np.vdot(r, zr), rz
+                p = zr + (rz / rz_old) * p
+                self.pcg_iterations += 1
+            r = B - apply(x)
+            if np.linalg.norm(r) <= 10 * target:
+                return x
+        H = self.assemble_H(m, v, W, Q)  # did not reach round-off: factor instead
+        rhs = np.ascontiguousarray(B.T).ravel()
+        _cp.cholesky_solve(H, rhs)
+        return rhs.reshape(self.rank, z.shape[1]).T
+
+    def balance(self):
+        """Rescale the CP columns so every block of a modality has equal column norms.
+
+        For each modality and component r, column r of every Theta_m^(v) and of
+        Phi_m is scaled by s_b with prod_b s_b = 1: f is unchanged and, by the
+        AM-GM inequality, the ridge penalty can only decrease. This exact step
+        removes the scaling ambiguity of the CP factors, along which plain BCD
+        crawls.
+        """
+        for m in range(2):
+            blocks = [self.Phi[m]] + self.Theta[m]
+            norms = np.array([np.linalg.norm(b, axis=0) for b in blocks])
+            ok = np.all(norms > 0, axis=0)
+            if not ok.any():
+                continue
+            geo = np.exp(np.mean(np.log(np.where(norms > 0, norms, 1.0)), axis=0))
+            for b, nb in zip(blocks, norms):
+                b[:, ok] *= (geo / np.where(nb > 0, nb, 1.0))[ok]
+        self.refresh()
 
     def _set_theta(self, m, v, theta):
         self.Theta[m][v] = np.ascontiguousarray(theta)
@@ -327,6 +415,8 @@ class CPSolver:
             labels.extend(f"theta_{name}[{v}]" for v in range(len(self.Z[m])))
         if self.learn_mixing:
             labels.append("alpha")
+        if self.balance_factors:
+            labels.append("balance")
         return labels
 
     def cycle(self, omega_cap=0.0, record=None):
@@ -346,6 +436,10 @@ class CPSolver:
             self.update_alpha()
             if record is not None:
                 record("alpha")
+        if self.balance_factors and not self._extrapolating:
+            self.balance()
+            if record is not None:
+                record("balance")
 
     def fit(self, max_iter, tol, callback=None):
         """Run cycles until the relative decrease of J over a cycle is < tol.
@@ -361,6 +455,8 @@ class CPSolver:
 
         self._theta_prev, self._L_prev = {}, {}
         uses_prox = not all(all(e) for e in self.exact)
+        # Rescaling would corrupt the extrapolation memory: no balancing then.
+        self._extrapolating = uses_prox and self.extrapolate
         t_prev = 1.0
         J_prev = values[0]
         rel = np.inf
