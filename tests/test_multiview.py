@@ -168,7 +168,7 @@ def test_theta_gradient_is_twice_the_block_system_residual(rng):
 # ------------------------------------------------------------------ BCD steps
 @pytest.mark.parametrize("mu", [0.0, 1.0])
 @pytest.mark.parametrize("learn", [True, False])
-@pytest.mark.parametrize("update", ["exact", "prox-linear"])
+@pytest.mark.parametrize("update", ["exact", "cg", "prox-linear"])
 def test_objective_never_increases(rng, mu, learn, update):
     s = _small_solver(rng, mu, learn_mixing=learn, block_update=update, extrapolate=False)
     s.initialize()
@@ -203,6 +203,27 @@ def test_single_view_shortcut_equals_kronecker_solve(rng):
     s._gram_eig[1] = None  # force the generic Khatri-Rao + Cholesky path
     s.update_theta_exact(1, 0)
     assert_allclose(s.Theta[1][0], fast, rtol=1e-10, atol=1e-12)
+
+
+def test_iterative_solves_match_cholesky(rng):
+    """PCG to round-off equals the factored solve; for one view, CG steps are exact."""
+    s = _small_solver(rng, 0.5, dims=((6, 5), (5,)), rank=4)
+    start = s.get_state()
+    for m, v in [(0, 0), (0, 1)]:
+        s.set_state(*start)
+        s.update_theta_exact(m, v)  # Cholesky (size 28 or 24 <= CHOLESKY_MAX_SIZE)
+        chol = s.Theta[m][v].copy()
+        s.set_state(*start)
+        s.cholesky_max_size = 0
+        s.update_theta_exact(m, v)
+        s.cholesky_max_size = 3000
+        assert_allclose(s.Theta[m][v], chol, rtol=1e-9, atol=1e-11)
+    s.set_state(*start)
+    s.update_theta_exact(1, 0)
+    exact = s.Theta[1][0].copy()
+    s.set_state(*start)
+    s.update_theta_cg(1, 0)  # the mean-field preconditioner is H itself when V = 1
+    assert_allclose(s.Theta[1][0], exact, rtol=1e-9, atol=1e-11)
 
 
 def test_alpha_closed_form_beats_grid(rng):
@@ -351,6 +372,18 @@ def test_seeding_and_row_permutation_invariance(rng):
     assert not np.array_equal(m4.objective_, m1.objective_)
 
 
+def test_n_init_keeps_the_lowest_objective(rng):
+    a, b, y = _toy(rng)
+    kw = dict(rank=3, tol=1e-4, random_state=np.random.default_rng(5))
+    best = MultiViewTensorMachine(n_init=3, **kw).fit(a, b, y)
+    gen = np.random.default_rng(5)
+    finals = []
+    for _ in range(3):  # the same three starts, one after the other
+        kw["random_state"] = gen
+        finals.append(MultiViewTensorMachine(n_init=1, **kw).fit(a, b, y).objective_[-1])
+    assert best.objective_[-1] == min(finals)
+
+
 def test_clone_params_and_pickle(rng):
     a, b, y = _toy(rng)
     model = MultiViewTensorMachine(rank=2, consensus=0.5, mixing="fixed", random_state=0,
@@ -397,6 +430,7 @@ def test_redundant_rank_warns(rng):
     (dict(mixing="both"), "mixing must be 'learn' or 'fixed', got 'both'"),
     (dict(block_update="newton"), "block_update must be"),
     (dict(max_iter=0), "max_iter must be an integer >= 1"),
+    (dict(n_init=0), "n_init must be an integer >= 1"),
 ])
 def test_bad_parameters(rng, kwargs, match):
     a, b, y = _toy(rng)

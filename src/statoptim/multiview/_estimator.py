@@ -145,8 +145,9 @@ class MultiViewTensorMachine(BaseEstimator):
             + regularization * (sum ||Theta||^2 + sum ||Phi||^2)
 
     by block coordinate descent (Xu & Yin 2013): Phi_a, Theta_a^(1..V_a), Phi_b,
-    Theta_b^(1..V_b), then alpha, each block minimised exactly (or by a
-    prox-linear step for large blocks).
+    Theta_b^(1..V_b), then alpha, each block minimised exactly (or decreased by
+    preconditioned CG or prox-linear steps), followed by an exact rebalancing
+    of the CP column norms (f unchanged, penalty decreased).
 
     ``consensus=0`` is the talk's objective. It fits only the mixture, so each
     modality alone is a poor topic scorer and cross-modal retrieval suffers;
@@ -164,17 +165,33 @@ class MultiViewTensorMachine(BaseEstimator):
         Weight mu >= 0 of the per-modality fit terms; 0 gives the talk's objective.
     mixing : {"learn", "fixed"}, default="learn"
         Fit the per-topic mixing weights alpha, or keep them at 1/2.
-    block_update : {"auto", "exact", "prox-linear"}, default="auto"
-        Update of the Theta blocks: exact block minimisation (Cholesky of the
-        structured block system, or a Kronecker eigen-solve for single-view
-        modalities), a prox-linear step with extrapolation, or exact unless
-        ``rank * (n_features + 1) > 3000``.
-    tol : float, default=1e-6
+    block_update : {"auto", "exact", "cg", "prox-linear"}, default="auto"
+        Update of the Theta blocks.
+
+        - ``"exact"``: exact block minimisation (Xu & Yin's 1.3a): a Kronecker
+          eigen-solve for single-view modalities, else a Cholesky factorisation
+          of the assembled block system (preconditioned CG to round-off when
+          ``rank * (n_features + 1) > 3000``).
+        - ``"cg"``: three preconditioned conjugate-gradient steps on the block
+          system, warm-started at the current block. Every step decreases J, so
+          the objective stays monotone; the mean-field Kronecker preconditioner
+          makes three steps nearly exact, at a fraction of the cost of
+          assembling and factoring the block system.
+        - ``"prox-linear"``: one prox-linear step with extrapolation (1.3c).
+        - ``"auto"``: ``"exact"`` for single-view modalities (the eigen-solve is
+          cheap), ``"cg"`` for views of multi-view modalities.
+    tol : float, default=1e-4
         Stop when the relative decrease of J over a full cycle is below ``tol``.
-    max_iter : int, default=100
+        BCD on CP factors has a long sublinear tail; on the retrieval data sets
+        the rankings no longer change (mAP to 3 decimals) below 1e-4.
+    max_iter : int, default=200
         Maximum number of cycles; reaching it raises a ``ConvergenceWarning``.
+    n_init : int, default=1
+        Number of random starts; the fit with the lowest final objective is kept
+        (BCD on CP factors reaches different local minima from different starts).
     random_state : int, Generator or None, default=None
-        Seeds the initial Theta (modality a before b, views in order).
+        Seeds the initial Theta (modality a before b, views in order; the starts
+        of ``n_init > 1`` are drawn one after the other from the same generator).
 
     Attributes
     ----------
@@ -215,7 +232,7 @@ class MultiViewTensorMachine(BaseEstimator):
     """
 
     def __init__(self, rank=10, *, regularization=1e-3, consensus=1.0, mixing="learn",
-                 block_update="auto", tol=1e-6, max_iter=100, random_state=None):
+                 block_update="auto", tol=1e-4, max_iter=200, n_init=1, random_state=None):
         self.rank = rank
         self.regularization = regularization
         self.consensus = consensus
@@ -223,6 +240,7 @@ class MultiViewTensorMachine(BaseEstimator):
         self.block_update = block_update
         self.tol = tol
         self.max_iter = max_iter
+        self.n_init = n_init
         self.random_state = random_state
 
     def _check_params(self):
@@ -231,10 +249,11 @@ class MultiViewTensorMachine(BaseEstimator):
         check_positive_float(self.consensus, "consensus", allow_zero=True)
         check_positive_float(self.tol, "tol", allow_zero=True)
         check_positive_int(self.max_iter, "max_iter")
+        check_positive_int(self.n_init, "n_init")
         if self.mixing not in ("learn", "fixed"):
             raise ValueError(f"mixing must be 'learn' or 'fixed', got {self.mixing!r}")
-        if self.block_update not in ("auto", "exact", "prox-linear"):
-            raise ValueError("block_update must be 'auto', 'exact' or 'prox-linear', "
+        if self.block_update not in ("auto", "exact", "cg", "prox-linear"):
+            raise ValueError("block_update must be 'auto', 'exact', 'cg' or 'prox-linear', "
                              f"got {self.block_update!r}")
 
     def _prepare(self, views_a, views_b, Y):
@@ -270,10 +289,10 @@ class MultiViewTensorMachine(BaseEstimator):
                         RedundantRankWarning, stacklevel=3)
         return Z, Y
 
-    def _solver(self, Z, Y):
+    def _solver(self, Z, Y, rng):
         return CPSolver(Z, Y, self.rank, self.regularization, self.consensus,
                         learn_mixing=self.mixing == "learn", block_update=self.block_update,
-                        rng=check_random_state(self.random_state))
+                        rng=rng)
 
     def fit(self, views_a, views_b, Y):
         """Fit the model on paired samples of the two modalities.
@@ -293,8 +312,14 @@ class MultiViewTensorMachine(BaseEstimator):
         self : MultiViewTensorMachine
         """
         Z, Y = self._prepare(views_a, views_b, Y)
-        solver = self._solver(Z, Y)
-        values, labels, n_iter, converged, rel = solver.fit(self.max_iter, self.tol)
+        rng = check_random_state(self.random_state)
+        best = None
+        for _ in range(self.n_init):
+            solver = self._solver(Z, Y, rng)
+            fit = solver.fit(self.max_iter, self.tol)
+            if best is None or fit[0][-1] < best[1][0][-1]:
+                best = (solver, fit)
+        solver, (values, labels, n_iter, converged, rel) = best
         if not converged:
             warnings.warn(
                 f"MultiViewTensorMachine did not converge in max_iter={self.max_iter} cycles "
