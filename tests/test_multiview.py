@@ -26,6 +26,15 @@ from statoptim.multiview._solver import CPSolver
 N_SMALL = 40
 
 
+@pytest.fixture(autouse=True)
+def _single_thread_blas():
+    """The solver is called directly here; the estimator limits BLAS itself."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
 def _designs(rng, n_samples, dims):
     out = []
     for d in dims:
@@ -596,6 +605,15 @@ def test_metric_errors(rng):
     with pytest.raises(ValueError, match="queries must be finite"):
         retrieve(np.full((2, 5), np.nan), d)
     assert retrieve(q, d, n_results=2, random_state=0).shape == (3, 2)
+
+
+def test_study_precision_recall_points_hand_computed():
+    from statoptim.studies.multiview import precision_recall_points
+
+    labels_q, labels_d = np.array([0]), np.array([0, 1, 0, 1])
+    ranking = np.array([[0, 1, 2, 3]])  # rel 1 0 1 0: precision 1, 1/2, 2/3, 1/2
+    pts = precision_recall_points(labels_q, labels_d, ranking, [0.0, 0.5, 0.6, 1.0])
+    assert_allclose(pts, [1.0, 1.0, 2 / 3, 2 / 3], rtol=1e-15)
 
 
 # ------------------------------------------------------------------ real data
