@@ -607,6 +607,47 @@ def test_metric_errors(rng):
     assert retrieve(q, d, n_results=2, random_state=0).shape == (3, 2)
 
 
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden_multiview.json")
+
+
+def _golden_payload():
+    """Fitted outputs of a fixed small problem (objective trace, predictions, mAP)."""
+    rng = np.random.default_rng(2026)
+    a, b, y = _toy(rng, n=90)
+    model = MultiViewTensorMachine(rank=3, random_state=0, max_iter=8, tol=0.0)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(a, b, y)
+    fa, fb = model.decision_function(a, "a"), model.decision_function(b, "b")
+    return {
+        "objective": model.objective_.tolist(),
+        "labels": model.objective_labels_,
+        "mixing_weights": model.mixing_weights_.tolist(),
+        "scores_a": fa[::9].tolist(),
+        "scores_b": fb[::9].tolist(),
+        "map_a_to_b": mean_average_precision(y, y, retrieve(fa, fb, random_state=0)),
+    }
+
+
+def test_golden_master():
+    """Guards against silent changes of fitted outputs (scikit-learn#19549-style).
+
+    Regenerate only on purpose: STATOPTIM_REGEN_GOLDEN=1 pytest -k golden_master.
+    """
+    import json
+
+    payload = _golden_payload()
+    if os.environ.get("STATOPTIM_REGEN_GOLDEN"):
+        with open(GOLDEN, "w") as fh:
+            json.dump(payload, fh, indent=1)
+    with open(GOLDEN) as fh:
+        gold = json.load(fh)
+    assert payload["labels"] == gold["labels"]
+    # 8 BCD cycles amplify BLAS summation-order differences across machines: 1e-7
+    for key in ("objective", "mixing_weights", "scores_a", "scores_b"):
+        assert_allclose(payload[key], gold[key], rtol=1e-7, atol=1e-9)
+    assert_allclose(payload["map_a_to_b"], gold["map_a_to_b"], rtol=0, atol=1e-12)
+
+
 def test_study_precision_recall_points_hand_computed():
     from statoptim.studies.multiview import precision_recall_points
 
