@@ -692,3 +692,28 @@ def test_wikipedia_consensus_model_matches_ridge_semantic_matching():
         ours = mean_average_precision(yt, yt, retrieve(qa, da, ties="index"))
         ref = mean_average_precision(yt, yt, retrieve(qb, db, ties="index"))
         assert abs(ours - ref) <= 0.005
+
+
+@pytest.mark.skipif(_data_dir() is None, reason="shared retrieval data not available")
+def test_study_smoke(tmp_path, capsys):
+    """`statoptim reproduce multiview` end to end on one UCI seed, CP model only."""
+    from statoptim.cli import main
+
+    figure = tmp_path / "pr.png"
+    code = main(["reproduce", "multiview", "--data", _data_dir(), "--seeds", "0",
+                 "--skip-baselines", "--figure", str(figure)])
+    out = capsys.readouterr().out
+    assert code == 0 and figure.stat().st_size > 10_000
+    assert "uci (fou,zer)->(kar,mor)" in out and "NOT reproducible offline" in out
+    row = next(line for line in out.splitlines()
+               if line.strip().startswith("wikipedia") and "TM mu=1" in line)
+    # the V = 1 limit: LS-SM gives 0.236 / 0.210 on this split (spec section 6)
+    fwd, rev = (float(x) for x in row.split()[3:5])
+    assert abs(fwd - 0.236) < 0.01 and abs(rev - 0.210) < 0.01
+
+
+def test_study_reports_missing_data(tmp_path, capsys):
+    from statoptim.cli import main
+
+    assert main(["reproduce", "multiview", "--data", str(tmp_path)]) == 1
+    assert "not found; pass --data DIR" in capsys.readouterr().out

@@ -109,8 +109,13 @@ def retrieve(queries, database, *, similarity="cosine", n_results=None, ties="ra
     for start in range(0, Q.shape[0], _CHUNK):
         S = Q[start:start + _CHUNK] @ D.T
         if ties == "random":
-            keys = rng.random(S.shape)
-            order = np.lexsort((keys, -S), axis=-1)
+            # Shuffle each row uniformly, then sort. A comparison sort sees tied
+            # items only through their keys, so relabelling two tied items swaps
+            # them in the output: from a uniformly shuffled input, every order
+            # of a tied block is equally likely, whether or not the sort is stable.
+            perm = rng.permuted(np.broadcast_to(np.arange(n_database), S.shape), axis=1)
+            order = np.argsort(-np.take_along_axis(S, perm, axis=1), axis=1)
+            order = np.take_along_axis(perm, order, axis=1)
         else:
             order = np.argsort(-S, axis=1, kind="stable")
         ranking[start:start + _CHUNK] = order[:, :n_results]
