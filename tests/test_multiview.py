@@ -697,6 +697,7 @@ def test_wikipedia_consensus_model_matches_ridge_semantic_matching():
 @pytest.mark.skipif(_data_dir() is None, reason="shared retrieval data not available")
 def test_study_smoke(tmp_path, capsys):
     """`statoptim reproduce multiview` end to end on one UCI seed, CP model only."""
+    pytest.importorskip("matplotlib")
     from statoptim.cli import main
 
     figure = tmp_path / "pr.png"
