@@ -291,8 +291,8 @@ def run(args):
     print("Wikipedia: standard split (2173 train / 693 test pairs), A = image, B = text. "
           f"UCI: seeds {args.seeds}, mean +- sd (population).")
     print(f"TM = statoptim.MultiViewTensorMachine(rank={args.rank}, "
-          f"regularization={args.regularization:g}, n_init={args.n_init}); baselines: CCA-k/PLSC-k/SCM-k with "
-          "k = 7 (Wikipedia) or 10 (UCI), SM = logistic regression C=1, LS-SM = ridge alpha=1.")
+          f"regularization={args.regularization:g}, n_init={args.n_init}); "
+          "baselines: CCA-k/PLSC-k/SCM-k with k = 7 (Wikipedia) or 10 (UCI), SM = logistic regression C=1, LS-SM = ridge alpha=1.")
     print("fit s: median wall time of the fits (everything learned, both modalities; BLAS "
           "at 1 thread; shared 2-core machine, noisy).\n")
 
