@@ -8,6 +8,9 @@ Groups
   synthetic class-structured data.
 - multiview-block-update: the same fit with exact (assembled + Cholesky)
   versus preconditioned-CG multi-view block updates.
+- multiview-backend-*: the same 30-cycle BCD run on the Cython kernels and on
+  their plain-NumPy twins (`multiview/_kernels_numpy.py`), over samples and
+  block updates.
 - multiview-kernel-*: each Cython kernel beside a plain-NumPy version of the
   same computation (the NumPy Khatri-Rao version materialises K).
 
@@ -21,6 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from statoptim import MultiViewTensorMachine
 from statoptim.multiview import _cp
+from statoptim.multiview._solver import CPSolver
 
 N_TOPICS = 10
 
@@ -87,6 +91,23 @@ def test_block_update(benchmark, block_update):
                                    random_state=0)
     benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
     assert model.n_iter_ == 20
+
+
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+@pytest.mark.parametrize("block_update", ["cg", "exact"])
+@pytest.mark.parametrize("n_samples", [500, 2000])
+def test_fit_backend(benchmark, backend, block_update, n_samples):
+    a, b, y = make_views(n_samples, 2, 40)
+    Z, Y = MultiViewTensorMachine(rank=10)._prepare(a, b, y)
+
+    def run():
+        solver = CPSolver(Z, Y, 10, 1e-3, 1.0, block_update=block_update,
+                          rng=np.random.default_rng(0), backend=backend)
+        return solver.fit(30, -np.inf)
+
+    benchmark.group = f"multiview-backend-{block_update}-N{n_samples}"
+    values = benchmark.pedantic(run, rounds=3, iterations=1)[0]
+    assert np.max(np.diff(values)) <= 1e-12 * values[0]
 
 
 # ------------------------------------------------------------------- kernels

@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from statoptim.multiview import _cp
+from statoptim.multiview import _cp, _kernels_numpy
 
 __all__ = ["CPSolver", "EXACT_MAX_SIZE", "CHOLESKY_MAX_SIZE"]
 
@@ -57,14 +57,19 @@ class CPSolver:
         Whether alpha is a block (True) or fixed at its initial value.
     block_update : {"auto", "exact", "cg", "prox-linear"}
         Update for the Theta blocks (see MultiViewTensorMachine).
+    backend : {"cython", "numpy"}
+        Compiled kernels, or their plain-NumPy twins in `_kernels_numpy`.
     rng : numpy.random.Generator
         Draws the initial Theta (modality 0 before 1, views in order) and the
         starting vectors of the power iterations.
     """
 
     def __init__(self, Z, Y, rank, regularization, consensus, learn_mixing=True,
-                 block_update="auto", rng=None, extrapolate=True, balance=True):
+                 block_update="auto", rng=None, extrapolate=True, balance=True,
+                 backend="cython"):
         self.Z = Z
+        # "numpy" runs the same algorithm on plain-NumPy kernels (benchmarks, tests).
+        self._k = _cp if backend == "cython" else _kernels_numpy
         self.Y = np.ascontiguousarray(Y, dtype=np.float64)
         self.n_samples, self.n_topics = self.Y.shape
         self.rank = int(rank)
@@ -156,7 +161,7 @@ class CPSolver:
         if self.loo[m] is None or self.loo[m].shape != A.shape:
             self.Pi[m] = np.empty(A.shape[1:])
             self.loo[m] = np.empty(A.shape)
-        _cp.hadamard_products(A, self.Pi[m], self.loo[m])
+        self._k.hadamard_products(A, self.Pi[m], self.loo[m])
         self.f[m] = self.Pi[m] @ self.Phi[m].T
 
     def weights(self, m):
@@ -194,8 +199,8 @@ class CPSolver:
             grads = []
             for v, z in enumerate(self.Z[m]):
                 out = np.empty_like(self.Theta[m][v])
-                _cp.weighted_cross(z, self.loo[m][v], GPhi, 1.0, self.Theta[m][v],
-                                   2.0 * self.reg, self._buf("nr", m), out)
+                self._k.weighted_cross(z, self.loo[m][v], GPhi, 1.0, self.Theta[m][v],
+                                       2.0 * self.reg, self._buf("nr", m), out)
                 grads.append(out)
             dTheta.append(grads)
             dPhi.append(Gm.T @ self.Pi[m] + 2.0 * self.reg * self.Phi[m])
@@ -229,8 +234,8 @@ class CPSolver:
         TPhi = np.ascontiguousarray(T @ Phi)
         W = self.loo[m][v]
         B = np.empty_like(self.Theta[m][v])
-        _cp.weighted_cross(self.Z[m][v], W, TPhi, 1.0 / self.n_samples, self.Theta[m][v],
-                           0.0, self._buf("nr", m), B)
+        self._k.weighted_cross(self.Z[m][v], W, TPhi, 1.0 / self.n_samples,
+                               self.Theta[m][v], 0.0, self._buf("nr", m), B)
         return W, Q, B
 
     def assemble_H(self, m, v, W=None, Q=None):
@@ -241,7 +246,7 @@ class CPSolver:
         n = self.rank * z.shape[1]
         H = np.empty((n, n))
         scratch = self._buf("kr", m, (min(_CHUNK_ROWS, self.n_samples), n))
-        _cp.khatri_rao_system(z, W, Q, 1.0 / self.n_samples, self.reg, H, scratch)
+        self._k.khatri_rao_system(z, W, Q, 1.0 / self.n_samples, self.reg, H, scratch)
         return H
 
     # ------------------------------------------------------------- updates
@@ -272,7 +277,7 @@ class CPSolver:
         else:
             H = self.assemble_H(m, v, W, Q)
             rhs = np.ascontiguousarray(B.T).ravel()
-            info = _cp.cholesky_solve(H, rhs)
+            info = self._k.cholesky_solve(H, rhs)
             if info != 0:  # cannot happen for lambda > 0 unless the data overflow
                 raise np.linalg.LinAlgError(
                     f"Cholesky factorisation of the Theta block failed (LAPACK info={info})")
@@ -314,7 +319,8 @@ class CPSolver:
         HX = np.empty_like(B)
 
         def apply(X):
-            _cp.block_operator(z, W, Q, 1.0 / n, self.reg, np.ascontiguousarray(X), s1, s2, HX)
+            self._k.block_operator(z, W, Q, 1.0 / n, self.reg, np.ascontiguousarray(X),
+                                   s1, s2, HX)
             return HX
 
         x = self.Theta[m][v].copy()
@@ -357,7 +363,7 @@ class CPSolver:
                 return x
         H = self.assemble_H(m, v, W, Q)  # did not reach round-off: factor instead
         rhs = np.ascontiguousarray(B.T).ravel()
-        _cp.cholesky_solve(H, rhs)
+        self._k.cholesky_solve(H, rhs)
         return rhs.reshape(self.rank, z.shape[1]).T
 
     def balance(self):
@@ -394,7 +400,7 @@ class CPSolver:
         s1, s2 = self._buf("nr", m), self._buf("nr2", m)
         lam = self.reg
         for _ in range(_POWER_ITERATIONS):
-            _cp.block_operator(z, W, Q, 1.0 / self.n_samples, self.reg, x, s1, s2, out)
+            self._k.block_operator(z, W, Q, 1.0 / self.n_samples, self.reg, x, s1, s2, out)
             lam = float(np.linalg.norm(out))
             if lam == 0.0:
                 break
@@ -426,7 +432,8 @@ class CPSolver:
         s1, s2 = self._buf("nr", m), self._buf("nr2", m)
         J0 = self.objective() if omega == 0.0 else None
         for _ in range(60):
-            _cp.block_operator(z, W, Q, 1.0 / self.n_samples, self.reg, theta_hat, s1, s2, HT)
+            self._k.block_operator(z, W, Q, 1.0 / self.n_samples, self.reg, theta_hat,
+                                   s1, s2, HT)
             grad = 2.0 * (HT - B)
             self._set_theta(m, v, theta_hat - grad / L)
             if omega != 0.0 or self.objective() <= J0 + 1e-13 * abs(J0):
