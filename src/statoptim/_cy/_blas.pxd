@@ -92,3 +92,36 @@ cdef inline int xgetrs(Py_ssize_t n, const double* LU, const blas_int* ipiv,
     cdef char trans = b'T' if transpose else b'N'
     dgetrs(&trans, &n_, &one, <double*>LU, &n_, <blas_int*>ipiv, b, &n_, &info)
     return info
+
+
+# --- added for statoptim.multiview (general matrix products) -----------------
+from scipy.linalg.cython_blas cimport dgemm
+
+
+cdef inline void xgemm_tn(Py_ssize_t n_rows, Py_ssize_t n_a, Py_ssize_t n_b, double alpha,
+                          const double* A, const double* B, double beta,
+                          double* C) noexcept nogil:
+    """C = alpha * A.T @ B + beta * C for C-contiguous A (n_rows, n_a), B (n_rows, n_b).
+
+    C is C-contiguous (n_a, n_b). In Fortran terms C.T = B.T @ A, i.e.
+    dgemm('N', 'T') on the transposed (column-major) views.
+    """
+    cdef blas_int m = <blas_int>n_b, n = <blas_int>n_a, k = <blas_int>n_rows
+    cdef char ta = b'N', tb = b'T'
+    if n_a == 0 or n_b == 0:
+        return
+    dgemm(&ta, &tb, &m, &n, &k, &alpha, <double*>B, &m, <double*>A, &n, &beta, C, &m)
+
+
+cdef inline void xgemm_nn(Py_ssize_t n_rows, Py_ssize_t n_inner, Py_ssize_t n_cols,
+                          double alpha, const double* A, const double* B, double beta,
+                          double* C) noexcept nogil:
+    """C = alpha * A @ B + beta * C for C-contiguous A (n_rows, n_inner), B (n_inner, n_cols).
+
+    C is C-contiguous (n_rows, n_cols). In Fortran terms C.T = B.T @ A.T.
+    """
+    cdef blas_int m = <blas_int>n_cols, n = <blas_int>n_rows, k = <blas_int>n_inner
+    cdef char ta = b'N', tb = b'N'
+    if n_rows == 0 or n_cols == 0:
+        return
+    dgemm(&ta, &tb, &m, &n, &k, &alpha, <double*>B, &m, <double*>A, &k, &beta, C, &m)

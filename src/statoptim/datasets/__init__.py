@@ -2,9 +2,16 @@
 from statoptim.datasets._censored import censoring_mean, make_censored_quantile
 from statoptim.datasets._simulated import make_quantile_regression, quantile_truth
 
+from statoptim.datasets._multiview import (
+    load_uci_multifeature, load_wikipedia_rasiwasia, uci_multifeature_split,
+)
+
 __all__ = [
     "censoring_mean",
     "make_censored_quantile",
     "make_quantile_regression",
     "quantile_truth",
+    "load_wikipedia_rasiwasia",
+    "load_uci_multifeature",
+    "uci_multifeature_split",
 ]

@@ -1,0 +1,162 @@
+# Kernels of the multi-view CP-tensor model (spec A of the multiview spec, section 2).
+#
+# Design
+# ------
+# A modality has V views. View v contributes A^(v) = Z^(v) Theta^(v) (n_samples x rank);
+# the modality's factor product is the Hadamard product Pi = A^(1) o ... o A^(V) and
+# the leave-one-out products Pi^(-v) are the products over v' != v.
+#
+# With W = Pi^(-v) (the weight of view v's block), Q (rank x rank, SPD or PSD) and the
+# ridge strength lambda, the exact minimiser of the objective in Theta^(v) solves
+#     H vec(Theta) = vec(B),
+#     H = (1/N) sum_i (D_i Q D_i) kron z_i z_i^T + lambda I,   D_i = diag(W[i]),
+# with vec stacking the columns of Theta (index r * n_cols + j for Theta[j, r]).
+# Block (r, s) of H is Q_rs (1/N) Z^T diag(w_r o w_s) Z, i.e.
+#     H = (1/N) (K^T K) o (Q kron 1) + lambda I,   K[i] = W[i] kron Z[i]
+# (row-wise Khatri-Rao product). `khatri_rao_system` builds K in row chunks
+# (bounded memory), accumulates K^T K with one dsyrk per chunk, then applies the
+# Q weights and the ridge; `cholesky_solve` factors and solves in place.
+#
+# `weighted_cross` computes scale * Z^T (W o M) + coef * Theta, which is the block
+# gradient (G1) with M = G_m Phi_m and the right-hand side B with M = T Phi_m.
+# `block_operator` applies H without forming it (power iterations, prox-linear).
+#
+# Arrays are C-contiguous float64. The wrappers in `_model.py` validate input and
+# allocate every output and scratch array; nothing here allocates, warns or holds
+# the GIL in a loop.
+
+from statoptim._cy._blas cimport xsyrk_gram, xpotrf_solve, xgemm_tn, xgemm_nn
+
+
+def hadamard_products(const double[:, :, ::1] factors,   # IN  (n_views, n_samples, rank)
+                      double[:, ::1] product,             # OUT (n_samples, rank)
+                      double[:, :, ::1] leave_one_out):   # OUT (n_views, n_samples, rank)
+    """Hadamard product of the view factors and its leave-one-out products.
+
+    ``product = A[0] o ... o A[V-1]`` and ``leave_one_out[v]`` is the product over
+    ``v' != v`` (all ones when ``V == 1``). Prefix times suffix products are used,
+    so no division happens and zero factors are exact.
+    """
+    cdef Py_ssize_t n_views = factors.shape[0]
+    cdef Py_ssize_t n_samples = factors.shape[1]
+    cdef Py_ssize_t rank = factors.shape[2]
+    cdef Py_ssize_t i, r, v
+    cdef double acc
+    with nogil:
+        for i in range(n_samples):
+            for r in range(rank):
+                acc = 1.0
+                for v in range(n_views):
+                    leave_one_out[v, i, r] = acc
+                    acc = acc * factors[v, i, r]
+                product[i, r] = acc
+                acc = 1.0
+                for v in range(n_views - 1, -1, -1):
+                    leave_one_out[v, i, r] = leave_one_out[v, i, r] * acc
+                    acc = acc * factors[v, i, r]
+
+
+def khatri_rao_system(const double[:, ::1] Z,        # IN  (n_samples, n_cols)
+                      const double[:, ::1] W,        # IN  (n_samples, rank)
+                      const double[:, ::1] Q,        # IN  (rank, rank) symmetric
+                      double scale, double reg,
+                      double[:, ::1] H,              # OUT (rank*n_cols, rank*n_cols)
+                      double[:, ::1] scratch):       # SCRATCH (n_chunk, rank*n_cols)
+    """Assemble H = scale * (K^T K) o (Q kron 1) + reg * I, K[i] = W[i] kron Z[i].
+
+    The full symmetric matrix is written. Cost O(n_samples (rank n_cols)^2 / 2)
+    (one dsyrk per chunk of ``scratch.shape[0]`` rows) plus O((rank n_cols)^2).
+    """
+    cdef Py_ssize_t n_samples = Z.shape[0], n_cols = Z.shape[1], rank = W.shape[1]
+    cdef Py_ssize_t n = rank * n_cols, n_chunk = scratch.shape[0]
+    cdef Py_ssize_t start, stop, i, r, j, a, b, c
+    cdef double w
+    with nogil:
+        for a in range(n):
+            for b in range(n):
+                H[a, b] = 0.0
+        start = 0
+        while start < n_samples:
+            stop = start + n_chunk
+            if stop > n_samples:
+                stop = n_samples
+            for i in range(start, stop):
+                c = i - start
+                for r in range(rank):
+                    w = W[i, r]
+                    for j in range(n_cols):
+                        scratch[c, r * n_cols + j] = w * Z[i, j]
+            xsyrk_gram(stop - start, n, &scratch[0, 0], 1.0, &H[0, 0])
+            start = stop
+        # xsyrk_gram fills the row-major upper triangle (a <= b); weight, mirror, ridge
+        for a in range(n):
+            for b in range(a, n):
+                H[a, b] = H[a, b] * scale * Q[a // n_cols, b // n_cols]
+                H[b, a] = H[a, b]
+            H[a, a] = H[a, a] + reg
+
+
+def cholesky_solve(double[:, ::1] H,     # IN/OUT (n, n) SPD; overwritten by its factor
+                   double[::1] rhs):     # IN/OUT (n,); overwritten by the solution
+    """Solve H x = rhs in place by Cholesky (LAPACK dpotrf/dpotrs).
+
+    Returns the LAPACK info: 0 on success, > 0 when H is not positive definite.
+    """
+    cdef int info
+    with nogil:
+        info = xpotrf_solve(H.shape[0], &H[0, 0], &rhs[0])
+    return info
+
+
+def weighted_cross(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
+                   const double[:, ::1] W,       # IN  (n_samples, rank)
+                   const double[:, ::1] M,       # IN  (n_samples, rank)
+                   double scale,
+                   const double[:, ::1] Theta,   # IN  (n_cols, rank)
+                   double coef,
+                   double[:, ::1] scratch,       # SCRATCH (n_samples, rank)
+                   double[:, ::1] out):          # OUT (n_cols, rank)
+    """out = scale * Z^T (W o M) + coef * Theta.
+
+    With M = G_m Phi_m, scale = 1 and coef = 2 lambda this is the block gradient
+    (G1); with M = T Phi_m, scale = 1/N and coef = 0 it is the right-hand side B.
+    """
+    cdef Py_ssize_t n_samples = Z.shape[0], n_cols = Z.shape[1], rank = W.shape[1]
+    cdef Py_ssize_t i, r, j
+    with nogil:
+        for i in range(n_samples):
+            for r in range(rank):
+                scratch[i, r] = W[i, r] * M[i, r]
+        for j in range(n_cols):
+            for r in range(rank):
+                out[j, r] = coef * Theta[j, r]
+        xgemm_tn(n_samples, n_cols, rank, scale, &Z[0, 0], &scratch[0, 0], 1.0, &out[0, 0])
+
+
+def block_operator(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
+                   const double[:, ::1] W,       # IN  (n_samples, rank)
+                   const double[:, ::1] Q,       # IN  (rank, rank)
+                   double scale, double reg,
+                   const double[:, ::1] Theta,   # IN  (n_cols, rank)
+                   double[:, ::1] scratch1,      # SCRATCH (n_samples, rank)
+                   double[:, ::1] scratch2,      # SCRATCH (n_samples, rank)
+                   double[:, ::1] out):          # OUT (n_cols, rank)
+    """out = H Theta = scale * Z^T [W o ((W o Z Theta) Q)] + reg * Theta, H not formed.
+
+    Cost O(n_samples rank (n_cols + rank)).
+    """
+    cdef Py_ssize_t n_samples = Z.shape[0], n_cols = Z.shape[1], rank = W.shape[1]
+    cdef Py_ssize_t i, r, j
+    with nogil:
+        xgemm_nn(n_samples, n_cols, rank, 1.0, &Z[0, 0], &Theta[0, 0], 0.0, &scratch1[0, 0])
+        for i in range(n_samples):
+            for r in range(rank):
+                scratch1[i, r] = scratch1[i, r] * W[i, r]
+        xgemm_nn(n_samples, rank, rank, 1.0, &scratch1[0, 0], &Q[0, 0], 0.0, &scratch2[0, 0])
+        for i in range(n_samples):
+            for r in range(rank):
+                scratch2[i, r] = scratch2[i, r] * W[i, r]
+        for j in range(n_cols):
+            for r in range(rank):
+                out[j, r] = reg * Theta[j, r]
+        xgemm_tn(n_samples, n_cols, rank, scale, &Z[0, 0], &scratch2[0, 0], 1.0, &out[0, 0])

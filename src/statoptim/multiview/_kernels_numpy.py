@@ -1,0 +1,45 @@
+"""Plain-NumPy twins of the `_cp` kernels, with the same signatures.
+
+``CPSolver(..., backend="numpy")`` runs the whole fit on these, so the
+benchmarks can time the Cython kernels against NumPy over the same sweep and
+the tests can check that both backends give the same fit. The Khatri-Rao
+system materialises K (n_samples x rank * n_cols), which the kernel avoids.
+"""
+import numpy as np
+from scipy.linalg import cho_factor, cho_solve
+
+__all__ = ["hadamard_products", "khatri_rao_system", "cholesky_solve", "weighted_cross",
+           "block_operator"]
+
+
+def hadamard_products(factors, product, leave_one_out):
+    n_views = factors.shape[0]
+    product[...] = np.prod(factors, axis=0)
+    for v in range(n_views):
+        if n_views == 1:
+            leave_one_out[v] = 1.0
+        else:
+            leave_one_out[v] = np.prod(np.delete(factors, v, axis=0), axis=0)
+
+
+def khatri_rao_system(Z, W, Q, scale, reg, H, scratch):
+    n_samples, n_cols = Z.shape
+    K = (W[:, :, None] * Z[:, None, :]).reshape(n_samples, -1)
+    H[...] = (K.T @ K) * scale * np.kron(Q, np.ones((n_cols, n_cols)))
+    H[np.diag_indices_from(H)] += reg
+
+
+def cholesky_solve(H, rhs):
+    try:
+        rhs[...] = cho_solve(cho_factor(H, lower=True), rhs)
+    except np.linalg.LinAlgError:
+        return 1
+    return 0
+
+
+def weighted_cross(Z, W, M, scale, Theta, coef, scratch, out):
+    out[...] = scale * (Z.T @ (W * M)) + coef * Theta
+
+
+def block_operator(Z, W, Q, scale, reg, Theta, scratch1, scratch2, out):
+    out[...] = scale * (Z.T @ (W * ((W * (Z @ Theta)) @ Q))) + reg * Theta

@@ -1,0 +1,536 @@
+"""Block coordinate descent for the multi-view CP-tensor model (spec A).
+
+Notation of the multiview spec, section 2. Two modalities m in {0, 1} (the
+estimator's ``a`` and ``b``); modality m has views v with design matrices
+``Z[m][v] = [1, X_m^(v)]`` (standardised), factors ``Theta[m][v]`` of shape
+(n_cols, rank), topic factors ``Phi[m]`` (n_topics, rank) and mixing weights
+``alpha`` (n_topics,). With ``A = Z Theta``, ``Pi_m`` the Hadamard product of
+the ``A`` of modality m, ``f_m = Pi_m Phi_m^T`` and
+``F = f_0 diag(alpha) + f_1 diag(1 - alpha)``::
+
+    J = (1/N) ||F - Y||^2 + (mu/N) sum_m ||f_m - Y||^2
+        + lambda (sum_{m,v} ||Theta[m][v]||^2 + sum_m ||Phi[m]||^2).
+
+Each block (Phi_m, Theta_m^(v), alpha) enters J as a convex quadratic; the
+exact block minimisers are Xu & Yin's (2013) update (1.3a) and the prox-linear
+update with extrapolation is their (1.3c).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from statoptim.multiview import _cp, _kernels_numpy
+
+__all__ = ["CPSolver", "EXACT_MAX_SIZE", "CHOLESKY_MAX_SIZE"]
+
+# Blocks with rank * n_cols above this use the prox-linear update under "auto".
+EXACT_MAX_SIZE = 3000
+# Exact multi-view blocks larger than this are solved by PCG instead of Cholesky.
+CHOLESKY_MAX_SIZE = EXACT_MAX_SIZE
+# Preconditioned CG steps per block under block_update="cg" (the multi-view default).
+CG_STEPS = 3
+# Relative residual at which PCG stops (the block gradient is -2 x the residual).
+PCG_RTOL = 1e-12
+# Rows of the Khatri-Rao product built at a time when assembling H.
+_CHUNK_ROWS = 256
+# Power iterations for the Lipschitz constant of a prox-linear block.
+_POWER_ITERATIONS = 30
+# Extrapolation cap delta of Xu & Yin (2013), (2.2).
+_DELTA = 0.9999
+
+
+class CPSolver:
+    """State and block updates of the BCD fit (internal; the estimator wraps it).
+
+    Parameters
+    ----------
+    Z : list of two lists of ndarray
+        ``Z[m][v]`` is the C-contiguous (n_samples, n_features_v + 1) design of
+        view v of modality m, first column all ones.
+    Y : ndarray of shape (n_samples, n_topics)
+        Targets (label indicators).
+    rank, regularization, consensus : int, float, float
+        R, lambda > 0 and mu >= 0.
+    learn_mixing : bool
+        Whether alpha is a block (True) or fixed at its initial value.
+    block_update : {"auto", "exact", "cg", "prox-linear"}
+        Update for the Theta blocks (see MultiViewTensorMachine).
+    backend : {"cython", "numpy"}
+        Compiled kernels, or their plain-NumPy twins in `_kernels_numpy`.
+    rng : numpy.random.Generator
+        Draws the initial Theta (modality 0 before 1, views in order) and the
+        starting vectors of the power iterations.
+    """
+
+    def __init__(self, Z, Y, rank, regularization, consensus, learn_mixing=True,
+                 block_update="auto", rng=None, extrapolate=True, balance=True,
+                 backend="cython"):
+        self.Z = Z
+        # "numpy" runs the same algorithm on plain-NumPy kernels (benchmarks, tests).
+        self._k = _cp if backend == "cython" else _kernels_numpy
+        self.Y = np.ascontiguousarray(Y, dtype=np.float64)
+        self.n_samples, self.n_topics = self.Y.shape
+        self.rank = int(rank)
+        self.reg = float(regularization)
+        self.mu = float(consensus)
+        self.learn_mixing = bool(learn_mixing)
+        self.extrapolate = bool(extrapolate)
+        self.balance_factors = bool(balance)
+        self.rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+        # Update of every Theta block: "exact", "cg" (a few preconditioned CG
+        # steps, warm-started) or "prox" (prox-linear with extrapolation).
+        self.mode = []
+        for Zm in Z:
+            modes = []
+            for z in Zm:
+                if block_update == "prox-linear":
+                    modes.append("prox")
+                elif block_update == "exact" or (block_update == "auto" and len(Zm) == 1):
+                    modes.append("exact")
+                else:
+                    modes.append("cg")
+            self.mode.append(modes)
+        # Eigendecompositions of Z^T Z / N per view (Z is fixed during a fit): the
+        # single-view shortcut and the preconditioner of the CG solves.
+        self._zgram = [[None] * len(Zm) for Zm in Z]
+        for m in range(2):
+            for v, z in enumerate(Z[m]):
+                if self.mode[m][v] != "prox":
+                    s, V = np.linalg.eigh(z.T @ z / self.n_samples)
+                    self._zgram[m][v] = (np.maximum(s, 0.0), V)
+        self._gram_eig = [self._zgram[m][0] if len(Z[m]) == 1 and self.mode[m][0] == "exact"
+                          else None for m in range(2)]
+        # Exact multi-view blocks up to this size are factored (Cholesky of the
+        # assembled H); larger ones are solved by preconditioned conjugate gradients
+        # to round-off level (see `solve_pcg`).
+        self.cholesky_max_size = CHOLESKY_MAX_SIZE
+        self._extrapolating = False
+        self.pcg_iterations = 0
+        self._scratch = {}
+        self.initialize()
+
+    # ------------------------------------------------------------------ state
+    def initialize(self):
+        """Standard-normal Theta with unit-norm columns, Phi = 0, alpha = 1/2."""
+        self.Theta = []
+        for m in range(2):
+            thetas = []
+            for z in self.Z[m]:
+                t = self.rng.standard_normal((z.shape[1], self.rank))
+                t /= np.linalg.norm(t, axis=0, keepdims=True)
+                thetas.append(np.ascontiguousarray(t))
+            self.Theta.append(thetas)
+        self.Phi = [np.zeros((self.n_topics, self.rank)) for _ in range(2)]
+        self.alpha = np.full(self.n_topics, 0.5)
+        self.refresh()
+
+    def set_state(self, Theta=None, Phi=None, alpha=None):
+        """Replace parameters (copies) and recompute the derived quantities."""
+        if Theta is not None:
+            self.Theta = [[np.ascontiguousarray(t, dtype=np.float64).copy() for t in Tm]
+                          for Tm in Theta]
+        if Phi is not None:
+            self.Phi = [np.ascontiguousarray(p, dtype=np.float64).copy() for p in Phi]
+        if alpha is not None:
+            self.alpha = np.asarray(alpha, dtype=np.float64).copy()
+        self.refresh()
+
+    def get_state(self):
+        return ([[t.copy() for t in Tm] for Tm in self.Theta],
+                [p.copy() for p in self.Phi], self.alpha.copy())
+
+    def refresh(self, modalities=(0, 1)):
+        """Recompute A, Pi, the leave-one-out products and f for the given modalities."""
+        if not hasattr(self, "A"):
+            self.A = [None, None]
+            self.Pi = [None, None]
+            self.loo = [None, None]
+            self.f = [None, None]
+        for m in modalities:
+            n_views = len(self.Z[m])
+            A = np.empty((n_views, self.n_samples, self.rank))
+            for v in range(n_views):
+                np.matmul(self.Z[m][v], self.Theta[m][v], out=A[v])
+            self.A[m] = A
+            self._products(m)
+
+    def _products(self, m):
+        A = self.A[m]
+        if self.loo[m] is None or self.loo[m].shape != A.shape:
+            self.Pi[m] = np.empty(A.shape[1:])
+            self.loo[m] = np.empty(A.shape)
+        self._k.hadamard_products(A, self.Pi[m], self.loo[m])
+        self.f[m] = self.Pi[m] @ self.Phi[m].T
+
+    def weights(self, m):
+        """c_m: alpha for modality 0 and 1 - alpha for modality 1."""
+        return self.alpha if m == 0 else 1.0 - self.alpha
+
+    # ------------------------------------------------------------- objective
+    def objective(self):
+        """J at the current state."""
+        n = self.n_samples
+        F = self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
+        J = np.sum((F - self.Y) ** 2) / n
+        if self.mu > 0:
+            J += self.mu / n * (np.sum((self.f[0] - self.Y) ** 2)
+                                + np.sum((self.f[1] - self.Y) ** 2))
+        penalty = sum(np.sum(t * t) for Tm in self.Theta for t in Tm)
+        penalty += sum(np.sum(p * p) for p in self.Phi)
+        return float(J + self.reg * penalty)
+
+    def residual_weights(self, m):
+        """G_m = G diag(c_m) + (2 mu / N)(f_m - Y), G = (2/N)(F - Y)."""
+        n = self.n_samples
+        F = self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
+        Gm = (2.0 / n) * (F - self.Y) * self.weights(m)
+        if self.mu > 0:
+            Gm += (2.0 * self.mu / n) * (self.f[m] - self.Y)
+        return Gm
+
+    def gradients(self):
+        """Analytic gradients (G1)-(G3): ``(dTheta, dPhi, dalpha)``."""
+        dTheta, dPhi = [], []
+        for m in range(2):
+            Gm = self.residual_weights(m)
+            GPhi = np.ascontiguousarray(Gm @ self.Phi[m])
+            grads = []
+            for v, z in enumerate(self.Z[m]):
+                out = np.empty_like(self.Theta[m][v])
+                self._k.weighted_cross(z, self.loo[m][v], GPhi, 1.0, self.Theta[m][v],
+                                       2.0 * self.reg, self._buf("nr", m), out)
+                grads.append(out)
+            dTheta.append(grads)
+            dPhi.append(Gm.T @ self.Pi[m] + 2.0 * self.reg * self.Phi[m])
+        F = self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
+        G = (2.0 / self.n_samples) * (F - self.Y)
+        dalpha = np.sum(G * (self.f[0] - self.f[1]), axis=0)
+        return dTheta, dPhi, dalpha
+
+    def _buf(self, key, m, shape=None):
+        shape = shape or (self.n_samples, self.rank)
+        k = (key, m, shape)
+        if k not in self._scratch:
+            self._scratch[k] = np.empty(shape)
+        return self._scratch[k]
+
+    # ---------------------------------------------------- block quantities
+    def _targets(self, m):
+        """T = (Y - E) diag(c_m) + mu Y and w_p = c_{m,p}^2 + mu for modality m."""
+        o = 1 - m
+        c_m, c_o = self.weights(m), self.weights(o)
+        T = (self.Y - self.f[o] * c_o) * c_m
+        if self.mu > 0:
+            T += self.mu * self.Y
+        return T, c_m * c_m + self.mu
+
+    def theta_system(self, m, v):
+        """(W, Q, B) of the Theta_m^(v) block: H = (1/N)(K^T K) o (Q kron 1) + lambda I."""
+        T, w = self._targets(m)
+        Phi = self.Phi[m]
+        Q = np.ascontiguousarray((Phi.T * w) @ Phi)
+        TPhi = np.ascontiguousarray(T @ Phi)
+        W = self.loo[m][v]
+        B = np.empty_like(self.Theta[m][v])
+        self._k.weighted_cross(self.Z[m][v], W, TPhi, 1.0 / self.n_samples,
+                               self.Theta[m][v], 0.0, self._buf("nr", m), B)
+        return W, Q, B
+
+    def assemble_H(self, m, v, W=None, Q=None):
+        """The dense block Hessian / 2 (size rank * n_cols), for exact solves and tests."""
+        if W is None:
+            W, Q, _ = self.theta_system(m, v)
+        z = self.Z[m][v]
+        n = self.rank * z.shape[1]
+        H = np.empty((n, n))
+        scratch = self._buf("kr", m, (min(_CHUNK_ROWS, self.n_samples), n))
+        self._k.khatri_rao_system(z, W, Q, 1.0 / self.n_samples, self.reg, H, scratch)
+        return H
+
+    # ------------------------------------------------------------- updates
+    def update_phi(self, m):
+        """Exact Phi_m: row p solves [w_p Pi^T Pi / N + lambda I] phi_p = Pi^T T_p / N."""
+        T, w = self._targets(m)
+        Pi = self.Pi[m]
+        e, U = np.linalg.eigh(Pi.T @ Pi / self.n_samples)
+        e = np.maximum(e, 0.0)
+        C = U.T @ (Pi.T @ T / self.n_samples)             # (rank, n_topics)
+        C /= e[:, None] * w[None, :] + self.reg
+        self.Phi[m] = np.ascontiguousarray((U @ C).T)
+        self.f[m] = Pi @ self.Phi[m].T
+
+    def update_theta_exact(self, m, v):
+        """Exact Theta_m^(v) (Xu & Yin 1.3a)."""
+        W, Q, B = self.theta_system(m, v)
+        z = self.Z[m][v]
+        if self._gram_eig[m] is not None:
+            # V_m = 1: H = Q kron (Z^T Z / N) + lambda I; diagonalise both factors.
+            s, V = self._gram_eig[m]
+            q, U = np.linalg.eigh(Q)
+            C = V.T @ B @ U
+            C /= s[:, None] * q[None, :] + self.reg
+            theta = V @ C @ U.T
+        elif self.rank * z.shape[1] > self.cholesky_max_size:
+            theta = self.solve_pcg(m, v, W, Q, B)
+        else:
+            H = self.assemble_H(m, v, W, Q)
+            rhs = np.ascontiguousarray(B.T).ravel()
+            info = self._k.cholesky_solve(H, rhs)
+            if info != 0:  # cannot happen for lambda > 0 unless the data overflow
+                raise np.linalg.LinAlgError(
+                    f"Cholesky factorisation of the Theta block failed (LAPACK info={info})")
+            theta = rhs.reshape(self.rank, z.shape[1]).T
+        self._set_theta(m, v, theta)
+
+    def update_theta_cg(self, m, v):
+        """Inexact Theta_m^(v): CG_STEPS preconditioned CG steps from the current Theta.
+
+        Every CG iterate minimises the block quadratic over a Krylov space that
+        contains the starting point, so J never increases; with the mean-field
+        Kronecker preconditioner of `solve_pcg` (exact when V = 1) a few steps
+        capture most of the block's decrease at O(N R (d + R)) each, instead of
+        the O(N R^2 d^2 + R^3 d^3) of assembling and factoring H.
+        """
+        W, Q, B = self.theta_system(m, v)
+        self._set_theta(m, v, self.solve_pcg(m, v, W, Q, B, max_steps=CG_STEPS))
+
+    def solve_pcg(self, m, v, W, Q, B, max_steps=None):
+        """Solve H Theta = B by conjugate gradients, warm-started at the current Theta.
+
+        H is applied in operator form (`block_operator`, O(N R (d + R)) per
+        product). The preconditioner replaces (1/N) sum_i (D_i Q D_i) kron z_i z_i^T
+        by its mean-field approximation (Q o W^T W / N) kron (Z^T Z / N) + lambda I,
+        which is exact when V = 1 and is inverted through the eigendecompositions
+        of its two Kronecker factors. Stops at a relative residual of PCG_RTOL
+        (the true residual is re-checked); falls back to Cholesky otherwise.
+        """
+        z = self.Z[m][v]
+        n = self.n_samples
+        s, V = self._zgram[m][v]
+        q, U = np.linalg.eigh(Q * (W.T @ W / n))
+        denom = s[:, None] * np.maximum(q, 0.0)[None, :] + self.reg
+
+        def precondition(X):
+            return V @ (((V.T @ X) @ U) / denom) @ U.T
+
+        s1, s2 = self._buf("nr", m), self._buf("nr2", m)
+        HX = np.empty_like(B)
+
+        def apply(X):
+            self._k.block_operator(z, W, Q, 1.0 / n, self.reg, np.ascontiguousarray(X),
+                                   s1, s2, HX)
+            return HX
+
+        x = self.Theta[m][v].copy()
+        r = B - apply(x)
+        target = PCG_RTOL * np.linalg.norm(B)
+        if max_steps is not None:
+            zr = precondition(r)
+            p = zr.copy()
+            rz = np.vdot(r, zr)
+            for _ in range(max_steps):
+                if rz <= 0 or np.linalg.norm(r) <= target:
+                    break
+                Hp = apply(p)
+                step = rz / np.vdot(p, Hp)
+                x += step * p
+                r -= step * Hp
+                zr = precondition(r)
+                rz, rz_old = np.vdot(r, zr), rz
+                p = zr + (rz / rz_old) * p
+                self.pcg_iterations += 1
+            return x
+        size = self.rank * z.shape[1]
+        for _ in range(2):  # a second pass restarts from the true residual
+            zr = precondition(r)
+            p = zr.copy()
+            rz = np.vdot(r, zr)
+            for _ in range(size):
+                if np.linalg.norm(r) <= target:
+                    break
+                Hp = apply(p)
+                step = rz / np.vdot(p, Hp)
+                x += step * p
+                r -= step * Hp
+                zr = precondition(r)
+                rz, rz_old = np.vdot(r, zr), rz
+                p = zr + (rz / rz_old) * p
+                self.pcg_iterations += 1
+            r = B - apply(x)
+            if np.linalg.norm(r) <= 10 * target:
+                return x
+        H = self.assemble_H(m, v, W, Q)  # did not reach round-off: factor instead
+        rhs = np.ascontiguousarray(B.T).ravel()
+        self._k.cholesky_solve(H, rhs)
+        return rhs.reshape(self.rank, z.shape[1]).T
+
+    def balance(self):
+        """Rescale the CP columns so every block of a modality has equal column norms.
+
+        For each modality and component r, column r of every Theta_m^(v) and of
+        Phi_m is scaled by s_b with prod_b s_b = 1: f is unchanged and, by the
+        AM-GM inequality, the ridge penalty can only decrease. This exact step
+        removes the scaling ambiguity of the CP factors, along which plain BCD
+        crawls.
+        """
+        for m in range(2):
+            blocks = [self.Phi[m]] + self.Theta[m]
+            norms = np.array([np.linalg.norm(b, axis=0) for b in blocks])
+            ok = np.all(norms > 0, axis=0)
+            if not ok.any():
+                continue
+            geo = np.exp(np.mean(np.log(np.where(norms > 0, norms, 1.0)), axis=0))
+            for b, nb in zip(blocks, norms):
+                b[:, ok] *= (geo / np.where(nb > 0, nb, 1.0))[ok]
+        self.refresh()
+
+    def _set_theta(self, m, v, theta):
+        self.Theta[m][v] = np.ascontiguousarray(theta)
+        np.matmul(self.Z[m][v], self.Theta[m][v], out=self.A[m][v])
+        self._products(m)
+
+    def lipschitz(self, m, v, W, Q):
+        """2 lambda_max(H) by power iterations with the operator form, times 1.01."""
+        z = self.Z[m][v]
+        x = np.ascontiguousarray(self.rng.standard_normal((z.shape[1], self.rank)))
+        x /= np.linalg.norm(x)
+        out = np.empty_like(x)
+        s1, s2 = self._buf("nr", m), self._buf("nr2", m)
+        lam = self.reg
+        for _ in range(_POWER_ITERATIONS):
+            self._k.block_operator(z, W, Q, 1.0 / self.n_samples, self.reg, x, s1, s2, out)
+            lam = float(np.linalg.norm(out))
+            if lam == 0.0:
+                break
+            x = out / lam
+            out = np.empty_like(x)
+        return 2.0 * 1.01 * max(lam, self.reg)
+
+    def update_theta_prox(self, m, v, omega_cap):
+        """Prox-linear Theta_m^(v) with extrapolation (Xu & Yin 1.3c).
+
+        theta_hat = theta + omega (theta - theta_prev),
+        theta <- theta_hat - grad J(theta_hat) / L, L = 2 lambda_max(H).
+        Without extrapolation the step is a majorisation step; if round-off in
+        the power iteration underestimated L and J rose, L is doubled and the
+        step redone, so the update never increases J.
+        """
+        W, Q, B = self.theta_system(m, v)
+        z = self.Z[m][v]
+        L = self.lipschitz(m, v, W, Q)
+        key = (m, v)
+        L_prev = self._L_prev.get(key, L)
+        theta = self.Theta[m][v]
+        theta_prev = self._theta_prev.get(key, theta)
+        omega = 0.0
+        if omega_cap > 0:
+            omega = min(omega_cap, _DELTA * math.sqrt(L_prev / L))
+        theta_hat = np.ascontiguousarray(theta + omega * (theta - theta_prev))
+        HT = np.empty_like(theta)
+        s1, s2 = self._buf("nr", m), self._buf("nr2", m)
+        J0 = self.objective() if omega == 0.0 else None
+        for _ in range(60):
+            self._k.block_operator(z, W, Q, 1.0 / self.n_samples, self.reg, theta_hat,
+                                   s1, s2, HT)
+            grad = 2.0 * (HT - B)
+            self._set_theta(m, v, theta_hat - grad / L)
+            if omega != 0.0 or self.objective() <= J0 + 1e-13 * abs(J0):
+                break
+            L *= 2.0
+            self._set_theta(m, v, theta)
+        self._theta_prev[key] = theta
+        self._L_prev[key] = L
+
+    def update_alpha(self):
+        """alpha_p = clip(D_p^T (y_p - f_1p) / ||D_p||^2, 0, 1), D = f_0 - f_1."""
+        D = self.f[0] - self.f[1]
+        den = np.sum(D * D, axis=0)
+        num = np.sum(D * (self.Y - self.f[1]), axis=0)
+        ok = den > 0
+        self.alpha = self.alpha.copy()
+        self.alpha[ok] = np.clip(num[ok] / den[ok], 0.0, 1.0)
+
+    # ------------------------------------------------------------------ loop
+    def block_labels(self):
+        labels = []
+        for m, name in enumerate("ab"):
+            labels.append(f"phi_{name}")
+            labels.extend(f"theta_{name}[{v}]" for v in range(len(self.Z[m])))
+        if self.learn_mixing:
+            labels.append("alpha")
+        if self.balance_factors:
+            labels.append("balance")
+        return labels
+
+    def cycle(self, omega_cap=0.0, record=None):
+        """One cycle Phi_a -> Theta_a^(1..) -> Phi_b -> Theta_b^(1..) -> alpha."""
+        for m in range(2):
+            self.update_phi(m)
+            if record is not None:
+                record(f"phi_{'ab'[m]}")
+            for v in range(len(self.Z[m])):
+                if self.mode[m][v] == "exact":
+                    self.update_theta_exact(m, v)
+                elif self.mode[m][v] == "cg":
+                    self.update_theta_cg(m, v)
+                else:
+                    self.update_theta_prox(m, v, omega_cap)
+                if record is not None:
+                    record(f"theta_{'ab'[m]}[{v}]")
+        if self.learn_mixing:
+            self.update_alpha()
+            if record is not None:
+                record("alpha")
+        if self.balance_factors and not self._extrapolating:
+            self.balance()
+            if record is not None:
+                record("balance")
+
+    def fit(self, max_iter, tol, callback=None):
+        """Run cycles until the relative decrease of J over a cycle is < tol.
+
+        Returns ``(objective, labels, n_iter, converged, last_relative_decrease)``.
+        """
+        values = [self.objective()]
+        labels = ["init"]
+
+        def record(label):
+            values.append(self.objective())
+            labels.append(label)
+
+        self._theta_prev, self._L_prev = {}, {}
+        uses_prox = any(mode == "prox" for modes in self.mode for mode in modes)
+        # Rescaling would corrupt the extrapolation memory: no balancing then.
+        self._extrapolating = uses_prox and self.extrapolate
+        t_prev = 1.0
+        J_prev = values[0]
+        rel = np.inf
+        converged = False
+        n_iter = 0
+        for n_iter in range(1, max_iter + 1):
+            t = (1.0 + math.sqrt(1.0 + 4.0 * t_prev * t_prev)) / 2.0
+            omega_cap = (t_prev - 1.0) / t if (uses_prox and self.extrapolate) else 0.0
+            if omega_cap > 0:
+                snapshot = self.get_state()
+                mark = len(values)
+                memory = (dict(self._theta_prev), dict(self._L_prev))
+            self.cycle(omega_cap, record)
+            if omega_cap > 0 and values[-1] > J_prev:
+                # Xu & Yin's restart: redo the cycle without extrapolation.
+                del values[mark:], labels[mark:]
+                self.set_state(*snapshot)
+                self._theta_prev, self._L_prev = memory
+                self.cycle(0.0, record)
+                t = 1.0
+            t_prev = t
+            J = values[-1]
+            rel = (J_prev - J) / abs(J_prev) if J_prev != 0 else 0.0
+            J_prev = J
+            if callback is not None:
+                callback(n_iter, J)
+            if rel < tol:
+                converged = True
+                break
+        return np.asarray(values), labels, n_iter, converged, rel
