@@ -695,3 +695,102 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
     free(buf)
     free(v.ipiv)
     return n_pivots, status, objective
+
+
+# ---------------------------------------------------------------------------
+# Portnoy-Koenker preprocessing passes (one pass over the data each)
+# ---------------------------------------------------------------------------
+
+def standardized_residuals(const double[:, ::1] Z,     # IN  (n_samples, n_features)
+                           const double[::1] y,        # IN  (n_samples,)
+                           const double[::1] theta,    # IN  (n_features,)
+                           const double[:, ::1] A,     # IN  (n_features, n_features) SPD
+                           double[::1] out):           # OUT (n_samples,)
+    """u_i = (y_i - z_i'theta) / sqrt(z_i' A z_i), A = (Z_s'W_s Z_s)^{-1}.
+
+    Portnoy & Koenker (1997): residuals of the subsample fit in units of
+    their standard error; rows far in either tail are merged into globs.
+    One pass, no temporaries.
+    """
+    cdef Py_ssize_t n_samples = Z.shape[0], p = Z.shape[1], i, j, k
+    cdef double r, quad, s
+    cdef const double* zi
+    with nogil:
+        for i in range(n_samples):
+            zi = &Z[i, 0]
+            r = y[i]
+            quad = 0.0
+            for j in range(p):
+                r -= zi[j] * theta[j]
+                s = 0.0
+                for k in range(p):
+                    s += A[j, k] * zi[k]
+                quad += zi[j] * s
+            out[i] = r / sqrt(quad) if quad > 0.0 else 0.0
+
+
+def split_globs(const double[:, ::1] Z,      # IN  (n_samples, n_features)
+                const double[::1] y,         # IN  (n_samples,)
+                const double[::1] w,         # IN  (n_samples,)
+                const double[::1] u,         # IN  (n_samples,) standardised residuals
+                double kappa_lo, double kappa_hi,
+                signed char[::1] side,       # OUT (n_samples,) -1 low glob, +1 high, 0 kept
+                double[:, ::1] glob_z,       # OUT (2, n_features) sums of w z per glob
+                double[::1] glob_yw):        # OUT (4,) sum w y (lo, hi), sum w (lo, hi)
+    """Assign rows to the low glob (u < kappa_lo), the high glob (u > kappa_hi)
+    or the kept set, and accumulate each glob's sums of ``w z``, ``w y``, ``w``.
+
+    Returns the number of kept rows.
+    """
+    cdef Py_ssize_t n_samples = Z.shape[0], p = Z.shape[1], i, j, n_keep = 0, g
+    cdef double wi
+    for j in range(p):
+        glob_z[0, j] = 0.0
+        glob_z[1, j] = 0.0
+    for j in range(4):
+        glob_yw[j] = 0.0
+    with nogil:
+        for i in range(n_samples):
+            if u[i] < kappa_lo:
+                side[i] = -1
+                g = 0
+            elif u[i] > kappa_hi:
+                side[i] = 1
+                g = 1
+            else:
+                side[i] = 0
+                n_keep += 1
+                continue
+            wi = w[i]
+            for j in range(p):
+                glob_z[g, j] += wi * Z[i, j]
+            glob_yw[g] += wi * y[i]
+            glob_yw[2 + g] += wi
+    return n_keep
+
+
+def glob_offenders(const double[:, ::1] Z,     # IN  (n_samples, n_features)
+                   const double[::1] y,        # IN  (n_samples,)
+                   const double[::1] w,        # IN  (n_samples,)
+                   double quantile,
+                   const double[::1] theta,    # IN  (n_features,)
+                   const signed char[::1] side,  # IN  (n_samples,)
+                   Py_ssize_t[::1] out):       # OUT (n_samples,) offending rows
+    """Rows of a glob whose residual at ``theta`` has the wrong sign
+    (positive in the low glob, negative in the high glob), and the full
+    objective ``sum_i w_i rho_q(y_i - z_i'theta)`` in the same pass.
+
+    Returns ``(n_bad, objective)``; the offenders' indices fill ``out``.
+    """
+    cdef Py_ssize_t n_samples = Z.shape[0], p = Z.shape[1], i, j, n_bad = 0
+    cdef double r, objective = 0.0
+    with nogil:
+        for i in range(n_samples):
+            r = y[i]
+            for j in range(p):
+                r -= Z[i, j] * theta[j]
+            objective += w[i] * check_loss(r, quantile)
+            if (side[i] < 0 and r > 0.0) or (side[i] > 0 and r < 0.0):
+                out[n_bad] = i
+                n_bad += 1
+    return n_bad, objective

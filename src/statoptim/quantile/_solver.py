@@ -269,13 +269,18 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng):
     the full one, tight at the reduced solution if no merged row changed
     sign: the answer is then exact for the full data. Offenders are moved
     back (when few) or ``m`` is doubled (when more than ``0.1 M``).
-    Memory: a few arrays of length ``n``; ``Z`` is never copied whole.
+    Each full-data step is one compiled pass; memory is O(n), Z is not copied.
     """
     n_samples, n_features = Z.shape
     m = int(((n_features + 1) * n_samples) ** (2.0 / 3.0))
     total_iter = total_piv = n_rounds = 0
     capped = False
     theta = theta0
+    u = np.empty(n_samples)
+    side = np.empty(n_samples, dtype=np.int8)
+    offenders = np.empty(n_samples, dtype=np.intp)
+    glob_z = np.empty((2, n_features))
+    glob_yw = np.empty(4)
     while True:
         n_rounds += 1
         if m >= n_samples // 2:
@@ -288,82 +293,64 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng):
         sub = np.sort(rng.choice(n_samples, size=m, replace=False))
         Zs, ys, ws = Z[sub], y[sub], w[sub]
         try:
-            _check_full_rank(Zs, ws)
+            gram = _check_full_rank(Zs, ws)
         except ValueError:
             _check_full_rank(Z, w)  # raises if the full design is rank deficient
             m = min(n_samples, 2 * m)  # else an unlucky subsample: grow it
             continue
-        sol = _solve_direct(Zs, ys, ws, q, theta, tol, max_iter, max_pivots)
+        sol = _solve_direct(Zs, ys, ws, q, theta, tol, max_iter, max_pivots, gram)
         total_iter += sol.n_iter
         total_piv += sol.n_pivots
         capped |= sol.mm_capped
         theta = sol.coef
         # standardised residuals r_i / b_i, b_i = sqrt(z_i'(Zs'Ws Zs)^{-1} z_i)
-        chol = np.linalg.cholesky(Zs.T @ (Zs * ws[:, None]))
-        resid = y - Z @ theta
-        u = resid / _row_leverage_norm(Z, chol)
+        _mm.standardized_residuals(Z, y, theta, np.ascontiguousarray(np.linalg.inv(gram)), u)
         n_keep = int(0.8 * m)
         k_lo = int(np.floor((q - n_keep / (2.0 * n_samples)) * n_samples))
         k_hi = int(np.ceil((q + n_keep / (2.0 * n_samples)) * n_samples))
         kth = [k for k in (k_lo, k_hi) if 0 <= k < n_samples]
         part = np.partition(u, kth) if kth else u
-        low = u < part[k_lo] if k_lo >= 0 else np.zeros(n_samples, dtype=bool)
-        high = u > part[k_hi] if k_hi < n_samples else np.zeros(n_samples, dtype=bool)
-        del part, u
-        # glob sums, by one matrix-vector product each (no copy of Z)
-        glob = []
-        for mask in (low, high):
-            wm = np.where(mask, w, 0.0)
-            glob.append([wm @ Z, float(wm @ y), float(wm.sum())])
+        kappa_lo = part[k_lo] if k_lo >= 0 else -np.inf
+        kappa_hi = part[k_hi] if k_hi < n_samples else np.inf
+        del part
+        _mm.split_globs(Z, y, w, u, kappa_lo, kappa_hi, side, glob_z, glob_yw)
         for _ in range(8):  # fix-up rounds with offenders moved back
-            keep = np.flatnonzero(~(low | high))
-            Zr, yr, wr = _glob(Z[keep], y[keep], w[keep], glob)
+            keep = np.flatnonzero(side == 0)
+            Zr, yr, wr = _glob(Z[keep], y[keep], w[keep], glob_z, glob_yw)
             sol = _solve_direct(Zr, yr, wr, q, theta, tol, max_iter, max_pivots)
             total_iter += sol.n_iter
             total_piv += sol.n_pivots
             capped |= sol.mm_capped
             theta = sol.coef
-            resid = y - Z @ theta
-            bad_low = np.flatnonzero(low & (resid > 0))
-            bad_high = np.flatnonzero(high & (resid < 0))
-            n_bad = bad_low.size + bad_high.size
+            n_bad, objective = _mm.glob_offenders(Z, y, w, q, theta, side, offenders)
             if n_bad == 0:
-                objective = float(np.dot(w, np.where(resid >= 0, q * resid, (q - 1.0) * resid)))
                 return QuantileSolution(
-                    coef=theta, objective=objective, n_iter=total_iter,
+                    coef=theta, objective=float(objective), n_iter=total_iter,
                     n_pivots=total_piv, status=sol.status, mm_capped=capped,
                     n_rounds=n_rounds,
                 )
             if n_bad > 0.1 * n_keep:
                 break
-            for g, mask, bad in ((glob[0], low, bad_low), (glob[1], high, bad_high)):
-                if bad.size:
-                    wb = w[bad]
-                    g[0] = g[0] - wb @ Z[bad]
-                    g[1] -= float(wb @ y[bad])
-                    g[2] -= float(wb.sum())
-                    mask[bad] = False
+            bad = offenders[:n_bad]
+            for g, sign in ((0, -1), (1, 1)):
+                mine = bad[side[bad] == sign]
+                if mine.size:
+                    wm = w[mine]
+                    glob_z[g] -= wm @ Z[mine]
+                    glob_yw[g] -= float(wm @ y[mine])
+                    glob_yw[2 + g] -= float(wm.sum())
+            side[bad] = 0
         m = min(n_samples, 2 * m)
 
 
-def _row_leverage_norm(Z, chol, chunk=32768):
-    """b_i = sqrt(z_i' G^{-1} z_i) with G = chol chol', in row chunks (O(chunk p) memory)."""
-    from scipy.linalg import solve_triangular
-
-    out = np.empty(Z.shape[0])
-    for start in range(0, Z.shape[0], chunk):
-        block = solve_triangular(chol, Z[start:start + chunk].T, lower=True, check_finite=False)
-        out[start:start + chunk] = np.sqrt(np.einsum("ij,ij->j", block, block))
-    return out
-
-
-def _glob(Z_keep, y_keep, w_keep, glob):
+def _glob(Z_keep, y_keep, w_keep, glob_z, glob_yw):
     """Kept rows plus one weighted-mean pseudo-row per non-empty glob."""
     parts_Z, parts_y, parts_w = [Z_keep], [y_keep], [w_keep]
-    for zsum, ysum, wsum in glob:
+    for g in (0, 1):
+        wsum = glob_yw[2 + g]
         if wsum > 0:
-            parts_Z.append((zsum / wsum)[None, :])
-            parts_y.append(np.array([ysum / wsum]))
+            parts_Z.append((glob_z[g] / wsum)[None, :])
+            parts_y.append(np.array([glob_yw[g] / wsum]))
             parts_w.append(np.array([wsum]))
     return (
         np.ascontiguousarray(np.concatenate(parts_Z)),
