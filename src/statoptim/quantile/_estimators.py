@@ -58,7 +58,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
     preprocess : {"auto", True, False}, default="auto"
         Portnoy-Koenker preprocessing (solve on a subsample, merge rows whose
         residual signs are settled, verify, repeat). ``"auto"`` uses it when
-        ``n_samples`` exceeds 20000 and is large relative to ``n_features``.
+        ``n_samples >= max(10000, 1000 * n_features)`` (where it measured faster).
 
     Attributes
     ----------

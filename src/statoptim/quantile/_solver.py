@@ -22,8 +22,11 @@ _STATUS = {0: "optimal", 1: "singular", 2: "inexact", 3: "inexact", 4: "singular
 # the p smallest residuals near the optimal basis, after which each simplex
 # pivot (one pass over the data) is cheaper than an MM step (a Gram matrix).
 _EPS_STAGES = np.array([1e-1, 1e-3])
-# Preprocessing pays off above this many rows (and rows >> columns).
-_PREPROCESS_MIN_SAMPLES = 20_000
+# Preprocessing pays off above max(10000, 1000 p) rows (measured, p = 2 and 20).
+_PREPROCESS_MIN_SAMPLES = 10_000
+_PREPROCESS_MIN_RATIO = 1_000
+# MM steps allowed on each reduced problem of preprocessing
+_REDUCED_MM_ITER = 30
 
 
 @dataclass
@@ -72,12 +75,6 @@ def _power_of_two_scale(values, axis=None):
     return np.where(in_range, 0, exponent).astype(np.int64)
 
 
-def _weighted_median(values, weights):
-    order = np.argsort(values, kind="stable")
-    cw = np.cumsum(weights[order])
-    return float(values[order[np.searchsorted(cw, 0.5 * cw[-1])]])
-
-
 def _check_full_rank(Z, w):
     """Raise a clear error when the weighted design is (nearly) rank deficient."""
     n_samples, n_features = Z.shape
@@ -123,8 +120,10 @@ def _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram=None):
     resid = y - Z @ theta
     # The scale only sets the continuation of eps: a strided subsample of at
     # most 4096 rows estimates it well enough, in O(n) time at most.
+    # Unweighted: the pseudo-rows of preprocessing carry huge weights and
+    # residuals, and would set a scale far above that of the ordinary rows.
     stride = max(1, n_samples // 4096)
-    scale = _weighted_median(np.abs(resid[::stride]), w[::stride])
+    scale = float(np.median(np.abs(resid[::stride])))
     if not scale > 0:
         scale = float(np.mean(np.abs(y - np.median(y))))
     if not scale > 0:
@@ -317,10 +316,12 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng):
         for _ in range(8):  # fix-up rounds with offenders moved back
             keep = np.flatnonzero(side == 0)
             Zr, yr, wr = _glob(Z[keep], y[keep], w[keep], glob_z, glob_yw)
-            sol = _solve_direct(Zr, yr, wr, q, theta, tol, max_iter, max_pivots)
+            # a few MM steps only: the start is near the optimum, and the heavy
+            # pseudo-rows make MM's tail slow (pivots finish the job)
+            sol = _solve_direct(Zr, yr, wr, q, theta, tol, min(max_iter, _REDUCED_MM_ITER),
+                                max_pivots)
             total_iter += sol.n_iter
             total_piv += sol.n_pivots
-            capped |= sol.mm_capped
             theta = sol.coef
             n_bad, objective = _mm.glob_offenders(Z, y, w, q, theta, side, offenders)
             if n_bad == 0:
@@ -447,7 +448,7 @@ def _solve_scaled(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess,
                   random_state):
     n_samples, n_features = Z.shape
     if preprocess == "auto":
-        preprocess = n_samples >= _PREPROCESS_MIN_SAMPLES and n_samples >= 200 * n_features
+        preprocess = n_samples >= max(_PREPROCESS_MIN_SAMPLES, _PREPROCESS_MIN_RATIO * n_features)
     # With preprocessing the rank is checked on the first subsample (a full-rank
     # subset of rows implies a full-rank design); otherwise on all rows.
     gram = None if preprocess else _check_full_rank(Z, w)
