@@ -193,3 +193,38 @@ def _culprit(X, y, dtype):
     except (TypeError, ValueError):
         return "y"
     return "X and y"
+
+
+def check_binary(values, n_samples, name, *, meaning=("0", "1"),
+                 length="the same length as time"):
+    """Validate a 1-D indicator of 0/1 (or bool) of length ``n_samples``.
+
+    ``meaning`` names what 0 and 1 stand for and ``length`` what the length
+    must match, for the error messages. Returns an int8 array.
+    """
+    try:
+        arr = np.asarray(values)
+        if arr.dtype == object:
+            arr = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a 1-D array of 0/1 (or bool), got {_describe(values)}"
+        ) from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
+    if arr.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} must have {length} ({n_samples}), got length {arr.shape[0]}"
+        )
+    if arr.dtype == np.bool_:
+        return arr.astype(np.int8)
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"{name} must be numeric 0/1 or bool, got dtype {arr.dtype}")
+    ok = (arr == 0) | (arr == 1)  # NaN compares False
+    if not ok.all():
+        first = int(np.flatnonzero(~ok)[0])
+        raise ValueError(
+            f"{name} must contain only 0 ({meaning[0]}) and 1 ({meaning[1]}), "
+            f"got {arr[first]!r} at index {first}"
+        )
+    return arr.astype(np.int8)

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.fft
 
+from statoptim._validation import _describe, check_binary
 from statoptim.quantile import _km, _propensity
 
 __all__ = [
@@ -36,13 +37,6 @@ __all__ = [
 # --------------------------------------------------------------------------- #
 # validation helpers
 # --------------------------------------------------------------------------- #
-def _describe(value):
-    if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape} and dtype {value.dtype}"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _check_time(time, name="time"):
     try:
         arr = np.ascontiguousarray(time, dtype=np.float64)
@@ -65,32 +59,8 @@ def _check_event(event, n_samples, name="event"):
     """Event indicator D (1 = failure observed, 0 = censored) as uint8; None = all 1."""
     if event is None:
         return np.ones(n_samples, dtype=np.uint8)
-    try:
-        arr = np.asarray(event)
-        if arr.dtype == object:
-            arr = arr.astype(np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a 1-D array of 0/1 (or bool), got {_describe(event)}"
-        ) from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
-    if arr.shape[0] != n_samples:
-        raise ValueError(
-            f"{name} must have the same length as time ({n_samples}), got length {arr.shape[0]}"
-        )
-    if arr.dtype == np.bool_:
-        return arr.astype(np.uint8)
-    if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"{name} must be numeric 0/1 or bool, got dtype {arr.dtype}")
-    ok = (arr == 0) | (arr == 1)  # NaN compares False
-    if not ok.all():
-        first = int(np.flatnonzero(~ok)[0])
-        raise ValueError(
-            f"{name} must contain only 0 (censored) and 1 (event observed), "
-            f"got {arr[first]!r} at index {first}"
-        )
-    return arr.astype(np.uint8)
+    return check_binary(event, n_samples, name,
+                        meaning=("censored", "event observed")).astype(np.uint8)
 
 
 def _default_n_threads():
@@ -294,31 +264,11 @@ def _check_X(X, name="X"):
 
 
 def _check_complete(complete, n_samples, name="complete"):
-    try:
-        arr = np.asarray(complete)
-        if arr.dtype == object:
-            arr = arr.astype(np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a 1-D array of 0/1 (or bool), got {_describe(complete)}"
-        ) from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
-    if arr.shape[0] != n_samples:
-        raise ValueError(
-            f"{name} must have one entry per row of X ({n_samples}), got length {arr.shape[0]}"
-        )
-    if arr.dtype != np.bool_:
-        if not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"{name} must be numeric 0/1 or bool, got dtype {arr.dtype}")
-        ok = (arr == 0) | (arr == 1)
-        if not ok.all():
-            first = int(np.flatnonzero(~ok)[0])
-            raise ValueError(
-                f"{name} must contain only 0 (row incomplete) and 1 (row complete), "
-                f"got {arr[first]!r} at index {first}"
-            )
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return np.ascontiguousarray(
+        check_binary(complete, n_samples, name, meaning=("row incomplete", "row complete"),
+                     length="one entry per row of X"),
+        dtype=np.float64,
+    )
 
 
 def _resolve_bandwidth(bandwidth, n_samples, n_features):
