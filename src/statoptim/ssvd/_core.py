@@ -126,6 +126,9 @@ class SparseOperator:
     def block(self, rows, cols):
         return self.csr[rows][:, cols].toarray().astype(np.float64, copy=False)
 
+    def sparse_block(self, rows, cols):
+        return self.csr[rows][:, cols].astype(np.float64)
+
     def block_values(self, rows, cols):
         sub = self.csr[rows][:, cols]
         return np.ascontiguousarray(sub.data, dtype=np.float64)
@@ -289,6 +292,32 @@ def _orthonormalise(Ut, U_old):
     return Q, rows
 
 
+# Above this many entries (and a smaller side > _SVDS_MIN_SIDE), the initial block's
+# leading singular vectors come from ARPACK instead of a full LAPACK SVD.
+_SVDS_MIN_SIZE = 1 << 18
+_SVDS_MIN_SIDE = 60
+
+
+def top_singular_vectors(op, rows, cols, rank):
+    """Leading ``rank`` singular vectors of X[rows][:, cols]: (U (|rows|, rank), V' (rank, |cols|)).
+
+    Small blocks: dense LAPACK SVD. Large ones (noisy data can select many rows):
+    ARPACK ``svds`` on the block (kept sparse for sparse input), started from a
+    fixed vector so that the fit stays deterministic.
+    """
+    n_rows, n_cols = len(rows), len(cols)
+    if n_rows * n_cols < _SVDS_MIN_SIZE or min(n_rows, n_cols) <= max(_SVDS_MIN_SIDE, 3 * rank):
+        U, _, Vt = np.linalg.svd(op.block(rows, cols), full_matrices=False)
+        return U[:, :rank], Vt[:rank]
+    from scipy.sparse.linalg import svds
+
+    B = op.sparse_block(rows, cols) if op.sparse else op.block(rows, cols)
+    v0 = np.random.default_rng(0).standard_normal(min(B.shape))
+    U, s, Vt = svds(B, k=rank, tol=0, v0=v0, solver="arpack")
+    order = np.argsort(-s, kind="stable")
+    return U[:, order], Vt[order]
+
+
 @dataclass
 class FitResult:
     """Raw output of :func:`fit_ssvd` (before sorting and the sign rule)."""
@@ -393,7 +422,7 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
 
     # Step 1: initial block and its rank-r SVD, zero-padded.
     I, J, init_fb = initial_selection(op, r, sigma, rule, alpha_theory, alpha_holm, huber_beta)
-    Uo, _, Vt = np.linalg.svd(op.block(I, J), full_matrices=False)
+    Uo, Vt = top_singular_vectors(op, I, J, r)
     U = np.zeros((n_samples, r))
     V = np.zeros((n_features, r))
     U[I] = Uo[:, :r]
