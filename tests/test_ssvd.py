@@ -118,15 +118,16 @@ def test_products_match_reference(rng, soft, dtype, rtol):
 
 
 def test_bootstrap_maxima_and_medians_match_reference(rng):
-    n_boot, n_out, n_active, r = 7, 30, 4, 2
+    n_boot, n_out, n_active, r = 7, 30, 5, 2  # odd n_active: the unrolled loop tail
     pool = rng.standard_normal(50)
     n_block = 80  # 30 implicit zeros
-    draws = rng.integers(0, n_block, size=n_boot * n_out * n_active, dtype=np.intp)
     W = rng.standard_normal((n_active, r))
-    maxima = np.empty((n_boot, r))
-    _fit.bootstrap_maxima(pool, n_block, draws, n_out, W, 0.5, maxima)
-    expected = ref.bootstrap_maxima(pool, n_block, draws, n_out, W, 0.5)
-    assert_allclose(maxima, expected, rtol=1e-12)
+    for dtype in (np.uint32, np.int64):
+        draws = rng.integers(0, n_block, size=n_boot * n_out * n_active, dtype=dtype)
+        maxima = np.empty((n_boot, r))
+        _fit.bootstrap_maxima(pool, n_block, draws, n_out, W, 0.5, np.empty((2, r)), maxima)
+        expected = ref.bootstrap_maxima(pool, n_block, draws, n_out, W, 0.5)
+        assert_allclose(maxima, expected, rtol=1e-12)
     for rows in (n_boot, n_boot - 1):  # odd and even number of replicates
         med = np.empty(r)
         _fit.column_medians(maxima[:rows], np.empty(rows), med)
@@ -300,7 +301,7 @@ def test_bootstrap_thresholds_match_reference_draws():
     J = supp(V)
     pool = X[np.ix_(R, C)].ravel()
     draws = np.random.default_rng(3).integers(0, pool.size, size=40 * 200 * len(J),
-                                              dtype=np.intp)
+                                              dtype=np.uint32)
     expected = np.median(ref.bootstrap_maxima(pool, pool.size, draws, 200, V[J], 1.0), axis=0)
     assert_allclose(gamma, expected, rtol=1e-12)
     # Roughly the expected max of 200 |N(0,1)|: sqrt(2 log 200) = 3.26 is an upper guide.

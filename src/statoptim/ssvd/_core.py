@@ -280,16 +280,19 @@ def principal_distance(A, B):
 def _orthonormalise(Ut, U_old):
     """Thin QR of Ut computed on its nonzero rows only (exact: Q has Ut's zero rows).
 
-    Returns (Q, rows) with Q the (n, r) orthonormal factor and ``rows`` its support.
+    Returns (Q, rows, mask) with Q the (n, r) orthonormal factor, ``rows`` its
+    support and ``mask`` the same as a boolean array.
     """
     n_components = Ut.shape[1]
-    rows = np.flatnonzero(np.any(Ut != 0.0, axis=1))
+    mask = _row_mask(Ut)
+    rows = np.flatnonzero(mask)
     if rows.size < n_components:
         # Rank-deficient support: widen by the previous support so Q can be orthonormal.
-        rows = np.union1d(rows, np.flatnonzero(np.any(U_old != 0.0, axis=1)))
+        mask |= _row_mask(U_old)
+        rows = np.flatnonzero(mask)
     Q = np.zeros_like(Ut)
     Q[rows] = np.linalg.qr(Ut[rows])[0]
-    return Q, rows
+    return Q, rows, mask
 
 
 # Above this many entries (and a smaller side > _SVDS_MIN_SIDE), the initial block's
@@ -364,17 +367,26 @@ def initial_selection(op, n_components, sigma, rule, alpha_theory, alpha_holm, h
     return rows.astype(np.intp), cols.astype(np.intp), tuple(fallback)
 
 
-def _bootstrap_threshold(op, side, W_old, W_other, n_bootstrap, scale, rng, theory_value):
+def _row_mask(A):
+    return np.any(A != 0.0, axis=1)
+
+
+def _bootstrap_threshold(op, side, W_old, W_other, n_bootstrap, scale, rng, theory_value,
+                         old_mask=None, other_mask=None):
     """Data-driven thresholds, one per component (spec 2, "Bootstrap threshold").
 
     side "u": rows R = rows of X with U_old = 0, columns C = columns with V = 0,
     n_out = n_samples. side "v": the same on X' (rows of X with U = 0, columns
-    with V_old = 0, n_out = n_features). Returns (gamma, fell_back).
+    with V_old = 0, n_out = n_features). ``old_mask``/``other_mask`` are the
+    nonzero-row masks of W_old/W_other when the caller has them. Returns
+    (gamma, fell_back).
     """
     n_components = W_other.shape[1]
-    free_out = np.flatnonzero(~np.any(W_old != 0.0, axis=1))     # R
-    active = np.flatnonzero(np.any(W_other != 0.0, axis=1))       # J (or I)
-    free_in = np.flatnonzero(~np.any(W_other != 0.0, axis=1))     # C
+    old_mask = _row_mask(W_old) if old_mask is None else old_mask
+    other_mask = _row_mask(W_other) if other_mask is None else other_mask
+    free_out = np.flatnonzero(~old_mask)                           # R
+    active = np.flatnonzero(other_mask)                            # J (or I)
+    free_in = np.flatnonzero(~other_mask)                          # C
     n_out = W_old.shape[0]
     n_active = active.size
     N = n_out * n_active
@@ -390,13 +402,15 @@ def _bootstrap_threshold(op, side, W_old, W_other, n_bootstrap, scale, rng, theo
         return np.zeros(n_components), False
     W = np.ascontiguousarray(W_other[active])
     maxima = np.empty((n_bootstrap, n_components))
+    scratch = np.empty((2, n_components))
+    draw_dtype = np.uint32 if n_block <= np.iinfo(np.uint32).max else np.int64
     per_rep = N
     reps_per_chunk = max(1, _DRAW_CHUNK // per_rep)
     start = 0
     while start < n_bootstrap:
         stop = min(n_bootstrap, start + reps_per_chunk)
-        draws = rng.integers(0, n_block, size=(stop - start) * per_rep, dtype=np.intp)
-        _fit.bootstrap_maxima(pool, n_block, draws, n_out, W, scale, maxima[start:stop])
+        draws = rng.integers(0, n_block, size=(stop - start) * per_rep, dtype=draw_dtype)
+        _fit.bootstrap_maxima(pool, n_block, draws, n_out, W, scale, scratch, maxima[start:stop])
         start = stop
     gamma = np.empty(n_components)
     _fit.column_medians(maxima, np.empty(n_bootstrap), gamma)
@@ -434,11 +448,13 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
     Vt_ = np.empty((n_features, r))
     nnz = np.empty(r, dtype=np.intp)
     n_fb = n_boot = 0
+    u_mask, v_mask = _row_mask(U), _row_mask(V)
     for it in range(1, max_iter + 1):
         # u half-step (spec 2, steps 2.1-2.4)
-        J = np.flatnonzero(np.any(V != 0.0, axis=1))
+        J = np.flatnonzero(v_mask)
         if rule == "bootstrap":
-            gu, fb = _bootstrap_threshold(op, "u", U, V, n_bootstrap, scale, rng, theory_u)
+            gu, fb = _bootstrap_threshold(op, "u", U, V, n_bootstrap, scale, rng, theory_u,
+                                          u_mask, v_mask)
             n_fb += fb
             n_boot += not fb
         op.product_rows(J, V, scale, gu, soft, Ut, nnz)
@@ -450,13 +466,14 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
             res.zero_column_events += 1
             zero = nnz == 0
             Ut[:, zero] = U[:, zero]
-        U_new, I = _orthonormalise(Ut, U)
-        dist_u = principal_distance(U_new, U)
+        U_new, I, u_mask = _orthonormalise(Ut, U)
+        dist_u = principal_distance(U_new[I], U[I])   # U_new is zero off I
         U = U_new
 
         # v half-step with the new U (spec 2, step 2.5)
         if rule == "bootstrap":
-            gv, fb = _bootstrap_threshold(op, "v", V, U, n_bootstrap, scale, rng, theory_v)
+            gv, fb = _bootstrap_threshold(op, "v", V, U, n_bootstrap, scale, rng, theory_v,
+                                          v_mask, u_mask)
             n_fb += fb
             n_boot += not fb
         op.product_cols(I, U, scale, gv, soft, Vt_, nnz)
@@ -469,8 +486,8 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
             res.zero_column_events += 1
             zero = nnz == 0
             Vt_[:, zero] = V[:, zero]
-        V_new, _ = _orthonormalise(Vt_, V)
-        dist_v = principal_distance(V_new, V)
+        V_new, Jn, v_mask = _orthonormalise(Vt_, V)
+        dist_v = principal_distance(V_new[Jn], V[Jn])
         V = V_new
         res.n_iter, res.dist_u, res.dist_v = it, dist_u, dist_v
         if max(dist_u, dist_v) <= tol:

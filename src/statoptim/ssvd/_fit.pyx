@@ -35,6 +35,7 @@
 # without the GIL. Indices are Py_ssize_t (numpy intp).
 
 from libc.math cimport fabs, sqrt, INFINITY
+from libc.stdint cimport uint32_t, int64_t
 from cython cimport floating
 
 
@@ -251,12 +252,18 @@ def csr_product_cols(const floating[::1] data,     # IN  CSR values
             threshold_block(n_features, n_components, &out[0, 0], &gamma[0], soft, &col_nnz[0])
 
 
+ctypedef fused draw_t:
+    uint32_t
+    int64_t
+
+
 def bootstrap_maxima(const double[::1] pool,       # IN  (n_pool,) nonzero noise entries
                      Py_ssize_t n_block,           # IN  size of the noise block (>= n_pool)
-                     const Py_ssize_t[::1] draws,  # IN  (n_boot * n_out * n_active,) in [0, n_block)
+                     const draw_t[::1] draws,      # IN  (n_boot * n_out * n_active,) in [0, n_block)
                      Py_ssize_t n_out,             # IN  rows of each bootstrap matrix Z*_b
                      const double[:, ::1] W,       # IN  (n_active, n_components) compact weights
                      double scale,                 # IN  1 / sigma
+                     double[:, ::1] acc,           # SCRATCH (2, n_components)
                      double[:, ::1] maxima):       # OUT (n_boot, n_components)
     """maxima[b, k] = max_i |(Z*_b W)_ik| (spec 2, "Bootstrap threshold").
 
@@ -264,32 +271,58 @@ def bootstrap_maxima(const double[::1] pool,       # IN  (n_pool,) nonzero noise
     pool[d] with d = draws[(b * n_out + i) * n_active + a] if d < n_pool, and 0
     otherwise: entries drawn uniformly with replacement from a noise block of
     n_block entries whose nonzero values are `pool` (for dense input, the whole
-    block). The wrapper draws `draws`; the kernel only gathers, multiplies and
-    takes maxima.
+    block). W holds the active rows of the other side's singular vectors. The
+    wrapper draws `draws` (uint32 or int64); the kernel only gathers,
+    multiplies and takes maxima. Two interleaved accumulators (even and odd a)
+    shorten the floating-point dependency chains.
     """
     cdef Py_ssize_t n_boot = maxima.shape[0], n_components = W.shape[1]
     cdef Py_ssize_t n_active = W.shape[0], n_pool = pool.shape[0]
-    cdef Py_ssize_t b, i, a, k, d, base
-    cdef double z, s, best
-    cdef double acc[64]
-    if n_components > 64:
-        raise ValueError(f"bootstrap_maxima supports at most 64 components, got {n_components}")
+    cdef Py_ssize_t b, i, a, k, d0, d1
+    cdef double s, z0, z1
+    cdef const draw_t* dr
+    cdef const double* P
+    cdef const double* w0
+    cdef const double* w1
+    cdef double* acc0
+    cdef double* acc1
+    if n_boot == 0 or n_components == 0:
+        return
+    if n_active == 0 or n_pool == 0:
+        maxima[:, :] = 0.0
+        return
+    P = &pool[0]
+    acc0 = &acc[0, 0]
+    acc1 = &acc[1, 0]
     with nogil:
         for b in range(n_boot):
             for k in range(n_components):
                 maxima[b, k] = 0.0
             for i in range(n_out):
+                dr = &draws[(b * n_out + i) * n_active]
                 for k in range(n_components):
-                    acc[k] = 0.0
-                base = (b * n_out + i) * n_active
-                for a in range(n_active):
-                    d = draws[base + a]
-                    if d < n_pool:
-                        z = pool[d]
-                        for k in range(n_components):
-                            acc[k] += z * W[a, k]
+                    acc0[k] = 0.0
+                    acc1[k] = 0.0
+                a = 0
+                while a + 1 < n_active:
+                    d0 = <Py_ssize_t>dr[a]
+                    d1 = <Py_ssize_t>dr[a + 1]
+                    z0 = P[d0] if d0 < n_pool else 0.0
+                    z1 = P[d1] if d1 < n_pool else 0.0
+                    w0 = &W[a, 0]
+                    w1 = w0 + n_components
+                    for k in range(n_components):
+                        acc0[k] += z0 * w0[k]
+                        acc1[k] += z1 * w1[k]
+                    a += 2
+                if a < n_active:
+                    d0 = <Py_ssize_t>dr[a]
+                    z0 = P[d0] if d0 < n_pool else 0.0
+                    w0 = &W[a, 0]
+                    for k in range(n_components):
+                        acc0[k] += z0 * w0[k]
                 for k in range(n_components):
-                    s = fabs(acc[k]) * scale
+                    s = fabs(acc0[k] + acc1[k]) * scale
                     if s > maxima[b, k]:
                         maxima[b, k] = s
 
