@@ -524,3 +524,39 @@ def test_lung200_smoke():
 ])
 def test_sklearn_contract(estimator, check):
     check(estimator)
+
+
+# --------------------------------------------------------------------------- #
+# The study
+# --------------------------------------------------------------------------- #
+def test_study_helpers(rng):
+    from statoptim.studies.ssvd import projection_loss, relative_error, support_counts
+
+    X, U, d, V = planted(16, n_samples=80, n_features=30, k_u=5, k_v=4)
+    Uh = np.linalg.qr(U + 0.1 * rng.standard_normal(U.shape))[0]
+    Vh = np.linalg.qr(V + 0.1 * rng.standard_normal(V.shape))[0]
+    direct = np.linalg.norm(Uh @ Uh.T @ X @ Vh @ Vh.T - (U * d) @ V.T) / np.linalg.norm(d)
+    assert_allclose(relative_error(X, Uh, Vh, U, d, V), direct, rtol=1e-10)
+    assert_allclose(projection_loss(U, Uh),
+                    0.5 * np.linalg.norm(U @ U.T - Uh @ Uh.T) ** 2, rtol=1e-10)
+    est = U.copy()
+    est[supp(U)[0]] = 0.0                                   # one false negative row
+    est[np.setdiff1d(np.arange(U.shape[0]), supp(U))[0]] = 1.0   # one false positive row
+    assert support_counts(est, U) == (len(supp(U)), 1, 1)
+
+
+def test_study_runs(tmp_path, capsys):
+    from statoptim.cli import main
+
+    root = data_dir()
+    argv = ["reproduce", "ssvd", "--reps", "1", "--repeats", "1", "--no-sparsepca",
+            "--out", str(tmp_path), "--data", root or str(tmp_path / "missing")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "FIT-SSVD theory" in out and "(b) lung-sized spiked model" in out
+    if root is not None:
+        assert (tmp_path / "ssvd_lung200_right_vectors.png").stat().st_size > 10_000
+        assert (tmp_path / "ssvd_lung200_reconstruction.png").stat().st_size > 10_000
+        assert "170" in out   # genes kept on lung200, as the R reference
+    else:
+        assert "lung200 skipped" in out
