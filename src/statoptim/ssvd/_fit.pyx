@@ -257,6 +257,48 @@ ctypedef fused draw_t:
     int64_t
 
 
+cdef inline void replicate_maxima(const double* pool, Py_ssize_t n_pool, const draw_t* dr,
+                                  Py_ssize_t n_out, Py_ssize_t n_active, const double* W,
+                                  double scale, double* acc, double* mx,
+                                  const Py_ssize_t n_components) noexcept nogil:
+    """mx[k] = max_i |(Z* W)_ik| for one bootstrap replicate (see `bootstrap_maxima`).
+
+    Called with a literal `n_components` for small ranks so that the C compiler
+    unrolls the inner loops; two interleaved accumulators (even and odd a)
+    shorten the floating-point dependency chains.
+    """
+    cdef Py_ssize_t i, a, k, d0, d1
+    cdef double z0, z1, s
+    cdef double* acc0 = acc
+    cdef double* acc1 = acc + n_components
+    for k in range(n_components):
+        mx[k] = 0.0
+    for i in range(n_out):
+        for k in range(n_components):
+            acc0[k] = 0.0
+            acc1[k] = 0.0
+        a = 0
+        while a + 1 < n_active:
+            d0 = <Py_ssize_t>dr[a]
+            d1 = <Py_ssize_t>dr[a + 1]
+            z0 = pool[d0] if d0 < n_pool else 0.0
+            z1 = pool[d1] if d1 < n_pool else 0.0
+            for k in range(n_components):
+                acc0[k] += z0 * W[a * n_components + k]
+                acc1[k] += z1 * W[(a + 1) * n_components + k]
+            a += 2
+        if a < n_active:
+            d0 = <Py_ssize_t>dr[a]
+            z0 = pool[d0] if d0 < n_pool else 0.0
+            for k in range(n_components):
+                acc0[k] += z0 * W[a * n_components + k]
+        for k in range(n_components):
+            s = fabs(acc0[k] + acc1[k]) * scale
+            if s > mx[k]:
+                mx[k] = s
+        dr += n_active
+
+
 def bootstrap_maxima(const double[::1] pool,       # IN  (n_pool,) nonzero noise entries
                      Py_ssize_t n_block,           # IN  size of the noise block (>= n_pool)
                      const draw_t[::1] draws,      # IN  (n_boot * n_out * n_active,) in [0, n_block)
@@ -273,58 +315,37 @@ def bootstrap_maxima(const double[::1] pool,       # IN  (n_pool,) nonzero noise
     n_block entries whose nonzero values are `pool` (for dense input, the whole
     block). W holds the active rows of the other side's singular vectors. The
     wrapper draws `draws` (uint32 or int64); the kernel only gathers,
-    multiplies and takes maxima. Two interleaved accumulators (even and odd a)
-    shorten the floating-point dependency chains.
+    multiplies and takes maxima.
     """
     cdef Py_ssize_t n_boot = maxima.shape[0], n_components = W.shape[1]
     cdef Py_ssize_t n_active = W.shape[0], n_pool = pool.shape[0]
-    cdef Py_ssize_t b, i, a, k, d0, d1
-    cdef double s, z0, z1
-    cdef const draw_t* dr
+    cdef Py_ssize_t b, stride = n_out * n_active
     cdef const double* P
-    cdef const double* w0
-    cdef const double* w1
-    cdef double* acc0
-    cdef double* acc1
+    cdef const double* Wp
+    cdef const draw_t* dr
+    cdef double* ac
     if n_boot == 0 or n_components == 0:
         return
     if n_active == 0 or n_pool == 0:
         maxima[:, :] = 0.0
         return
     P = &pool[0]
-    acc0 = &acc[0, 0]
-    acc1 = &acc[1, 0]
+    Wp = &W[0, 0]
+    ac = &acc[0, 0]
     with nogil:
         for b in range(n_boot):
-            for k in range(n_components):
-                maxima[b, k] = 0.0
-            for i in range(n_out):
-                dr = &draws[(b * n_out + i) * n_active]
-                for k in range(n_components):
-                    acc0[k] = 0.0
-                    acc1[k] = 0.0
-                a = 0
-                while a + 1 < n_active:
-                    d0 = <Py_ssize_t>dr[a]
-                    d1 = <Py_ssize_t>dr[a + 1]
-                    z0 = P[d0] if d0 < n_pool else 0.0
-                    z1 = P[d1] if d1 < n_pool else 0.0
-                    w0 = &W[a, 0]
-                    w1 = w0 + n_components
-                    for k in range(n_components):
-                        acc0[k] += z0 * w0[k]
-                        acc1[k] += z1 * w1[k]
-                    a += 2
-                if a < n_active:
-                    d0 = <Py_ssize_t>dr[a]
-                    z0 = P[d0] if d0 < n_pool else 0.0
-                    w0 = &W[a, 0]
-                    for k in range(n_components):
-                        acc0[k] += z0 * w0[k]
-                for k in range(n_components):
-                    s = fabs(acc0[k] + acc1[k]) * scale
-                    if s > maxima[b, k]:
-                        maxima[b, k] = s
+            dr = &draws[b * stride]
+            if n_components == 1:
+                replicate_maxima(P, n_pool, dr, n_out, n_active, Wp, scale, ac, &maxima[b, 0], 1)
+            elif n_components == 2:
+                replicate_maxima(P, n_pool, dr, n_out, n_active, Wp, scale, ac, &maxima[b, 0], 2)
+            elif n_components == 3:
+                replicate_maxima(P, n_pool, dr, n_out, n_active, Wp, scale, ac, &maxima[b, 0], 3)
+            elif n_components == 4:
+                replicate_maxima(P, n_pool, dr, n_out, n_active, Wp, scale, ac, &maxima[b, 0], 4)
+            else:
+                replicate_maxima(P, n_pool, dr, n_out, n_active, Wp, scale, ac, &maxima[b, 0],
+                                 n_components)
 
 
 cdef void insertion_sort(double* v, Py_ssize_t n) noexcept nogil:
