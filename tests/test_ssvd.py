@@ -312,10 +312,13 @@ def test_bootstrap_thresholds_match_reference_draws():
 
 
 @pytest.mark.parametrize("rule", ["theory", "bootstrap"])
-def test_dense_and_sparse_input_agree(rule):
-    X, *_ = planted(4, n_samples=300, n_features=80)
+@pytest.mark.parametrize("shape", [(300, 80), (150, 400)])
+def test_dense_and_sparse_input_agree(rule, shape):
+    X, *_ = planted(4, n_samples=shape[0], n_features=shape[1], k_u=10, k_v=10)
     X[np.abs(X) < 0.5] = 0.0   # ~38% zeros: the median is 0 but the MAD is not
     dense = SparseSVD(2, threshold_rule=rule, random_state=3).fit(X)
+    if rule == "bootstrap" and shape == (150, 400):
+        assert dense.n_threshold_fallbacks_ < 2 * dense.n_iter_   # the bootstrap really ran
     for fmt in ("csr", "csc"):
         sp = SparseSVD(2, threshold_rule=rule, random_state=3).fit(sparse.csr_matrix(X).asformat(fmt))
         assert_allclose(sp.left_singular_vectors_, dense.left_singular_vectors_, atol=1e-12)
@@ -560,3 +563,38 @@ def test_study_runs(tmp_path, capsys):
         assert "170" in out   # genes kept on lung200, as the R reference
     else:
         assert "lung200 skipped" in out
+
+
+# --------------------------------------------------------------------------- #
+# Golden master (regression guard; regenerate only on purpose with
+# STATOPTIM_REGENERATE_GOLDEN=1 pytest tests/test_ssvd.py -k golden)
+# --------------------------------------------------------------------------- #
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "ssvd_lung_theory_rep0.json")
+
+
+def test_golden_master_lung_theory():
+    import json
+
+    X, U, d, V = make_lung_spiked(0)
+    m = SparseSVD(3).fit(X)
+    got = {
+        "u_support": supp(m.left_singular_vectors_).tolist(),
+        "v_support": supp(m.components_.T).tolist(),
+        "singular_values": m.singular_values_.tolist(),
+        "loss_u": ref.projection_loss(U, m.left_singular_vectors_),
+        "loss_v": ref.projection_loss(V, m.components_.T),
+        "n_iter": m.n_iter_,
+        "noise_scale": m.noise_scale_,
+    }
+    if os.environ.get("STATOPTIM_REGENERATE_GOLDEN"):
+        with open(GOLDEN, "w") as fh:
+            json.dump(got, fh, indent=0)
+        pytest.skip("golden master regenerated")
+    with open(GOLDEN) as fh:
+        want = json.load(fh)
+    assert got["u_support"] == want["u_support"]
+    assert got["v_support"] == want["v_support"]
+    assert got["n_iter"] == want["n_iter"]
+    assert_allclose(got["singular_values"], want["singular_values"], rtol=1e-10)
+    assert_allclose([got["loss_u"], got["loss_v"]], [want["loss_u"], want["loss_v"]], atol=1e-8)
+    assert_allclose(got["noise_scale"], want["noise_scale"], rtol=1e-12)

@@ -71,8 +71,13 @@ class DenseOperator:
         return np.asarray(self.X[np.ix_(rows, cols)], dtype=np.float64)
 
     def block_values(self, rows, cols):
-        """Nonzero values of X[rows][:, cols] (here: all of them) as float64."""
-        return np.ascontiguousarray(self.block(rows, cols).ravel())
+        """Nonzero values of X[rows][:, cols] in row-major order, as float64.
+
+        The same values in the same order as ``SparseOperator.block_values``, so that
+        the bootstrap draws the same entries from dense and sparse input.
+        """
+        block = self.block(rows, cols).ravel()
+        return np.ascontiguousarray(block[block != 0.0])
 
     def flat_values(self):
         """All entries as a 1-D array, and the number of implicit zeros (0)."""
@@ -89,7 +94,8 @@ class SparseOperator:
     """A scipy.sparse matrix, kept as CSR (row slices) and CSC (column slices)."""
 
     def __init__(self, X):
-        csr = sparse.csr_matrix(X)
+        csr = sparse.csr_matrix(X, copy=True)
+        csr.eliminate_zeros()   # explicit zeros are zeros (same pools as dense input)
         csc = csr.tocsc()
         csr.sort_indices()
         csc.sort_indices()
