@@ -107,14 +107,24 @@ def test_products_match_reference(rng, soft, dtype, rtol):
                        dtype=dtype)
     Xsd = Xs.toarray().astype(np.float64)
     csc = Xs.tocsc()
+    ci, cp = csc.indices.astype(np.intp), csc.indptr.astype(np.intp)
+    ri, rp = Xs.indices.astype(np.intp), Xs.indptr.astype(np.intp)
+    none = np.empty(0)
     out = np.empty((n_samples, r))
-    _fit.csc_product_rows(csc.data, csc.indices.astype(np.intp), csc.indptr.astype(np.intp),
-                          J, V, scale, gamma, soft, out, nnz)
+    _fit.csc_product_rows(csc.data, ci, cp, J, V, scale, gamma, soft, none, none, out, nnz)
     assert_allclose(out, ref.eta(scale * Xsd @ V, gamma, soft), rtol=rtol, atol=1e-12)
     out = np.empty((n_features, r))
-    _fit.csr_product_cols(Xs.data, Xs.indices.astype(np.intp), Xs.indptr.astype(np.intp),
-                          I, U, scale, gamma, soft, out, nnz)
+    _fit.csr_product_cols(Xs.data, ri, rp, I, U, scale, gamma, soft, none, none, out, nnz)
     assert_allclose(out, ref.eta(scale * Xsd.T @ U, gamma, soft), rtol=rtol, atol=1e-12)
+    # Implicit centring X - a c' through the rank-one correction.
+    a, c = rng.standard_normal(n_samples), rng.standard_normal(n_features)
+    Xc = Xsd - np.outer(a, c)
+    out = np.empty((n_samples, r))
+    _fit.csc_product_rows(csc.data, ci, cp, J, V, scale, gamma, soft, a, V.T @ c, out, nnz)
+    assert_allclose(out, ref.eta(scale * Xc @ V, gamma, soft), rtol=rtol, atol=1e-12)
+    out = np.empty((n_features, r))
+    _fit.csr_product_cols(Xs.data, ri, rp, I, U, scale, gamma, soft, c, U.T @ a, out, nnz)
+    assert_allclose(out, ref.eta(scale * Xc.T @ U, gamma, soft), rtol=rtol, atol=1e-12)
 
 
 def test_bootstrap_maxima_and_medians_match_reference(rng):
@@ -369,8 +379,35 @@ def test_centering():
     assert_allclose(cols.inverse_transform(T), T @ cols.components_ + cols.mean_, atol=1e-12)
     rows = SparseSVD(2, center="rows").fit(X)
     assert rows.mean_.shape == (X.shape[0],)
-    with pytest.raises(ValueError, match="center must be None for scipy.sparse"):
-        SparseSVD(1, center="rows").fit(sparse.csr_matrix(X))
+    with pytest.raises(ValueError, match="threshold_rule='bootstrap' needs center=None"):
+        SparseSVD(1, center="rows", threshold_rule="bootstrap").fit(sparse.csr_matrix(X))
+
+
+@pytest.mark.parametrize("center", ["rows", "columns"])
+def test_sparse_implicit_centring_matches_dense(center):
+    X, *_ = planted(17, n_samples=300, n_features=80)
+    X[np.abs(X) < 0.5] = 0.0
+    X[:, :7] += 1.5                       # column offsets
+    X[:40] += np.linspace(0, 2, 80)       # some row structure
+    dense = SparseSVD(2, center=center).fit(X)
+    sp = SparseSVD(2, center=center).fit(sparse.csr_matrix(X))
+    assert_allclose(sp.mean_, dense.mean_, rtol=1e-12)
+    assert_allclose(sp.noise_scale_, dense.noise_scale_, rtol=1e-12)
+    assert_allclose(sp.left_singular_vectors_, dense.left_singular_vectors_, atol=1e-10)
+    assert_allclose(sp.components_, dense.components_, atol=1e-10)
+    assert_allclose(sp.singular_values_, dense.singular_values_, rtol=1e-10)
+    assert_allclose(sp.explained_variance_ratio_, dense.explained_variance_ratio_, rtol=1e-10)
+    assert_allclose(sp.transform(sparse.csr_matrix(X)), dense.transform(X), atol=1e-9)
+    # The operator's pieces against the explicitly centred matrix.
+    Xc = X - (X.mean(axis=0) if center == "columns" else X.mean(axis=1)[:, None])
+    op = _core.make_operator(sparse.csr_matrix(X), center)
+    t, s = op.energy_scores(2.0)
+    t_ref, s_ref, total = ref.energy_scores(Xc, 2.0)
+    assert_allclose(t, t_ref, rtol=1e-10)
+    assert_allclose(s, s_ref, rtol=1e-10)
+    assert_allclose(op.sq_frobenius(), total, rtol=1e-12)
+    assert_allclose(_core.huber_delta(op, 0.95), ref.huber_delta(Xc, 0.95), rtol=1e-12)
+    assert_allclose(_core.noise_scale(op), ref.mad_sigma(Xc), rtol=1e-12)
 
 
 def test_non_orthogonal_components():

@@ -93,64 +93,137 @@ class DenseOperator:
 class SparseOperator:
     """A scipy.sparse matrix, kept as CSR (row slices) and CSC (column slices)."""
 
-    def __init__(self, X):
+    def __init__(self, X, center=None):
         csr = sparse.csr_matrix(X, copy=True)
         csr.eliminate_zeros()   # explicit zeros are zeros (same pools as dense input)
         csc = csr.tocsc()
         csr.sort_indices()
         csc.sort_indices()
-        self.shape = csr.shape
+        self.shape = n_samples, n_features = csr.shape
         self.sparse = True
         self.csr, self.csc = csr, csc
         self._csr_idx = (np.asarray(csr.indices, dtype=np.intp),
                          np.asarray(csr.indptr, dtype=np.intp))
         self._csc_idx = (np.asarray(csc.indices, dtype=np.intp),
                          np.asarray(csc.indptr, dtype=np.intp))
+        # Implicit centring X - a c' (rank-one correction; X stays sparse).
+        self.center = center
+        self.means = None
+        if center == "columns":
+            self.means = np.asarray(csr.mean(axis=0), dtype=np.float64).ravel()
+            self.a, self.c = np.ones(n_samples), self.means
+        elif center == "rows":
+            self.means = np.asarray(csr.mean(axis=1), dtype=np.float64).ravel()
+            self.a, self.c = self.means, np.ones(n_features)
+        else:
+            self.a = self.c = np.empty(0)
+        self._rows_of_nz = np.repeat(np.arange(n_samples), np.diff(csr.indptr))
+
+    def _centred_data(self):
+        x = self.csr.data.astype(np.float64)
+        if self.center is None:
+            return x
+        return x - self.a[self._rows_of_nz] * self.c[self.csr.indices]
 
     def energy_scores(self, delta):
-        # Implicit zeros contribute nothing to either energy.
-        x = self.csr.data.astype(np.float64)
-        y = x * x
-        if np.isfinite(delta):
-            big = y > delta
-            y[big] = 2.0 * math.sqrt(delta) * np.abs(x[big]) - delta
+        n_samples, n_features = self.shape
+        x = self._centred_data()
+
+        def energy(v):
+            y = v * v
+            if np.isfinite(delta):
+                big = y > delta
+                y[big] = 2.0 * math.sqrt(delta) * np.abs(v[big]) - delta
+            return y
+
+        y = energy(x)
+        if self.center is not None:
+            # Zero entries are -a_i c_j: add their energy as (all cells) - (nonzero cells).
+            y = y - energy(-self.a[self._rows_of_nz] * self.c[self.csr.indices])
         ycsr = sparse.csr_matrix((y, self.csr.indices, self.csr.indptr), shape=self.shape)
         t = np.asarray(ycsr.sum(axis=1)).ravel()
         s = np.asarray(ycsr.sum(axis=0)).ravel()
+        if self.center == "columns":
+            base = energy(-self.c)            # zero cell of column j
+            t += base.sum()
+            s += n_samples * base
+        elif self.center == "rows":
+            base = energy(-self.a)            # zero cell of row i
+            t += n_features * base
+            s += base.sum()
         return t, s
 
     def product_rows(self, active, W, scale, gamma, soft, out, nnz):
         indices, indptr = self._csc_idx
+        w = W[active].T @ self.c[active] if self.center else np.empty(0)
         _fit.csc_product_rows(self.csc.data, indices, indptr, active, W, scale, gamma, soft,
-                              out, nnz)
+                              self.a, w, out, nnz)
 
     def product_cols(self, active, W, scale, gamma, soft, out, nnz):
         indices, indptr = self._csr_idx
+        w = W[active].T @ self.a[active] if self.center else np.empty(0)
         _fit.csr_product_cols(self.csr.data, indices, indptr, active, W, scale, gamma, soft,
-                              out, nnz)
+                              self.c, w, out, nnz)
 
     def block(self, rows, cols):
-        return self.csr[rows][:, cols].toarray().astype(np.float64, copy=False)
+        B = self.csr[rows][:, cols].toarray().astype(np.float64, copy=False)
+        if self.center is not None:
+            B -= np.outer(self.a[rows], self.c[cols])
+        return B
 
     def sparse_block(self, rows, cols):
-        return self.csr[rows][:, cols].astype(np.float64)
+        """X[rows][:, cols] for ARPACK: a sparse matrix, or a LinearOperator when centred."""
+        B = self.csr[rows][:, cols].astype(np.float64)
+        if self.center is None:
+            return B
+        from scipy.sparse.linalg import LinearOperator
+
+        a, c = self.a[rows], self.c[cols]
+        return LinearOperator(
+            B.shape, dtype=np.float64,
+            matvec=lambda x: B @ np.ravel(x) - a * (c @ np.ravel(x)),
+            rmatvec=lambda y: B.T @ np.ravel(y) - c * (a @ np.ravel(y)))
 
     def block_values(self, rows, cols):
+        if self.center is not None:
+            raise ValueError("the bootstrap needs an uncentred sparse matrix")
         sub = self.csr[rows][:, cols]
         return np.ascontiguousarray(sub.data, dtype=np.float64)
 
-    def flat_values(self):
+    def entry_multiset(self):
+        """All n_samples * n_features entries as (values, constants, counts).
+
+        ``values`` are the entries at the nonzero cells; the other cells hold
+        ``constants[k]`` ``counts[k]`` times (0 without centring; -c_j per column or
+        -a_i per row with centring).
+        """
         n_samples, n_features = self.shape
-        return self.csr.data, n_samples * n_features - self.csr.nnz
+        values = self._centred_data()
+        if self.center == "columns":
+            counts = n_samples - np.diff(self.csc.indptr)
+            return values, -self.c, counts
+        if self.center == "rows":
+            counts = n_features - np.diff(self.csr.indptr)
+            return values, -self.a, counts
+        return values, np.zeros(1), np.array([n_samples * n_features - self.csr.nnz])
+
+    def flat_values(self):
+        values, consts, counts = self.entry_multiset()
+        if self.center is not None:
+            raise ValueError("flat_values needs an uncentred sparse matrix")
+        return values, int(counts[0])
 
     def sq_frobenius(self):
-        x = self.csr.data.astype(np.float64)
-        return float(np.dot(x, x))
+        values, consts, counts = self.entry_multiset()
+        return float(np.dot(values, values) + np.dot(counts, consts * consts))
 
 
-def make_operator(X):
-    """Wrap a validated dense (C-contiguous) or sparse matrix."""
-    return SparseOperator(X) if sparse.issparse(X) else DenseOperator(X)
+def make_operator(X, center=None):
+    """Wrap a validated dense (C-contiguous, already centred) or sparse matrix.
+
+    ``center`` is only used for sparse input, which is centred implicitly.
+    """
+    return SparseOperator(X, center) if sparse.issparse(X) else DenseOperator(X)
 
 
 # --------------------------------------------------------------------------- #
@@ -195,8 +268,35 @@ def median_with_constant(values, constant=0.0, n_constant=0):
                   + _kth_smallest(values, h, constant, n_constant))
 
 
+def _kth_weighted(values, consts, counts, k):
+    """k-th smallest (0-based) of ``values`` plus ``counts[m]`` copies of each ``consts[m]``."""
+    allv = np.concatenate([values, consts])
+    weights = np.concatenate([np.ones(values.size, dtype=np.int64),
+                              np.asarray(counts, dtype=np.int64)])
+    order = np.argsort(allv, kind="stable")
+    cum = np.cumsum(weights[order])
+    return float(allv[order[np.searchsorted(cum, k, side="right")]])
+
+
+def _median_weighted(values, consts, counts):
+    total = values.size + int(np.sum(counts))
+    h = total // 2
+    if total % 2:
+        return _kth_weighted(values, consts, counts, h)
+    return 0.5 * (_kth_weighted(values, consts, counts, h - 1)
+                  + _kth_weighted(values, consts, counts, h))
+
+
+def _centred_sparse(op):
+    return getattr(op, "sparse", False) and getattr(op, "center", None) is not None
+
+
 def noise_scale(op):
     """sigma-hat = 1.4826 * median |X_ij - median(X)| over all n_samples * n_features entries."""
+    if _centred_sparse(op):
+        values, consts, counts = op.entry_multiset()
+        med = _median_weighted(values, consts, counts)
+        return MAD_CONSTANT * _median_weighted(np.abs(values - med), np.abs(consts - med), counts)
     values, n_zero = op.flat_values()
     if n_zero == 0:
         # One float64 work copy, partitioned twice in place.
@@ -218,6 +318,15 @@ def noise_scale(op):
 
 def huber_delta(op, beta):
     """delta = beta-quantile of {X_ij^2} (linear interpolation, R type 7 = NumPy default)."""
+    if _centred_sparse(op):
+        values, consts, counts = op.entry_multiset()
+        sq, csq = values * values, consts * consts
+        total = values.size + int(np.sum(counts))
+        h = (total - 1) * beta
+        lo = int(math.floor(h))
+        a = _kth_weighted(sq, csq, counts, lo)
+        b = _kth_weighted(sq, csq, counts, min(lo + 1, total - 1))
+        return a + (h - lo) * (b - a)
     values, n_zero = op.flat_values()
     sq = np.square(values, dtype=np.float64)
     total = sq.size + n_zero

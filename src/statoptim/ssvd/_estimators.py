@@ -97,8 +97,9 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         Centring applied before the fit. The model puts the signal in the
         mean, so nothing is centred by default. ``"rows"`` subtracts each row's
         own mean (also from new rows in ``transform``); ``"columns"`` subtracts
-        the training column means (stored in ``mean_``). Sparse input accepts
-        only None (centring would densify it).
+        the training column means (stored in ``mean_``). Sparse input is centred
+        implicitly (a rank-one correction inside the products; X is never
+        densified), with the ``"theory"`` rule only.
     tol : float, default=1e-8
         Stop when ``max(dist_u, dist_v) <= tol``, where dist is the sin^2 of the
         largest principal angle between successive iterates.
@@ -237,12 +238,9 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             _check_int(self.n_components, "n_components")
 
     def _centre(self, X, fitting):
-        if self.center is None:
+        """Explicit centring of dense X (sparse input is centred implicitly by its operator)."""
+        if self.center is None or sparse.issparse(X):
             return X
-        if sparse.issparse(X):
-            raise ValueError(
-                f"center must be None for scipy.sparse input (centring would densify it), "
-                f"got center={self.center!r}; centre the data yourself or pass a dense array")
         if self.center == "rows":
             means = X.mean(axis=1, dtype=np.float64)
             if fitting:
@@ -277,8 +275,15 @@ class SparseSVD(TransformerMixin, BaseEstimator):
                 f"n_components must be <= min(n_samples, n_features) = "
                 f"{min(n_samples, n_features)}, got {self.n_components}")
         self.mean_ = None
+        if sparse.issparse(X) and self.center is not None and self.threshold_rule == "bootstrap":
+            raise ValueError(
+                "threshold_rule='bootstrap' needs center=None for scipy.sparse input (its noise "
+                f"block would be densified), got center={self.center!r}; use "
+                "threshold_rule='theory' or centre a dense array")
         Xc = self._centre(X, fitting=True)
-        op = make_operator(Xc)
+        op = make_operator(Xc, self.center)
+        if op.sparse and self.center is not None:
+            self.mean_ = op.means
         sq_norm = op.sq_frobenius()
         if not sq_norm > 0:
             raise ValueError(
@@ -384,11 +389,12 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, accept_sparse=("csr", "csc"),
                           dtype=(np.float64, np.float32), reset=False)
         if sparse.issparse(X):
-            if self.center is not None:
-                raise ValueError(
-                    f"center must be None for scipy.sparse input (centring would densify it), "
-                    f"got center={self.center!r}")
-            return np.asarray(X @ self.components_.T)
+            out = np.asarray(X @ self.components_.T, dtype=np.float64)
+            if self.center == "rows":     # (X - m 1') V = XV - m (1'V), X stays sparse
+                out -= np.outer(np.asarray(X.mean(axis=1)).ravel(), self.components_.sum(axis=1))
+            elif self.center == "columns":
+                out -= self.mean_ @ self.components_.T
+            return out
         if self.center == "rows":
             X = X - X.mean(axis=1, dtype=np.float64)[:, None]
         elif self.center == "columns":

@@ -196,11 +196,19 @@ def csc_product_rows(const floating[::1] data,     # IN  CSC values
                      double scale,
                      const double[::1] gamma,
                      bint soft,
+                     const double[::1] row_offset,  # IN  (n_samples,) a, or empty: no centring
+                     const double[::1] col_weight,  # IN  (n_components,) w = c[J]' V[J, :]
                      double[:, ::1] out,           # OUT (n_samples, n_components)
                      Py_ssize_t[::1] col_nnz):     # OUT (n_components,)
-    """dense_product_rows for a CSC matrix: reads only the columns in J."""
+    """dense_product_rows for a CSC matrix: reads only the columns in J.
+
+    With a non-empty `row_offset` the product is taken on the implicitly centred
+    matrix X - a c' (a rank-one correction, X stays sparse):
+    out[i, k] = eta(scale * ((X[:, J] V[J])_ik - a_i w_k), gamma_k).
+    """
     cdef Py_ssize_t i, a, j, k, nz, n_samples = out.shape[0], n_active = active.shape[0]
     cdef Py_ssize_t n_components = W.shape[1]
+    cdef bint centred = row_offset.shape[0] > 0
     cdef double x
     with nogil:
         for i in range(n_samples):
@@ -215,7 +223,10 @@ def csc_product_rows(const floating[::1] data,     # IN  CSC values
                     out[i, k] += x * W[j, k]
         for i in range(n_samples):
             for k in range(n_components):
-                out[i, k] = out[i, k] * scale
+                if centred:
+                    out[i, k] = (out[i, k] - row_offset[i] * col_weight[k]) * scale
+                else:
+                    out[i, k] = out[i, k] * scale
         if n_samples > 0 and n_components > 0:
             threshold_block(n_samples, n_components, &out[0, 0], &gamma[0], soft, &col_nnz[0])
 
@@ -228,11 +239,18 @@ def csr_product_cols(const floating[::1] data,     # IN  CSR values
                      double scale,
                      const double[::1] gamma,
                      bint soft,
+                     const double[::1] row_offset,  # IN  (n_features,) c, or empty: no centring
+                     const double[::1] col_weight,  # IN  (n_components,) w = a[I]' U[I, :]
                      double[:, ::1] out,           # OUT (n_features, n_components)
                      Py_ssize_t[::1] col_nnz):     # OUT (n_components,)
-    """dense_product_cols for a CSR matrix: reads only the rows in I."""
+    """dense_product_cols for a CSR matrix: reads only the rows in I.
+
+    With a non-empty `row_offset` the product is taken on X - a c':
+    out[j, k] = eta(scale * ((X[I, :]' U[I])_jk - c_j w_k), gamma_k).
+    """
     cdef Py_ssize_t i, a, j, k, nz, n_features = out.shape[0], n_active = active.shape[0]
     cdef Py_ssize_t n_components = W.shape[1]
+    cdef bint centred = row_offset.shape[0] > 0
     cdef double x
     with nogil:
         for j in range(n_features):
@@ -247,7 +265,10 @@ def csr_product_cols(const floating[::1] data,     # IN  CSR values
                     out[j, k] += x * W[i, k]
         for j in range(n_features):
             for k in range(n_components):
-                out[j, k] = out[j, k] * scale
+                if centred:
+                    out[j, k] = (out[j, k] - row_offset[j] * col_weight[k]) * scale
+                else:
+                    out[j, k] = out[j, k] * scale
         if n_features > 0 and n_components > 0:
             threshold_block(n_features, n_components, &out[0, 0], &gamma[0], soft, &col_nnz[0])
 
