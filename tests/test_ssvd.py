@@ -526,10 +526,14 @@ def test_cv_rank_selection():
     rank, msep = wold_cv_rank(low + 0.1 * rng.standard_normal((60, 40)), max_rank=6, rng=rng)
     assert rank == 3 and msep.shape == (7,)
     assert wold_cv_rank(np.ones((1, 5)), rng=rng)[0] == 1
-    model = SparseSVD("cv", random_state=0).fit(X)
-    assert model.n_components_ == 2
-    assert model.components_.shape == (2, X.shape[1])
-    assert np.argmin(model.cv_msep_) == 2
+    for rule in ("theory", "bootstrap"):
+        model = SparseSVD("cv", threshold_rule=rule, random_state=0).fit(X)
+        assert model.n_components_ == 2
+        assert model.components_.shape == (2, X.shape[1])
+        assert np.argmin(model.cv_msep_) == 2
+    # The lung-sized model has rank 3.
+    X, *_ = make_lung_spiked(0)
+    assert SparseSVD("cv", random_state=0).fit(X).n_components_ == 3
 
 
 # --------------------------------------------------------------------------- #

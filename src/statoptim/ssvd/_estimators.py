@@ -19,6 +19,18 @@ from statoptim.ssvd._rank import wold_cv_rank
 
 __all__ = ["SparseSVD"]
 
+_THREADPOOL_CONTROLLER = None
+
+
+def _single_threaded_blas():
+    """Context manager limiting BLAS to one thread (a cached threadpoolctl controller)."""
+    global _THREADPOOL_CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    if _THREADPOOL_CONTROLLER is None:
+        _THREADPOOL_CONTROLLER = ThreadpoolController()
+    return _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
+
 
 def _check_real(value, name, *, low=None, high=None, low_open=False, high_open=False):
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
@@ -63,8 +75,9 @@ class SparseSVD(TransformerMixin, BaseEstimator):
     ----------
     n_components : int or "cv", default=1
         Rank r. ``"cv"`` estimates it by Wold-style 5-fold speckled
-        cross-validation with SVDImpute on the block selected by the Huber +
-        Holm initialisation (``n_components_`` and ``cv_msep_`` are set).
+        cross-validation with SVDImpute (ranks 0..20) on the block of rows and
+        columns selected by the initialisation of ``threshold_rule`` at r = 1
+        (``n_components_`` and ``cv_msep_`` are set).
     threshold_rule : {"theory", "bootstrap"}, default="theory"
         ``"theory"``: chi-square-type initial selection and the universal
         thresholds ``gamma_u * sqrt(log n_samples)``, ``gamma_v * sqrt(log
@@ -302,17 +315,20 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
 
         self.cv_msep_ = None
-        if self.n_components == "cv":
-            rank, self.cv_msep_ = self._cv_rank(op, sigma, rng)
-        else:
-            rank = int(self.n_components)
-
-        res = fit_ssvd(
-            op, rank, sigma=sigma, rule=self.threshold_rule, soft=self.threshold == "soft",
-            gamma_u=self.gamma_u, gamma_v=self.gamma_v, alpha_theory=self.alpha_theory,
-            alpha_holm=self.alpha_holm, huber_beta=self.huber_beta, tol=self.tol,
-            max_iter=self.max_iter, n_bootstrap=self.n_bootstrap,
-            orthogonal=bool(self.orthogonal), rng=rng)
+        # The dense linear algebra here is small (QR and SVDs of a few hundred rows, r x r
+        # SVDs): threaded BLAS only adds overhead, 2-3x on a busy machine.
+        with _single_threaded_blas():
+            if self.n_components == "cv":
+                rank, self.cv_msep_ = self._cv_rank(op, sigma, rng)
+            else:
+                rank = int(self.n_components)
+            res = fit_ssvd(
+                op, rank, sigma=sigma, rule=self.threshold_rule,
+                soft=self.threshold == "soft", gamma_u=self.gamma_u, gamma_v=self.gamma_v,
+                alpha_theory=self.alpha_theory, alpha_holm=self.alpha_holm,
+                huber_beta=self.huber_beta, tol=self.tol, max_iter=self.max_iter,
+                n_bootstrap=self.n_bootstrap, orthogonal=bool(self.orthogonal), rng=rng)
+            self._finish(op, res, sq_norm)
         if res.stopped_all_zero:
             warnings.warn(
                 f"every entry was thresholded to zero at iteration {res.n_iter}: the "
@@ -328,7 +344,6 @@ class SparseSVD(TransformerMixin, BaseEstimator):
                 f"max(dist_u, dist_v) = {max(res.dist_u, res.dist_v):.3g} > tol = {self.tol:g}",
                 ConvergenceWarning, stacklevel=2)
 
-        self._finish(op, res, sq_norm)
         self.n_components_ = rank
         self.n_iter_ = res.n_iter
         self.noise_scale_ = sigma
@@ -338,8 +353,14 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         return self
 
     def _cv_rank(self, op, sigma, rng):
-        I, J, _ = initial_selection(op, 1, sigma, "bootstrap", self.alpha_theory,
+        # The block selected by this threshold_rule's initialisation at r = 1. (HSSVD uses
+        # the Huber + Holm selection; on lung-shaped data its column step falls back to
+        # r + 10 = 11 columns, too few to see the third component, so the chi-square
+        # selection of the "theory" rule, ~20-25 columns there, estimates the rank better.)
+        I, J, _ = initial_selection(op, 1, sigma, self.threshold_rule, self.alpha_theory,
                                     self.alpha_holm, self.huber_beta)
+        # Thousands of small SVDs (run under _single_threaded_blas by fit: threaded BLAS
+        # made them 100x slower on a busy 2-core machine).
         return wold_cv_rank(op.block(I, J), n_folds=5, max_rank=20, rng=rng)
 
     def _finish(self, op, res, sq_norm):
