@@ -5,12 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
+import reference_ssvd as ref
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import reference_ssvd as ref
 from statoptim import SparseSVD
 from statoptim.datasets import load_lung200, make_lung_spiked, make_rank_one_ssvd
 from statoptim.ssvd import _core, _fit

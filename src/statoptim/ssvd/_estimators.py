@@ -13,7 +13,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from statoptim._validation import _describe, check_random_state
 from statoptim.ssvd._core import (
-    diag_product, fit_ssvd, initial_selection, make_operator, noise_scale,
+    diag_product,
+    fit_ssvd,
+    initial_selection,
+    make_operator,
+    noise_scale,
 )
 from statoptim.ssvd._rank import wold_cv_rank
 

@@ -128,7 +128,7 @@ def dense_product_rows(const floating[:, ::1] X,   # IN  (n_samples, n_features)
     V enters compact and transposed (``Wt[k, a] = V[J[a], k]``) so that each
     output entry is one scalar dot product over the active columns of a row.
     """
-    cdef Py_ssize_t i, a, k, n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t i, a, k, n_samples = X.shape[0]
     cdef Py_ssize_t n_active = active.shape[0], n_components = Wt.shape[0]
     cdef double acc
     cdef const floating* xi
@@ -288,13 +288,13 @@ cdef inline void replicate_maxima(const double* pool, Py_ssize_t n_pool, const d
     unrolls the inner loops; two interleaved accumulators (even and odd a)
     shorten the floating-point dependency chains.
     """
-    cdef Py_ssize_t i, a, k, d0, d1
+    cdef Py_ssize_t a, k, d0, d1
     cdef double z0, z1, s
     cdef double* acc0 = acc
     cdef double* acc1 = acc + n_components
     for k in range(n_components):
         mx[k] = 0.0
-    for i in range(n_out):
+    for _ in range(n_out):
         for k in range(n_components):
             acc0[k] = 0.0
             acc1[k] = 0.0
@@ -322,7 +322,7 @@ cdef inline void replicate_maxima(const double* pool, Py_ssize_t n_pool, const d
 
 def bootstrap_maxima(const double[::1] pool,       # IN  (n_pool,) nonzero noise entries
                      Py_ssize_t n_block,           # IN  size of the noise block (>= n_pool)
-                     const draw_t[::1] draws,      # IN  (n_boot * n_out * n_active,) in [0, n_block)
+                     const draw_t[::1] draws,      # IN  (n_boot * n_out * n_active,) < n_block
                      Py_ssize_t n_out,             # IN  rows of each bootstrap matrix Z*_b
                      const double[:, ::1] W,       # IN  (n_active, n_components) compact weights
                      double scale,                 # IN  1 / sigma

@@ -122,7 +122,7 @@ def _methods(r, args, n_samples):
         ("numpy SVD", fit_svd, args.repeats),
     ]
     if not args.no_sparsepca:
-        methods.append((f"SparsePCA a=sqrt(2 log n) on X'", fit_spca, 1))
+        methods.append(("SparsePCA a=sqrt(2 log n) on X'", fit_spca, 1))
     return methods
 
 
@@ -140,7 +140,7 @@ def _simulation_table(title, make, reps, r, args, reference_rows, extra_note):
             if name.startswith("SparsePCA") and rep >= args.sparsepca_reps:
                 continue
             X, U, d, V = make(rep)
-            (Uh, Vh, _), t = _timed(lambda: fit(X), repeats)
+            (Uh, Vh, _), t = _timed(lambda fit=fit, X=X: fit(X), repeats)
             st = stats[name]
             st["t"].append(t)
             st["lu"].append(projection_loss(U, Uh))
