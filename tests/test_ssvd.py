@@ -127,8 +127,10 @@ def test_products_match_reference(rng, soft, dtype, rtol):
     assert_allclose(out, ref.eta(scale * Xc.T @ U, gamma, soft), rtol=rtol, atol=1e-12)
 
 
-def test_bootstrap_maxima_and_medians_match_reference(rng):
-    n_boot, n_out, n_active, r = 7, 30, 5, 2  # odd n_active: the unrolled loop tail
+@pytest.mark.parametrize("n_active, r", [(5, 2), (75, 3), (40, 6)])
+def test_bootstrap_maxima_and_medians_match_reference(rng, n_active, r):
+    # odd n_active: the unrolled loop's tail; > 33: the prefetching path; r = 6: generic r
+    n_boot, n_out = 7, 30
     pool = rng.standard_normal(50)
     n_block = 80  # 30 implicit zeros
     W = rng.standard_normal((n_active, r))

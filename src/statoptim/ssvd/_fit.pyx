@@ -36,6 +36,20 @@
 
 from libc.math cimport fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t, int64_t
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define STATOPTIM_PREFETCH(p) __builtin_prefetch(p)
+    #else
+    #define STATOPTIM_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void STATOPTIM_PREFETCH(const void* p) noexcept nogil
+
+# Bootstrap gathers are prefetched this many draws ahead (random reads from a pool
+# of up to a few MB: latency-bound otherwise).
+DEF PREFETCH_AHEAD = 32
 from cython cimport floating
 
 
@@ -300,6 +314,13 @@ cdef inline void replicate_maxima(const double* pool, Py_ssize_t n_pool, const d
             acc1[k] = 0.0
         a = 0
         while a + 1 < n_active:
+            if a + PREFETCH_AHEAD + 1 < n_active:
+                d0 = <Py_ssize_t>dr[a + PREFETCH_AHEAD]
+                d1 = <Py_ssize_t>dr[a + PREFETCH_AHEAD + 1]
+                if d0 < n_pool:
+                    STATOPTIM_PREFETCH(&pool[d0])
+                if d1 < n_pool:
+                    STATOPTIM_PREFETCH(&pool[d1])
             d0 = <Py_ssize_t>dr[a]
             d1 = <Py_ssize_t>dr[a + 1]
             z0 = pool[d0] if d0 < n_pool else 0.0
