@@ -134,12 +134,17 @@ def _simulation_table(title, make, reps, r, args, reference_rows, extra_note):
     methods = _methods(r, args, sample[0].shape[0])
     stats = {name: {"t": [], "lu": [], "lv": [], "nnz": [], "fp": [], "fn": [], "nnzv": [],
                     "rel": []} for name, _, _ in methods}
-    jobs = [(rep, m) for rep in range(reps) for m in methods]
-    with threadpool_limits(limits=1, user_api="blas"):
+    # SparsePCA last: the thread pools it leaves spinning slowed the timings after it 2-3x.
+    jobs = [(rep, m) for m in methods for rep in range(reps)]
+    jobs.sort(key=lambda job: job[1][0].startswith("SparsePCA"))
+    data = {}
+    with threadpool_limits(limits=1):
         for rep, (name, fit, repeats) in _progress(jobs, len(jobs), title.split(":")[0]):
             if name.startswith("SparsePCA") and rep >= args.sparsepca_reps:
                 continue
-            X, U, d, V = make(rep)
+            if rep not in data:
+                data = {rep: make(rep)}
+            X, U, d, V = data[rep]
             (Uh, Vh, _), t = _timed(lambda fit=fit, X=X: fit(X), repeats)
             st = stats[name]
             st["t"].append(t)
@@ -172,11 +177,13 @@ def _simulation_table(title, make, reps, r, args, reference_rows, extra_note):
 def _lung200(args, X, labels):
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score
+    from threadpoolctl import threadpool_limits
 
     from statoptim import SparseSVD
 
-    (model, t_fit) = _timed(lambda: SparseSVD(3).fit(X), args.repeats)
-    (svd, t_svd) = _timed(lambda: np.linalg.svd(X, full_matrices=False), args.repeats)
+    with threadpool_limits(limits=1):
+        (model, t_fit) = _timed(lambda: SparseSVD(3).fit(X), args.repeats)
+        (svd, t_svd) = _timed(lambda: np.linalg.svd(X, full_matrices=False), args.repeats)
     U, s, Vt = svd
     Vf = model.components_.T
     types = np.array(labels)
@@ -276,7 +283,7 @@ def _add_arguments(parser):
                              "./shared/data or ../shared/data)")
     parser.add_argument("--out", default=".", help="directory for the PNG figures (default: .)")
     parser.add_argument("--reps", type=int, default=3, help="simulated data sets per setting")
-    parser.add_argument("--repeats", type=int, default=3, help="timed fits per data set (median)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed fits per data set (median)")
     parser.add_argument("--no-sparsepca", action="store_true",
                         help="skip scikit-learn SparsePCA (the slowest method)")
     parser.add_argument("--sparsepca-reps", type=int, default=1,
