@@ -14,6 +14,9 @@
 #   csc_product_rows     the same as dense_product_rows for a CSC matrix
 #   csr_product_cols     the same as dense_product_cols for a CSR matrix
 #
+# The sparse kernels optionally centre implicitly: a rank-one correction
+# (X - a c') W = X W - a (c' W) applied before eta, so X is never densified.
+#
 # (`W` is the full (n_features, n_components) V, or (n_samples, n_components) U;
 # only its rows listed in `active` are read.) Every product kernel also counts
 # the nonzero entries of each output column, so the wrapper can detect an
@@ -30,10 +33,12 @@
 # indices drawn by the wrapper; then the median over the replicates.
 #
 # Conventions: X is float32 or float64 (`floating`), everything else float64.
-# All outputs and scratch are allocated by the wrappers in `_estimators.py`;
-# nothing here allocates, draws random numbers or warns, and every loop runs
-# without the GIL. Indices are Py_ssize_t (numpy intp).
+# All outputs and scratch are allocated by the wrappers in `_core.py`; nothing
+# here allocates, draws random numbers or warns, and every loop runs without
+# the GIL. Indices are Py_ssize_t (numpy intp); bootstrap draws are uint32 or
+# int64.
 
+from cython cimport floating
 from libc.math cimport fabs, sqrt, INFINITY
 from libc.stdint cimport uint32_t, int64_t
 
@@ -50,7 +55,6 @@ cdef extern from *:
 # Bootstrap gathers are prefetched this many draws ahead (random reads from a pool
 # of up to a few MB: latency-bound otherwise).
 DEF PREFETCH_AHEAD = 32
-from cython cimport floating
 
 
 cdef inline double eta(double x, double gamma, bint soft) noexcept nogil:
