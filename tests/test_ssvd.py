@@ -340,6 +340,28 @@ def test_dense_and_sparse_input_agree(rule, shape):
         assert_allclose(sp.transform(sparse.csr_matrix(X)), dense.transform(X), atol=1e-10)
 
 
+def test_sparse_input_not_modified_and_canonicalised():
+    X, *_ = planted(18, n_samples=200, n_features=60)
+    X[np.abs(X) < 0.5] = 0.0
+    S = sparse.csr_matrix(X)
+    # explicit zeros and unsorted column indices in row 0
+    S.data[0] = 0.0
+    start, stop = S.indptr[0], S.indptr[1]
+    S.indices[start:stop] = S.indices[start:stop][::-1].copy()
+    S.data[start:stop] = S.data[start:stop][::-1].copy()
+    S.has_sorted_indices = False
+    before = (S.data.copy(), S.indices.copy(), S.indptr.copy())
+    Xd = S.toarray()
+    sp = SparseSVD(2).fit(S)
+    for a, b in zip(before, (S.data, S.indices, S.indptr)):
+        assert_array_equal(a, b)
+    dense = SparseSVD(2).fit(Xd)
+    assert_allclose(sp.components_, dense.components_, atol=1e-12)
+    for fmt in ("csc", "coo"):
+        m = SparseSVD(2).fit(S.asformat(fmt))
+        assert_allclose(m.components_, dense.components_, atol=1e-12)
+
+
 def test_layouts_and_dtypes_agree():
     X, *_ = planted(8)
     base = SparseSVD(2).fit(X)

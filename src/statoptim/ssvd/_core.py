@@ -94,18 +94,16 @@ class SparseOperator:
     """A scipy.sparse matrix, kept as CSR (row slices) and CSC (column slices)."""
 
     def __init__(self, X, center=None):
-        csr = sparse.csr_matrix(X, copy=True)
-        csr.eliminate_zeros()   # explicit zeros are zeros (same pools as dense input)
-        csc = csr.tocsc()
-        csr.sort_indices()
-        csc.sort_indices()
+        # One of the two formats shares the caller's arrays; copy only when a canonical
+        # form (no explicit zeros, sorted indices) has to be made, never mutate the input.
+        csr, csc = sparse.csr_matrix(X), sparse.csc_matrix(X)
+        csr, csc = self._canonical(csr), self._canonical(csc)
         self.shape = n_samples, n_features = csr.shape
         self.sparse = True
         self.csr, self.csc = csr, csc
-        self._csr_idx = (np.asarray(csr.indices, dtype=np.intp),
-                         np.asarray(csr.indptr, dtype=np.intp))
-        self._csc_idx = (np.asarray(csc.indices, dtype=np.intp),
-                         np.asarray(csc.indptr, dtype=np.intp))
+        # The kernels take scipy's own index dtype (int32 or int64): no conversion.
+        self._csr_idx = (csr.indices, csr.indptr)
+        self._csc_idx = (csc.indices, csc.indptr)
         # Implicit centring X - a c' (rank-one correction; X stays sparse).
         self.center = center
         self.means = None
@@ -117,7 +115,18 @@ class SparseOperator:
             self.a, self.c = self.means, np.ones(n_features)
         else:
             self.a = self.c = np.empty(0)
-        self._rows_of_nz = np.repeat(np.arange(n_samples), np.diff(csr.indptr))
+        self._rows_of_nz = (np.repeat(np.arange(n_samples), np.diff(csr.indptr))
+                            if center is not None else None)
+
+    @staticmethod
+    def _canonical(M):
+        """M with no explicit zeros and sorted indices (a copy only if M is not)."""
+        if M.has_sorted_indices and not np.any(M.data == 0):
+            return M
+        M = M.copy()
+        M.eliminate_zeros()   # explicit zeros are zeros (same bootstrap pools as dense input)
+        M.sort_indices()
+        return M
 
     def _centred_data(self):
         x = self.csr.data.astype(np.float64)

@@ -40,7 +40,12 @@
 
 from cython cimport floating
 from libc.math cimport fabs, sqrt, INFINITY
-from libc.stdint cimport uint32_t, int64_t
+from libc.stdint cimport uint32_t, int32_t, int64_t
+
+# Index arrays of scipy.sparse matrices (int32 or int64, as scipy made them).
+ctypedef fused index_t:
+    int32_t
+    int64_t
 
 cdef extern from *:
     """
@@ -207,8 +212,8 @@ def dense_product_cols(const floating[:, ::1] X,   # IN  (n_samples, n_features)
 
 
 def csc_product_rows(const floating[::1] data,     # IN  CSC values
-                     const Py_ssize_t[::1] indices,  # IN  CSC row indices
-                     const Py_ssize_t[::1] indptr,   # IN  CSC column pointers (n_features + 1)
+                     const index_t[::1] indices,   # IN  CSC row indices
+                     const index_t[::1] indptr,    # IN  CSC column pointers (n_features + 1)
                      const Py_ssize_t[::1] active,   # IN  active columns J
                      const double[:, ::1] W,       # IN  (n_features, n_components), V
                      double scale,
@@ -250,8 +255,8 @@ def csc_product_rows(const floating[::1] data,     # IN  CSC values
 
 
 def csr_product_cols(const floating[::1] data,     # IN  CSR values
-                     const Py_ssize_t[::1] indices,  # IN  CSR column indices
-                     const Py_ssize_t[::1] indptr,   # IN  CSR row pointers (n_samples + 1)
+                     const index_t[::1] indices,   # IN  CSR column indices
+                     const index_t[::1] indptr,    # IN  CSR row pointers (n_samples + 1)
                      const Py_ssize_t[::1] active,   # IN  active rows I
                      const double[:, ::1] W,       # IN  (n_samples, n_components), U
                      double scale,
