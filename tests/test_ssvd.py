@@ -450,6 +450,38 @@ def test_non_orthogonal_components():
     assert np.all(np.einsum("ik,ik->k", Uo, Uh) > 0)
 
 
+def test_caps_on_nonzero_rows():
+    X, U, d, V = planted(19)
+    # Low thresholds let noise rows in; the caps keep the strongest rows only.
+    loose = SparseSVD(2, gamma_u=0.8, gamma_v=0.8).fit(X)
+    assert np.any(loose.left_singular_vectors_, axis=1).sum() > 60
+    capped = SparseSVD(2, gamma_u=0.8, gamma_v=0.8, max_nonzero_rows=40,
+                       max_nonzero_features=20).fit(X)
+    rows = supp(capped.left_singular_vectors_)
+    cols = supp(capped.components_.T)
+    assert len(rows) <= 40 and len(cols) <= 20
+    assert set(supp(U)) <= set(rows) and set(supp(V)) <= set(cols)
+    assert ref.projection_loss(U, capped.left_singular_vectors_) < ref.projection_loss(
+        U, loose.left_singular_vectors_)
+    Uh = capped.left_singular_vectors_
+    assert_allclose(Uh.T @ Uh, np.eye(2), atol=1e-12)
+    with pytest.raises(ValueError, match="max_nonzero_rows must be >= n_components"):
+        SparseSVD(3, max_nonzero_rows=2).fit(X)
+
+
+def test_warm_start():
+    X, *_ = planted(20)
+    cold = SparseSVD(2, tol=1e-12).fit(X)
+    warm = SparseSVD(2, tol=1e-12, warm_start=True).fit(X)
+    n_cold = warm.n_iter_
+    warm.fit(X)                       # restarts from its own fixed point
+    assert warm.n_iter_ < n_cold and warm.n_iter_ <= 2
+    assert warm.init_fallback_ == (False, False)
+    assert ref.projection_loss(cold.left_singular_vectors_, warm.left_singular_vectors_) < 1e-10
+    warm.fit(X[:, :50])               # other shape: a cold start, no error
+    assert warm.components_.shape == (2, 50)
+
+
 # --------------------------------------------------------------------------- #
 # Warnings and errors
 # --------------------------------------------------------------------------- #
@@ -508,6 +540,9 @@ def test_fallbacks_recorded():
     ({"gamma_u": -1.0}, "ok", "gamma_u must be a finite number >= 0"),
     ({"center": "both"}, "ok", "center must be one of"),
     ({"orthogonal": "yes"}, "ok", "orthogonal must be True or False"),
+    ({"warm_start": 1}, "ok", "warm_start must be True or False"),
+    ({"max_nonzero_rows": 0}, "ok", "max_nonzero_rows must be an integer >= 1"),
+    ({"max_nonzero_features": 2.5}, "ok", "max_nonzero_features must be an integer >= 1"),
 ])
 def test_bad_input(kwargs, X_kind, match):
     X = np.random.default_rng(0).standard_normal((50, 40))

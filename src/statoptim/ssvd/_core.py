@@ -543,8 +543,13 @@ def _bootstrap_threshold(op, side, W_old, W_other, n_bootstrap, scale, rng, theo
 
 def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math.sqrt(2.0),
              gamma_v=math.sqrt(2.0), alpha_theory=1.5, alpha_holm=0.05, huber_beta=0.95,
-             tol=1e-8, max_iter=100, n_bootstrap=100, orthogonal=True, rng=None):
+             tol=1e-8, max_iter=100, n_bootstrap=100, orthogonal=True, rng=None,
+             max_rows=None, max_cols=None, init=None):
     """Run FIT-SSVD at a fixed rank on a wrapped matrix (spec section 2).
+
+    ``max_rows``/``max_cols`` cap the number of nonzero rows of U / V after each
+    thresholding (the rows with the largest norms are kept). ``init`` = (U0, V0),
+    orthonormal, replaces the initial selection and SVD (warm start).
 
     Returns a :class:`FitResult` with U (n_samples, r), V (n_features, r), both
     orthonormal unless ``orthogonal=False``, in the component order of the
@@ -558,13 +563,19 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
     gu = np.full(r, theory_u)
     gv = np.full(r, theory_v)
 
-    # Step 1: initial block and its rank-r SVD, zero-padded.
-    I, J, init_fb = initial_selection(op, r, sigma, rule, alpha_theory, alpha_holm, huber_beta)
-    Uo, Vt = top_singular_vectors(op, I, J, r)
-    U = np.zeros((n_samples, r))
-    V = np.zeros((n_features, r))
-    U[I] = Uo[:, :r]
-    V[J] = Vt[:r].T
+    # Step 1: initial block and its rank-r SVD, zero-padded (or the warm start).
+    if init is None:
+        I, J, init_fb = initial_selection(op, r, sigma, rule, alpha_theory, alpha_holm,
+                                          huber_beta)
+        Uo, Vt = top_singular_vectors(op, I, J, r)
+        U = np.zeros((n_samples, r))
+        V = np.zeros((n_features, r))
+        U[I] = Uo[:, :r]
+        V[J] = Vt[:r].T
+    else:
+        U, V = (np.array(A, dtype=np.float64, order="C") for A in init)
+        I, J, init_fb = np.flatnonzero(_row_mask(U)), np.flatnonzero(_row_mask(V)), (False,
+                                                                                      False)
 
     res = FitResult(U=U, V=V, U_orth=U, V_orth=V, n_iter=0, converged=False,
                     dist_u=1.0, dist_v=1.0, init_fallback=init_fb, init_rows=I, init_cols=J)
@@ -582,6 +593,8 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
             n_fb += fb
             n_boot += not fb
         op.product_rows(J, V, scale, gu, soft, Ut, nnz)
+        if max_rows is not None:
+            _cap_rows(Ut, max_rows, nnz)
         if not np.any(nnz):
             res.stopped_all_zero = True
             res.n_iter = it
@@ -601,6 +614,8 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
             n_fb += fb
             n_boot += not fb
         op.product_cols(I, U, scale, gv, soft, Vt_, nnz)
+        if max_cols is not None:
+            _cap_rows(Vt_, max_cols, nnz)
         if not np.any(nnz):
             res.stopped_all_zero = True
             res.n_iter = it
@@ -621,11 +636,25 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
     res.U, res.V, res.U_orth, res.V_orth = U, V, U, V
     res.n_threshold_fallbacks, res.n_bootstrap_runs = n_fb, n_boot
     if not orthogonal:
-        res.U, res.V = _non_orthogonal_step(op, U, V, scale, gu, gv, soft, res)
+        res.U, res.V = _non_orthogonal_step(op, U, V, scale, gu, gv, soft, res,
+                                            max_rows, max_cols)
     return res
 
 
-def _non_orthogonal_step(op, U, V, scale, gu, gv, soft, res):
+def _cap_rows(A, max_rows, nnz):
+    """Keep the ``max_rows`` rows of A with the largest norms (ties: lower index); update nnz."""
+    mask = _row_mask(A)
+    if np.count_nonzero(mask) <= max_rows:
+        return
+    norms = np.einsum("ij,ij->i", A, A)
+    keep = np.argsort(-norms, kind="stable")[:max_rows]
+    drop = np.ones(A.shape[0], dtype=bool)
+    drop[keep] = False
+    A[drop] = 0.0
+    nnz[:] = np.count_nonzero(A, axis=0)
+
+
+def _non_orthogonal_step(op, U, V, scale, gu, gv, soft, res, max_rows=None, max_cols=None):
     """One more half-step per side without QR: u_k = eta(X_s V)_k / ||.|| (spec 2, final step).
 
     A column thresholded to zero keeps its orthonormal value (counted in
@@ -639,6 +668,10 @@ def _non_orthogonal_step(op, U, V, scale, gu, gv, soft, res):
     Vn = np.empty((n_features, r))
     op.product_rows(np.flatnonzero(np.any(V != 0.0, axis=1)), V, scale, gu, soft, Un, nnz)
     op.product_cols(np.flatnonzero(np.any(U != 0.0, axis=1)), U, scale, gv, soft, Vn, nnz2)
+    if max_rows is not None:
+        _cap_rows(Un, max_rows, nnz)
+    if max_cols is not None:
+        _cap_rows(Vn, max_cols, nnz2)
     for A, A_orth, counts in ((Un, U, nnz), (Vn, V, nnz2)):
         for k in range(r):
             norm = np.linalg.norm(A[:, k])

@@ -129,6 +129,16 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         side without QR, so each component keeps its own support; the
         components are then unit-norm but not orthogonal, and the orthonormal
         pair is kept in ``left_singular_vectors_orth_``/``components_orth_``.
+    max_nonzero_rows, max_nonzero_features : int or None, default=None
+        Optional caps on the number of nonzero rows of U (samples) and of V
+        (features): after each thresholding only the rows with the largest
+        norms are kept. At least ``n_components``. None: no cap (the
+        thresholds alone decide, as in the paper).
+    warm_start : bool, default=False
+        If True and the estimator was fitted before on data of the same shape
+        and rank, start the iterations from the previous orthonormal U and V
+        instead of the initial selection (``init_fallback_`` is then
+        (False, False)).
     random_state : int, Generator or None, default=None
         Seeds the bootstrap draws and the CV folds. The ``"theory"`` rule with
         an integer ``n_components`` is deterministic and ignores it.
@@ -211,7 +221,8 @@ class SparseSVD(TransformerMixin, BaseEstimator):
     def __init__(self, n_components=1, *, threshold_rule="theory", threshold="hard",
                  sigma=None, gamma_u=math.sqrt(2.0), gamma_v=math.sqrt(2.0), alpha_theory=1.5,
                  alpha_holm=0.05, huber_beta=0.95, center=None, tol=1e-8, max_iter=100,
-                 n_bootstrap=100, orthogonal=True, random_state=None):
+                 n_bootstrap=100, orthogonal=True, max_nonzero_rows=None,
+                 max_nonzero_features=None, warm_start=False, random_state=None):
         self.n_components = n_components
         self.threshold_rule = threshold_rule
         self.threshold = threshold
@@ -226,6 +237,9 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.n_bootstrap = n_bootstrap
         self.orthogonal = orthogonal
+        self.max_nonzero_rows = max_nonzero_rows
+        self.max_nonzero_features = max_nonzero_features
+        self.warm_start = warm_start
         self.random_state = random_state
 
     def __sklearn_tags__(self):
@@ -249,8 +263,13 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         _check_real(self.tol, "tol", low=0.0)
         _check_int(self.max_iter, "max_iter")
         _check_int(self.n_bootstrap, "n_bootstrap")
-        if not isinstance(self.orthogonal, (bool, np.bool_)):
-            raise ValueError(f"orthogonal must be True or False, got {_describe(self.orthogonal)}")
+        for name in ("orthogonal", "warm_start"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {_describe(value)}")
+        for name in ("max_nonzero_rows", "max_nonzero_features"):
+            if getattr(self, name) is not None:
+                _check_int(getattr(self, name), name)
         if not (isinstance(self.n_components, str) and self.n_components == "cv"):
             _check_int(self.n_components, "n_components")
 
@@ -317,6 +336,12 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         else:
             sigma = float(self.sigma)
         rng = check_random_state(self.random_state)
+        for name in ("max_nonzero_rows", "max_nonzero_features"):
+            cap = getattr(self, name)
+            if cap is not None and isinstance(self.n_components, numbers.Integral) \
+                    and cap < self.n_components:
+                raise ValueError(f"{name} must be >= n_components = {self.n_components}, "
+                                 f"got {cap}")
 
         self.cv_msep_ = None
         # The dense linear algebra here is small (QR and SVDs of a few hundred rows, r x r
@@ -326,12 +351,20 @@ class SparseSVD(TransformerMixin, BaseEstimator):
                 rank, self.cv_msep_ = self._cv_rank(op, sigma, rng)
             else:
                 rank = int(self.n_components)
+            init = None
+            if (self.warm_start and hasattr(self, "left_singular_vectors_orth_")
+                    and self.left_singular_vectors_orth_.shape == (n_samples, rank)
+                    and self.components_orth_.shape == (rank, n_features)):
+                init = (self.left_singular_vectors_orth_, self.components_orth_.T)
+            caps = [None if c is None else max(int(c), rank)
+                    for c in (self.max_nonzero_rows, self.max_nonzero_features)]
             res = fit_ssvd(
                 op, rank, sigma=sigma, rule=self.threshold_rule,
                 soft=self.threshold == "soft", gamma_u=self.gamma_u, gamma_v=self.gamma_v,
                 alpha_theory=self.alpha_theory, alpha_holm=self.alpha_holm,
                 huber_beta=self.huber_beta, tol=self.tol, max_iter=self.max_iter,
-                n_bootstrap=self.n_bootstrap, orthogonal=bool(self.orthogonal), rng=rng)
+                n_bootstrap=self.n_bootstrap, orthogonal=bool(self.orthogonal), rng=rng,
+                max_rows=caps[0], max_cols=caps[1], init=init)
             self._finish(op, res, sq_norm)
         if res.stopped_all_zero:
             warnings.warn(
