@@ -5,29 +5,43 @@ stochastic optimisers, FIT-SSVD and multi-view CP-tensor models, each with
 the study that motivated it (``statoptim reproduce --list``).
 """
 from statoptim.multiview import (
-    MultiViewTensorMachine, map_at_k, mean_average_precision, precision_at_k, retrieve,
+    MultiViewTensorMachine,
+    map_at_k,
+    mean_average_precision,
+    precision_at_k,
+    retrieve,
 )
 from statoptim.quantile import (
     CensoredQuantileRegressor,
-    QuantileRegressor,
-    pinball_loss,
     KaplanMeierResult,
+    QuantileRegressor,
     censoring_survival,
     ipcw_weights,
     kaplan_meier,
     kernel_propensity,
+    pinball_loss,
 )
+from statoptim.ssvd import SparseSVD
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["QuantileRegressor", "pinball_loss", "__version__"]
-__all__ += [
+__all__ = [
+    # quantile regression, censored and incomplete data
+    "QuantileRegressor",
     "CensoredQuantileRegressor",
+    "pinball_loss",
+    "kaplan_meier",
     "KaplanMeierResult",
     "censoring_survival",
     "ipcw_weights",
-    "kaplan_meier",
     "kernel_propensity",
+    # sparse SVD
+    "SparseSVD",
+    # multi-view CP-tensor model and retrieval
+    "MultiViewTensorMachine",
+    "retrieve",
+    "mean_average_precision",
+    "precision_at_k",
+    "map_at_k",
+    "__version__",
 ]
-__all__ += ["MultiViewTensorMachine", "retrieve", "mean_average_precision", "precision_at_k",
-            "map_at_k"]

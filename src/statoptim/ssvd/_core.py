@@ -1,0 +1,694 @@
+"""FIT-SSVD driver: initialisation, thresholded power iterations, bootstrap thresholds.
+
+The hot loops (the fused active-set product + thresholding, the energy scores
+and the bootstrap maxima) are the kernels of ``_fit.pyx``; this module
+prepares their inputs, draws the bootstrap indices, and does the small dense
+linear algebra (thin QR and r x r SVDs of the few nonzero rows) in LAPACK via
+NumPy. Section numbers refer to the spec (``shared/specs/ssvd.md``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.special import ndtr
+
+from statoptim.ssvd import _fit
+
+__all__ = [
+    "DenseOperator",
+    "SparseOperator",
+    "make_operator",
+    "median_with_constant",
+    "noise_scale",
+    "select_chi2",
+    "select_holm",
+    "huber_delta",
+    "principal_distance",
+    "fit_ssvd",
+    "FitResult",
+]
+
+MAD_CONSTANT = 1.4826
+# Bootstrap indices are drawn in chunks of at most this many entries.
+_DRAW_CHUNK = 1 << 22
+
+
+# --------------------------------------------------------------------------- #
+# Matrix operators: the same products for dense and scipy.sparse input
+# --------------------------------------------------------------------------- #
+class DenseOperator:
+    """A C-contiguous float32/float64 matrix and the kernels that read it."""
+
+    def __init__(self, X):
+        self.X = X
+        self.shape = X.shape
+        self.sparse = False
+        self._plain = None
+
+    def energy_scores(self, delta):
+        if delta == np.inf and self._plain is not None:
+            return self._plain[:2]
+        n_samples, n_features = self.shape
+        t = np.empty(n_samples)
+        s = np.empty(n_features)
+        total = _fit.energy_scores(self.X, delta, t, s)
+        if delta == np.inf:
+            self._plain = (t, s, total)
+        return t, s
+
+    def product_rows(self, active, W, scale, gamma, soft, out, nnz):
+        Wt = np.ascontiguousarray(W[active].T)
+        _fit.dense_product_rows(self.X, active, Wt, scale, gamma, soft, out, nnz)
+
+    def product_cols(self, active, W, scale, gamma, soft, out, nnz):
+        _fit.dense_product_cols(self.X, active, W, scale, gamma, soft, out, nnz)
+
+    def block(self, rows, cols):
+        """Dense float64 copy of X[rows][:, cols]."""
+        return np.asarray(self.X[np.ix_(rows, cols)], dtype=np.float64)
+
+    def block_values(self, rows, cols):
+        """Nonzero values of X[rows][:, cols] in row-major order, as float64.
+
+        The same values in the same order as ``SparseOperator.block_values``, so that
+        the bootstrap draws the same entries from dense and sparse input.
+        """
+        block = self.block(rows, cols).ravel()
+        return np.ascontiguousarray(block[block != 0.0])
+
+    def flat_values(self):
+        """All entries as a 1-D array, and the number of implicit zeros (0)."""
+        return self.X.ravel(), 0
+
+    def sq_frobenius(self):
+        """||X||_F^2, from the (cached) fused pass that also gives the plain energies."""
+        if self._plain is None:
+            self.energy_scores(np.inf)
+        return float(self._plain[2])
+
+
+class SparseOperator:
+    """A scipy.sparse matrix, kept as CSR (row slices) and CSC (column slices)."""
+
+    def __init__(self, X, center=None):
+        # One of the two formats shares the caller's arrays; copy only when a canonical
+        # form (no explicit zeros, sorted indices) has to be made, never mutate the input.
+        csr, csc = sparse.csr_matrix(X), sparse.csc_matrix(X)
+        csr, csc = self._canonical(csr), self._canonical(csc)
+        self.shape = n_samples, n_features = csr.shape
+        self.sparse = True
+        self.csr, self.csc = csr, csc
+        # The kernels take scipy's own index dtype (int32 or int64): no conversion.
+        self._csr_idx = (csr.indices, csr.indptr)
+        self._csc_idx = (csc.indices, csc.indptr)
+        # Implicit centring X - a c' (rank-one correction; X stays sparse).
+        self.center = center
+        self.means = None
+        if center == "columns":
+            self.means = np.asarray(csr.mean(axis=0), dtype=np.float64).ravel()
+            self.a, self.c = np.ones(n_samples), self.means
+        elif center == "rows":
+            self.means = np.asarray(csr.mean(axis=1), dtype=np.float64).ravel()
+            self.a, self.c = self.means, np.ones(n_features)
+        else:
+            self.a = self.c = np.empty(0)
+        self._rows_of_nz = (np.repeat(np.arange(n_samples), np.diff(csr.indptr))
+                            if center is not None else None)
+
+    @staticmethod
+    def _canonical(M):
+        """M with no explicit zeros and sorted indices (a copy only if M is not)."""
+        if M.has_sorted_indices and not np.any(M.data == 0):
+            return M
+        M = M.copy()
+        M.eliminate_zeros()   # explicit zeros are zeros (same bootstrap pools as dense input)
+        M.sort_indices()
+        return M
+
+    def _centred_data(self):
+        x = self.csr.data.astype(np.float64)
+        if self.center is None:
+            return x
+        return x - self.a[self._rows_of_nz] * self.c[self.csr.indices]
+
+    def energy_scores(self, delta):
+        n_samples, n_features = self.shape
+        x = self._centred_data()
+
+        def energy(v):
+            y = v * v
+            if np.isfinite(delta):
+                big = y > delta
+                y[big] = 2.0 * math.sqrt(delta) * np.abs(v[big]) - delta
+            return y
+
+        y = energy(x)
+        if self.center is not None:
+            # Zero entries are -a_i c_j: add their energy as (all cells) - (nonzero cells).
+            y = y - energy(-self.a[self._rows_of_nz] * self.c[self.csr.indices])
+        ycsr = sparse.csr_matrix((y, self.csr.indices, self.csr.indptr), shape=self.shape)
+        t = np.asarray(ycsr.sum(axis=1)).ravel()
+        s = np.asarray(ycsr.sum(axis=0)).ravel()
+        if self.center == "columns":
+            base = energy(-self.c)            # zero cell of column j
+            t += base.sum()
+            s += n_samples * base
+        elif self.center == "rows":
+            base = energy(-self.a)            # zero cell of row i
+            t += n_features * base
+            s += base.sum()
+        return t, s
+
+    def product_rows(self, active, W, scale, gamma, soft, out, nnz):
+        indices, indptr = self._csc_idx
+        w = W[active].T @ self.c[active] if self.center else np.empty(0)
+        _fit.csc_product_rows(self.csc.data, indices, indptr, active, W, scale, gamma, soft,
+                              self.a, w, out, nnz)
+
+    def product_cols(self, active, W, scale, gamma, soft, out, nnz):
+        indices, indptr = self._csr_idx
+        w = W[active].T @ self.a[active] if self.center else np.empty(0)
+        _fit.csr_product_cols(self.csr.data, indices, indptr, active, W, scale, gamma, soft,
+                              self.c, w, out, nnz)
+
+    def block(self, rows, cols):
+        B = self.csr[rows][:, cols].toarray().astype(np.float64, copy=False)
+        if self.center is not None:
+            B -= np.outer(self.a[rows], self.c[cols])
+        return B
+
+    def sparse_block(self, rows, cols):
+        """X[rows][:, cols] for ARPACK: a sparse matrix, or a LinearOperator when centred."""
+        B = self.csr[rows][:, cols].astype(np.float64)
+        if self.center is None:
+            return B
+        from scipy.sparse.linalg import LinearOperator
+
+        a, c = self.a[rows], self.c[cols]
+        return LinearOperator(
+            B.shape, dtype=np.float64,
+            matvec=lambda x: B @ np.ravel(x) - a * (c @ np.ravel(x)),
+            rmatvec=lambda y: B.T @ np.ravel(y) - c * (a @ np.ravel(y)))
+
+    def block_values(self, rows, cols):
+        if self.center is not None:
+            raise ValueError("the bootstrap needs an uncentred sparse matrix")
+        sub = self.csr[rows][:, cols]
+        return np.ascontiguousarray(sub.data, dtype=np.float64)
+
+    def entry_multiset(self):
+        """All n_samples * n_features entries as (values, constants, counts).
+
+        ``values`` are the entries at the nonzero cells; the other cells hold
+        ``constants[k]`` ``counts[k]`` times (0 without centring; -c_j per column or
+        -a_i per row with centring).
+        """
+        n_samples, n_features = self.shape
+        values = self._centred_data()
+        if self.center == "columns":
+            counts = n_samples - np.diff(self.csc.indptr)
+            return values, -self.c, counts
+        if self.center == "rows":
+            counts = n_features - np.diff(self.csr.indptr)
+            return values, -self.a, counts
+        return values, np.zeros(1), np.array([n_samples * n_features - self.csr.nnz])
+
+    def flat_values(self):
+        values, consts, counts = self.entry_multiset()
+        if self.center is not None:
+            raise ValueError("flat_values needs an uncentred sparse matrix")
+        return values, int(counts[0])
+
+    def sq_frobenius(self):
+        values, consts, counts = self.entry_multiset()
+        return float(np.dot(values, values) + np.dot(counts, consts * consts))
+
+
+def make_operator(X, center=None):
+    """Wrap a validated dense (C-contiguous, already centred) or sparse matrix.
+
+    ``center`` is only used for sparse input, which is centred implicitly.
+    """
+    return SparseOperator(X, center) if sparse.issparse(X) else DenseOperator(X)
+
+
+# --------------------------------------------------------------------------- #
+# Order statistics by selection (no full sort)
+# --------------------------------------------------------------------------- #
+def _kth_smallest(values, k, constant=0.0, n_constant=0):
+    """k-th smallest (0-based) of ``values`` together with ``n_constant`` copies of ``constant``."""
+    if n_constant == 0:
+        return float(np.partition(values, k)[k])
+    below = values[values < constant]
+    if k < below.size:
+        return float(np.partition(below, k)[k])
+    n_equal = n_constant + int(np.count_nonzero(values == constant))
+    if k < below.size + n_equal:
+        return float(constant)
+    above = values[values > constant]
+    k2 = k - below.size - n_equal
+    return float(np.partition(above, k2)[k2])
+
+
+def _two_smallest_at(values, k):
+    """(k-th, (k+1)-th) smallest of values (0-based), from a single partition."""
+    part = np.partition(values, k + 1)
+    return float(part[: k + 1].max()), float(part[k + 1])
+
+
+def median_with_constant(values, constant=0.0, n_constant=0):
+    """Median of ``values`` plus ``n_constant`` copies of ``constant``, by selection."""
+    values = np.asarray(values).ravel()
+    total = values.size + n_constant
+    if total == 0:
+        raise ValueError("median of an empty set")
+    h = total // 2
+    if n_constant == 0:
+        if total % 2 == 1:
+            return float(np.partition(values, h)[h])
+        lo, hi = _two_smallest_at(values, h - 1)
+        return 0.5 * (lo + hi)
+    if total % 2 == 1:
+        return _kth_smallest(values, h, constant, n_constant)
+    return 0.5 * (_kth_smallest(values, h - 1, constant, n_constant)
+                  + _kth_smallest(values, h, constant, n_constant))
+
+
+def _kth_weighted(values, consts, counts, k):
+    """k-th smallest (0-based) of ``values`` plus ``counts[m]`` copies of each ``consts[m]``."""
+    allv = np.concatenate([values, consts])
+    weights = np.concatenate([np.ones(values.size, dtype=np.int64),
+                              np.asarray(counts, dtype=np.int64)])
+    order = np.argsort(allv, kind="stable")
+    cum = np.cumsum(weights[order])
+    return float(allv[order[np.searchsorted(cum, k, side="right")]])
+
+
+def _median_weighted(values, consts, counts):
+    total = values.size + int(np.sum(counts))
+    h = total // 2
+    if total % 2:
+        return _kth_weighted(values, consts, counts, h)
+    return 0.5 * (_kth_weighted(values, consts, counts, h - 1)
+                  + _kth_weighted(values, consts, counts, h))
+
+
+def _centred_sparse(op):
+    return getattr(op, "sparse", False) and getattr(op, "center", None) is not None
+
+
+def noise_scale(op):
+    """sigma-hat = 1.4826 * median |X_ij - median(X)| over all n_samples * n_features entries."""
+    if _centred_sparse(op):
+        values, consts, counts = op.entry_multiset()
+        med = _median_weighted(values, consts, counts)
+        return MAD_CONSTANT * _median_weighted(np.abs(values - med), np.abs(consts - med), counts)
+    values, n_zero = op.flat_values()
+    if n_zero == 0:
+        # One float64 work copy, partitioned twice in place.
+        work = np.array(values, dtype=np.float64)
+        total = work.size
+        h = total // 2
+        work.partition(h)
+        med = float(work[h]) if total % 2 else 0.5 * (float(work[:h].max()) + float(work[h]))
+        np.subtract(work, med, out=work)
+        np.abs(work, out=work)
+        work.partition(h)
+        mad = float(work[h]) if total % 2 else 0.5 * (float(work[:h].max()) + float(work[h]))
+        return MAD_CONSTANT * mad
+    med = median_with_constant(values, 0.0, n_zero)
+    dev = np.abs(values - med) if values.dtype == np.float64 else np.abs(
+        values.astype(np.float64) - med)
+    return MAD_CONSTANT * median_with_constant(dev, abs(med), n_zero)
+
+
+def huber_delta(op, beta):
+    """delta = beta-quantile of {X_ij^2} (linear interpolation, R type 7 = NumPy default)."""
+    if _centred_sparse(op):
+        values, consts, counts = op.entry_multiset()
+        sq, csq = values * values, consts * consts
+        total = values.size + int(np.sum(counts))
+        h = (total - 1) * beta
+        lo = int(math.floor(h))
+        a = _kth_weighted(sq, csq, counts, lo)
+        b = _kth_weighted(sq, csq, counts, min(lo + 1, total - 1))
+        return a + (h - lo) * (b - a)
+    values, n_zero = op.flat_values()
+    sq = np.square(values, dtype=np.float64)
+    total = sq.size + n_zero
+    h = (total - 1) * beta
+    lo = int(math.floor(h))
+    frac = h - lo
+    if lo + 1 >= total:
+        return _kth_smallest(sq, total - 1, 0.0, n_zero)
+    if n_zero == 0:
+        a, b = _two_smallest_at(sq, lo)
+    else:
+        a = _kth_smallest(sq, lo, 0.0, n_zero)
+        b = _kth_smallest(sq, lo + 1, 0.0, n_zero)
+    return a + frac * (b - a)
+
+
+# --------------------------------------------------------------------------- #
+# Initial selection of rows and columns (spec 2, step 1)
+# --------------------------------------------------------------------------- #
+def select_chi2(scores, sigma, n_other, alpha):
+    """Chi-square-type rule: keep i with scores_i / (sigma^2 m) > 1 + alpha sqrt(log m / m).
+
+    ``n_other`` = m, the number of entries summed in each score.
+    """
+    m = n_other
+    bound = 1.0 + alpha * math.sqrt(math.log(m) / m) if m > 1 else 1.0
+    return np.flatnonzero(scores / (sigma * sigma * m) > bound)
+
+
+def select_holm(scores, alpha):
+    """Robust Holm rule (spec 2, step 1.2, "method").
+
+    pi_i = 1 - Phi((t_i - median t) / MAD t); with the scores sorted decreasingly,
+    reject the k-th (1-based) while pi_(k) < alpha / (m - k + 1); return the leading
+    run of rejections (all indices if all are rejected). Returns None when MAD t = 0
+    (degenerate p-values), which the caller treats as a fallback.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    m = scores.size
+    med = median_with_constant(scores)
+    mad = MAD_CONSTANT * median_with_constant(np.abs(scores - med))
+    if not mad > 0:
+        return None
+    order = np.argsort(-scores, kind="stable")
+    pvals = 1.0 - ndtr((scores[order] - med) / mad)
+    bounds = alpha / (m - np.arange(m))          # alpha / (m - k + 1), k = 1..m
+    fail = np.flatnonzero(~(pvals < bounds))
+    n_reject = m if fail.size == 0 else int(fail[0])
+    return np.sort(order[:n_reject])
+
+
+def _top_scores(scores, count):
+    order = np.argsort(-scores, kind="stable")
+    return np.sort(order[:count])
+
+
+# --------------------------------------------------------------------------- #
+# Small dense helpers
+# --------------------------------------------------------------------------- #
+def principal_distance(A, B):
+    """1 - sigma_min(A' B)^2 = sin^2 of the largest principal angle (A, B orthonormal)."""
+    s = np.linalg.svd(A.T @ B, compute_uv=False)
+    return float(min(1.0, max(0.0, 1.0 - s[-1] ** 2)))
+
+
+def _orthonormalise(Ut, U_old):
+    """Thin QR of Ut computed on its nonzero rows only (exact: Q has Ut's zero rows).
+
+    Returns (Q, rows, mask) with Q the (n, r) orthonormal factor, ``rows`` its
+    support and ``mask`` the same as a boolean array.
+    """
+    n_components = Ut.shape[1]
+    mask = _row_mask(Ut)
+    rows = np.flatnonzero(mask)
+    if rows.size < n_components:
+        # Rank-deficient support: widen by the previous support so Q can be orthonormal.
+        mask |= _row_mask(U_old)
+        rows = np.flatnonzero(mask)
+    Q = np.zeros_like(Ut)
+    Q[rows] = np.linalg.qr(Ut[rows])[0]
+    return Q, rows, mask
+
+
+# Above this many entries (and a smaller side > _SVDS_MIN_SIDE), the initial block's
+# leading singular vectors come from ARPACK instead of a full LAPACK SVD.
+_SVDS_MIN_SIZE = 1 << 18
+_SVDS_MIN_SIDE = 60
+
+
+def top_singular_vectors(op, rows, cols, rank):
+    """Leading ``rank`` singular vectors of X[rows][:, cols]: (U (|rows|, rank), V' (rank, |cols|)).
+
+    Small blocks: dense LAPACK SVD. Large ones (noisy data can select many rows):
+    ARPACK ``svds`` on the block (kept sparse for sparse input), started from a
+    fixed vector so that the fit stays deterministic.
+    """
+    n_rows, n_cols = len(rows), len(cols)
+    if n_rows * n_cols < _SVDS_MIN_SIZE or min(n_rows, n_cols) <= max(_SVDS_MIN_SIDE, 3 * rank):
+        U, _, Vt = np.linalg.svd(op.block(rows, cols), full_matrices=False)
+        return U[:, :rank], Vt[:rank]
+    from scipy.sparse.linalg import svds
+
+    B = op.sparse_block(rows, cols) if op.sparse else op.block(rows, cols)
+    v0 = np.random.default_rng(0).standard_normal(min(B.shape))
+    U, s, Vt = svds(B, k=rank, tol=0, v0=v0, solver="arpack")
+    order = np.argsort(-s, kind="stable")
+    return U[:, order], Vt[order]
+
+
+@dataclass
+class FitResult:
+    """Raw output of :func:`fit_ssvd` (before sorting and the sign rule)."""
+
+    U: np.ndarray
+    V: np.ndarray
+    U_orth: np.ndarray
+    V_orth: np.ndarray
+    n_iter: int
+    converged: bool
+    dist_u: float
+    dist_v: float
+    n_threshold_fallbacks: int = 0
+    n_bootstrap_runs: int = 0
+    init_fallback: tuple = (False, False)
+    zero_column_events: int = 0
+    stopped_all_zero: bool = False
+    init_rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.intp))
+    init_cols: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.intp))
+
+
+def initial_selection(op, n_components, sigma, rule, alpha_theory, alpha_holm, huber_beta):
+    """Rows I and columns J of the initial block (spec 2, step 1.1-1.3).
+
+    Returns (I, J, (row_fallback, col_fallback)).
+    """
+    n_samples, n_features = op.shape
+    if rule == "theory":
+        t, s = op.energy_scores(np.inf)
+        rows = select_chi2(t, sigma, n_features, alpha_theory)
+        cols = select_chi2(s, sigma, n_samples, alpha_theory)
+    else:
+        delta = huber_delta(op, huber_beta)
+        t, s = op.energy_scores(delta if delta > 0 else np.inf)
+        rows = select_holm(t, alpha_holm)
+        cols = select_holm(s, alpha_holm)
+    fallback = [False, False]
+    if rows is None or rows.size < n_components:
+        rows = _top_scores(t, min(n_components + 10, n_samples))
+        fallback[0] = True
+    if cols is None or cols.size < n_components:
+        cols = _top_scores(s, min(n_components + 10, n_features))
+        fallback[1] = True
+    return rows.astype(np.intp), cols.astype(np.intp), tuple(fallback)
+
+
+def _row_mask(A):
+    return np.any(A != 0.0, axis=1)
+
+
+def _bootstrap_threshold(op, side, W_old, W_other, n_bootstrap, scale, rng, theory_value,
+                         old_mask=None, other_mask=None):
+    """Data-driven thresholds, one per component (spec 2, "Bootstrap threshold").
+
+    side "u": rows R = rows of X with U_old = 0, columns C = columns with V = 0,
+    n_out = n_samples. side "v": the same on X' (rows of X with U = 0, columns
+    with V_old = 0, n_out = n_features). ``old_mask``/``other_mask`` are the
+    nonzero-row masks of W_old/W_other when the caller has them. Returns
+    (gamma, fell_back).
+    """
+    n_components = W_other.shape[1]
+    old_mask = _row_mask(W_old) if old_mask is None else old_mask
+    other_mask = _row_mask(W_other) if other_mask is None else other_mask
+    free_out = np.flatnonzero(~old_mask)                           # R
+    active = np.flatnonzero(other_mask)                            # J (or I)
+    free_in = np.flatnonzero(~other_mask)                          # C
+    n_out = W_old.shape[0]
+    n_active = active.size
+    N = n_out * n_active
+    n_block = free_out.size * free_in.size
+    if N == 0 or n_block == 0 or n_block < N * math.log(N):
+        return np.full(n_components, theory_value), True
+    if side == "u":
+        pool = op.block_values(free_out, free_in)
+    else:
+        pool = op.block_values(free_in, free_out)
+    if pool.size == 0:
+        # The noise block is entirely (implicit) zeros: every bootstrap product is 0.
+        return np.zeros(n_components), False
+    W = np.ascontiguousarray(W_other[active])
+    maxima = np.empty((n_bootstrap, n_components))
+    scratch = np.empty((2, n_components))
+    draw_dtype = np.uint32 if n_block <= np.iinfo(np.uint32).max else np.int64
+    per_rep = N
+    reps_per_chunk = max(1, _DRAW_CHUNK // per_rep)
+    start = 0
+    while start < n_bootstrap:
+        stop = min(n_bootstrap, start + reps_per_chunk)
+        draws = rng.integers(0, n_block, size=(stop - start) * per_rep, dtype=draw_dtype)
+        _fit.bootstrap_maxima(pool, n_block, draws, n_out, W, scale, scratch, maxima[start:stop])
+        start = stop
+    gamma = np.empty(n_components)
+    _fit.column_medians(maxima, np.empty(n_bootstrap), gamma)
+    return gamma, False
+
+
+def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math.sqrt(2.0),
+             gamma_v=math.sqrt(2.0), alpha_theory=1.5, alpha_holm=0.05, huber_beta=0.95,
+             tol=1e-8, max_iter=100, n_bootstrap=100, orthogonal=True, rng=None,
+             max_rows=None, max_cols=None, init=None):
+    """Run FIT-SSVD at a fixed rank on a wrapped matrix (spec section 2).
+
+    ``max_rows``/``max_cols`` cap the number of nonzero rows of U / V after each
+    thresholding (the rows with the largest norms are kept). ``init`` = (U0, V0),
+    orthonormal, replaces the initial selection and SVD (warm start).
+
+    Returns a :class:`FitResult` with U (n_samples, r), V (n_features, r), both
+    orthonormal unless ``orthogonal=False``, in the component order of the
+    iterations (the estimator sorts them and applies the sign rule).
+    """
+    n_samples, n_features = op.shape
+    r = n_components
+    scale = 1.0 / sigma
+    theory_u = gamma_u * math.sqrt(math.log(n_samples)) if n_samples > 1 else 0.0
+    theory_v = gamma_v * math.sqrt(math.log(n_features)) if n_features > 1 else 0.0
+    gu = np.full(r, theory_u)
+    gv = np.full(r, theory_v)
+
+    # Step 1: initial block and its rank-r SVD, zero-padded (or the warm start).
+    if init is None:
+        I, J, init_fb = initial_selection(op, r, sigma, rule, alpha_theory, alpha_holm,
+                                          huber_beta)
+        Uo, Vt = top_singular_vectors(op, I, J, r)
+        U = np.zeros((n_samples, r))
+        V = np.zeros((n_features, r))
+        U[I] = Uo[:, :r]
+        V[J] = Vt[:r].T
+    else:
+        U, V = (np.array(A, dtype=np.float64, order="C") for A in init)
+        I, J, init_fb = np.flatnonzero(_row_mask(U)), np.flatnonzero(_row_mask(V)), (False,
+                                                                                      False)
+
+    res = FitResult(U=U, V=V, U_orth=U, V_orth=V, n_iter=0, converged=False,
+                    dist_u=1.0, dist_v=1.0, init_fallback=init_fb, init_rows=I, init_cols=J)
+    Ut = np.empty((n_samples, r))
+    Vt_ = np.empty((n_features, r))
+    nnz = np.empty(r, dtype=np.intp)
+    n_fb = n_boot = 0
+    u_mask, v_mask = _row_mask(U), _row_mask(V)
+    for it in range(1, max_iter + 1):
+        # u half-step (spec 2, steps 2.1-2.4)
+        J = np.flatnonzero(v_mask)
+        if rule == "bootstrap":
+            gu, fb = _bootstrap_threshold(op, "u", U, V, n_bootstrap, scale, rng, theory_u,
+                                          u_mask, v_mask)
+            n_fb += fb
+            n_boot += not fb
+        op.product_rows(J, V, scale, gu, soft, Ut, nnz)
+        if max_rows is not None:
+            _cap_rows(Ut, max_rows, nnz)
+        if not np.any(nnz):
+            res.stopped_all_zero = True
+            res.n_iter = it
+            break
+        if not np.all(nnz):
+            res.zero_column_events += 1
+            zero = nnz == 0
+            Ut[:, zero] = U[:, zero]
+        U_new, I, u_mask = _orthonormalise(Ut, U)
+        dist_u = principal_distance(U_new[I], U[I])   # U_new is zero off I
+        U = U_new
+
+        # v half-step with the new U (spec 2, step 2.5)
+        if rule == "bootstrap":
+            gv, fb = _bootstrap_threshold(op, "v", V, U, n_bootstrap, scale, rng, theory_v,
+                                          v_mask, u_mask)
+            n_fb += fb
+            n_boot += not fb
+        op.product_cols(I, U, scale, gv, soft, Vt_, nnz)
+        if max_cols is not None:
+            _cap_rows(Vt_, max_cols, nnz)
+        if not np.any(nnz):
+            res.stopped_all_zero = True
+            res.n_iter = it
+            res.dist_u = dist_u
+            break
+        if not np.all(nnz):
+            res.zero_column_events += 1
+            zero = nnz == 0
+            Vt_[:, zero] = V[:, zero]
+        V_new, Jn, v_mask = _orthonormalise(Vt_, V)
+        dist_v = principal_distance(V_new[Jn], V[Jn])
+        V = V_new
+        res.n_iter, res.dist_u, res.dist_v = it, dist_u, dist_v
+        if max(dist_u, dist_v) <= tol:
+            res.converged = True
+            break
+
+    res.U, res.V, res.U_orth, res.V_orth = U, V, U, V
+    res.n_threshold_fallbacks, res.n_bootstrap_runs = n_fb, n_boot
+    if not orthogonal:
+        res.U, res.V = _non_orthogonal_step(op, U, V, scale, gu, gv, soft, res,
+                                            max_rows, max_cols)
+    return res
+
+
+def _cap_rows(A, max_rows, nnz):
+    """Keep the ``max_rows`` rows of A with the largest norms (ties: lower index); update nnz."""
+    mask = _row_mask(A)
+    if np.count_nonzero(mask) <= max_rows:
+        return
+    norms = np.einsum("ij,ij->i", A, A)
+    keep = np.argsort(-norms, kind="stable")[:max_rows]
+    drop = np.ones(A.shape[0], dtype=bool)
+    drop[keep] = False
+    A[drop] = 0.0
+    nnz[:] = np.count_nonzero(A, axis=0)
+
+
+def _non_orthogonal_step(op, U, V, scale, gu, gv, soft, res, max_rows=None, max_cols=None):
+    """One more half-step per side without QR: u_k = eta(X_s V)_k / ||.|| (spec 2, final step).
+
+    A column thresholded to zero keeps its orthonormal value (counted in
+    ``res.zero_column_events``).
+    """
+    n_samples, n_features = op.shape
+    r = U.shape[1]
+    nnz = np.empty(r, dtype=np.intp)
+    nnz2 = np.empty(r, dtype=np.intp)
+    Un = np.empty((n_samples, r))
+    Vn = np.empty((n_features, r))
+    op.product_rows(np.flatnonzero(np.any(V != 0.0, axis=1)), V, scale, gu, soft, Un, nnz)
+    op.product_cols(np.flatnonzero(np.any(U != 0.0, axis=1)), U, scale, gv, soft, Vn, nnz2)
+    if max_rows is not None:
+        _cap_rows(Un, max_rows, nnz)
+    if max_cols is not None:
+        _cap_rows(Vn, max_cols, nnz2)
+    for A, A_orth, counts in ((Un, U, nnz), (Vn, V, nnz2)):
+        for k in range(r):
+            norm = np.linalg.norm(A[:, k])
+            if counts[k] == 0 or not norm > 0:
+                A[:, k] = A_orth[:, k]
+                res.zero_column_events += 1
+            else:
+                A[:, k] /= norm
+    return Un, Vn
+
+
+def diag_product(op, U, V):
+    """P = X V (unscaled, active columns only) and d = diag(U' X V)."""
+    n_samples = op.shape[0]
+    r = V.shape[1]
+    P = np.empty((n_samples, r))
+    nnz = np.empty(r, dtype=np.intp)
+    J = np.flatnonzero(np.any(V != 0.0, axis=1))
+    op.product_rows(J, V, 1.0, np.zeros(r), False, P, nnz)
+    return P, np.einsum("ik,ik->k", U, P)

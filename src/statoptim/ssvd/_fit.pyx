@@ -1,0 +1,431 @@
+# Kernels of FIT-SSVD (Yang, Ma & Buja 2014): sparse SVD by fast iterative thresholding.
+#
+# Design
+# ------
+# One FIT-SSVD iteration (spec ssvd.md, section 2, step 2) is, on the u side,
+#     U~ = eta(X_s[:, J_v] V[J_v, :], gamma_u),    X_s = X / sigma,
+# followed by a thin QR, and the same on the v side with X_s' and the new U.
+# The product touches only the active columns J_v (u side) or active rows
+# I_u (v side) of X: skipping the zero rows of V (or U) is exact and is the
+# main speed trick. The product and the thresholding eta are fused here:
+#
+#   dense_product_rows   U~ = eta(s * X[:, J] W[J, :])       X C-contiguous (W compact, transposed)
+#   dense_product_cols   V~ = eta(s * X[I, :]' W[I, :])      X C-contiguous
+#   csc_product_rows     the same as dense_product_rows for a CSC matrix
+#   csr_product_cols     the same as dense_product_cols for a CSR matrix
+#
+# The sparse kernels optionally centre implicitly: a rank-one correction
+# (X - a c') W = X W - a (c' W) applied before eta, so X is never densified.
+#
+# (`W` is the full (n_features, n_components) V, or (n_samples, n_components) U;
+# only its rows listed in `active` are read.) Every product kernel also counts
+# the nonzero entries of each output column, so the wrapper can detect an
+# over-thresholded (all-zero) column without another pass.
+#
+# `energy_scores` is the fused O(n_samples * n_features) pass of the
+# initialisation (spec 2, step 1.1): the (optionally Huberised) energy
+# Y_ij = X_ij^2 (or 2 sqrt(delta) |X_ij| - delta above delta), summed over rows
+# and columns at once.
+#
+# `bootstrap_maxima` / `column_medians` compute the data-driven thresholds of
+# the "method" rule (spec 2, "Bootstrap threshold"): for each replicate b,
+# max_i |(Z*_b W)_ik| where Z*_b is filled from a pool of noise entries by
+# indices drawn by the wrapper; then the median over the replicates.
+#
+# Conventions: X is float32 or float64 (`floating`), everything else float64.
+# All outputs and scratch are allocated by the wrappers in `_core.py`; nothing
+# here allocates, draws random numbers or warns, and every loop runs without
+# the GIL. Indices are Py_ssize_t (numpy intp); bootstrap draws are uint32 or
+# int64.
+
+from cython cimport floating
+from libc.math cimport fabs, sqrt, INFINITY
+from libc.stdint cimport uint32_t, int32_t, int64_t
+
+# Index arrays of scipy.sparse matrices (int32 or int64, as scipy made them).
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define STATOPTIM_PREFETCH(p) __builtin_prefetch(p)
+    #else
+    #define STATOPTIM_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void STATOPTIM_PREFETCH(const void* p) noexcept nogil
+
+# Bootstrap gathers are prefetched this many draws ahead (random reads from a pool
+# of up to a few MB: latency-bound otherwise).
+DEF PREFETCH_AHEAD = 32
+
+
+cdef inline double eta(double x, double gamma, bint soft) noexcept nogil:
+    """Hard (x * 1{|x| >= gamma}) or soft (sign(x) max(|x| - gamma, 0)) threshold."""
+    if soft:
+        if x > gamma:
+            return x - gamma
+        if x < -gamma:
+            return x + gamma
+        return 0.0
+    return x if fabs(x) >= gamma else 0.0
+
+
+cdef inline void threshold_block(Py_ssize_t n_rows, Py_ssize_t n_components, double* out,
+                                 const double* gamma, bint soft,
+                                 Py_ssize_t* col_nnz) noexcept nogil:
+    """Apply eta in place to a C-contiguous (n_rows, n_components) block; count nonzeros."""
+    cdef Py_ssize_t i, k
+    cdef double v
+    for k in range(n_components):
+        col_nnz[k] = 0
+    for i in range(n_rows):
+        for k in range(n_components):
+            v = eta(out[i * n_components + k], gamma[k], soft)
+            out[i * n_components + k] = v
+            if v != 0.0:
+                col_nnz[k] += 1
+
+
+def threshold_columns(const double[:, ::1] A,      # IN  (n_rows, n_components)
+                      const double[::1] gamma,     # IN  (n_components,) one threshold per column
+                      bint soft,
+                      double[:, ::1] out,          # OUT (n_rows, n_components), may alias A
+                      Py_ssize_t[::1] col_nnz):    # OUT (n_components,) nonzeros per column
+    """out = eta(A, gamma) column by column (spec section 1: hard keeps |x| == gamma)."""
+    cdef Py_ssize_t i, k, n_rows = A.shape[0], n_components = A.shape[1]
+    with nogil:
+        for i in range(n_rows):
+            for k in range(n_components):
+                out[i, k] = A[i, k]
+        if n_rows > 0 and n_components > 0:
+            threshold_block(n_rows, n_components, &out[0, 0], &gamma[0], soft, &col_nnz[0])
+        else:
+            for k in range(n_components):
+                col_nnz[k] = 0
+
+
+def energy_scores(const floating[:, ::1] X,        # IN  (n_samples, n_features)
+                  double delta,                    # IN  Huber cut on X^2; INFINITY: plain X^2
+                  double[::1] row_scores,          # OUT (n_samples,)  t_i = sum_j Y_ij
+                  double[::1] col_scores):         # OUT (n_features,) s_j = sum_i Y_ij
+    """Row and column sums of the energy Y in one pass (spec 2, step 1.1).
+
+    Y_ij = X_ij^2 if X_ij^2 <= delta, else 2 sqrt(delta) |X_ij| - delta
+    (the Huberised energy of the "method" rule; delta = INFINITY gives X^2).
+    Returns sum_ij X_ij^2 (the squared Frobenius norm), computed in the same pass.
+    """
+    cdef Py_ssize_t i, j, n_samples = X.shape[0], n_features = X.shape[1]
+    cdef double x, y, acc, sq, total = 0.0
+    cdef double root = sqrt(delta) if delta < INFINITY else INFINITY
+    with nogil:
+        for j in range(n_features):
+            col_scores[j] = 0.0
+        for i in range(n_samples):
+            acc = 0.0
+            for j in range(n_features):
+                x = X[i, j]
+                sq = x * x
+                total += sq
+                y = sq
+                if sq > delta:
+                    y = 2.0 * root * fabs(x) - delta
+                acc += y
+                col_scores[j] += y
+            row_scores[i] = acc
+    return total
+
+
+def dense_product_rows(const floating[:, ::1] X,   # IN  (n_samples, n_features)
+                       const Py_ssize_t[::1] active,  # IN  (n_active,) active columns J
+                       const double[:, ::1] Wt,    # IN  (n_components, n_active): V[J, :].T
+                       double scale,               # IN  1 / sigma
+                       const double[::1] gamma,    # IN  (n_components,) thresholds
+                       bint soft,
+                       double[:, ::1] out,         # OUT (n_samples, n_components)
+                       Py_ssize_t[::1] col_nnz):   # OUT (n_components,)
+    """out = eta(scale * X[:, J] @ V[J, :], gamma): the u half-step (spec 2, steps 2.1, 2.3).
+
+    V enters compact and transposed (``Wt[k, a] = V[J[a], k]``) so that each
+    output entry is one scalar dot product over the active columns of a row.
+    """
+    cdef Py_ssize_t i, a, k, n_samples = X.shape[0]
+    cdef Py_ssize_t n_active = active.shape[0], n_components = Wt.shape[0]
+    cdef double acc
+    cdef const floating* xi
+    cdef const double* wk
+    cdef const double* wbase
+    if n_samples == 0 or n_components == 0:
+        return
+    if n_active == 0:
+        out[:, :] = 0.0
+        col_nnz[:] = 0
+        return
+    wbase = &Wt[0, 0]
+    with nogil:
+        for i in range(n_samples):
+            xi = &X[i, 0]
+            for k in range(n_components):
+                wk = wbase + k * n_active
+                acc = 0.0
+                for a in range(n_active):
+                    acc += xi[active[a]] * wk[a]
+                out[i, k] = acc * scale
+        threshold_block(n_samples, n_components, &out[0, 0], &gamma[0], soft, &col_nnz[0])
+
+
+def dense_product_cols(const floating[:, ::1] X,   # IN  (n_samples, n_features)
+                       const Py_ssize_t[::1] active,  # IN  active rows I (rows of W != 0)
+                       const double[:, ::1] W,     # IN  (n_samples, n_components), U
+                       double scale,               # IN  1 / sigma
+                       const double[::1] gamma,    # IN  (n_components,) thresholds
+                       bint soft,
+                       double[:, ::1] out,         # OUT (n_features, n_components)
+                       Py_ssize_t[::1] col_nnz):   # OUT (n_components,)
+    """out = eta(scale * X[I, :]' @ W[I, :], gamma): the v half-step (spec 2, step 2.5)."""
+    cdef Py_ssize_t i, a, j, k, n_features = X.shape[1], n_active = active.shape[0]
+    cdef Py_ssize_t n_components = W.shape[1], m
+    cdef double x
+    cdef const floating* xi
+    cdef const double* wi
+    cdef double* o
+    if n_features == 0 or n_components == 0:
+        return
+    m = n_features * n_components
+    with nogil:
+        o = &out[0, 0]
+        for j in range(m):
+            o[j] = 0.0
+        for a in range(n_active):
+            i = active[a]
+            xi = &X[i, 0]
+            wi = &W[i, 0]
+            for j in range(n_features):
+                x = xi[j]
+                for k in range(n_components):
+                    o[j * n_components + k] += x * wi[k]
+        for j in range(m):
+            o[j] *= scale
+        threshold_block(n_features, n_components, o, &gamma[0], soft, &col_nnz[0])
+
+
+def csc_product_rows(const floating[::1] data,     # IN  CSC values
+                     const index_t[::1] indices,   # IN  CSC row indices
+                     const index_t[::1] indptr,    # IN  CSC column pointers (n_features + 1)
+                     const Py_ssize_t[::1] active,   # IN  active columns J
+                     const double[:, ::1] W,       # IN  (n_features, n_components), V
+                     double scale,
+                     const double[::1] gamma,
+                     bint soft,
+                     const double[::1] row_offset,  # IN  (n_samples,) a, or empty: no centring
+                     const double[::1] col_weight,  # IN  (n_components,) w = c[J]' V[J, :]
+                     double[:, ::1] out,           # OUT (n_samples, n_components)
+                     Py_ssize_t[::1] col_nnz):     # OUT (n_components,)
+    """dense_product_rows for a CSC matrix: reads only the columns in J.
+
+    With a non-empty `row_offset` the product is taken on the implicitly centred
+    matrix X - a c' (a rank-one correction, X stays sparse):
+    out[i, k] = eta(scale * ((X[:, J] V[J])_ik - a_i w_k), gamma_k).
+    """
+    cdef Py_ssize_t i, a, j, k, nz, n_samples = out.shape[0], n_active = active.shape[0]
+    cdef Py_ssize_t n_components = W.shape[1]
+    cdef bint centred = row_offset.shape[0] > 0
+    cdef double x
+    with nogil:
+        for i in range(n_samples):
+            for k in range(n_components):
+                out[i, k] = 0.0
+        for a in range(n_active):
+            j = active[a]
+            for nz in range(indptr[j], indptr[j + 1]):
+                i = indices[nz]
+                x = data[nz]
+                for k in range(n_components):
+                    out[i, k] += x * W[j, k]
+        for i in range(n_samples):
+            for k in range(n_components):
+                if centred:
+                    out[i, k] = (out[i, k] - row_offset[i] * col_weight[k]) * scale
+                else:
+                    out[i, k] = out[i, k] * scale
+        if n_samples > 0 and n_components > 0:
+            threshold_block(n_samples, n_components, &out[0, 0], &gamma[0], soft, &col_nnz[0])
+
+
+def csr_product_cols(const floating[::1] data,     # IN  CSR values
+                     const index_t[::1] indices,   # IN  CSR column indices
+                     const index_t[::1] indptr,    # IN  CSR row pointers (n_samples + 1)
+                     const Py_ssize_t[::1] active,   # IN  active rows I
+                     const double[:, ::1] W,       # IN  (n_samples, n_components), U
+                     double scale,
+                     const double[::1] gamma,
+                     bint soft,
+                     const double[::1] row_offset,  # IN  (n_features,) c, or empty: no centring
+                     const double[::1] col_weight,  # IN  (n_components,) w = a[I]' U[I, :]
+                     double[:, ::1] out,           # OUT (n_features, n_components)
+                     Py_ssize_t[::1] col_nnz):     # OUT (n_components,)
+    """dense_product_cols for a CSR matrix: reads only the rows in I.
+
+    With a non-empty `row_offset` the product is taken on X - a c':
+    out[j, k] = eta(scale * ((X[I, :]' U[I])_jk - c_j w_k), gamma_k).
+    """
+    cdef Py_ssize_t i, a, j, k, nz, n_features = out.shape[0], n_active = active.shape[0]
+    cdef Py_ssize_t n_components = W.shape[1]
+    cdef bint centred = row_offset.shape[0] > 0
+    cdef double x
+    with nogil:
+        for j in range(n_features):
+            for k in range(n_components):
+                out[j, k] = 0.0
+        for a in range(n_active):
+            i = active[a]
+            for nz in range(indptr[i], indptr[i + 1]):
+                j = indices[nz]
+                x = data[nz]
+                for k in range(n_components):
+                    out[j, k] += x * W[i, k]
+        for j in range(n_features):
+            for k in range(n_components):
+                if centred:
+                    out[j, k] = (out[j, k] - row_offset[j] * col_weight[k]) * scale
+                else:
+                    out[j, k] = out[j, k] * scale
+        if n_features > 0 and n_components > 0:
+            threshold_block(n_features, n_components, &out[0, 0], &gamma[0], soft, &col_nnz[0])
+
+
+ctypedef fused draw_t:
+    uint32_t
+    int64_t
+
+
+cdef inline void replicate_maxima(const double* pool, Py_ssize_t n_pool, const draw_t* dr,
+                                  Py_ssize_t n_out, Py_ssize_t n_active, const double* W,
+                                  double scale, double* acc, double* mx,
+                                  const Py_ssize_t n_components) noexcept nogil:
+    """mx[k] = max_i |(Z* W)_ik| for one bootstrap replicate (see `bootstrap_maxima`).
+
+    Called with a literal `n_components` for small ranks so that the C compiler
+    unrolls the inner loops; two interleaved accumulators (even and odd a)
+    shorten the floating-point dependency chains.
+    """
+    cdef Py_ssize_t a, k, d0, d1
+    cdef double z0, z1, s
+    cdef double* acc0 = acc
+    cdef double* acc1 = acc + n_components
+    for k in range(n_components):
+        mx[k] = 0.0
+    for _ in range(n_out):
+        for k in range(n_components):
+            acc0[k] = 0.0
+            acc1[k] = 0.0
+        a = 0
+        while a + 1 < n_active:
+            if a + PREFETCH_AHEAD + 1 < n_active:
+                d0 = <Py_ssize_t>dr[a + PREFETCH_AHEAD]
+                d1 = <Py_ssize_t>dr[a + PREFETCH_AHEAD + 1]
+                if d0 < n_pool:
+                    STATOPTIM_PREFETCH(&pool[d0])
+                if d1 < n_pool:
+                    STATOPTIM_PREFETCH(&pool[d1])
+            d0 = <Py_ssize_t>dr[a]
+            d1 = <Py_ssize_t>dr[a + 1]
+            z0 = pool[d0] if d0 < n_pool else 0.0
+            z1 = pool[d1] if d1 < n_pool else 0.0
+            for k in range(n_components):
+                acc0[k] += z0 * W[a * n_components + k]
+                acc1[k] += z1 * W[(a + 1) * n_components + k]
+            a += 2
+        if a < n_active:
+            d0 = <Py_ssize_t>dr[a]
+            z0 = pool[d0] if d0 < n_pool else 0.0
+            for k in range(n_components):
+                acc0[k] += z0 * W[a * n_components + k]
+        for k in range(n_components):
+            s = fabs(acc0[k] + acc1[k]) * scale
+            if s > mx[k]:
+                mx[k] = s
+        dr += n_active
+
+
+def bootstrap_maxima(const double[::1] pool,       # IN  (n_pool,) nonzero noise entries
+                     Py_ssize_t n_block,           # IN  size of the noise block (>= n_pool)
+                     const draw_t[::1] draws,      # IN  (n_boot * n_out * n_active,) < n_block
+                     Py_ssize_t n_out,             # IN  rows of each bootstrap matrix Z*_b
+                     const double[:, ::1] W,       # IN  (n_active, n_components) compact weights
+                     double scale,                 # IN  1 / sigma
+                     double[:, ::1] acc,           # SCRATCH (2, n_components)
+                     double[:, ::1] maxima):       # OUT (n_boot, n_components)
+    """maxima[b, k] = max_i |(Z*_b W)_ik| (spec 2, "Bootstrap threshold").
+
+    Z*_b is the (n_out, n_active) matrix whose entry (i, a) is `scale` times
+    pool[d] with d = draws[(b * n_out + i) * n_active + a] if d < n_pool, and 0
+    otherwise: entries drawn uniformly with replacement from a noise block of
+    n_block entries whose nonzero values are `pool` (for dense input, the whole
+    block). W holds the active rows of the other side's singular vectors. The
+    wrapper draws `draws` (uint32 or int64); the kernel only gathers,
+    multiplies and takes maxima.
+    """
+    cdef Py_ssize_t n_boot = maxima.shape[0], n_components = W.shape[1]
+    cdef Py_ssize_t n_active = W.shape[0], n_pool = pool.shape[0]
+    cdef Py_ssize_t b, stride = n_out * n_active
+    cdef const double* P
+    cdef const double* Wp
+    cdef const draw_t* dr
+    cdef double* ac
+    if n_boot == 0 or n_components == 0:
+        return
+    if n_active == 0 or n_pool == 0:
+        maxima[:, :] = 0.0
+        return
+    P = &pool[0]
+    Wp = &W[0, 0]
+    ac = &acc[0, 0]
+    with nogil:
+        for b in range(n_boot):
+            dr = &draws[b * stride]
+            if n_components == 1:
+                replicate_maxima(P, n_pool, dr, n_out, n_active, Wp, scale, ac, &maxima[b, 0], 1)
+            elif n_components == 2:
+                replicate_maxima(P, n_pool, dr, n_out, n_active, Wp, scale, ac, &maxima[b, 0], 2)
+            elif n_components == 3:
+                replicate_maxima(P, n_pool, dr, n_out, n_active, Wp, scale, ac, &maxima[b, 0], 3)
+            elif n_components == 4:
+                replicate_maxima(P, n_pool, dr, n_out, n_active, Wp, scale, ac, &maxima[b, 0], 4)
+            else:
+                replicate_maxima(P, n_pool, dr, n_out, n_active, Wp, scale, ac, &maxima[b, 0],
+                                 n_components)
+
+
+cdef void insertion_sort(double* v, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i, j
+    cdef double x
+    for i in range(1, n):
+        x = v[i]
+        j = i - 1
+        while j >= 0 and v[j] > x:
+            v[j + 1] = v[j]
+            j -= 1
+        v[j + 1] = x
+
+
+def column_medians(const double[:, ::1] A,         # IN  (n_rows, n_columns), n_rows >= 1
+                   double[::1] scratch,            # SCRATCH (n_rows,)
+                   double[::1] out):               # OUT (n_columns,)
+    """out[k] = median of A[:, k] (mean of the two middle values for even n_rows).
+
+    Sorting by insertion: meant for the few hundred bootstrap replicates.
+    """
+    cdef Py_ssize_t i, k, n_rows = A.shape[0], n_columns = A.shape[1], h
+    with nogil:
+        for k in range(n_columns):
+            for i in range(n_rows):
+                scratch[i] = A[i, k]
+            insertion_sort(&scratch[0], n_rows)
+            h = n_rows // 2
+            if n_rows % 2 == 1:
+                out[k] = scratch[h]
+            else:
+                out[k] = 0.5 * (scratch[h - 1] + scratch[h])
