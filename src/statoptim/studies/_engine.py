@@ -586,8 +586,10 @@ def _iter_dask(func, settings, tasks, seed, client):
     futures = [client.submit(_run_batch, func, settings[s], s, reps, seed, pure=False)
                for s, reps in tasks]
     try:
-        for _, batch in as_completed(futures, with_results=True):
-            yield batch
+        # Not ``with_results=True``: its background gathers can stall for good
+        # (dask/distributed#7331; seen here under load). One result at a time.
+        for future in as_completed(futures):
+            yield future.result()
     finally:
         client.cancel(futures)
 
