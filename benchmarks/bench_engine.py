@@ -4,8 +4,9 @@ Run with ``pytest benchmarks/bench_engine.py --benchmark-only`` (add
 ``--benchmark-columns=min,median,max,rounds``); the Dask benchmarks need the
 ``dask`` extra and are skipped without it.
 
-* group ``engine-scaling``: 80 quantile-regression replications (n_samples =
-  10 000, quantiles 0.25 and 0.75: simulate, fit statoptim.QuantileRegressor)
+* group ``engine-scaling``: 60 quantile-regression replications (n_samples =
+  50 000, quantiles 0.25 and 0.75: simulate, fit statoptim.QuantileRegressor;
+  10-20 ms each)
   run in the calling process (``serial``), with joblib on 1 and 2 workers and
   on a Dask LocalCluster (processes, one thread each) with 1 and 2 workers.
   The cluster is started outside the timed region. Speed-up = time(1) / time(2).
@@ -23,8 +24,8 @@ from statoptim import QuantileRegressor
 from statoptim.datasets import make_quantile_regression
 from statoptim.studies._engine import run_grid
 
-SETTINGS = [{"n_samples": 10_000, "quantile": 0.25}, {"n_samples": 10_000, "quantile": 0.75}]
-N_REPS = 40
+SETTINGS = [{"n_samples": 50_000, "quantile": 0.25}, {"n_samples": 50_000, "quantile": 0.75}]
+N_REPS = 30
 N_TRIVIAL = 200
 
 
@@ -148,7 +149,7 @@ def main(rounds=5):
     """Interleaved timings (less sensitive to load drift than pytest-benchmark's blocks).
 
     ``python benchmarks/bench_engine.py [ROUNDS]`` prints, per configuration, the
-    median wall time of the 80-replication workload, the speed-up over one
+    median wall time of the 60-replication workload, the speed-up over one
     worker, the median in-worker time of one replication (if that grows with 2
     workers, the cores were busy with other work, not with overhead) and
     "busy %": the summed in-worker time / (workers x wall time), the share of

@@ -484,3 +484,32 @@ def test_cli_arguments_drive_run_grid(serial_records, tmp_path):
     args = parser.parse_args(["--scheduler", "tcp://127.0.0.1:8786"])
     assert runner_kwargs(args)["backend"] == "dask"
     assert runner_kwargs(args)["progress"] is True
+
+
+def test_a_registered_study_runs_from_the_command_line(serial_records, tmp_path, capsys,
+                                                       monkeypatch):
+    from statoptim.cli import main
+    from statoptim.studies import STUDIES
+    from statoptim.studies._runner import Study, format_table
+
+    def run(args):
+        records = run_grid(qr_replication, SETTINGS, study="engine-test", **runner_kwargs(args))
+        rows = [[s["quantile"], float(np.mean([r["intercept"] for r in records
+                                               if r["quantile"] == s["quantile"]]))]
+                for s in SETTINGS]
+        print(format_table(["q", "mean intercept"], rows))
+        return 0
+
+    def add_arguments(parser):
+        add_runner_arguments(parser, replications=N_REPS, seed=7)
+
+    monkeypatch.setitem(STUDIES, "engine-test", Study("engine-test", "test", run, add_arguments))
+    out = str(tmp_path / "r")
+    assert main(["reproduce", "engine-test", "--out", out, "--no-progress",
+                 "--batch-size", "5"]) == 0
+    table = capsys.readouterr().out
+    assert main(["reproduce", "engine-test", "--out", out, "--summarize-only"]) == 0
+    assert capsys.readouterr().out == table
+    expected = np.mean([r["intercept"] for r in serial_records if r["quantile"] == 0.5])
+    assert f"{expected:.4g}" in table
+    assert len(os.listdir(os.path.join(out, "chunks"))) == 6  # 3 settings x (5 + 1)
