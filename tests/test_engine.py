@@ -139,6 +139,51 @@ def test_dask_equals_serial(serial_records, dask_client, tmp_path):
     assert dask_client.status == "running"
 
 
+def test_dask_by_address(serial_records, dask_client):
+    # run_grid opens (and closes) its own client to a scheduler given by address.
+    address = dask_client.scheduler.address
+    assert address.startswith("tcp://127.0.0.1:")
+    records = run_grid(qr_replication, SETTINGS, N_REPS, seed=7, study="t", scheduler=address,
+                       progress=False)
+    assert deterministic(records) == deterministic(serial_records)
+
+
+def crash_on_setting_2_rep_3(setting, rng):
+    if setting["quantile"] == 0.75 and rng.bit_generator.seed_seq.spawn_key == (2, 3):
+        raise Boom("simulated crash of one replication")
+    return qr_replication(setting, rng)
+
+
+@pytest.mark.parametrize("backend", ["joblib", "dask"])
+def test_a_failing_replication_keeps_the_finished_ones(serial_records, tmp_path, backend,
+                                                       request):
+    kwargs = {"n_jobs": 2} if backend == "joblib" else {
+        "scheduler": request.getfixturevalue("dask_client")}
+    out = tmp_path / "res"
+    with pytest.raises(Boom, match="simulated crash"):
+        run_grid(crash_on_setting_2_rep_3, SETTINGS, N_REPS, seed=7, study="t", out=out,
+                 batch_size=1, progress=False, **kwargs)
+    stored = len(list((out / "chunks").glob("*.npz")))
+    assert 1 <= stored < len(SETTINGS) * N_REPS
+    CALLS.clear()
+    records = run_grid(counted_replication, SETTINGS, N_REPS, seed=7, study="t",
+                       backend="serial", out=out, progress=False)
+    assert len(CALLS) == len(SETTINGS) * N_REPS - stored
+    assert deterministic(records) == deterministic(serial_records)
+
+
+def test_seeds_beyond_int64_are_stored(tmp_path):
+    seed = 2**70 + 5
+    first = run_grid(qr_replication, SETTINGS[:1], 2, seed=seed, backend="serial",
+                     out=tmp_path / "r", progress=False)
+    again = run_grid(never_called, SETTINGS[:1], 2, seed=seed, backend="serial",
+                     out=tmp_path / "r", progress=False)
+    assert deterministic(first) == deterministic(again)
+    direct = np.random.SeedSequence(seed).spawn(1)[0].spawn(2)[1]
+    assert first[1]["intercept"] == qr_replication(SETTINGS[0], np.random.default_rng(
+        direct))["intercept"]
+
+
 def test_dask_local_cluster_is_started_and_stopped(serial_records, monkeypatch):
     distributed = pytest.importorskip("distributed")
     made = []
@@ -334,6 +379,12 @@ def test_a_folder_of_another_run_is_refused(tmp_path, change, message):
                  progress=False, **kwargs)
 
 
+def test_a_folder_left_by_a_kill_during_creation_is_reused(tmp_path):
+    (tmp_path / "manifest.json.123.tmp").write_text('{"format": ')
+    run_grid(qr_replication, SETTINGS, 1, out=tmp_path, backend="serial", progress=False)
+    assert (tmp_path / "manifest.json").exists()
+
+
 def test_a_foreign_folder_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="non-empty folder without a manifest.json"):
@@ -484,3 +535,32 @@ def test_cli_arguments_drive_run_grid(serial_records, tmp_path):
     args = parser.parse_args(["--scheduler", "tcp://127.0.0.1:8786"])
     assert runner_kwargs(args)["backend"] == "dask"
     assert runner_kwargs(args)["progress"] is True
+
+
+def test_a_registered_study_runs_from_the_command_line(serial_records, tmp_path, capsys,
+                                                       monkeypatch):
+    from statoptim.cli import main
+    from statoptim.studies import STUDIES
+    from statoptim.studies._runner import Study, format_table
+
+    def run(args):
+        records = run_grid(qr_replication, SETTINGS, study="engine-test", **runner_kwargs(args))
+        rows = [[s["quantile"], float(np.mean([r["intercept"] for r in records
+                                               if r["quantile"] == s["quantile"]]))]
+                for s in SETTINGS]
+        print(format_table(["q", "mean intercept"], rows))
+        return 0
+
+    def add_arguments(parser):
+        add_runner_arguments(parser, replications=N_REPS, seed=7)
+
+    monkeypatch.setitem(STUDIES, "engine-test", Study("engine-test", "test", run, add_arguments))
+    out = str(tmp_path / "r")
+    assert main(["reproduce", "engine-test", "--out", out, "--no-progress",
+                 "--batch-size", "5"]) == 0
+    table = capsys.readouterr().out
+    assert main(["reproduce", "engine-test", "--out", out, "--summarize-only"]) == 0
+    assert capsys.readouterr().out == table
+    expected = np.mean([r["intercept"] for r in serial_records if r["quantile"] == 0.5])
+    assert f"{expected:.4g}" in table
+    assert len(os.listdir(os.path.join(out, "chunks"))) == 6  # 3 settings x (5 + 1)

@@ -62,7 +62,7 @@ the same call again computes only what is missing. The folder holds:
     One NumPy ``.npz`` (a zip of ``.npy`` arrays, readable with ``numpy.load``)
     per completed batch, holding ``setting_index`` (0-d int64), ``replication``
     (int64, shape ``(n_batch,)``), ``study``, ``settings_sha256`` and ``seed``
-    (0-d, identifying the run) and one array ``outputs/<name>`` of shape
+    (0-d str arrays identifying the run) and one array ``outputs/<name>`` of shape
     ``(n_batch, ...)`` per output of ``func``. ``digest`` is the first 32 hex
     digits of the SHA-256 of the file's bytes (``sha256sum`` shows it). Files are
     written to a temporary name and renamed, so a kill never leaves a partial
@@ -313,14 +313,17 @@ class _ResultsFolder:
             if not create:
                 raise ValueError(f"out={self.path!r} holds no study results (no manifest.json); "
                                  "run the study with this --out first")
-            if os.path.isdir(self.path) and os.listdir(self.path):
+            # (A manifest.json.PID.tmp is what a run killed while creating the folder left.)
+            if os.path.isdir(self.path) and any(not name.endswith(".tmp")
+                                                for name in os.listdir(self.path)):
                 raise ValueError(
                     f"out={self.path!r} is a non-empty folder without a manifest.json, so it "
                     "does not hold statoptim study results; give a new or empty folder"
                 )
-            os.makedirs(self.chunks, exist_ok=True)
+            os.makedirs(self.path, exist_ok=True)
             text = json.dumps(self.manifest(), indent=1, sort_keys=True)
             _atomic_write(self.manifest_path, text.encode())
+            os.makedirs(self.chunks, exist_ok=True)
             return
         try:
             with open(self.manifest_path, encoding="utf-8") as f:
@@ -362,7 +365,7 @@ class _ResultsFolder:
             "replication": batch["replication"],
             "study": np.str_(self.study),
             "settings_sha256": np.str_(self.settings_sha256),
-            "seed": np.int64(self.seed),
+            "seed": np.str_(str(self.seed)),  # str: seeds may exceed int64
         }
         for name, value in batch["outputs"].items():
             arrays[_OUTPUT_PREFIX + name] = value
@@ -417,7 +420,7 @@ class _ResultsFolder:
                 reps = arrays["replication"]
                 ok = (str(arrays["study"]) == self.study
                       and str(arrays["settings_sha256"]) == self.settings_sha256
-                      and int(arrays["seed"]) == self.seed)
+                      and str(arrays["seed"]) == str(self.seed))
             except Exception as exc:  # noqa: BLE001 - any unreadable file is set aside
                 self._reject(path, f"unreadable ({type(exc).__name__}: {exc})")
                 continue
@@ -541,6 +544,10 @@ def _iter_joblib(func, settings, tasks, seed, n_jobs):
                         for s, reps in tasks)
 
 
+def _no_cleanup():
+    pass
+
+
 def _connect(scheduler, n_jobs):
     """Return ``(client, cleanup)`` for a scheduler spec."""
     try:
@@ -551,7 +558,7 @@ def _connect(scheduler, n_jobs):
             "(or pip install \"dask[distributed]\")"
         ) from None
     if isinstance(scheduler, distributed.Client):
-        return scheduler, lambda: None
+        return scheduler, _no_cleanup
     if not isinstance(scheduler, str):
         raise ValueError("scheduler must be 'local', an address such as 'tcp://HOST:PORT' or "
                          f"a distributed.Client, got {_describe(scheduler)}")
@@ -586,8 +593,10 @@ def _iter_dask(func, settings, tasks, seed, client):
     futures = [client.submit(_run_batch, func, settings[s], s, reps, seed, pure=False)
                for s, reps in tasks]
     try:
-        for _, batch in as_completed(futures, with_results=True):
-            yield batch
+        # Not ``with_results=True``: its background gathers can stall for good
+        # (dask/distributed#7331; seen here under load). One result at a time.
+        for future in as_completed(futures):
+            yield future.result()
     finally:
         client.cancel(futures)
 
@@ -685,23 +694,22 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
     if not missing:
         return _records(settings, results)
 
-    cleanup = lambda: None  # noqa: E731
-    client = None
-    if backend == "dask":
-        client, cleanup = _connect(scheduler, n_jobs)
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-    elif backend == "joblib":
-        from joblib import effective_n_jobs
-        n_workers = effective_n_jobs(n_jobs)
-    else:
-        n_workers = 1
-    tasks = _plan(missing, n_workers, batch_size)
-    if progress and results:
-        print(f"{study}: resuming from {out}: {len(results)} of {total} replications "
-              f"stored, computing {len(missing)}", file=sys.stderr, flush=True)
-    bar = _Progress(progress, study, total, len(results))
-    batches = iter(())
+    bar, batches, cleanup = None, iter(()), _no_cleanup
     try:
+        if backend == "dask":
+            client, cleanup = _connect(scheduler, n_jobs)
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        elif backend == "joblib":
+            from joblib import effective_n_jobs
+
+            n_workers = effective_n_jobs(n_jobs)
+        else:
+            n_workers = 1
+        tasks = _plan(missing, n_workers, batch_size)
+        if progress and results:
+            print(f"{study}: resuming from {out}: {len(results)} of {total} replications "
+                  f"stored, computing {len(missing)}", file=sys.stderr, flush=True)
+        bar = _Progress(progress, study, total, len(results))
         if backend == "dask":
             batches = _iter_dask(func, settings, tasks, seed, client)
         elif backend == "joblib":
@@ -721,7 +729,8 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
     finally:
         if hasattr(batches, "close"):  # stop a generator cut short: cancels pending tasks
             batches.close()
-        bar.close()
+        if bar is not None:
+            bar.close()
         cleanup()
     return _records(settings, results)
 
