@@ -46,7 +46,11 @@ def main(argv=None):
             for study in STUDIES.values():
                 print(f"  {study.name:20s} {study.help}")
             return 0 if getattr(args, "list", False) else 2
-        return int(args._run(args) or 0)
+        try:
+            return int(args._run(args) or 0)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
     return 2
 
 

@@ -786,8 +786,8 @@ def add_runner_arguments(parser, *, replications=100, seed=0):
                        help=f"Monte Carlo replications per setting (default: {replications})")
     group.add_argument("--seed", type=int, default=seed,
                        help=f"root seed of the study (default: {seed})")
-    group.add_argument("--jobs", type=int, default=None, metavar="N",
-                       help="local worker processes (joblib; -1: all cores; default: 1), or "
+    group.add_argument("--jobs", type=int, default=-1, metavar="N",
+                       help="local worker processes (joblib; default -1: all cores), or "
                             "the number of workers of --scheduler local")
     group.add_argument("--scheduler", default=None, metavar="ADDR",
                        help="run on Dask: 'tcp://HOST:PORT' of a running scheduler, or "
