@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from statoptim._validation import _describe, check_positive_int, check_random_state
@@ -195,6 +196,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return X, y
 
     def _encode(self, y, classes=None):
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y")
+        if classes is None and y_type not in ("binary",):
+            raise ValueError(
+                "Only binary classification is supported. The type of the target is "
+                f"{y_type}: y must contain exactly two classes, got "
+                f"{np.unique(y).shape[0]} class(es)")
         if classes is None:
             classes = np.unique(y)
         classes = np.asarray(classes)
@@ -373,4 +381,5 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """The class of larger probability (``classes_[1]`` when eta > 0)."""
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(int)]
