@@ -267,6 +267,23 @@ def test_newton_matches_scipy(strongly_convex):
     assert np.abs(ref_objective(X, y, _theta(est0), 0.0)[1]).max() < 1e-10
 
 
+def test_lbfgs_and_subsampled_newton_reach_the_same_optimum(strongly_convex):
+    X, y, alpha, theta_star, F_star = strongly_convex
+    est = LogisticRegression("lbfgs", alpha=alpha, tol=1e-9).fit(X, y)
+    assert est.grad_inf_ <= 1e-9  # ~1e-10 is where F stops decreasing in float64
+    assert_allclose(_theta(est), theta_star, rtol=0, atol=1e-7)
+    # the Hessian from 300 of 1000 rows: exact gradient, so the same fixed point
+    est = LogisticRegression(alpha=alpha, hessian_subsample=300, tol=1e-24, max_iter=60,
+                             random_state=0).fit(X, y)
+    assert_allclose(_theta(est), theta_star, rtol=0, atol=1e-10)
+    assert est.n_iter_ > 5  # linear rather than quadratic convergence
+    est = LogisticRegression(alpha=alpha, tol=1e-24).fit(X.astype(np.float32), y)
+    theta32, _ = newton_logistic(X.astype(np.float32).astype(np.float64), y, alpha, tol=1e-24)
+    assert_allclose(_theta(est), theta32, rtol=0, atol=1e-12)  # float32 storage, float64 sums
+    with pytest.warns(ConvergenceWarning, match="lbfgs did not converge"):
+        LogisticRegression("lbfgs", alpha=alpha, max_iter=2).fit(X, y)
+
+
 @pytest.mark.parametrize("method,lr", [("sgd", 3.0), ("momentum", 3.0), ("rmsprop", 0.1),
                                        ("adam", 0.1)])
 def test_decaying_steps_with_averaging_reach_newton_optimum(strongly_convex, method, lr):
@@ -437,7 +454,8 @@ def test_predict_proba_and_labels():
     ({"solver": "adam", "learning_rate": 0.0}, "learning_rate"),
     ({"solver": "sgd", "learning_rate": -1.0}, "learning_rate"),
     ({"solver": "adam", "batch_size": 0}, "batch_size"),
-    ({"solver": "lbfgs"}, "solver"),
+    ({"solver": "liblinear"}, "solver"),
+    ({"hessian_subsample": 1}, "hessian_subsample"),
     ({"solver": "adam", "schedule": "cosine"}, "schedule"),
     ({"solver": "momentum", "momentum": 1.0}, "momentum"),
     ({"solver": "adam", "adam_form": "keras"}, "adam_form"),

@@ -16,19 +16,20 @@ from statoptim.optim._common import (
     DEFAULT_LEARNING_RATE, check_average, check_choice, check_real, check_schedule, method_hyper,
 )
 from statoptim.optim._newton import (
-    SEPARATION_MESSAGE, SeparationWarning, check_separation, logistic_objective,
-    newton_logistic, warn_identifiability,
+    SEPARATION_MESSAGE, SeparationWarning, check_separation, lbfgs_logistic,
+    logistic_objective, newton_logistic, warn_identifiability,
 )
 from statoptim.optim._stochastic import LogisticEpochRunner
 
 __all__ = ["LogisticRegression"]
 
-SOLVERS = ("newton", "sgd", "momentum", "rmsprop", "adam", "adamax")
+SOLVERS = ("newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax")
+FULL_BATCH = ("newton", "lbfgs")
 STOPPINGS = ("grad", "loss", None)
 
 
 def _is_stochastic(est):
-    return est.solver != "newton"
+    return est.solver not in FULL_BATCH
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
@@ -41,9 +42,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    solver : {"newton", "sgd", "momentum", "rmsprop", "adam", "adamax"}, default="newton"
+    solver : {"newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax"}, \
+            default="newton"
         "newton": damped Newton-Raphson with a Cholesky solve and a backtracking line
-        search (full batch, float64). The others run compiled minibatch epochs; the
+        search (full batch). "lbfgs": SciPy's L-BFGS on the compiled one-pass
+        objective (for large n_features, where a p x p Cholesky per step is too
+        dear). The others run compiled minibatch epochs; the
         penalty is coupled (added to every minibatch gradient), so their fixed point
         is the same minimiser of F.
     alpha : float, default=1e-4
@@ -95,13 +99,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         when F fails to drop by tol * max(1, F) for ``n_iter_no_change`` checks in a
         row; this is NOT a certificate of optimality. None: run ``max_iter`` epochs.
     tol : float, default=None
-        None means 1e-10 for "newton" (half the squared Newton decrement <= tol * F)
-        and 1e-4 for the stochastic solvers (meaning set by ``stopping``).
+        None means 1e-10 for "newton" (half the squared Newton decrement <= tol * F),
+        1e-8 for "lbfgs" (||grad F||_inf <= tol) and 1e-4 for the stochastic solvers
+        (meaning set by ``stopping``).
     n_iter_no_change : int, default=5
     check_every : int, default=1
         Epochs between stopping checks (and ``loss_curve_`` entries).
+    hessian_subsample : int, default=None
+        "newton" only: build each Hessian from this many rows drawn (without
+        replacement, from ``random_state``) at every iteration. The gradient and line
+        search stay exact, so the answer is the same; an iteration costs one pass
+        over X plus O(hessian_subsample * n_features^2). None uses all rows.
     max_iter : int, default=None
-        Newton iterations (None: 100) or epochs (None: 100). Reaching it without
+        Newton iterations (None: 100), L-BFGS iterations (None: 1000) or epochs
+        (None: 100). Reaching it without
         meeting ``tol`` gives a ConvergenceWarning with the final ||grad F||_inf and
         the last relative change of F.
     random_state : None, int or numpy Generator, default=None
@@ -129,7 +140,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                  schedule="constant", momentum=0.9, nesterov=False, rho=0.9, beta1=0.9,
                  beta2=0.999, eps=1e-8, eps_inside=False, adam_form="algorithm1",
                  amsgrad=False, average=False, shuffle=True, stopping="grad", tol=None,
-                 n_iter_no_change=5, check_every=1, max_iter=None, random_state=None):
+                 n_iter_no_change=5, check_every=1, hessian_subsample=None, max_iter=None,
+                 random_state=None):
         self.solver = solver
         self.alpha = alpha
         self.learning_rate = learning_rate
@@ -150,6 +162,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.check_every = check_every
+        self.hessian_subsample = hessian_subsample
         self.max_iter = max_iter
         self.random_state = random_state
 
@@ -162,13 +175,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _validate_params(self):
         check_choice(self.solver, "solver", SOLVERS)
         alpha = check_real(self.alpha, "alpha", low=0.0, low_open=False)
-        stochastic = self.solver != "newton"
         tol = self.tol
         if tol is None:
-            tol = 1e-10 if not stochastic else 1e-4
+            tol = {"newton": 1e-10, "lbfgs": 1e-8}.get(self.solver, 1e-4)
         tol = check_real(tol, "tol", low=0.0, low_open=False)
-        max_iter = 100 if self.max_iter is None else check_positive_int(self.max_iter,
-                                                                        "max_iter")
+        default_iter = 1000 if self.solver == "lbfgs" else 100
+        max_iter = default_iter if self.max_iter is None else check_positive_int(
+            self.max_iter, "max_iter")
+        if self.hessian_subsample is not None:
+            check_positive_int(self.hessian_subsample, "hessian_subsample", minimum=2)
         return alpha, tol, max_iter
 
     def _validate_stochastic(self, n_samples):
@@ -191,8 +206,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return lr, batch_size, schedule, hyper
 
     def _validate_Xy(self, X, y, reset):
-        dtype = [np.float64, np.float32] if self.solver != "newton" else np.float64
-        X, y = validate_data(self, X, y, dtype=dtype, order="C", reset=reset)
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
+                             reset=reset)
         return X, y
 
     def _encode(self, y, classes=None):
@@ -237,7 +252,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         alpha, tol, max_iter = self._validate_params()
         X, y = self._validate_Xy(X, y, reset=True)
         self.classes_, yb = self._encode(y)
-        if self.solver == "newton":
+        if self.solver in FULL_BATCH:
             return self._fit_newton(X, yb, alpha, tol, max_iter)
         lr, batch_size, schedule, hyper = self._validate_stochastic(X.shape[0])
         self._runner = LogisticEpochRunner(
@@ -250,7 +265,23 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_newton(self, X, yb, alpha, tol, max_iter):
-        theta, info = newton_logistic(X, yb, alpha, tol=tol, max_iter=max_iter)
+        if self.solver == "lbfgs":
+            theta, info = lbfgs_logistic(X, yb, alpha, tol=tol, max_iter=max_iter)
+            if not info["converged"]:
+                warnings.warn(
+                    f"lbfgs did not converge after {info['n_iter']} iterations "
+                    f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g} > "
+                    f"tol={tol:g}; SciPy says: {info['message']}", ConvergenceWarning,
+                    stacklevel=3)
+            self._set_coef(theta)
+            self.n_iter_ = self.t_ = info["n_iter"]
+            self.loss_curve_ = list(info["loss_curve"])
+            self.grad_inf_ = info["grad_inf"]
+            self.separable_ = None
+            return self
+        theta, info = newton_logistic(X, yb, alpha, tol=tol, max_iter=max_iter,
+                                      hessian_subsample=self.hessian_subsample,
+                                      rng=check_random_state(self.random_state))
         warn_identifiability(info)
         if not info["converged"] and not info["separable"]:
             curve = info["loss_curve"]
