@@ -7,5 +7,6 @@ from statoptim.studies._runner import STUDIES, register
 
 # Importing a study module registers it.
 from statoptim.studies import quantile_solver  # noqa: F401,E402
+from statoptim.studies import optimizers  # noqa: F401,E402
 
 __all__ = ["STUDIES", "register"]
