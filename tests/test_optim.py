@@ -637,3 +637,24 @@ def test_real_mnist_0v6_counts():
     X, y = mnist_binary(Xtr, ytr)
     assert X.shape == (11841, 784) and int(y.sum()) == 5918
     assert_allclose(Xtr.mean() / 255, 0.130660, atol=1e-6)
+
+
+# ------------------------------------------------------------------- study
+def test_study_optimizers_smoke(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    import argparse
+
+    from statoptim.studies import STUDIES
+
+    study = STUDIES["optimizers"]
+    parser = argparse.ArgumentParser()
+    study.add_arguments(parser)
+    args = parser.parse_args(["--epochs", "5", "--seeds", "2", "--out", str(tmp_path)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tqdm/matplotlib chatter is not under test
+        assert study.run(args) == 0
+    out = capsys.readouterr().out
+    assert "Sim p = 99, n_train = 480" in out and "digits 0 vs 6" in out
+    assert "separable: N-R stopped with a SeparationWarning" in out
+    for name in ("optimizers_gap_vs_time.png", "optimizers_paths_2d.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
