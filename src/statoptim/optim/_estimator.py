@@ -211,15 +211,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return X, y
 
     def _encode(self, y, classes=None):
-        check_classification_targets(y)
-        y_type = type_of_target(y, input_name="y")
-        if classes is None and y_type not in ("binary",):
+        labels = np.unique(y)
+        if classes is None and labels.shape[0] != 2:
+            check_classification_targets(y)  # "Unknown label type" for continuous y
             raise ValueError(
                 "Only binary classification is supported. The type of the target is "
-                f"{y_type}: y must contain exactly two classes, got "
-                f"{np.unique(y).shape[0]} class(es)")
+                f"{type_of_target(y, input_name='y')}: y must contain exactly two classes, "
+                f"got {labels.shape[0]} class(es)")
         if classes is None:
-            classes = np.unique(y)
+            classes = labels
         classes = np.asarray(classes)
         if classes.shape[0] != 2:
             raise ValueError(

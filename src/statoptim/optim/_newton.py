@@ -11,8 +11,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import linalg
 from scipy.linalg.blas import dsyrk
+from scipy.linalg.lapack import dpotrf, dpotrs
 
 from statoptim.optim._sgd_fast import hessian_rows, logistic_loss_grad
 
@@ -109,20 +109,19 @@ def check_separation(X, y):
 
 
 def _cholesky_solve(H, g):
-    """Solve H d = g by Cholesky, adding a Levenberg shift tau I if H is not PD.
+    """Solve H d = g by Cholesky (LAPACK potrf/potrs on the upper triangle), adding a
+    Levenberg shift tau I if H is not numerically positive definite.
 
     Returns (d, tau)."""
     tau = 0.0
     base = max(np.abs(np.diag(H)).max(), 1e-300)
     for _ in range(60):
-        try:
-            Hs = H if tau == 0.0 else H + tau * np.eye(H.shape[0])
-            c = linalg.cho_factor(Hs, lower=False, check_finite=False)
-            d = linalg.cho_solve(c, g, check_finite=False)
-            if np.all(np.isfinite(d)):
+        Hs = H if tau == 0.0 else H + tau * np.eye(H.shape[0])
+        c, info = dpotrf(Hs, lower=0, clean=0, overwrite_a=0)
+        if info == 0:
+            d, info = dpotrs(c, g, lower=0)
+            if info == 0 and np.all(np.isfinite(d)):
                 return d, tau
-        except linalg.LinAlgError:
-            pass
         tau = base * 1e-12 if tau == 0.0 else tau * 10.0
     raise RuntimeError("Newton: could not factorise the Hessian even with a large shift")
 
