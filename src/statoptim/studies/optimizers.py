@@ -145,9 +145,10 @@ def _fit_all(X, y, Xte, yte, beta, alpha, *, epochs, batch_size, seed, steps):
         if m == "newton":
             est = LogisticRegression(alpha=alpha)
         else:
+            # check_every=epochs: the full objective is evaluated once, at the end
             est = LogisticRegression(m, alpha=alpha, learning_rate=steps[m],
                                      batch_size=batch_size, stopping=None, max_iter=epochs,
-                                     random_state=seed)
+                                     check_every=epochs, random_state=seed)
         with warnings.catch_warnings(record=True) as rec:
             warnings.simplefilter("always")
             t0 = time.process_time()
