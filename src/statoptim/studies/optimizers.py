@@ -134,8 +134,11 @@ def _errors(theta, X, y):
     return 100.0 * np.mean((eta > 0) != (y == 1))
 
 
-def _fit_all(X, y, Xte, yte, beta, alpha, *, epochs, batch_size, seed, steps):
-    """One fit per method; returns {method: dict(time, train, test, dist, gap)}."""
+def _fit_all(X, y, Xte, yte, beta, alpha, *, epochs, batch_size, seed, steps, decay=False):
+    """One fit per method; returns {method: dict(time, train, test, dist, gap)}.
+
+    ``decay=True`` runs the stochastic methods with alpha_t = alpha / sqrt(t) and
+    Polyak averaging (the remedy of spec section 3) instead of constant steps."""
     from statoptim import LogisticRegression
     from statoptim.optim import SeparationWarning, logistic_objective
 
@@ -146,9 +149,10 @@ def _fit_all(X, y, Xte, yte, beta, alpha, *, epochs, batch_size, seed, steps):
             est = LogisticRegression(alpha=alpha)
         else:
             # check_every=epochs: the full objective is evaluated once, at the end
+            extra = {"schedule": "invsqrt", "average": True} if decay else {}
             est = LogisticRegression(m, alpha=alpha, learning_rate=steps[m],
                                      batch_size=batch_size, stopping=None, max_iter=epochs,
-                                     check_every=epochs, random_state=seed)
+                                     check_every=epochs, random_state=seed, **extra)
         with warnings.catch_warnings(record=True) as rec:
             warnings.simplefilter("always")
             t0 = time.process_time()
@@ -162,6 +166,10 @@ def _fit_all(X, y, Xte, yte, beta, alpha, *, epochs, batch_size, seed, steps):
             "gap": None if F_star is None else (F - F_star) / F_star, "F": F,
             "separation": any(issubclass(w.category, SeparationWarning) for w in rec),
         }
+    if F_star is None and not res["newton"]["separation"]:  # alpha = 0 and the MLE exists
+        F_star = res["newton"]["F"]
+        for r in res.values():
+            r["gap"] = (r["F"] - F_star) / F_star
     return res
 
 
@@ -324,6 +332,7 @@ def _add_arguments(parser):
 
 
 STEPS = {"sgd": 0.5, "momentum": 0.5, "rmsprop": 3e-3, "adam": 3e-3}
+DECAY_STEPS = {"sgd": 3.0, "momentum": 3.0, "rmsprop": 0.1, "adam": 0.1}
 
 
 @register("optimizers", "SGD / momentum / RMSprop / Adam / Newton on logistic regression "
@@ -350,6 +359,11 @@ def run(args):
                        batch_size=args.batch_size, seed=args.seed, steps=STEPS)
         print(_table(f"Sim p = {p}, n_train = {n}, n_test = {n_test}, alpha = 0", res, key,
                      True))
+        dec = _fit_all(X, y, Xte, yte, beta, 0.0, epochs=args.epochs,
+                       batch_size=args.batch_size, seed=args.seed, steps=DECAY_STEPS,
+                       decay=True)
+        print(_table(f"  same data, stochastic methods with alpha_t = alpha/sqrt(t) + Polyak "
+                     f"averaging, alpha = {DECAY_STEPS}", dec, None, True))
         if res["newton"]["separation"]:
             ridge = _fit_all(X, y, Xte, yte, beta, 1.0 / n, epochs=args.epochs,
                              batch_size=args.batch_size, seed=args.seed, steps=STEPS)
