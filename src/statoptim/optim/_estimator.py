@@ -212,6 +212,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _encode(self, y, classes=None):
         labels = np.unique(y)
+        if classes is None and labels.shape[0] < 2:
+            check_classification_targets(y)
+            raise ValueError(
+                f"y must contain exactly two classes, got one class {labels.tolist()!r}"
+                " (for partial_fit on such a batch, pass classes=[negative, positive])")
         if classes is None and labels.shape[0] != 2:
             check_classification_targets(y)  # "Unknown label type" for continuous y
             raise ValueError(
