@@ -58,6 +58,17 @@ def logistic_objective(X, y, theta, alpha, grad=None):
     return value, grad, max_eta
 
 
+_ROWS = {}
+
+
+def _all_rows(n_samples):
+    """0..n_samples-1 as intp, cached for the last size (Newton calls this per step)."""
+    if n_samples not in _ROWS:
+        _ROWS.clear()
+        _ROWS[n_samples] = np.arange(n_samples, dtype=np.intp)
+    return _ROWS[n_samples]
+
+
 def logistic_hessian(X, theta, alpha, rows=None):
     """Hessian X~^T W X~ / m + alpha D over all rows (or the given ``rows``).
 
@@ -68,7 +79,7 @@ def logistic_hessian(X, theta, alpha, rows=None):
     n_features = X.shape[1]
     n_coef = n_features + 1
     if rows is None:
-        rows = np.arange(X.shape[0], dtype=np.intp)
+        rows = _all_rows(X.shape[0])
     rows = np.asarray(rows, dtype=np.intp)
     m_total = rows.shape[0]
     H = np.zeros((n_coef, n_coef), order="F")
@@ -80,8 +91,8 @@ def logistic_hessian(X, theta, alpha, rows=None):
         hessian_rows(X, theta, r, A)
         H = dsyrk(1.0, A.T, beta=1.0, c=H, trans=0, lower=0, overwrite_c=1)
     H /= max(m_total, 1)
-    idx = np.arange(1, n_coef)
-    H[idx, idx] += alpha
+    diag = H.reshape(-1, order="F")[n_coef + 1::n_coef + 1]  # H[j, j] for j >= 1, a view
+    diag += alpha
     return H
 
 
@@ -206,7 +217,7 @@ def newton_logistic(X, y, alpha, *, tol=1e-10, max_iter=100, theta0=None,
             converged = True
             break
         n_iter += 1
-        grew = np.linalg.norm(cand) > np.linalg.norm(theta)
+        grew = cand @ cand > theta @ theta
         theta, grad, max_eta = cand, new_grad, max_eta_new
         rel_change = (F - F_new) / max(abs(F), 1e-300)
         F = F_new
