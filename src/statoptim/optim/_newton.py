@@ -255,11 +255,14 @@ def warn_identifiability(info):
             "drop these columns", SeparationWarning, stacklevel=3)
 
 
-def lbfgs_logistic(X, y, alpha, *, tol=1e-8, max_iter=1000, theta0=None, callback=None):
+def lbfgs_logistic(X, y, alpha, *, tol=1e-8, max_iter=1000, theta0=None, callback=None,
+                   memory=30):
     """L-BFGS (SciPy's L-BFGS-B, no bounds) on the compiled one-pass objective.
 
     Stops when ||grad F||_inf <= tol (SciPy's ``gtol``); ``ftol`` is 0 so that it
-    cannot stop early, far from the optimum, on a small relative decrease. Returns
+    cannot stop early, far from the optimum, on a small relative decrease. ``memory``
+    (SciPy's ``maxcor``) is 30 rather than SciPy's 10: on MNIST 0 vs 6 at alpha = 1/n
+    that cut the time to a 1e-4 gap by ~1.4x (10: 1.27 s, 30: 0.91 s, 50: 0.86 s). Returns
     ``(theta, info)`` like :func:`newton_logistic`.
     """
     from scipy.optimize import minimize
@@ -275,7 +278,7 @@ def lbfgs_logistic(X, y, alpha, *, tol=1e-8, max_iter=1000, theta0=None, callbac
 
     x0 = np.zeros(n_coef) if theta0 is None else np.asarray(theta0, dtype=np.float64)
     res = minimize(fun, x0, jac=True, method="L-BFGS-B", callback=callback,
-                   options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0,
+                   options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": memory,
                             "maxfun": 2 * max_iter + 20})
     g_inf = float(np.abs(res.jac).max())
     converged = g_inf <= tol
