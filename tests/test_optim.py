@@ -285,6 +285,21 @@ def test_lbfgs_and_subsampled_newton_reach_the_same_optimum(strongly_convex):
         LogisticRegression("lbfgs", alpha=alpha, max_iter=2).fit(X, y)
 
 
+def test_warm_start_finishes_a_stochastic_fit(strongly_convex):
+    X, y, alpha, theta_star, F_star = strongly_convex
+    est = LogisticRegression("momentum", alpha=alpha, learning_rate=1.0, max_iter=2,
+                             stopping=None, random_state=0).fit(X, y)
+    start = _theta(est)
+    cold = LogisticRegression(alpha=alpha, tol=1e-20).fit(X, y)
+    est.set_params(solver="newton", warm_start=True, tol=1e-20, max_iter=None).fit(X, y)
+    assert_allclose(_theta(est), theta_star, rtol=0, atol=1e-9)
+    assert est.n_iter_ < cold.n_iter_  # it did start from the stochastic iterate
+    assert est.loss_curve_[0] == pytest.approx(logistic_objective(X, y, start, alpha)[0],
+                                               rel=1e-12)
+    est.set_params(solver="lbfgs").fit(X, y)  # already optimal: L-BFGS stops at once
+    assert est.n_iter_ <= 2
+
+
 @pytest.mark.parametrize("method,lr", [("sgd", 3.0), ("momentum", 3.0), ("rmsprop", 0.1),
                                        ("adam", 0.1)])
 def test_decaying_steps_with_averaging_reach_newton_optimum(strongly_convex, method, lr):

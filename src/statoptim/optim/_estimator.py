@@ -115,6 +115,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         (None: 100). Reaching it without
         meeting ``tol`` gives a ConvergenceWarning with the final ||grad F||_inf and
         the last relative change of F.
+    warm_start : bool, default=False
+        Start ``fit`` from the previous fit's coefficients (same classes and
+        n_features), e.g. to finish a few cheap stochastic epochs with Newton or
+        L-BFGS: ``est.set_params(solver="lbfgs", warm_start=True).fit(X, y)``. The
+        optimiser state (moments, t) is not kept; use ``partial_fit`` for that.
     random_state : None, int or numpy Generator, default=None
         Seeds the permutations; a Generator is used as given, not reseeded.
 
@@ -141,7 +146,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                  beta2=0.999, eps=1e-8, eps_inside=False, adam_form="algorithm1",
                  amsgrad=False, average=False, shuffle=True, stopping="grad", tol=None,
                  n_iter_no_change=5, check_every=1, hessian_subsample=None, max_iter=None,
-                 random_state=None):
+                 warm_start=False, random_state=None):
         self.solver = solver
         self.alpha = alpha
         self.learning_rate = learning_rate
@@ -163,6 +168,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.check_every = check_every
         self.hessian_subsample = hessian_subsample
+        self.warm_start = warm_start
         self.max_iter = max_iter
         self.random_state = random_state
 
@@ -255,23 +261,34 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self
         """
         alpha, tol, max_iter = self._validate_params()
+        previous = None
+        if self.warm_start and hasattr(self, "coef_"):
+            previous = (np.concatenate([self.intercept_, self.coef_[0]]), self.classes_)
         X, y = self._validate_Xy(X, y, reset=True)
         self.classes_, yb = self._encode(y)
+        theta0 = None
+        if previous is not None and previous[0].shape[0] == X.shape[1] + 1 and np.array_equal(
+                previous[1], self.classes_):
+            theta0 = previous[0]
         if self.solver in FULL_BATCH:
-            return self._fit_newton(X, yb, alpha, tol, max_iter)
+            return self._fit_newton(X, yb, alpha, tol, max_iter, theta0)
         lr, batch_size, schedule, hyper = self._validate_stochastic(X.shape[0])
         self._runner = LogisticEpochRunner(
             X.shape[1], hyper, learning_rate=lr, schedule=schedule, alpha=alpha,
             batch_size=batch_size, average=self.average, avg_decay=hyper[4],
             shuffle=self.shuffle, rng=check_random_state(self.random_state))
+        if theta0 is not None:
+            self._runner.theta[:] = theta0
+            self._runner.theta_avg[:] = theta0
         self.loss_curve_ = []
         self.n_iter_ = 0
         self._fit_epochs(X, yb, alpha, tol, max_iter, check=True)
         return self
 
-    def _fit_newton(self, X, yb, alpha, tol, max_iter):
+    def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None):
         if self.solver == "lbfgs":
-            theta, info = lbfgs_logistic(X, yb, alpha, tol=tol, max_iter=max_iter)
+            theta, info = lbfgs_logistic(X, yb, alpha, tol=tol, max_iter=max_iter,
+                                         theta0=theta0)
             if not info["converged"]:
                 warnings.warn(
                     f"lbfgs did not converge after {info['n_iter']} iterations "
@@ -285,7 +302,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.separable_ = None
             return self
         theta, info = newton_logistic(X, yb, alpha, tol=tol, max_iter=max_iter,
-                                      hessian_subsample=self.hessian_subsample,
+                                      theta0=theta0, hessian_subsample=self.hessian_subsample,
                                       rng=check_random_state(self.random_state))
         warn_identifiability(info)
         if not info["converged"] and not info["separable"]:
