@@ -142,7 +142,6 @@ def main(argv=None):
 
     for name in args.problems:
         X, y, alpha, cap, b, title = problem(name, args.data)
-        yf = y.astype(np.float64)
         theta_star, F_star = optimum(X, y, alpha)
         C = np.inf if alpha == 0 else 1.0 / (alpha * X.shape[0])
         print(f"\n**{title}** (F* = {F_star:.5f}; epoch cap {cap}, batch {b}; "

@@ -20,7 +20,7 @@ from statoptim.datasets import (
 from statoptim.optim import SeparationWarning, check_separation, logistic_objective
 from statoptim.optim._common import method_hyper
 from statoptim.optim._newton import logistic_hessian, newton_logistic
-from statoptim.optim._sgd_fast import apply_update, logistic_epoch
+from statoptim.optim._sgd_fast import apply_update
 
 
 def _problem(n=1000, p=19, seed=0):

@@ -375,8 +375,10 @@ def run(args):
 
     print(f"Separable training sets at p = 99 (LP check) over {args.seeds} seeds:")
     for n in (480, 1000):
-        count = sum(check_separation(*make_logistic(n, 99, random_state=np.random.default_rng([s, 99, n]))[:2])
-                    for s in _progress(range(args.seeds), f"LP n={n}"))
+        count = 0
+        for s in _progress(range(args.seeds), f"LP n={n}"):
+            Xs, ys, _ = make_logistic(n, 99, random_state=np.random.default_rng([s, 99, n]))
+            count += check_separation(Xs, ys)
         print(f"  n_train = {n}: {count} of {args.seeds}")
     print()
 
@@ -407,7 +409,8 @@ def run(args):
 
     if not args.no_figures:
         os.makedirs(args.out, exist_ok=True)
-        X, y, beta = make_logistic(1000, 19, random_state=np.random.default_rng([args.seed, 19, 1000]))
+        X, y, beta = make_logistic(1000, 19,
+                                   random_state=np.random.default_rng([args.seed, 19, 1000]))
         theta_star, F_star = optimum(X, y, 0.0)
         traces = {}
         for m in METHODS:
