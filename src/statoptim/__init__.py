@@ -4,6 +4,7 @@ Quantile regression by the MM algorithm (finished to an exact LP solution),
 stochastic optimisers, FIT-SSVD and multi-view CP-tensor models, each with
 the study that motivated it (``statoptim reproduce --list``).
 """
+from statoptim import optim  # the optimiser objects and minimize
 from statoptim.multiview import (
     MultiViewTensorMachine,
     map_at_k,
@@ -11,6 +12,7 @@ from statoptim.multiview import (
     precision_at_k,
     retrieve,
 )
+from statoptim.optim import LogisticRegression
 from statoptim.quantile import (
     CensoredQuantileRegressor,
     KaplanMeierResult,
@@ -35,6 +37,9 @@ __all__ = [
     "censoring_survival",
     "ipcw_weights",
     "kernel_propensity",
+    # stochastic optimisers and logistic regression
+    "LogisticRegression",
+    "optim",
     # sparse SVD
     "SparseSVD",
     # multi-view CP-tensor model and retrieval

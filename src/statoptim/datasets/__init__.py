@@ -1,5 +1,12 @@
 """Simulation designs of the talks and loaders for real data given by path."""
 from statoptim.datasets._censored import censoring_mean, make_censored_quantile
+from statoptim.datasets._logistic import (
+    load_digits_0v6,
+    load_mnist,
+    make_logistic,
+    mnist_binary,
+    read_idx,
+)
 from statoptim.datasets._multiview import (
     load_uci_multifeature,
     load_wikipedia_rasiwasia,
@@ -19,4 +26,9 @@ __all__ = [
     "make_rank_one_ssvd",
     "make_lung_spiked",
     "load_lung200",
+    "make_logistic",
+    "load_mnist",
+    "read_idx",
+    "mnist_binary",
+    "load_digits_0v6",
 ]

@@ -1,0 +1,19 @@
+"""Stochastic first-order optimisers and Newton-Raphson.
+
+- :class:`LogisticRegression`: L2-penalised binary logistic regression by damped
+  Newton-Raphson or by compiled minibatch SGD / momentum / RMSprop / Adam epochs.
+- :func:`minimize` and the optimiser objects :class:`SGD`, :class:`Momentum`,
+  :class:`RMSprop`, :class:`Adam`, :class:`Adamax` (``step(params, grad)``) for
+  user objectives that are means of smooth per-row terms.
+- :func:`logistic_objective`, :func:`check_separation` and :class:`SeparationWarning`.
+"""
+from statoptim.optim._estimator import LogisticRegression
+from statoptim.optim._minimize import SGD, Adam, Adamax, Momentum, RMSprop, minimize
+from statoptim.optim._newton import (
+    SeparationWarning, check_separation, logistic_objective, newton_logistic,
+)
+
+__all__ = [
+    "LogisticRegression", "minimize", "SGD", "Momentum", "RMSprop", "Adam", "Adamax",
+    "SeparationWarning", "check_separation", "logistic_objective", "newton_logistic",
+]

@@ -1,0 +1,120 @@
+"""Shared pieces of the stochastic optimisers: method codes, defaults, checks, schedules.
+
+The codes mirror the enums of ``_sgd_fast.pyx``.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from statoptim._validation import _describe
+
+METHODS = {"sgd": 0, "momentum": 1, "rmsprop": 2, "adam": 3, "adamax": 4}
+F_NESTEROV, F_AMSGRAD, F_EPS_INSIDE = 1, 2, 4
+ADAM_FORMS = {"algorithm1": 0, "efficient": 1, "constant_eps_hat": 2}
+AVERAGES = {False: 0, None: 0, True: 1, "polyak": 1, "ema": 2}
+SCHEDULES = ("constant", "invsqrt", "invtime")
+
+#: Default learning rate of each method (spec, section 2).
+DEFAULT_LEARNING_RATE = {"sgd": 0.01, "momentum": 0.01, "rmsprop": 1e-3, "adam": 1e-3,
+                         "adamax": 2e-3}
+
+
+def check_real(value, name, *, low=None, high=None, low_open=True, high_open=True):
+    """A finite real number in the (open or closed) interval (low, high)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = ok and np.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        lo = "-inf" if low is None else f"{low}"
+        hi = "inf" if high is None else f"{high}"
+        interval = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
+            ")" if high_open or high is None else "]")
+        raise ValueError(f"{name} must be a finite number in {interval}, got {_describe(value)}")
+    return float(value)
+
+
+def check_choice(value, name, choices):
+    """One of ``choices`` (compared with ==)."""
+    for c in choices:
+        if type(value) is type(c) and value == c:
+            return value
+        if isinstance(value, str) and isinstance(c, str) and value == c:
+            return value
+    raise ValueError(f"{name} must be one of {list(choices)!r}, got {_describe(value)}")
+
+
+def check_average(average):
+    """False/None, True/"polyak" or "ema"; returns the kernel code 0, 1 or 2."""
+    if average is None or average is False or (isinstance(average, (bool, np.bool_))
+                                               and not average):
+        return 0
+    if average is True or (isinstance(average, np.bool_) and average):
+        return 1
+    if isinstance(average, str) and average in ("polyak", "ema"):
+        return AVERAGES[average]
+    raise ValueError(f"average must be one of False, True, 'polyak' or 'ema', "
+                     f"got {_describe(average)}")
+
+
+def check_schedule(schedule):
+    if callable(schedule):
+        return schedule
+    if isinstance(schedule, str) and schedule in SCHEDULES:
+        return schedule
+    raise ValueError(
+        f"schedule must be one of {list(SCHEDULES)!r} or a callable t -> step size, "
+        f"got {_describe(schedule)}"
+    )
+
+
+def step_sizes(schedule, learning_rate, t_start, n_steps, t0):
+    """alpha_t for t = t_start + 1, ..., t_start + n_steps as a float64 array.
+
+    "constant": alpha; "invsqrt": alpha / sqrt(t); "invtime": alpha / (1 + t / t0);
+    a callable is called with each t and must return a finite positive number.
+    """
+    t = np.arange(t_start + 1, t_start + n_steps + 1, dtype=np.float64)
+    if callable(schedule):
+        out = np.array([schedule(int(ti)) for ti in t], dtype=np.float64)
+        bad = ~(np.isfinite(out) & (out > 0))
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"schedule must return finite step sizes > 0, got {out[k]!r} at t = {int(t[k])}"
+            )
+        return out
+    if schedule == "constant":
+        return np.full(n_steps, learning_rate)
+    if schedule == "invsqrt":
+        return learning_rate / np.sqrt(t)
+    return learning_rate / (1.0 + t / t0)
+
+
+def method_hyper(method, *, momentum, rho, beta1, beta2, eps, nesterov, amsgrad,
+                 eps_inside, adam_form):
+    """Validate hyper-parameters and return (code, flags, adam_form_code, b1, b2, eps)."""
+    check_choice(method, "solver" if method not in METHODS else "method", tuple(METHODS))
+    eps = check_real(eps, "eps", low=0.0)
+    flags = 0
+    if method == "momentum":
+        b1 = check_real(momentum, "momentum", low=0.0, high=1.0, low_open=False)
+        if nesterov:
+            flags |= F_NESTEROV
+    elif method == "rmsprop":
+        b1 = check_real(rho, "rho", low=0.0, high=1.0, low_open=False)
+        if eps_inside:
+            flags |= F_EPS_INSIDE
+    else:
+        b1 = check_real(beta1, "beta1", low=0.0, high=1.0, low_open=False)
+    b2 = check_real(beta2, "beta2", low=0.0, high=1.0, low_open=False)
+    if amsgrad:
+        if method != "adam":
+            raise ValueError(f"amsgrad=True requires the 'adam' method, got {method!r}")
+        flags |= F_AMSGRAD
+    check_choice(adam_form, "adam_form", tuple(ADAM_FORMS))
+    return METHODS[method], flags, ADAM_FORMS[adam_form], b1, b2, eps

@@ -1,0 +1,438 @@
+"""``statoptim.LogisticRegression``: L2-penalised binary logistic regression by
+Newton-Raphson or by compiled minibatch SGD, momentum, RMSprop or Adam."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from statoptim._validation import _describe, check_positive_int, check_random_state
+from statoptim.optim._common import (
+    DEFAULT_LEARNING_RATE, check_average, check_choice, check_real, check_schedule, method_hyper,
+)
+from statoptim.optim._newton import (
+    SEPARATION_MESSAGE, SeparationWarning, check_separation, lbfgs_logistic,
+    logistic_objective, newton_logistic, warn_identifiability,
+)
+from statoptim.optim._stochastic import LogisticEpochRunner
+
+__all__ = ["LogisticRegression"]
+
+SOLVERS = ("newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax")
+FULL_BATCH = ("newton", "lbfgs")
+STOPPINGS = ("grad", "loss", None)
+
+
+def _is_stochastic(est):
+    return est.solver not in FULL_BATCH
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """Binary logistic regression with an unpenalised intercept and a ridge penalty.
+
+    Minimises ``F(theta) = mean_i [log(1 + exp(eta_i)) - y_i eta_i]
+    + alpha/2 ||coef||^2`` with ``eta_i = intercept + x_i . coef``. scikit-learn's
+    ``LogisticRegression(C=C)`` is ``alpha = 1 / (n_samples * C)``; ``SGDClassifier``
+    uses the same ``alpha``.
+
+    Parameters
+    ----------
+    solver : {"newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax"}, \
+            default="newton"
+        "newton": damped Newton-Raphson with a Cholesky solve and a backtracking line
+        search (full batch). "lbfgs": SciPy's L-BFGS on the compiled one-pass
+        objective (for large n_features, where a p x p Cholesky per step is too
+        dear). The others run compiled minibatch epochs; the
+        penalty is coupled (added to every minibatch gradient), so their fixed point
+        is the same minimiser of F.
+    alpha : float, default=1e-4
+        Ridge strength (>= 0); the intercept is not penalised. At ``alpha=0`` the
+        MLE may not exist: separable data give a :class:`SeparationWarning`.
+    learning_rate : float, default=None
+        Base step size alpha_0 (> 0). None uses the method's default: 0.01 for "sgd"
+        and "momentum", 1e-3 for "rmsprop" and "adam", 2e-3 for "adamax".
+    batch_size : int, default=None
+        Rows per minibatch; None means ``min(128, n_samples)``. The last batch of an
+        epoch holds the remaining rows; ``batch_size >= n_samples`` is full-batch
+        gradient descent.
+    schedule : {"constant", "invsqrt", "invtime"} or callable, default="constant"
+        alpha_t = alpha_0, alpha_0 / sqrt(t) or alpha_0 / (1 + t / t0) with t0 one
+        epoch of updates; a callable maps the update counter t (>= 1, never reset
+        between epochs) to alpha_t. Constant steps stall at a noise floor
+        proportional to alpha_0 / batch_size; decay plus averaging removes it.
+    momentum : float, default=0.9
+        mu of the EMA momentum v_t = mu v_{t-1} + (1 - mu) g_t, theta -= alpha_t v_t.
+        torch's heavy ball with lr gamma equals this with alpha = gamma / (1 - mu).
+    nesterov : bool, default=False
+        Nesterov momentum: theta -= alpha_t (mu v_t + (1 - mu) g_t).
+    rho : float, default=0.9
+        RMSprop decay: S_t = rho S_{t-1} + (1 - rho) g_t^2 (not bias-corrected, so
+        the first step is about alpha sign(g) / sqrt(1 - rho) = 3.2 alpha).
+    beta1, beta2 : float, default=0.9, 0.999
+        Adam's moment decays.
+    eps : float, default=1e-8
+        Denominator guard of RMSprop and Adam.
+    eps_inside : bool, default=False
+        RMSprop with g / sqrt(S + eps) (the talk's and Keras's form) instead of
+        torch's g / (sqrt(S) + eps).
+    adam_form : {"algorithm1", "efficient", "constant_eps_hat"}, default="algorithm1"
+        Kingma & Ba's Algorithm 1; the efficient form with eps_hat_t =
+        eps sqrt(1 - beta2^t) (equal to Algorithm 1 up to rounding); or the
+        efficient form with a constant eps_hat = eps (TF/Keras).
+    amsgrad : bool, default=False
+        Adam with v_max = max(v_max, v_t) in the denominator (torch's variant).
+    average : {False, True, "polyak", "ema"}, default=False
+        Return the Polyak-Ruppert mean of the iterates after the first epoch, or an
+        EMA with decay ``beta2`` (bias-corrected). The stopping rule tests the
+        returned iterate.
+    shuffle : bool, default=True
+        Draw a new row permutation every epoch from ``random_state``.
+    stopping : {"grad", "loss", None}, default="grad"
+        Stochastic solvers only. "grad": stop when ||grad F(theta)||_inf <= tol on
+        the full data, checked every ``check_every`` epochs (one extra pass). With
+        alpha > 0, F - F* <= ||grad F||_2^2 / (2 mu_min), a certificate. "loss": stop
+        when F fails to drop by tol * max(1, F) for ``n_iter_no_change`` checks in a
+        row; this is NOT a certificate of optimality. None: run ``max_iter`` epochs.
+    tol : float, default=None
+        None means 1e-10 for "newton" (half the squared Newton decrement <= tol * F),
+        1e-8 for "lbfgs" (||grad F||_inf <= tol) and 1e-4 for the stochastic solvers
+        (meaning set by ``stopping``).
+    n_iter_no_change : int, default=5
+    check_every : int, default=1
+        Epochs between stopping checks (and ``loss_curve_`` entries).
+    hessian_subsample : int, default=None
+        "newton" only: build each Hessian from this many rows drawn (without
+        replacement, from ``random_state``) at every iteration. The gradient and line
+        search stay exact, so the answer is the same; an iteration costs one pass
+        over X plus O(hessian_subsample * n_features^2). None uses all rows.
+    max_iter : int, default=None
+        Newton iterations (None: 100), L-BFGS iterations (None: 1000) or epochs
+        (None: 100). Reaching it without
+        meeting ``tol`` gives a ConvergenceWarning with the final ||grad F||_inf and
+        the last relative change of F.
+    warm_start : bool, default=False
+        Start ``fit`` from the previous fit's coefficients (same classes and
+        n_features), e.g. to finish a few cheap stochastic epochs with Newton or
+        L-BFGS: ``est.set_params(solver="lbfgs", warm_start=True).fit(X, y)``. The
+        optimiser state (moments, t) is not kept; use ``partial_fit`` for that.
+    random_state : None, int or numpy Generator, default=None
+        Seeds the permutations; a Generator is used as given, not reseeded.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features)
+    intercept_ : ndarray of shape (1,)
+    classes_ : ndarray of shape (2,)
+    n_iter_ : int
+        Newton iterations or epochs run.
+    t_ : int
+        Updates (minibatch steps) run; equals ``n_iter_`` for Newton.
+    loss_curve_ : list of float
+        F at the returned iterate at each check (Newton: after each iteration).
+    grad_inf_ : float
+        ||grad F||_inf at the returned iterate (at the last check).
+    separable_ : bool or None
+        Result of the LP separation check at alpha = 0 (None if not run).
+    n_features_in_ : int
+    """
+
+    def __init__(self, solver="newton", *, alpha=1e-4, learning_rate=None, batch_size=None,
+                 schedule="constant", momentum=0.9, nesterov=False, rho=0.9, beta1=0.9,
+                 beta2=0.999, eps=1e-8, eps_inside=False, adam_form="algorithm1",
+                 amsgrad=False, average=False, shuffle=True, stopping="grad", tol=None,
+                 n_iter_no_change=5, check_every=1, hessian_subsample=None, max_iter=None,
+                 warm_start=False, random_state=None):
+        self.solver = solver
+        self.alpha = alpha
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.schedule = schedule
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.rho = rho
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.eps_inside = eps_inside
+        self.adam_form = adam_form
+        self.amsgrad = amsgrad
+        self.average = average
+        self.shuffle = shuffle
+        self.stopping = stopping
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.check_every = check_every
+        self.hessian_subsample = hessian_subsample
+        self.warm_start = warm_start
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    # ------------------------------------------------------------------ checks
+    def _validate_params(self):
+        check_choice(self.solver, "solver", SOLVERS)
+        alpha = check_real(self.alpha, "alpha", low=0.0, low_open=False)
+        tol = self.tol
+        if tol is None:
+            tol = {"newton": 1e-10, "lbfgs": 1e-8}.get(self.solver, 1e-4)
+        tol = check_real(tol, "tol", low=0.0, low_open=False)
+        default_iter = 1000 if self.solver == "lbfgs" else 100
+        max_iter = default_iter if self.max_iter is None else check_positive_int(
+            self.max_iter, "max_iter")
+        if self.hessian_subsample is not None:
+            check_positive_int(self.hessian_subsample, "hessian_subsample", minimum=2)
+        return alpha, tol, max_iter
+
+    def _validate_stochastic(self, n_samples):
+        lr = self.learning_rate
+        lr = DEFAULT_LEARNING_RATE[self.solver] if lr is None else check_real(
+            lr, "learning_rate", low=0.0)
+        if self.batch_size is None:
+            batch_size = min(128, max(n_samples, 1))
+        else:
+            batch_size = check_positive_int(self.batch_size, "batch_size")
+        schedule = check_schedule(self.schedule)
+        check_choice(self.stopping, "stopping", STOPPINGS)
+        check_average(self.average)
+        check_positive_int(self.n_iter_no_change, "n_iter_no_change")
+        check_positive_int(self.check_every, "check_every")
+        hyper = method_hyper(self.solver, momentum=self.momentum, rho=self.rho,
+                             beta1=self.beta1, beta2=self.beta2, eps=self.eps,
+                             nesterov=self.nesterov, amsgrad=self.amsgrad,
+                             eps_inside=self.eps_inside, adam_form=self.adam_form)
+        return lr, batch_size, schedule, hyper
+
+    def _validate_Xy(self, X, y, reset):
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
+                             reset=reset)
+        return X, y
+
+    def _encode(self, y, classes=None):
+        labels = np.unique(y)
+        if classes is None and labels.shape[0] < 2:
+            check_classification_targets(y)
+            raise ValueError(
+                f"y must contain exactly two classes, got one class {labels.tolist()!r}"
+                " (for partial_fit on such a batch, pass classes=[negative, positive])")
+        if classes is None and labels.shape[0] != 2:
+            check_classification_targets(y)  # "Unknown label type" for continuous y
+            raise ValueError(
+                "Only binary classification is supported. The type of the target is "
+                f"{type_of_target(y, input_name='y')}: y must contain exactly two classes, "
+                f"got {labels.shape[0]} class(es)")
+        if classes is None:
+            classes = labels
+        classes = np.asarray(classes)
+        if classes.shape[0] != 2:
+            raise ValueError(
+                "y must contain exactly two classes (this is binary logistic regression), "
+                f"got {classes.shape[0]} class(es): {_describe(classes)}")
+        if y.ndim != 1:  # pragma: no cover - validate_data already raveled y
+            raise ValueError(f"y must be 1-D, got shape {y.shape}")
+        unknown = ~np.isin(y, classes)
+        if unknown.any():
+            raise ValueError(f"y contains labels not in classes {classes.tolist()!r}: "
+                             f"{_describe(np.unique(y[unknown]))}")
+        return classes, (y == classes[1]).astype(np.float64)
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, X, y):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            float64, or float32 for the stochastic solvers (stored and read as
+            float32, accumulated in float64).
+        y : array-like of shape (n_samples,)
+            Exactly two classes; the second of ``np.unique(y)`` is the positive one.
+
+        Returns
+        -------
+        self
+        """
+        alpha, tol, max_iter = self._validate_params()
+        previous = None
+        if self.warm_start and hasattr(self, "coef_"):
+            previous = (np.concatenate([self.intercept_, self.coef_[0]]), self.classes_)
+        X, y = self._validate_Xy(X, y, reset=True)
+        self.classes_, yb = self._encode(y)
+        theta0 = None
+        if previous is not None and previous[0].shape[0] == X.shape[1] + 1 and np.array_equal(
+                previous[1], self.classes_):
+            theta0 = previous[0]
+        if self.solver in FULL_BATCH:
+            return self._fit_newton(X, yb, alpha, tol, max_iter, theta0)
+        lr, batch_size, schedule, hyper = self._validate_stochastic(X.shape[0])
+        self._runner = LogisticEpochRunner(
+            X.shape[1], hyper, learning_rate=lr, schedule=schedule, alpha=alpha,
+            batch_size=batch_size, average=self.average, avg_decay=hyper[4],
+            shuffle=self.shuffle, rng=check_random_state(self.random_state))
+        if theta0 is not None:
+            self._runner.theta[:] = theta0
+            self._runner.theta_avg[:] = theta0
+        self.loss_curve_ = []
+        self.n_iter_ = 0
+        self._fit_epochs(X, yb, alpha, tol, max_iter, check=True)
+        return self
+
+    def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None):
+        if self.solver == "lbfgs":
+            theta, info = lbfgs_logistic(X, yb, alpha, tol=tol, max_iter=max_iter,
+                                         theta0=theta0)
+            if not info["converged"]:
+                warnings.warn(
+                    f"lbfgs did not converge after {info['n_iter']} iterations "
+                    f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g} > "
+                    f"tol={tol:g}; SciPy says: {info['message']}", ConvergenceWarning,
+                    stacklevel=3)
+            self._set_coef(theta)
+            self.n_iter_ = self.t_ = info["n_iter"]
+            self.loss_curve_ = list(info["loss_curve"])
+            self.grad_inf_ = info["grad_inf"]
+            self.separable_ = None
+            return self
+        theta, info = newton_logistic(X, yb, alpha, tol=tol, max_iter=max_iter,
+                                      theta0=theta0, hessian_subsample=self.hessian_subsample,
+                                      rng=check_random_state(self.random_state))
+        warn_identifiability(info)
+        if not info["converged"] and not info["separable"]:
+            curve = info["loss_curve"]
+            rel = (abs(curve[-2] - curve[-1]) / max(abs(curve[-1]), 1e-300)
+                   if len(curve) > 1 else float("nan"))
+            warnings.warn(
+                f"Newton did not converge in max_iter={max_iter} iterations: final "
+                f"||grad F||_inf = {info['grad_inf']:.3g}, last relative change of F = "
+                f"{rel:.3g}; tol={tol:g} bounds half the squared Newton decrement "
+                "relative to F. Increase max_iter.", ConvergenceWarning, stacklevel=3)
+        self._set_coef(theta)
+        self.n_iter_ = self.t_ = info["n_iter"]
+        self.loss_curve_ = list(info["loss_curve"])
+        self.grad_inf_ = info["grad_inf"]
+        self.separable_ = info["separable"]
+        return self
+
+    def _set_coef(self, theta):
+        self.coef_ = theta[1:].reshape(1, -1).copy()
+        self.intercept_ = theta[:1].copy()
+
+    def _fit_epochs(self, X, yb, alpha, tol, max_iter, check):
+        runner = self._runner
+        grad = np.empty(X.shape[1] + 1)
+        best = np.inf
+        no_change = 0
+        rel = float("nan")
+        converged = False
+        F = np.nan
+        for epoch in range(1, max_iter + 1):
+            runner.run_epoch(X, yb)
+            self.n_iter_ += 1
+            last = epoch == max_iter
+            if not (epoch % self.check_every == 0 or last):
+                continue
+            theta = runner.coef()
+            F_prev = F
+            F, _, max_eta = logistic_objective(X, yb, theta, alpha, grad)
+            if not (np.isfinite(F) and np.all(np.isfinite(theta))):
+                raise ValueError(
+                    f"the {self.solver} iterates diverged (non-finite loss or coefficients) "
+                    f"at epoch {self.n_iter_}; reduce learning_rate (got {runner.learning_rate:g})")
+            self.loss_curve_.append(F)
+            rel = abs(F_prev - F) / max(abs(F), 1e-300) if np.isfinite(F_prev) else np.nan
+            if not check or self.stopping is None:
+                continue
+            if self.stopping == "grad":
+                if np.abs(grad).max() <= tol:
+                    converged = True
+                    break
+            else:
+                if F > best - tol * max(1.0, abs(best)):
+                    no_change += 1
+                else:
+                    no_change = 0
+                best = min(best, F)
+                if no_change >= self.n_iter_no_change:
+                    converged = True
+                    break
+        theta = runner.coef()
+        self._set_coef(theta)
+        self.t_ = runner.t
+        self.grad_inf_ = float(np.abs(grad).max())
+        self.separable_ = None
+        if alpha == 0.0 and max_eta > 30.0 and X.shape[0] * (X.shape[1] + 1) <= 4_000_000:
+            self.separable_ = check_separation(X, yb)
+            if self.separable_:
+                warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
+        if check and self.stopping is not None and not converged:
+            what = ("||grad F||_inf <= tol on the full data" if self.stopping == "grad"
+                    else f"F to drop by tol * max(1, F) within n_iter_no_change="
+                         f"{self.n_iter_no_change} checks")
+            warnings.warn(
+                f"{self.solver} did not converge in max_iter={max_iter} epochs: final "
+                f"||grad F||_inf = {self.grad_inf_:.3g}, last relative change of F = {rel:.3g}; "
+                f"tol={tol:g} asks for {what}. Increase max_iter, or use a decaying schedule "
+                "with average=True (constant steps stall at a noise floor).",
+                ConvergenceWarning, stacklevel=3)
+
+    @available_if(_is_stochastic)
+    def partial_fit(self, X, y, classes=None):
+        """One epoch of minibatch updates over the given rows, keeping t and all state.
+
+        Not per-sample SGD: the rows are split into minibatches of ``batch_size``.
+        ``classes`` is required on the first call unless ``y`` holds both classes.
+
+        Returns
+        -------
+        self
+        """
+        alpha, tol, max_iter = self._validate_params()
+        first = not hasattr(self, "_runner")
+        X, y = self._validate_Xy(X, y, reset=first)
+        if first:
+            self.classes_, yb = self._encode(y, classes)
+            lr, batch_size, schedule, hyper = self._validate_stochastic(X.shape[0])
+            self._runner = LogisticEpochRunner(
+                X.shape[1], hyper, learning_rate=lr, schedule=schedule, alpha=alpha,
+                batch_size=batch_size, average=self.average, avg_decay=hyper[4],
+                shuffle=self.shuffle, rng=check_random_state(self.random_state))
+            self.loss_curve_ = []
+            self.n_iter_ = 0
+        else:
+            if classes is not None and not np.array_equal(np.asarray(classes), self.classes_):
+                raise ValueError(f"classes must match the first call's {self.classes_.tolist()!r}"
+                                 f", got {_describe(classes)}")
+            _, yb = self._encode(y, self.classes_)
+        self._fit_epochs(X, yb, alpha, tol, 1, check=False)
+        return self
+
+    # ----------------------------------------------------------------- predict
+    def decision_function(self, X):
+        """eta = intercept + X @ coef, shape (n_samples,)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return np.asarray(X @ self.coef_[0], dtype=np.float64) + self.intercept_[0]
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, 2), columns in ``classes_`` order."""
+        eta = self.decision_function(X)
+        p = 0.5 * (1.0 + np.tanh(0.5 * eta))
+        return np.column_stack([1.0 - p, p])
+
+    def predict_log_proba(self, X):
+        """log of :meth:`predict_proba`, computed without log(0)."""
+        eta = self.decision_function(X)
+        return np.column_stack([-np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)])
+
+    def predict(self, X):
+        """The class of larger probability (``classes_[1]`` when eta > 0)."""
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(int)]

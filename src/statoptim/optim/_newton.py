@@ -1,0 +1,292 @@
+"""Newton-Raphson for L2-penalised logistic regression, the separation check, and the
+full-data objective.
+
+Newton is BLAS-3 bound, so it stays in NumPy/SciPy: the Hessian is accumulated by
+``dsyrk`` over row chunks (never an n x n array, and no full copy of X), factorised
+by Cholesky, and the step is backtracked (Armijo). This is the gradient form of
+IRLS: it never divides by w_i = pi_i (1 - pi_i), which underflows under separation.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.linalg.blas import dsyrk
+from scipy.linalg.lapack import dpotrf, dpotrs
+
+from statoptim.optim._sgd_fast import hessian_rows, logistic_loss_grad
+
+__all__ = ["SeparationWarning", "logistic_objective", "check_separation", "newton_logistic"]
+
+_CHUNK = 4096
+
+SEPARATION_MESSAGE = (
+    "training data are linearly separable: the unpenalised maximum-likelihood estimate "
+    "does not exist (coefficients diverge); set alpha > 0, e.g. 1/n_samples"
+)
+
+
+class SeparationWarning(UserWarning):
+    """The unpenalised logistic MLE does not exist (complete or quasi-complete separation),
+    or some coefficients are not identifiable (constant columns at ``alpha=0``)."""
+
+
+def logistic_objective(X, y, theta, alpha, grad=None):
+    """F(theta) = mean log-loss + alpha/2 ||theta_{1:}||^2 and its gradient.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float64 or float32, C-contiguous
+    y : ndarray of shape (n_samples,), float64 in {0, 1}
+    theta : ndarray of shape (n_features + 1,), intercept first
+    alpha : float
+        Ridge strength; the intercept is not penalised.
+    grad : ndarray of shape (n_features + 1,), optional
+        Output array for the gradient.
+
+    Returns
+    -------
+    value : float
+    grad : ndarray of shape (n_features + 1,)
+    max_abs_eta : float
+        max_i |eta_i|, used to detect diverging iterates.
+    """
+    if grad is None:
+        grad = np.empty(X.shape[1] + 1)
+    value, max_eta = logistic_loss_grad(X, y, np.ascontiguousarray(theta, dtype=np.float64),
+                                        float(alpha), grad)
+    return value, grad, max_eta
+
+
+_ROWS = {}
+
+
+def _all_rows(n_samples):
+    """0..n_samples-1 as intp, cached for the last size (Newton calls this per step)."""
+    if n_samples not in _ROWS:
+        _ROWS.clear()
+        _ROWS[n_samples] = np.arange(n_samples, dtype=np.intp)
+    return _ROWS[n_samples]
+
+
+def logistic_hessian(X, theta, alpha, rows=None):
+    """Hessian X~^T W X~ / m + alpha D over all rows (or the given ``rows``).
+
+    Accumulated by dsyrk over chunks of sqrt(w_i) x~_i built by a compiled kernel
+    (never an n x n array, no copy of X). Returns a Fortran-ordered
+    (n_features + 1)^2 array whose upper triangle is set.
+    """
+    n_features = X.shape[1]
+    n_coef = n_features + 1
+    if rows is None:
+        rows = _all_rows(X.shape[0])
+    rows = np.asarray(rows, dtype=np.intp)
+    m_total = rows.shape[0]
+    H = np.zeros((n_coef, n_coef), order="F")
+    buf = np.empty((min(_CHUNK, max(m_total, 1)), n_coef))
+    theta = np.ascontiguousarray(theta, dtype=np.float64)
+    for start in range(0, m_total, _CHUNK):
+        r = rows[start:start + _CHUNK]
+        A = buf[:r.shape[0]]
+        hessian_rows(X, theta, r, A)
+        H = dsyrk(1.0, A.T, beta=1.0, c=H, trans=0, lower=0, overwrite_c=1)
+    H /= max(m_total, 1)
+    diag = H.reshape(-1, order="F")[n_coef + 1::n_coef + 1]  # H[j, j] for j >= 1, a view
+    diag += alpha
+    return H
+
+
+def check_separation(X, y):
+    """Whether the rows are completely or quasi-completely separated (no finite MLE).
+
+    With s_i = 2 y_i - 1, maximise sum_i s_i x~_i^T theta subject to
+    s_i x~_i^T theta >= 0 and -1 <= theta_j <= 1 (Albert & Anderson 1984;
+    Konis 2007) with HiGHS; an optimum above a scaled tolerance means separation.
+    Constant columns are removed first (they give a zero-objective direction, which
+    is non-identifiability, not separation). Costs a few seconds at MNIST size.
+    """
+    from scipy.optimize import linprog
+
+    X = np.asarray(X, dtype=np.float64)
+    keep = np.ptp(X, axis=0) > 0 if X.shape[0] else np.ones(X.shape[1], bool)
+    s = 2.0 * np.asarray(y, dtype=np.float64) - 1.0
+    A = np.column_stack([s, X[:, keep] * s[:, None]])
+    res = linprog(-A.sum(axis=0), A_ub=-A, b_ub=np.zeros(A.shape[0]),
+                  bounds=(-1.0, 1.0), method="highs")
+    if res.status != 0:  # pragma: no cover - HiGHS solves this bounded LP
+        raise RuntimeError(f"separation check: linprog failed: {res.message}")
+    scale = np.abs(A).sum()
+    return bool(-res.fun > 1e-7 * max(scale, 1.0))
+
+
+def _cholesky_solve(H, g):
+    """Solve H d = g by Cholesky (LAPACK potrf/potrs on the upper triangle), adding a
+    Levenberg shift tau I if H is not numerically positive definite.
+
+    Returns (d, tau)."""
+    tau = 0.0
+    base = max(np.abs(np.diag(H)).max(), 1e-300)
+    for _ in range(60):
+        Hs = H if tau == 0.0 else H + tau * np.eye(H.shape[0])
+        c, info = dpotrf(Hs, lower=0, clean=0, overwrite_a=0)
+        if info == 0:
+            d, info = dpotrs(c, g, lower=0)
+            if info == 0 and np.all(np.isfinite(d)):
+                return d, tau
+        tau = base * 1e-12 if tau == 0.0 else tau * 10.0
+    raise RuntimeError("Newton: could not factorise the Hessian even with a large shift")
+
+
+def newton_logistic(X, y, alpha, *, tol=1e-10, max_iter=100, theta0=None,
+                    separation_check=True, hessian_subsample=None, rng=None, callback=None):
+    """Damped Newton-Raphson for F(theta) = mean log-loss + alpha/2 ||theta_{1:}||^2.
+
+    Step Delta = H^{-1} grad F by Cholesky; start at s = 1 and halve s while
+    F(theta - s Delta) > F(theta) - 1e-4 s grad^T Delta. Stop when half the squared
+    Newton decrement, grad^T Delta / 2, is <= tol * F.
+
+    At ``alpha = 0`` constant columns are not identifiable: their coefficients are
+    set to 0 and reported. Separation is checked by LP (:func:`check_separation`)
+    before the first step when n_samples < 10 (n_features + 1), and whenever the
+    iterates diverge (max |eta_i| > 30 while F falls and ||theta|| grows); if the
+    data are separable the last finite iterate is returned.
+
+    ``hessian_subsample=m`` (an int < n_samples) builds the Hessian from m rows
+    drawn without replacement from ``rng`` at every iteration (sub-sampled Newton,
+    Byrd et al. 2011; Roosta-Khorasani & Mahoney 2019): the gradient, the line
+    search and hence the fixed point stay exact, convergence becomes linear, and
+    an iteration costs one pass over X plus O(m p^2) instead of O(n p^2).
+
+    ``callback(theta)`` is called after every iteration (benchmarks use it to time
+    each iterate; it sees the reduced theta when constant columns were dropped).
+
+    Returns
+    -------
+    theta : ndarray of shape (n_features + 1,)
+    info : dict
+        ``n_iter``, ``converged``, ``separable`` (True, False or None = not
+        checked), ``constant_columns``, ``loss_curve``, ``grad_inf``, ``decrement``.
+    """
+    X = np.ascontiguousarray(X, dtype=X.dtype if X.dtype in (np.float32, np.float64)
+                             else np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    n_samples, n_features = X.shape
+    if rng is None:
+        rng = np.random.default_rng(0)
+    info = {"separable": None, "constant_columns": np.zeros(0, dtype=np.intp)}
+    active = None
+    if alpha == 0.0 and n_samples > 0:
+        const = np.flatnonzero(np.ptp(X, axis=0) == 0)
+        if const.size:
+            info["constant_columns"] = const
+            active = np.setdiff1d(np.arange(n_features), const)
+            X = np.ascontiguousarray(X[:, active])
+    n_coef = X.shape[1] + 1
+    theta = np.zeros(n_coef)
+    if theta0 is not None:
+        full0 = np.asarray(theta0, dtype=np.float64)
+        theta = full0.copy() if active is None else np.concatenate([[full0[0]], full0[1 + active]])
+    if alpha == 0.0 and separation_check and n_samples < 10 * n_coef:
+        info["separable"] = check_separation(X, y)
+    grad = np.empty(n_coef)
+    F, _, max_eta = logistic_objective(X, y, theta, alpha, grad)
+    curve = [F]
+    converged = False
+    decrement = np.inf
+    n_iter = 0
+    while n_iter < max_iter:
+        if hessian_subsample is not None and hessian_subsample < n_samples:
+            rows = np.sort(rng.choice(n_samples, hessian_subsample, replace=False))
+            H = logistic_hessian(X, theta, alpha, rows=rows)
+        else:
+            H = logistic_hessian(X, theta, alpha)
+        delta, _ = _cholesky_solve(H, grad)
+        decrement = float(grad @ delta)
+        if 0.5 * decrement <= tol * max(F, np.finfo(float).tiny) or not np.any(delta):
+            converged = True
+            break
+        s = 1.0
+        new_grad = np.empty(n_coef)
+        for _ in range(60):
+            cand = theta - s * delta
+            F_new, _, max_eta_new = logistic_objective(X, y, cand, alpha, new_grad)
+            if np.isfinite(F_new) and F_new <= F - 1e-4 * s * decrement:
+                break
+            s *= 0.5
+        else:  # no decrease possible: at machine precision of the optimum
+            converged = True
+            break
+        n_iter += 1
+        grew = cand @ cand > theta @ theta
+        theta, grad, max_eta = cand, new_grad, max_eta_new
+        rel_change = (F - F_new) / max(abs(F), 1e-300)
+        F = F_new
+        curve.append(F)
+        if callback is not None:
+            callback(theta)
+        if alpha == 0.0 and separation_check and max_eta > 30.0 and grew:
+            if info["separable"] is None:
+                info["separable"] = check_separation(X, y)
+            if info["separable"]:  # diverging along a separating direction: stop here
+                break
+        if rel_change == 0.0 and 0.5 * decrement <= 1e-14 * max(F, 1e-300):
+            converged = True
+            break
+    if active is not None:
+        full = np.zeros(n_features + 1)
+        full[0] = theta[0]
+        full[1 + active] = theta[1:]
+        theta = full
+    info.update(n_iter=n_iter, converged=converged, loss_curve=curve,
+                grad_inf=float(np.abs(grad).max()), decrement=decrement)
+    return theta, info
+
+
+def warn_identifiability(info):
+    """Emit the SeparationWarning(s) described by a Newton ``info`` dict."""
+    if info.get("separable"):
+        warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
+    const = info.get("constant_columns")
+    if const is not None and len(const):
+        shown = ", ".join(map(str, const[:20])) + (", ..." if len(const) > 20 else "")
+        warnings.warn(
+            f"columns [{shown}] of X are constant: at alpha=0 their coefficients are not "
+            "identifiable (the intercept absorbs them) and are set to 0; set alpha > 0 or "
+            "drop these columns", SeparationWarning, stacklevel=3)
+
+
+def lbfgs_logistic(X, y, alpha, *, tol=1e-8, max_iter=1000, theta0=None, callback=None,
+                   memory=30):
+    """L-BFGS (SciPy's L-BFGS-B, no bounds) on the compiled one-pass objective.
+
+    Stops when ||grad F||_inf <= tol (SciPy's ``gtol``); ``ftol`` is 0 so that it
+    cannot stop early, far from the optimum, on a small relative decrease. ``memory``
+    (SciPy's ``maxcor``) is 30 rather than SciPy's 10: on MNIST 0 vs 6 at alpha = 1/n
+    that cut the time to a 1e-4 gap by ~1.4x (10: 1.27 s, 30: 0.91 s, 50: 0.86 s).
+    A line search that can no longer decrease F while ||grad F||_inf <= 1.5e-7 max(1, F)
+    counts as converged (machine precision), even if ``tol`` is smaller. Returns
+    ``(theta, info)`` like :func:`newton_logistic`.
+    """
+    from scipy.optimize import minimize
+
+    n_coef = X.shape[1] + 1
+    grad = np.empty(n_coef)
+    curve = []
+
+    def fun(theta):
+        F, g, _ = logistic_objective(X, y, theta, alpha, grad)
+        curve.append(F)
+        return F, g.copy()
+
+    x0 = np.zeros(n_coef) if theta0 is None else np.asarray(theta0, dtype=np.float64)
+    res = minimize(fun, x0, jac=True, method="L-BFGS-B", callback=callback,
+                   options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": memory,
+                            "maxfun": 2 * max_iter + 20})
+    g_inf = float(np.abs(res.jac).max())
+    # SciPy's status 2 (ABNORMAL line search) with a gradient this small means F can no
+    # longer decrease in float64: the optimum to machine precision, not a failure.
+    floor = 10.0 * np.sqrt(np.finfo(float).eps) * max(1.0, abs(float(res.fun)))
+    converged = g_inf <= tol or (res.status == 2 and g_inf <= floor)
+    return res.x, {"n_iter": int(res.nit), "converged": converged, "separable": None,
+                   "constant_columns": np.zeros(0, dtype=np.intp), "loss_curve": curve,
+                   "grad_inf": g_inf, "message": str(res.message)}

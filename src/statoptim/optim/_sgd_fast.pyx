@@ -1,0 +1,328 @@
+# Compiled kernels of statoptim.optim: one epoch of minibatch updates on the
+# L2-penalised logistic loss, the shared element-wise update rules, and the
+# full-data loss and gradient.
+#
+# Design (see docs of statoptim.optim and ../shared/specs/optimizers.md):
+# - The objective is F(theta) = mean_i [log(1 + e^eta_i) - y_i eta_i]
+#   + alpha/2 * sum_{j>=1} theta_j^2 with eta_i = theta_0 + x_i . theta_{1:},
+#   theta_0 the unpenalised intercept.
+# - X is C-contiguous float64 or float32 (`floating` fused type); every sum is
+#   accumulated in float64 and theta, the gradient and all optimiser state are
+#   float64.
+# - The wrapper allocates every output and scratch array, draws the row
+#   permutation and precomputes the step sizes alpha_t of the epoch; kernels do
+#   not allocate, draw random numbers or warn.
+# - `_update` is the single implementation of every update rule; the epoch
+#   kernel and the `apply_update` entry point (used by the optimiser objects
+#   for user objectives and by the tests) both call it.
+from cython cimport floating
+from libc.math cimport exp, log1p, sqrt, fabs, pow
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define STATOPTIM_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
+    #else
+    #define STATOPTIM_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void STATOPTIM_PREFETCH(const void* p) noexcept nogil
+
+# Rows fetched ahead of use in shuffled epochs: random row order defeats the
+# hardware prefetcher, so each row's cache lines are requested this many rows early.
+DEF PREFETCH_ROWS = 4
+
+# Method codes (mirrored in _stochastic.py).
+cdef enum:
+    M_SGD = 0
+    M_MOMENTUM = 1
+    M_RMSPROP = 2
+    M_ADAM = 3
+    M_ADAMAX = 4
+
+# Flags (bit mask).
+cdef enum:
+    F_NESTEROV = 1
+    F_AMSGRAD = 2
+    F_EPS_INSIDE = 4
+
+# Adam forms.
+cdef enum:
+    A_ALGORITHM1 = 0
+    A_EFFICIENT = 1
+    A_CONSTANT_EPS_HAT = 2
+
+# Averaging.
+cdef enum:
+    AVG_NONE = 0
+    AVG_POLYAK = 1
+    AVG_EMA = 2
+
+
+cdef inline double _sigmoid(double z) noexcept nogil:
+    """1 / (1 + exp(-z)) without overflow."""
+    cdef double e
+    if z >= 0.0:
+        e = exp(-z)
+        return 1.0 / (1.0 + e)
+    e = exp(z)
+    return e / (1.0 + e)
+
+
+cdef inline double _log1pexp(double z) noexcept nogil:
+    """log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|))."""
+    return (z if z > 0.0 else 0.0) + log1p(exp(-fabs(z)))
+
+
+cdef inline double _row_dot(const floating* x, const double* w,
+                            Py_ssize_t n) noexcept nogil:
+    """sum_j x[j] * w[j] in float64 with four independent accumulators."""
+    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+    cdef Py_ssize_t j, n4 = n - n % 4
+    for j in range(0, n4, 4):
+        a0 = a0 + <double>x[j] * w[j]
+        a1 = a1 + <double>x[j + 1] * w[j + 1]
+        a2 = a2 + <double>x[j + 2] * w[j + 2]
+        a3 = a3 + <double>x[j + 3] * w[j + 3]
+    for j in range(n4, n):
+        a0 = a0 + <double>x[j] * w[j]
+    return (a0 + a1) + (a2 + a3)
+
+
+cdef inline void _row_axpy(double r, const floating* x, double* out,
+                           Py_ssize_t n) noexcept nogil:
+    """out[j] += r * x[j] (float64 accumulation)."""
+    cdef Py_ssize_t j
+    for j in range(n):
+        out[j] = out[j] + r * <double>x[j]
+
+
+cdef inline void _prefetch_row(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Ask for every 64-byte cache line of a row of n values."""
+    cdef const char* p = <const char*>x
+    cdef Py_ssize_t off, n_bytes = n * sizeof(floating)
+    for off in range(0, n_bytes, 64):
+        STATOPTIM_PREFETCH(p + off)
+    STATOPTIM_PREFETCH(p + n_bytes - 1)
+
+
+cdef inline void _update(int method, int flags, int adam_form, double b1, double b2,
+                         double eps, long long t, double lr, Py_ssize_t n_coef,
+                         const double* g, double* theta, double* s1, double* s2,
+                         double* s3) noexcept nogil:
+    """One update theta_t = theta_{t-1} - ... at step t >= 1 with step size lr.
+
+    State: momentum v = s1; RMSprop S = s1; Adam m = s1, v = s2, v_max = s3;
+    Adamax m = s1, u = s2. b1 is mu (momentum), rho (RMSprop) or beta1 (Adam).
+    """
+    cdef Py_ssize_t j
+    cdef double gj, v, bc1, bc2, a_t, eps_hat, denom, mhat, vhat
+    if method == M_SGD:
+        for j in range(n_coef):
+            theta[j] = theta[j] - lr * g[j]
+    elif method == M_MOMENTUM:
+        for j in range(n_coef):
+            gj = g[j]
+            s1[j] = b1 * s1[j] + (1.0 - b1) * gj
+            if flags & F_NESTEROV:
+                theta[j] = theta[j] - lr * (b1 * s1[j] + (1.0 - b1) * gj)
+            else:
+                theta[j] = theta[j] - lr * s1[j]
+    elif method == M_RMSPROP:
+        for j in range(n_coef):
+            gj = g[j]
+            s1[j] = b1 * s1[j] + (1.0 - b1) * (gj * gj)
+            if flags & F_EPS_INSIDE:
+                denom = sqrt(s1[j] + eps)
+            else:
+                denom = sqrt(s1[j]) + eps
+            theta[j] = theta[j] - lr * gj / denom
+    elif method == M_ADAM:
+        bc1 = 1.0 - pow(b1, <double>t)
+        bc2 = 1.0 - pow(b2, <double>t)
+        a_t = lr * sqrt(bc2) / bc1
+        eps_hat = eps * sqrt(bc2)
+        for j in range(n_coef):
+            gj = g[j]
+            s1[j] = b1 * s1[j] + (1.0 - b1) * gj
+            s2[j] = b2 * s2[j] + (1.0 - b2) * (gj * gj)
+            if flags & F_AMSGRAD:
+                if s2[j] > s3[j]:
+                    s3[j] = s2[j]
+                v = s3[j]
+            else:
+                v = s2[j]
+            if adam_form == A_ALGORITHM1:
+                mhat = s1[j] / bc1
+                vhat = v / bc2
+                theta[j] = theta[j] - lr * mhat / (sqrt(vhat) + eps)
+            elif adam_form == A_EFFICIENT:
+                theta[j] = theta[j] - a_t * s1[j] / (sqrt(v) + eps_hat)
+            else:
+                theta[j] = theta[j] - a_t * s1[j] / (sqrt(v) + eps)
+    elif method == M_ADAMAX:
+        bc1 = 1.0 - pow(b1, <double>t)
+        for j in range(n_coef):
+            gj = g[j]
+            s1[j] = b1 * s1[j] + (1.0 - b1) * gj
+            v = b2 * s2[j]
+            s2[j] = v if v > fabs(gj) else fabs(gj)
+            if s2[j] > 0.0:
+                theta[j] = theta[j] - (lr / bc1) * s1[j] / s2[j]
+
+
+cdef inline void _average(int average, long long t, long long avg_start, double decay,
+                          Py_ssize_t n_coef, const double* theta,
+                          double* theta_avg) noexcept nogil:
+    """Polyak-Ruppert mean of theta_t over t > avg_start, or a raw EMA."""
+    cdef Py_ssize_t j
+    cdef double inv
+    if average == AVG_POLYAK:
+        if t <= avg_start:
+            for j in range(n_coef):
+                theta_avg[j] = theta[j]
+        else:
+            inv = 1.0 / <double>(t - avg_start)
+            for j in range(n_coef):
+                theta_avg[j] = theta_avg[j] + (theta[j] - theta_avg[j]) * inv
+    elif average == AVG_EMA:
+        for j in range(n_coef):
+            theta_avg[j] = decay * theta_avg[j] + (1.0 - decay) * theta[j]
+
+
+def apply_update(int method, int flags, int adam_form, double b1, double b2, double eps,
+                 long long t, double lr,
+                 const double[::1] grad,      # IN  (n_coef,)
+                 double[::1] theta,           # IN/OUT (n_coef,)
+                 double[::1] s1, double[::1] s2, double[::1] s3):   # IN/OUT state
+    """Apply one update of ``method`` at step ``t`` (>= 1) in place.
+
+    The same code as inside :func:`logistic_epoch`; state arrays have the
+    length of ``theta`` (unused ones may be any float64 arrays of that length).
+    """
+    cdef Py_ssize_t n_coef = theta.shape[0]
+    with nogil:
+        _update(method, flags, adam_form, b1, b2, eps, t, lr, n_coef,
+                &grad[0], &theta[0], &s1[0], &s2[0], &s3[0])
+
+
+def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
+                   const double[::1] y,             # IN  (n_samples,) in {0, 1}
+                   const Py_ssize_t[::1] order,     # IN  (n_samples,) row visiting order
+                   Py_ssize_t batch_size, double alpha,
+                   int method, int flags, int adam_form, double b1, double b2, double eps,
+                   const double[::1] step_sizes,    # IN  (n_batches,) alpha_t of this epoch
+                   long long t_start,
+                   double[::1] theta,               # IN/OUT (n_features + 1,) intercept first
+                   double[::1] s1, double[::1] s2, double[::1] s3,   # IN/OUT state
+                   int average, long long avg_start, double avg_decay,
+                   double[::1] theta_avg,           # IN/OUT (n_features + 1,)
+                   double[::1] grad):               # scratch (n_features + 1,)
+    """One epoch of ceil(n_samples / batch_size) minibatch updates.
+
+    Batch k holds rows ``order[k*b : (k+1)*b]`` (the last one the remainder);
+    its gradient is the batch mean of x~_i (sigma(eta_i) - y_i) plus the
+    coupled ridge ``alpha * theta_j`` (j >= 1). Step t = t_start + k + 1 uses
+    ``step_sizes[k]``. Returns the last step t.
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t n_coef = n_features + 1
+    cdef Py_ssize_t n_batches = (n_samples + batch_size - 1) // batch_size
+    cdef Py_ssize_t k, ii, i, j, start, stop
+    cdef long long t = t_start
+    cdef double eta, r, inv
+    cdef const floating* xi
+    cdef double* g = &grad[0]
+    cdef double* th = &theta[0]
+    with nogil:
+        for k in range(n_batches):
+            start = k * batch_size
+            stop = start + batch_size
+            if stop > n_samples:
+                stop = n_samples
+            for j in range(n_coef):
+                g[j] = 0.0
+            for ii in range(start, stop):
+                if ii + PREFETCH_ROWS < n_samples:
+                    _prefetch_row(&X[order[ii + PREFETCH_ROWS], 0], n_features)
+                i = order[ii]
+                xi = &X[i, 0]
+                eta = th[0] + _row_dot(xi, th + 1, n_features)
+                r = _sigmoid(eta) - y[i]
+                g[0] = g[0] + r
+                _row_axpy(r, xi, g + 1, n_features)
+            inv = 1.0 / <double>(stop - start)
+            g[0] = g[0] * inv
+            for j in range(1, n_coef):
+                g[j] = g[j] * inv + alpha * th[j]
+            t = t + 1
+            _update(method, flags, adam_form, b1, b2, eps, t, step_sizes[k], n_coef,
+                    g, th, &s1[0], &s2[0], &s3[0])
+            if average != AVG_NONE:
+                _average(average, t, avg_start, avg_decay, n_coef, th, &theta_avg[0])
+    return t
+
+
+def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features)
+                       const double[::1] y,          # IN  (n_samples,)
+                       const double[::1] theta,      # IN  (n_features + 1,)
+                       double alpha,
+                       double[::1] grad):            # OUT (n_features + 1,)
+    """F(theta) and its gradient on all rows, reading X once; returns F and max|eta|.
+
+    F = mean_i [log(1 + e^eta_i) - y_i eta_i] + alpha/2 sum_{j>=1} theta_j^2.
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t i, j
+    cdef double eta, loss = 0.0, pen = 0.0, inv, max_eta = 0.0
+    cdef const floating* xi
+    cdef const double* th = &theta[0]
+    cdef double* g = &grad[0]
+    cdef double e, r
+    with nogil:
+        for j in range(n_features + 1):
+            g[j] = 0.0
+        for i in range(n_samples):
+            xi = &X[i, 0]
+            eta = th[0] + _row_dot(xi, th + 1, n_features)
+            e = exp(-fabs(eta))  # one exp per row for both the loss and sigma(eta)
+            if eta >= 0.0:
+                loss = loss + (eta + log1p(e) - y[i] * eta)
+                r = 1.0 / (1.0 + e) - y[i]
+            else:
+                loss = loss + (log1p(e) - y[i] * eta)
+                r = e / (1.0 + e) - y[i]
+            if fabs(eta) > max_eta:
+                max_eta = fabs(eta)
+            g[0] = g[0] + r
+            _row_axpy(r, xi, g + 1, n_features)
+        inv = 1.0 / <double>n_samples
+        g[0] = g[0] * inv
+        for j in range(1, n_features + 1):
+            g[j] = g[j] * inv + alpha * th[j]
+            pen = pen + th[j] * th[j]
+    return loss * inv + 0.5 * alpha * pen, max_eta
+
+
+def hessian_rows(const floating[:, ::1] X,      # IN  (n_samples, n_features)
+                 const double[::1] theta,        # IN  (n_features + 1,)
+                 const Py_ssize_t[::1] rows,     # IN  (n_rows,) row indices
+                 double[:, ::1] out):            # OUT (n_rows, n_features + 1)
+    """Rows sqrt(w_i) x~_i with w_i = pi_i (1 - pi_i), so that out.T @ out is the
+    (unnormalised) Hessian of the log-loss over ``rows``; one pass, no temporaries."""
+    cdef Py_ssize_t n_rows = rows.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t k, j
+    cdef double eta, e, sw
+    cdef const floating* xi
+    cdef double* o
+    cdef const double* th = &theta[0]
+    with nogil:
+        for k in range(n_rows):
+            xi = &X[rows[k], 0]
+            eta = th[0] + _row_dot(xi, th + 1, n_features)
+            e = exp(-fabs(eta))
+            sw = sqrt(e) / (1.0 + e)  # sqrt(pi (1 - pi)) = sqrt(e) / (1 + e), no overflow
+            o = &out[k, 0]
+            o[0] = sw
+            for j in range(n_features):
+                o[j + 1] = sw * <double>xi[j]

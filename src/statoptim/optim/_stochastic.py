@@ -1,0 +1,82 @@
+"""The stochastic epoch driver for logistic regression: state, permutations, step sizes.
+
+One :class:`LogisticEpochRunner` holds theta, the optimiser state, the step counter
+t (never reset between epochs) and the averaged iterate; ``run_epoch`` draws the
+epoch's permutation from the runner's Generator, precomputes alpha_t for the
+epoch and calls the compiled kernel once.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from statoptim.optim._common import check_average, step_sizes
+from statoptim.optim._sgd_fast import logistic_epoch
+
+__all__ = ["LogisticEpochRunner"]
+
+
+class LogisticEpochRunner:
+    """Mutable state of a minibatch optimiser on the logistic objective.
+
+    Parameters
+    ----------
+    n_features : int
+    hyper : tuple
+        (method_code, flags, adam_form_code, b1, b2, eps) from ``method_hyper``.
+    learning_rate, schedule : step size and schedule ("constant", "invsqrt",
+        "invtime" or a callable t -> alpha_t).
+    alpha : float
+        Ridge strength (coupled: added to every minibatch gradient).
+    batch_size : int
+    average : False, True/"polyak" or "ema"
+    avg_decay : float
+        EMA decay (beta2) for ``average="ema"``.
+    shuffle : bool
+    rng : numpy Generator
+    """
+
+    def __init__(self, n_features, hyper, *, learning_rate, schedule, alpha, batch_size,
+                 average, avg_decay, shuffle, rng):
+        n_coef = n_features + 1
+        self.hyper = hyper
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.average = check_average(average)
+        self.avg_decay = avg_decay
+        self.shuffle = shuffle
+        self.rng = rng
+        self.theta = np.zeros(n_coef)
+        self.state = np.zeros((3, n_coef))
+        self.theta_avg = np.zeros(n_coef)
+        self.grad = np.empty(n_coef)
+        self.t = 0
+        self.avg_start = None  # set to one epoch of updates at the first epoch
+
+    def run_epoch(self, X, y):
+        """One pass of ceil(n / batch_size) updates over X (C-contiguous float32/64)."""
+        n_samples = X.shape[0]
+        b = min(self.batch_size, n_samples)
+        n_batches = -(-n_samples // b)
+        if self.avg_start is None:
+            self.avg_start = n_batches
+        order = (self.rng.permutation(n_samples) if self.shuffle
+                 else np.arange(n_samples)).astype(np.intp, copy=False)
+        steps = step_sizes(self.schedule, self.learning_rate, self.t, n_batches, n_batches)
+        code, flags, form, b1, b2, eps = self.hyper
+        self.t = logistic_epoch(X, y, order, b, self.alpha, code, flags, form, b1, b2, eps,
+                                steps, self.t, self.theta, self.state[0], self.state[1],
+                                self.state[2], self.average, self.avg_start, self.avg_decay,
+                                self.theta_avg, self.grad)
+        return self.t
+
+    def coef(self):
+        """The returned iterate: theta, the Polyak-Ruppert mean, or the bias-corrected EMA."""
+        if self.average == 1:
+            return self.theta_avg.copy() if self.t > 0 else self.theta.copy()
+        if self.average == 2:
+            if self.t == 0:
+                return self.theta.copy()
+            return self.theta_avg / (1.0 - self.avg_decay ** self.t)
+        return self.theta.copy()

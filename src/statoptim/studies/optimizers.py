@@ -1,0 +1,432 @@
+"""``statoptim reproduce optimizers``: SGD, momentum, RMSprop, Adam and Newton-Raphson on
+logistic regression, as in J. Tao's talk on Kingma & Ba's Adam (Penn State, 2018).
+
+Prints the talk's three tables (time, training error, test error, ||beta_hat - beta||)
+with our numbers beside the talk's, for p = 19 and p = 99 under the stated 1000/250
+design and the 480/120 design that the talk's error rates reveal, and for MNIST 0 vs 6
+(``--mnist DIR``; digits 0 vs 6 from scikit-learn's ``load_digits`` otherwise). It
+also counts separable training sets over seeds, and writes two figures: the relative
+loss gap against CPU time, and the paths of the methods on a 2-D problem.
+
+The module also holds the honest time-to-tolerance harness used by
+``benchmarks/bench_optim.py`` (spec section 3): F* from a float64 Newton solve, the
+gap evaluated outside the timed region, CPU time (``time.process_time``), medians.
+"""
+from __future__ import annotations
+
+import os
+import time
+import warnings
+
+import numpy as np
+
+from statoptim.studies._runner import format_table, register
+
+__all__ = ["run", "optimum", "trace_stochastic", "trace_newton", "trace_lbfgs",
+           "first_reaching", "TALK"]
+
+METHODS = ("sgd", "momentum", "rmsprop", "adam")
+LABELS = {"sgd": "SGD", "momentum": "CM", "rmsprop": "RMSprop", "adam": "Adam",
+          "newton": "N-R"}
+
+#: The talk's tables (OCR fixed as in the spec): time (s), train err %, test err %,
+#: ||beta_hat - beta||, for SGD, CM, Adam, N-R.
+TALK = {
+    "sim19": {"time": (0.23, 0.35, 0.08, 0.01), "train": (15.83, 15.83, 22.71, 16.04),
+              "test": (30.83, 30.83, 27.50, 30.83), "dist": (0.66, 0.77, 2.11, 0.72)},
+    "sim99": {"time": (1.26, 1.27, 0.57, 0.15), "train": (1.04, 1.25, 4.17, 0.0),
+              "test": (13.33, 12.50, 11.70, 16.70), "dist": (3.18, 3.26, 3.04, 151.50)},
+    "mnist": {"time": (1.58, 1.05, 0.30, 203.90), "train": (2.34, 2.31, 3.25, None),
+              "test": (2.37, 2.79, 3.25, None), "dist": (None, None, None, None)},
+}
+_TALK_COL = {"sgd": 0, "momentum": 1, "adam": 2, "newton": 3}
+
+
+# ------------------------------------------------------------------ harness
+def optimum(X, y, alpha):
+    """theta*, F* by float64 damped Newton to ||grad F||_inf ~ 1e-12 or below."""
+    from statoptim.optim import newton_logistic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theta, info = newton_logistic(np.asarray(X, dtype=np.float64),
+                                      np.asarray(y, dtype=np.float64), alpha, tol=1e-24,
+                                      separation_check=False)
+    return theta, info["loss_curve"][-1]
+
+
+def trace_stochastic(X, y, alpha, method, *, epochs, learning_rate, schedule="constant",
+                     average=False, batch_size=128, random_state=0, **hyper):
+    """Run ``epochs`` compiled epochs; return [(cumulative CPU s, theta)] per epoch.
+
+    Only the epochs are timed; copying the returned iterate is outside the clock.
+    """
+    from statoptim.optim._common import method_hyper
+    from statoptim.optim._stochastic import LogisticEpochRunner
+
+    kw = dict(momentum=0.9, rho=0.9, beta1=0.9, beta2=0.999, eps=1e-8, nesterov=False,
+              amsgrad=False, eps_inside=False, adam_form="algorithm1")
+    kw.update(hyper)
+    runner = LogisticEpochRunner(
+        X.shape[1], method_hyper(method, **kw), learning_rate=learning_rate,
+        schedule=schedule, alpha=alpha, batch_size=batch_size, average=average,
+        avg_decay=kw["beta2"], shuffle=True, rng=np.random.default_rng(random_state))
+    y = np.asarray(y, dtype=np.float64)
+    out, total = [], 0.0
+    for _ in range(epochs):
+        t0 = time.process_time()
+        runner.run_epoch(X, y)
+        total += time.process_time() - t0
+        out.append((total, runner.coef()))
+    return out
+
+
+def _trace_callback(run):
+    stamps, thetas = [], []
+    t0 = time.process_time()
+
+    def cb(theta):
+        stamps.append(time.process_time() - t0)
+        thetas.append(np.array(theta, copy=True))
+
+    run(cb)
+    return list(zip(stamps, thetas))
+
+
+def trace_newton(X, y, alpha, **kw):
+    """[(CPU s since start, theta)] after each Newton iteration."""
+    from statoptim.optim import newton_logistic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _trace_callback(lambda cb: newton_logistic(
+            X, np.asarray(y, dtype=np.float64), alpha, callback=cb, **kw))
+
+
+def trace_lbfgs(X, y, alpha, **kw):
+    """[(CPU s since start, theta)] after each L-BFGS iteration."""
+    from statoptim.optim._newton import lbfgs_logistic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _trace_callback(lambda cb: lbfgs_logistic(
+            X, np.asarray(y, dtype=np.float64), alpha, callback=cb, **kw))
+
+
+def gaps(trace, X, y, alpha, F_star):
+    """Relative gaps r = (F - F*) / F* of each traced iterate (untimed)."""
+    from statoptim.optim import logistic_objective
+
+    yf = np.asarray(y, dtype=np.float64)
+    return np.array([(logistic_objective(X, yf, th, alpha)[0] - F_star) / F_star
+                     for _, th in trace])
+
+
+def first_reaching(trace, r, tol):
+    """CPU time of the first iterate with gap <= tol, or None."""
+    hit = np.flatnonzero(np.asarray(r) <= tol)
+    return trace[hit[0]][0] if hit.size else None
+
+
+# ------------------------------------------------------------------- tables
+def _errors(theta, X, y):
+    eta = X @ theta[1:] + theta[0]
+    return 100.0 * np.mean((eta > 0) != (y == 1))
+
+
+def _fit_all(X, y, Xte, yte, beta, alpha, *, epochs, batch_size, seed, steps, decay=False):
+    """One fit per method; returns {method: dict(time, train, test, dist, gap)}.
+
+    ``decay=True`` runs the stochastic methods with alpha_t = alpha / sqrt(t) and
+    Polyak averaging (the remedy of spec section 3) instead of constant steps."""
+    from statoptim import LogisticRegression
+    from statoptim.optim import SeparationWarning, logistic_objective
+
+    _, F_star = optimum(X, y, alpha) if alpha > 0 else (None, None)
+    res = {}
+    for m in METHODS + ("newton",):
+        if m == "newton":
+            est = LogisticRegression(alpha=alpha)
+        else:
+            # check_every=epochs: the full objective is evaluated once, at the end
+            extra = {"schedule": "invsqrt", "average": True} if decay else {}
+            est = LogisticRegression(m, alpha=alpha, learning_rate=steps[m],
+                                     batch_size=batch_size, stopping=None, max_iter=epochs,
+                                     check_every=epochs, random_state=seed, **extra)
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            t0 = time.process_time()
+            est.fit(X, y)
+            elapsed = time.process_time() - t0
+        theta = np.concatenate([est.intercept_, est.coef_[0]])
+        F = logistic_objective(X, y.astype(np.float64), theta, alpha)[0]
+        res[m] = {
+            "time": elapsed, "train": _errors(theta, X, y), "test": _errors(theta, Xte, yte),
+            "dist": None if beta is None else float(np.linalg.norm(theta - beta)),
+            "gap": None if F_star is None else (F - F_star) / F_star, "F": F,
+            "separation": any(issubclass(w.category, SeparationWarning) for w in rec),
+        }
+    if F_star is None and not res["newton"]["separation"]:  # alpha = 0 and the MLE exists
+        F_star = res["newton"]["F"]
+        for r in res.values():
+            r["gap"] = (r["F"] - F_star) / F_star
+    return res
+
+
+def _table(title, res, talk_key, has_truth):
+    header = ["row"] + [LABELS[m] for m in METHODS + ("newton",)]
+    talk = TALK.get(talk_key)
+    rows = []
+
+    def fmt(v, f="{:.2f}"):
+        return "-" if v is None else f.format(v)
+
+    for key, name, f in (("time", "time (s)", "{:.4f}"), ("train", "training error (%)",
+                                                         "{:.2f}"),
+                         ("test", "test error (%)", "{:.2f}"), ("dist", "||b_hat - b||",
+                                                                "{:.2f}")):
+        if key == "dist" and not has_truth:
+            continue
+        rows.append([name] + [fmt(res[m][key], f) for m in METHODS + ("newton",)])
+        if talk is not None:
+            rows.append(["  talk"] + [fmt(talk[key][_TALK_COL[m]], "{:.2f}")
+                                      if m in _TALK_COL else "" for m in METHODS +
+                                      ("newton",)])
+    rows.append(["F (train objective)"] + [f"{res[m]['F']:.5f}" for m in METHODS +
+                                           ("newton",)])
+    if res["newton"]["gap"] is not None:
+        rows.append(["gap (F - F*)/F*"] + [f"{max(res[m]['gap'], 0):.1e}" for m in
+                                           METHODS + ("newton",)])
+    rows.append(["SeparationWarning"] + ["yes" if res[m]["separation"] else "" for m in
+                                         METHODS + ("newton",)])
+    return f"{title}\n" + format_table(header, rows)
+
+
+def _progress(items, desc):
+    try:
+        from tqdm import tqdm
+        return tqdm(items, desc=desc, leave=False)
+    except ImportError:  # pragma: no cover - tqdm is optional
+        print(f"{desc} ...", flush=True)
+        return items
+
+
+# ------------------------------------------------------------------ figures
+def plot_gap_vs_time(traces, path, title):
+    """Figure 1: relative gap against CPU seconds, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, (tr, r) in traces.items():
+        t = np.array([s for s, _ in tr])
+        ax.loglog(np.maximum(t, 1e-6), np.maximum(r, 1e-16), marker=".", ms=3, label=label)
+    for tol in (1e-2, 1e-3, 1e-4):
+        ax.axhline(tol, color="0.8", lw=0.8, ls="--")
+    ax.set_xlabel("CPU seconds (one thread)")
+    ax.set_ylabel("relative gap (F - F*) / F*")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _paths_2d(seed):
+    """Paths of the methods on a 2-coefficient logistic problem (intercept, slope)."""
+    from statoptim import optim
+
+    rng = np.random.default_rng(seed)
+    n = 200
+    x = rng.standard_normal(n) * 2.0
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.5 + 1.5 * x)))).astype(float)
+    X = x[:, None]
+    alpha = 0.0
+
+    def fun(theta, rows):
+        from statoptim.optim import logistic_objective
+        Xr, yr = (X, y) if rows is None else (np.ascontiguousarray(X[rows]), y[rows])
+        F, g, _ = logistic_objective(Xr, yr, theta, alpha)
+        return F, g.copy()
+
+    start = np.array([-1.5, -0.5])
+    paths = {}
+    settings = {"SGD": (optim.SGD, 0.3, {}), "CM": (optim.Momentum, 0.3, {}),
+                "RMSprop": (optim.RMSprop, 0.05, {}), "Adam": (optim.Adam, 0.1, {})}
+    order_rng = np.random.default_rng(seed + 1)
+    for label, (cls, lr, kw) in settings.items():
+        opt = cls(lr, **kw)
+        th = start.copy()
+        path = [th.copy()]
+        for _ in range(12):  # epochs of 20-row minibatches
+            perm = order_rng.permutation(n)
+            for k in range(0, n, 20):
+                _, g = fun(th, perm[k:k + 20])
+                opt.step(th, g)
+                path.append(th.copy())
+        paths[label] = np.array(path)
+    from statoptim.optim import newton_logistic
+    newton = [start.copy()]
+    newton_logistic(X, y, alpha, theta0=start, callback=lambda th: newton.append(th.copy()),
+                    tol=1e-20)
+    paths["N-R"] = np.array(newton)
+    return X, y, fun, paths
+
+
+def plot_paths(path, seed):
+    """Figure 2: contours of F on (intercept, slope) with each method's iterates."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y, fun, paths = _paths_2d(seed)
+    b0 = np.linspace(-2.5, 2.0, 120)
+    b1 = np.linspace(-2.0, 3.0, 120)
+    Z = np.array([[fun(np.array([u, v]), None)[0] for u in b0] for v in b1])
+    fig, ax = plt.subplots(figsize=(6.0, 5.0))
+    levels = Z.min() + (Z.max() - Z.min()) * np.linspace(0.0, 1.0, 22)[1:] ** 2
+    ax.contour(b0, b1, Z, levels=levels, colors="0.75", linewidths=0.7, linestyles="solid")
+    for label, p in paths.items():
+        ax.plot(p[:, 0], p[:, 1], marker="o" if label == "N-R" else ".",
+                ms=5 if label == "N-R" else 2, lw=1.2 if label == "N-R" else 0.8, label=label)
+    opt = paths["N-R"][-1]
+    ax.plot(*opt, "k*", ms=12, label="optimum")
+    ax.set_xlim(b0[0], b0[-1])
+    ax.set_ylim(b1[0], b1[-1])
+    ax.set_xlabel("intercept beta_0")
+    ax.set_ylabel("slope beta_1")
+    ax.set_title("Paths on a 2-D logistic regression (n = 200, minibatch 20, 12 epochs)",
+                 fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------- run
+def _default_data():
+    for d in (os.environ.get("STATOPTIM_DATA"), "./shared/data", "../shared/data"):
+        if d and os.path.isdir(d):
+            return d
+    return None
+
+
+def _add_arguments(parser):
+    parser.add_argument("--data", default=_default_data(),
+                        help="shared data folder (default: $STATOPTIM_DATA, ./shared/data "
+                             "or ../shared/data); only used to find mnist/ with --mnist auto")
+    parser.add_argument("--mnist", default=None, metavar="DIR",
+                        help="folder with the MNIST IDX files ('auto': DATA/mnist); "
+                             "without it, digits 0 vs 6 from scikit-learn are used")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=100,
+                        help="epochs of each stochastic method in the tables (default 100)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seeds", type=int, default=20,
+                        help="seeds for the separation counts (default 20)")
+    parser.add_argument("--out", default=".", help="folder for the two PNG figures")
+    parser.add_argument("--no-figures", action="store_true")
+
+
+STEPS = {"sgd": 0.5, "momentum": 0.5, "rmsprop": 3e-3, "adam": 3e-3}
+DECAY_STEPS = {"sgd": 3.0, "momentum": 3.0, "rmsprop": 0.1, "adam": 0.1}
+
+
+@register("optimizers", "SGD / momentum / RMSprop / Adam / Newton on logistic regression "
+          "(the talk's three tables and two figures)", _add_arguments)
+def run(args):
+    from statoptim.datasets import (
+        load_digits_0v6, load_mnist, make_logistic, mnist_binary,
+    )
+    from statoptim.optim import check_separation
+
+    t_start = time.perf_counter()
+    print("Stochastic optimisers vs Newton-Raphson on logistic regression "
+          "(statoptim.LogisticRegression)")
+    print(f"Stochastic settings: batch {args.batch_size}, {args.epochs} epochs, constant "
+          f"steps {STEPS} (the talk states none of these); CPU seconds, one process.")
+    print("Design: x ~ N(0, 0.7 I + 0.3 11'), beta ~ U(-1, 1)^(p+1), y ~ Bernoulli(sigma)."
+          "\nAll fits at alpha = 0 (the talk's unpenalised likelihood) unless stated.\n")
+    blocks = [("sim19", 19, 1000, 250), ("sim19", 19, 480, 120), ("sim99", 99, 1000, 250),
+              ("sim99", 99, 480, 120)]
+    for key, p, n, n_test in _progress(blocks, "simulations"):
+        X, y, beta, Xte, yte = make_logistic(n, p, n_test=n_test,
+                                             random_state=np.random.default_rng([args.seed, p, n]))
+        res = _fit_all(X, y, Xte, yte, beta, 0.0, epochs=args.epochs,
+                       batch_size=args.batch_size, seed=args.seed, steps=STEPS)
+        print(_table(f"Sim p = {p}, n_train = {n}, n_test = {n_test}, alpha = 0", res, key,
+                     True))
+        dec = _fit_all(X, y, Xte, yte, beta, 0.0, epochs=args.epochs,
+                       batch_size=args.batch_size, seed=args.seed, steps=DECAY_STEPS,
+                       decay=True)
+        print(_table(f"  same data, stochastic methods with alpha_t = alpha/sqrt(t) + Polyak "
+                     f"averaging, alpha = {DECAY_STEPS}", dec, None, True))
+        if res["newton"]["separation"]:
+            ridge = _fit_all(X, y, Xte, yte, beta, 1.0 / n, epochs=args.epochs,
+                             batch_size=args.batch_size, seed=args.seed, steps=STEPS)
+            r = ridge["newton"]
+            print(f"  separable: N-R stopped with a SeparationWarning. The ridge alpha = 1/n "
+                  f"instead: N-R {r['time']:.4f} s, train {r['train']:.2f}%, test "
+                  f"{r['test']:.2f}%, ||b_hat - b|| = {r['dist']:.2f}")
+        print()
+
+    print(f"Separable training sets at p = 99 (LP check) over {args.seeds} seeds:")
+    for n in (480, 1000):
+        count = 0
+        for s in _progress(range(args.seeds), f"LP n={n}"):
+            Xs, ys, _ = make_logistic(n, 99, random_state=np.random.default_rng([s, 99, n]))
+            count += check_separation(Xs, ys)
+        print(f"  n_train = {n}: {count} of {args.seeds}")
+    print()
+
+    mnist_dir = args.mnist
+    if mnist_dir == "auto":
+        mnist_dir = os.path.join(args.data, "mnist") if args.data else None
+    if mnist_dir:
+        Xtr, ytr, Xte_all, yte_all = load_mnist(mnist_dir, kind="both")
+        X, y = mnist_binary(Xtr, ytr)
+        Xte, yte = mnist_binary(Xte_all, yte_all)
+        name, key = "MNIST 0 vs 6", "mnist"
+    else:
+        Xd, yd = load_digits_0v6()
+        rng = np.random.default_rng(args.seed)
+        perm = rng.permutation(len(yd))
+        cut = int(0.8 * len(yd))
+        X, y, Xte, yte = Xd[perm[:cut]], yd[perm[:cut]], Xd[perm[cut:]], yd[perm[cut:]]
+        name, key = "digits 0 vs 6 (scikit-learn load_digits, NOT MNIST)", None
+    n = X.shape[0]
+    res = _fit_all(X, y, Xte, yte, None, 1.0 / n, epochs=min(args.epochs, 60),
+                   batch_size=128, seed=args.seed, steps={"sgd": 0.5, "momentum": 0.5,
+                                                          "rmsprop": 1e-2, "adam": 1e-2})
+    print(_table(f"{name}: n_train = {n}, n_test = {Xte.shape[0]}, p = {X.shape[1]}, "
+                 f"alpha = 1/n (the unpenalised MLE does not exist)", res, key, False))
+    if not mnist_dir:
+        print("(the talk's MNIST numbers are not shown beside digits)")
+    print()
+
+    if not args.no_figures:
+        os.makedirs(args.out, exist_ok=True)
+        X, y, beta = make_logistic(1000, 19,
+                                   random_state=np.random.default_rng([args.seed, 19, 1000]))
+        theta_star, F_star = optimum(X, y, 0.0)
+        traces = {}
+        for m in METHODS:
+            tr = trace_stochastic(X, y, 0.0, m, epochs=150, learning_rate=STEPS[m] * (
+                1 if m in ("sgd", "momentum") else 3), batch_size=128,
+                random_state=args.seed)
+            traces[LABELS[m]] = (tr, gaps(tr, X, y, 0.0, F_star))
+        tr = trace_stochastic(X, y, 0.0, "adam", epochs=150, learning_rate=0.3,
+                              schedule="invsqrt", average=True, random_state=args.seed)
+        traces["Adam a/sqrt(t) + averaging"] = (tr, gaps(tr, X, y, 0.0, F_star))
+        tr = trace_newton(X, y, 0.0, tol=1e-20)
+        traces["N-R"] = (tr, gaps(tr, X, y, 0.0, F_star))
+        f1 = os.path.join(args.out, "optimizers_gap_vs_time.png")
+        plot_gap_vs_time(traces, f1, "Sim p = 19, n = 1000, alpha = 0: gap vs CPU time")
+        f2 = os.path.join(args.out, "optimizers_paths_2d.png")
+        plot_paths(f2, args.seed)
+        print(f"Figures: {f1}, {f2}")
+    print(f"Total wall time {time.perf_counter() - t_start:.1f} s")
+    return 0
