@@ -178,6 +178,24 @@ def validate_named(estimator, X, y="no_validation", **check_params):
         raise cls(text) from exc
 
 
+def is_ready_float64(X, y):
+    """Whether ``(X, y)`` need no conversion and no check but finiteness.
+
+    True for a non-empty, C-contiguous float64 ndarray ``X`` (2-D) and a
+    float64 ndarray ``y`` (1-D) of the same length, both finite. Estimators
+    then call ``validate_data(..., skip_check_array=True)``, which still
+    records ``n_features_in_`` and feature names, and skip the cost of
+    scikit-learn's generic conversion (a third of a 1 ms fit at n = 2000).
+    """
+    return (
+        type(X) is np.ndarray and type(y) is np.ndarray
+        and X.dtype == np.float64 and y.dtype == np.float64
+        and X.ndim == 2 and y.ndim == 1 and X.flags.c_contiguous
+        and X.shape[0] == y.shape[0] and X.shape[0] > 0 and X.shape[1] > 0
+        and bool(np.isfinite(X).all()) and bool(np.isfinite(y).all())
+    )
+
+
 def _culprit(X, y, dtype):
     """Which of X and y fails validation on its own ("X and y" if neither does)."""
     from sklearn.utils.validation import check_array

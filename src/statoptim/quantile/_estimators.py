@@ -7,13 +7,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from statoptim._validation import (
     check_positive_float,
     check_positive_int,
     check_quantiles,
     check_sample_weight,
+    is_ready_float64,
     validate_named,
 )
 from statoptim.quantile._solver import _solve
@@ -134,10 +135,14 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         self : QuantileRegressor
             The fitted estimator.
         """
-        X, y = validate_named(self, X, y, dtype=np.float64, order="C", y_numeric=True)
-        if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
-            raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
-        y = np.ascontiguousarray(y, dtype=np.float64)
+        if is_ready_float64(X, y):
+            validate_data(self, X, y, skip_check_array=True)  # n_features_in_, names
+            y = np.ascontiguousarray(y)
+        else:
+            X, y = validate_named(self, X, y, dtype=np.float64, order="C", y_numeric=True)
+            if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
+                raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
+            y = np.ascontiguousarray(y, dtype=np.float64)
         quantiles, scalar = check_quantiles(self.quantile)
         check_positive_float(self.tol, "tol")
         check_positive_int(self.max_iter, "max_iter")

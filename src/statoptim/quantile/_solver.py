@@ -62,14 +62,16 @@ class QuantileSolution:
     n_rounds: int = 0
 
 
-def _power_of_two_scale(values, axis=None):
+def _power_of_two_scale(values, axis=None, nonnegative=False):
     """Exponents k with 2**k near max|values| (0 where that is within 2**+-32).
 
     Dividing by powers of two is exact in floating point, so the solver can
     run on data of any magnitude (squares of 1e300 overflow) and the answer
     is unscaled without rounding.
     """
-    biggest = np.maximum(np.max(values, axis=axis), -np.min(values, axis=axis))
+    biggest = np.max(values, axis=axis)
+    if not nonnegative:
+        biggest = np.maximum(biggest, -np.min(values, axis=axis))
     _, exponent = np.frexp(biggest)
     in_range = (biggest == 0) | ((biggest > 2.0**-32) & (biggest < 2.0**32))
     return np.where(in_range, 0, exponent).astype(np.int64)
@@ -147,10 +149,7 @@ def _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram=None):
 
     if max_pivots is None:
         max_pivots = 10 * (n_samples + n_features) + 100
-    # perturbation scale for degenerate vertices: relative to the spread of y
-    # too, since residuals can all be zero (y exactly linear in Z)
-    pert_scale = max(scale, float(np.mean(np.abs(y - np.median(y)))), float(np.max(np.abs(y))) * 1e-3)
-    n_pivots, fstatus, objective = _exact_finish(Z, y, w, q, theta, resid, max_pivots, pert_scale)
+    n_pivots, fstatus, objective = _exact_finish(Z, y, w, q, theta, resid, max_pivots, scale)
     return QuantileSolution(
         coef=theta,
         objective=float(objective),
@@ -234,6 +233,9 @@ def _exact_finish(Z, y, w, q, theta, resid, max_pivots, scale):
     )
     if status != 5:
         return n_pivots, status, objective
+    # perturbation scale: relative to the spread of y too, since the residuals
+    # can all be zero (y exactly linear in Z)
+    scale = max(scale, float(np.mean(np.abs(y - np.median(y)))), 1e-3 * float(np.max(np.abs(y))))
     noise = np.random.default_rng(0x5EED).uniform(-1.0, 1.0, n_samples)
     for rel in (1e-9, 1e-12):
         y_pert = y + (rel * scale) * noise
@@ -421,7 +423,7 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
     # Exact power-of-two scaling of y, w and the columns of Z: the solution of
     # the scaled problem maps back without rounding (theta_j * 2**(k_y - k_j)).
     k_y = int(_power_of_two_scale(y))
-    k_w = int(_power_of_two_scale(w))
+    k_w = int(_power_of_two_scale(w, nonnegative=True))
     k_z = _power_of_two_scale(Z, axis=0) if n_samples else np.zeros(n_features, np.int64)
     if k_y:
         y = np.ldexp(y, -k_y)
