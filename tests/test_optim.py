@@ -664,7 +664,8 @@ def test_study_optimizers_smoke(tmp_path, capsys):
     study = STUDIES["optimizers"]
     parser = argparse.ArgumentParser()
     study.add_arguments(parser)
-    args = parser.parse_args(["--epochs", "5", "--seeds", "2", "--out", str(tmp_path)])
+    args = parser.parse_args(["--epochs", "5", "--replications", "2", "--figures", str(tmp_path),
+                              "--no-progress", "--jobs", "1"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tqdm/matplotlib chatter is not under test
         assert study.run(args) == 0

@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from statoptim.studies._engine import add_runner_arguments, run_grid, runner_kwargs
 from statoptim.studies._runner import format_table, register
 
 __all__ = ["run", "optimum", "trace_stochastic", "trace_newton", "trace_lbfgs",
@@ -321,14 +322,24 @@ def _add_arguments(parser):
     parser.add_argument("--mnist", default=None, metavar="DIR",
                         help="folder with the MNIST IDX files ('auto': DATA/mnist); "
                              "without it, digits 0 vs 6 from scikit-learn are used")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=100,
                         help="epochs of each stochastic method in the tables (default 100)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seeds", type=int, default=20,
-                        help="seeds for the separation counts (default 20)")
-    parser.add_argument("--out", default=".", help="folder for the two PNG figures")
+    parser.add_argument("--sgd-batch-size", dest="sgd_batch_size", type=int, default=32,
+                        help="minibatch size of the stochastic methods (default 32)")
+    parser.add_argument("--figures", default=".", help="folder for the two PNG figures")
     parser.add_argument("--no-figures", action="store_true")
+    # --seed seeds the tables' data and fits; --replications is the number of
+    # simulated training sets checked for separation (run on the study runner)
+    add_runner_arguments(parser, replications=20, seed=0)
+
+
+def separation_replicate(setting, rng):
+    """One replication of the separation count: is a simulated training set separable?"""
+    from statoptim.datasets import make_logistic
+    from statoptim.optim import check_separation
+
+    X, y, _ = make_logistic(setting["n_train"], setting["p"], random_state=rng)
+    return {"separable": bool(check_separation(X, y))}
 
 
 STEPS = {"sgd": 0.5, "momentum": 0.5, "rmsprop": 3e-3, "adam": 3e-3}
@@ -341,12 +352,11 @@ def run(args):
     from statoptim.datasets import (
         load_digits_0v6, load_mnist, make_logistic, mnist_binary,
     )
-    from statoptim.optim import check_separation
 
     t_start = time.perf_counter()
     print("Stochastic optimisers vs Newton-Raphson on logistic regression "
           "(statoptim.LogisticRegression)")
-    print(f"Stochastic settings: batch {args.batch_size}, {args.epochs} epochs, constant "
+    print(f"Stochastic settings: batch {args.sgd_batch_size}, {args.epochs} epochs, constant "
           f"steps {STEPS} (the talk states none of these); CPU seconds, one process.")
     print("Design: x ~ N(0, 0.7 I + 0.3 11'), beta ~ U(-1, 1)^(p+1), y ~ Bernoulli(sigma)."
           "\nAll fits at alpha = 0 (the talk's unpenalised likelihood) unless stated.\n")
@@ -356,30 +366,31 @@ def run(args):
         X, y, beta, Xte, yte = make_logistic(n, p, n_test=n_test,
                                              random_state=np.random.default_rng([args.seed, p, n]))
         res = _fit_all(X, y, Xte, yte, beta, 0.0, epochs=args.epochs,
-                       batch_size=args.batch_size, seed=args.seed, steps=STEPS)
+                       batch_size=args.sgd_batch_size, seed=args.seed, steps=STEPS)
         print(_table(f"Sim p = {p}, n_train = {n}, n_test = {n_test}, alpha = 0", res, key,
                      True))
         dec = _fit_all(X, y, Xte, yte, beta, 0.0, epochs=args.epochs,
-                       batch_size=args.batch_size, seed=args.seed, steps=DECAY_STEPS,
+                       batch_size=args.sgd_batch_size, seed=args.seed, steps=DECAY_STEPS,
                        decay=True)
         print(_table(f"  same data, stochastic methods with alpha_t = alpha/sqrt(t) + Polyak "
                      f"averaging, alpha = {DECAY_STEPS}", dec, None, True))
         if res["newton"]["separation"]:
             ridge = _fit_all(X, y, Xte, yte, beta, 1.0 / n, epochs=args.epochs,
-                             batch_size=args.batch_size, seed=args.seed, steps=STEPS)
+                             batch_size=args.sgd_batch_size, seed=args.seed, steps=STEPS)
             r = ridge["newton"]
             print(f"  separable: N-R stopped with a SeparationWarning. The ridge alpha = 1/n "
                   f"instead: N-R {r['time']:.4f} s, train {r['train']:.2f}%, test "
                   f"{r['test']:.2f}%, ||b_hat - b|| = {r['dist']:.2f}")
         print()
 
-    print(f"Separable training sets at p = 99 (LP check) over {args.seeds} seeds:")
-    for n in (480, 1000):
-        count = 0
-        for s in _progress(range(args.seeds), f"LP n={n}"):
-            Xs, ys, _ = make_logistic(n, 99, random_state=np.random.default_rng([s, 99, n]))
-            count += check_separation(Xs, ys)
-        print(f"  n_train = {n}: {count} of {args.seeds}")
+    settings = [{"n_train": 480, "p": 99}, {"n_train": 1000, "p": 99}]
+    records = run_grid(separation_replicate, settings, study="optimizers-separation",
+                       **runner_kwargs(args))
+    print(f"Separable training sets at p = 99 (LP check) over {args.replications} "
+          "simulated training sets:")
+    for setting in settings:
+        flags = [r["separable"] for r in records if r["n_train"] == setting["n_train"]]
+        print(f"  n_train = {setting['n_train']}: {int(sum(flags))} of {len(flags)}")
     print()
 
     mnist_dir = args.mnist
@@ -408,7 +419,7 @@ def run(args):
     print()
 
     if not args.no_figures:
-        os.makedirs(args.out, exist_ok=True)
+        os.makedirs(args.figures, exist_ok=True)
         X, y, beta = make_logistic(1000, 19,
                                    random_state=np.random.default_rng([args.seed, 19, 1000]))
         theta_star, F_star = optimum(X, y, 0.0)
@@ -423,9 +434,9 @@ def run(args):
         traces["Adam a/sqrt(t) + averaging"] = (tr, gaps(tr, X, y, 0.0, F_star))
         tr = trace_newton(X, y, 0.0, tol=1e-20)
         traces["N-R"] = (tr, gaps(tr, X, y, 0.0, F_star))
-        f1 = os.path.join(args.out, "optimizers_gap_vs_time.png")
+        f1 = os.path.join(args.figures, "optimizers_gap_vs_time.png")
         plot_gap_vs_time(traces, f1, "Sim p = 19, n = 1000, alpha = 0: gap vs CPU time")
-        f2 = os.path.join(args.out, "optimizers_paths_2d.png")
+        f2 = os.path.join(args.figures, "optimizers_paths_2d.png")
         plot_paths(f2, args.seed)
         print(f"Figures: {f1}, {f2}")
     print(f"Total wall time {time.perf_counter() - t_start:.1f} s")
