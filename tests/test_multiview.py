@@ -824,7 +824,7 @@ def test_softmax_loss_stationary_point_after_many_cycles(rng):
 
 def test_softmax_loss_estimator_separates_classes(rng):
     a, b, y = _toy(rng)
-    model = MultiViewTensorMachine(rank=3, loss="softmax", regularization=0.05,
+    model = MultiViewTensorMachine(rank=3, loss="softmax", regularization=0.01,
                                    random_state=0).fit(a, b, y)
     for m, views in (("a", a), ("b", b)):
         proba = model.predict_proba(views, m)
