@@ -886,3 +886,22 @@ def test_predict_proba_properties(rng):
     # the default squared-loss fit is unchanged by the new attribute
     ref = MultiViewTensorMachine(rank=3, random_state=0).fit(a, b, y)
     assert_allclose(model.objective_, ref.objective_, rtol=0, atol=0)
+
+
+def test_inner_cv_selection_uses_training_rows_only(rng):
+    """The study's selection: best candidate by validation mAP on training folds."""
+    from statoptim.studies.multiview import select_on_training
+
+    a, b, y = _toy(rng, n=90)
+    y = np.asarray(y)
+    seen = []
+
+    def make_model(**kw):
+        seen.append(kw)
+        return MultiViewTensorMachine(rank=3, random_state=0, max_iter=500, **kw)
+
+    cands = (("squared", 1e-3), ("squared", 1e3))  # a ridge of 1e3 shrinks f to ~0
+    best, scores = select_on_training(a, b, y, 0, make_model, candidates=cands)
+    assert best == ("squared", 1e-3) and scores.shape == (2, 2)
+    assert scores[0].min() > scores[1].max()
+    assert len(seen) == 2 * 3  # every candidate on every fold
