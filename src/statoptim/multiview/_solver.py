@@ -14,6 +14,14 @@ the ``A`` of modality m, ``f_m = Pi_m Phi_m^T`` and
 Each block (Phi_m, Theta_m^(v), alpha) enters J as a convex quadratic; the
 exact block minimisers are Xu & Yin's (2013) update (1.3a) and the prox-linear
 update with extrapolation is their (1.3c).
+
+``loss="softmax"`` replaces each ``||g - Y||^2`` by the multinomial
+cross-entropy ``sum_i [w_i logsumexp(g_i) - t_i^T g_i]`` (t = row-normalised
+labels, w_i = 1 for a labelled row). The blocks are then not quadratic: every
+block update works on Boehning's (1992) quadratic majorant of the
+cross-entropy at the current state (Hessian <= I/2, so curvature 1/4 and
+working targets ``g - 2 (w softmax(g) - t)``), which the squared-loss block
+machinery minimises unchanged; J never increases (majorise-minimise).
 """
 from __future__ import annotations
 
@@ -178,6 +186,9 @@ class CPSolver:
         return self.alpha if m == 0 else 1.0 - self.alpha
 
     # ------------------------------------------------------------- objective
+    def _mixture(self):
+        return self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
+
     def _loss(self, f):
         """Sum over rows of the data loss of scores f (before the 1/N)."""
         if self.loss == "squared":
@@ -258,7 +269,7 @@ class CPSolver:
         """
         o = 1 - m
         c_m, c_o = self.weights(m), self.weights(o)
-        F = None if self.loss == "squared" else self.f[0] * self.alpha + self.f[1] * (1 - self.alpha)
+        F = None if self.loss == "squared" else self._mixture()
         a, Ya = self._working(F)
         T = (Ya - self.f[o] * c_o) * (a * c_m)
         w = a * c_m * c_m
@@ -489,7 +500,7 @@ class CPSolver:
         """alpha_p = clip(D_p^T (y_p - f_1p) / ||D_p||^2, 0, 1), D = f_0 - f_1."""
         D = self.f[0] - self.f[1]
         den = np.sum(D * D, axis=0)
-        F = None if self.loss == "squared" else self.f[0] * self.alpha + self.f[1] * (1 - self.alpha)
+        F = None if self.loss == "squared" else self._mixture()
         _, Ya = self._working(F)  # softmax loss: exact minimiser of the majorant in alpha
         num = np.sum(D * (Ya - self.f[1]), axis=0)
         ok = den > 0

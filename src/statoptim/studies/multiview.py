@@ -372,7 +372,8 @@ def run(args):
           "chosen by 3-fold CV on the training rows (fit s includes the selection).")
     print(f"TM = statoptim.MultiViewTensorMachine(rank={args.rank}, "
           f"regularization={args.regularization:g}, n_init={args.n_init}); "
-          "baselines: CCA-k/PLSC-k/SCM-k with k = 7 (Wikipedia) or 10 (UCI), SM = logistic regression C=1, LS-SM = ridge alpha=1.")
+          "baselines: CCA-k/PLSC-k/SCM-k with k = 7 (Wikipedia) or 10 (UCI), "
+          "SM = logistic regression C=1, LS-SM = ridge alpha=1.")
     print("fit s: median wall time of the fits (everything learned, both modalities; BLAS "
           "at 1 thread; shared 2-core machine, noisy).\n")
 
