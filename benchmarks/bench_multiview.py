@@ -11,6 +11,9 @@ Groups
 - multiview-backend-*: the same 30-cycle BCD run on the Cython kernels and on
   their plain-NumPy twins (`multiview/_kernels_numpy.py`), over samples and
   block updates.
+- multiview-loss: the same 30-cycle fit with the squared loss and with the
+  softmax (cross-entropy) loss (Boehning majorant blocks), and the cost of
+  the training-rows temperature fit behind ``predict_proba``.
 - multiview-kernel-*: each Cython kernel beside a plain-NumPy version of the
   same computation (the NumPy Khatri-Rao version materialises K).
 
@@ -81,6 +84,27 @@ def test_fit_rank(benchmark, rank):
     model = MultiViewTensorMachine(rank=rank, max_iter=30, tol=0.0, random_state=0)
     benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
     assert model.n_iter_ == 30
+
+
+@pytest.mark.parametrize("loss", ["squared", "softmax"])
+def test_fit_loss(benchmark, loss):
+    a, b, y = make_views(1000, 2, 40)
+    benchmark.group = "multiview-loss"
+    model = MultiViewTensorMachine(rank=10, loss=loss, max_iter=30, tol=0.0, random_state=0)
+    benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
+    assert model.n_iter_ == 30
+
+
+def test_temperature_fit(benchmark):
+    from statoptim.multiview._calibration import fit_temperature
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, N_TOPICS, 2000)
+    Y = np.eye(N_TOPICS)[y]
+    f = Y + 0.5 * rng.standard_normal(Y.shape)
+    benchmark.group = "multiview-loss"
+    beta = benchmark(fit_temperature, f, Y)
+    assert beta > 0
 
 
 @pytest.mark.parametrize("block_update", ["exact", "cg"])

@@ -452,6 +452,7 @@ def test_redundant_rank_warns(rng):
     (dict(consensus=-1.0), "consensus must be a finite number >= 0"),
     (dict(mixing="both"), "mixing must be 'learn' or 'fixed', got 'both'"),
     (dict(block_update="newton"), "block_update must be"),
+    (dict(loss="hinge"), "loss must be 'squared' or 'softmax', got 'hinge'"),
     (dict(max_iter=0), "max_iter must be an integer >= 1"),
     (dict(n_init=0), "n_init must be an integer >= 1"),
 ])
@@ -732,3 +733,175 @@ def test_study_reports_missing_data(tmp_path, capsys):
 
     assert main(["reproduce", "multiview", "--data", str(tmp_path)]) == 1
     assert "not found; pass --data DIR" in capsys.readouterr().out
+
+
+# ------------------------------------------------- softmax loss (MM blocks)
+def _softmax_objective(Z, Theta, Phi, alpha, Y, reg, mu):
+    """J with the multinomial cross-entropy, written out row by row (no statoptim code)."""
+    n = Y.shape[0]
+    f = []
+    for m in range(2):
+        Pi = np.ones((n, Phi[m].shape[1]))
+        for z, t in zip(Z[m], Theta[m]):
+            Pi = Pi * (z @ t)
+        f.append(Pi @ Phi[m].T)
+
+    def ce(g):
+        total = 0.0
+        for gi, yi in zip(g, Y):
+            if yi.sum() == 0:
+                continue
+            t = yi / yi.sum()
+            logp = gi - gi.max() - np.log(np.sum(np.exp(gi - gi.max())))
+            total -= float(t @ logp)
+        return total
+
+    J = (ce(f[0] * alpha + f[1] * (1 - alpha)) + mu * (ce(f[0]) + ce(f[1]))) / n
+    pen = sum(np.sum(t ** 2) for Tm in Theta for t in Tm) + sum(np.sum(p ** 2) for p in Phi)
+    return J + reg * pen
+
+
+@pytest.mark.parametrize("mu", [0.0, 0.5])
+def test_softmax_loss_objective_and_gradients(rng, mu):
+    s = _small_solver(rng, mu, loss="softmax")
+    s.Y[0] = 0.0  # a row without labels (multi-label data) contributes nothing
+    s.__init__(s.Z, s.Y, s.rank, s.reg, mu, rng=np.random.default_rng(1), loss="softmax")
+    s.set_state(Phi=[rng.standard_normal((3, 3)) for _ in range(2)],
+                alpha=rng.uniform(0.1, 0.9, 3))
+    Theta, Phi, alpha = s.get_state()
+    J = lambda T, P, a: _softmax_objective(s.Z, T, P, a, s.Y, s.reg, mu)  # noqa: E731
+    assert_allclose(s.objective(), J(Theta, Phi, alpha), rtol=1e-12)
+    dTheta, dPhi, dalpha = s.gradients()
+    for m in range(2):
+        for v in range(len(s.Z[m])):
+            def f_theta(x, m=m, v=v):
+                T = [[t.copy() for t in Tm] for Tm in Theta]
+                T[m][v] = x
+                return J(T, Phi, alpha)
+            assert _rel_err(_fd(f_theta, Theta[m][v]), dTheta[m][v]) < 1e-7
+
+        def f_phi(x, m=m):
+            P = [p.copy() for p in Phi]
+            P[m] = x
+            return J(Theta, P, alpha)
+        assert _rel_err(_fd(f_phi, Phi[m]), dPhi[m]) < 1e-7
+    assert _rel_err(_fd(lambda a: J(Theta, Phi, a), alpha), dalpha) < 1e-7
+
+
+def test_softmax_majorant_is_an_upper_bound_tight_at_the_point(rng):
+    """Boehning: CE(f') <= CE(f) + grad^T (f' - f) + ||f' - f||^2 / 4 = a ||f' - Y_w||^2 + c."""
+    s = _small_solver(rng, 0.0, loss="softmax")
+    f = 3 * rng.standard_normal(s.Y.shape)
+    a, Yw = s._working(f)
+    const = s._loss(f) - a * np.sum((f - Yw) ** 2)
+    assert a == 0.25
+    for scale in (1e-3, 0.1, 1.0, 10.0):
+        for _ in range(20):
+            g = f + scale * rng.standard_normal(f.shape)
+            assert s._loss(g) <= a * np.sum((g - Yw) ** 2) + const + 1e-12
+    assert_allclose(2 * a * (f - Yw), s._loss_grad(f), rtol=1e-10, atol=1e-14)  # tangent at f
+
+
+@pytest.mark.parametrize("update", ["exact", "cg", "prox-linear"])
+def test_softmax_loss_objective_never_increases(rng, update):
+    s = _small_solver(rng, 0.5, loss="softmax", block_update=update, extrapolate=False)
+    s.initialize()
+    values, labels, n_iter, _, _ = s.fit(30, -np.inf)
+    assert n_iter == 30
+    assert np.max(np.diff(values)) <= 1e-12 * abs(values[0])
+    assert values[-1] < 0.9 * values[0]
+
+
+def test_softmax_loss_stationary_point_after_many_cycles(rng):
+    """MM blocks converge to a point where every block gradient vanishes (alpha: KKT)."""
+    s = _small_solver(rng, 1.0, loss="softmax", block_update="exact", learn_mixing=False)
+    s.initialize()
+    s.fit(400, 1e-13)
+    dTheta, dPhi, _ = s.gradients()
+    assert max(np.max(np.abs(g)) for Tm in dTheta for g in Tm) < 1e-5
+    assert max(np.max(np.abs(g)) for g in dPhi) < 1e-5
+
+
+def test_softmax_loss_estimator_separates_classes(rng):
+    a, b, y = _toy(rng)
+    model = MultiViewTensorMachine(rank=3, loss="softmax", regularization=0.01,
+                                   random_state=0).fit(a, b, y)
+    for m, views in (("a", a), ("b", b)):
+        proba = model.predict_proba(views, m)
+        assert np.mean(proba.argmax(axis=1) == y) > 0.9
+    ranking = retrieve(model.predict_proba(a, "a"), model.predict_proba(b, "b"),
+                       random_state=0)
+    assert mean_average_precision(y, y, ranking) > 0.8
+
+
+# ------------------------------------------- temperature-scaled posteriors
+def test_temperature_derivative_matches_finite_differences(rng):
+    from statoptim.multiview._calibration import temperature_nll, temperature_nll_derivative
+
+    f = rng.standard_normal((50, 4))
+    Y = (rng.random((50, 4)) < 0.4).astype(float)  # multi-label, some empty rows
+    for beta in (0.0, 0.3, 2.0, 7.0):
+        num = (temperature_nll(beta + 1e-6, f, Y) - temperature_nll(beta - 1e-6, f, Y)) / 2e-6
+        assert_allclose(temperature_nll_derivative(beta, f, Y), num, rtol=1e-7, atol=1e-10)
+
+
+def test_fitted_temperature_minimises_the_training_cross_entropy(rng):
+    from statoptim.multiview._calibration import fit_temperature, temperature_nll
+
+    y = rng.integers(0, 4, 200)
+    Y = np.eye(4)[y]
+    f = Y + 0.6 * rng.standard_normal(Y.shape)  # informative, not separable
+    beta = fit_temperature(f, Y)
+    grid = np.linspace(0, 20, 20001)
+    nll = [temperature_nll(b, f, Y) for b in grid]
+    assert 0 < beta < 20
+    assert temperature_nll(beta, f, Y) <= min(nll) + 1e-12
+    assert abs(beta - grid[int(np.argmin(nll))]) <= 2e-3
+
+
+def test_fitted_temperature_edge_cases(rng):
+    from statoptim.multiview._calibration import MAX_LOGIT_RANGE, fit_temperature
+
+    Y = np.eye(3)[rng.integers(0, 3, 60)]
+    assert fit_temperature(-Y, Y) == 0.0            # scores rank the labels last
+    assert fit_temperature(np.ones_like(Y), Y) == 0.0  # constant scores
+    beta = fit_temperature(2 * Y, Y)                 # separable: capped, finite
+    assert beta == MAX_LOGIT_RANGE / 2.0
+
+
+def test_predict_proba_properties(rng):
+    from scipy.special import softmax
+
+    a, b, y = _toy(rng)
+    model = MultiViewTensorMachine(rank=3, random_state=0).fit(a, b, y)
+    assert len(model.temperatures_) == 2 and all(t > 0 for t in model.temperatures_)
+    for m, views, beta in (("a", a, model.temperatures_[0]), ("b", b, model.temperatures_[1])):
+        f = model.decision_function(views, m)
+        p = model.predict_proba(views, m)
+        assert np.all(p > 0) and np.all(np.isfinite(p))
+        assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+        assert_allclose(p, softmax(beta * f, axis=1), rtol=1e-12)
+        # a monotone transform of each row: the topic order is unchanged
+        assert np.array_equal(np.argsort(p, axis=1, kind="stable")[:, -1], f.argmax(axis=1))
+    # the default squared-loss fit is unchanged by the new attribute
+    ref = MultiViewTensorMachine(rank=3, random_state=0).fit(a, b, y)
+    assert_allclose(model.objective_, ref.objective_, rtol=0, atol=0)
+
+
+def test_inner_cv_selection_uses_training_rows_only(rng):
+    """The study's selection: best candidate by validation mAP on training folds."""
+    from statoptim.studies.multiview import select_on_training
+
+    a, b, y = _toy(rng, n=90)
+    y = np.asarray(y)
+    seen = []
+
+    def make_model(**kw):
+        seen.append(kw)
+        return MultiViewTensorMachine(rank=3, random_state=0, max_iter=500, **kw)
+
+    cands = (("squared", 1e-3), ("squared", 1e3))  # a ridge of 1e3 shrinks f to ~0
+    best, scores = select_on_training(a, b, y, 0, make_model, candidates=cands)
+    assert best == ("squared", 1e-3) and scores.shape == (2, 2)
+    assert scores[0].min() > scores[1].max()
+    assert len(seen) == 2 * 3  # every candidate on every fold

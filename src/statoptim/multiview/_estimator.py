@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from statoptim._validation import (
     _describe, check_positive_float, check_positive_int, check_random_state,
 )
+from statoptim.multiview._calibration import fit_temperature, softmax_scores
 from statoptim.multiview._solver import CPSolver
 
 __all__ = ["MultiViewTensorMachine", "MixingCollapseWarning", "RedundantRankWarning"]
@@ -178,6 +179,16 @@ class MultiViewTensorMachine(BaseEstimator):
         Ridge strength lambda > 0 on every Theta and Phi.
     consensus : float, default=1.0
         Weight mu >= 0 of the per-modality fit terms; 0 gives the talk's objective.
+    loss : {"squared", "softmax"}, default="squared"
+        Data loss of the mixture and consensus terms. ``"squared"`` is the
+        talk's ``||F - Y||^2``. ``"softmax"`` is the multinomial cross-entropy
+        ``sum_i [logsumexp(f_i) - t_i^T f_i]`` with ``t_i`` the row-normalised
+        labels (the loss of logistic semantic matching), so f are topic
+        logits. Its blocks are not quadratic: every block update minimises (or,
+        with ``"cg"``, decreases) Boehning's quadratic majorant of the
+        cross-entropy (Hessian <= I/2) at the current state, a
+        majorise-minimise step in the block coordinate framework, so J still
+        never increases and the same kernels and exact solves serve both losses.
     mixing : {"learn", "fixed"}, default="learn"
         Fit the per-topic mixing weights alpha, or keep them at 1/2.
     block_update : {"auto", "exact", "cg", "prox-linear"}, default="auto"
@@ -222,6 +233,10 @@ class MultiViewTensorMachine(BaseEstimator):
         The block updated before each entry of ``objective_`` (``"init"`` first).
     n_iter_ : int
         Completed cycles.
+    temperatures_ : tuple of two float
+        beta_a, beta_b of :meth:`predict_proba`, fitted on the training rows by
+        temperature scaling (minimum multinomial cross-entropy of
+        ``softmax(beta * f_m)``; see ``statoptim.multiview._calibration``).
     classes_ : ndarray of shape (n_topics,)
         Class labels when ``Y`` was 1-D, else ``arange(n_topics)``.
     n_views_ : tuple of int
@@ -246,11 +261,13 @@ class MultiViewTensorMachine(BaseEstimator):
     True
     """
 
-    def __init__(self, rank=10, *, regularization=1e-3, consensus=1.0, mixing="learn",
-                 block_update="auto", tol=1e-4, max_iter=200, n_init=1, random_state=None):
+    def __init__(self, rank=10, *, regularization=1e-3, consensus=1.0, loss="squared",
+                 mixing="learn", block_update="auto", tol=1e-4, max_iter=200, n_init=1,
+                 random_state=None):
         self.rank = rank
         self.regularization = regularization
         self.consensus = consensus
+        self.loss = loss
         self.mixing = mixing
         self.block_update = block_update
         self.tol = tol
@@ -265,6 +282,8 @@ class MultiViewTensorMachine(BaseEstimator):
         check_positive_float(self.tol, "tol", allow_zero=True)
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.n_init, "n_init")
+        if self.loss not in ("squared", "softmax"):
+            raise ValueError(f"loss must be 'squared' or 'softmax', got {self.loss!r}")
         if self.mixing not in ("learn", "fixed"):
             raise ValueError(f"mixing must be 'learn' or 'fixed', got {self.mixing!r}")
         if self.block_update not in ("auto", "exact", "cg", "prox-linear"):
@@ -307,7 +326,7 @@ class MultiViewTensorMachine(BaseEstimator):
     def _solver(self, Z, Y, rng):
         return CPSolver(Z, Y, self.rank, self.regularization, self.consensus,
                         learn_mixing=self.mixing == "learn", block_update=self.block_update,
-                        rng=rng)
+                        rng=rng, loss=self.loss)
 
     def fit(self, views_a, views_b, Y):
         """Fit the model on paired samples of the two modalities.
@@ -347,6 +366,8 @@ class MultiViewTensorMachine(BaseEstimator):
         self.objective_ = values
         self.objective_labels_ = labels
         self.n_iter_ = n_iter
+        # Temperature scaling on the training rows only (in-sample scores f_m).
+        self.temperatures_ = tuple(fit_temperature(f, Y) for f in solver.f)
         if self.consensus == 0 and self.mixing == "learn":
             ends = np.flatnonzero((self.mixing_weights_ == 0) | (self.mixing_weights_ == 1))
             if ends.size:
@@ -379,6 +400,26 @@ class MultiViewTensorMachine(BaseEstimator):
         for z, theta in zip(Z, self.view_factors_[m]):
             Pi *= z @ theta
         return Pi @ self.topic_factors_[m].T
+
+    def predict_proba(self, views, modality="a"):
+        """Topic posteriors ``softmax(beta_m * f_m)``, shape (n_samples, n_topics).
+
+        The retrieval representation of semantic matching (Rasiwasia et al.
+        2010): rows are positive, sum to one and keep the order of
+        :meth:`decision_function`; ``beta_m = temperatures_[m]`` was fitted on the
+        training rows by temperature scaling, so nothing is tuned on test data.
+        Cosine retrieval on these posteriors damps the small scores of the
+        non-dominant topics, which otherwise weigh as much as the dominant ones.
+
+        Parameters
+        ----------
+        views : list of array-like
+            The views of that modality, as in ``fit``.
+        modality : {"a", "b"}
+            Which modality ``views`` belong to.
+        """
+        f = self.decision_function(views, modality)
+        return softmax_scores(f, self.temperatures_[0 if modality == "a" else 1])
 
     def predict_mixed(self, views_a, views_b):
         """The mixed predictor F = f_a diag(alpha) + f_b diag(1 - alpha) on paired rows."""

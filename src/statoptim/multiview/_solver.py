@@ -14,12 +14,21 @@ the ``A`` of modality m, ``f_m = Pi_m Phi_m^T`` and
 Each block (Phi_m, Theta_m^(v), alpha) enters J as a convex quadratic; the
 exact block minimisers are Xu & Yin's (2013) update (1.3a) and the prox-linear
 update with extrapolation is their (1.3c).
+
+``loss="softmax"`` replaces each ``||g - Y||^2`` by the multinomial
+cross-entropy ``sum_i [w_i logsumexp(g_i) - t_i^T g_i]`` (t = row-normalised
+labels, w_i = 1 for a labelled row). The blocks are then not quadratic: every
+block update works on Boehning's (1992) quadratic majorant of the
+cross-entropy at the current state (Hessian <= I/2, so curvature 1/4 and
+working targets ``g - 2 (w softmax(g) - t)``), which the squared-loss block
+machinery minimises unchanged; J never increases (majorise-minimise).
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from scipy.special import logsumexp, softmax
 
 from statoptim.multiview import _cp, _kernels_numpy
 
@@ -66,12 +75,20 @@ class CPSolver:
 
     def __init__(self, Z, Y, rank, regularization, consensus, learn_mixing=True,
                  block_update="auto", rng=None, extrapolate=True, balance=True,
-                 backend="cython"):
+                 backend="cython", loss="squared"):
+        if loss not in ("squared", "softmax"):
+            raise ValueError(f"loss must be 'squared' or 'softmax', got {loss!r}")
+        self.loss = loss
         self.Z = Z
         # "numpy" runs the same algorithm on plain-NumPy kernels (benchmarks, tests).
         self._k = _cp if backend == "cython" else _kernels_numpy
         self.Y = np.ascontiguousarray(Y, dtype=np.float64)
         self.n_samples, self.n_topics = self.Y.shape
+        # softmax loss: row-normalised label weights t_i (a multi-label row
+        # spreads its unit mass) and w_i = sum_p t_ip (0 for a row without labels).
+        rows = self.Y.sum(axis=1, keepdims=True)
+        self._Yn = np.divide(self.Y, rows, out=np.zeros_like(self.Y), where=rows > 0)
+        self._row_w = self._Yn.sum(axis=1, keepdims=True)
         self.rank = int(rank)
         self.reg = float(regularization)
         self.mu = float(consensus)
@@ -169,14 +186,40 @@ class CPSolver:
         return self.alpha if m == 0 else 1.0 - self.alpha
 
     # ------------------------------------------------------------- objective
+    def _mixture(self):
+        return self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
+
+    def _loss(self, f):
+        """Sum over rows of the data loss of scores f (before the 1/N)."""
+        if self.loss == "squared":
+            return np.sum((f - self.Y) ** 2)
+        # multinomial cross-entropy: sum_i [w_i logsumexp(f_i) - t_i^T f_i]
+        return float(np.sum(self._row_w[:, 0] * logsumexp(f, axis=1)) - np.sum(self._Yn * f))
+
+    def _loss_grad(self, f):
+        """d loss / d f (before the 1/N): 2 (f - Y), or w_i softmax(f_i) - t_i."""
+        if self.loss == "squared":
+            return 2.0 * (f - self.Y)
+        return self._row_w * softmax(f, axis=1) - self._Yn
+
+    def _working(self, f):
+        """(a, Y_w): the data loss of f is majorised by a ||f - Y_w||^2 + const.
+
+        Squared loss: a = 1, Y_w = Y (exact). Softmax loss: the Hessian of a row's
+        cross-entropy, w_i (diag(s) - s s^T), is <= (1/2) I (Boehning 1992), so
+        a = 1/4 and Y_w = f - 2 (w softmax(f) - t), tight at the current f.
+        """
+        if self.loss == "squared":
+            return 1.0, self.Y
+        return 0.25, f - 2.0 * self._loss_grad(f)
+
     def objective(self):
         """J at the current state."""
         n = self.n_samples
         F = self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
-        J = np.sum((F - self.Y) ** 2) / n
+        J = self._loss(F) / n
         if self.mu > 0:
-            J += self.mu / n * (np.sum((self.f[0] - self.Y) ** 2)
-                                + np.sum((self.f[1] - self.Y) ** 2))
+            J += self.mu / n * (self._loss(self.f[0]) + self._loss(self.f[1]))
         penalty = sum(np.sum(t * t) for Tm in self.Theta for t in Tm)
         penalty += sum(np.sum(p * p) for p in self.Phi)
         return float(J + self.reg * penalty)
@@ -185,9 +228,9 @@ class CPSolver:
         """G_m = G diag(c_m) + (2 mu / N)(f_m - Y), G = (2/N)(F - Y)."""
         n = self.n_samples
         F = self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
-        Gm = (2.0 / n) * (F - self.Y) * self.weights(m)
+        Gm = self._loss_grad(F) * (self.weights(m) / n)
         if self.mu > 0:
-            Gm += (2.0 * self.mu / n) * (self.f[m] - self.Y)
+            Gm += (self.mu / n) * self._loss_grad(self.f[m])
         return Gm
 
     def gradients(self):
@@ -205,7 +248,7 @@ class CPSolver:
             dTheta.append(grads)
             dPhi.append(Gm.T @ self.Pi[m] + 2.0 * self.reg * self.Phi[m])
         F = self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
-        G = (2.0 / self.n_samples) * (F - self.Y)
+        G = self._loss_grad(F) / self.n_samples
         dalpha = np.sum(G * (self.f[0] - self.f[1]), axis=0)
         return dTheta, dPhi, dalpha
 
@@ -218,13 +261,23 @@ class CPSolver:
 
     # ---------------------------------------------------- block quantities
     def _targets(self, m):
-        """T = (Y - E) diag(c_m) + mu Y and w_p = c_{m,p}^2 + mu for modality m."""
+        """T = (Y - E) diag(c_m) + mu Y and w_p = c_{m,p}^2 + mu for modality m.
+
+        With the softmax loss, Y is replaced by the working targets of the
+        quadratic majorant at the current state (`_working`) and the weights by
+        a c_m^2 and b mu: minimising the block majorant decreases J (MM).
+        """
         o = 1 - m
         c_m, c_o = self.weights(m), self.weights(o)
-        T = (self.Y - self.f[o] * c_o) * c_m
+        F = None if self.loss == "squared" else self._mixture()
+        a, Ya = self._working(F)
+        T = (Ya - self.f[o] * c_o) * (a * c_m)
+        w = a * c_m * c_m
         if self.mu > 0:
-            T += self.mu * self.Y
-        return T, c_m * c_m + self.mu
+            b, Yb = self._working(self.f[m])
+            T += (self.mu * b) * Yb
+            w = w + self.mu * b
+        return T, w
 
     def theta_system(self, m, v):
         """(W, Q, B) of the Theta_m^(v) block: H = (1/N)(K^T K) o (Q kron 1) + lambda I."""
@@ -447,7 +500,9 @@ class CPSolver:
         """alpha_p = clip(D_p^T (y_p - f_1p) / ||D_p||^2, 0, 1), D = f_0 - f_1."""
         D = self.f[0] - self.f[1]
         den = np.sum(D * D, axis=0)
-        num = np.sum(D * (self.Y - self.f[1]), axis=0)
+        F = None if self.loss == "squared" else self._mixture()
+        _, Ya = self._working(F)  # softmax loss: exact minimiser of the majorant in alpha
+        num = np.sum(D * (Ya - self.f[1]), axis=0)
         ok = den > 0
         self.alpha = self.alpha.copy()
         self.alpha[ok] = np.clip(num[ok] / den[ok], 0.0, 1.0)
