@@ -283,6 +283,18 @@ def test_newton_matches_scipy(strongly_convex):
     assert np.abs(ref_objective(X, y, _theta(est0), 0.0)[1]).max() < 1e-10
 
 
+def test_lbfgs_starts_at_the_intercept_only_optimum():
+    X, y, _ = _problem(200, 4, seed=5)
+    y = (y * (np.arange(200) % 3 > 0)).astype(float)  # unbalanced classes
+    est = LogisticRegression("lbfgs", alpha=0.1, tol=1e-6).fit(X, y)
+    start = np.zeros(5)
+    start[0] = np.log(y.mean() / (1 - y.mean()))
+    F0, g0, _ = logistic_objective(X, y, start, 0.1)
+    assert est.loss_curve_[0] == pytest.approx(F0, rel=1e-14)
+    assert abs(g0[0]) < 1e-14  # the intercept is already optimal there
+    assert est.loss_curve_[0] < logistic_objective(X, y, np.zeros(5), 0.1)[0]
+
+
 def test_lbfgs_and_subsampled_newton_reach_the_same_optimum(strongly_convex):
     X, y, alpha, theta_star, F_star = strongly_convex
     est = LogisticRegression("lbfgs", alpha=alpha, tol=1e-9).fit(X, y)
