@@ -218,13 +218,19 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
                    double[::1] s1, double[::1] s2, double[::1] s3,   # IN/OUT state
                    int average, long long avg_start, double avg_decay,
                    double[::1] theta_avg,           # IN/OUT (n_features + 1,)
-                   double[::1] grad):               # scratch (n_features + 1,)
+                   double[::1] grad,                # scratch (n_features + 1,)
+                   double[::1] resid):              # scratch (batch_size,)
     """One epoch of ceil(n_samples / batch_size) minibatch updates.
 
     Batch k holds rows ``order[k*b : (k+1)*b]`` (the last one the remainder);
     its gradient is the batch mean of x~_i (sigma(eta_i) - y_i) plus the
     coupled ridge ``alpha * theta_j`` (j >= 1). Step t = t_start + k + 1 uses
     ``step_sizes[k]``. Returns the last step t.
+
+    A float64 batch whose rows are consecutive in X (``shuffle="batches"`` or
+    rows in order) is done with two BLAS dgemv calls (X_b @ w, then X_b.T @ r,
+    the batch in cache between them); other batches row by row (dot, then
+    axpy, with software prefetch of the rows to come).
     """
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_coef = n_features + 1
@@ -235,6 +241,11 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
     cdef const floating* xi
     cdef double* g = &grad[0]
     cdef double* th = &theta[0]
+    cdef double* er = &resid[0]
+    cdef bint contiguous
+    if resid.shape[0] < min(batch_size, n_samples):
+        raise ValueError(f"resid must hold batch_size = {batch_size} values, "
+                         f"got {resid.shape[0]}")
     with nogil:
         for k in range(n_batches):
             start = k * batch_size
@@ -243,15 +254,32 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
                 stop = n_samples
             for j in range(n_coef):
                 g[j] = 0.0
-            for ii in range(start, stop):
-                if ii + PREFETCH_ROWS < n_samples:
-                    _prefetch_row(&X[order[ii + PREFETCH_ROWS], 0], n_features)
-                i = order[ii]
-                xi = &X[i, 0]
-                eta = th[0] + _row_dot(xi, th + 1, n_features)
-                r = _sigmoid(eta) - y[i]
-                g[0] = g[0] + r
-                _row_axpy(r, xi, g + 1, n_features)
+            contiguous = floating is double
+            if contiguous:
+                for ii in range(start + 1, stop):
+                    if order[ii] != order[ii - 1] + 1:
+                        contiguous = False
+                        break
+            if contiguous:
+                if floating is double:
+                    xi = &X[order[start], 0]
+                    xgemv_rows(stop - start, n_features, 1.0, xi, th + 1, 0.0, er)
+                    for ii in range(start, stop):
+                        i = order[ii]
+                        r = _sigmoid(th[0] + er[ii - start]) - y[i]
+                        g[0] = g[0] + r
+                        er[ii - start] = r
+                    xgemv_cols(stop - start, n_features, 1.0, xi, er, 0.0, g + 1)
+            else:
+                for ii in range(start, stop):
+                    if ii + PREFETCH_ROWS < n_samples:
+                        _prefetch_row(&X[order[ii + PREFETCH_ROWS], 0], n_features)
+                    i = order[ii]
+                    xi = &X[i, 0]
+                    eta = th[0] + _row_dot(xi, th + 1, n_features)
+                    r = _sigmoid(eta) - y[i]
+                    g[0] = g[0] + r
+                    _row_axpy(r, xi, g + 1, n_features)
             inv = 1.0 / <double>(stop - start)
             g[0] = g[0] * inv
             for j in range(1, n_coef):

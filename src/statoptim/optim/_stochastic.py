@@ -68,8 +68,14 @@ class LogisticEpochRunner:
         self.t = logistic_epoch(X, y, order, b, self.alpha, code, flags, form, b1, b2, eps,
                                 steps, self.t, self.theta, self.state[0], self.state[1],
                                 self.state[2], self.average, self.avg_start, self.avg_decay,
-                                self.theta_avg, self.grad)
+                                self.theta_avg, self.grad, self._resid(b))
         return self.t
+
+    def _resid(self, b):
+        """Scratch for a batch's residuals (kept between epochs)."""
+        if getattr(self, "_resid_buf", None) is None or self._resid_buf.shape[0] < b:
+            self._resid_buf = np.empty(b)
+        return self._resid_buf
 
     def coef(self):
         """The returned iterate: theta, the Polyak-Ruppert mean, or the bias-corrected EMA."""
