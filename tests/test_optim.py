@@ -93,6 +93,32 @@ def test_float32_objective_accumulates_in_float64():
     assert_allclose(g32, gr, rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("block_rows", [1, 7, 300, 1000])
+def test_blocked_objective_matches_reference(monkeypatch, dtype, block_rows):
+    import statoptim.optim._newton as newton_mod
+
+    X, y, _ = _problem(300, 7, seed=4)  # 300 = 42 blocks of 7 + a remainder of 6
+    X = X.astype(dtype)
+    monkeypatch.setattr(newton_mod, "_BLOCK_VALUES", block_rows * 8)
+    assert newton_mod._work(X).shape[0] == min(block_rows, 300) * 8
+    theta = np.linspace(-2, 2, 8) * 3
+    F, g, max_eta = logistic_objective(X, y, theta, 0.2)
+    Fr, gr, _ = ref_objective(X.astype(np.float64), y, theta, 0.2)
+    assert_allclose(F, Fr, rtol=1e-12)
+    assert_allclose(g, gr, rtol=1e-10, atol=1e-14)
+    eta = theta[0] + X.astype(np.float64) @ theta[1:]
+    assert max_eta == pytest.approx(np.abs(eta).max(), rel=1e-12)
+
+
+def test_objective_kernel_rejects_too_small_scratch():
+    from statoptim.optim._sgd_fast import logistic_loss_grad
+
+    X, y, _ = _problem(20, 3)
+    with pytest.raises(ValueError, match="work must hold"):
+        logistic_loss_grad(X, y, np.zeros(4), 0.0, np.empty(4), np.empty(3))
+
+
 # --------------------------------------------------------- update rules
 def _grad_sequence(n_coef=5, T=60, seed=3):
     rng = np.random.default_rng(seed)
