@@ -8,7 +8,8 @@ Groups
 - ``fit-<problem>``: whole fits to the optimum (or to a 1e-4 relative gap for the
   stochastic solvers, with the number of epochs fixed beforehand by an untimed
   trace); each benchmark asserts the gap it claims and stores it in extra_info.
-- ``epoch-<n>x<p>``: one compiled epoch (shuffled / in order, float64 / float32)
+- ``epoch-<n>x<p>``: one compiled epoch (rows shuffled / minibatch blocks shuffled
+  (``shuffle="batches"``) / in order, float64 / float32)
   against the memory floor, one ``X @ w`` plus one ``X.T @ r`` with NumPy.
 
 The full time-to-tolerance tables (1e-2 / 1e-3 / 1e-4, tuned learning rates, every
@@ -182,8 +183,8 @@ def _numpy_adam_epoch(X, y, order, b, state, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8
 
 EPOCH_CASES = ["numpy-python-loop-adam", "numpy-floor-float64", "numpy-floor-float32",
                "adam-ordered-float64",
-               "adam-shuffled-float64", "adam-ordered-float32", "adam-shuffled-float32",
-               "sgd-shuffled-float64"]
+               "adam-shuffled-float64", "adam-batches-float64", "adam-ordered-float32",
+               "adam-shuffled-float32", "adam-batches-float32", "sgd-shuffled-float64"]
 
 
 @pytest.mark.parametrize("case", EPOCH_CASES)
@@ -216,7 +217,8 @@ def test_epoch_vs_memory_floor(benchmark, request, case, size):
         assert out.shape == (p,)
         return
     method = case.split("-")[0]
-    runner = _runner(p, "shuffled" in case, 1024 if n >= 100_000 else 128, method)
+    shuffle = {"ordered": False, "shuffled": "rows", "batches": "batches"}[case.split("-")[1]]
+    runner = _runner(p, shuffle, 1024 if n >= 100_000 else 128, method)
     benchmark.pedantic(lambda: runner.run_epoch(Xd, y), rounds=rounds, iterations=1)
     assert np.all(np.isfinite(runner.theta)) and runner.t > 0
 

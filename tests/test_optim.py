@@ -93,6 +93,32 @@ def test_float32_objective_accumulates_in_float64():
     assert_allclose(g32, gr, rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("block_rows", [1, 7, 300, 1000])
+def test_blocked_objective_matches_reference(monkeypatch, dtype, block_rows):
+    import statoptim.optim._newton as newton_mod
+
+    X, y, _ = _problem(300, 7, seed=4)  # 300 = 42 blocks of 7 + a remainder of 6
+    X = X.astype(dtype)
+    monkeypatch.setattr(newton_mod, "_BLOCK_VALUES", block_rows * 8)
+    assert newton_mod._work(X).shape[0] == min(block_rows, 300) * 8
+    theta = np.linspace(-2, 2, 8) * 3
+    F, g, max_eta = logistic_objective(X, y, theta, 0.2)
+    Fr, gr, _ = ref_objective(X.astype(np.float64), y, theta, 0.2)
+    assert_allclose(F, Fr, rtol=1e-12)
+    assert_allclose(g, gr, rtol=1e-10, atol=1e-14)
+    eta = theta[0] + X.astype(np.float64) @ theta[1:]
+    assert max_eta == pytest.approx(np.abs(eta).max(), rel=1e-12)
+
+
+def test_objective_kernel_rejects_too_small_scratch():
+    from statoptim.optim._sgd_fast import logistic_loss_grad
+
+    X, y, _ = _problem(20, 3)
+    with pytest.raises(ValueError, match="work must hold"):
+        logistic_loss_grad(X, y, np.zeros(4), 0.0, np.empty(4), np.empty(3))
+
+
 # --------------------------------------------------------- update rules
 def _grad_sequence(n_coef=5, T=60, seed=3):
     rng = np.random.default_rng(seed)
@@ -205,18 +231,34 @@ def test_rmsprop_first_step_is_about_3_alpha():
 
 
 # ------------------------------------------------------------ the epoch kernel
+def _ref_orders(shuffle, n, b, n_epochs, seed):
+    """Row orders of ``n_epochs`` epochs, built here independently of the package."""
+    rng = np.random.default_rng(seed)
+    orders = []
+    for _ in range(n_epochs):
+        if shuffle in (True, "rows"):
+            orders.append(rng.permutation(n))
+        elif shuffle == "batches":  # whole blocks of b rows in random order, remainder last
+            blocks = rng.permutation(n // b)
+            orders.append(np.concatenate([np.arange(k * b, (k + 1) * b) for k in blocks]
+                                         + [np.arange(n // b * b, n)]))
+        else:
+            orders.append(np.arange(n))
+    return orders
+
+
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-12)])
 @pytest.mark.parametrize("method,kw", [("sgd", {}), ("momentum", {"nesterov": True}),
                                        ("rmsprop", {}), ("adam", {"amsgrad": True})])
 @pytest.mark.parametrize("average", [None, "polyak", "ema"])
-def test_epoch_kernel_matches_reference(dtype, rtol, method, kw, average):
+@pytest.mark.parametrize("shuffle", [True, "batches", False])
+def test_epoch_kernel_matches_reference(dtype, rtol, method, kw, average, shuffle):
     X, y, _ = _problem(103, 6, seed=2)  # 103 rows: a remainder batch of 103 mod 16 = 7
     X = X.astype(dtype)
     est = LogisticRegression(method, alpha=0.05, learning_rate=0.05, batch_size=16,
                              schedule="invsqrt", average=average or False, stopping=None,
-                             max_iter=3, random_state=7, **kw).fit(X, y)
-    rng = np.random.default_rng(7)
-    orders = [rng.permutation(103) for _ in range(3)]
+                             max_iter=3, random_state=7, shuffle=shuffle, **kw).fit(X, y)
+    orders = _ref_orders(shuffle, 103, 16, 3, 7)
     ref = RefOptimizer(method, 7, lr=0.05, **kw)
     # the reference reads the same float32-rounded X, in float64
     _, rep = ref_epochs(X.astype(np.float64), y, 0.05, orders, 16, ref,
@@ -265,6 +307,18 @@ def test_newton_matches_scipy(strongly_convex):
     # unpenalised Newton: the score equations hold
     est0 = LogisticRegression(alpha=0.0, tol=1e-24).fit(X, y)
     assert np.abs(ref_objective(X, y, _theta(est0), 0.0)[1]).max() < 1e-10
+
+
+def test_lbfgs_starts_at_the_intercept_only_optimum():
+    X, y, _ = _problem(200, 4, seed=5)
+    y = (y * (np.arange(200) % 3 > 0)).astype(float)  # unbalanced classes
+    est = LogisticRegression("lbfgs", alpha=0.1, tol=1e-6).fit(X, y)
+    start = np.zeros(5)
+    start[0] = np.log(y.mean() / (1 - y.mean()))
+    F0, g0, _ = logistic_objective(X, y, start, 0.1)
+    assert est.loss_curve_[0] == pytest.approx(F0, rel=1e-14)
+    assert abs(g0[0]) < 1e-14  # the intercept is already optimal there
+    assert est.loss_curve_[0] < logistic_objective(X, y, np.zeros(5), 0.1)[0]
 
 
 def test_lbfgs_and_subsampled_newton_reach_the_same_optimum(strongly_convex):
@@ -382,6 +436,56 @@ def test_same_seed_same_fit_any_layout():
     assert not np.array_equal(e1.coef_, e2.coef_)
 
 
+def test_batch_shuffle_visits_contiguous_blocks_once_per_epoch():
+    from statoptim.optim._common import epoch_order
+
+    rng = np.random.default_rng(5)
+    for n, b in [(103, 16), (96, 16), (10, 32), (1, 1)]:
+        orders = [epoch_order(n, b, "batches", rng) for _ in range(4)]
+        for order in orders:
+            assert order.dtype == np.intp
+            assert_array_equal(np.sort(order), np.arange(n))  # every row once per epoch
+            bb = min(b, n)
+            for k in range(-(-n // bb)):
+                block = order[k * bb:(k + 1) * bb]
+                assert block[0] % bb == 0 and np.all(np.diff(block) == 1)  # contiguous
+            assert_array_equal(order[n // bb * bb:], np.arange(n // bb * bb, n))
+        if n // min(b, n) > 3:
+            assert len({tuple(o) for o in orders}) > 1  # the block order changes
+
+
+def test_batch_shuffle_seeding_and_minimize():
+    X, y, _ = _problem(300, 5)
+    kw = dict(solver="adam", learning_rate=0.05, batch_size=32, stopping=None, max_iter=4,
+              shuffle="batches")
+    a = LogisticRegression(**kw, random_state=3).fit(X, y)
+    b = LogisticRegression(**kw, random_state=3).fit(X, y)
+    p = LogisticRegression(**kw, random_state=3)
+    for _ in range(4):
+        p.partial_fit(X, y, classes=[0, 1])
+    assert_array_equal(a.coef_, b.coef_)
+    assert_array_equal(a.coef_, p.coef_)
+    c = LogisticRegression(**kw, random_state=4).fit(X, y)
+    assert not np.array_equal(a.coef_, c.coef_)
+    r = LogisticRegression(**dict(kw, shuffle="rows"), random_state=3).fit(X, y)
+    assert not np.array_equal(a.coef_, r.coef_)
+    # minimize hands fun the same contiguous blocks, in the same seeded order
+    seen = []
+
+    def fun(theta, rows):
+        if rows is not None:
+            seen.append(np.array(rows))
+        return float(theta @ theta), 2 * theta
+
+    so.minimize(fun, np.ones(2), method="sgd", n_samples=103, batch_size=16,
+                   shuffle="batches", stopping=None, max_iter=2, random_state=9)
+    expected = _ref_orders("batches", 103, 16, 2, 9)
+    got = [np.concatenate(seen[:7]), np.concatenate(seen[7:])]
+    assert len(seen) == 14
+    for e, g in zip(expected, got):
+        assert_array_equal(e, g)
+
+
 # -------------------------------------------------------------- separation
 def test_separation_1d_toy():
     x = np.linspace(-1, 1, 40)[:, None]
@@ -476,6 +580,8 @@ def test_predict_proba_and_labels():
     ({"solver": "momentum", "momentum": 1.0}, "momentum"),
     ({"solver": "adam", "adam_form": "keras"}, "adam_form"),
     ({"solver": "adam", "average": "mean"}, "average"),
+    ({"solver": "adam", "shuffle": "blocks"}, "shuffle"),
+    ({"solver": "adam", "shuffle": 1}, "shuffle"),
     ({"solver": "sgd", "amsgrad": True}, "amsgrad"),
     ({"max_iter": 0}, "max_iter"),
     ({"tol": -1.0}, "tol"),

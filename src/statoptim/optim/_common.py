@@ -61,6 +61,52 @@ def check_average(average):
                      f"got {_describe(average)}")
 
 
+def check_shuffle(shuffle):
+    """True/"rows", "batches" or False; returns "rows", "batches" or "none"."""
+    if shuffle is True or (isinstance(shuffle, np.bool_) and shuffle):
+        return "rows"
+    if shuffle is False or (isinstance(shuffle, np.bool_) and not shuffle):
+        return "none"
+    if isinstance(shuffle, str) and shuffle in ("rows", "batches"):
+        return shuffle
+    raise ValueError(f"shuffle must be one of True, False, 'rows' or 'batches', "
+                     f"got {_describe(shuffle)}")
+
+
+def epoch_order(n_samples, batch_size, shuffle, rng):
+    """The row visiting order of one epoch (an intp array of length ``n_samples``).
+
+    Minibatch k is ``order[k*b:(k+1)*b]`` with b = ``batch_size``.
+
+    - "rows": ``rng.permutation(n_samples)``, a new uniformly random permutation:
+      every minibatch is a uniformly random subset of rows, drawn without
+      replacement within the epoch.
+    - "batches": the rows are cut once into the fixed contiguous blocks
+      ``[j*b, (j+1)*b)``; each epoch visits the n_samples // b full blocks in the
+      order ``rng.permutation(n_samples // b)`` and then the remainder block
+      ``[(n_samples // b)*b, n_samples)`` (if any) last. Minibatch composition is
+      fixed across epochs, only the order of the minibatches is random, and rows are
+      read contiguously (the hardware prefetcher works: no cache/TLB misses from
+      random rows). Each epoch is still one pass over every row; the minibatch
+      gradients are unbiased only if the rows are in random order to begin with
+      (i.i.d. draws, or X shuffled once by the caller, e.g.
+      ``X[rng.permutation(n)]``). Do not use it on data sorted by label or by time.
+    - "none": ``arange(n_samples)``.
+    """
+    if shuffle == "rows":
+        return rng.permutation(n_samples).astype(np.intp, copy=False)
+    if shuffle == "batches":
+        b = min(batch_size, n_samples)
+        n_full = n_samples // b
+        blocks = rng.permutation(n_full).astype(np.intp, copy=False)
+        order = np.empty(n_samples, dtype=np.intp)
+        full = order[:n_full * b].reshape(n_full, b)
+        np.add(blocks[:, None] * b, np.arange(b, dtype=np.intp)[None, :], out=full)
+        order[n_full * b:] = np.arange(n_full * b, n_samples, dtype=np.intp)
+        return order
+    return np.arange(n_samples, dtype=np.intp)
+
+
 def check_schedule(schedule):
     if callable(schedule):
         return schedule

@@ -13,7 +13,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from statoptim._validation import _describe, check_positive_int, check_random_state
 from statoptim.optim._common import (
-    DEFAULT_LEARNING_RATE, check_average, check_choice, check_real, check_schedule, method_hyper,
+    DEFAULT_LEARNING_RATE, check_average, check_choice, check_real, check_schedule,
+    check_shuffle, method_hyper,
 )
 from statoptim.optim._newton import (
     SEPARATION_MESSAGE, SeparationWarning, check_separation, lbfgs_logistic,
@@ -90,8 +91,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Return the Polyak-Ruppert mean of the iterates after the first epoch, or an
         EMA with decay ``beta2`` (bias-corrected). The stopping rule tests the
         returned iterate.
-    shuffle : bool, default=True
-        Draw a new row permutation every epoch from ``random_state``.
+    shuffle : {True, "rows", "batches", False}, default=True
+        How each epoch orders the rows (all draws from ``random_state``).
+        True or "rows": a new uniformly random row permutation every epoch, so every
+        minibatch is a random subset (sampling without replacement); the default, the
+        standard choice, safe whatever the row order of X. "batches": X is cut once
+        into contiguous blocks of ``batch_size`` rows and each epoch visits the
+        blocks in a new random order (the remainder block last): minibatches keep
+        their composition across epochs, and rows are read contiguously, which on
+        data much larger than the CPU caches makes an epoch about 3x faster (10^6 x
+        100: the NumPy memory floor instead of 2.8x it). It assumes the rows are
+        already in random order (i.i.d. draws, or X shuffled once, e.g.
+        ``X[rng.permutation(n_samples)]``); do not use it on data sorted by label or
+        time. False: rows in their given order every epoch.
     stopping : {"grad", "loss", None}, default="grad"
         Stochastic solvers only. "grad": stop when ||grad F(theta)||_inf <= tol on
         the full data, checked every ``check_every`` epochs (one extra pass). With
@@ -203,6 +215,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         schedule = check_schedule(self.schedule)
         check_choice(self.stopping, "stopping", STOPPINGS)
         check_average(self.average)
+        check_shuffle(self.shuffle)
         check_positive_int(self.n_iter_no_change, "n_iter_no_change")
         check_positive_int(self.check_every, "check_every")
         hyper = method_hyper(self.solver, momentum=self.momentum, rho=self.rho,

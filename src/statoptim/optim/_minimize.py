@@ -9,8 +9,8 @@ from scipy.optimize import OptimizeResult
 
 from statoptim._validation import _describe, check_positive_int, check_random_state
 from statoptim.optim._common import (
-    DEFAULT_LEARNING_RATE, check_average, check_choice, check_real, check_schedule, method_hyper,
-    step_sizes,
+    DEFAULT_LEARNING_RATE, check_average, check_choice, check_real, check_schedule,
+    check_shuffle, epoch_order, method_hyper, step_sizes,
 )
 from statoptim.optim._sgd_fast import apply_update
 
@@ -341,6 +341,7 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
         learning_rate, "learning_rate", low=0.0)
     schedule = check_schedule(schedule)
     avg_mode = check_average(average)
+    shuffle = check_shuffle(shuffle)
     if n_samples is None:
         n_rows, b = None, 1
         n_batches = 1
@@ -366,7 +367,7 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
         if n_rows is None:
             batches = [None]
         else:
-            order = rng.permutation(n_rows) if shuffle else np.arange(n_rows)
+            order = epoch_order(n_rows, b, shuffle, rng)
             batches = [order[k * b:(k + 1) * b] for k in range(n_batches)]
         steps = step_sizes(schedule, lr, t, n_batches, n_batches)
         for k, rows in enumerate(batches):

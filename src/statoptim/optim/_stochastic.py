@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from statoptim.optim._common import check_average, step_sizes
+from statoptim.optim._common import check_average, check_shuffle, epoch_order, step_sizes
 from statoptim.optim._sgd_fast import logistic_epoch
 
 __all__ = ["LogisticEpochRunner"]
@@ -31,7 +31,8 @@ class LogisticEpochRunner:
     average : False, True/"polyak" or "ema"
     avg_decay : float
         EMA decay (beta2) for ``average="ema"``.
-    shuffle : bool
+    shuffle : True/"rows", "batches" or False
+        See :func:`statoptim.optim._common.epoch_order`.
     rng : numpy Generator
     """
 
@@ -45,7 +46,7 @@ class LogisticEpochRunner:
         self.batch_size = batch_size
         self.average = check_average(average)
         self.avg_decay = avg_decay
-        self.shuffle = shuffle
+        self.shuffle = check_shuffle(shuffle)
         self.rng = rng
         self.theta = np.zeros(n_coef)
         self.state = np.zeros((3, n_coef))
@@ -61,15 +62,20 @@ class LogisticEpochRunner:
         n_batches = -(-n_samples // b)
         if self.avg_start is None:
             self.avg_start = n_batches
-        order = (self.rng.permutation(n_samples) if self.shuffle
-                 else np.arange(n_samples)).astype(np.intp, copy=False)
+        order = epoch_order(n_samples, b, self.shuffle, self.rng)
         steps = step_sizes(self.schedule, self.learning_rate, self.t, n_batches, n_batches)
         code, flags, form, b1, b2, eps = self.hyper
         self.t = logistic_epoch(X, y, order, b, self.alpha, code, flags, form, b1, b2, eps,
                                 steps, self.t, self.theta, self.state[0], self.state[1],
                                 self.state[2], self.average, self.avg_start, self.avg_decay,
-                                self.theta_avg, self.grad)
+                                self.theta_avg, self.grad, self._resid(b))
         return self.t
+
+    def _resid(self, b):
+        """Scratch for a batch's residuals (kept between epochs)."""
+        if getattr(self, "_resid_buf", None) is None or self._resid_buf.shape[0] < b:
+            self._resid_buf = np.empty(b)
+        return self._resid_buf
 
     def coef(self):
         """The returned iterate: theta, the Polyak-Ruppert mean, or the bias-corrected EMA."""
