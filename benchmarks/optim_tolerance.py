@@ -28,37 +28,18 @@ from threadpoolctl import threadpool_limits
 
 from statoptim.datasets import load_mnist, make_logistic, mnist_binary
 from statoptim.optim import logistic_objective
-from statoptim.optim._common import method_hyper
-from statoptim.optim._stochastic import LogisticEpochRunner
 from statoptim.studies.optimizers import (
     first_reaching, gaps, optimum, trace_lbfgs, trace_newton,
 )
+from statoptim.studies.optimizers import trace_stochastic as _study_trace_stochastic
 
 SHUFFLE = "rows"  # set by --shuffle
 
 
-def trace_stochastic(X, y, alpha, method, *, epochs, learning_rate, schedule="constant",
-                     average=False, batch_size=128, random_state=0, **hyper):
-    """[(cumulative CPU s, theta)] per compiled epoch, rows ordered by ``SHUFFLE``.
+def trace_stochastic(X, y, alpha, method, **kw):
+    """The study's trace, with the epoch order of ``--shuffle``."""
+    return _study_trace_stochastic(X, y, alpha, method, shuffle=SHUFFLE, **kw)
 
-    As ``statoptim.studies.optimizers.trace_stochastic`` (which always shuffles rows),
-    with the epoch order of ``--shuffle``; only the epochs are timed.
-    """
-    kw = dict(momentum=0.9, rho=0.9, beta1=0.9, beta2=0.999, eps=1e-8, nesterov=False,
-              amsgrad=False, eps_inside=False, adam_form="algorithm1")
-    kw.update(hyper)
-    runner = LogisticEpochRunner(
-        X.shape[1], method_hyper(method, **kw), learning_rate=learning_rate,
-        schedule=schedule, alpha=alpha, batch_size=batch_size, average=average,
-        avg_decay=kw["beta2"], shuffle=SHUFFLE, rng=np.random.default_rng(random_state))
-    y = np.asarray(y, dtype=np.float64)
-    out, total = [], 0.0
-    for _ in range(epochs):
-        t0 = time.process_time()
-        runner.run_epoch(X, y)
-        total += time.process_time() - t0
-        out.append((total, runner.coef()))
-    return out
 
 TOLS = (1e-2, 1e-3, 1e-4)
 

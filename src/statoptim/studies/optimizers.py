@@ -57,10 +57,11 @@ def optimum(X, y, alpha):
 
 
 def trace_stochastic(X, y, alpha, method, *, epochs, learning_rate, schedule="constant",
-                     average=False, batch_size=128, random_state=0, **hyper):
+                     average=False, batch_size=128, random_state=0, shuffle=True, **hyper):
     """Run ``epochs`` compiled epochs; return [(cumulative CPU s, theta)] per epoch.
 
-    Only the epochs are timed; copying the returned iterate is outside the clock.
+    ``shuffle`` is the epoch order (True / "rows", "batches" or False). Only the
+    epochs are timed; copying the returned iterate is outside the clock.
     """
     from statoptim.optim._common import method_hyper
     from statoptim.optim._stochastic import LogisticEpochRunner
@@ -71,7 +72,7 @@ def trace_stochastic(X, y, alpha, method, *, epochs, learning_rate, schedule="co
     runner = LogisticEpochRunner(
         X.shape[1], method_hyper(method, **kw), learning_rate=learning_rate,
         schedule=schedule, alpha=alpha, batch_size=batch_size, average=average,
-        avg_decay=kw["beta2"], shuffle=True, rng=np.random.default_rng(random_state))
+        avg_decay=kw["beta2"], shuffle=shuffle, rng=np.random.default_rng(random_state))
     y = np.asarray(y, dtype=np.float64)
     out, total = [], 0.0
     for _ in range(epochs):
