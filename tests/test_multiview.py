@@ -905,3 +905,93 @@ def test_inner_cv_selection_uses_training_rows_only(rng):
     assert best == ("squared", 1e-3) and scores.shape == (2, 2)
     assert scores[0].min() > scores[1].max()
     assert len(seen) == 2 * 3  # every candidate on every fold
+
+
+# ------------------------------- softmax loss: safeguarded adaptive curvature
+def test_fast_row_logsumexp_and_softmax_match_scipy(rng):
+    from scipy.special import logsumexp, softmax
+
+    from statoptim.multiview._solver import _logsumexp_rows, _softmax_rows
+    f = 5 * rng.standard_normal((40, 6))
+    f[0] += 800.0   # would overflow exp without the shift
+    f[1] -= 800.0
+    assert_allclose(_logsumexp_rows(f), logsumexp(f, axis=1), rtol=1e-14)
+    assert_allclose(_softmax_rows(f), softmax(f, axis=1), rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("update", ["exact", "cg", "prox-linear"])
+def test_adaptive_curvature_objective_never_increases_and_is_exercised(rng, update):
+    s = _small_solver(rng, 0.5, loss="softmax", block_update=update, extrapolate=False)
+    assert s.adaptive_curvature
+    s.initialize()
+    values, _, n_iter, _, _ = s.fit(60, -np.inf)
+    assert n_iter == 60
+    assert np.max(np.diff(values)) <= 1e-12 * abs(values[0])
+    # both branches ran: trial steps kept, and trial steps redone as Boehning MM steps
+    assert s.n_accepted > 0 and s.n_rejected > 0
+
+
+def test_adaptive_curvature_trial_model_is_not_a_majorant_but_shares_the_tangent(rng):
+    """A trial curvature a < 1/4 gives the same value and gradient at f (so the
+    same fixed points) but can undercut the loss: hence the safeguard."""
+    s = _small_solver(rng, 0.0, loss="softmax")
+    f = 3 * rng.standard_normal(s.Y.shape)
+    s._curvature = 0.25 / 64
+    a, Yw = s._working(f)
+    assert a == 0.25 / 64
+    assert_allclose(2 * a * (f - Yw), s._loss_grad(f), rtol=1e-10, atol=1e-14)
+    const = s._loss(f) - a * np.sum((f - Yw) ** 2)
+    g = f + 10 * rng.standard_normal(f.shape)
+    assert s._loss(g) > a * np.sum((g - Yw) ** 2) + const
+
+
+@pytest.mark.parametrize("block", ["phi", "theta", "alpha"])
+def test_adaptive_curvature_block_gradient_vanishes_after_block_converges(rng, block):
+    """Repeating one safeguarded block update converges to that block's minimiser."""
+    s = _small_solver(rng, 1.0, loss="softmax", block_update="exact")
+    for _ in range(400):
+        if block == "phi":
+            s._run_phi(1)
+        elif block == "theta":
+            s._run_theta(0, 1, 0.0)
+        else:
+            s._run_alpha()
+    dTheta, dPhi, dalpha = s.gradients()
+    if block == "phi":
+        assert np.max(np.abs(dPhi[1])) < 1e-9
+    elif block == "theta":
+        assert np.max(np.abs(dTheta[0][1])) < 1e-9
+    else:  # KKT of the box constraint 0 <= alpha <= 1
+        inside = (s.alpha > 0) & (s.alpha < 1)
+        assert np.all(np.abs(dalpha[inside]) < 1e-9)
+        assert np.all(dalpha[s.alpha == 0] >= -1e-9) and np.all(dalpha[s.alpha == 1] <= 1e-9)
+    assert s.n_accepted > 0
+
+
+def _converged(rng_seed, adaptive):
+    rng = np.random.default_rng(rng_seed)
+    s = _small_solver(rng, 1.0, loss="softmax", block_update="exact", learn_mixing=False,
+                      adaptive_curvature=adaptive)
+    s.initialize()
+    s.fit(3000, 1e-15)
+    return s
+
+
+def test_adaptive_curvature_shares_the_plain_mm_fixed_point():
+    """Each scheme's limit is a fixed point of the other's cycle (same stationarity)."""
+    for adaptive in (False, True):
+        s = _converged(3, adaptive)
+        dTheta, dPhi, _ = s.gradients()
+        assert max(np.max(np.abs(g)) for Tm in dTheta for g in Tm) < 1e-7
+        assert max(np.max(np.abs(g)) for g in dPhi) < 1e-7
+        other = CPSolver(s.Z, s.Y, s.rank, s.reg, s.mu, learn_mixing=False,
+                         block_update="exact", rng=np.random.default_rng(0), loss="softmax",
+                         adaptive_curvature=not adaptive, balance=False)
+        other.set_state(*s.get_state())
+        f0 = [f.copy() for f in other.f]
+        J0 = other.objective()
+        for _ in range(5):
+            other.cycle()
+        assert_allclose(other.objective(), J0, rtol=1e-10)
+        for m in range(2):
+            assert_allclose(other.f[m], f0[m], rtol=1e-5, atol=1e-7)

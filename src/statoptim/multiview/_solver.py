@@ -22,13 +22,22 @@ block update works on Boehning's (1992) quadratic majorant of the
 cross-entropy at the current state (Hessian <= I/2, so curvature 1/4 and
 working targets ``g - 2 (w softmax(g) - t)``), which the squared-loss block
 machinery minimises unchanged; J never increases (majorise-minimise).
+
+The bound's curvature 1/4 is loose once rows are confidently classified (the
+Hessian of a row shrinks like its softmax entropy), so plain MM crawls. Each
+softmax block therefore first tries a smaller curvature ``a`` (a quadratic
+model that need not majorise): the step is kept if J did not increase, ``a``
+is halved for the next block; otherwise the block is restored, redone with
+the Boehning curvature (a guaranteed MM step) and ``a`` is doubled (capped at
+1/4). J is monotone in both cases, and for every ``a`` the model's gradient
+at the current state equals J's, so the fixed points (block stationarity) are
+those of the plain MM update.
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from scipy.special import logsumexp, softmax
 
 from statoptim.multiview import _cp, _kernels_numpy
 
@@ -48,6 +57,31 @@ _CHUNK_ROWS = 256
 _POWER_ITERATIONS = 30
 # Extrapolation cap delta of Xu & Yin (2013), (2.2).
 _DELTA = 0.9999
+# Softmax loss: Boehning's curvature (a true majorant) and the smallest trial curvature.
+BOEHNING_CURVATURE = 0.25
+MIN_TRIAL_CURVATURE = BOEHNING_CURVATURE / 1024.0
+# Trial curvature factors: divided after an accepted step, multiplied after a rejected one.
+TRIAL_SHRINK = 1.5
+TRIAL_GROW = 4.0
+# A trial step is kept if J decreased by at least this fraction of the model's decrease.
+TRIAL_RATIO = 0.25
+
+
+def _logsumexp_rows(f):
+    """log sum_p exp(f_ip) per row, shifted by the row maximum (no overflow).
+
+    Plain NumPy: scipy.special.logsumexp's array-API dispatch cost dominated
+    the softmax-loss fits (the objective is evaluated after every block).
+    """
+    mx = f.max(axis=1)
+    return np.log(np.exp(f - mx[:, None]).sum(axis=1)) + mx
+
+
+def _softmax_rows(f):
+    """Row-wise softmax, shifted by the row maximum."""
+    e = np.exp(f - f.max(axis=1, keepdims=True))
+    e /= e.sum(axis=1, keepdims=True)
+    return e
 
 
 class CPSolver:
@@ -75,10 +109,17 @@ class CPSolver:
 
     def __init__(self, Z, Y, rank, regularization, consensus, learn_mixing=True,
                  block_update="auto", rng=None, extrapolate=True, balance=True,
-                 backend="cython", loss="squared"):
+                 backend="cython", loss="squared", adaptive_curvature=True):
         if loss not in ("squared", "softmax"):
             raise ValueError(f"loss must be 'squared' or 'softmax', got {loss!r}")
         self.loss = loss
+        # Softmax loss: curvature of the quadratic model used by the block updates
+        # (`_curvature`), and the next trial curvature of each block (safeguarded scheme).
+        self.adaptive_curvature = bool(adaptive_curvature) and loss == "softmax"
+        self._curvature = BOEHNING_CURVATURE
+        self._trial_curvature = {}   # block -> next trial curvature
+        self.n_accepted = 0   # trial-curvature steps kept / redone as MM steps
+        self.n_rejected = 0
         self.Z = Z
         # "numpy" runs the same algorithm on plain-NumPy kernels (benchmarks, tests).
         self._k = _cp if backend == "cython" else _kernels_numpy
@@ -194,24 +235,27 @@ class CPSolver:
         if self.loss == "squared":
             return np.sum((f - self.Y) ** 2)
         # multinomial cross-entropy: sum_i [w_i logsumexp(f_i) - t_i^T f_i]
-        return float(np.sum(self._row_w[:, 0] * logsumexp(f, axis=1)) - np.sum(self._Yn * f))
+        return float(np.sum(self._row_w[:, 0] * _logsumexp_rows(f)) - np.sum(self._Yn * f))
 
     def _loss_grad(self, f):
         """d loss / d f (before the 1/N): 2 (f - Y), or w_i softmax(f_i) - t_i."""
         if self.loss == "squared":
             return 2.0 * (f - self.Y)
-        return self._row_w * softmax(f, axis=1) - self._Yn
+        return self._row_w * _softmax_rows(f) - self._Yn
 
     def _working(self, f):
         """(a, Y_w): the data loss of f is majorised by a ||f - Y_w||^2 + const.
 
         Squared loss: a = 1, Y_w = Y (exact). Softmax loss: the Hessian of a row's
         cross-entropy, w_i (diag(s) - s s^T), is <= (1/2) I (Boehning 1992), so
-        a = 1/4 and Y_w = f - 2 (w softmax(f) - t), tight at the current f.
+        a = 1/4 and Y_w = f - 2 (w softmax(f) - t), tight at the current f. With
+        the current `_curvature` a (1/4 unless a safeguarded trial is running):
+        Y_w = f - (w softmax(f) - t) / (2 a), same value and gradient at f.
         """
         if self.loss == "squared":
             return 1.0, self.Y
-        return 0.25, f - 2.0 * self._loss_grad(f)
+        a = self._curvature
+        return a, f - self._loss_grad(f) / (2.0 * a)
 
     def objective(self):
         """J at the current state."""
@@ -519,23 +563,105 @@ class CPSolver:
             labels.append("balance")
         return labels
 
+    def _safeguarded(self, key, update, save, restore):
+        """Run a block update with a trial curvature; redo it as an MM step if J rose.
+
+        Squared loss (or ``adaptive_curvature=False``): just ``update()``.
+        """
+        if not self.adaptive_curvature:
+            update()
+            return
+        trial = self._trial_curvature.get(key, BOEHNING_CURVATURE / 2)
+        if trial >= BOEHNING_CURVATURE:
+            self._curvature = BOEHNING_CURVATURE
+            update()
+            self._trial_curvature[key] = BOEHNING_CURVATURE / 2
+            return
+        J0 = self.objective()
+        saved = save()
+        self._curvature = trial
+        try:
+            model = self._trial_model()
+            M0 = model()
+            update()
+            predicted = M0 - model()   # >= 0: the update decreases the model
+        finally:
+            self._curvature = BOEHNING_CURVATURE
+        J1 = self.objective()
+        # Keep the step only if J decreased by a fair share of the model's
+        # prediction (ratio test): a too-small curvature overshoots, and an
+        # overshooting step that leaves J about equal would stall the fit.
+        if J1 < J0 and J0 - J1 >= TRIAL_RATIO * predicted:
+            self.n_accepted += 1
+            self._trial_curvature[key] = max(trial / TRIAL_SHRINK, MIN_TRIAL_CURVATURE)
+            return
+        self.n_rejected += 1
+        restore(saved)
+        update()  # the Boehning curvature: a majorant, so J does not increase
+        self._trial_curvature[key] = min(trial * TRIAL_GROW, BOEHNING_CURVATURE)
+
+    def _trial_model(self):
+        """The quadratic model of J at the current state (curvature `_curvature`).
+
+        Returns a function of the (later) state: the data terms' quadratic
+        models a ||g - Y_w||^2 frozen at the current state plus the exact ridge
+        penalty, up to a constant (only differences are used).
+        """
+        n = self.n_samples
+        a, Yw = self._working(self._mixture())
+        Yc = [self._working(f)[1] for f in self.f] if self.mu > 0 else None
+
+        def value():
+            v = a * np.sum((self._mixture() - Yw) ** 2)
+            if Yc is not None:
+                v += self.mu * a * sum(np.sum((f - y) ** 2) for f, y in zip(self.f, Yc))
+            pen = sum(np.sum(t * t) for Tm in self.Theta for t in Tm)
+            pen += sum(np.sum(p * p) for p in self.Phi)
+            return v / n + self.reg * pen
+        return value
+
+    def _run_phi(self, m):
+        def restore(saved):
+            self.Phi[m], self.f[m] = saved
+        self._safeguarded(("phi", m), lambda: self.update_phi(m),
+                          lambda: (self.Phi[m].copy(), self.f[m].copy()), restore)
+
+    def _run_theta(self, m, v, omega_cap):
+        mode = self.mode[m][v]
+        if mode == "prox":  # has its own backtracking on J; plain Boehning model
+            self.update_theta_prox(m, v, omega_cap)
+            return
+        update = (lambda: self.update_theta_exact(m, v)) if mode == "exact" \
+            else (lambda: self.update_theta_cg(m, v))
+
+        def save():
+            return (self.Theta[m][v].copy(), self.A[m].copy(), self.Pi[m].copy(),
+                    self.loo[m].copy(), self.f[m].copy())
+
+        def restore(saved):
+            self.Theta[m][v], A, Pi, loo, self.f[m] = saved
+            self.A[m][...] = A
+            self.Pi[m][...] = Pi
+            self.loo[m][...] = loo
+        self._safeguarded(("theta", m, v), update, save, restore)
+
+    def _run_alpha(self):
+        def restore(saved):
+            self.alpha = saved
+        self._safeguarded("alpha", self.update_alpha, lambda: self.alpha.copy(), restore)
+
     def cycle(self, omega_cap=0.0, record=None):
         """One cycle Phi_a -> Theta_a^(1..) -> Phi_b -> Theta_b^(1..) -> alpha."""
         for m in range(2):
-            self.update_phi(m)
+            self._run_phi(m)
             if record is not None:
                 record(f"phi_{'ab'[m]}")
             for v in range(len(self.Z[m])):
-                if self.mode[m][v] == "exact":
-                    self.update_theta_exact(m, v)
-                elif self.mode[m][v] == "cg":
-                    self.update_theta_cg(m, v)
-                else:
-                    self.update_theta_prox(m, v, omega_cap)
+                self._run_theta(m, v, omega_cap)
                 if record is not None:
                     record(f"theta_{'ab'[m]}[{v}]")
         if self.learn_mixing:
-            self.update_alpha()
+            self._run_alpha()
             if record is not None:
                 record("alpha")
         if self.balance_factors and not self._extrapolating:
