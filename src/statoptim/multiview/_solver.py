@@ -118,6 +118,9 @@ class CPSolver:
         self.adaptive_curvature = bool(adaptive_curvature) and loss == "softmax"
         self._curvature = BOEHNING_CURVATURE
         self._trial_curvature = {}   # block -> next trial curvature
+        # J of the current state when known (set by `fit`'s record and by kept
+        # trial steps; cleared by every other state change) - saves evaluations.
+        self._J_now = None
         self.n_accepted = 0   # trial-curvature steps kept / redone as MM steps
         self.n_rejected = 0
         self.Z = Z
@@ -201,6 +204,7 @@ class CPSolver:
 
     def refresh(self, modalities=(0, 1)):
         """Recompute A, Pi, the leave-one-out products and f for the given modalities."""
+        self._J_now = None
         if not hasattr(self, "A"):
             self.A = [None, None]
             self.Pi = [None, None]
@@ -568,6 +572,7 @@ class CPSolver:
 
         Squared loss (or ``adaptive_curvature=False``): just ``update()``.
         """
+        J0, self._J_now = self._J_now, None
         if not self.adaptive_curvature:
             update()
             return
@@ -577,7 +582,8 @@ class CPSolver:
             update()
             self._trial_curvature[key] = BOEHNING_CURVATURE / 2
             return
-        J0 = self.objective()
+        if J0 is None:
+            J0 = self.objective()
         saved = save()
         self._curvature = trial
         try:
@@ -593,6 +599,7 @@ class CPSolver:
         # overshooting step that leaves J about equal would stall the fit.
         if J1 < J0 and J0 - J1 >= TRIAL_RATIO * predicted:
             self.n_accepted += 1
+            self._J_now = J1
             self._trial_curvature[key] = max(trial / TRIAL_SHRINK, MIN_TRIAL_CURVATURE)
             return
         self.n_rejected += 1
@@ -629,6 +636,7 @@ class CPSolver:
     def _run_theta(self, m, v, omega_cap):
         mode = self.mode[m][v]
         if mode == "prox":  # has its own backtracking on J; plain Boehning model
+            self._J_now = None
             self.update_theta_prox(m, v, omega_cap)
             return
         update = (lambda: self.update_theta_exact(m, v)) if mode == "exact" \
@@ -678,7 +686,10 @@ class CPSolver:
         labels = ["init"]
 
         def record(label):
-            values.append(self.objective())
+            # J of the current state: known from a kept trial step, else computed
+            J = self._J_now if self._J_now is not None else self.objective()
+            self._J_now = J
+            values.append(J)
             labels.append(label)
 
         self._theta_prev, self._L_prev = {}, {}
