@@ -189,6 +189,10 @@ class MultiViewTensorMachine(BaseEstimator):
         cross-entropy (Hessian <= I/2) at the current state, a
         majorise-minimise step in the block coordinate framework, so J still
         never increases and the same kernels and exact solves serve both losses.
+        To converge in fewer cycles each block first tries a tighter (smaller)
+        curvature, adapted per block, and keeps the step only if J dropped by a
+        fair share of the predicted decrease; otherwise it takes the majorant
+        step, so J stays monotone (see ``statoptim.multiview._solver``).
     mixing : {"learn", "fixed"}, default="learn"
         Fit the per-topic mixing weights alpha, or keep them at 1/2.
     block_update : {"auto", "exact", "cg", "prox-linear"}, default="auto"

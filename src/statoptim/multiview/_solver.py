@@ -24,14 +24,17 @@ working targets ``g - 2 (w softmax(g) - t)``), which the squared-loss block
 machinery minimises unchanged; J never increases (majorise-minimise).
 
 The bound's curvature 1/4 is loose once rows are confidently classified (the
-Hessian of a row shrinks like its softmax entropy), so plain MM crawls. Each
-softmax block therefore first tries a smaller curvature ``a`` (a quadratic
-model that need not majorise): the step is kept if J did not increase, ``a``
-is halved for the next block; otherwise the block is restored, redone with
-the Boehning curvature (a guaranteed MM step) and ``a`` is doubled (capped at
-1/4). J is monotone in both cases, and for every ``a`` the model's gradient
-at the current state equals J's, so the fixed points (block stationarity) are
-those of the plain MM update.
+Hessian of a row shrinks with its softmax entropy), so plain MM crawls. Each
+softmax block (Phi, exact/CG Theta, alpha) therefore first tries a smaller
+curvature ``a`` per block (a quadratic model that need not majorise J). The
+step is kept if J decreased by at least TRIAL_RATIO times the model's
+predicted decrease (a trust-region ratio test), and the block's next ``a`` is
+divided by TRIAL_SHRINK; otherwise the block is restored, redone with the
+Boehning curvature (a guaranteed MM step) and its ``a`` multiplied by
+TRIAL_GROW (capped at 1/4). J is monotone in both cases; for every ``a`` the
+model's value and gradient at the current state equal J's, so the fixed points
+(block stationarity) are those of the plain MM update. ``adaptive_curvature=
+False`` gives the plain MM scheme.
 """
 from __future__ import annotations
 
@@ -568,8 +571,11 @@ class CPSolver:
         return labels
 
     def _safeguarded(self, key, update, save, restore):
-        """Run a block update with a trial curvature; redo it as an MM step if J rose.
+        """Run a block update with the block's trial curvature (see the module notes).
 
+        ``save()`` returns what ``restore(saved)`` needs to undo ``update()``. A
+        trial step is kept only if J decreased by at least TRIAL_RATIO x the
+        model's decrease; otherwise it is undone and redone as a Boehning MM step.
         Squared loss (or ``adaptive_curvature=False``): just ``update()``.
         """
         J0, self._J_now = self._J_now, None
