@@ -14,6 +14,9 @@ Groups
 - multiview-loss: the same 30-cycle fit with the squared loss and with the
   softmax (cross-entropy) loss (Boehning majorant blocks), and the cost of
   the training-rows temperature fit behind ``predict_proba``.
+- multiview-softmax-curvature: a softmax-loss fit run to the estimator's
+  tol=1e-4 (at most 200 cycles) with the plain Boehning MM blocks and with
+  the safeguarded adaptive curvature (the default).
 - multiview-kernel-*: each Cython kernel beside a plain-NumPy version of the
   same computation (the NumPy Khatri-Rao version materialises K).
 
@@ -93,6 +96,27 @@ def test_fit_loss(benchmark, loss):
     model = MultiViewTensorMachine(rank=10, loss=loss, max_iter=30, tol=0.0, random_state=0)
     benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
     assert model.n_iter_ == 30
+
+
+@pytest.mark.parametrize("adaptive", [False, True], ids=["boehning-mm", "adaptive"])
+def test_softmax_curvature(benchmark, adaptive):
+    a, b, y = make_views(1000, 2, 40)
+    benchmark.group = "multiview-softmax-curvature"
+    Z, Y = MultiViewTensorMachine(rank=10)._prepare(a, b, y)
+    fits = []
+
+    def setup():
+        solver = CPSolver(Z, Y, 10, 1e-2, 1.0, rng=np.random.default_rng(0), loss="softmax",
+                          adaptive_curvature=adaptive)
+        return (solver,), {}
+
+    def run(solver):
+        fits.append(solver.fit(200, 1e-4))
+
+    benchmark.pedantic(run, setup=setup, rounds=3, iterations=1)
+    values, _, n_iter, _, _ = fits[-1]
+    benchmark.extra_info.update(cycles=n_iter, objective=float(values[-1]))
+    assert np.all(np.diff(values) <= 1e-12 * abs(values[0]))
 
 
 def test_temperature_fit(benchmark):
