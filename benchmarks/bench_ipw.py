@@ -7,9 +7,9 @@ Peers are timed in the same run: a NumPy sort + cumprod Kaplan-Meier, lifelines
 """
 import numpy as np
 import pytest
-from scipy.optimize import brentq
 
 from statoptim import censoring_survival, kaplan_meier, kernel_propensity
+from statoptim.datasets import make_censored_quantile
 
 KM_SIZES = [100_000, 1_000_000]
 EXACT_SIZES = [2000, 20_000]
@@ -17,17 +17,9 @@ EXACT_SIZES = [2000, 20_000]
 
 def _talk_design(n_samples, seed=0):
     """X = (Y, Z1) and the completeness indicator of the talk's design (spec section 6, B)."""
-    rng = np.random.default_rng(seed)
-    z1 = rng.standard_normal(n_samples)
-    z2 = rng.uniform(-3, 3, n_samples)
-    t = 4.5 * z1 - 2 * z2 + rng.standard_normal(n_samples)
-    c = rng.normal(5.5268, 5.766, n_samples)
-    y = np.minimum(t, c)
-    d = (t <= c).astype(np.int64)
-    lin = 0.8 * (y - y.mean()) / y.std() + 0.5 * z1
-    a = brentq(lambda a: np.mean(1 / (1 + np.exp(-(a + lin)))) - 0.7, -30, 30)
-    complete = rng.random(n_samples) < 1 / (1 + np.exp(-(a + lin)))
-    return y, d, np.column_stack([y, z1]), complete
+    data = make_censored_quantile(n_samples, censoring=0.25, missing=0.3, random_state=seed)
+    return data.y, data.event.astype(np.int64), np.column_stack([data.y, data.X[:, 0]]), \
+        data.complete
 
 
 _CACHE = {}
@@ -140,19 +132,8 @@ def test_propensity_fft(benchmark, n_samples):
 # ------------------------------------------------------------------ whole pipeline
 def _pipeline_data(n_samples, seed=0):
     """Design B, 25% censoring, 30% of Z2 missing (MAR given (Y, Z1)), p = 3."""
-    rng = np.random.default_rng(seed)
-    z1 = rng.standard_normal(n_samples)
-    z2 = rng.uniform(-3, 3, n_samples)
-    t = 4.5 * z1 - 2 * z2 + rng.standard_normal(n_samples)
-    c = rng.normal(5.5268, 5.766, n_samples)
-    y = np.minimum(t, c)
-    event = (t <= c).astype(np.int64)
-    lin = 0.8 * (y - y.mean()) / y.std() + 0.5 * z1
-    a = brentq(lambda a: np.mean(1 / (1 + np.exp(-(a + lin)))) - 0.7, -30, 30)
-    complete = rng.random(n_samples) < 1 / (1 + np.exp(-(a + lin)))
-    X = np.column_stack([z1, z2])
-    X[~complete, 1] = np.nan
-    return X, y, event
+    data = make_censored_quantile(n_samples, censoring=0.25, missing=0.3, random_state=seed)
+    return data.X, data.y, data.event.astype(np.int64)
 
 
 def numpy_sklearn_pipeline(X, y, event):

@@ -136,12 +136,8 @@ def test_objective_matches_reference(rng, mu):
                     rtol=1e-13, atol=0)
 
 
-@pytest.mark.parametrize("mu", [0.0, 0.5])
-def test_block_gradients_match_central_differences(rng, mu):
-    s = _small_solver(rng, mu)
-    dTheta, dPhi, dalpha = s.gradients()
-    Theta, Phi, alpha = s.get_state()
-    J = lambda T, P, a: objective(s.Z, T, P, a, s.Y, s.reg, mu)  # noqa: E731
+def _assert_block_gradients(s, J, Theta, Phi, alpha, dTheta, dPhi, dalpha):
+    """Every block gradient against central differences of the objective J."""
     for m in range(2):
         for v in range(len(s.Z[m])):
             def f_theta(x, m=m, v=v):
@@ -156,6 +152,15 @@ def test_block_gradients_match_central_differences(rng, mu):
             return J(Theta, P, alpha)
         assert _rel_err(_fd(f_phi, Phi[m]), dPhi[m]) < 1e-7
     assert _rel_err(_fd(lambda a: J(Theta, Phi, a), alpha), dalpha) < 1e-7
+
+
+@pytest.mark.parametrize("mu", [0.0, 0.5])
+def test_block_gradients_match_central_differences(rng, mu):
+    s = _small_solver(rng, mu)
+    dTheta, dPhi, dalpha = s.gradients()
+    Theta, Phi, alpha = s.get_state()
+    J = lambda T, P, a: objective(s.Z, T, P, a, s.Y, s.reg, mu)  # noqa: E731
+    _assert_block_gradients(s, J, Theta, Phi, alpha, dTheta, dPhi, dalpha)
 
 
 def test_spec_b_gradients(rng):
@@ -772,20 +777,7 @@ def test_softmax_loss_objective_and_gradients(rng, mu):
     J = lambda T, P, a: _softmax_objective(s.Z, T, P, a, s.Y, s.reg, mu)  # noqa: E731
     assert_allclose(s.objective(), J(Theta, Phi, alpha), rtol=1e-12)
     dTheta, dPhi, dalpha = s.gradients()
-    for m in range(2):
-        for v in range(len(s.Z[m])):
-            def f_theta(x, m=m, v=v):
-                T = [[t.copy() for t in Tm] for Tm in Theta]
-                T[m][v] = x
-                return J(T, Phi, alpha)
-            assert _rel_err(_fd(f_theta, Theta[m][v]), dTheta[m][v]) < 1e-7
-
-        def f_phi(x, m=m):
-            P = [p.copy() for p in Phi]
-            P[m] = x
-            return J(Theta, P, alpha)
-        assert _rel_err(_fd(f_phi, Phi[m]), dPhi[m]) < 1e-7
-    assert _rel_err(_fd(lambda a: J(Theta, Phi, a), alpha), dalpha) < 1e-7
+    _assert_block_gradients(s, J, Theta, Phi, alpha, dTheta, dPhi, dalpha)
 
 
 def test_softmax_majorant_is_an_upper_bound_tight_at_the_point(rng):

@@ -400,6 +400,26 @@ class CPSolver:
         W, Q, B = self.theta_system(m, v)
         self._set_theta(m, v, self.solve_pcg(m, v, W, Q, B, max_steps=CG_STEPS))
 
+
+    def _pcg_steps(self, x, r, apply, precondition, n_steps, target):
+        """At most ``n_steps`` preconditioned CG steps on ``H x = B``; ``x`` and the
+        residual ``r = B - H x`` are updated in place. Stops when ``||r|| <= target``
+        (or the preconditioned residual vanishes)."""
+        zr = precondition(r)
+        p = zr.copy()
+        rz = np.vdot(r, zr)
+        for _ in range(n_steps):
+            if rz <= 0 or np.linalg.norm(r) <= target:
+                break
+            Hp = apply(p)
+            step = rz / np.vdot(p, Hp)
+            x += step * p
+            r -= step * Hp
+            zr = precondition(r)
+            rz, rz_old = np.vdot(r, zr), rz
+            p = zr + (rz / rz_old) * p
+            self.pcg_iterations += 1
+
     def solve_pcg(self, m, v, W, Q, B, max_steps=None):
         """Solve H Theta = B by conjugate gradients, warm-started at the current Theta.
 
@@ -431,37 +451,11 @@ class CPSolver:
         r = B - apply(x)
         target = PCG_RTOL * np.linalg.norm(B)
         if max_steps is not None:
-            zr = precondition(r)
-            p = zr.copy()
-            rz = np.vdot(r, zr)
-            for _ in range(max_steps):
-                if rz <= 0 or np.linalg.norm(r) <= target:
-                    break
-                Hp = apply(p)
-                step = rz / np.vdot(p, Hp)
-                x += step * p
-                r -= step * Hp
-                zr = precondition(r)
-                rz, rz_old = np.vdot(r, zr), rz
-                p = zr + (rz / rz_old) * p
-                self.pcg_iterations += 1
+            self._pcg_steps(x, r, apply, precondition, max_steps, target)
             return x
         size = self.rank * z.shape[1]
         for _ in range(2):  # a second pass restarts from the true residual
-            zr = precondition(r)
-            p = zr.copy()
-            rz = np.vdot(r, zr)
-            for _ in range(size):
-                if np.linalg.norm(r) <= target:
-                    break
-                Hp = apply(p)
-                step = rz / np.vdot(p, Hp)
-                x += step * p
-                r -= step * Hp
-                zr = precondition(r)
-                rz, rz_old = np.vdot(r, zr), rz
-                p = zr + (rz / rz_old) * p
-                self.pcg_iterations += 1
+            self._pcg_steps(x, r, apply, precondition, size, target)
             r = B - apply(x)
             if np.linalg.norm(r) <= 10 * target:
                 return x
