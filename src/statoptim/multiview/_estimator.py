@@ -195,6 +195,16 @@ class MultiViewTensorMachine(BaseEstimator):
         step, so J stays monotone (see ``statoptim.multiview._solver``).
     mixing : {"learn", "fixed"}, default="learn"
         Fit the per-topic mixing weights alpha, or keep them at 1/2.
+    linear_term : bool, default=False
+        Add a linear term per modality, ``f_m = Pi_m Phi_m^T + L_m W_m`` with
+        ``L_m = [1, X_m^(1), ..., X_m^(V_m)]`` (standardised views side by side)
+        and ``W_m`` of shape (1 + sum_v n_features_v, n_topics), penalised by
+        ``regularization * ||W_m||^2`` -- the task-specific linear term of the
+        MFM authors' release. The CP part then models the interactions across
+        views and the model contains semantic matching on the concatenated
+        views (its ``loss`` decides which). ``W_m`` is one more exact block per
+        modality, updated after the modality's Theta blocks (one
+        eigendecomposition of ``L_m^T L_m / N`` per fit serves every topic).
     block_update : {"auto", "exact", "cg", "prox-linear"}, default="auto"
         Update of the Theta blocks.
 
@@ -229,6 +239,9 @@ class MultiViewTensorMachine(BaseEstimator):
         Theta_m^(v) of shape (n_features_v + 1, rank); row 0 multiplies the constant.
     topic_factors_ : tuple of two ndarray of shape (n_topics, rank)
         Phi_a and Phi_b.
+    linear_coef_ : tuple of two ndarray or None
+        ``W_a, W_b`` of the linear term (row 0 multiplies the constant, then the
+        features of the views in order); None without ``linear_term``.
     mixing_weights_ : ndarray of shape (n_topics,)
         alpha_p (the weight of modality a in topic p).
     objective_ : ndarray
@@ -266,14 +279,15 @@ class MultiViewTensorMachine(BaseEstimator):
     """
 
     def __init__(self, rank=10, *, regularization=1e-3, consensus=1.0, loss="squared",
-                 mixing="learn", block_update="auto", tol=1e-4, max_iter=200, n_init=1,
-                 random_state=None):
+                 mixing="learn", block_update="auto", linear_term=False, tol=1e-4,
+                 max_iter=200, n_init=1, random_state=None):
         self.rank = rank
         self.regularization = regularization
         self.consensus = consensus
         self.loss = loss
         self.mixing = mixing
         self.block_update = block_update
+        self.linear_term = linear_term
         self.tol = tol
         self.max_iter = max_iter
         self.n_init = n_init
@@ -290,6 +304,8 @@ class MultiViewTensorMachine(BaseEstimator):
             raise ValueError(f"loss must be 'squared' or 'softmax', got {self.loss!r}")
         if self.mixing not in ("learn", "fixed"):
             raise ValueError(f"mixing must be 'learn' or 'fixed', got {self.mixing!r}")
+        if not isinstance(self.linear_term, (bool, np.bool_)):
+            raise ValueError(f"linear_term must be True or False, got {self.linear_term!r}")
         if self.block_update not in ("auto", "exact", "cg", "prox-linear"):
             raise ValueError("block_update must be 'auto', 'exact', 'cg' or 'prox-linear', "
                              f"got {self.block_update!r}")
@@ -330,7 +346,7 @@ class MultiViewTensorMachine(BaseEstimator):
     def _solver(self, Z, Y, rng):
         return CPSolver(Z, Y, self.rank, self.regularization, self.consensus,
                         learn_mixing=self.mixing == "learn", block_update=self.block_update,
-                        rng=rng, loss=self.loss)
+                        rng=rng, loss=self.loss, linear=bool(self.linear_term))
 
     def fit(self, views_a, views_b, Y):
         """Fit the model on paired samples of the two modalities.
@@ -367,6 +383,8 @@ class MultiViewTensorMachine(BaseEstimator):
         self.view_factors_ = tuple([t.copy() for t in Tm] for Tm in solver.Theta)
         self.topic_factors_ = tuple(p.copy() for p in solver.Phi)
         self.mixing_weights_ = solver.alpha.copy()
+        self.linear_coef_ = (tuple(w.copy() for w in solver.W) if solver.linear
+                             else None)
         self.objective_ = values
         self.objective_labels_ = labels
         self.n_iter_ = n_iter
@@ -403,7 +421,10 @@ class MultiViewTensorMachine(BaseEstimator):
         Pi = np.ones((Z[0].shape[0], self.rank))
         for z, theta in zip(Z, self.view_factors_[m]):
             Pi *= z @ theta
-        return Pi @ self.topic_factors_[m].T
+        f = Pi @ self.topic_factors_[m].T
+        if self.linear_coef_ is not None:
+            f += np.hstack([Z[0]] + [z[:, 1:] for z in Z[1:]]) @ self.linear_coef_[m]
+        return f
 
     def predict_proba(self, views, modality="a"):
         """Topic posteriors ``softmax(beta_m * f_m)``, shape (n_samples, n_topics).

@@ -112,7 +112,7 @@ class CPSolver:
 
     def __init__(self, Z, Y, rank, regularization, consensus, learn_mixing=True,
                  block_update="auto", rng=None, extrapolate=True, balance=True,
-                 backend="cython", loss="squared", adaptive_curvature=True):
+                 backend="cython", loss="squared", adaptive_curvature=True, linear=False):
         if loss not in ("squared", "softmax"):
             raise ValueError(f"loss must be 'squared' or 'softmax', got {loss!r}")
         self.loss = loss
@@ -170,6 +170,18 @@ class CPSolver:
         # assembled H); larger ones are solved by preconditioned conjugate gradients
         # to round-off level (see `solve_pcg`).
         self.cholesky_max_size = CHOLESKY_MAX_SIZE
+        # Optional linear term of each modality (MFM's task-specific linear
+        # term): f_m = Pi_m Phi_m^T + L_m W_m with L_m = [1, X_m^(1), ..., X_m^(V)]
+        # (the views' standardised columns side by side, one constant column).
+        self.linear = bool(linear)
+        self.L = [None, None]
+        self._lgram = [None, None]
+        if self.linear:
+            for m in range(2):
+                L = np.hstack([Z[m][0]] + [z[:, 1:] for z in Z[m][1:]])
+                self.L[m] = np.ascontiguousarray(L)
+                s, V = np.linalg.eigh(L.T @ L / self.n_samples)
+                self._lgram[m] = (np.maximum(s, 0.0), V)
         self._extrapolating = False
         self.pcg_iterations = 0
         self._scratch = {}
@@ -188,10 +200,21 @@ class CPSolver:
             self.Theta.append(thetas)
         self.Phi = [np.zeros((self.n_topics, self.rank)) for _ in range(2)]
         self.alpha = np.full(self.n_topics, 0.5)
+        self.W = [np.zeros((L.shape[1], self.n_topics)) if L is not None else None
+                  for L in self.L]
+        self.h = [np.zeros_like(self.Y) if L is not None else 0.0 for L in self.L]
         self.refresh()
 
-    def set_state(self, Theta=None, Phi=None, alpha=None):
-        """Replace parameters (copies) and recompute the derived quantities."""
+    def set_state(self, Theta=None, Phi=None, alpha=None, W=None):
+        """Replace parameters (copies) and recompute the derived quantities.
+
+        ``W``: the two linear-term coefficient matrices (``linear=True`` only).
+        """
+        if W is not None:
+            if not self.linear:
+                raise ValueError("W is only part of the state when linear=True")
+            self.W = [np.asarray(w, dtype=np.float64).copy() for w in W]
+            self.h = [L @ w for L, w in zip(self.L, self.W)]
         if Theta is not None:
             self.Theta = [[np.ascontiguousarray(t, dtype=np.float64).copy() for t in Tm]
                           for Tm in Theta]
@@ -227,7 +250,7 @@ class CPSolver:
             self.Pi[m] = np.empty(A.shape[1:])
             self.loo[m] = np.empty(A.shape)
         self._k.hadamard_products(A, self.Pi[m], self.loo[m])
-        self.f[m] = self.Pi[m] @ self.Phi[m].T
+        self.f[m] = self.Pi[m] @ self.Phi[m].T + self.h[m]
 
     def weights(self, m):
         """c_m: alpha for modality 0 and 1 - alpha for modality 1."""
@@ -271,9 +294,15 @@ class CPSolver:
         J = self._loss(F) / n
         if self.mu > 0:
             J += self.mu / n * (self._loss(self.f[0]) + self._loss(self.f[1]))
+        return float(J + self.reg * self._penalty())
+
+    def _penalty(self):
+        """sum ||Theta||^2 + sum ||Phi||^2 (+ sum ||W||^2 with the linear term)."""
         penalty = sum(np.sum(t * t) for Tm in self.Theta for t in Tm)
         penalty += sum(np.sum(p * p) for p in self.Phi)
-        return float(J + self.reg * penalty)
+        if self.linear:
+            penalty += sum(np.sum(w * w) for w in self.W)
+        return penalty
 
     def residual_weights(self, m):
         """G_m = G diag(c_m) + (2 mu / N)(f_m - Y), G = (2/N)(F - Y)."""
@@ -303,6 +332,11 @@ class CPSolver:
         dalpha = np.sum(G * (self.f[0] - self.f[1]), axis=0)
         return dTheta, dPhi, dalpha
 
+    def linear_gradients(self):
+        """dJ/dW_m = L_m^T G_m + 2 lambda W_m for both modalities (``linear=True``)."""
+        return [self.L[m].T @ self.residual_weights(m) + 2.0 * self.reg * self.W[m]
+                for m in range(2)]
+
     def _buf(self, key, m, shape=None):
         shape = shape or (self.n_samples, self.rank)
         k = (key, m, shape)
@@ -328,6 +362,9 @@ class CPSolver:
             b, Yb = self._working(self.f[m])
             T += (self.mu * b) * Yb
             w = w + self.mu * b
+        if self.linear:
+            # the CP blocks fit what the linear term leaves: f_m = g + h_m
+            T -= self.h[m] * w
         return T, w
 
     def theta_system(self, m, v):
@@ -363,7 +400,24 @@ class CPSolver:
         C = U.T @ (Pi.T @ T / self.n_samples)             # (rank, n_topics)
         C /= e[:, None] * w[None, :] + self.reg
         self.Phi[m] = np.ascontiguousarray((U @ C).T)
-        self.f[m] = Pi @ self.Phi[m].T
+        self.f[m] = Pi @ self.Phi[m].T + self.h[m]
+
+    def update_linear(self, m):
+        """Exact W_m: column p solves [w_p L^T L / N + lambda I] W_p = L^T R_p / N.
+
+        R = T_full - g diag(w), with g = f - h = Pi Phi^T the CP part and T_full
+        the targets before `_targets` subtracted h diag(w); one
+        eigendecomposition of L^T L / N (fixed during a fit) serves all topics.
+        """
+        T, w = self._targets(m)
+        R = T + (2.0 * self.h[m] - self.f[m]) * w
+        s, V = self._lgram[m]
+        C = V.T @ (self.L[m].T @ R / self.n_samples)
+        C /= s[:, None] * w[None, :] + self.reg
+        self.W[m] = V @ C
+        h = self.L[m] @ self.W[m]
+        self.f[m] = self.f[m] + (h - self.h[m])
+        self.h[m] = h
 
     def update_theta_exact(self, m, v):
         """Exact Theta_m^(v) (Xu & Yin 1.3a)."""
@@ -558,6 +612,8 @@ class CPSolver:
         for m, name in enumerate("ab"):
             labels.append(f"phi_{name}")
             labels.extend(f"theta_{name}[{v}]" for v in range(len(self.Z[m])))
+            if self.linear:
+                labels.append(f"linear_{name}")
         if self.learn_mixing:
             labels.append("alpha")
         if self.balance_factors:
@@ -622,9 +678,7 @@ class CPSolver:
             v = a * np.sum((self._mixture() - Yw) ** 2)
             if Yc is not None:
                 v += self.mu * a * sum(np.sum((f - y) ** 2) for f, y in zip(self.f, Yc))
-            pen = sum(np.sum(t * t) for Tm in self.Theta for t in Tm)
-            pen += sum(np.sum(p * p) for p in self.Phi)
-            return v / n + self.reg * pen
+            return v / n + self.reg * self._penalty()
         return value
 
     def _run_phi(self, m):
@@ -653,6 +707,13 @@ class CPSolver:
             self.loo[m][...] = loo
         self._safeguarded(("theta", m, v), update, save, restore)
 
+    def _run_linear(self, m):
+        def restore(saved):
+            self.W[m], self.h[m], self.f[m] = saved
+        self._safeguarded(("linear", m), lambda: self.update_linear(m),
+                          lambda: (self.W[m].copy(), self.h[m].copy(), self.f[m].copy()),
+                          restore)
+
     def _run_alpha(self):
         def restore(saved):
             self.alpha = saved
@@ -668,6 +729,10 @@ class CPSolver:
                 self._run_theta(m, v, omega_cap)
                 if record is not None:
                     record(f"theta_{'ab'[m]}[{v}]")
+            if self.linear:
+                self._run_linear(m)
+                if record is not None:
+                    record(f"linear_{'ab'[m]}")
         if self.learn_mixing:
             self._run_alpha()
             if record is not None:
@@ -705,7 +770,7 @@ class CPSolver:
             t = (1.0 + math.sqrt(1.0 + 4.0 * t_prev * t_prev)) / 2.0
             omega_cap = (t_prev - 1.0) / t if (uses_prox and self.extrapolate) else 0.0
             if omega_cap > 0:
-                snapshot = self.get_state()
+                snapshot = self.get_state() + (([w.copy() for w in self.W],) if self.linear else ())
                 mark = len(values)
                 memory = (dict(self._theta_prev), dict(self._L_prev))
             self.cycle(omega_cap, record)
