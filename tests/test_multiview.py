@@ -892,9 +892,10 @@ def test_inner_cv_selection_uses_training_rows_only(rng):
         seen.append(kw)
         return MultiViewTensorMachine(rank=3, random_state=0, max_iter=500, **kw)
 
-    cands = (("squared", 1e-3), ("squared", 1e3))  # a ridge of 1e3 shrinks f to ~0
+    cands = (dict(loss="squared", regularization=1e-3),
+             dict(loss="squared", regularization=1e3))  # a ridge of 1e3 shrinks f to ~0
     best, scores = select_on_training(a, b, y, 0, make_model, candidates=cands)
-    assert best == ("squared", 1e-3) and scores.shape == (2, 2)
+    assert best == cands[0] and scores.shape == (2, 2)
     assert scores[0].min() > scores[1].max()
     assert len(seen) == 2 * 3  # every candidate on every fold
 

@@ -199,12 +199,14 @@ class MultiViewTensorMachine(BaseEstimator):
         Add a linear term per modality, ``f_m = Pi_m Phi_m^T + L_m W_m`` with
         ``L_m = [1, X_m^(1), ..., X_m^(V_m)]`` (standardised views side by side)
         and ``W_m`` of shape (1 + sum_v n_features_v, n_topics), penalised by
-        ``regularization * ||W_m||^2`` -- the task-specific linear term of the
+        ``linear_regularization * ||W_m||^2`` -- the task-specific linear term of the
         MFM authors' release. The CP part then models the interactions across
         views and the model contains semantic matching on the concatenated
         views (its ``loss`` decides which). ``W_m`` is one more exact block per
         modality, updated after the modality's Theta blocks (one
         eigendecomposition of ``L_m^T L_m / N`` per fit serves every topic).
+    linear_regularization : float or None, default=None
+        Ridge strength of the linear term (> 0); None uses ``regularization``.
     block_update : {"auto", "exact", "cg", "prox-linear"}, default="auto"
         Update of the Theta blocks.
 
@@ -279,7 +281,8 @@ class MultiViewTensorMachine(BaseEstimator):
     """
 
     def __init__(self, rank=10, *, regularization=1e-3, consensus=1.0, loss="squared",
-                 mixing="learn", block_update="auto", linear_term=False, tol=1e-4,
+                 mixing="learn", block_update="auto", linear_term=False,
+                 linear_regularization=None, tol=1e-4,
                  max_iter=200, n_init=1, random_state=None):
         self.rank = rank
         self.regularization = regularization
@@ -288,6 +291,7 @@ class MultiViewTensorMachine(BaseEstimator):
         self.mixing = mixing
         self.block_update = block_update
         self.linear_term = linear_term
+        self.linear_regularization = linear_regularization
         self.tol = tol
         self.max_iter = max_iter
         self.n_init = n_init
@@ -304,6 +308,8 @@ class MultiViewTensorMachine(BaseEstimator):
             raise ValueError(f"loss must be 'squared' or 'softmax', got {self.loss!r}")
         if self.mixing not in ("learn", "fixed"):
             raise ValueError(f"mixing must be 'learn' or 'fixed', got {self.mixing!r}")
+        if self.linear_regularization is not None:
+            check_positive_float(self.linear_regularization, "linear_regularization")
         if not isinstance(self.linear_term, (bool, np.bool_)):
             raise ValueError(f"linear_term must be True or False, got {self.linear_term!r}")
         if self.block_update not in ("auto", "exact", "cg", "prox-linear"):
@@ -346,7 +352,8 @@ class MultiViewTensorMachine(BaseEstimator):
     def _solver(self, Z, Y, rng):
         return CPSolver(Z, Y, self.rank, self.regularization, self.consensus,
                         learn_mixing=self.mixing == "learn", block_update=self.block_update,
-                        rng=rng, loss=self.loss, linear=bool(self.linear_term))
+                        rng=rng, loss=self.loss, linear=bool(self.linear_term),
+                        linear_regularization=self.linear_regularization)
 
     def fit(self, views_a, views_b, Y):
         """Fit the model on paired samples of the two modalities.

@@ -71,7 +71,12 @@ def retrieve(queries, database, *, similarity="cosine", n_results=None, ties="ra
         Score vectors of the database items (the other modality).
     similarity : {"cosine", "dot"}, default="cosine"
         Cosine of the score vectors (0 against a zero vector, with a
-        :class:`ZeroScoreWarning`) or their dot product.
+        :class:`ZeroScoreWarning`) or their dot product. On topic posteriors
+        (``MultiViewTensorMachine.predict_proba``) of single-label data the dot
+        product ``sum_p P(p | query) P(p | item)`` is the probability that the
+        two items share their topic, so ``"dot"`` ranks by the probability of
+        relevance (Robertson's probability ranking principle); the cosine
+        instead favours database items with flat posteriors.
     n_results : int or None, default=None
         Length of each ranking; None ranks the whole database.
     ties : {"random", "index"}, default="random"

@@ -112,7 +112,8 @@ class CPSolver:
 
     def __init__(self, Z, Y, rank, regularization, consensus, learn_mixing=True,
                  block_update="auto", rng=None, extrapolate=True, balance=True,
-                 backend="cython", loss="squared", adaptive_curvature=True, linear=False):
+                 backend="cython", loss="squared", adaptive_curvature=True, linear=False,
+                 linear_regularization=None):
         if loss not in ("squared", "softmax"):
             raise ValueError(f"loss must be 'squared' or 'softmax', got {loss!r}")
         self.loss = loss
@@ -138,6 +139,8 @@ class CPSolver:
         self._row_w = self._Yn.sum(axis=1, keepdims=True)
         self.rank = int(rank)
         self.reg = float(regularization)
+        # ridge strength of the linear term W (defaults to lambda)
+        self.reg_lin = self.reg if linear_regularization is None else float(linear_regularization)
         self.mu = float(consensus)
         self.learn_mixing = bool(learn_mixing)
         self.extrapolate = bool(extrapolate)
@@ -294,14 +297,15 @@ class CPSolver:
         J = self._loss(F) / n
         if self.mu > 0:
             J += self.mu / n * (self._loss(self.f[0]) + self._loss(self.f[1]))
-        return float(J + self.reg * self._penalty())
+        return float(J + self._penalty())
 
     def _penalty(self):
-        """sum ||Theta||^2 + sum ||Phi||^2 (+ sum ||W||^2 with the linear term)."""
+        """lambda (sum ||Theta||^2 + sum ||Phi||^2) (+ lambda_W sum ||W||^2)."""
         penalty = sum(np.sum(t * t) for Tm in self.Theta for t in Tm)
         penalty += sum(np.sum(p * p) for p in self.Phi)
+        penalty *= self.reg
         if self.linear:
-            penalty += sum(np.sum(w * w) for w in self.W)
+            penalty += self.reg_lin * sum(np.sum(w * w) for w in self.W)
         return penalty
 
     def residual_weights(self, m):
@@ -333,8 +337,8 @@ class CPSolver:
         return dTheta, dPhi, dalpha
 
     def linear_gradients(self):
-        """dJ/dW_m = L_m^T G_m + 2 lambda W_m for both modalities (``linear=True``)."""
-        return [self.L[m].T @ self.residual_weights(m) + 2.0 * self.reg * self.W[m]
+        """dJ/dW_m = L_m^T G_m + 2 lambda_W W_m for both modalities (``linear=True``)."""
+        return [self.L[m].T @ self.residual_weights(m) + 2.0 * self.reg_lin * self.W[m]
                 for m in range(2)]
 
     def _buf(self, key, m, shape=None):
@@ -403,7 +407,7 @@ class CPSolver:
         self.f[m] = Pi @ self.Phi[m].T + self.h[m]
 
     def update_linear(self, m):
-        """Exact W_m: column p solves [w_p L^T L / N + lambda I] W_p = L^T R_p / N.
+        """Exact W_m: column p solves [w_p L^T L / N + lambda_W I] W_p = L^T R_p / N.
 
         R = T_full - g diag(w), with g = f - h = Pi Phi^T the CP part and T_full
         the targets before `_targets` subtracted h diag(w); one
@@ -413,7 +417,7 @@ class CPSolver:
         R = T + (2.0 * self.h[m] - self.f[m]) * w
         s, V = self._lgram[m]
         C = V.T @ (self.L[m].T @ R / self.n_samples)
-        C /= s[:, None] * w[None, :] + self.reg
+        C /= s[:, None] * w[None, :] + self.reg_lin
         self.W[m] = V @ C
         h = self.L[m] @ self.W[m]
         self.f[m] = self.f[m] + (h - self.h[m])
@@ -616,7 +620,9 @@ class CPSolver:
                 labels.append(f"linear_{name}")
         if self.learn_mixing:
             labels.append("alpha")
-        if self.balance_factors:
+        uses_prox = any(mode == "prox" for modes in self.mode for mode in modes)
+        # `cycle` skips the rebalancing while prox-linear extrapolation is active
+        if self.balance_factors and not (uses_prox and self.extrapolate):
             labels.append("balance")
         return labels
 
@@ -678,7 +684,7 @@ class CPSolver:
             v = a * np.sum((self._mixture() - Yw) ** 2)
             if Yc is not None:
                 v += self.mu * a * sum(np.sum((f - y) ** 2) for f, y in zip(self.f, Yc))
-            return v / n + self.reg * self._penalty()
+            return v / n + self._penalty()
         return value
 
     def _run_phi(self, m):

@@ -12,12 +12,23 @@ and the talk's NUS-WIDE table (not reproducible offline) are printed beside
 them, and a figure shows 11-point interpolated precision-recall curves.
 
 Retrieval representations of the CP model: the raw topic scores f_m
-(``decision_function``), the temperature-scaled posteriors softmax(beta_m f_m)
-(``predict_proba``, beta fitted on the training rows), and the model fitted
-with the softmax (cross-entropy) loss. ``--inner-cv`` additionally picks the
-loss and regularisation per data set by stratified 3-fold cross-validation
-*on the training rows* (validation items query each other) and refits the
-winner on all training rows; the test split is never used for a choice.
+(``decision_function``) and the temperature-scaled posteriors
+softmax(beta_m f_m) (``predict_proba``, beta fitted on the training rows),
+scored by the cosine (the spec's default) or by their dot product. On
+posteriors the dot product sum_p P(p | query) P(p | item) is the probability
+that query and item share their topic, so ranking by it follows the
+probability ranking principle (Robertson 1977); those rows are labelled
+"relevance", and SM and SCM -- whose representations are posteriors too --
+are scored the same way beside them for a like-for-like comparison.
+
+Model variants: the squared loss (the talk's), the softmax (cross-entropy)
+loss, and the linear term per modality (MFM's task-specific linear term,
+``linear_term=True``), which lets a multi-view modality add the views'
+linear effects to the CP interactions. The headline row, "inner-CV", picks
+the variant and its regularisation per data set by stratified 3-fold
+cross-validation *on the training rows* (validation items of one modality
+query those of the other, relevance scoring) and refits the winner on all
+training rows; the test split is never used for a choice.
 """
 from __future__ import annotations
 
@@ -32,6 +43,8 @@ from statoptim.studies._runner import format_table, register
 __all__ = ["run", "precision_recall_points", "fit_baseline", "select_on_training", "BASELINES"]
 
 BASELINES = ("CCA", "PLSC", "SM", "SCM", "LS-SM")
+#: Baselines whose representations are posteriors, also scored by relevance (dot).
+RELEVANCE_BASELINES = ("SM", "SCM")
 K_VALUES = (10, 50, 100)
 
 # Spec section 6: published numbers on the same Wikipedia features and split.
@@ -82,9 +95,13 @@ def _add_arguments(parser):
     parser.add_argument("--softmax-regularization", type=float, default=1e-2,
                         help="lambda of the softmax-loss model (default 1e-2: the "
                              "inner-CV choice among 1e-2 and 1e-1)")
-    parser.add_argument("--inner-cv", action="store_true",
-                        help="also select loss and lambda by 3-fold CV on the training "
-                             "rows (about 12 s more per UCI split)")
+    parser.add_argument("--linear-regularization", type=float, nargs=2, default=[3e-2, 1e-2],
+                        metavar=("LAMBDA", "LAMBDA_W"),
+                        help="lambda of the CP factors and of the linear term for the "
+                             "'+linear' row (default 3e-2 1e-2)")
+    parser.add_argument("--no-inner-cv", dest="inner_cv", action="store_false",
+                        help="skip the inner-CV row (model selection by 3-fold CV on the "
+                             "training rows; about 8 s per UCI split)")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="fit only the CP model (faster)")
 
@@ -157,12 +174,12 @@ def fit_baseline(name, A_train, B_train, y_train, A_test, B_test, n_components):
     raise ValueError(f"unknown baseline {name!r}")
 
 
-def _evaluate(rep_a, rep_b, y_test, seed):
+def _evaluate(rep_a, rep_b, y_test, seed, similarity="cosine"):
     from statoptim.multiview import map_at_k, mean_average_precision, precision_at_k, retrieve
 
     out = {}
     for key, (q, d) in (("fwd", (rep_a, rep_b)), ("rev", (rep_b, rep_a))):
-        ranking = retrieve(q, d, random_state=seed)
+        ranking = retrieve(q, d, similarity=similarity, random_state=seed)
         out[f"map_{key}"] = mean_average_precision(y_test, y_test, ranking)
         for k in K_VALUES:
             out[f"p{k}_{key}"] = precision_at_k(y_test, y_test, ranking, k)
@@ -171,19 +188,37 @@ def _evaluate(rep_a, rep_b, y_test, seed):
     return out
 
 
-#: Candidates of ``--inner-cv``: (loss, regularization); all with consensus mu.
-INNER_CV_CANDIDATES = (("squared", 1e-3), ("squared", 1e-2), ("softmax", 1e-2),
-                       ("softmax", 1e-1))
+#: Candidates of the inner-CV row (keyword arguments of MultiViewTensorMachine;
+#: all with consensus mu): the squared and softmax losses without the linear
+#: term at the lambdas of the earlier rows, and the squared loss with it.
+INNER_CV_CANDIDATES = (
+    dict(loss="squared", regularization=1e-3),
+    dict(loss="squared", regularization=1e-2),
+    dict(loss="squared", regularization=1e-1),
+    dict(loss="softmax", regularization=1e-2),
+    dict(loss="squared", regularization=1e-2, linear_term=True, linear_regularization=1e-2),
+    dict(loss="squared", regularization=3e-2, linear_term=True, linear_regularization=1e-2),
+)
+
+
+def describe_candidate(kwargs):
+    """Short label of a candidate, e.g. ``squared 0.03 +linear 0.01``."""
+    text = f"{kwargs.get('loss', 'squared')} {kwargs.get('regularization', 1e-3):g}"
+    if kwargs.get("linear_term"):
+        reg_w = kwargs.get("linear_regularization")
+        text += " +linear" + ("" if reg_w is None else f" {reg_w:g}")
+    return text
 
 
 def select_on_training(A_tr, B_tr, y_tr, seed, make_model, candidates=INNER_CV_CANDIDATES,
-                       n_folds=3):
-    """Pick (loss, regularization) by stratified K-fold CV on the training rows only.
+                       n_folds=3, similarity="dot"):
+    """Pick model keyword arguments by stratified K-fold CV on the training rows only.
 
-    Each candidate is fitted on K-1 folds; the held-out fold's items of one
-    modality query those of the other (posteriors, cosine) and the mean of the
-    two directions' mAP is averaged over folds. Returns (best candidate,
-    array of validation (A->B, B->A) mAP per candidate).
+    Each candidate (a dict of keyword arguments for ``make_model``) is fitted
+    on K-1 folds; the held-out fold's items of one modality query those of the
+    other (posteriors, ``similarity``: "dot" is the relevance scoring) and the
+    mean of the two directions' mAP is averaged over folds. Returns (best
+    candidate, array of validation (A->B, B->A) mAP per candidate).
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -192,13 +227,13 @@ def select_on_training(A_tr, B_tr, y_tr, seed, make_model, candidates=INNER_CV_C
     scores = np.zeros((len(candidates), 2))
     folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(y_tr, y_tr)
     for tr, va in folds:
-        for c, (loss, reg) in enumerate(candidates):
-            model = make_model(loss=loss, regularization=reg)
+        for c, kwargs in enumerate(candidates):
+            model = make_model(**kwargs)
             model.fit([x[tr] for x in A_tr], [x[tr] for x in B_tr], y_tr[tr])
             qa = model.predict_proba([x[va] for x in A_tr], "a")
             qb = model.predict_proba([x[va] for x in B_tr], "b")
             for k, (q, d) in enumerate(((qa, qb), (qb, qa))):
-                ranking = retrieve(q, d, random_state=seed)
+                ranking = retrieve(q, d, similarity=similarity, random_state=seed)
                 scores[c, k] += mean_average_precision(y_tr[va], y_tr[va], ranking)
     scores /= n_folds
     return candidates[int(np.argmax(scores.sum(axis=1)))], scores
@@ -298,16 +333,27 @@ def run(args):
     mu = f"mu={args.consensus:g}"
     # name -> (fit keyword arguments, representation); fits with the same
     # arguments are shared (the posteriors reuse the raw-score fit).
+    # Representations: "scores" (f, cosine), "proba" (posteriors, cosine),
+    # "relevance" (posteriors, dot product: the probability of a shared topic).
+    softmax = dict(consensus=args.consensus, loss="softmax",
+                   regularization=args.softmax_regularization)
+    reg_cp, reg_w = args.linear_regularization
+    linear = dict(consensus=args.consensus, regularization=reg_cp, linear_term=True,
+                  linear_regularization=reg_w)
     models = {
         "TM mu=0 (talk)": (dict(consensus=0.0), "scores"),
         f"TM {mu}": (dict(consensus=args.consensus), "scores"),
         f"TM {mu} posteriors": (dict(consensus=args.consensus), "proba"),
-        f"TM {mu} softmax loss": (dict(consensus=args.consensus, loss="softmax",
-                                       regularization=args.softmax_regularization), "proba"),
+        f"TM {mu} softmax loss": (softmax, "proba"),
+        f"TM {mu} relevance": (dict(consensus=args.consensus), "relevance"),
+        f"TM {mu} softmax relevance": (softmax, "relevance"),
+        f"TM {mu} +linear relevance": (linear, "relevance"),
     }
     if args.inner_cv:
-        models[f"TM {mu} inner-CV"] = (None, "proba")
-    methods = list(models) + ([] if args.skip_baselines else list(BASELINES))
+        models[f"TM {mu} inner-CV relevance"] = (None, "relevance")
+    methods = list(models)
+    if not args.skip_baselines:
+        methods += list(BASELINES) + [f"{b} relevance" for b in RELEVANCE_BASELINES]
     n_settings = 1 + 2 * len(args.seeds)
     results = {}   # (setting, method) -> list of per-seed dicts
     bar = _progress(n_settings * len(methods), "multiview")
@@ -316,6 +362,7 @@ def run(args):
         for setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te in _settings(data_dir, args.seeds):
             n_comp = 7 if setting == "wikipedia" else 10
             fits = {}
+            baseline_fits = {}
             for method in methods:
                 t0 = time.perf_counter()
                 extra = {}
@@ -331,18 +378,19 @@ def run(args):
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         if kwargs is None:  # inner CV on the training rows
-                            (loss, reg), _ = select_on_training(
+                            best, _ = select_on_training(
                                 A_tr, B_tr, y_tr, seed,
                                 lambda **kw: make_model(consensus=args.consensus, **kw))
-                            kwargs = dict(consensus=args.consensus, loss=loss,
-                                          regularization=reg)
-                            extra["selected"] = f"{loss} {reg:g}"
+                            kwargs = dict(best, consensus=args.consensus)
+                            extra["selected"] = describe_candidate(best)
+                            extra["select_s"] = time.perf_counter() - t0
                         key = tuple(sorted(kwargs.items()))
                         if key not in fits:
+                            t1 = time.perf_counter()
                             model = make_model(**kwargs).fit(A_tr, B_tr, y_tr)
-                            fits[key] = (model, time.perf_counter() - t0)
+                            fits[key] = (model, time.perf_counter() - t1)
                     model, fit_s = fits[key]
-                    if representation == "proba":
+                    if representation in ("proba", "relevance"):
                         rep_a = model.predict_proba(A_te, "a")
                         rep_b = model.predict_proba(B_te, "b")
                     else:
@@ -350,13 +398,16 @@ def run(args):
                         rep_b = model.decision_function(B_te, "b")
                     extra.update(n_iter=model.n_iter_, collapsed=int(np.sum(
                         (model.mixing_weights_ == 0) | (model.mixing_weights_ == 1))))
-                    if "selected" in extra:
-                        fit_s = time.perf_counter() - t0  # selection + refit
                 else:
-                    rep_a, rep_b = fit_baseline(method, np.hstack(A_tr), np.hstack(B_tr), y_tr,
-                                                np.hstack(A_te), np.hstack(B_te), n_comp)
-                    fit_s = time.perf_counter() - t0
-                res = _evaluate(rep_a, rep_b, y_te, seed)
+                    name = method.split()[0]
+                    representation = "relevance" if method.endswith("relevance") else "proba"
+                    if name not in baseline_fits:
+                        baseline_fits[name] = (fit_baseline(
+                            name, np.hstack(A_tr), np.hstack(B_tr), y_tr, np.hstack(A_te),
+                            np.hstack(B_te), n_comp), time.perf_counter() - t0)
+                    (rep_a, rep_b), fit_s = baseline_fits[name]
+                res = _evaluate(rep_a, rep_b, y_te, seed,
+                                "dot" if representation == "relevance" else "cosine")
                 res.update(extra, fit_s=fit_s)
                 results.setdefault((setting, method), []).append(res)
                 bar.update(1)
@@ -368,8 +419,14 @@ def run(args):
           f"UCI: seeds {args.seeds}, mean +- sd (population).")
     print("TM posteriors: softmax(beta f) with beta fitted on the training rows "
           "(predict_proba); softmax loss: cross-entropy fit, "
-          f"regularization={args.softmax_regularization:g}; inner-CV: loss and lambda "
-          "chosen by 3-fold CV on the training rows (fit s includes the selection).")
+          f"regularization={args.softmax_regularization:g}; +linear: linear term per "
+          f"modality, regularization={reg_cp:g}, linear_regularization={reg_w:g}.")
+    print("relevance: posteriors scored by their dot product, the probability that "
+          "the two items share their topic (probability ranking principle); all other "
+          "rows use the cosine.")
+    print("inner-CV: loss, lambda and linear term chosen among "
+          f"{len(INNER_CV_CANDIDATES)} candidates by 3-fold CV on the training rows "
+          "(relevance scoring); fit s is the refit, the selection time is listed below.")
     print(f"TM = statoptim.MultiViewTensorMachine(rank={args.rank}, "
           f"regularization={args.regularization:g}, n_init={args.n_init}); "
           "baselines: CCA-k/PLSC-k/SCM-k with k = 7 (Wikipedia) or 10 (UCI), "
@@ -398,9 +455,11 @@ def run(args):
             if collapsed and "mu=0" in method:
                 cycles += f" ({collapsed} alpha at 0/1)"
             if "selected" in runs[0]:
+                select_s = np.median([r["select_s"] for r in runs])
                 picks = sorted({r["selected"] for r in runs})
                 cycles += " [" + ", ".join(
                     f"{p} x{sum(r['selected'] == p for r in runs)}" for p in picks) + "]"
+                cycles += f" (selection {select_s:.1f} s)"
         rows.append([setting, method, stat("map_fwd"), stat("map_rev"), pair("p10"),
                      pair("p50"), pair("p100"), pair("mapk"),
                      f"{np.median([r['fit_s'] for r in runs]):.3f}", cycles])
