@@ -284,6 +284,8 @@ def test_planted_linear_plus_interaction_is_recovered(seed):
     for linear in (True, False):
         pred = _planted_fit(Z, Y, Zte, 2, linear)
         rel[linear] = np.sqrt(np.mean((pred - truth) ** 2) / np.mean(truth ** 2))
-    # measured: see the module report (linear+CP ~1e-3, CP only ~1e-1)
-    assert rel[True] < 1e-2
-    assert rel[False] > 5 * rel[True]
+    # measured (seeds 0..3): linear+CP 1.4e-3, 8.3e-3, 4.7e-3, 0.9e-3 (noise is 1% of
+    # std(truth); 300 cycles); CP only, same rank 2: 0.35, 0.41, 0.15, 0.30 -- its rank
+    # cannot hold the rank-3 linear part on top of the interaction
+    assert rel[True] < 2e-2
+    assert rel[False] > 0.1
