@@ -9,9 +9,13 @@ import pytest
 from numpy.testing import assert_allclose
 from reference_multiview import objective
 from scipy.special import logsumexp
-from sklearn.exceptions import ConvergenceWarning
 from test_multiview import (  # noqa: F401  (autouse fixture)
-    N_SMALL, _fd, _rel_err, _single_thread_blas, _small_solver, _toy,
+    N_SMALL,
+    _fd,
+    _rel_err,
+    _single_thread_blas,
+    _small_solver,
+    _toy,
 )
 
 from statoptim import MultiViewTensorMachine
@@ -208,8 +212,8 @@ def _fitted_objective(model, a, b, y):
 
 def test_estimator_linear_term(rng):
     a, b, y = _toy(rng, n=60)
-    kw = dict(rank=2, random_state=3, max_iter=300, tol=1e-10, consensus=0.5,
-              regularization=0.01)
+    kw = {"rank": 2, "random_state": 3, "max_iter": 300, "tol": 1e-10, "consensus": 0.5,
+          "regularization": 0.01}
     model = MultiViewTensorMachine(linear_term=True, **kw).fit(a, b, y)
     assert [w.shape for w in model.linear_coef_] == [(1 + 5 + 3, 3), (1 + 4, 3)]
     # decision_function on the training rows is the solver's f: J matches the record
