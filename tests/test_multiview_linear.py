@@ -40,8 +40,10 @@ def _scores(Z, Theta, Phi, W):
     return f
 
 
-def _lin_objective(Z, Theta, Phi, alpha, W, Y, reg, mu, loss):
-    """J with f_m = Pi Phi^T + L W, squared or multinomial cross-entropy loss."""
+def _lin_objective(Z, Theta, Phi, alpha, W, Y, reg, mu, loss, reg_w=None):
+    """J with f_m = Pi Phi^T + L W, squared or multinomial cross-entropy loss.
+
+    ``reg_w`` is the ridge strength of W (default: ``reg``)."""
     n = Y.shape[0]
     f = _scores(Z, Theta, Phi, W)
     if loss == "squared":
@@ -55,7 +57,8 @@ def _lin_objective(Z, Theta, Phi, alpha, W, Y, reg, mu, loss):
             return np.sum(logsumexp(g[labelled], axis=1)) - np.sum(T * g[labelled])
     J = (data(f[0] * alpha + f[1] * (1 - alpha)) + mu * (data(f[0]) + data(f[1]))) / n
     pen = sum(np.sum(t ** 2) for Tm in Theta for t in Tm) + sum(np.sum(p ** 2) for p in Phi)
-    return J + reg * (pen + sum(np.sum(w ** 2) for w in W))
+    reg_w = reg if reg_w is None else reg_w
+    return J + reg * pen + reg_w * sum(np.sum(w ** 2) for w in W)
 
 
 def _linear_solver(rng, mu, loss="squared", **kw):
@@ -134,6 +137,40 @@ def test_linear_gradients_match_central_differences(rng, mu, loss):
     assert _rel_err(_fd(lambda a: J(a=a), alpha), dalpha) < 1e-7
 
 
+@pytest.mark.parametrize("loss", ["squared", "softmax"])
+def test_separate_linear_regularization(rng, loss):
+    """linear_regularization sets lambda_W alone: objective, dJ/dW and the exact block."""
+    s = _linear_solver(rng, 0.5, loss, linear_regularization=0.7)
+    Theta, Phi, alpha = s.get_state()
+    W = [w.copy() for w in s.W]
+
+    def J(Wl):
+        return _lin_objective(s.Z, Theta, Phi, alpha, Wl, s.Y, s.reg, 0.5, loss, reg_w=0.7)
+
+    assert_allclose(s.objective(), J(W), rtol=1e-12)
+    assert abs(s.objective() - _lin_objective(s.Z, Theta, Phi, alpha, W, s.Y, s.reg, 0.5,
+                                              loss)) > 1e-3
+    dW = s.linear_gradients()
+    for m in range(2):
+        def f_w(x, m=m):
+            Wl = [w.copy() for w in W]
+            Wl[m] = x
+            return J(Wl)
+        assert _rel_err(_fd(f_w, W[m]), dW[m]) < 1e-7
+    if loss == "squared":
+        s.update_linear(0)
+        g = s.linear_gradients()[0]
+        assert np.abs(g).max() <= 1e-8 * max(np.abs(s.W[0]).max(), 1.0)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, np.nan, "x"])
+def test_estimator_linear_regularization_must_be_positive(rng, bad):
+    a, b, y = _toy(rng, n=42)
+    model = MultiViewTensorMachine(rank=2, linear_term=True, linear_regularization=bad)
+    with pytest.raises(ValueError, match="linear_regularization"):
+        model.fit(a, b, y)
+
+
 # ------------------------------------------------------------ exact W block
 @pytest.mark.parametrize("mu", [0.0, 0.5])
 def test_exact_linear_block(rng, mu):
@@ -186,8 +223,6 @@ def test_linear_fit_objective_never_increases(rng, loss, learn, update):
                                                s.reg, 0.5, loss), rtol=1e-10)
 
 
-@pytest.mark.xfail(strict=True, reason="block_labels() lists 'balance', but cycle() skips "
-                   "balancing while prox-linear extrapolation is on")
 def test_block_labels_match_an_extrapolated_prox_cycle(rng):
     s = _linear_solver(rng, 0.5, block_update="prox-linear")
     s.initialize()

@@ -190,7 +190,8 @@ def _evaluate(rep_a, rep_b, y_test, seed, similarity="cosine"):
 
 #: Candidates of the inner-CV row (keyword arguments of MultiViewTensorMachine;
 #: all with consensus mu): the squared and softmax losses without the linear
-#: term at the lambdas of the earlier rows, and the squared loss with it.
+#: term at the lambdas of the earlier rows, and the squared loss with it
+#: (rank 10 and 20; candidates without "rank" use --rank).
 INNER_CV_CANDIDATES = (
     dict(loss="squared", regularization=1e-3),
     dict(loss="squared", regularization=1e-2),
@@ -198,6 +199,8 @@ INNER_CV_CANDIDATES = (
     dict(loss="softmax", regularization=1e-2),
     dict(loss="squared", regularization=1e-2, linear_term=True, linear_regularization=1e-2),
     dict(loss="squared", regularization=3e-2, linear_term=True, linear_regularization=1e-2),
+    dict(loss="squared", regularization=3e-2, linear_term=True, linear_regularization=1e-2,
+         rank=20),
 )
 
 
@@ -207,6 +210,8 @@ def describe_candidate(kwargs):
     if kwargs.get("linear_term"):
         reg_w = kwargs.get("linear_regularization")
         text += " +linear" + ("" if reg_w is None else f" {reg_w:g}")
+    if "rank" in kwargs:
+        text += f" R={kwargs['rank']}"
     return text
 
 
