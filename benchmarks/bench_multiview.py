@@ -98,6 +98,35 @@ def test_fit_loss(benchmark, loss):
     assert model.n_iter_ == 30
 
 
+@pytest.mark.parametrize("linear_term", [False, True], ids=["cp-only", "cp+linear"])
+def test_fit_linear_term(benchmark, linear_term):
+    """Cost of the linear term's extra exact block per modality (30 cycles, 2 + 2 views)."""
+    a, b, y = make_views(1000, 2, 40)
+    benchmark.group = "multiview-linear-term"
+    model = MultiViewTensorMachine(rank=10, regularization=3e-2, linear_term=linear_term,
+                                   linear_regularization=1e-2, max_iter=30, tol=0.0,
+                                   random_state=0)
+    benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
+    assert model.n_iter_ == 30 and (model.linear_coef_ is not None) == linear_term
+
+
+def test_fit_linear_term_peer_logistic_sm(benchmark):
+    """Peer in the same group: semantic matching with scikit-learn's logistic regression
+    (one multinomial fit per modality on the concatenated views)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    a, b, y = make_views(1000, 2, 40)
+    benchmark.group = "multiview-linear-term"
+
+    def fit_both():
+        return [LogisticRegression(C=1.0, max_iter=2000).fit(
+            StandardScaler().fit_transform(np.hstack(views)), y) for views in (a, b)]
+
+    models = benchmark.pedantic(fit_both, rounds=3, iterations=1)
+    assert all(m.n_iter_[0] < 2000 for m in models)
+
+
 @pytest.mark.parametrize("adaptive", [False, True], ids=["boehning-mm", "adaptive"])
 def test_softmax_curvature(benchmark, adaptive):
     a, b, y = make_views(1000, 2, 40)

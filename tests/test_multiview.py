@@ -897,7 +897,7 @@ def test_inner_cv_selection_uses_training_rows_only(rng):
     best, scores = select_on_training(a, b, y, 0, make_model, candidates=cands)
     assert best == cands[0] and scores.shape == (2, 2)
     assert scores[0].min() > scores[1].max()
-    assert len(seen) == 2 * 3  # every candidate on every fold
+    assert len(seen) == 2 * 5  # every candidate on every fold (5 folds)
 
 
 # ------------------------------- softmax loss: safeguarded adaptive curvature
