@@ -186,6 +186,8 @@ class CPSolver:
                 s, V = np.linalg.eigh(L.T @ L / self.n_samples)
                 self._lgram[m] = (np.maximum(s, 0.0), V)
         self._extrapolating = False
+        # prox-linear memory (previous block and Lipschitz constant); reset by `fit`
+        self._theta_prev, self._L_prev = {}, {}
         self.pcg_iterations = 0
         self._scratch = {}
         self.initialize()
@@ -260,21 +262,58 @@ class CPSolver:
         return self.alpha if m == 0 else 1.0 - self.alpha
 
     # ------------------------------------------------------------- objective
+    # Memo of derived arrays. Every state change *replaces* the arrays f[m] and
+    # alpha (never writes into them), so an entry keyed by the identity of its
+    # inputs, which it keeps alive (ids cannot be reused), stays valid as long
+    # as those very objects are current. Callers never modify what they get.
+    _MEMO_SIZE = 8
+
+    def _memo(self, key, inputs, compute):
+        memo = self.__dict__.setdefault("_memo_store", {})
+        hit = memo.get(key)
+        if hit is not None and len(hit[0]) == len(inputs) and all(
+                a is b for a, b in zip(hit[0], inputs)):
+            return hit[1]
+        value = compute()
+        if len(memo) >= self._MEMO_SIZE:
+            memo.clear()
+        memo[key] = (inputs, value)
+        return value
+
     def _mixture(self):
-        return self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
+        """F = f_0 diag(alpha) + f_1 diag(1 - alpha) (memoised; do not modify)."""
+        f0, f1, alpha = self.f[0], self.f[1], self.alpha
+        return self._memo("mixture", (f0, f1, alpha),
+                          lambda: f0 * alpha + f1 * (1.0 - alpha))
+
+    def _softmax_stats(self, f):
+        """(row logsumexp, d loss / d f) of the cross-entropy at f, in one pass (memoised)."""
+        def compute():
+            mx = f.max(axis=1, keepdims=True)
+            e = np.exp(f - mx)
+            tot = e.sum(axis=1, keepdims=True)
+            lse = np.log(tot[:, 0]) + mx[:, 0]
+            e *= self._row_w / tot
+            e -= self._Yn
+            return lse, e
+        return self._memo(("softmax", id(f)), (f,), compute)
 
     def _loss(self, f):
         """Sum over rows of the data loss of scores f (before the 1/N)."""
         if self.loss == "squared":
-            return np.sum((f - self.Y) ** 2)
+            d = (f - self.Y).ravel()
+            return float(np.dot(d, d))
         # multinomial cross-entropy: sum_i [w_i logsumexp(f_i) - t_i^T f_i]
-        return float(np.sum(self._row_w[:, 0] * _logsumexp_rows(f)) - np.sum(self._Yn * f))
+        lse = self._softmax_stats(f)[0]
+        return float(np.dot(self._row_w[:, 0], lse) - np.vdot(self._Yn, f))
 
     def _loss_grad(self, f):
-        """d loss / d f (before the 1/N): 2 (f - Y), or w_i softmax(f_i) - t_i."""
+        """d loss / d f (before the 1/N): 2 (f - Y), or w_i softmax(f_i) - t_i.
+
+        The softmax gradient is memoised: callers must not modify it."""
         if self.loss == "squared":
             return 2.0 * (f - self.Y)
-        return self._row_w * _softmax_rows(f) - self._Yn
+        return self._softmax_stats(f)[1]
 
     def _working(self, f):
         """(a, Y_w): the data loss of f is majorised by a ||f - Y_w||^2 + const.
@@ -293,25 +332,24 @@ class CPSolver:
     def objective(self):
         """J at the current state."""
         n = self.n_samples
-        F = self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
-        J = self._loss(F) / n
+        J = self._loss(self._mixture()) / n
         if self.mu > 0:
             J += self.mu / n * (self._loss(self.f[0]) + self._loss(self.f[1]))
         return float(J + self._penalty())
 
     def _penalty(self):
         """lambda (sum ||Theta||^2 + sum ||Phi||^2) (+ lambda_W sum ||W||^2)."""
-        penalty = sum(np.sum(t * t) for Tm in self.Theta for t in Tm)
-        penalty += sum(np.sum(p * p) for p in self.Phi)
+        penalty = sum(np.vdot(t, t) for Tm in self.Theta for t in Tm)
+        penalty += sum(np.vdot(p, p) for p in self.Phi)
         penalty *= self.reg
         if self.linear:
-            penalty += self.reg_lin * sum(np.sum(w * w) for w in self.W)
-        return penalty
+            penalty += self.reg_lin * sum(np.vdot(w, w) for w in self.W)
+        return float(penalty)
 
     def residual_weights(self, m):
         """G_m = G diag(c_m) + (2 mu / N)(f_m - Y), G = (2/N)(F - Y)."""
         n = self.n_samples
-        F = self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
+        F = self._mixture()
         Gm = self._loss_grad(F) * (self.weights(m) / n)
         if self.mu > 0:
             Gm += (self.mu / n) * self._loss_grad(self.f[m])
@@ -331,7 +369,7 @@ class CPSolver:
                 grads.append(out)
             dTheta.append(grads)
             dPhi.append(Gm.T @ self.Pi[m] + 2.0 * self.reg * self.Phi[m])
-        F = self.f[0] * self.alpha + self.f[1] * (1.0 - self.alpha)
+        F = self._mixture()
         G = self._loss_grad(F) / self.n_samples
         dalpha = np.sum(G * (self.f[0] - self.f[1]), axis=0)
         return dTheta, dPhi, dalpha
@@ -681,9 +719,12 @@ class CPSolver:
         Yc = [self._working(f)[1] for f in self.f] if self.mu > 0 else None
 
         def value():
-            v = a * np.sum((self._mixture() - Yw) ** 2)
+            d = (self._mixture() - Yw).ravel()
+            v = a * np.dot(d, d)
             if Yc is not None:
-                v += self.mu * a * sum(np.sum((f - y) ** 2) for f, y in zip(self.f, Yc))
+                for f, y in zip(self.f, Yc):
+                    d = (f - y).ravel()
+                    v += self.mu * a * np.dot(d, d)
             return v / n + self._penalty()
         return value
 
