@@ -898,6 +898,10 @@ def test_inner_cv_selection_uses_training_rows_only(rng):
     assert best == cands[0] and scores.shape == (2, 2)
     assert scores[0].min() > scores[1].max()
     assert len(seen) == 2 * 5  # every candidate on every fold (5 folds)
+    # the fold fits on two processes give the same numbers
+    best2, scores2 = select_on_training(a, b, y, 0, make_model, candidates=cands, n_jobs=2)
+    assert best2 == best
+    assert_allclose(scores2, scores, rtol=0, atol=0)
 
 
 # ------------------------------- softmax loss: safeguarded adaptive curvature
