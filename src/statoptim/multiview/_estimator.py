@@ -13,7 +13,7 @@ from statoptim._validation import (
     _describe, check_positive_float, check_positive_int, check_random_state,
 )
 from statoptim.multiview._calibration import fit_temperature, softmax_scores
-from statoptim.multiview._solver import CPSolver
+from statoptim.multiview._solver import CPSolver, linear_design
 
 __all__ = ["MultiViewTensorMachine", "MixingCollapseWarning", "RedundantRankWarning"]
 
@@ -430,7 +430,7 @@ class MultiViewTensorMachine(BaseEstimator):
             Pi *= z @ theta
         f = Pi @ self.topic_factors_[m].T
         if self.linear_coef_ is not None:
-            f += np.hstack([Z[0]] + [z[:, 1:] for z in Z[1:]]) @ self.linear_coef_[m]
+            f += linear_design(Z) @ self.linear_coef_[m]
         return f
 
     def predict_proba(self, views, modality="a"):

@@ -70,21 +70,23 @@ TRIAL_GROW = 4.0
 TRIAL_RATIO = 0.25
 
 
-def _logsumexp_rows(f):
-    """log sum_p exp(f_ip) per row, shifted by the row maximum (no overflow).
+def _logsumexp_softmax_rows(f):
+    """(log sum_p exp(f_ip), softmax(f_i)) per row in one pass, shifted by the row maximum.
 
     Plain NumPy: scipy.special.logsumexp's array-API dispatch cost dominated
     the softmax-loss fits (the objective is evaluated after every block).
     """
-    mx = f.max(axis=1)
-    return np.log(np.exp(f - mx[:, None]).sum(axis=1)) + mx
+    mx = f.max(axis=1, keepdims=True)
+    e = np.exp(f - mx)
+    tot = e.sum(axis=1, keepdims=True)
+    e /= tot
+    return np.log(tot[:, 0]) + mx[:, 0], e
 
 
-def _softmax_rows(f):
-    """Row-wise softmax, shifted by the row maximum."""
-    e = np.exp(f - f.max(axis=1, keepdims=True))
-    e /= e.sum(axis=1, keepdims=True)
-    return e
+def linear_design(Zm):
+    """L_m = [1, X^(1), ..., X^(V)]: the designs of a modality's views side by side,
+    one constant column (the design of the linear term)."""
+    return np.ascontiguousarray(np.hstack([Zm[0]] + [z[:, 1:] for z in Zm[1:]]))
 
 
 class CPSolver:
@@ -181,8 +183,7 @@ class CPSolver:
         self._lgram = [None, None]
         if self.linear:
             for m in range(2):
-                L = np.hstack([Z[m][0]] + [z[:, 1:] for z in Z[m][1:]])
-                self.L[m] = np.ascontiguousarray(L)
+                self.L[m] = L = linear_design(Z[m])
                 s, V = np.linalg.eigh(L.T @ L / self.n_samples)
                 self._lgram[m] = (np.maximum(s, 0.0), V)
         self._extrapolating = False
@@ -190,6 +191,7 @@ class CPSolver:
         self._theta_prev, self._L_prev = {}, {}
         self.pcg_iterations = 0
         self._scratch = {}
+        self._memo_store = {}   # see `_memo`
         self.initialize()
 
     # ------------------------------------------------------------------ state
@@ -269,7 +271,7 @@ class CPSolver:
     _MEMO_SIZE = 8
 
     def _memo(self, key, inputs, compute):
-        memo = self.__dict__.setdefault("_memo_store", {})
+        memo = self._memo_store
         hit = memo.get(key)
         if hit is not None and len(hit[0]) == len(inputs) and all(
                 a is b for a, b in zip(hit[0], inputs)):
@@ -289,13 +291,10 @@ class CPSolver:
     def _softmax_stats(self, f):
         """(row logsumexp, d loss / d f) of the cross-entropy at f, in one pass (memoised)."""
         def compute():
-            mx = f.max(axis=1, keepdims=True)
-            e = np.exp(f - mx)
-            tot = e.sum(axis=1, keepdims=True)
-            lse = np.log(tot[:, 0]) + mx[:, 0]
-            e *= self._row_w / tot
-            e -= self._Yn
-            return lse, e
+            lse, grad = _logsumexp_softmax_rows(f)
+            grad *= self._row_w
+            grad -= self._Yn
+            return lse, grad
         return self._memo(("softmax", id(f)), (f,), compute)
 
     def _loss(self, f):
@@ -649,6 +648,10 @@ class CPSolver:
         self.alpha[ok] = np.clip(num[ok] / den[ok], 0.0, 1.0)
 
     # ------------------------------------------------------------------ loop
+    def _uses_prox(self):
+        """Whether any Theta block is updated by prox-linear steps."""
+        return any(mode == "prox" for modes in self.mode for mode in modes)
+
     def block_labels(self):
         labels = []
         for m, name in enumerate("ab"):
@@ -658,9 +661,8 @@ class CPSolver:
                 labels.append(f"linear_{name}")
         if self.learn_mixing:
             labels.append("alpha")
-        uses_prox = any(mode == "prox" for modes in self.mode for mode in modes)
         # `cycle` skips the rebalancing while prox-linear extrapolation is active
-        if self.balance_factors and not (uses_prox and self.extrapolate):
+        if self.balance_factors and not (self._uses_prox() and self.extrapolate):
             labels.append("balance")
         return labels
 
@@ -805,7 +807,7 @@ class CPSolver:
             labels.append(label)
 
         self._theta_prev, self._L_prev = {}, {}
-        uses_prox = any(mode == "prox" for modes in self.mode for mode in modes)
+        uses_prox = self._uses_prox()
         # Rescaling would corrupt the extrapolation memory: no balancing then.
         self._extrapolating = uses_prox and self.extrapolate
         t_prev = 1.0

@@ -95,8 +95,7 @@ def _add_arguments(parser):
     parser.add_argument("--n-init", type=int, default=1,
                         help="random starts of the CP model (lowest objective kept)")
     parser.add_argument("--softmax-regularization", type=float, default=1e-2,
-                        help="lambda of the softmax-loss model (default 1e-2: the "
-                             "inner-CV choice among 1e-2 and 1e-1)")
+                        help="lambda of the fixed softmax-loss rows (default 1e-2)")
     parser.add_argument("--linear-regularization", type=float, default=1e-2,
                         metavar="LAMBDA_W",
                         help="lambda of the linear term in the 'softmax +linear' row "
@@ -213,13 +212,11 @@ INNER_CV_CANDIDATES = tuple(
 
 
 def describe_candidate(kwargs):
-    """Short label of a candidate, e.g. ``squared 0.03 +linear 0.01``."""
+    """Short label of a candidate, e.g. ``softmax 0.1 +linear 0.01``."""
     text = f"{kwargs.get('loss', 'squared')} {kwargs.get('regularization', 1e-3):g}"
     if kwargs.get("linear_term"):
         reg_w = kwargs.get("linear_regularization")
         text += " +linear" + ("" if reg_w is None else f" {reg_w:g}")
-    if "rank" in kwargs:
-        text += f" R={kwargs['rank']}"
     return text
 
 
