@@ -432,9 +432,9 @@ def test_unknown_backend():
     ({"backend": "joblib", "scheduler": "local"}, "scheduler is only used by the 'dask'"),
     ({"scheduler": "not an address"}, "scheduler must be 'local' or a Dask scheduler address"),
     ({"n_jobs": 0}, "n_jobs must be None or a non-zero int, got 0"),
-    ({"seed": -1}, "seed must be an int >= 0, got -1"),
+    ({"seed": -1}, "seed must be an integer >= 0, got -1"),
     ({"study": ""}, "study must be a non-empty str"),
-    ({"batch_size": 0}, "batch_size must be an int >= 1, got 0"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
 ])
 def test_bad_keyword_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -443,8 +443,8 @@ def test_bad_keyword_arguments(kwargs, message):
 
 @pytest.mark.parametrize("func, settings, n_rep, message", [
     (3, SETTINGS, 1, "func must be callable, got 3"),
-    (qr_replication, SETTINGS, 0, "n_replications must be an int >= 1, got 0"),
-    (qr_replication, SETTINGS, 2.5, "n_replications must be an int >= 1, got 2.5"),
+    (qr_replication, SETTINGS, 0, "n_replications must be an integer >= 1, got 0"),
+    (qr_replication, SETTINGS, 2.5, "n_replications must be an integer >= 1, got 2.5"),
     (qr_replication, [], 1, "settings must be a non-empty list"),
     (qr_replication, {"n_samples": 3}, 1, "settings must be a list of dicts"),
     (qr_replication, [3], 1, r"settings\[0\] must be a dict, got 3"),

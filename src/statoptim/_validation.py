@@ -6,12 +6,20 @@ their call without reading the source.
 """
 from __future__ import annotations
 
+import math
 import numbers
+import os
 import re
 
 import numpy as np
 
 __all__ = [
+    "check_choice",
+    "check_int",
+    "check_n_threads",
+    "check_real",
+    "check_sparse_structure",
+    "power_of_two_scale",
     "check_quantiles",
     "check_sample_weight",
     "check_positive_int",
@@ -246,3 +254,121 @@ def check_binary(values, n_samples, name, *, meaning=("0", "1"),
             f"got {arr[first]!r} at index {first}"
         )
     return arr.astype(np.int8)
+
+
+def check_real(value, name, *, low=None, high=None, low_open=False, high_open=False):
+    """Validate a finite real number in an (open or closed) interval.
+
+    ``low``/``high`` of None leave that side unbounded; ``low_open`` and
+    ``high_open`` make the bound strict. The message states the interval.
+
+    Examples
+    --------
+    >>> check_real(0.5, "tol", low=0, low_open=True)
+    0.5
+    """
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        lo = "" if low is None else (f"> {low}" if low_open else f">= {low}")
+        hi = "" if high is None else (f"< {high}" if high_open else f"<= {high}")
+        bounds = " and ".join(x for x in (lo, hi) if x)
+        raise ValueError(f"{name} must be a finite number{' ' + bounds if bounds else ''}, "
+                         f"got {_describe(value)}")
+    return float(value)
+
+
+def check_int(value, name, minimum=1, maximum=None):
+    """Validate an integer in ``[minimum, maximum]`` (bool is not an integer here)."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    ok = ok and value >= minimum and (maximum is None or value <= maximum)
+    if not ok:
+        bounds = f">= {minimum}" + ("" if maximum is None else f" and <= {maximum}")
+        raise ValueError(f"{name} must be an integer {bounds}, got {_describe(value)}")
+    return int(value)
+
+
+def check_choice(value, name, choices):
+    """Validate that ``value`` is one of ``choices`` (same type and equal)."""
+    for c in choices:
+        if (type(value) is type(c) or (isinstance(value, str) and isinstance(c, str))) \
+                and value == c:
+            return value
+    raise ValueError(f"{name} must be one of {list(choices)!r}, got {_describe(value)}")
+
+
+def available_cpus():
+    """Number of CPUs this process may run on (affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_n_threads(n_threads, name="n_threads", default=None):
+    """Validate a thread count and cap it at the CPUs available.
+
+    ``None`` gives ``default`` (all available CPUs when ``default`` is None).
+    Asking for more threads than CPUs is allowed but capped: starting
+    thousands of OpenMP threads exhausts the process (libgomp aborts), and
+    more threads than cores is never faster for these kernels.
+    """
+    cpus = available_cpus()
+    if n_threads is None:
+        return cpus if default is None else max(1, min(int(default), cpus))
+    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) \
+            or n_threads < 1:
+        raise ValueError(f"{name} must be None or an integer >= 1, got {_describe(n_threads)}")
+    return int(min(n_threads, cpus))
+
+
+def check_sparse_structure(M, name="X"):
+    """Check the index structure of a scipy.sparse CSR/CSC/COO matrix.
+
+    scikit-learn's ``check_array`` does not look at the indices; compiled
+    kernels that trust them read out of bounds. Raises ``ValueError`` naming
+    the argument for out-of-range or unsorted-beyond-repair index arrays.
+    Returns the matrix (with canonical format where that is cheap).
+    """
+    import scipy.sparse as sp
+
+    if not sp.issparse(M):
+        return M
+    fmt = M.format
+    try:
+        if fmt in ("csr", "csc"):
+            M.check_format(full_check=True)
+        elif fmt == "coo":
+            shape = M.shape
+            for idx, extent, axis in ((M.row, shape[0], "row"), (M.col, shape[1], "column")):
+                if idx.size and (idx.min() < 0 or idx.max() >= extent):
+                    raise ValueError(f"{axis} index out of range [0, {extent})")
+    except ValueError as exc:
+        raise ValueError(
+            f"{name} is a {fmt.upper()} matrix of shape {M.shape} whose index arrays are "
+            f"invalid ({exc}); build it with scipy.sparse constructors or call "
+            f"{name}.check_format(full_check=True)"
+        ) from None
+    return M
+
+
+def power_of_two_scale(values):
+    """Power of two ``2**k`` with ``max|values| / 2**k`` in ``[0.5, 1)``.
+
+    Dividing by a power of two is exact in binary floating point (no digit
+    is lost unless the result under- or overflows), so kernels can work on
+    data of order one and results can be scaled back exactly. Returns 1.0
+    for an all-zero or empty array. ``values`` must be finite.
+    """
+    a = np.asarray(values)
+    if a.size == 0:
+        return 1.0
+    top = float(np.max(np.abs(a)))
+    if top == 0.0 or not math.isfinite(top):
+        return 1.0
+    _, exponent = math.frexp(top)
+    return math.ldexp(1.0, exponent)

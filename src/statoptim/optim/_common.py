@@ -4,11 +4,10 @@ The codes mirror the enums of ``_sgd_fast.pyx``.
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 
-from statoptim._validation import _describe
+from statoptim._validation import _describe, check_choice, check_real
 
 METHODS = {"sgd": 0, "momentum": 1, "rmsprop": 2, "adam": 3, "adamax": 4}
 F_NESTEROV, F_AMSGRAD, F_EPS_INSIDE = 1, 2, 4
@@ -19,33 +18,6 @@ SCHEDULES = ("constant", "invsqrt", "invtime")
 #: Default learning rate of each method (spec, section 2).
 DEFAULT_LEARNING_RATE = {"sgd": 0.01, "momentum": 0.01, "rmsprop": 1e-3, "adam": 1e-3,
                          "adamax": 2e-3}
-
-
-def check_real(value, name, *, low=None, high=None, low_open=True, high_open=True):
-    """A finite real number in the (open or closed) interval (low, high)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = ok and np.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        lo = "-inf" if low is None else f"{low}"
-        hi = "inf" if high is None else f"{high}"
-        interval = ("(" if low_open or low is None else "[") + f"{lo}, {hi}" + (
-            ")" if high_open or high is None else "]")
-        raise ValueError(f"{name} must be a finite number in {interval}, got {_describe(value)}")
-    return float(value)
-
-
-def check_choice(value, name, choices):
-    """One of ``choices`` (compared with ==)."""
-    for c in choices:
-        if type(value) is type(c) and value == c:
-            return value
-        if isinstance(value, str) and isinstance(c, str) and value == c:
-            return value
-    raise ValueError(f"{name} must be one of {list(choices)!r}, got {_describe(value)}")
 
 
 def check_average(average):
@@ -145,19 +117,19 @@ def method_hyper(method, *, momentum, rho, beta1, beta2, eps, nesterov, amsgrad,
                  eps_inside, adam_form):
     """Validate hyper-parameters and return (code, flags, adam_form_code, b1, b2, eps)."""
     check_choice(method, "solver" if method not in METHODS else "method", tuple(METHODS))
-    eps = check_real(eps, "eps", low=0.0)
+    eps = check_real(eps, "eps", low=0.0, low_open=True)
     flags = 0
     if method == "momentum":
-        b1 = check_real(momentum, "momentum", low=0.0, high=1.0, low_open=False)
+        b1 = check_real(momentum, "momentum", low=0.0, high=1.0, high_open=True)
         if nesterov:
             flags |= F_NESTEROV
     elif method == "rmsprop":
-        b1 = check_real(rho, "rho", low=0.0, high=1.0, low_open=False)
+        b1 = check_real(rho, "rho", low=0.0, high=1.0, high_open=True)
         if eps_inside:
             flags |= F_EPS_INSIDE
     else:
-        b1 = check_real(beta1, "beta1", low=0.0, high=1.0, low_open=False)
-    b2 = check_real(beta2, "beta2", low=0.0, high=1.0, low_open=False)
+        b1 = check_real(beta1, "beta1", low=0.0, high=1.0, high_open=True)
+    b2 = check_real(beta2, "beta2", low=0.0, high=1.0, high_open=True)
     if amsgrad:
         if method != "adam":
             raise ValueError(f"amsgrad=True requires the 'adam' method, got {method!r}")

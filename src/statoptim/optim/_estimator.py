@@ -11,9 +11,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from statoptim._validation import _describe, check_positive_int, check_random_state
+from statoptim._validation import (
+    _describe, check_choice, check_positive_int, check_random_state, check_real,
+)
 from statoptim.optim._common import (
-    DEFAULT_LEARNING_RATE, check_average, check_choice, check_real, check_schedule,
+    DEFAULT_LEARNING_RATE, check_average, check_schedule,
     check_shuffle, method_hyper,
 )
 from statoptim.optim._newton import (
@@ -192,11 +194,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ checks
     def _validate_params(self):
         check_choice(self.solver, "solver", SOLVERS)
-        alpha = check_real(self.alpha, "alpha", low=0.0, low_open=False)
+        alpha = check_real(self.alpha, "alpha", low=0.0)
         tol = self.tol
         if tol is None:
             tol = {"newton": 1e-10, "lbfgs": 1e-8}.get(self.solver, 1e-4)
-        tol = check_real(tol, "tol", low=0.0, low_open=False)
+        tol = check_real(tol, "tol", low=0.0)
         default_iter = 1000 if self.solver == "lbfgs" else 100
         max_iter = default_iter if self.max_iter is None else check_positive_int(
             self.max_iter, "max_iter")
@@ -207,7 +209,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _validate_stochastic(self, n_samples):
         lr = self.learning_rate
         lr = DEFAULT_LEARNING_RATE[self.solver] if lr is None else check_real(
-            lr, "learning_rate", low=0.0)
+            lr, "learning_rate", low=0.0, low_open=True)
         if self.batch_size is None:
             batch_size = min(128, max(n_samples, 1))
         else:

@@ -7,9 +7,11 @@ import numpy as np
 from scipy import linalg
 from scipy.optimize import OptimizeResult
 
-from statoptim._validation import _describe, check_positive_int, check_random_state
+from statoptim._validation import (
+    _describe, check_choice, check_positive_int, check_random_state, check_real,
+)
 from statoptim.optim._common import (
-    DEFAULT_LEARNING_RATE, check_average, check_choice, check_real, check_schedule,
+    DEFAULT_LEARNING_RATE, check_average, check_schedule,
     check_shuffle, epoch_order, method_hyper, step_sizes,
 )
 from statoptim.optim._sgd_fast import apply_update
@@ -64,9 +66,9 @@ class _Optimizer:
         if self.maximize:
             g = -g
         lr = DEFAULT_LEARNING_RATE[self._method] if self.learning_rate is None else check_real(
-            self.learning_rate, "learning_rate", low=0.0)
+            self.learning_rate, "learning_rate", low=0.0, low_open=True)
         schedule = check_schedule(self.schedule)
-        t0 = check_real(self.t0, "t0", low=0.0)
+        t0 = check_real(self.t0, "t0", low=0.0, low_open=True)
         code, flags, form, b1, b2, eps = self._hyper()
         if self._state is None or self._state.shape[1] != flat.size:
             self._state = np.zeros((3, flat.size))
@@ -322,7 +324,7 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     max_iter = check_positive_int(max_iter, "max_iter")
     check_choice(stopping, "stopping", ("grad", "loss", None))
     tol = (1e-10 if method == "newton" else 1e-4) if tol is None else check_real(
-        tol, "tol", low=0.0, low_open=False)
+        tol, "tol", low=0.0)
     sign = -1.0 if maximize else 1.0
     if method == "newton":
         if hess is None or not callable(hess):
@@ -338,7 +340,7 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     hyper_kw.update(options)
     code, flags, form, b1, b2, eps = method_hyper(method, **hyper_kw)
     lr = DEFAULT_LEARNING_RATE[method] if learning_rate is None else check_real(
-        learning_rate, "learning_rate", low=0.0)
+        learning_rate, "learning_rate", low=0.0, low_open=True)
     schedule = check_schedule(schedule)
     avg_mode = check_average(average)
     shuffle = check_shuffle(shuffle)

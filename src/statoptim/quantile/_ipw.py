@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.fft
 
-from statoptim._validation import _describe, check_binary
+from statoptim._validation import _describe, check_binary, check_n_threads
 from statoptim.quantile import _km, _propensity
 
 __all__ = [
@@ -63,13 +62,6 @@ def _check_event(event, n_samples, name="event"):
                         meaning=("censored", "event observed")).astype(np.uint8)
 
 
-def _default_n_threads():
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 # Below this many rows the default is one thread: the exact kernel then takes a few
 # milliseconds, less than waking and synchronising OpenMP threads can cost on a busy
 # machine (measured: n = 2000 took 6 ms on one thread, 12-22 ms on two under load).
@@ -77,13 +69,9 @@ _MIN_SAMPLES_PER_DEFAULT_THREADS = 4000
 
 
 def _check_n_threads(n_threads, n_samples=None):
-    if n_threads is None:
-        if n_samples is not None and n_samples < _MIN_SAMPLES_PER_DEFAULT_THREADS:
-            return 1
-        return _default_n_threads()
-    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral) or n_threads < 1:
-        raise ValueError(f"n_threads must be None or an integer >= 1, got {_describe(n_threads)}")
-    return int(n_threads)
+    """Validated thread count, capped at the CPUs available; one thread for small n."""
+    small = n_samples is not None and n_samples < _MIN_SAMPLES_PER_DEFAULT_THREADS
+    return check_n_threads(n_threads, default=1 if small else None)
 
 
 # --------------------------------------------------------------------------- #

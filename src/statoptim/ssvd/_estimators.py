@@ -11,7 +11,9 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from statoptim._validation import _describe, check_random_state
+from statoptim._validation import (
+    _describe, check_choice, check_int, check_random_state, check_real,
+)
 from statoptim.ssvd._core import (
     diag_product,
     fit_ssvd,
@@ -34,34 +36,6 @@ def _single_threaded_blas():
     if _THREADPOOL_CONTROLLER is None:
         _THREADPOOL_CONTROLLER = ThreadpoolController()
     return _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
-
-
-def _check_real(value, name, *, low=None, high=None, low_open=False, high_open=False):
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and low is not None:
-        ok = value > low if low_open else value >= low
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        lo = "" if low is None else (f"> {low}" if low_open else f">= {low}")
-        hi = "" if high is None else (f"< {high}" if high_open else f"<= {high}")
-        rng = " and ".join(x for x in (lo, hi) if x)
-        raise ValueError(f"{name} must be a finite number{' ' + rng if rng else ''}, "
-                         f"got {_describe(value)}")
-    return float(value)
-
-
-def _check_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {_describe(value)}")
-    return int(value)
-
-
-def _check_choice(value, name, choices):
-    if not (isinstance(value, str) or value is None) or value not in choices:
-        raise ValueError(f"{name} must be one of {sorted(map(str, choices))}, "
-                         f"got {_describe(value)}")
-    return value
 
 
 class SparseSVD(TransformerMixin, BaseEstimator):
@@ -249,29 +223,29 @@ class SparseSVD(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ #
     def _check_params(self):
-        _check_choice(self.threshold_rule, "threshold_rule", ("theory", "bootstrap"))
-        _check_choice(self.threshold, "threshold", ("hard", "soft"))
-        _check_choice(self.center, "center", (None, "rows", "columns"))
+        check_choice(self.threshold_rule, "threshold_rule", ("theory", "bootstrap"))
+        check_choice(self.threshold, "threshold", ("hard", "soft"))
+        check_choice(self.center, "center", (None, "rows", "columns"))
         if self.sigma is not None:
-            _check_real(self.sigma, "sigma", low=0.0, low_open=True)
-        _check_real(self.gamma_u, "gamma_u", low=0.0)
-        _check_real(self.gamma_v, "gamma_v", low=0.0)
-        _check_real(self.alpha_theory, "alpha_theory", low=0.0)
-        _check_real(self.alpha_holm, "alpha_holm", low=0.0, high=1.0, low_open=True,
+            check_real(self.sigma, "sigma", low=0.0, low_open=True)
+        check_real(self.gamma_u, "gamma_u", low=0.0)
+        check_real(self.gamma_v, "gamma_v", low=0.0)
+        check_real(self.alpha_theory, "alpha_theory", low=0.0)
+        check_real(self.alpha_holm, "alpha_holm", low=0.0, high=1.0, low_open=True,
                     high_open=True)
-        _check_real(self.huber_beta, "huber_beta", low=0.0, high=1.0, low_open=True)
-        _check_real(self.tol, "tol", low=0.0)
-        _check_int(self.max_iter, "max_iter")
-        _check_int(self.n_bootstrap, "n_bootstrap")
+        check_real(self.huber_beta, "huber_beta", low=0.0, high=1.0, low_open=True)
+        check_real(self.tol, "tol", low=0.0)
+        check_int(self.max_iter, "max_iter")
+        check_int(self.n_bootstrap, "n_bootstrap")
         for name in ("orthogonal", "warm_start"):
             value = getattr(self, name)
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {_describe(value)}")
         for name in ("max_nonzero_rows", "max_nonzero_features"):
             if getattr(self, name) is not None:
-                _check_int(getattr(self, name), name)
+                check_int(getattr(self, name), name)
         if not (isinstance(self.n_components, str) and self.n_components == "cv"):
-            _check_int(self.n_components, "n_components")
+            check_int(self.n_components, "n_components")
 
     def _centre(self, X, fitting):
         """Explicit centring of dense X (sparse input is centred implicitly by its operator)."""

@@ -96,6 +96,8 @@ import warnings
 
 import numpy as np
 
+from statoptim._validation import _describe, check_int
+
 __all__ = [
     "run_grid",
     "load_results",
@@ -201,11 +203,6 @@ def _check_outputs(result, setting, replication):
 # ------------------------------------------------------------------- validation
 
 
-def _describe(value):
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _canonical_settings(settings):
     if isinstance(settings, (str, bytes, dict)) or not hasattr(settings, "__iter__"):
         raise ValueError(f"settings must be a list of dicts, got {_describe(settings)}")
@@ -239,12 +236,6 @@ def _canonical_settings(settings):
         seen[text] = i
     blob = json.dumps(settings, sort_keys=True, separators=(",", ":"))
     return settings, hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _check_int(value, name, minimum):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {_describe(value)}")
-    return int(value)
 
 
 def _resolve_backend(backend, scheduler):
@@ -660,8 +651,8 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
     if not callable(func):
         raise ValueError(f"func must be callable, got {_describe(func)}")
     settings, settings_sha256 = _canonical_settings(settings)
-    n_replications = _check_int(n_replications, "n_replications", 1)
-    seed = _check_int(seed, "seed", 0)
+    n_replications = check_int(n_replications, "n_replications", 1)
+    seed = check_int(seed, "seed", 0)
     if not isinstance(study, str) or not study:
         raise ValueError(f"study must be a non-empty str, got {_describe(study)}")
     backend, scheduler = _resolve_backend(backend, scheduler)
@@ -669,7 +660,7 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
                                or isinstance(n_jobs, bool) or n_jobs == 0):
         raise ValueError(f"n_jobs must be None or a non-zero int, got {_describe(n_jobs)}")
     if batch_size is not None:
-        batch_size = _check_int(batch_size, "batch_size", 1)
+        batch_size = check_int(batch_size, "batch_size", 1)
 
     folder = None
     results = {}
@@ -766,7 +757,7 @@ def load_results(out, settings=None, *, study=None, seed=None, n_replications=No
     seed = manifest.get("seed") if seed is None else seed
     folder = _ResultsFolder(path, study, seed, settings, sha)
     folder.open(create=False)
-    limit = sys.maxsize if n_replications is None else _check_int(
+    limit = sys.maxsize if n_replications is None else check_int(
         n_replications, "n_replications", 1)
     return _records(settings, folder.read(limit))
 
