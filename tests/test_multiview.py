@@ -736,8 +736,8 @@ def test_study_smoke(tmp_path, capsys):
 def test_study_reports_missing_data(tmp_path, capsys):
     from statoptim.cli import main
 
-    assert main(["reproduce", "multiview", "--data", str(tmp_path)]) == 1
-    assert "not found; pass --data DIR" in capsys.readouterr().out
+    assert main(["reproduce", "multiview", "--data", str(tmp_path)]) == 2
+    assert "not found; pass --data DIR" in capsys.readouterr().err
 
 
 # ------------------------------------------------- softmax loss (MM blocks)

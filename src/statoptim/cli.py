@@ -2,20 +2,46 @@
 
 ``statoptim reproduce NAME`` runs one of the registered studies; ``statoptim
 reproduce --list`` lists them.
+
+Errors of the user's making -- a bad option value, a missing data folder, an
+unusable ``--out`` folder, a results folder in use by another run -- are
+reported on one line of stderr, ``PROG: error: argument --OPTION: ...``, with
+exit status 2 and no traceback, and before anything is computed: argparse
+checks each value (the studies' ``type=`` functions), then the study's
+pre-flight ``check(args)`` checks what depends on several options or on the
+file system. While a study runs, only a
+:class:`~statoptim.studies._runner.CommandLineError` (the results folder taken
+meanwhile, an unreachable Dask scheduler) is reported that way; any other
+exception is a bug and keeps its traceback. Ctrl-C exits with status 130
+(a study with ``--out`` first says how much is saved).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
+from statoptim.studies._runner import CommandLineError
+
 __all__ = ["main"]
+
+
+def _one_line(message):
+    return " ".join(str(message).split())
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with errors on one line (no usage block) and no ``sys.exit`` in ``main``."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} "
+                     f"(see: {self.prog} --help)\n")
 
 
 def _build_parser():
     from statoptim import __version__
     from statoptim.studies import STUDIES
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="statoptim",
         description="Fast, exact statistical optimisation; reproduce the studies behind it.",
     )
@@ -27,31 +53,59 @@ def _build_parser():
     for study in STUDIES.values():
         sp = studies.add_parser(study.name, help=study.help, description=study.help)
         study.add_arguments(sp)
-        sp.set_defaults(_run=study.run)
+        sp.set_defaults(_study=study, _parser=sp)
     return parser, rep
 
 
-def main(argv=None):
-    """Entry point of the ``statoptim`` command; returns the exit code."""
-    parser, rep = _build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    if args.command == "reproduce":
-        if getattr(args, "list", False) or args.study is None:
-            from statoptim.studies import STUDIES
-
-            print("Available studies:")
-            for study in STUDIES.values():
-                print(f"  {study.name:20s} {study.help}")
-            return 0 if getattr(args, "list", False) else 2
-        try:
-            return int(args._run(args) or 0)
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            return 130
+def _fail(parser, exc):
+    """Report a user error on one line of stderr; the exit status 2."""
+    print(f"{parser.prog}: error: {_one_line(exc)}", file=sys.stderr, flush=True)
     return 2
+
+
+def main(argv=None):
+    """Entry point of the ``statoptim`` command; returns the exit code.
+
+    Parameters
+    ----------
+    argv : list of str or None
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 for a usage error (one line on stderr), 130 after
+        Ctrl-C, or what the study returned.
+    """
+    parser, rep = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version or a one-line error
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    if args.command is None:
+        return _fail(parser, "a command is required: reproduce (see: statoptim --help)")
+    if getattr(args, "list", False):
+        from statoptim.studies import STUDIES
+
+        print("Available studies:")
+        for study in STUDIES.values():
+            print(f"  {study.name:20s} {study.help}")
+        return 0
+    if args.study is None:
+        return _fail(rep, "a study is required (statoptim reproduce --list shows them)")
+    study, sub = args._study, args._parser
+    try:
+        try:
+            study.check(args)
+        except (ValueError, TypeError) as exc:  # the pre-flight check: user errors only
+            return _fail(sub, exc)
+        try:
+            return int(study.run(args) or 0)
+        except CommandLineError as exc:
+            return _fail(sub, exc)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr, flush=True)
+        return 130
 
 
 if __name__ == "__main__":

@@ -70,9 +70,21 @@ the same call again computes only what is missing. The folder holds:
     belongs to another run is renamed to ``*.corrupt`` with a
     :class:`CorruptResultsWarning`, and its replications are recomputed.
 
-Only one run may use a results folder at a time. :func:`load_results` reads a
-folder back into records; ``summarize_only=True`` returns the stored records
-without computing anything (tables and figures are rebuilt from them).
+``.lock``
+    Only one run may write into a results folder at a time: a computing run
+    takes an exclusive ``flock`` on this file (holding a note with its pid,
+    host, study and start time) and keeps it until it returns, so a second
+    run on the same folder -- from this process or another, on this machine
+    or, where the file system shares locks (NFS does), on another -- raises
+    :class:`ResultsFolderLocked` naming the holder instead of duplicating its
+    work. The OS releases the lock when the holder dies, however it dies, so
+    a killed run never leaves a stale lock. The file itself stays. A file
+    system without locks is refused (:class:`ResultsFolderError`).
+
+:func:`load_results` reads a folder back into records; ``summarize_only=True``
+returns the stored records without computing anything (tables and figures are
+rebuilt from them). Both take the lock if it is free; while a run holds it they
+read its completed chunks and touch no file.
 
 Progress
 --------
@@ -90,22 +102,41 @@ import math
 import numbers
 import os
 import re
+import socket
 import sys
 import time
 import warnings
 
 import numpy as np
 
-from statoptim._validation import _describe, check_int
+from statoptim._validation import _describe, available_cpus, check_int
+from statoptim.studies._runner import (
+    CommandLineError,
+    _probe_writable,
+    int_at_least,
+    nonzero_int,
+)
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+    import msvcrt
+
+_WIN_LOCK_OFFSET = 1 << 30
 
 __all__ = [
-    "run_grid",
-    "load_results",
-    "add_runner_arguments",
-    "runner_kwargs",
-    "replication_seed",
-    "CorruptResultsWarning",
     "BACKENDS",
+    "CorruptResultsWarning",
+    "ResultsFolderError",
+    "ResultsFolderLocked",
+    "SchedulerUnreachableError",
+    "add_runner_arguments",
+    "check_runner_arguments",
+    "load_results",
+    "replication_seed",
+    "run_grid",
+    "runner_kwargs",
 ]
 
 BACKENDS = ("joblib", "dask", "serial")
@@ -122,6 +153,10 @@ _ALLOWED_KINDS = "biufcU"
 
 class CorruptResultsWarning(UserWarning):
     """A stored results file failed its checksum and will be recomputed."""
+
+
+class SchedulerUnreachableError(CommandLineError, ConnectionError):
+    """The Dask scheduler given by address did not answer in time."""
 
 
 # --------------------------------------------------------------------------- seeding
@@ -271,6 +306,161 @@ def _atomic_write(path, data):
     os.replace(tmp, path)
 
 
+class ResultsFolderError(CommandLineError, ValueError):
+    """``out`` cannot be used: a file, not writable, or results of another run.
+
+    A ``ValueError``; the ``statoptim`` command reports it on one line.
+    """
+
+
+class ResultsFolderLocked(ResultsFolderError):
+    """``out`` is in use by another run (it holds the folder's lock)."""
+
+
+LOCK_NAME = ".lock"
+
+
+def _try_lock(fd):
+    """Take an exclusive lock on ``fd`` without waiting; False if another holds it.
+
+    ``flock`` locks belong to the open file, so the OS releases them when the
+    holder exits however it exits (SIGKILL, crash, power loss of a client):
+    a lock left by a dead run never blocks the next one.
+    """
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    # Windows: lock one byte far past the holder's note (msvcrt locks are mandatory).
+    os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+    try:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
+
+
+def _unlock(fd):
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    else:
+        os.lseek(fd, _WIN_LOCK_OFFSET, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+
+def _holder(fd):
+    """The note the lock's holder wrote (``{pid, host, study, since}``), or {}."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        note = json.loads(os.read(fd, 4096).decode("utf-8"))
+        return note if isinstance(note, dict) else {}
+    except (OSError, ValueError):  # empty while the holder is writing it
+        return {}
+
+
+def _no_locks_error(folder, exc):
+    return ResultsFolderError(
+        f"out={folder!r}: cannot lock {LOCK_NAME} ({exc.strerror or exc}); without file "
+        "locks a second run on the folder could not be refused: use a folder on a local "
+        "file system")
+
+
+def _locked_error(path, fd):
+    note = _holder(fd)
+    who = ", ".join(f"{k} {note[k]}" for k in ("pid", "host", "study", "since") if k in note)
+    return ResultsFolderLocked(
+        f"out={path!r} is in use by another run ({who or 'starting up'}); two runs "
+        "writing into one results folder would duplicate work. Wait for it to finish "
+        "(or stop it with Ctrl-C and rerun to resume), or give another --out folder"
+    )
+
+
+class _FolderLock:
+    """The exclusive lock of a results folder: ``flock`` on ``out/.lock``.
+
+    The file holds a note naming the holder (pid, host, study, start time)
+    for the error message of a refused run. It is never deleted: deleting a
+    lock file races with a process that opened it just before and would then
+    lock an orphan inode.
+    """
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    @classmethod
+    def acquire(cls, folder, study, required):
+        """Lock ``folder``; if busy raise (``required``) or return None."""
+        path = os.path.join(folder, LOCK_NAME)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            if not required:
+                return None
+            raise ResultsFolderError(f"out={folder!r}: cannot create the lock file "
+                                     f"{LOCK_NAME} ({exc.strerror or exc})") from None
+        try:
+            if not _try_lock(fd):
+                if required:
+                    raise _locked_error(folder, fd)
+                os.close(fd)
+                return None
+        except OSError as exc:  # ENOLCK, EINVAL: no locks on this file system
+            os.close(fd)
+            if not required:
+                return None
+            raise _no_locks_error(folder, exc) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        note = {"pid": os.getpid(), "host": socket.gethostname(), "study": study,
+                "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        try:
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(note).encode("utf-8"))
+        except OSError:  # the note only improves messages
+            pass
+        return cls(fd)
+
+    @staticmethod
+    def probe(folder):
+        """Raise :class:`ResultsFolderLocked` if a run holds ``folder``'s lock now."""
+        path = os.path.join(folder, LOCK_NAME)
+        fd = None
+        # Read-write where allowed: NFS emulates flock by byte-range locks, whose
+        # exclusive kind needs a file open for writing.
+        for mode in (os.O_RDWR, os.O_RDONLY):
+            try:
+                fd = os.open(path, mode)
+                break
+            except FileNotFoundError:  # no lock file: nobody ever locked the folder
+                return
+            except OSError:
+                continue
+        if fd is None:
+            return  # unreadable: acquire() will say what is wrong
+        try:
+            if not _try_lock(fd):
+                raise _locked_error(folder, fd)
+            _unlock(fd)
+        except OSError as exc:
+            raise _no_locks_error(folder, exc) from None
+        finally:
+            os.close(fd)
+
+    def release(self):
+        try:
+            os.ftruncate(self.fd, 0)
+        except OSError:
+            pass
+        try:
+            _unlock(self.fd)
+        finally:
+            os.close(self.fd)
+
+
 class _ResultsFolder:
     """The on-disk results of one study run (see the module docstring)."""
 
@@ -279,10 +469,16 @@ class _ResultsFolder:
         self.chunks = os.path.join(self.path, "chunks")
         self.study, self.seed = study, seed
         self.settings, self.settings_sha256 = settings, settings_sha256
+        self._lock = None
 
     @property
     def manifest_path(self):
         return os.path.join(self.path, "manifest.json")
+
+    @property
+    def locked(self):
+        """Whether this run holds the folder's lock (it may then clean up files)."""
+        return self._lock is not None
 
     def manifest(self):
         return {
@@ -296,39 +492,117 @@ class _ResultsFolder:
             "settings": self.settings,
         }
 
-    def open(self, create):
-        """Check the folder belongs to this run; create it if asked and absent."""
+    def _foreign_files(self):
+        # (A manifest.json.PID.tmp is what a run killed while creating the folder left.)
+        return [name for name in os.listdir(self.path)
+                if not name.endswith(".tmp") and name != LOCK_NAME]
+
+    def _no_manifest_error(self):
+        return ResultsFolderError(f"out={self.path!r} holds no study results (no "
+                                  "manifest.json); run the study with this --out first")
+
+    def _foreign_error(self):
+        return ResultsFolderError(
+            f"out={self.path!r} is a non-empty folder without a manifest.json, so it does "
+            "not hold statoptim study results; give a new or empty folder")
+
+    def check(self, create):
+        """Raise :class:`ResultsFolderError` unless this run can use the folder.
+
+        Changes nothing on disk: the pre-flight check of the command line,
+        and the first step of :meth:`open`. ``create`` is True for a run that
+        computes (the folder must be, or become, a writable results folder of
+        this run, not in use by another run) and False for reading stored
+        results (it must hold a manifest of this run).
+        """
+        if not self.path:
+            raise ResultsFolderError("out must be a folder path, got ''")
         if os.path.exists(self.path) and not os.path.isdir(self.path):
-            raise ValueError(f"out must be a directory, got the file {self.path!r}")
+            raise ResultsFolderError(f"out must be a directory, got the file {self.path!r}")
         if not os.path.exists(self.manifest_path):
             if not create:
-                raise ValueError(f"out={self.path!r} holds no study results (no manifest.json); "
-                                 "run the study with this --out first")
-            # (A manifest.json.PID.tmp is what a run killed while creating the folder left.)
-            if os.path.isdir(self.path) and any(not name.endswith(".tmp")
-                                                for name in os.listdir(self.path)):
-                raise ValueError(
-                    f"out={self.path!r} is a non-empty folder without a manifest.json, so it "
-                    "does not hold statoptim study results; give a new or empty folder"
-                )
-            os.makedirs(self.path, exist_ok=True)
-            text = json.dumps(self.manifest(), indent=1, sort_keys=True)
-            _atomic_write(self.manifest_path, text.encode())
-            os.makedirs(self.chunks, exist_ok=True)
-            return
+                raise self._no_manifest_error()
+            if os.path.isdir(self.path) and self._foreign_files():
+                raise self._foreign_error()
+        else:
+            self._check_manifest()
+        if os.path.exists(self.chunks) and not os.path.isdir(self.chunks):
+            raise ResultsFolderError(f"out={self.path!r}: 'chunks' must be a folder, got a "
+                                     "file; this is not a statoptim results folder")
+        if create:
+            parent = os.path.abspath(self.path)
+            while not os.path.exists(parent):
+                parent = os.path.dirname(parent)
+            if not os.path.isdir(parent):
+                raise ResultsFolderError(f"out={self.path!r} cannot be created: {parent!r} "
+                                         "is a file")
+            for folder in (parent, self.chunks):
+                if os.path.isdir(folder):
+                    try:
+                        _probe_writable(folder)
+                    except OSError as exc:
+                        raise ResultsFolderError(
+                            f"out={self.path!r} is not writable: cannot create files in "
+                            f"{folder!r} ({exc.strerror or exc})") from None
+            if os.path.isdir(self.path):
+                _FolderLock.probe(self.path)
+
+    def open(self, create):
+        """Check the folder belongs to this run, create it if asked, and lock it.
+
+        A computing run (``create``) must get the lock and raises
+        :class:`ResultsFolderLocked` otherwise. A reading run takes it if it
+        is free; if another run holds it, it reads without touching any
+        file (the other run's temporary files are in flight). Release the
+        lock with :meth:`close`.
+        """
+        self.check(create)
+        if create:
+            try:
+                os.makedirs(self.path, exist_ok=True)
+            except OSError as exc:
+                raise ResultsFolderError(f"out={self.path!r} cannot be created "
+                                         f"({exc.strerror or exc})") from None
+        self._lock = _FolderLock.acquire(self.path, self.study, required=create)
+        try:
+            # Checked again under the lock: another run may have created the
+            # folder since :meth:`check`.
+            if os.path.exists(self.manifest_path):
+                self._check_manifest()
+            elif not create:
+                raise self._no_manifest_error()
+            elif self._foreign_files():
+                raise self._foreign_error()
+            else:
+                text = json.dumps(self.manifest(), indent=1, sort_keys=True)
+                _atomic_write(self.manifest_path, text.encode())
+            if create:
+                os.makedirs(self.chunks, exist_ok=True)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        """Release the lock (if held)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _check_manifest(self):
         try:
             with open(self.manifest_path, encoding="utf-8") as f:
                 stored = json.load(f)
         except (OSError, ValueError) as exc:
-            raise ValueError(f"out={self.path!r}: cannot read manifest.json ({exc}); "
-                             "it is damaged or not a statoptim results folder") from None
+            raise ResultsFolderError(f"out={self.path!r}: cannot read manifest.json ({exc}); "
+                                     "it is damaged or not a statoptim results folder") \
+                from None
         if not isinstance(stored, dict) or stored.get("format") != FORMAT:
-            raise ValueError(f"out={self.path!r}: manifest.json is not a statoptim study "
-                             "results manifest")
+            raise ResultsFolderError(f"out={self.path!r}: manifest.json is not a statoptim "
+                                     "study results manifest")
         if stored.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"out={self.path!r} uses results format version "
-                             f"{stored.get('format_version')!r}; this statoptim reads "
-                             f"version {FORMAT_VERSION}")
+            raise ResultsFolderError(f"out={self.path!r} uses results format version "
+                                     f"{stored.get('format_version')!r}; this statoptim reads "
+                                     f"version {FORMAT_VERSION}")
         problems = []
         if stored.get("study") != self.study:
             problems.append(f"study {stored.get('study')!r} (this run: {self.study!r})")
@@ -342,12 +616,11 @@ class _ResultsFolder:
                 f"{len(self.settings)} settings, sha256 {self.settings_sha256[:12]}...)"
             )
         if problems:
-            raise ValueError(
+            raise ResultsFolderError(
                 f"out={self.path!r} holds results of another run: " + "; ".join(problems)
                 + ". Mixing them would give wrong tables: use another --out folder, or "
                 "delete this one to start over."
             )
-        os.makedirs(self.chunks, exist_ok=True)
 
     def write(self, batch):
         """Write one completed batch as a chunk file (atomically)."""
@@ -370,6 +643,10 @@ class _ResultsFolder:
         _atomic_write(os.path.join(self.chunks, name), data)
 
     def _reject(self, path, reason):
+        if not self.locked:  # another run holds the folder: touch nothing
+            warnings.warn(f"results file {path} is {reason}; it is skipped",
+                          CorruptResultsWarning, stacklevel=4)
+            return
         warnings.warn(
             f"results file {path} is {reason}; it is set aside as {os.path.basename(path)}"
             ".corrupt and its replications are recomputed",
@@ -381,17 +658,24 @@ class _ResultsFolder:
             pass
 
     def read(self, n_replications):
-        """Load every valid chunk: ``{(setting_index, replication): outputs}``."""
+        """Load every valid chunk: ``{(setting_index, replication): outputs}``.
+
+        Without the lock (another run is writing) only complete chunks are
+        read and no file is removed or renamed.
+        """
         done = {}
         if not os.path.isdir(self.chunks):
             return done
         for fname in sorted(os.listdir(self.chunks)):
             path = os.path.join(self.chunks, fname)
-            if fname.endswith(".tmp"):  # a run killed while writing; never complete
-                try:
-                    os.remove(path)
-                except OSError:
-                    pass
+            if fname.endswith(".tmp"):
+                # Under the lock, a file of a run killed while writing: never complete.
+                # Without it, possibly the writing run's chunk in flight.
+                if self.locked:
+                    try:
+                        os.remove(path)
+                    except OSError:
+                        pass
                 continue
             if not fname.endswith(".npz"):
                 continue
@@ -554,7 +838,7 @@ def _connect(scheduler, n_jobs):
         raise ValueError("scheduler must be 'local', an address such as 'tcp://HOST:PORT' or "
                          f"a distributed.Client, got {_describe(scheduler)}")
     if scheduler == "local":
-        n_workers = (os.cpu_count() or 1) if n_jobs is None or n_jobs < 0 else n_jobs
+        n_workers = available_cpus() if n_jobs is None or n_jobs < 0 else n_jobs
         cluster = distributed.LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True,
             dashboard_address="127.0.0.1:0", host="127.0.0.1", silence_logs=40,
@@ -569,7 +853,7 @@ def _connect(scheduler, n_jobs):
     try:
         client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
     except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, protocol garbage
-        raise ConnectionError(
+        raise SchedulerUnreachableError(
             f"could not connect to the Dask scheduler at scheduler={scheduler!r} within "
             f"{CONNECT_TIMEOUT:g} s ({type(exc).__name__}: {exc}). Is `dask scheduler` "
             "running there and reachable from this machine? Use --scheduler local for a "
@@ -619,12 +903,14 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
         None means "dask" if ``scheduler`` is given, else "joblib".
     n_jobs : int or None, default=None
         joblib workers (None: 1, -1: all cores) or the number of workers of
-        ``scheduler="local"``. Ignored for a remote scheduler.
+        ``scheduler="local"``, at most the CPUs available. Ignored for a
+        remote scheduler.
     scheduler : str, distributed.Client or None, default=None
         ``"tcp://HOST:PORT"``, ``"local"`` or a Client; selects the Dask backend.
     out : path or None, default=None
         Results folder: batches are written as they complete and reused by
-        later runs (see the module docstring for the format).
+        later runs (see the module docstring for the format). The run holds
+        the folder's lock until it returns.
     progress : bool, default=True
         Show a progress bar (completed/total and time left) on stderr.
     summarize_only : bool, default=False
@@ -642,9 +928,13 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
     Raises
     ------
     ValueError
-        Bad arguments; ``out`` holding results of another study, seed or settings.
+        Bad arguments; :class:`ResultsFolderError` for an ``out`` that is a file,
+        not writable or holds results of another study, seed or settings.
+    ResultsFolderLocked
+        Another run is writing into ``out`` (a :class:`ResultsFolderError`).
     ConnectionError
-        The Dask scheduler cannot be reached within ``CONNECT_TIMEOUT`` seconds.
+        The Dask scheduler cannot be reached within ``CONNECT_TIMEOUT`` seconds
+        (:class:`SchedulerUnreachableError`).
     ImportError
         The Dask backend without Dask installed.
     """
@@ -661,15 +951,36 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
         raise ValueError(f"n_jobs must be None or a non-zero int, got {_describe(n_jobs)}")
     if batch_size is not None:
         batch_size = check_int(batch_size, "batch_size", 1)
-
-    folder = None
-    results = {}
-    if out is not None:
-        folder = _ResultsFolder(out, study, seed, settings, settings_sha256)
-        folder.open(create=not summarize_only)
-        results = folder.read(n_replications)
-    elif summarize_only:
+    if n_jobs is not None and n_jobs > 0:
+        # More processes than CPUs is never faster, and thousands exhaust the machine.
+        n_jobs = min(int(n_jobs), available_cpus())
+    if summarize_only and out is None:
         raise ValueError("summarize_only=True needs out, the folder of stored results")
+
+    if out is None:
+        return _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs,
+                    None, progress, summarize_only, batch_size)
+    folder = _ResultsFolder(out, study, seed, settings, settings_sha256)
+    folder.open(create=not summarize_only)
+    try:
+        return _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs,
+                    folder, progress, summarize_only, batch_size)
+    finally:
+        folder.close()
+
+
+def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs, folder,
+         progress, summarize_only, batch_size):
+    """:func:`run_grid` after validation; ``folder`` is open (and locked) or None."""
+    out = None if folder is None else folder.path
+    try:
+        results = {} if folder is None else folder.read(n_replications)
+    except KeyboardInterrupt:
+        if not summarize_only:
+            print(f"\n{study}: interrupted while reading the stored results; they are kept "
+                  f"in {out}; run the same command again to resume", file=sys.stderr,
+                  flush=True)
+        raise
     total = len(settings) * n_replications
 
     if summarize_only:
@@ -677,7 +988,7 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
             warnings.warn(
                 f"{out} holds {len(results)} of the {total} replications of study "
                 f"{study!r}; the summary uses only those (rerun without --summarize-only "
-                "to compute the rest)", UserWarning, stacklevel=2)
+                "to compute the rest)", UserWarning, stacklevel=3)
         return _records(settings, results)
 
     missing = [(s, r) for s in range(len(settings)) for r in range(n_replications)
@@ -713,13 +1024,24 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
             results.update(_batch_results(batch))
             bar.update(len(batch["replication"]))
     except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+            bar = None
         if folder is not None:
             print(f"\n{study}: interrupted; {len(results)} of {total} replications are saved "
-                  f"in {out}; run the same command again to resume", file=sys.stderr)
+                  f"in {out}; run the same command again to resume", file=sys.stderr,
+                  flush=True)
+        else:
+            print(f"\n{study}: interrupted after {len(results)} of {total} replications; "
+                  "nothing is saved without --out DIR", file=sys.stderr, flush=True)
         raise
     finally:
         if hasattr(batches, "close"):  # stop a generator cut short: cancels pending tasks
-            batches.close()
+            with warnings.catch_warnings():
+                # joblib's count of finished-but-unused tasks: noise after Ctrl-C or an error
+                warnings.filterwarnings("ignore", message=r".*tasks have been successfully "
+                                        "executed", category=UserWarning)
+                batches.close()
         if bar is not None:
             bar.close()
         cleanup()
@@ -743,23 +1065,34 @@ def load_results(out, settings=None, *, study=None, seed=None, n_replications=No
     -------
     records : list of dict
         As returned by :func:`run_grid`, for the replications stored.
+
+    Notes
+    -----
+    While a run is writing into ``out`` (it holds the folder's lock), the
+    chunks it has completed are read and no file is touched.
     """
     path = os.fspath(out)
     try:
         with open(os.path.join(path, "manifest.json"), encoding="utf-8") as f:
             manifest = json.load(f)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"out={path!r} is not a readable statoptim results folder: "
-                         f"{exc}") from None
+        raise ResultsFolderError(f"out={path!r} is not a readable statoptim results folder: "
+                                 f"{exc}") from None
+    if not isinstance(manifest, dict):
+        raise ResultsFolderError(f"out={path!r}: manifest.json is not a statoptim study "
+                                 "results manifest")
     settings = manifest.get("settings") if settings is None else settings
     settings, sha = _canonical_settings(settings)
     study = manifest.get("study") if study is None else study
     seed = manifest.get("seed") if seed is None else seed
-    folder = _ResultsFolder(path, study, seed, settings, sha)
-    folder.open(create=False)
     limit = sys.maxsize if n_replications is None else check_int(
         n_replications, "n_replications", 1)
-    return _records(settings, folder.read(limit))
+    folder = _ResultsFolder(path, study, seed, settings, sha)
+    folder.open(create=False)
+    try:
+        return _records(settings, folder.read(limit))
+    finally:
+        folder.close()
 
 
 # ------------------------------------------------------------------------------ CLI
@@ -773,27 +1106,64 @@ def add_runner_arguments(parser, *, replications=100, seed=0):
     of the first two are the study's.
     """
     group = parser.add_argument_group("study runner")
-    group.add_argument("--replications", type=int, default=replications, metavar="R",
+    group.add_argument("--replications", type=int_at_least(1), default=replications,
+                       metavar="R",
                        help=f"Monte Carlo replications per setting (default: {replications})")
-    group.add_argument("--seed", type=int, default=seed,
+    group.add_argument("--seed", type=int_at_least(0), default=seed,
                        help=f"root seed of the study (default: {seed})")
-    group.add_argument("--jobs", type=int, default=-1, metavar="N",
-                       help="local worker processes (joblib; default -1: all cores), or "
-                            "the number of workers of --scheduler local")
+    group.add_argument("--jobs", type=nonzero_int, default=-1, metavar="N",
+                       help="local worker processes (joblib; default -1: all cores; at most "
+                            "the CPUs available), or the number of workers of --scheduler "
+                            "local")
     group.add_argument("--scheduler", default=None, metavar="ADDR",
                        help="run on Dask: 'tcp://HOST:PORT' of a running scheduler, or "
                             "'local' for a cluster on this machine (pip install "
                             "'statoptim[dask]')")
     group.add_argument("--out", default=None, metavar="DIR",
                        help="results folder: every finished batch is saved there and a "
-                            "rerun computes only what is missing")
+                            "rerun computes only what is missing; one run at a time (a "
+                            "second run on the folder is refused)")
     group.add_argument("--summarize-only", action="store_true",
                        help="rebuild tables and figures from the results in --out "
                             "without computing")
-    group.add_argument("--batch-size", type=int, default=None, metavar="B",
+    group.add_argument("--batch-size", type=int_at_least(1), default=None, metavar="B",
                        help="replications per task and per results file (default: auto)")
     group.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def check_runner_arguments(args, study, settings):
+    """Pre-flight check of the options of :func:`add_runner_arguments`; computes nothing.
+
+    Checks what the argparse types cannot: the ``--scheduler`` address (and
+    that Dask is installed), ``--summarize-only`` without ``--out``, and the
+    ``--out`` folder: not a file, creatable and writable, empty or holding
+    results of this ``study``, seed and ``settings`` (the grid the run will
+    pass to :func:`run_grid`), and not in use by another run. Raises
+    ``ValueError`` (:class:`ResultsFolderError` for ``--out``) whose message
+    starts with ``argument --OPTION:``.
+    """
+    scheduler = args.scheduler
+    try:
+        _resolve_backend("dask" if scheduler is not None else "joblib", scheduler)
+    except ValueError as exc:
+        raise ValueError(f"argument --scheduler: {exc}") from None
+    if scheduler is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise ValueError("argument --scheduler: running on Dask needs Dask distributed: "
+                             'pip install "statoptim[dask]"')
+    if args.summarize_only and args.out is None:
+        raise ValueError("argument --summarize-only: needs --out DIR, the folder of the "
+                         "stored results")
+    if args.out is not None:
+        settings, sha = _canonical_settings(settings)
+        folder = _ResultsFolder(args.out, study, args.seed, settings, sha)
+        try:
+            folder.check(create=not args.summarize_only)
+        except ResultsFolderError as exc:
+            raise type(exc)(f"argument --out: {exc}") from None
 
 
 def runner_kwargs(args):

@@ -40,7 +40,15 @@ import warnings
 
 import numpy as np
 
-from statoptim.studies._runner import format_table, register
+from statoptim.studies._runner import (
+    check_output_file,
+    existing_dir,
+    format_table,
+    int_at_least,
+    nonzero_int,
+    real_in,
+    register,
+)
 
 __all__ = ["run", "precision_recall_points", "fit_baseline", "select_on_training", "BASELINES"]
 
@@ -81,33 +89,55 @@ def _default_data_dir():
 
 
 def _add_arguments(parser):
-    parser.add_argument("--data", default=None,
+    positive = real_in(0, low_open=True)
+    parser.add_argument("--data", type=existing_dir, default=None,
                         help="folder holding wikipedia_rasiwasia2010/ and uci_multifeature/ "
                              "(default: $STATOPTIM_DATA, ./shared/data or ../shared/data)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4],
+    parser.add_argument("--seeds", type=int_at_least(0), nargs="+", default=[0, 1, 2, 3, 4],
                         help="UCI split seeds (default: 0 1 2 3 4)")
-    parser.add_argument("--rank", type=int, default=10)
-    parser.add_argument("--regularization", type=float, default=1e-3)
-    parser.add_argument("--consensus", type=float, default=1.0,
+    parser.add_argument("--rank", type=int_at_least(1), default=10)
+    parser.add_argument("--regularization", type=positive, default=1e-3)
+    parser.add_argument("--consensus", type=real_in(0), default=1.0,
                         help="mu of the consensus model (the talk's objective is mu = 0)")
     parser.add_argument("--figure", default="multiview_precision_recall.png",
                         help="output PNG of the precision-recall curves ('' to skip)")
-    parser.add_argument("--n-init", type=int, default=1,
+    parser.add_argument("--n-init", type=int_at_least(1), default=1,
                         help="random starts of the CP model (lowest objective kept)")
-    parser.add_argument("--softmax-regularization", type=float, default=1e-2,
+    parser.add_argument("--softmax-regularization", type=positive, default=1e-2,
                         help="lambda of the fixed softmax-loss rows (default 1e-2)")
-    parser.add_argument("--linear-regularization", type=float, default=1e-2,
+    parser.add_argument("--linear-regularization", type=positive, default=1e-2,
                         metavar="LAMBDA_W",
                         help="lambda of the linear term in the 'softmax +linear' row "
                              "(default 1e-2; lambda is --softmax-regularization)")
     parser.add_argument("--no-inner-cv", dest="inner_cv", action="store_false",
                         help="skip the inner-CV row (model selection by 5-fold CV on the "
                              "training rows; about 15 s per UCI split on 2 cores)")
-    parser.add_argument("--jobs", type=int, default=-1,
+    parser.add_argument("--jobs", type=nonzero_int, default=-1,
                         help="processes for the inner-CV fold fits (joblib; default -1: "
                              "every core); the numbers do not depend on it")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="fit only the CP model (faster)")
+
+
+def _check_arguments(args):
+    from statoptim.datasets._multiview import UCI_VIEWS
+
+    # The files the two loaders read, by sub-folder of --data.
+    data_files = {
+        "wikipedia_rasiwasia2010": ("raw_features.mat", "trainset_txt_img_cat.list",
+                                    "testset_txt_img_cat.list"),
+        "uci_multifeature": tuple(f"mfeat-{view}.csv" for view in UCI_VIEWS),
+    }
+    data_dir = args.data or _default_data_dir()
+    for sub, files in data_files.items():
+        for name in files:
+            path = os.path.join(data_dir, sub, name)
+            if not os.path.isfile(path):
+                raise ValueError(f"argument --data: {path!r} not found; pass --data DIR, the "
+                                 "folder holding wikipedia_rasiwasia2010/ and "
+                                 "uci_multifeature/ (or set $STATOPTIM_DATA)")
+    if args.figure:
+        check_output_file(args.figure, "--figure")
 
 
 # ------------------------------------------------------------------ helpers
@@ -350,15 +380,11 @@ def _plot(curves, path):
 
 # --------------------------------------------------------------------- run
 @register("multiview", "cross-modal retrieval: CP-tensor model vs CCA/PLS/SM/SCM/LS-SM",
-          _add_arguments)
+          _add_arguments, _check_arguments)
 def run(args):
     from statoptim import MultiViewTensorMachine
 
-    data_dir = args.data or _default_data_dir()
-    for sub in ("wikipedia_rasiwasia2010", "uci_multifeature"):
-        if not os.path.isdir(os.path.join(data_dir, sub)):
-            print(f"data folder {os.path.join(data_dir, sub)!r} not found; pass --data DIR")
-            return 1
+    data_dir = args.data or _default_data_dir()  # checked by _check_arguments
     mu = f"mu={args.consensus:g}"
     # name -> (fit keyword arguments, representation); fits with the same
     # arguments are shared (the posteriors reuse the raw-score fit).

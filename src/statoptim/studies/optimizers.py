@@ -20,8 +20,19 @@ import warnings
 
 import numpy as np
 
-from statoptim.studies._engine import add_runner_arguments, run_grid, runner_kwargs
-from statoptim.studies._runner import format_table, register
+from statoptim.studies._engine import (
+    add_runner_arguments,
+    check_runner_arguments,
+    run_grid,
+    runner_kwargs,
+)
+from statoptim.studies._runner import (
+    check_output_dir,
+    existing_dir,
+    format_table,
+    int_at_least,
+    register,
+)
 
 __all__ = ["run", "optimum", "trace_stochastic", "trace_newton", "trace_lbfgs",
            "first_reaching", "TALK"]
@@ -317,21 +328,49 @@ def _default_data():
 
 
 def _add_arguments(parser):
-    parser.add_argument("--data", default=_default_data(),
+    parser.add_argument("--data", type=existing_dir, default=_default_data(),
                         help="shared data folder (default: $STATOPTIM_DATA, ./shared/data "
                              "or ../shared/data); only used to find mnist/ with --mnist auto")
     parser.add_argument("--mnist", default=None, metavar="DIR",
                         help="folder with the MNIST IDX files ('auto': DATA/mnist); "
                              "without it, digits 0 vs 6 from scikit-learn are used")
-    parser.add_argument("--epochs", type=int, default=100,
+    parser.add_argument("--epochs", type=int_at_least(1), default=100,
                         help="epochs of each stochastic method in the tables (default 100)")
-    parser.add_argument("--sgd-batch-size", dest="sgd_batch_size", type=int, default=32,
+    parser.add_argument("--sgd-batch-size", dest="sgd_batch_size", type=int_at_least(1),
+                        default=32,
                         help="minibatch size of the stochastic methods (default 32)")
     parser.add_argument("--figures", default=".", help="folder for the two PNG figures")
     parser.add_argument("--no-figures", action="store_true")
     # --seed seeds the tables' data and fits; --replications is the number of
     # simulated training sets checked for separation (run on the study runner)
     add_runner_arguments(parser, replications=20, seed=0)
+
+
+def _mnist_dir(args):
+    """The MNIST folder of --mnist (resolving 'auto' in --data), or None for digits."""
+    if args.mnist == "auto":
+        return os.path.join(args.data, "mnist") if args.data else None
+    return args.mnist
+
+
+def _check_arguments(args):
+    from statoptim.datasets._logistic import _MNIST_FILES, _find
+
+    mnist_dir = _mnist_dir(args)
+    if args.mnist == "auto" and mnist_dir is None:
+        raise ValueError("argument --mnist: 'auto' looks in DATA/mnist, but no data folder "
+                         "was found; pass --data DIR or --mnist DIR")
+    if mnist_dir:
+        if not os.path.isdir(mnist_dir):
+            raise ValueError(f"argument --mnist: folder {mnist_dir!r} does not exist")
+        for stem in _MNIST_FILES.values():
+            try:
+                _find(mnist_dir, stem)
+            except ValueError as exc:
+                raise ValueError(f"argument --mnist: {exc}") from None
+    if not args.no_figures:
+        check_output_dir(args.figures, "--figures")
+    check_runner_arguments(args, SEPARATION_STUDY, SEPARATION_SETTINGS)
 
 
 def separation_replicate(setting, rng):
@@ -343,12 +382,14 @@ def separation_replicate(setting, rng):
     return {"separable": bool(check_separation(X, y))}
 
 
+SEPARATION_STUDY = "optimizers-separation"
+SEPARATION_SETTINGS = [{"n_train": 480, "p": 99}, {"n_train": 1000, "p": 99}]
 STEPS = {"sgd": 0.5, "momentum": 0.5, "rmsprop": 3e-3, "adam": 3e-3}
 DECAY_STEPS = {"sgd": 3.0, "momentum": 3.0, "rmsprop": 0.1, "adam": 0.1}
 
 
 @register("optimizers", "SGD / momentum / RMSprop / Adam / Newton on logistic regression "
-          "(the talk's three tables and two figures)", _add_arguments)
+          "(the talk's three tables and two figures)", _add_arguments, _check_arguments)
 def run(args):
     from statoptim.datasets import (
         load_digits_0v6, load_mnist, make_logistic, mnist_binary,
@@ -384,8 +425,8 @@ def run(args):
                   f"{r['test']:.2f}%, ||b_hat - b|| = {r['dist']:.2f}")
         print()
 
-    settings = [{"n_train": 480, "p": 99}, {"n_train": 1000, "p": 99}]
-    records = run_grid(separation_replicate, settings, study="optimizers-separation",
+    settings = SEPARATION_SETTINGS
+    records = run_grid(separation_replicate, settings, study=SEPARATION_STUDY,
                        **runner_kwargs(args))
     print(f"Separable training sets at p = 99 (LP check) over {args.replications} "
           "simulated training sets:")
@@ -394,9 +435,7 @@ def run(args):
         print(f"  n_train = {setting['n_train']}: {int(sum(flags))} of {len(flags)}")
     print()
 
-    mnist_dir = args.mnist
-    if mnist_dir == "auto":
-        mnist_dir = os.path.join(args.data, "mnist") if args.data else None
+    mnist_dir = _mnist_dir(args)
     if mnist_dir:
         Xtr, ytr, Xte_all, yte_all = load_mnist(mnist_dir, kind="both")
         X, y = mnist_binary(Xtr, ytr)

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from statoptim.studies._runner import format_table, register
+from statoptim.studies._runner import format_table, int_at_least, real_in, register
 
 __all__ = ["run", "lp_quantile_objective"]
 
@@ -43,13 +43,17 @@ def lp_quantile_objective(Z, y, quantile, sample_weight=None):
 
 
 def _add_arguments(parser):
-    parser.add_argument("--n", type=int, nargs="+", default=[500, 2000, 100_000],
+    # n >= 4: the model has 3 coefficients, and 3 points are fitted exactly (objective 0).
+    parser.add_argument("--n", type=int_at_least(4, " (the model has 3 coefficients)"),
+                        nargs="+", default=[500, 2000, 100_000],
                         help="sample sizes (default: 500 2000 100000)")
-    parser.add_argument("--quantiles", type=float, nargs="+", default=[0.25, 0.5, 0.75])
-    parser.add_argument("--lp-max-n", type=int, default=20_000,
+    parser.add_argument("--quantiles", type=real_in(0, 1, low_open=True, high_open=True),
+                        nargs="+", default=[0.25, 0.5, 0.75])
+    parser.add_argument("--lp-max-n", type=int_at_least(0), default=20_000,
                         help="largest n at which the LP solver (HiGHS) is run for comparison")
-    parser.add_argument("--repeats", type=int, default=5, help="timed fits per cell (median)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int_at_least(1), default=5,
+                        help="timed fits per cell (median)")
+    parser.add_argument("--seed", type=int_at_least(0), default=0)
 
 
 @register("quantile-solver", "exact MM quantile regression on the talk's model",

@@ -21,7 +21,13 @@ import time
 
 import numpy as np
 
-from statoptim.studies._runner import format_table, register
+from statoptim.studies._runner import (
+    check_output_dir,
+    existing_dir,
+    format_table,
+    int_at_least,
+    register,
+)
 
 __all__ = ["run", "projection_loss", "support_counts", "relative_error", "default_data_dir"]
 
@@ -278,20 +284,32 @@ def plot_reconstruction(path, X, model, svd, labels):
 
 
 def _add_arguments(parser):
-    parser.add_argument("--data", default=None,
+    parser.add_argument("--data", type=existing_dir, default=None,
                         help="data directory holding lung200/ (default: $STATOPTIM_DATA, "
                              "./shared/data or ../shared/data)")
     parser.add_argument("--out", default=".", help="directory for the PNG figures (default: .)")
-    parser.add_argument("--reps", type=int, default=3, help="simulated data sets per setting")
-    parser.add_argument("--repeats", type=int, default=5, help="timed fits per data set (median)")
+    parser.add_argument("--reps", type=int_at_least(1), default=3,
+                        help="simulated data sets per setting")
+    parser.add_argument("--repeats", type=int_at_least(1), default=5,
+                        help="timed fits per data set (median)")
     parser.add_argument("--no-sparsepca", action="store_true",
                         help="skip scikit-learn SparsePCA (the slowest method)")
-    parser.add_argument("--sparsepca-reps", type=int, default=1,
+    parser.add_argument("--sparsepca-reps", type=int_at_least(0), default=1,
                         help="data sets on which SparsePCA runs (default 1: ~5 s each on (b))")
 
 
+def _check_arguments(args):
+    data = args.data or default_data_dir()
+    path = os.path.join(data, "lung200", "lung200.csv") if data else None
+    if args.data and not os.path.isfile(path):
+        raise ValueError(f"argument --data: {path!r} not found; --data must be the folder "
+                         "holding lung200/ (omit it to skip the lung200 part)")
+    if path and os.path.isfile(path):  # the lung200 part writes its figures into --out
+        check_output_dir(args.out, "--out")
+
+
 @register("ssvd", "FIT-SSVD sparse SVD: rank-one example, lung-sized model, lung200 figures",
-          _add_arguments)
+          _add_arguments, _check_arguments)
 def run(args):
     from statoptim.datasets import load_lung200, make_lung_spiked, make_rank_one_ssvd
 
