@@ -23,8 +23,13 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import log_softmax, softmax
 
-__all__ = ["softmax_scores", "temperature_nll", "temperature_nll_derivative",
-           "fit_temperature", "MAX_LOGIT_RANGE"]
+__all__ = [
+    "MAX_LOGIT_RANGE",
+    "fit_temperature",
+    "softmax_scores",
+    "temperature_nll",
+    "temperature_nll_derivative",
+]
 
 #: Cap on beta * (largest per-row score range). When the training rows are
 #: separable the cross-entropy decreases for ever; beyond this range softmax is

@@ -44,7 +44,7 @@ import numpy as np
 
 from statoptim.multiview import _cp, _kernels_numpy
 
-__all__ = ["CPSolver", "EXACT_MAX_SIZE", "CHOLESKY_MAX_SIZE"]
+__all__ = ["CHOLESKY_MAX_SIZE", "EXACT_MAX_SIZE", "CPSolver"]
 
 # Blocks with rank * n_cols above this use the prox-linear update under "auto".
 EXACT_MAX_SIZE = 3000
