@@ -8,7 +8,13 @@ from statoptim.multiview._retrieval import (
 )
 
 __all__ = [
-    "MultiViewTensorMachine", "retrieve", "mean_average_precision", "precision_at_k",
-    "map_at_k", "mean_average_precision_at_k", "MixingCollapseWarning",
-    "RedundantRankWarning", "ZeroScoreWarning",
+    "MixingCollapseWarning",
+    "MultiViewTensorMachine",
+    "RedundantRankWarning",
+    "ZeroScoreWarning",
+    "map_at_k",
+    "mean_average_precision",
+    "mean_average_precision_at_k",
+    "precision_at_k",
+    "retrieve",
 ]

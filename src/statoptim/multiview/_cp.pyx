@@ -21,11 +21,34 @@
 # gradient (G1) with M = G_m Phi_m and the right-hand side B with M = T Phi_m.
 # `block_operator` applies H without forming it (power iterations, prox-linear).
 #
-# Arrays are C-contiguous float64. The wrappers in `_model.py` validate input and
-# allocate every output and scratch array; nothing here allocates, warns or holds
-# the GIL in a loop.
+# Arrays are C-contiguous float64. The solver in `_solver.py` allocates every output
+# and scratch array; nothing here allocates, warns or holds the GIL in a loop. Each
+# kernel still checks that the shapes of its arguments agree (and fit the 32-bit
+# BLAS integers) before it enters the nogil loops, so a wrong call raises a
+# ValueError naming the argument instead of reading or writing out of bounds.
 
 from statoptim._cy._blas cimport xsyrk_gram, xpotrf_solve, xgemm_tn, xgemm_nn
+
+# Largest dimension the (32-bit integer) BLAS/LAPACK interface can take.
+cdef Py_ssize_t _BLAS_MAX = 2147483647
+
+
+cdef int _shape(str name, Py_ssize_t rows, Py_ssize_t cols,
+                Py_ssize_t want_rows, Py_ssize_t want_cols) except -1:
+    """Raise unless the 2-D argument ``name`` has shape (want_rows, want_cols)."""
+    if rows != want_rows or cols != want_cols:
+        raise ValueError(f"{name} must have shape ({want_rows}, {want_cols}), "
+                         f"got ({rows}, {cols})")
+    return 0
+
+
+cdef int _sizes(str what, Py_ssize_t a, Py_ssize_t b, Py_ssize_t c) except -1:
+    """Raise unless every size is >= 1 and fits a BLAS integer."""
+    if a < 1 or b < 1 or c < 1:
+        raise ValueError(f"{what} must be non-empty, got sizes ({a}, {b}, {c})")
+    if a > _BLAS_MAX or b > _BLAS_MAX or c > _BLAS_MAX:
+        raise ValueError(f"{what} sizes ({a}, {b}, {c}) exceed the BLAS integer range")
+    return 0
 
 
 def hadamard_products(const double[:, :, ::1] factors,   # IN  (n_views, n_samples, rank)
@@ -42,6 +65,12 @@ def hadamard_products(const double[:, :, ::1] factors,   # IN  (n_views, n_sampl
     cdef Py_ssize_t rank = factors.shape[2]
     cdef Py_ssize_t i, r, v
     cdef double acc
+    _shape("product", product.shape[0], product.shape[1], n_samples, rank)
+    if (leave_one_out.shape[0] != n_views or leave_one_out.shape[1] != n_samples
+            or leave_one_out.shape[2] != rank):
+        raise ValueError(f"leave_one_out must have the shape of factors "
+                         f"({n_views}, {n_samples}, {rank}), got ({leave_one_out.shape[0]}, "
+                         f"{leave_one_out.shape[1]}, {leave_one_out.shape[2]})")
     with nogil:
         for i in range(n_samples):
             for r in range(rank):
@@ -71,6 +100,12 @@ def khatri_rao_system(const double[:, ::1] Z,        # IN  (n_samples, n_cols)
     cdef Py_ssize_t n = rank * n_cols, n_chunk = scratch.shape[0]
     cdef Py_ssize_t start, stop, i, r, j, a, b, c
     cdef double w
+    _sizes("khatri_rao_system: Z and W", n_samples, n_cols, rank)
+    _sizes("khatri_rao_system: the block system", n, n_chunk, 1)
+    _shape("W", W.shape[0], W.shape[1], n_samples, rank)
+    _shape("Q", Q.shape[0], Q.shape[1], rank, rank)
+    _shape("H", H.shape[0], H.shape[1], n, n)
+    _shape("scratch", n_chunk, scratch.shape[1], n_chunk, n)
     with nogil:
         for a in range(n):
             for b in range(n):
@@ -103,6 +138,9 @@ def cholesky_solve(double[:, ::1] H,     # IN/OUT (n, n) SPD; overwritten by its
     Returns the LAPACK info: 0 on success, > 0 when H is not positive definite.
     """
     cdef int info
+    _sizes("cholesky_solve: H", H.shape[0], 1, 1)
+    _shape("H", H.shape[0], H.shape[1], H.shape[0], H.shape[0])
+    _shape("rhs", rhs.shape[0], 1, H.shape[0], 1)
     with nogil:
         info = xpotrf_solve(H.shape[0], &H[0, 0], &rhs[0])
     return info
@@ -123,6 +161,12 @@ def weighted_cross(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
     """
     cdef Py_ssize_t n_samples = Z.shape[0], n_cols = Z.shape[1], rank = W.shape[1]
     cdef Py_ssize_t i, r, j
+    _sizes("weighted_cross: Z and W", n_samples, n_cols, rank)
+    _shape("W", W.shape[0], W.shape[1], n_samples, rank)
+    _shape("M", M.shape[0], M.shape[1], n_samples, rank)
+    _shape("Theta", Theta.shape[0], Theta.shape[1], n_cols, rank)
+    _shape("scratch", scratch.shape[0], scratch.shape[1], n_samples, rank)
+    _shape("out", out.shape[0], out.shape[1], n_cols, rank)
     with nogil:
         for i in range(n_samples):
             for r in range(rank):
@@ -147,6 +191,13 @@ def block_operator(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
     """
     cdef Py_ssize_t n_samples = Z.shape[0], n_cols = Z.shape[1], rank = W.shape[1]
     cdef Py_ssize_t i, r, j
+    _sizes("block_operator: Z and W", n_samples, n_cols, rank)
+    _shape("W", W.shape[0], W.shape[1], n_samples, rank)
+    _shape("Q", Q.shape[0], Q.shape[1], rank, rank)
+    _shape("Theta", Theta.shape[0], Theta.shape[1], n_cols, rank)
+    _shape("scratch1", scratch1.shape[0], scratch1.shape[1], n_samples, rank)
+    _shape("scratch2", scratch2.shape[0], scratch2.shape[1], n_samples, rank)
+    _shape("out", out.shape[0], out.shape[1], n_cols, rank)
     with nogil:
         xgemm_nn(n_samples, n_cols, rank, 1.0, &Z[0, 0], &Theta[0, 0], 0.0, &scratch1[0, 0])
         for i in range(n_samples):

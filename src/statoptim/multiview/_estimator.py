@@ -5,17 +5,27 @@ import contextlib
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from statoptim._validation import (
-    _describe, check_positive_float, check_positive_int, check_random_state,
+    _describe, check_int, check_random_state, check_real, check_sparse_structure,
 )
 from statoptim.multiview._calibration import fit_temperature, softmax_scores
 from statoptim.multiview._solver import CPSolver, linear_design
 
-__all__ = ["MultiViewTensorMachine", "MixingCollapseWarning", "RedundantRankWarning"]
+__all__ = ["MixingCollapseWarning", "MultiViewTensorMachine", "RedundantRankWarning"]
+
+#: Range of the ridge strengths relative to the data terms, ``lambda / (1 + mu)``.
+#: Features are standardised and labels are 0/1, so the data terms of J are of
+#: order one per sample; J / (1 + mu) has the same minimisers with ridge
+#: ``lambda / (1 + mu)``. Below 1e-12 that ridge is under the rounding level of
+#: the block systems (rank-deficient designs -- duplicated features, more
+#: features than samples -- give numerically singular blocks and overflowing
+#: factors); above 1e12 it shrinks every factor to zero in double precision.
+RIDGE_RANGE = (1e-12, 1e12)
 
 
 def _blas_limit():
@@ -47,12 +57,12 @@ class RedundantRankWarning(UserWarning):
 
 def _check_views(views, name, n_samples=None, n_features=None):
     """Validate a list of 2-D views; returns a list of float64 C-contiguous arrays."""
-    if isinstance(views, np.ndarray) or hasattr(views, "__array__") and not isinstance(
-            views, (list, tuple)):
+    if sp.issparse(views) or isinstance(views, np.ndarray) or (
+            hasattr(views, "__array__") and not isinstance(views, (list, tuple))):
         views = [views]
     if not isinstance(views, (list, tuple)):
-        raise ValueError(f"{name} must be a list of 2-D arrays (one per view), "
-                         f"got {_describe(views)}")
+        raise TypeError(f"{name} must be a list of 2-D arrays (one per view), "
+                        f"got {_describe(views)}")
     if len(views) == 0:
         raise ValueError(f"{name} must contain at least one view, got an empty list")
     if n_features is not None and len(views) != len(n_features):
@@ -61,10 +71,19 @@ def _check_views(views, name, n_samples=None, n_features=None):
     out = []
     for v, x in enumerate(views):
         label = f"{name}[{v}]"
+        if sp.issparse(x):
+            raise TypeError(f"{label} must be a dense array, got a scipy.sparse matrix of "
+                            f"shape {x.shape}: the model standardises (centres) every "
+                            f"feature, which makes it dense; pass {label}.toarray()")
         try:
             arr = np.asarray(x)
+            if arr.dtype.kind == "O":
+                arr = arr.astype(np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"{label} must be a 2-D numeric array, got {_describe(x)}") from None
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"{label} must be a 2-D array of real numbers, got dtype "
+                             f"{arr.dtype}")
         if arr.ndim != 2:
             raise ValueError(f"{label} must be a 2-D array (n_samples, n_features), "
                              f"got an array of shape {arr.shape}")
@@ -87,6 +106,9 @@ def _check_views(views, name, n_samples=None, n_features=None):
 
 def _check_labels(Y, n_samples):
     """Turn Y (1-D labels or a 0/1 indicator matrix) into a float indicator matrix."""
+    if sp.issparse(Y):
+        Y = check_sparse_structure(Y, "Y")
+        Y = Y.toarray() if Y.ndim == 2 else Y
     try:
         arr = np.asarray(Y)
     except (TypeError, ValueError):
@@ -98,9 +120,25 @@ def _check_labels(Y, n_samples):
     if arr.shape[0] != n_samples:
         raise ValueError(f"Y must have {n_samples} rows like the views, got {arr.shape[0]}")
     if arr.ndim == 1:
-        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        if arr.dtype.kind not in "biufcUSO":
+            raise ValueError(f"Y must be 1-D class labels or a 2-D 0/1 indicator matrix, "
+                             f"got dtype {arr.dtype}")
+        if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
             raise ValueError("Y must not contain NaN or inf")
-        classes, codes = np.unique(arr, return_inverse=True)
+        if arr.dtype.kind == "O":
+            try:
+                missing = np.asarray(arr != arr, dtype=bool)  # noqa: PLR0124 (NaN check)
+            except (TypeError, ValueError):
+                missing = np.zeros(n_samples, dtype=bool)
+            if missing.shape == arr.shape and missing.any():
+                raise ValueError("Y must not contain NaN or inf")
+        try:
+            classes, codes = np.unique(arr, return_inverse=True)
+        except TypeError as exc:
+            raise ValueError(f"Y must hold class labels of one sortable type (all numbers or "
+                             f"all strings), got an object array that cannot be sorted "
+                             f"({exc})") from None
+        codes = codes.reshape(-1)
         ind = np.zeros((n_samples, classes.size))
         ind[np.arange(n_samples), codes] = 1.0
         return ind, classes
@@ -108,6 +146,8 @@ def _check_labels(Y, n_samples):
         raise ValueError("Y must have at least one topic (column), got shape "
                          f"{arr.shape}")
     try:
+        if arr.dtype.kind not in "biufO":
+            raise TypeError
         ind = np.asarray(arr, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"Y must be a numeric 0/1 indicator matrix, got dtype {arr.dtype}") \
@@ -123,25 +163,38 @@ def _check_labels(Y, n_samples):
 
 
 def _standardize_fit(views):
-    """Per-feature mean and scale on the training rows (zero variance -> scale 1)."""
-    means, scales = [], []
-    for x in views:
-        mean = x.mean(axis=0)
-        scale = x.std(axis=0)
-        tiny = 10.0 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
-        scale = np.where(scale <= tiny, 1.0, scale)
-        means.append(mean)
-        scales.append(scale)
-    return means, scales
+    """Per-feature (exponent, mean, scale) on the training rows.
 
-
-def _design(views, means, scales):
-    """Z = [1, (X - mean) / scale] for every view."""
+    Each column is first multiplied by ``2**-exponent`` so that its largest
+    |entry| lies in [0.5, 1). That is exact in binary floating point, so the
+    mean and standard deviation (of the rescaled column) neither overflow for
+    features of order 1e300 nor underflow for features of order 1e-300, and
+    the design does not depend on a column's binary magnitude. A constant
+    column (all entries equal, or a standard deviation within 10 eps of its
+    mean's magnitude) gets scale 1, so its design column is 0.
+    """
     out = []
-    for x, mean, scale in zip(views, means, scales):
+    eps = np.finfo(np.float64).eps
+    for x in views:
+        exponent = np.frexp(np.max(np.abs(x), axis=0))[1]   # C int, as ldexp takes
+        xs = np.ldexp(x, -exponent)
+        mean = xs.mean(axis=0)
+        scale = xs.std(axis=0)
+        equal = np.ptp(xs, axis=0) == 0
+        mean[equal] = xs[0, equal]   # the rounded mean would leave a +-eps design column
+        constant = equal | (scale <= 10.0 * eps * np.abs(mean))
+        out.append((exponent, mean, np.where(constant, 1.0, scale)))
+    return out
+
+
+def _design(views, standardization):
+    """Z = [1, (X 2**-exponent - mean) / scale] for every view."""
+    out = []
+    for x, (exponent, mean, scale) in zip(views, standardization):
         z = np.empty((x.shape[0], x.shape[1] + 1))
         z[:, 0] = 1.0
-        np.subtract(x, mean, out=z[:, 1:])
+        np.ldexp(x, -exponent, out=z[:, 1:])
+        z[:, 1:] -= mean
         z[:, 1:] /= scale
         out.append(z)
     return out
@@ -298,26 +351,40 @@ class MultiViewTensorMachine(BaseEstimator):
         self.random_state = random_state
 
     def _check_params(self):
-        check_positive_int(self.rank, "rank")
-        check_positive_float(self.regularization, "regularization")
-        check_positive_float(self.consensus, "consensus", allow_zero=True)
-        check_positive_float(self.tol, "tol", allow_zero=True)
-        check_positive_int(self.max_iter, "max_iter")
-        check_positive_int(self.n_init, "n_init")
-        if self.loss not in ("squared", "softmax"):
+        check_int(self.rank, "rank", minimum=1)
+        check_real(self.regularization, "regularization", low=0, low_open=True)
+        check_real(self.consensus, "consensus", low=0)
+        check_real(self.tol, "tol", low=0)
+        check_int(self.max_iter, "max_iter", minimum=1)
+        check_int(self.n_init, "n_init", minimum=1)
+        if not isinstance(self.loss, str) or self.loss not in ("squared", "softmax"):
             raise ValueError(f"loss must be 'squared' or 'softmax', got {self.loss!r}")
-        if self.mixing not in ("learn", "fixed"):
+        if not isinstance(self.mixing, str) or self.mixing not in ("learn", "fixed"):
             raise ValueError(f"mixing must be 'learn' or 'fixed', got {self.mixing!r}")
         if self.linear_regularization is not None:
-            check_positive_float(self.linear_regularization, "linear_regularization")
+            check_real(self.linear_regularization, "linear_regularization", low=0,
+                       low_open=True)
         if not isinstance(self.linear_term, (bool, np.bool_)):
-            raise ValueError(f"linear_term must be True or False, got {self.linear_term!r}")
-        if self.block_update not in ("auto", "exact", "cg", "prox-linear"):
+            raise ValueError(  # noqa: TRY004 (a ValueError, as the existing tests expect)
+                f"linear_term must be True or False, got {self.linear_term!r}")
+        if not isinstance(self.block_update, str) or self.block_update not in (
+                "auto", "exact", "cg", "prox-linear"):
             raise ValueError("block_update must be 'auto', 'exact', 'cg' or 'prox-linear', "
                              f"got {self.block_update!r}")
+        low, high = RIDGE_RANGE
+        names = ["regularization"]
+        if self.linear_term and self.linear_regularization is not None:
+            names.append("linear_regularization")
+        for name in names:
+            ridge = getattr(self, name) / (1.0 + self.consensus)
+            if not low <= ridge <= high:
+                raise ValueError(
+                    f"{name} / (1 + consensus) must lie in [{low:g}, {high:g}] (the ridge "
+                    f"relative to the data terms, which are of order one), got {ridge:.3g} "
+                    f"from {name}={getattr(self, name):g} and consensus={self.consensus:g}")
 
     def _prepare(self, views_a, views_b, Y):
-        """Validate and standardise; returns (Z, Y_indicator)."""
+        """Validate and standardise; returns (Z, Y_indicator, fitted attributes)."""
         self._check_params()
         views_a = _check_views(views_a, "views_a")
         n_samples = views_a[0].shape[0]
@@ -326,18 +393,24 @@ class MultiViewTensorMachine(BaseEstimator):
             raise ValueError(f"views_a must have at least 2 rows to standardise, "
                              f"got {n_samples}")
         Y, classes = _check_labels(Y, n_samples)
-        self.classes_ = classes
-        self.n_views_ = (len(views_a), len(views_b))
-        self.n_features_views_ = ([x.shape[1] for x in views_a], [x.shape[1] for x in views_b])
-        means, scales = [], []
-        Z = []
-        for views in (views_a, views_b):
-            mu_, sc_ = _standardize_fit(views)
-            means.append(mu_)
-            scales.append(sc_)
-            Z.append(_design(views, mu_, sc_))
-        self.view_means_ = tuple(means)
-        self.view_scales_ = tuple(scales)
+        if self.rank > n_samples:
+            # Pi_m (n_samples x rank) has rank <= n_samples: components beyond it add
+            # nothing the training rows can tell apart, only O(rank^3) work per block.
+            raise ValueError(
+                f"rank must be at most the number of training samples ({n_samples}), got "
+                f"{self.rank}: the data cannot identify more components (the "
+                f"{n_samples} x rank matrix of component scores has rank <= {n_samples})")
+        attrs = {"classes_": classes, "n_views_": (len(views_a), len(views_b)),
+                 "n_features_views_": ([x.shape[1] for x in views_a],
+                                       [x.shape[1] for x in views_b])}
+        standardization = tuple(_standardize_fit(views) for views in (views_a, views_b))
+        Z = [_design(views, st) for views, st in zip((views_a, views_b), standardization)]
+        attrs["_standardization"] = standardization
+        with np.errstate(over="ignore"):   # informative copies; the design uses the exact form
+            attrs["view_means_"] = tuple([np.ldexp(mean, e) for e, mean, _ in st]
+                                         for st in standardization)
+            attrs["view_scales_"] = tuple([np.ldexp(scale, e) for e, _, scale in st]
+                                          for st in standardization)
         n_topics = Y.shape[1]
         for m, name in enumerate("ab"):
             if len(Z[m]) == 1:
@@ -347,7 +420,7 @@ class MultiViewTensorMachine(BaseEstimator):
                         f"rank={self.rank} > min(n_topics, n_features + 1)={cap} for the "
                         f"single-view modality {name}: the extra components are redundant",
                         RedundantRankWarning, stacklevel=3)
-        return Z, Y
+        return Z, Y, attrs
 
     def _solver(self, Z, Y, rng):
         return CPSolver(Z, Y, self.rank, self.regularization, self.consensus,
@@ -361,18 +434,29 @@ class MultiViewTensorMachine(BaseEstimator):
         Parameters
         ----------
         views_a : list of array-like of shape (n_samples, n_features_v)
-            The views of modality a (a single 2-D array means one view).
+            The views of modality a (a single 2-D array means one view). Dense,
+            real and finite; any magnitude (features are rescaled exactly by
+            powers of two before they are standardised).
         views_b : list of array-like of shape (n_samples, n_features_v)
             The views of modality b, row-aligned with ``views_a``.
         Y : array-like of shape (n_samples,) or (n_samples, n_topics)
             Class labels (one-hot encoded internally) or a 0/1 label indicator
-            matrix (multi-label); every topic needs at least one positive.
+            matrix (multi-label, dense or sparse); every topic needs at least
+            one positive.
 
         Returns
         -------
         self : MultiViewTensorMachine
+
+        Raises
+        ------
+        ValueError
+            For invalid input or parameters, including ``rank`` above the number
+            of samples and ridge strengths outside ``RIDGE_RANGE`` relative to
+            ``1 + consensus``. The fitted attributes are only set when the fit
+            succeeds.
         """
-        Z, Y = self._prepare(views_a, views_b, Y)
+        Z, Y, attrs = self._prepare(views_a, views_b, Y)
         rng = check_random_state(self.random_state)
         best = None
         with _blas_limit():
@@ -382,11 +466,19 @@ class MultiViewTensorMachine(BaseEstimator):
                 if best is None or fit[0][-1] < best[1][0][-1]:
                     best = (solver, fit)
         solver, (values, labels, n_iter, converged, rel) = best
+        state = [t for Tm in solver.Theta for t in Tm] + list(solver.Phi) + [solver.alpha]
+        state += list(solver.W) if solver.linear else []
+        if not (np.isfinite(values[-1]) and all(np.all(np.isfinite(a)) for a in state)):
+            raise ValueError(
+                "MultiViewTensorMachine: the fit overflowed (non-finite objective or "
+                "factors); increase regularization or decrease consensus")
         if not converged:
             warnings.warn(
                 f"MultiViewTensorMachine did not converge in max_iter={self.max_iter} cycles "
                 f"(last relative decrease {rel:.2e} > tol={self.tol:g}); increase max_iter",
                 ConvergenceWarning, stacklevel=2)
+        for key, value in attrs.items():
+            setattr(self, key, value)
         self.view_factors_ = tuple([t.copy() for t in Tm] for Tm in solver.Theta)
         self.topic_factors_ = tuple(p.copy() for p in solver.Phi)
         self.mixing_weights_ = solver.alpha.copy()
@@ -417,20 +509,36 @@ class MultiViewTensorMachine(BaseEstimator):
             The views of that modality, as in ``fit``.
         modality : {"a", "b"}
             Which modality ``views`` belong to.
+
+        Raises
+        ------
+        ValueError
+            For invalid views, and when the scores overflow: features so far
+            from the training data that the degree-V polynomial of the model
+            exceeds the double-precision range.
         """
         check_is_fitted(self, "topic_factors_")
+        if not isinstance(modality, str):
+            raise TypeError(f"modality must be 'a' or 'b', got {_describe(modality)}")
         if modality not in ("a", "b"):
             raise ValueError(f"modality must be 'a' or 'b', got {modality!r}")
         m = 0 if modality == "a" else 1
         name = f"views_{modality}"
         views = _check_views(views, name, n_features=self.n_features_views_[m])
-        Z = _design(views, self.view_means_[m], self.view_scales_[m])
-        Pi = np.ones((Z[0].shape[0], self.rank))
-        for z, theta in zip(Z, self.view_factors_[m]):
-            Pi *= z @ theta
-        f = Pi @ self.topic_factors_[m].T
-        if self.linear_coef_ is not None:
-            f += linear_design(Z) @ self.linear_coef_[m]
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = _design(views, self._standardization[m])
+            Pi = np.ones((Z[0].shape[0], self.topic_factors_[m].shape[1]))  # the fitted rank
+            for z, theta in zip(Z, self.view_factors_[m]):
+                Pi *= z @ theta
+            f = Pi @ self.topic_factors_[m].T
+            if self.linear_coef_ is not None:
+                f += linear_design(Z) @ self.linear_coef_[m]
+        if not np.all(np.isfinite(f)):
+            bad = np.flatnonzero(~np.all(np.isfinite(f), axis=1))
+            raise ValueError(
+                f"{name} give non-finite scores in {bad.size} rows (first: row {bad[0]}): "
+                "their features are so far from the training data (relative to its "
+                "standard deviations) that the model's polynomial overflows")
         return f
 
     def predict_proba(self, views, modality="a"):

@@ -8,8 +8,13 @@ system materialises K (n_samples x rank * n_cols), which the kernel avoids.
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
-__all__ = ["hadamard_products", "khatri_rao_system", "cholesky_solve", "weighted_cross",
-           "block_operator"]
+__all__ = [
+    "block_operator",
+    "cholesky_solve",
+    "hadamard_products",
+    "khatri_rao_system",
+    "weighted_cross",
+]
 
 
 def hadamard_products(factors, product, leave_one_out):

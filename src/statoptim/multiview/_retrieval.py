@@ -3,16 +3,32 @@
 Items of each modality are mapped to topic-score vectors (for the CP model,
 ``decision_function`` of their modality) and ranked by the cosine (default)
 or dot product between the query's and each database item's vector
-(Rasiwasia et al. 2010). Scores are computed a block of queries at a time, so
-no (n_queries, n_database) float matrix is ever held; the ranking itself is
-the output.
+(Rasiwasia et al. 2010). Scores are computed a block of queries at a time
+(about ``_BLOCK_ELEMENTS`` similarities per block, whatever the database
+size), so no (n_queries, n_database) float matrix is ever held; the ranking
+itself is the output. A top-k ranking (``n_results=k``) selects the k best
+items of a block with ``np.argpartition`` and sorts only those, so it costs
+O(n_database) time and O(k) memory per query beyond the block.
+
+Scale: before similarities are formed, every score vector is rescaled by a
+power of two (exact in binary floating point): for the cosine each row
+separately, for the dot product each query row and the database by one common
+power of two (a per-row rescaling of the database would change the dot-product
+ranking). Rankings are therefore the same for scores of order 1e-300, 1 or
+1e300, and no similarity overflows. When the database rows' magnitudes span
+more than ``2**_DOT_EXPONENT_RANGE``, a common rescaling would push the small
+rows' dot products into underflow (spurious ties); the dot products are then
+compared exactly as (exponent, mantissa) pairs of per-row rescaled products.
 
 Tie-breaking is explicit: ``ties="random"`` (default) breaks ties between
 equal scores by an independent uniformly random order per query, drawn from
 ``random_state``; ``ties="index"`` keeps database order (a stable sort), which
 reproduces legacy numbers but inflates mAP on class-sorted databases (a
 collapsed model scores 0.209 instead of chance 0.106 on the class-sorted UCI
-test set).
+test set). With ``ties="index"`` a top-k ranking is exactly the first k
+columns of the full ranking; with ``ties="random"`` it has the distribution of
+the first k columns of a full random-tie ranking (the random draws differ, so
+the same seed need not give the same items when ties straddle rank k).
 """
 from __future__ import annotations
 
@@ -20,43 +36,150 @@ import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import UndefinedMetricWarning
 
-from statoptim._validation import _describe, check_random_state
+from statoptim._validation import _describe, check_random_state, check_sparse_structure
 
-__all__ = ["retrieve", "mean_average_precision", "precision_at_k", "map_at_k",
-           "mean_average_precision_at_k", "ZeroScoreWarning"]
+__all__ = ["ZeroScoreWarning", "map_at_k", "mean_average_precision",
+           "mean_average_precision_at_k", "precision_at_k", "retrieve"]
 
-_CHUNK = 256
+#: Entries (similarities, relevance flags, ...) handled per block of queries:
+#: 2**22 float64 = 32 MiB, so a block is about that size whatever the database.
+_BLOCK_ELEMENTS = 1 << 22
+#: Largest spread of the database rows' binary exponents for which the dot
+#: product uses one common power-of-two rescaling of the database (see above).
+_DOT_EXPONENT_RANGE = 768
 
 
 class ZeroScoreWarning(UserWarning):
-    """Some score vector is all zeros: its cosine with every item is 0 (all ties)."""
+    """Some score vector is all zeros: its similarity with every item is 0 (all ties).
+
+    Raised for zero query or database vectors under the cosine and for zero
+    query vectors under the dot product; those queries are ranked by the tie-break.
+    """
+
+
+def _block_rows(per_row):
+    """Rows per block so that a block holds about ``_BLOCK_ELEMENTS`` entries."""
+    return max(1, _BLOCK_ELEMENTS // max(1, int(per_row)))
 
 
 def _check_scores(x, name):
+    """A finite, non-empty 2-D float64 array of scores (sparse input is densified)."""
+    if sp.issparse(x):
+        x = check_sparse_structure(x, name).toarray()
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        arr = np.asarray(x)
+        if arr.dtype.kind == "O":
+            arr = arr.astype(np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a 2-D array of scores, got {_describe(x)}") from None
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be a 2-D array of real numbers, got dtype {arr.dtype}")
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} must be a non-empty 2-D array (n_items, n_topics), "
                          f"got shape {arr.shape}")
+    arr = np.asarray(arr, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got "
                          f"{int((~np.isfinite(arr)).sum())} NaN or inf")
     return np.ascontiguousarray(arr)
 
 
-def _normalize_rows(x, name):
-    norms = np.linalg.norm(x, axis=1)
-    zero = norms == 0
+def _row_exponents(x):
+    """Per row, the e with ``max_j |x_ij| * 2**-e`` in [0.5, 1) (0 for a zero row)."""
+    return np.frexp(np.max(np.abs(x), axis=1))[1]   # C int: ldexp's exponent type
+
+
+def _warn_zero(x, what, name):
+    """Warn about all-zero rows of x (their similarity is 0 with every item)."""
+    zero = ~np.any(x != 0, axis=1)
     if zero.any():
         warnings.warn(f"{int(zero.sum())} of the {x.shape[0]} {name} score vectors are zero; "
-                      "their cosine with every item is 0, so their ranking is the tie-break",
+                      f"their {what} with every item is 0, so their ranking is the tie-break",
                       ZeroScoreWarning, stacklevel=3)
+    return zero
+
+
+def _unit_rows(x, name):
+    """Rows of x divided by their norm, after an exact power-of-two rescaling.
+
+    With each row's largest entry in [0.5, 1) the squared norm neither
+    overflows nor underflows, so rows of any magnitude give the same unit vector.
+    """
+    zero = _warn_zero(x, "cosine", name)
+    xs = np.ldexp(x, -_row_exponents(x)[:, None])
+    norms = np.sqrt(np.einsum("ij,ij->i", xs, xs))
     norms[zero] = 1.0
-    return x / norms[:, None]
+    xs /= norms[:, None]
+    return xs
+
+
+def _wide_dot_keys(Qs, M, exponents):
+    """Exact ranking keys of ``(Qs @ M.T) * 2**exponents`` per row (smaller = better).
+
+    ``M`` holds the database rows rescaled to a largest entry in [0.5, 1) and
+    ``exponents`` their binary exponents. Each product ``t = mant * 2**ex`` is
+    compared through (sign, ex + exponent, mant) -- no rescaling to a common
+    exponent, so no underflow -- and replaced by its dense rank per row (equal
+    products get equal ranks), a float key for :func:`_rank_block`.
+    """
+    t = Qs @ M.T
+    mant, ex = np.frexp(t)
+    expo = ex.astype(np.int64) + exponents[None, :]
+    sign = np.sign(t)
+    # ascending keys for descending products: positives (larger exponent, then
+    # larger mantissa first), zeros, negatives (smaller exponent, then smaller |mant|)
+    k0 = -sign
+    k1 = np.where(sign > 0, -expo, np.where(sign < 0, expo, 0))
+    k2 = -mant
+    k2[sign == 0] = 0.0
+    order = np.lexsort((k2, k1, k0), axis=1)
+    new = np.ones(order.shape, dtype=bool)
+    for k in (k0, k1, k2):
+        s = np.take_along_axis(k, order, axis=1)
+        new[:, 1:] |= s[:, 1:] != s[:, :-1]
+    keys = np.empty(t.shape)
+    np.put_along_axis(keys, order, np.cumsum(new, axis=1).astype(np.float64), axis=1)
+    return keys
+
+
+def _rank_block(key, k, ties, rng):
+    """Indices of the k smallest keys of every row, in increasing key order.
+
+    Ties: ``"index"`` orders equal keys by index (the first k columns of a
+    stable full sort); ``"random"`` orders them uniformly at random per row
+    and, when equal keys straddle rank k, keeps a uniformly random subset.
+    """
+    n = key.shape[1]
+    if k < n:
+        top = np.ascontiguousarray(np.argpartition(key, k - 1, axis=1)[:, :k])
+        vals = np.take_along_axis(key, top, axis=1)
+        kth = vals.max(axis=1)
+        in_top = np.count_nonzero(vals == kth[:, None], axis=1)
+        in_row = np.count_nonzero(key == kth[:, None], axis=1)
+        # argpartition picks arbitrary members of a tied block at rank k:
+        # choose them by the tie rule instead (few rows, O(n_database) each)
+        for r in np.flatnonzero(in_row > in_top):
+            tied = np.flatnonzero(key[r] == kth[r])
+            m = int(in_top[r])
+            chosen = tied[:m] if ties == "index" else rng.choice(tied, m, replace=False)
+            top[r] = np.concatenate([top[r][vals[r] != kth[r]], chosen])
+    else:
+        top = np.broadcast_to(np.arange(n), key.shape)
+    if ties == "random":
+        # Shuffle each row uniformly, then sort. A comparison sort sees tied
+        # items only through their keys, so relabelling two tied items swaps
+        # them in the output: from a uniformly shuffled input, every order
+        # of a tied block is equally likely, whether or not the sort is stable.
+        top = rng.permuted(top, axis=1)
+        order = np.argsort(np.take_along_axis(key, top, axis=1), axis=1)
+    else:
+        if k < n:
+            top.sort(axis=1)
+        order = np.argsort(np.take_along_axis(key, top, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(top, order, axis=1)
 
 
 def retrieve(queries, database, *, similarity="cosine", n_results=None, ties="random",
@@ -78,10 +201,14 @@ def retrieve(queries, database, *, similarity="cosine", n_results=None, ties="ra
         relevance (Robertson's probability ranking principle); the cosine
         instead favours database items with flat posteriors.
     n_results : int or None, default=None
-        Length of each ranking; None ranks the whole database.
+        Length of each ranking; None ranks the whole database. A short ranking
+        costs O(n_database) time and O(n_results) memory per query beyond a
+        block of about ``2**22`` similarities (no full sort).
     ties : {"random", "index"}, default="random"
         Items with equal scores are ordered uniformly at random, independently
-        per query (drawn from ``random_state``), or by database index.
+        per query (drawn from ``random_state``), or by database index. With
+        ``"index"``, ``retrieve(..., n_results=k)`` equals the first k columns of
+        the full ranking; with ``"random"`` it has their distribution.
     random_state : int, Generator or None, default=None
         Seed of the random tie-break.
 
@@ -89,16 +216,23 @@ def retrieve(queries, database, *, similarity="cosine", n_results=None, ties="ra
     -------
     ranking : ndarray of shape (n_queries, n_results), dtype int64
         ``ranking[q, k]`` is the database index at rank k (0 = most similar).
+
+    Notes
+    -----
+    Score vectors are rescaled by powers of two (exactly) before similarities
+    are formed, so the ranking does not change when queries or database are
+    multiplied by a power of two and no similarity overflows, even for scores
+    of order 1e300 (see the module notes).
     """
     Q = _check_scores(queries, "queries")
     D = _check_scores(database, "database")
     if Q.shape[1] != D.shape[1]:
         raise ValueError(f"database must have {Q.shape[1]} columns like queries, "
                          f"got {D.shape[1]}")
-    if similarity not in ("cosine", "dot"):
-        raise ValueError(f"similarity must be 'cosine' or 'dot', got {similarity!r}")
-    if ties not in ("random", "index"):
-        raise ValueError(f"ties must be 'random' or 'index', got {ties!r}")
+    if not isinstance(similarity, str) or similarity not in ("cosine", "dot"):
+        raise ValueError(f"similarity must be 'cosine' or 'dot', got {_describe(similarity)}")
+    if not isinstance(ties, str) or ties not in ("random", "index"):
+        raise ValueError(f"ties must be 'random' or 'index', got {_describe(ties)}")
     n_database = D.shape[0]
     if n_results is None:
         n_results = n_database
@@ -106,41 +240,94 @@ def retrieve(queries, database, *, similarity="cosine", n_results=None, ties="ra
             or not 1 <= n_results <= n_database):
         raise ValueError(f"n_results must be an integer in [1, n_database={n_database}], "
                          f"got {_describe(n_results)}")
+    n_results = int(n_results)
     rng = check_random_state(random_state)
     if similarity == "cosine":
-        Q = _normalize_rows(Q, "query")
-        D = _normalize_rows(D, "database")
-    ranking = np.empty((Q.shape[0], n_results), dtype=np.int64)
-    for start in range(0, Q.shape[0], _CHUNK):
-        S = Q[start:start + _CHUNK] @ D.T
-        if ties == "random":
-            # Shuffle each row uniformly, then sort. A comparison sort sees tied
-            # items only through their keys, so relabelling two tied items swaps
-            # them in the output: from a uniformly shuffled input, every order
-            # of a tied block is equally likely, whether or not the sort is stable.
-            perm = rng.permuted(np.broadcast_to(np.arange(n_database), S.shape), axis=1)
-            order = np.argsort(-np.take_along_axis(S, perm, axis=1), axis=1)
-            order = np.take_along_axis(perm, order, axis=1)
+        Qs = _unit_rows(Q, "query")
+        Dneg = -_unit_rows(D, "database")
+
+        def keys(rows):
+            return Qs[rows] @ Dneg.T
+    else:
+        _warn_zero(Q, "dot product", "query")
+        Qs = np.ldexp(Q, -_row_exponents(Q)[:, None])   # order within a row unchanged
+        expo = _row_exponents(D)
+        nonzero = np.any(D != 0, axis=1)   # a zero row's exponent (0) means nothing
+        top = int(expo[nonzero].max()) if nonzero.any() else 0
+        if nonzero.any() and top - int(expo[nonzero].min()) > _DOT_EXPONENT_RANGE:
+            M = np.ldexp(D, -expo[:, None])
+
+            def keys(rows):
+                return _wide_dot_keys(Qs[rows], M, expo)
         else:
-            order = np.argsort(-S, axis=1, kind="stable")
-        ranking[start:start + _CHUNK] = order[:, :n_results]
+            Dneg = -np.ldexp(D, -top)   # one common power of two: the ranking is unchanged
+
+            def keys(rows):
+                return Qs[rows] @ Dneg.T
+    ranking = np.empty((Q.shape[0], n_results), dtype=np.int64)
+    step = _block_rows(n_database)
+    for start in range(0, Q.shape[0], step):
+        rows = slice(start, start + step)
+        ranking[rows] = _rank_block(keys(rows), n_results, ties, rng)
     return ranking
 
 
+_LABELS = "1-D class labels or a 2-D 0/1 indicator matrix"
+
+
 def _check_labels(labels, name):
-    arr = np.asarray(labels)
+    """1-D class labels (no NaN) or a float 0/1 indicator matrix with >= 1 column."""
+    if sp.issparse(labels):
+        labels = check_sparse_structure(labels, name).toarray()
+    try:
+        arr = np.asarray(labels)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {_LABELS}, got {_describe(labels)}") from None
     if arr.ndim not in (1, 2) or arr.shape[0] == 0:
-        raise ValueError(f"{name} must be 1-D class labels or a 2-D 0/1 indicator matrix "
-                         f"with at least one row, got shape {arr.shape}")
+        raise ValueError(f"{name} must be {_LABELS} with at least one row, "
+                         f"got shape {arr.shape}")
     if arr.ndim == 2:
+        if arr.shape[1] == 0:
+            raise ValueError(f"{name} must have at least one label column, got shape "
+                             f"{arr.shape}")
         try:
+            if arr.dtype.kind not in "biufO":
+                raise TypeError
             arr = np.asarray(arr, dtype=np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"{name} must be a numeric 0/1 indicator matrix, got dtype "
                              f"{arr.dtype}") from None
         if not np.all((arr == 0) | (arr == 1)):
             raise ValueError(f"{name} must be a 0/1 indicator matrix (multi-label)")
+        return arr
+    if arr.dtype.kind not in "biufcUSO":
+        raise ValueError(f"{name} must be {_LABELS}, got dtype {arr.dtype}")
+    try:
+        missing = np.asarray(arr != arr, dtype=bool)  # noqa: PLR0124 (NaN, also in objects)
+    except (TypeError, ValueError):
+        missing = np.zeros(arr.shape, dtype=bool)
+    if missing.shape == arr.shape and missing.any():
+        raise ValueError(f"{name} must not contain NaN: {int(missing.sum())} of its "
+                         f"{arr.shape[0]} labels are NaN (NaN equals no label)")
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must not contain inf")
     return arr
+
+
+def _check_label_pair(query_labels, database_labels):
+    q = _check_labels(query_labels, "query_labels")
+    d = _check_labels(database_labels, "database_labels")
+    if q.ndim != d.ndim or (q.ndim == 2 and q.shape[1] != d.shape[1]):
+        raise ValueError("query_labels and database_labels must both be 1-D labels or both "
+                         f"indicator matrices with the same columns, got shapes {q.shape} "
+                         f"and {d.shape}")
+    if q.ndim == 1:
+        kinds = {arr.dtype.kind for arr in (q, d)} - {"O"}
+        if kinds & set("biufc") and kinds & set("US"):
+            raise ValueError("query_labels and database_labels must be labels of the same "
+                             f"kind, got dtypes {q.dtype} and {d.dtype}: a number never "
+                             "equals a string, so no item would be relevant")
+    return q, d
 
 
 def _check_ranking(ranking, n_queries, n_database, full):
@@ -162,35 +349,43 @@ def _check_ranking(ranking, n_queries, n_database, full):
         raise ValueError(f"mean_average_precision needs a full ranking of all "
                          f"{n_database} database items, got {arr.shape[1]} columns; use "
                          "map_at_k for truncated rankings")
-    if arr.min() < 0 or arr.max() >= n_database:
+    low, high = arr.min(), arr.max()
+    if low < 0 or high >= n_database:
         raise ValueError(f"ranking entries must be database indices in [0, {n_database}), "
-                         f"got values in [{arr.min()}, {arr.max()}]")
-    for start in range(0, arr.shape[0], _CHUNK):
-        srt = np.sort(arr[start:start + _CHUNK], axis=1)
+                         f"got values in [{low}, {high}]")
+    step = _block_rows(arr.shape[1])
+    for start in range(0, arr.shape[0], step):
+        srt = np.sort(arr[start:start + step], axis=1)
         if np.any(srt[:, 1:] == srt[:, :-1]):
             raise ValueError("ranking rows must not repeat a database index")
-    return arr
+    return arr.astype(np.intp, copy=False)
 
 
-def _relevance_chunks(query_labels, database_labels, ranking):
-    """Yield boolean relevance of ranked items, a block of queries at a time."""
-    q = _check_labels(query_labels, "query_labels")
-    d = _check_labels(database_labels, "database_labels")
-    if q.ndim != d.ndim or (q.ndim == 2 and q.shape[1] != d.shape[1]):
-        raise ValueError("query_labels and database_labels must both be 1-D labels or both "
-                         f"indicator matrices with the same columns, got shapes {q.shape} "
-                         f"and {d.shape}")
-    for start in range(0, q.shape[0], _CHUNK):
-        block = ranking[start:start + _CHUNK]
-        if q.ndim == 1:
-            yield d[block] == q[start:start + _CHUNK, None]
-        else:
-            shared = q[start:start + _CHUNK] @ d.T > 0         # (chunk, n_database)
-            yield np.take_along_axis(shared, block, axis=1)
+def _relevance_chunks(q, d, ranking):
+    """Yield boolean relevance of the ranked items, a block of queries at a time.
 
-
-def _n_database(database_labels):
-    return np.shape(database_labels)[0] if np.ndim(database_labels) >= 1 else 0
+    Memory per block stays near ``_BLOCK_ELEMENTS``: 1-D labels compare the
+    ranked items' labels; indicator matrices gather the ranked items' label
+    rows when that is smaller than one row of shared-label flags per query.
+    """
+    n_queries, k = ranking.shape
+    if q.ndim == 1:
+        step = _block_rows(k)
+        for start in range(0, n_queries, step):
+            yield d[ranking[start:start + step]] == q[start:start + step, None]
+        return
+    n_labels = q.shape[1]
+    if k * n_labels <= d.shape[0]:
+        qb, db = q > 0, d > 0
+        step = _block_rows(k * n_labels)
+        for start in range(0, n_queries, step):
+            block = ranking[start:start + step]
+            yield np.any(db[block] & qb[start:start + step, None, :], axis=2)
+    else:
+        step = _block_rows(d.shape[0])
+        for start in range(0, n_queries, step):
+            shared = q[start:start + step] @ d.T > 0          # (block, n_database)
+            yield np.take_along_axis(shared, ranking[start:start + step], axis=1)
 
 
 def _check_k(k, n_results, n_database):
@@ -201,6 +396,11 @@ def _check_k(k, n_results, n_database):
     if k > n_results:
         raise ValueError(f"k={k} exceeds the length of the rankings ({n_results} columns)")
     return int(k)
+
+
+def _prepare(query_labels, database_labels, ranking, full):
+    q, d = _check_label_pair(query_labels, database_labels)
+    return q, d, _check_ranking(ranking, q.shape[0], d.shape[0], full)
 
 
 def mean_average_precision(query_labels, database_labels, ranking, *, per_query=False):
@@ -216,27 +416,35 @@ def mean_average_precision(query_labels, database_labels, ranking, *, per_query=
     Parameters
     ----------
     query_labels : array-like of shape (n_queries,) or (n_queries, n_labels)
+        Class labels (no NaN) or a 0/1 indicator matrix (dense or sparse).
     database_labels : array-like of shape (n_database,) or (n_database, n_labels)
+        Labels of the same kind as ``query_labels``.
     ranking : array-like of shape (n_queries, n_database)
-        Full rankings, e.g. from :func:`retrieve`.
+        Full rankings, e.g. from :func:`retrieve`: every row a permutation of
+        the database indices (checked, so nothing is read out of bounds).
     per_query : bool, default=False
         Return the AP of every query instead of the mean.
+
+    Returns
+    -------
+    map : float, or ndarray of shape (n_queries,) with ``per_query=True``
     """
-    n_database = _n_database(database_labels)
-    n_queries = np.shape(query_labels)[0] if np.ndim(query_labels) >= 1 else 0
-    ranking = _check_ranking(ranking, n_queries, n_database, full=True)
+    if not isinstance(per_query, (bool, np.bool_)):
+        raise TypeError(f"per_query must be True or False, got {_describe(per_query)}")
+    q, d, ranking = _prepare(query_labels, database_labels, ranking, full=True)
     out = []
-    for rel in _relevance_chunks(query_labels, database_labels, ranking):
+    n_empty = 0
+    for rel in _relevance_chunks(q, d, ranking):
         hits = np.cumsum(rel, axis=1)
         prec = hits / np.arange(1, rel.shape[1] + 1)
         n_rel = hits[:, -1]
         total = np.sum(prec * rel, axis=1)
-        ap = np.divide(total, n_rel, out=np.zeros_like(total), where=n_rel > 0)
-        out.append(ap)
-        if np.any(n_rel == 0):
-            warnings.warn(f"{int(np.sum(n_rel == 0))} queries have no relevant database item; "
-                          "their average precision is set to 0", UndefinedMetricWarning,
-                          stacklevel=2)
+        out.append(np.divide(total, n_rel, out=np.zeros_like(total), where=n_rel > 0))
+        n_empty += int(np.sum(n_rel == 0))
+    if n_empty:
+        warnings.warn(f"{n_empty} queries have no relevant database item; "
+                      "their average precision is set to 0", UndefinedMetricWarning,
+                      stacklevel=2)
     ap = np.concatenate(out)
     return ap if per_query else float(ap.mean())
 
@@ -245,15 +453,12 @@ def precision_at_k(query_labels, database_labels, ranking, k):
     """Mean over queries of the fraction of relevant items among the first k ranked.
 
     ``P@K(q) = (1/K) sum_{j <= K} rel_q(j)``. ``k`` larger than the database or
-    than the rankings raises ``ValueError``.
+    than the rankings raises ``ValueError``; labels and ``ranking`` are checked
+    as in :func:`mean_average_precision` (rankings may be truncated).
     """
-    n_database = _n_database(database_labels)
-    n_queries = np.shape(query_labels)[0] if np.ndim(query_labels) >= 1 else 0
-    ranking = _check_ranking(ranking, n_queries, n_database, full=False)
-    k = _check_k(k, ranking.shape[1], n_database)
-    ranking = ranking[:, :k]
-    vals = [rel.mean(axis=1) for rel in _relevance_chunks(query_labels, database_labels,
-                                                          ranking)]
+    q, d, ranking = _prepare(query_labels, database_labels, ranking, full=False)
+    k = _check_k(k, ranking.shape[1], d.shape[0])
+    vals = [rel.mean(axis=1) for rel in _relevance_chunks(q, d, ranking[:, :k])]
     return float(np.concatenate(vals).mean())
 
 
@@ -263,15 +468,13 @@ def map_at_k(query_labels, database_labels, ranking, k):
     ``AP@K(q) = (1/R_K(q)) sum_{k <= K} P_q(k) rel_q(k)``, where ``R_K(q)`` is the
     number of relevant items among the first K (AP@K = 0 when there are none,
     without a warning). Some papers divide by ``min(|Rel_q|, K)`` instead; this
-    function does not. ``k`` larger than the database or the rankings raises.
+    function does not. ``k`` larger than the database or the rankings raises;
+    labels and ``ranking`` are checked as in :func:`mean_average_precision`.
     """
-    n_database = _n_database(database_labels)
-    n_queries = np.shape(query_labels)[0] if np.ndim(query_labels) >= 1 else 0
-    ranking = _check_ranking(ranking, n_queries, n_database, full=False)
-    k = _check_k(k, ranking.shape[1], n_database)
-    ranking = ranking[:, :k]
+    q, d, ranking = _prepare(query_labels, database_labels, ranking, full=False)
+    k = _check_k(k, ranking.shape[1], d.shape[0])
     out = []
-    for rel in _relevance_chunks(query_labels, database_labels, ranking):
+    for rel in _relevance_chunks(q, d, ranking[:, :k]):
         hits = np.cumsum(rel, axis=1)
         prec = hits / np.arange(1, k + 1)
         n_rel = hits[:, -1]

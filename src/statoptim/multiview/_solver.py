@@ -44,7 +44,7 @@ import numpy as np
 
 from statoptim.multiview import _cp, _kernels_numpy
 
-__all__ = ["CPSolver", "EXACT_MAX_SIZE", "CHOLESKY_MAX_SIZE"]
+__all__ = ["CHOLESKY_MAX_SIZE", "EXACT_MAX_SIZE", "CPSolver"]
 
 # Blocks with rank * n_cols above this use the prox-linear update under "auto".
 EXACT_MAX_SIZE = 3000
@@ -476,12 +476,25 @@ class CPSolver:
         else:
             H = self.assemble_H(m, v, W, Q)
             rhs = np.ascontiguousarray(B.T).ravel()
-            info = self._k.cholesky_solve(H, rhs)
-            if info != 0:  # cannot happen for lambda > 0 unless the data overflow
-                raise np.linalg.LinAlgError(
-                    f"Cholesky factorisation of the Theta block failed (LAPACK info={info})")
-            theta = rhs.reshape(self.rank, z.shape[1]).T
+            if self._k.cholesky_solve(H, rhs) == 0:
+                theta = rhs.reshape(self.rank, z.shape[1]).T
+            else:
+                # H >= lambda I is positive definite, but with lambda below the rounding
+                # level of the data part (rank-deficient designs) it is numerically
+                # indefinite: solve by PCG instead and keep the better of the two blocks
+                theta = self.solve_pcg(m, v, W, Q, B, factor=False)
+                if (self._block_quadratic(m, v, W, Q, B, theta)
+                        > self._block_quadratic(m, v, W, Q, B, self.Theta[m][v])):
+                    theta = self.Theta[m][v]
         self._set_theta(m, v, theta)
+
+    def _block_quadratic(self, m, v, W, Q, B, theta):
+        """<theta, H theta> - 2 <B, theta>: the block's part of J, up to a constant."""
+        out = np.empty_like(theta)
+        theta = np.ascontiguousarray(theta)
+        self._k.block_operator(self.Z[m][v], W, Q, 1.0 / self.n_samples, self.reg, theta,
+                               self._buf("nr", m), self._buf("nr2", m), out)
+        return float(np.vdot(theta, out) - 2.0 * np.vdot(B, theta))
 
     def update_theta_cg(self, m, v):
         """Inexact Theta_m^(v): CG_STEPS preconditioned CG steps from the current Theta.
@@ -504,10 +517,13 @@ class CPSolver:
         p = zr.copy()
         rz = np.vdot(r, zr)
         for _ in range(n_steps):
-            if rz <= 0 or np.linalg.norm(r) <= target:
+            if not rz > 0 or np.linalg.norm(r) <= target:
                 break
             Hp = apply(p)
-            step = rz / np.vdot(p, Hp)
+            curvature = np.vdot(p, Hp)
+            if not curvature > 0:   # H is positive definite: only round-off gets here
+                break
+            step = rz / curvature
             x += step * p
             r -= step * Hp
             zr = precondition(r)
@@ -515,7 +531,7 @@ class CPSolver:
             p = zr + (rz / rz_old) * p
             self.pcg_iterations += 1
 
-    def solve_pcg(self, m, v, W, Q, B, max_steps=None):
+    def solve_pcg(self, m, v, W, Q, B, max_steps=None, factor=True):
         """Solve H Theta = B by conjugate gradients, warm-started at the current Theta.
 
         H is applied in operator form (`block_operator`, O(N R (d + R)) per
@@ -523,7 +539,9 @@ class CPSolver:
         by its mean-field approximation (Q o W^T W / N) kron (Z^T Z / N) + lambda I,
         which is exact when V = 1 and is inverted through the eigendecompositions
         of its two Kronecker factors. Stops at a relative residual of PCG_RTOL
-        (the true residual is re-checked); falls back to Cholesky otherwise.
+        (the true residual is re-checked); falls back to Cholesky otherwise
+        (``factor=True``) unless that fails, and then returns the last iterate,
+        which every CG step moved downhill on the block quadratic.
         """
         z = self.Z[m][v]
         n = self.n_samples
@@ -554,9 +572,12 @@ class CPSolver:
             r = B - apply(x)
             if np.linalg.norm(r) <= 10 * target:
                 return x
+        if not factor:
+            return x
         H = self.assemble_H(m, v, W, Q)  # did not reach round-off: factor instead
         rhs = np.ascontiguousarray(B.T).ravel()
-        self._k.cholesky_solve(H, rhs)
+        if self._k.cholesky_solve(H, rhs) != 0:   # numerically indefinite (see above)
+            return x
         return rhs.reshape(self.rank, z.shape[1]).T
 
     def balance(self):
