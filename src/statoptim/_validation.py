@@ -362,7 +362,16 @@ def power_of_two_scale(values):
     Dividing by a power of two is exact in binary floating point (no digit
     is lost unless the result under- or overflows), so kernels can work on
     data of order one and results can be scaled back exactly. Returns 1.0
-    for an all-zero or empty array. ``values`` must be finite.
+    for an all-zero or empty array. ``values`` must be finite. For
+    ``max|values| >= 2**1023`` the scale is capped at ``2**1023`` (the
+    largest power of two a float64 holds), so the quotient lies in [1, 2).
+
+    Examples
+    --------
+    >>> power_of_two_scale([3.0, -0.1])
+    4.0
+    >>> power_of_two_scale([1e308]) == 2.0 ** 1023
+    True
     """
     a = np.asarray(values)
     if a.size == 0:
@@ -371,4 +380,4 @@ def power_of_two_scale(values):
     if top == 0.0 or not math.isfinite(top):
         return 1.0
     _, exponent = math.frexp(top)
-    return math.ldexp(1.0, exponent)
+    return math.ldexp(1.0, min(exponent, 1023))
