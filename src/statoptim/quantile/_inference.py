@@ -556,7 +556,7 @@ def _check_training_data(r, y, w, q, fit_intercept):
 
 def summarize(model, X, y, sample_weight=None, *, se="nid", alpha=0.05,
               bandwidth="hall-sheather", n_boot=200, bootstrap="xy", random_state=None,
-              n_threads=1):
+              n_threads=None):
     """Inference for a fitted :class:`~statoptim.QuantileRegressor`.
 
     See :meth:`statoptim.QuantileRegressor.summary` for the parameters.
