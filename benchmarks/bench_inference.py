@@ -10,7 +10,9 @@ q = 0.5. Timed in the same run:
   (``vcov="robust"``: Powell's sandwich, Epanechnikov kernel, Hall-Sheather
   bandwidth) are computed inside ``fit``;
 * ``boot`` at n = 2000: ``summary(se="boot", n_boot=200)``, xy pairs and wild,
-  with 1 and 2 threads; statsmodels ``fit`` again for scale (it has no bootstrap).
+  with 1 and 2 threads; statsmodels ``fit`` again for scale (it has no bootstrap);
+* ``rank`` at n = 1000 (R's default method below n = 1001): rank-inversion
+  intervals by parametric programming (statsmodels has none).
 
 statsmodels' and statoptim's standard errors estimate the same asymptotic
 covariance by different methods; their largest relative difference is stored in
@@ -110,3 +112,19 @@ def test_boot_2000(benchmark, kind, n_threads):
 
     res = benchmark.pedantic(run, rounds=10, iterations=1, warmup_rounds=1)
     _record_bse(benchmark, data, res.bse, 0.35)
+
+
+def test_rank_1000(benchmark):
+    data = _data(1000)
+    benchmark.group = "inference rank n=1000 p=5"
+    benchmark.extra_info.update(method="rank", n_samples=1000, n_features=5)
+
+    def run():
+        return data["model"].summary(data["X"], data["y"], se="rank")
+
+    res = benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
+    # the rank intervals and the nid intervals estimate the same thing
+    nid = data["model"].summary(data["X"], data["y"], se="nid").conf_int
+    rel = float(np.max(np.abs(res.conf_int - nid) / (nid[:, 1:] - nid[:, :1])))
+    benchmark.extra_info["max_bound_diff_vs_nid_in_widths"] = rel
+    assert rel < 0.25

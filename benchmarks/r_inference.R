@@ -2,8 +2,8 @@
 #
 # Run from the repository root:  Rscript benchmarks/r_inference.R
 # Prints Python literals that are pasted into tests/test_inference.py (R_SUMMARY,
-# R_AKJ, R_BOOT). Needs R with the quantreg package (Debian: r-cran-quantreg);
-# the test suite itself never needs R.
+# R_AKJ, R_BOOT, R_RANK, R_RANK_TEST). Needs R with the quantreg package
+# (Debian: r-cran-quantreg); the test suite itself never needs R.
 suppressMessages(library(quantreg))
 options(warn = 1)
 
@@ -70,5 +70,42 @@ for (cs in list(list("hetero", 0.5), list("weighted", 0.75))) {
     s <- summary(fit, se = "boot", bsmethod = bs, R = nrep)
     cat(sprintf("    (\"%s\", %s, \"%s\"): %s,\n", cs[[1]], cs[[2]], bs, num(coef(s)[, 2])))
   }
+}
+cat("}\n")
+
+# Rank-inversion intervals: coef(summary(fit, se = "rank", alpha = alpha))[, 2:3]
+# (rq.fit.br with ci = TRUE and its defaults iid = TRUE, interp = TRUE, tcrit = TRUE)
+cat("\nR_RANK = {\n")
+for (cs in list(list("hetero", 0.5, TRUE, 0.05), list("hetero", 0.25, TRUE, 0.1),
+                list("hetero", 0.9, TRUE, 0.05), list("hetero", 0.5, FALSE, 0.05),
+                list("weighted", 0.5, TRUE, 0.05), list("weighted", 0.75, TRUE, 0.05),
+                list("weighted", 0.3, TRUE, 0.1), list("weighted", 0.75, FALSE, 0.05))) {
+  fit <- fit_case(cs[[1]], cs[[2]], cs[[3]])
+  tab <- coef(summary(fit, se = "rank", alpha = cs[[4]]))
+  cat(sprintf("    (\"%s\", %s, %s, %s): {\n", cs[[1]], cs[[2]], py_bool(cs[[3]]), cs[[4]]))
+  cat(sprintf("        \"coef\": %s,\n", num(tab[, 1])))
+  cat(sprintf("        \"lower\": %s,\n", num(tab[, 2])))
+  cat(sprintf("        \"upper\": %s,\n", num(tab[, 3])))
+  cat("    },\n")
+}
+cat("}\n")
+
+# Rank-score tests of each coefficient = 0 ("tau" scores, iid):
+# anova(fit, reduced, test = "rank", score = "tau")$table$pvalue, reduced = fit
+# without that term (the intercept: "- 1")
+cat("\nR_RANK_TEST = {\n")
+for (cs in list(list("hetero", 0.25), list("weighted", 0.75))) {
+  fit <- fit_case(cs[[1]], cs[[2]], TRUE)
+  d <- if (cs[[1]] == "hetero") hetero else weighted
+  terms <- if (cs[[1]] == "hetero") c("x1", "x2") else c("x1", "x2", "x3")
+  pv <- c()
+  for (drop in c("(Intercept)", terms)) {
+    f <- if (drop == "(Intercept)") paste("y ~", paste(terms, collapse = " + "), "- 1")
+         else paste("y ~", paste(setdiff(terms, drop), collapse = " + "))
+    red <- if (cs[[1]] == "hetero") rq(as.formula(f), tau = cs[[2]], data = d)
+           else rq(as.formula(f), tau = cs[[2]], data = d, weights = w)
+    pv <- c(pv, anova(fit, red, test = "rank", score = "tau")$table$pvalue)
+  }
+  cat(sprintf("    (\"%s\", %s): %s,\n", cs[[1]], cs[[2]], num(pv)))
 }
 cat("}\n")

@@ -75,6 +75,10 @@ def load(name):
 # median fit (hetero) and of the weighted tau = 0.75 fit (weighted).
 # R_BOOT[(data, tau, bsmethod)] is coef(summary(fit, se = "boot", bsmethod = bsmethod,
 # R = 20000))[, 2] after set.seed(20240613).
+# R_RANK[(data, tau, intercept, alpha)] is coef(summary(fit, se = "rank", alpha = alpha)).
+# R_RANK_TEST[(data, tau)] is, for each coefficient in turn (intercept first),
+# anova(fit, reduced, test = "rank", score = "tau")$table$pvalue with `reduced` the fit
+# without that term (for the intercept: the formula with "- 1").
 
 R_SUMMARY = {
     ("hetero", 0.5, "iid", "hall-sheather", True): {
@@ -380,6 +384,54 @@ R_BOOT = {
 }
 
 
+R_RANK = {
+    ("hetero", 0.5, True, 0.05): {
+        "coef": [2.05974325058, 0.776652347856, -1.53069573926],
+        "lower": [1.84232117178, 0.677834651675, -1.75982661821],
+        "upper": [2.44607683836, 0.857069604096, -1.3622443849],
+    },
+    ("hetero", 0.25, True, 0.1): {
+        "coef": [1.74830787181, 0.558175881086, -1.66900982665],
+        "lower": [1.56910503022, 0.501637402166, -1.76861074027],
+        "upper": [1.91466518871, 0.615588050159, -1.42945887603],
+    },
+    ("hetero", 0.9, True, 0.05): {
+        "coef": [3.10160635697, 1.16477472391, -1.79872168707],
+        "lower": [2.53484039716, 0.920939508059, -2.08210360402],
+        "upper": [3.97259755561, 1.35583223056, -1.58575469448],
+    },
+    ("hetero", 0.5, False, 0.05): {
+        "coef": [1.12723820416, -1.46995291105],
+        "lower": [1.04428727604, -1.98644237043],
+        "upper": [1.19215688356, -0.962136470087],
+    },
+    ("weighted", 0.5, True, 0.05): {
+        "coef": [0.625640702483, 1.48554286076, -0.420925652743, -0.191537169681],
+        "lower": [-0.823561112512, 0.590710588869, -1.01323505493, -0.960278684703],
+        "upper": [1.58268378455, 2.48290598998, 0.642671439945, 1.43580287847],
+    },
+    ("weighted", 0.75, True, 0.05): {
+        "coef": [3.39397024107, 1.51284140194, 0.0989788585657, -0.186120987431],
+        "lower": [2.22531351045, 0.900411567008, -0.68038592314, -2.76665245082],
+        "upper": [4.14826960295, 2.34844053937, 1.01070193836, 1.3067693928],
+    },
+    ("weighted", 0.3, True, 0.1): {
+        "coef": [-1.5631787693, 1.73188080665, -0.319174849815, 0.716485116061],
+        "lower": [-1.9047423351, 0.548103872893, -0.918412698089, -0.239998601961],
+        "upper": [-1.09348622954, 2.17121264907, 0.00397787955203, 1.66019871946],
+    },
+    ("weighted", 0.75, False, 0.05): {
+        "coef": [0.714525616258, -0.414336795443, 2.90852429687],
+        "lower": [0.302662819346, -1.14065610938, 1.11722907776],
+        "upper": [1.90241761788, 0.672042030443, 5.37629142177],
+    },
+}
+
+R_RANK_TEST = {
+    ("hetero", 0.25): [1.58019704655e-07, 6.2172489379e-15, 1.80990111787e-10],
+    ("weighted", 0.75): [9.94586635272e-11, 0.000128892231251, 0.587672046633, 0.646789459582],
+}
+
 # R warns "k non-positive fis" in these cases, with the same k as here
 NONPOSITIVE_FIS = {("hetero", 0.25, True): 1, ("weighted", 0.75, False): 53}
 
@@ -607,6 +659,142 @@ def test_xy_bootstrap_replicate_is_exact_fit_of_resample():
 
 
 # --------------------------------------------------------------------------
+# rank inversion
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("key", sorted(R_RANK, key=str), ids=str)
+def test_rank_intervals_match_r(key):
+    name, tau, intercept, alpha = key
+    model, X, y, w = fitted(name, tau, intercept)
+    res = model.summary(X, y, w, se="rank", alpha=alpha)
+    np.testing.assert_allclose(res.coef, R_RANK[key]["coef"], rtol=1e-9)
+    np.testing.assert_allclose(res.conf_int[:, 0], R_RANK[key]["lower"], rtol=1e-8)
+    np.testing.assert_allclose(res.conf_int[:, 1], R_RANK[key]["upper"], rtol=1e-8)
+    assert np.all(np.isnan(res.bse)) and np.all(np.isnan(res.cov))
+    assert res.se == "rank" and res.bandwidth is None
+
+
+@pytest.mark.parametrize("key", sorted(R_RANK_TEST), ids=str)
+def test_rank_test_pvalues_match_r_anova(key):
+    model, X, y, w = fitted(*key)
+    res = model.summary(X, y, w, se="rank")
+    # R computes 1 - pf(T^2, 1, n - p): tiny p-values lose digits there
+    np.testing.assert_allclose(res.pvalues, R_RANK_TEST[key], rtol=1e-6, atol=1e-13)
+
+
+def test_rank_bounds_are_where_the_test_flips():
+    # independent of the parametric walk: the exact restricted fit just inside
+    # and just outside each bound, and the rank statistic there
+    from statoptim.quantile._inference import _Restricted
+
+    model, X, y, w = fitted("weighted", 0.3)
+    res = model.summary(X, y, w, se="rank", alpha=0.1)
+    Z = np.column_stack([np.ones(len(y)), X])
+    solver = {"tol": 1e-5, "max_iter": 1000, "max_pivots": None, "preprocess": False}
+    crit = stats.t.ppf(0.95, len(y) - 4)
+    Zt = w[:, None] * Z
+    qn = 1 / np.diag(np.linalg.inv(Zt.T @ Zt))
+    for j in range(4):
+        fit = _Restricted(np.delete(Z, j, axis=1), Z[:, j], y, w, 0.3, solver)
+        scale = np.sqrt(qn[j] * 0.3 * 0.7)
+
+        def stat(b, fit=fit, scale=scale):
+            return float(fit.c @ fit.probe(b, 1.0)[1][0]) / scale
+
+        lo, hi = res.conf_int[j]
+        width = hi - lo
+        # the walk stops at the FIRST b where the test rejects (T is a step
+        # function and need not be monotone): inside on the way out ...
+        for b in np.linspace(res.coef[j], hi, 12, endpoint=False):
+            assert abs(stat(b)) < crit
+        for b in np.linspace(res.coef[j], lo, 12, endpoint=False):
+            assert abs(stat(b)) < crit
+        # ... and rejecting soon after the bound (within the interpolated step)
+        assert max(abs(stat(b)) for b in hi + width * np.linspace(1e-3, 0.1, 12)) >= crit
+        assert max(abs(stat(b)) for b in lo - width * np.linspace(1e-3, 0.1, 12)) >= crit
+
+
+
+def test_rank_bounds_on_tied_data():
+    # one-decimal data: residuals cross zero together and rows stay tied
+    # (the walk's multi-row pivots and always-zero rows); the bounds still
+    # sit where exact fits at fixed b say the test starts to reject
+    from statoptim.quantile._inference import _Restricted
+
+    rng = np.random.default_rng(4)
+    n = 40
+    X = np.round(rng.standard_normal((n, 2)), 1)
+    X[:, 1] = rng.integers(0, 4, n)
+    y = np.round(1 + X @ [1.0, -1.0] + rng.standard_t(3, n), 1)
+    model = QuantileRegressor(0.65).fit(X, y)
+    res = model.summary(X, y, se="rank")
+    Z = np.column_stack([np.ones(n), X])
+    qn = 1 / np.diag(np.linalg.inv(Z.T @ Z))
+    crit = stats.t.ppf(0.975, n - 3)
+    solver = {"tol": 1e-5, "max_iter": 1000, "max_pivots": None, "preprocess": False}
+    for j in range(3):
+        fit = _Restricted(np.delete(Z, j, axis=1), Z[:, j], y, np.ones(n), 0.65, solver)
+        scale = np.sqrt(qn[j] * 0.65 * 0.35)
+
+        def stat(b, fit=fit, scale=scale):
+            return abs(float(fit.c @ fit.probe(b, 1.0)[1][0])) / scale
+
+        lo, hi = res.conf_int[j]
+        width = hi - lo
+        for end in (lo, hi):
+            assert all(stat(b) < crit for b in np.linspace(res.coef[j], end, 15, endpoint=False))
+        assert max(stat(b) for b in hi + width * np.linspace(1e-4, 0.25, 40)) >= crit
+        assert max(stat(b) for b in lo - width * np.linspace(1e-4, 0.25, 40)) >= crit
+
+def test_rank_single_coefficient_against_brute_force():
+    # one column, no intercept: no restricted fit, T(b) = x'psi(y - b x) / s
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0.5, 2.0, 60)
+    y = 1.5 * x + x * rng.standard_normal(60)
+    tau, alpha = 0.4, 0.05
+    model = QuantileRegressor(tau, fit_intercept=False).fit(x[:, None], y)
+    res = model.summary(x[:, None], y, se="rank", alpha=alpha)
+    b0 = res.coef[0]
+    crit = stats.t.ppf(1 - alpha / 2, 59)
+    s = np.sqrt(x @ x * tau * (1 - tau))
+    breaks = np.sort(y / x)
+
+    def stat(b):
+        return x @ np.where(y - b * x < 0, tau - 1, tau) / s
+
+    for direction, bound in ((1, res.conf_int[0, 1]), (-1, res.conf_int[0, 0])):
+        # segments of constant T start at b0 (the estimate, itself a break)
+        # and at every later break in this direction
+        starts = np.concatenate([[b0], np.sort(breaks[direction * (breaks - b0) > 1e-12]
+                                               * direction) * direction])
+        prev_b, prev_t = b0, 0.0
+        for k, b in enumerate(starts):
+            nxt = starts[k + 1] if k + 1 < len(starts) else b + direction
+            t_here = stat((b + nxt) / 2)
+            if abs(t_here) >= crit:  # interpolate between the last two segments
+                expect = prev_b + direction * abs(b - prev_b) * (crit - abs(prev_t)) / abs(
+                    t_here - prev_t)
+                break
+            prev_b, prev_t = b, t_here
+        assert k >= 2  # a real walk, not a first-step exit
+        assert bound == pytest.approx(expect, rel=1e-12)
+
+
+def test_rank_shapes_and_weight_scale():
+    X, y, _ = load("hetero")
+    model = QuantileRegressor([0.3, 0.6]).fit(X, y)
+    res = model.summary(X, y, se="rank")
+    assert res.conf_int.shape == (2, 3, 2) and res.pvalues.shape == (2, 3)
+    single = QuantileRegressor(0.6).fit(X, y).summary(X, y, se="rank")
+    np.testing.assert_allclose(res.conf_int[1], single.conf_int, rtol=1e-12)
+    model, X, y, w = fitted("weighted", 0.5)
+    a = model.summary(X, y, w, se="rank")
+    b = model.summary(X, y, 4.0 * w, se="rank")
+    np.testing.assert_allclose(b.conf_int, a.conf_int, rtol=1e-9)
+    np.testing.assert_allclose(b.pvalues, a.pvalues, rtol=1e-9)
+    assert "--" in str(a)  # no standard error for rank inversion
+
+
+# --------------------------------------------------------------------------
 # bad input
 # --------------------------------------------------------------------------
 def test_not_fitted():
@@ -616,8 +804,9 @@ def test_not_fitted():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"se": "rank"}, r"se must be one of \['iid', 'nid', 'ker', 'boot'\], got 'rank'"),
-    ({"se": "sandwich"}, "se must be one of"),
+    ({"se": "sandwich"},
+     r"se must be one of \['iid', 'nid', 'ker', 'boot', 'rank'\], got 'sandwich'"),
+    ({"se": "RANK"}, "se must be one of"),
     ({"se": None}, "se must be one of"),
     ({"alpha": 0.0}, "alpha must be a finite number > 0 and < 1, got 0.0"),
     ({"alpha": 1}, "alpha must be"),
@@ -675,7 +864,7 @@ def test_exact_linear_data_is_a_clear_error():
 
 @given(
     n=st.integers(5, 40), p=st.integers(1, 3), q=st.floats(0.05, 0.95),
-    se=st.sampled_from(["iid", "nid", "ker", "boot"]), weighted=st.booleans(),
+    se=st.sampled_from(["iid", "nid", "ker", "boot", "rank"]), weighted=st.booleans(),
     seed=st.integers(0, 2**16), intercept=st.booleans(),
 )
 def test_fuzz_summary(n, p, q, se, weighted, seed, intercept):
@@ -694,9 +883,13 @@ def test_fuzz_summary(n, p, q, se, weighted, seed, intercept):
         except ValueError as exc:
             assert any(s in str(exc) for s in ("se=", "X'FX", "X'X", "samples", "bootstrap"))
             return
-    assert np.all(np.isfinite(res.bse)) and np.all(res.bse >= 0)
     assert np.all((res.pvalues >= 0) & (res.pvalues <= 1))
     assert np.all(res.conf_int[:, 0] <= res.conf_int[:, 1])
+    if se == "rank":
+        assert np.all(np.isnan(res.bse)) and not np.any(np.isnan(res.conf_int))
+        assert np.all((res.conf_int[:, 0] <= res.coef) & (res.coef <= res.conf_int[:, 1]))
+    else:
+        assert np.all(np.isfinite(res.bse)) and np.all(res.bse >= 0)
 
 
 def test_datasets_reproducible():

@@ -248,22 +248,27 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             and residuals are multiplied by their weights before the
             covariance formulas (sampling-weight sandwich ``X'WFX``,
             ``X'W^2X``).
-        se : {"nid", "iid", "ker", "boot"}, default="nid"
+        se : {"nid", "iid", "ker", "boot", "rank"}, default="nid"
             ``"iid"``: Koenker-Bassett ``tau (1 - tau) s^2 (X'X)^{-1}``, the
             sparsity ``s`` from the empirical quantile function of the
             residuals (Koenker 2005, section 3.4.1). ``"nid"``: the
             Hendricks-Koenker sandwich, densities from refits at
             ``tau +- h`` (section 3.4.2). ``"ker"``: Powell's (1991) kernel
-            sandwich. ``"boot"``: bootstrap covariance (``bootstrap``). Each
-            matches R's ``quantreg::summary.rq(se = ...)``. Rank-inversion
-            intervals (R's ``se = "rank"``) are not implemented.
+            sandwich. ``"boot"``: bootstrap covariance (``bootstrap``).
+            ``"rank"``: intervals from inverting the regression rank-score
+            test (Koenker 1994; section 3.5.5), exact parametric
+            programming, O(n^1.5) pivots; no standard errors (``bse`` is
+            NaN), p-values of the rank test. Each matches R's
+            ``quantreg::summary.rq(se = ...)`` (R's default for n < 1001 is
+            ``"rank"``, else ``"nid"``).
         alpha : float in (0, 1), default=0.05
             ``conf_int`` has level ``1 - alpha``.
         bandwidth : {"hall-sheather", "bofinger"} or float in (0, 1)
             Bandwidth of the sparsity estimates for ``"iid"``, ``"nid"`` and
             ``"ker"``: Hall & Sheather (1988) (R's ``hs = TRUE``), Bofinger
             (1975) (``hs = FALSE``), or ``h`` itself on the quantile scale.
-            ``h`` is halved until ``tau +- h`` lies in (0, 1).
+            ``h`` is halved until ``tau +- h`` lies in (0, 1) (not for
+            ``"iid"``, where it sets a band of ranks).
         n_boot : int >= 2, default=200
             Bootstrap replicates (``se="boot"``).
         bootstrap : {"xy", "wild"}, default="xy"

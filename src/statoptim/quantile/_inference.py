@@ -20,6 +20,10 @@ R's ``quantreg::summary.rq`` (Koenker 2005, section 3.4):
     The covariance of bootstrap replicates: xy-pairs (Efron 1979) or the wild
     bootstrap of Feng, He & Hu (2011), each replicate solved exactly by
     :func:`statoptim.quantile.solve_quantile`.
+``"rank"``
+    Intervals from inverting the regression rank-score test (Gutenbrunner,
+    Jureckova, Koenker & Portnoy 1993; Koenker 1994), by parametric linear
+    programming in the tested value; no covariance.
 
 Weights follow R's convention for ``rq(..., weights = w)``: every row of
 ``(X, y)`` and every residual is multiplied by its weight before the formulas
@@ -33,13 +37,14 @@ t statistics use ``n - p`` degrees of freedom, as R and statsmodels do.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 
 from statoptim._validation import (
@@ -54,7 +59,7 @@ from statoptim.quantile._solver import _solve
 
 __all__ = ["QuantileSummary", "sparsity_bandwidth", "summarize"]
 
-SE_METHODS = ("iid", "nid", "ker", "boot")
+SE_METHODS = ("iid", "nid", "ker", "boot", "rank")
 BANDWIDTH_RULES = ("hall-sheather", "bofinger")
 BOOTSTRAP_KINDS = ("xy", "wild")
 
@@ -166,14 +171,14 @@ def _inverse_gram(A, what):
             f"{what} is singular or nearly so (QR diagonal ratio "
             f"{d.min() / max(d.max(), 1e-300):.3g}); the covariance cannot be estimated"
         )
-    Rinv = linalg.solve_triangular(R, np.eye(R.shape[0]))
+    Rinv = np.linalg.inv(R)  # p x p; NumPy: SciPy's threaded LAPACK is slow on tiny calls
     return Rinv @ Rinv.T
 
 
 def _leverages(A):
     """Diagonal of the hat matrix ``A (A'A)^{-1} A'`` without forming it."""
     R = np.linalg.qr(A, mode="r")
-    Q1 = linalg.solve_triangular(R, A.T, trans="T").T  # A R^{-1}
+    Q1 = A @ np.linalg.inv(R)
     return np.einsum("ij,ij->i", Q1, Q1)
 
 
@@ -288,6 +293,252 @@ def _sandwich(Zt, f, q, what):
     return q * (1.0 - q) * (hinv @ (Zt.T @ Zt) @ hinv)
 
 
+# --------------------------------------------------------------------------
+# rank-test inversion (Koenker 1994; Koenker 2005, section 3.5.5)
+# --------------------------------------------------------------------------
+# Most candidate bases tried at a vertex where several residuals cross zero
+# together (ties); beyond that the walk restarts from an exact fit.
+_MAX_CANDIDATES = 200
+
+
+class _Restricted:
+    """The fit of ``y - b c`` on ``A`` with row weights ``w`` as ``b`` varies."""
+
+    def __init__(self, A, c, y, w, q, solver):
+        self.A = np.ascontiguousarray(A, dtype=np.float64)
+        self.c, self.y, self.w = (np.ascontiguousarray(a, dtype=np.float64) for a in (c, y, w))
+        self.q, self.solver = q, solver
+        self.absA = np.abs(A).sum(axis=1)
+
+    def segment(self, basis, b_at, direction, leaving):
+        """Rank scores just past ``b_at`` for one basis, or None if not optimal.
+
+        ``basis`` (m rows) interpolates the fit; rows in ``leaving`` have a
+        zero residual at ``b_at`` and take the sign their residual has just
+        past it in ``direction``. Optimality is Koenker's certificate
+        (2005, Thm 2.1): the dual values ``v`` of the basic rows, from
+        ``A_h'v = -sum_{i not in h} w_i psi(r_i) a_i``, lie in
+        ``[w_i (tau - 1), w_i tau]``. Rows whose residual stays zero along
+        the whole segment (proportional to basic rows, e.g. ``-1`` times one)
+        get free dual values in the same box, found by a small feasibility
+        LP. Returns ``(psi, b_next, crossing, margin)``: the dual solution
+        (``w_i (tau - I(r_i < 0))`` off the basis), where the next residual
+        crosses zero (None if none does), the rows crossing there and the
+        distance of ``v`` to its bounds.
+        """
+        A, c, y, w, q = self.A, self.c, self.y, self.w, self.q
+        n, m = A.shape
+        eps = np.finfo(np.float64).eps
+        if m:
+            # m x m algebra in NumPy (SciPy's LAPACK wrappers cost milliseconds
+            # per call on a loaded machine); the inverse is also the rounding bound
+            Ah = A[basis]
+            try:
+                inv = np.linalg.inv(Ah)
+            except np.linalg.LinAlgError:
+                return None
+            if not np.linalg.norm(Ah, 1) * np.linalg.norm(inv, 1) < 1e12:
+                return None
+            sol = inv @ np.column_stack([y[basis], c[basis]])
+            u = y - A @ sol[:, 0]
+            v = c - A @ sol[:, 1]
+            # rounding levels of the residual r_i = u_i - b v_i and its slope v_i
+            v_tol = 64 * eps * (np.abs(c) + self.absA * np.max(np.abs(sol[:, 1])))
+            u_tol = 64 * eps * (np.abs(y) + self.absA * np.max(np.abs(sol[:, 0])))
+        else:
+            u, v = y.copy(), c.copy()
+            v_tol = u_tol = np.zeros(n)
+        u[basis] = 0.0
+        v[basis] = 0.0
+        r = u - b_at * v
+        free = (np.abs(v) <= v_tol) & (np.abs(r) <= u_tol + abs(b_at) * v_tol)
+        free[basis] = False
+        r[leaving] = -direction * v[leaving]
+        psi = w * np.where(r < 0, q - 1.0, q)
+        margin = np.inf
+        if free.any():
+            psi[free] = 0.0
+            psi[basis] = 0.0
+            psi = self._free_duals(basis, np.flatnonzero(free), psi)
+            if psi is None:
+                return None
+            margin = 0.0
+        elif m:
+            psi[basis] = 0.0
+            vh = -(inv.T @ (A.T @ psi))
+            wh = w[basis]
+            tol = 1e-9 * wh + 64 * eps * (np.abs(inv).T @ (w @ np.abs(A)))
+            margin = float(np.min(np.minimum(vh - wh * (q - 1.0), wh * q - vh) + tol))
+            if margin < 0:
+                return None
+            psi[basis] = vh
+        # next crossing: r_i(b) = u_i - b v_i = 0 at b = u_i / v_i
+        cand = np.abs(v) > v_tol
+        cand[basis] = False
+        cand[leaving] = False
+        idx = np.flatnonzero(cand)
+        b_cross = u[idx] / v[idx]
+        ahead = direction * (b_cross - b_at) > 0
+        if not ahead.any():
+            return psi, None, idx[:0], margin
+        idx, b_cross = idx[ahead], b_cross[ahead]
+        k = np.argmin(direction * b_cross)
+        b_next = float(b_cross[k])
+        tie = np.abs(b_cross - b_next) <= 1e-12 * (abs(b_next) + abs(b_next - b_at))
+        return psi, b_next, idx[tie], margin
+
+    def _free_duals(self, basis, free, psi):
+        """Dual values of the basic and always-zero rows in their boxes, or None.
+
+        Solves ``A_S' x = -sum_{i not in S} psi_i a_i`` with
+        ``w_i (tau - 1) <= x_i <= w_i tau`` over ``S = basis + free`` (HiGHS).
+        """
+        from scipy.optimize import linprog
+
+        A, w, q = self.A, self.w, self.q
+        S = np.concatenate([basis, free])
+        rhs = -(A.T @ psi)  # psi is zero on S here
+        bounds = np.column_stack([w[S] * (q - 1.0), w[S] * q])
+        if A.shape[1] == 0:
+            x = bounds.mean(axis=1)
+        else:
+            res = linprog(np.zeros(S.size), A_eq=A[S].T, b_eq=rhs, bounds=bounds,
+                          method="highs")
+            if res.status != 0:
+                return None
+            x = res.x
+        out = psi.copy()
+        out[S] = x
+        return out
+
+    def enter(self, rows, b_at, direction):
+        """The optimal basis just past ``b_at`` among ``rows`` (zero residuals there).
+
+        Tries the choices of m rows (one pivot when a single residual
+        crosses; a few more at ties) until one is optimal with a clear margin
+        (the only optimal one when the vertex is not degenerate); otherwise
+        returns the optimal one with the largest margin, or None.
+        """
+        m = self.A.shape[1]
+        n_cand = math.comb(len(rows), m)
+        if n_cand > _MAX_CANDIDATES:
+            return None
+        clear = 1e-7 * float(np.max(self.w[rows])) if len(rows) else 0.0
+        best = None
+        for keep in itertools.combinations(range(len(rows)), m):
+            mask = np.zeros(len(rows), dtype=bool)
+            mask[list(keep)] = True
+            res = self.segment(rows[mask], b_at, direction, rows[~mask])
+            if res is not None and (best is None or res[3] > best[1][3]):
+                best = (rows[mask], res)
+                if res[3] > clear:
+                    break
+        return best
+
+    def probe(self, b, direction):
+        """Basis and segment of the exact fit at ``b`` (meant for a generic ``b``)."""
+        m = self.A.shape[1]
+        y_b = self.y - b * self.c
+        if not m:
+            return self.enter(np.empty(0, dtype=np.intp), b, direction)
+        sol = _solve(self.A, y_b, self.w, self.q, theta0=None, random_state=0, **self.solver)
+        r = y_b - self.A @ sol.coef
+        scale = 64 * np.finfo(np.float64).eps * (np.abs(y_b) + np.abs(self.A) @ np.abs(sol.coef))
+        zero = np.flatnonzero(np.abs(r) <= scale)
+        if zero.size < m:  # pragma: no cover - an exact vertex interpolates m rows
+            zero = np.argsort(np.abs(r), kind="stable")[:m]
+        return self.enter(zero, b, direction)
+
+
+def _rank_bound(fit, b0, rows, direction, cutoff, scale):
+    """Walk the restricted fits from ``b0`` until ``|T(b)| >= cutoff``.
+
+    ``T(b) = c'psi(b) / scale`` is piecewise constant between the values of
+    ``b`` where a residual of the restricted fit changes sign. Each step
+    swaps the crossing row into the basis (parametric linear programming);
+    the bound interpolates linearly between the last segment inside and the
+    first outside, as R's ``rq.fit.br(ci = TRUE, interp = TRUE)`` does.
+    """
+    n = fit.A.shape[0]
+    prev_b, prev_t = b0, 0.0
+    b_at = b0
+    for _ in range(4 * n + 10):
+        found = fit.enter(rows, b_at, direction)
+        if found is None:
+            # a degenerate vertex (ties): restart from an exact fit just past it
+            step = 1e-9 * max(abs(b_at), abs(b_at - b0), abs(b0), 1e-300)
+            found = fit.probe(b_at + direction * step, direction)
+            if found is None:
+                raise ValueError(
+                    "se='rank': the rank-inversion walk met a degenerate restricted fit "
+                    "it could not resolve (tied data); use se='nid', 'ker' or 'boot'"
+                )
+        basis, (psi, b_next, crossing, _) = found
+        t_here = float(fit.c @ psi) / scale
+        if abs(t_here) >= cutoff:
+            if t_here == prev_t:  # pragma: no cover - a jump is never zero
+                return b_at
+            return prev_b + direction * abs(b_at - prev_b) * (cutoff - abs(prev_t)) / abs(
+                t_here - prev_t)
+        prev_b, prev_t = b_at, t_here
+        if b_next is None:
+            return direction * np.inf
+        rows = np.concatenate([basis, crossing])
+        b_at = b_next
+    raise ValueError(  # pragma: no cover - each step passes one of finitely many crossings
+        "se='rank': the rank-inversion walk did not end; use se='nid', 'ker' or 'boot'"
+    )
+
+
+def _rank_inference(problem, q, coef, alpha):
+    """Rank-inversion intervals and rank-test statistics of ``beta_j = 0``.
+
+    For each coefficient ``j`` the regression rank-score test of
+    ``H0: beta_j = b`` (Gutenbrunner, Jureckova, Koenker & Portnoy 1993) fits
+    ``y - b x_j`` on the other columns and uses the "tau" scores
+    ``psi_i = a_i(b) - (1 - tau)`` of the dual solution:
+    ``T(b) = x_j'psi / sqrt(tau (1 - tau) q_j)``, ``q_j = 1 / [(X'X)^{-1}]_jj``
+    (iid errors). The interval is ``{b : |T(b)| < t_{1 - alpha/2, n - p}}``
+    (Koenker 1994), found by parametric programming in ``b``; ``T(0)`` gives
+    the test of ``beta_j = 0`` (at a tie, the side with the smaller ``|T|``).
+    Matches R's ``summary.rq(se = "rank")`` (with its ``iid = TRUE``,
+    ``interp = TRUE``, ``tcrit = TRUE``). Weights follow R's convention
+    (``q_j`` from the weighted rows ``w_i x_i``); identical rows of
+    ``(X, y)`` are merged (their weights added), which leaves ``T``
+    unchanged and removes the degeneracy they cause.
+    """
+    Zt = problem["Zt"]
+    n, p = Zt.shape
+    cutoff = stats.t.ppf(1.0 - alpha / 2.0, n - p)
+    qn = 1.0 / np.diag(_inverse_gram(Zt, "X'X"))
+    rows, inverse = np.unique(np.column_stack([problem["Z"], problem["y"]]), axis=0,
+                              return_inverse=True)
+    Z, y = rows[:, :p], rows[:, p]
+    w = np.bincount(inverse.ravel(), weights=problem["w"], minlength=rows.shape[0])
+    r_full = y - Z @ coef
+    full_basis = np.argsort(np.abs(r_full), kind="stable")[:p]
+    conf = np.empty((p, 2))
+    tstat = np.empty(p)
+    for j in range(p):
+        fit = _Restricted(np.delete(Z, j, axis=1), Z[:, j], y, w, q, problem["solver"])
+        scale = math.sqrt(qn[j] * q * (1.0 - q))
+        for side, direction in ((0, -1.0), (1, 1.0)):
+            conf[j, side] = _rank_bound(fit, float(coef[j]), full_basis, direction, cutoff,
+                                        scale)
+        # T(0): 0 may be a crossing point itself (ties): take both sides
+        width = conf[j, 1] - conf[j, 0]
+        step = 1e-9 * (abs(coef[j]) + (width if np.isfinite(width) else 1.0))
+        found = [fit.probe(b, 1.0) for b in (0.0, step, -step)]
+        values = [float(fit.c @ f[1][0]) / scale for f in found if f is not None]
+        if not values:
+            raise ValueError(
+                "se='rank': the restricted fit at b = 0 is degenerate (tied data); use "
+                "se='nid', 'ker' or 'boot'"
+            )
+        tstat[j] = values[0] if found[0] is not None else min(values, key=abs)
+    return conf, tstat
+
+
 def _cov_boot(problem, q, coef, n_boot, kind, rng, n_threads):
     """Covariance of bootstrap replicates (xy pairs or wild); returns it and them."""
     Z, y, w = problem["Z"], problem["y"], problem["w"]
@@ -359,16 +610,20 @@ class QuantileSummary:
     bse : ndarray, same shape as ``coef``
         Standard errors.
     tvalues : ndarray, same shape as ``coef``
-        ``coef / bse``.
+        ``coef / bse``; for ``se="rank"``, the rank-score statistic ``T(0)``
+        of ``coef = 0``.
     pvalues : ndarray, same shape as ``coef``
         Two-sided p-values of ``coef = 0`` from Student's t with ``df_resid``
-        degrees of freedom.
+        degrees of freedom (for ``se="rank"``: of the rank-score test).
     conf_int : ndarray of shape (n_coef, 2) or (n_quantiles, n_coef, 2)
-        ``coef -+ t_{1 - alpha/2, df_resid} bse``.
+        ``coef -+ t_{1 - alpha/2, df_resid} bse``; for ``se="rank"`` the
+        inverted rank test, not symmetric about ``coef`` (infinite when the
+        test never rejects on that side).
     cov : ndarray of shape (n_coef, n_coef) or (n_quantiles, n_coef, n_coef)
-        Estimated covariance matrix of the coefficients.
+        Estimated covariance matrix of the coefficients; NaN for
+        ``se="rank"``, which estimates none (``bse`` is NaN too).
     se : str
-        The method: ``"iid"``, ``"nid"``, ``"ker"`` or ``"boot"``.
+        The method: ``"iid"``, ``"nid"``, ``"ker"``, ``"boot"`` or ``"rank"``.
     alpha : float
         One minus the confidence level of ``conf_int``.
     quantile : float or ndarray of shape (n_quantiles,)
@@ -391,18 +646,21 @@ class QuantileSummary:
     """
 
     def __init__(self, *, coef, cov, se, alpha, quantile, scalar, names, nobs,
-                 bandwidth=None, bandwidth_rule=None, bootstrap=None, replicates=None):
+                 bandwidth=None, bandwidth_rule=None, bootstrap=None, replicates=None,
+                 rank=None):
         coef = np.asarray(coef, dtype=np.float64)  # (n_q, k)
         cov = np.asarray(cov, dtype=np.float64)  # (n_q, k, k)
         k = coef.shape[1]
         self.nobs = int(nobs)
         self.df_resid = self.nobs - k
         bse = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
-        with np.errstate(divide="ignore", invalid="ignore"):
+        if rank is None:
             tvalues = coef / bse
+            crit = stats.t.ppf(1.0 - alpha / 2.0, self.df_resid)
+            conf = np.stack([coef - crit * bse, coef + crit * bse], axis=-1)
+        else:  # rank inversion: intervals and rank-test statistics, no covariance
+            conf, tvalues = rank
         pvalues = 2.0 * stats.t.sf(np.abs(tvalues), self.df_resid)
-        crit = stats.t.ppf(1.0 - alpha / 2.0, self.df_resid)
-        conf = np.stack([coef - crit * bse, coef + crit * bse], axis=-1)
         pick = (lambda a: a[0]) if scalar else (lambda a: a)
         self.coef, self.bse, self.tvalues = pick(coef), pick(bse), pick(tvalues)
         self.pvalues, self.conf_int, self.cov = pick(pvalues), pick(conf), pick(cov)
@@ -507,6 +765,8 @@ class QuantileSummary:
 
 def _fmt(v, digits=4):
     """Fixed notation for moderate magnitudes, scientific otherwise."""
+    if np.isnan(v):
+        return "--"
     if not np.isfinite(v):
         return str(v)
     if v == 0 or 1e-3 <= abs(v) < 1e7:
@@ -606,6 +866,8 @@ def summarize(model, X, y, sample_weight=None, *, se="nid", alpha=0.05,
     covs = np.empty((quantiles.size, k, k))
     hs = np.empty(quantiles.size)
     reps = []
+    rank_conf = np.empty((quantiles.size, k, 2))
+    rank_t = np.empty((quantiles.size, k))
     for j, (q, coef) in enumerate(zip(quantiles, coefs)):
         r = y - Z @ coef
         _check_training_data(r, y, w, q, model.fit_intercept)
@@ -613,6 +875,10 @@ def summarize(model, X, y, sample_weight=None, *, se="nid", alpha=0.05,
         if se == "boot":
             covs[j], rep = _cov_boot(problem, q, coef, n_boot, bootstrap, rng, n_threads)
             reps.append(rep)
+            continue
+        if se == "rank":
+            covs[j] = np.nan
+            rank_conf[j], rank_t[j] = _rank_inference(problem, q, coef, alpha)
             continue
         h = user_h if user_h is not None else sparsity_bandwidth(q, n, rule)
         if se == "iid":
@@ -629,9 +895,11 @@ def summarize(model, X, y, sample_weight=None, *, se="nid", alpha=0.05,
     else:
         names += [f"x{i}" for i in range(1, X.shape[1] + 1)]
     boot = se == "boot"
+    no_h = se in ("boot", "rank")
     return QuantileSummary(
         coef=coefs, cov=covs, se=se, alpha=alpha, quantile=quantiles, scalar=scalar,
         names=names, nobs=n,
-        bandwidth=None if boot else hs, bandwidth_rule=None if boot else rule,
+        bandwidth=None if no_h else hs, bandwidth_rule=None if no_h else rule,
         bootstrap=bootstrap if boot else None, replicates=reps if boot else None,
+        rank=(rank_conf, rank_t) if se == "rank" else None,
     )
