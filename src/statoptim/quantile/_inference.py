@@ -868,9 +868,11 @@ def summarize(model, X, y, sample_weight=None, *, se="nid", alpha=0.05,
     reps = []
     rank_conf = np.empty((quantiles.size, k, 2))
     rank_t = np.empty((quantiles.size, k))
+    statuses = [model.status_] if scalar else list(model.status_)
     for j, (q, coef) in enumerate(zip(quantiles, coefs)):
         r = y - Z @ coef
-        _check_training_data(r, y, w, q, model.fit_intercept)
+        if statuses[j] == "optimal":  # an uncertified fit need not balance the signs
+            _check_training_data(r, y, w, q, model.fit_intercept)
         problem["rt"] = w * r
         if se == "boot":
             covs[j], rep = _cov_boot(problem, q, coef, n_boot, bootstrap, rng, n_threads)
