@@ -1,6 +1,7 @@
 """Quantile regression by the MM algorithm of Hunter & Lange (2000), finished exactly."""
 from statoptim.quantile._censored import CensoredQuantileRegressor
 from statoptim.quantile._estimators import QuantileRegressor
+from statoptim.quantile._inference import QuantileSummary
 from statoptim.quantile._ipw import (
     KaplanMeierResult,
     censoring_survival,
@@ -11,7 +12,7 @@ from statoptim.quantile._ipw import (
 from statoptim.quantile._loss import pinball_loss
 from statoptim.quantile._solver import solve_quantile
 
-__all__ = ["QuantileRegressor", "pinball_loss", "solve_quantile"]
+__all__ = ["QuantileRegressor", "QuantileSummary", "pinball_loss", "solve_quantile"]
 __all__ += [
     "CensoredQuantileRegressor",
     "KaplanMeierResult",

@@ -17,6 +17,7 @@ from statoptim._validation import (
     is_ready_float64,
     validate_named,
 )
+from statoptim.quantile._inference import summarize
 from statoptim.quantile._solver import _solve
 
 __all__ = ["QuantileRegressor"]
@@ -228,6 +229,74 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             self.n_iter_, self.n_pivots_ = n_iter, n_pivots
             self.objective_, self.status_ = objective, status
         return self
+
+    def summary(self, X, y, sample_weight=None, *, se="nid", alpha=0.05,
+                bandwidth="hall-sheather", n_boot=200, bootstrap="xy", random_state=None,
+                n_threads=None):
+        """Standard errors, t tests and confidence intervals of the coefficients.
+
+        The estimator does not keep its training data: pass the ``X``, ``y``
+        and ``sample_weight`` given to ``fit`` (with an intercept, data that
+        no optimal fit could give are detected and rejected).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights used in ``fit``. As in R's ``rq(weights = w)``, rows
+            and residuals are multiplied by their weights before the
+            covariance formulas (sampling-weight sandwich ``X'WFX``,
+            ``X'W^2X``).
+        se : {"nid", "iid", "ker", "boot", "rank"}, default="nid"
+            ``"iid"``: Koenker-Bassett ``tau (1 - tau) s^2 (X'X)^{-1}``, the
+            sparsity ``s`` from the empirical quantile function of the
+            residuals (Koenker 2005, section 3.4.1). ``"nid"``: the
+            Hendricks-Koenker sandwich, densities from refits at
+            ``tau +- h`` (section 3.4.2). ``"ker"``: Powell's (1991) kernel
+            sandwich. ``"boot"``: bootstrap covariance (``bootstrap``).
+            ``"rank"``: intervals from inverting the regression rank-score
+            test (Koenker 1994; section 3.5.5), exact parametric
+            programming, O(n^1.5) pivots; no standard errors (``bse`` is
+            NaN), p-values of the rank test. Each matches R's
+            ``quantreg::summary.rq(se = ...)`` (R's default for n < 1001 is
+            ``"rank"``, else ``"nid"``).
+        alpha : float in (0, 1), default=0.05
+            ``conf_int`` has level ``1 - alpha``.
+        bandwidth : {"hall-sheather", "bofinger"} or float in (0, 1)
+            Bandwidth of the sparsity estimates for ``"iid"``, ``"nid"`` and
+            ``"ker"``: Hall & Sheather (1988) (R's ``hs = TRUE``), Bofinger
+            (1975) (``hs = FALSE``), or ``h`` itself on the quantile scale.
+            ``h`` is halved until ``tau +- h`` lies in (0, 1) (not for
+            ``"iid"``, where it sets a band of ranks).
+        n_boot : int >= 2, default=200
+            Bootstrap replicates (``se="boot"``).
+        bootstrap : {"xy", "wild"}, default="xy"
+            ``"xy"``: resample rows (with their weights); ``"wild"``: the wild
+            bootstrap of Feng, He & Hu (2011).
+        random_state : int, Generator or None, default=None
+            Seed of the bootstrap; the result does not depend on ``n_threads``.
+        n_threads : int, default=None
+            Threads for the bootstrap replicates; None uses every available
+            CPU (the solver releases the GIL; measured 1.5-2x faster on 2
+            cores at n = 2000).
+
+        Returns
+        -------
+        QuantileSummary
+            ``coef``, ``bse``, ``tvalues``, ``pvalues``, ``conf_int``, ``cov``
+            (intercept first; a leading quantile axis for several quantiles),
+            a printable table and ``to_frame()``.
+        """
+        check_is_fitted(self)
+        X, y = validate_named(self, X, y, reset=False, dtype=np.float64, y_numeric=True)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
+        y = np.ascontiguousarray(y, dtype=np.float64)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        return summarize(self, X, y, w, se=se, alpha=alpha, bandwidth=bandwidth,
+                         n_boot=n_boot, bootstrap=bootstrap, random_state=random_state,
+                         n_threads=n_threads)
 
     def predict(self, X):
         """Predict conditional quantiles.

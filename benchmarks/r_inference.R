@@ -1,0 +1,111 @@
+# Reference numbers for tests/test_inference.py from R's quantreg (summary.rq).
+#
+# Run from the repository root:  Rscript benchmarks/r_inference.R
+# Prints Python literals that are pasted into tests/test_inference.py (R_SUMMARY,
+# R_AKJ, R_BOOT, R_RANK, R_RANK_TEST). Needs R with the quantreg package
+# (Debian: r-cran-quantreg); the test suite itself never needs R.
+suppressMessages(library(quantreg))
+options(warn = 1)
+
+hetero <- read.csv("tests/data/inference_hetero.csv")
+weighted <- read.csv("tests/data/inference_weighted.csv")
+
+num <- function(v) paste0("[", paste(sprintf("%.12g", v), collapse = ", "), "]")
+bw_name <- function(hs) if (hs) "hall-sheather" else "bofinger"
+py_bool <- function(b) if (b) "True" else "False"
+
+fit_case <- function(name, tau, intercept) {
+  if (name == "hetero") {
+    f <- if (intercept) y ~ x1 + x2 else y ~ x1 + x2 - 1
+    rq(f, tau = tau, data = hetero)
+  } else {
+    f <- if (intercept) y ~ x1 + x2 + x3 else y ~ x1 + x2 + x3 - 1
+    rq(f, tau = tau, data = weighted, weights = w)
+  }
+}
+
+cat("R_SUMMARY = {\n")
+cases <- list(
+  list("hetero", 0.5, TRUE), list("hetero", 0.25, TRUE), list("hetero", 0.9, TRUE),
+  list("hetero", 0.5, FALSE), list("weighted", 0.5, TRUE), list("weighted", 0.3, TRUE),
+  list("weighted", 0.75, TRUE), list("weighted", 0.75, FALSE)
+)
+for (cs in cases) {
+  name <- cs[[1]]; tau <- cs[[2]]; intercept <- cs[[3]]
+  fit <- fit_case(name, tau, intercept)
+  for (se in c("iid", "nid", "ker")) {
+    for (hs in c(TRUE, FALSE)) {
+      # the exact call behind each entry:
+      s <- summary(fit, se = se, hs = hs)
+      tab <- coef(s)
+      cat(sprintf("    (\"%s\", %s, \"%s\", \"%s\", %s): {\n", name, tau, se, bw_name(hs),
+                  py_bool(intercept)))
+      cat(sprintf("        \"coef\": %s,\n", num(tab[, 1])))
+      cat(sprintf("        \"bse\": %s,\n", num(tab[, 2])))
+      cat(sprintf("        \"tvalues\": %s,\n", num(tab[, 3])))
+      cat(sprintf("        \"pvalues\": %s,\n", num(tab[, 4])))
+      cat("    },\n")
+    }
+  }
+}
+cat("}\n\n")
+
+# akj(r, z = 0)$dens: the density at zero used by the wild bootstrap, on the
+# median-regression residuals of each data set (weighted: residuals times w)
+cat("R_AKJ = {\n")
+r1 <- resid(rq(y ~ x1 + x2, tau = 0.5, data = hetero))
+r2 <- resid(rq(y ~ x1 + x2 + x3, tau = 0.75, data = weighted, weights = w)) * weighted$w
+cat(sprintf("    \"hetero\": %.12g,\n", akj(sort(r1), z = 0)$dens))
+cat(sprintf("    \"weighted\": %.12g,\n", akj(sort(r2), z = 0)$dens))
+cat("}\n\n")
+
+# Bootstrap standard errors with many replicates (their own Monte Carlo
+# error is about 1 / sqrt(2 R) = 0.5% relative)
+cat("R_BOOT = {\n")
+set.seed(20240613)
+nrep <- 20000
+for (cs in list(list("hetero", 0.5), list("weighted", 0.75))) {
+  fit <- fit_case(cs[[1]], cs[[2]], TRUE)
+  for (bs in c("xy", "wild")) {
+    s <- summary(fit, se = "boot", bsmethod = bs, R = nrep)
+    cat(sprintf("    (\"%s\", %s, \"%s\"): %s,\n", cs[[1]], cs[[2]], bs, num(coef(s)[, 2])))
+  }
+}
+cat("}\n")
+
+# Rank-inversion intervals: coef(summary(fit, se = "rank", alpha = alpha))[, 2:3]
+# (rq.fit.br with ci = TRUE and its defaults iid = TRUE, interp = TRUE, tcrit = TRUE)
+cat("\nR_RANK = {\n")
+for (cs in list(list("hetero", 0.5, TRUE, 0.05), list("hetero", 0.25, TRUE, 0.1),
+                list("hetero", 0.9, TRUE, 0.05), list("hetero", 0.5, FALSE, 0.05),
+                list("weighted", 0.5, TRUE, 0.05), list("weighted", 0.75, TRUE, 0.05),
+                list("weighted", 0.3, TRUE, 0.1), list("weighted", 0.75, FALSE, 0.05))) {
+  fit <- fit_case(cs[[1]], cs[[2]], cs[[3]])
+  tab <- coef(summary(fit, se = "rank", alpha = cs[[4]]))
+  cat(sprintf("    (\"%s\", %s, %s, %s): {\n", cs[[1]], cs[[2]], py_bool(cs[[3]]), cs[[4]]))
+  cat(sprintf("        \"coef\": %s,\n", num(tab[, 1])))
+  cat(sprintf("        \"lower\": %s,\n", num(tab[, 2])))
+  cat(sprintf("        \"upper\": %s,\n", num(tab[, 3])))
+  cat("    },\n")
+}
+cat("}\n")
+
+# Rank-score tests of each coefficient = 0 ("tau" scores, iid):
+# anova(fit, reduced, test = "rank", score = "tau")$table$pvalue, reduced = fit
+# without that term (the intercept: "- 1")
+cat("\nR_RANK_TEST = {\n")
+for (cs in list(list("hetero", 0.25), list("weighted", 0.75))) {
+  fit <- fit_case(cs[[1]], cs[[2]], TRUE)
+  d <- if (cs[[1]] == "hetero") hetero else weighted
+  terms <- if (cs[[1]] == "hetero") c("x1", "x2") else c("x1", "x2", "x3")
+  pv <- c()
+  for (drop in c("(Intercept)", terms)) {
+    f <- if (drop == "(Intercept)") paste("y ~", paste(terms, collapse = " + "), "- 1")
+         else paste("y ~", paste(setdiff(terms, drop), collapse = " + "))
+    red <- if (cs[[1]] == "hetero") rq(as.formula(f), tau = cs[[2]], data = d)
+           else rq(as.formula(f), tau = cs[[2]], data = d, weights = w)
+    pv <- c(pv, anova(fit, red, test = "rank", score = "tau")$table$pvalue)
+  }
+  cat(sprintf("    (\"%s\", %s): %s,\n", cs[[1]], cs[[2]], num(pv)))
+}
+cat("}\n")

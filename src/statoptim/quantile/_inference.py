@@ -1,0 +1,907 @@
+"""Standard errors, tests and confidence intervals for linear quantile regression.
+
+:meth:`statoptim.QuantileRegressor.summary` calls :func:`summarize`, which
+validates the data and options once and then, for each fitted quantile,
+estimates the covariance matrix of the coefficients by one of the methods of
+R's ``quantreg::summary.rq`` (Koenker 2005, section 3.4):
+
+``"iid"``
+    ``tau (1 - tau) s^2 (X'X)^{-1}`` with the sparsity ``s = 1 / f(F^{-1}(tau))``
+    estimated by a difference quotient of the empirical quantile function of
+    the residuals (Koenker & Bassett 1982; Siddiqui 1960).
+``"nid"``
+    The Hendricks & Koenker (1992) sandwich ``tau (1 - tau) H^{-1} J H^{-1}``,
+    ``J = X'X``, ``H = X'FX``, with the conditional densities
+    ``f_i = 2h / x_i'(beta(tau + h) - beta(tau - h))`` from two refits.
+``"ker"``
+    Powell's (1991) kernel sandwich: ``f_i = phi(r_i / c) / c`` with a Gaussian
+    kernel and the bandwidth ``c`` of Koenker (2005, eq. 3.20).
+``"boot"``
+    The covariance of bootstrap replicates: xy-pairs (Efron 1979) or the wild
+    bootstrap of Feng, He & Hu (2011), each replicate solved exactly by
+    :func:`statoptim.quantile.solve_quantile`.
+``"rank"``
+    Intervals from inverting the regression rank-score test (Gutenbrunner,
+    Jureckova, Koenker & Portnoy 1993; Koenker 1994), by parametric linear
+    programming in the tested value; no covariance.
+
+Weights follow R's convention for ``rq(..., weights = w)``: every row of
+``(X, y)`` and every residual is multiplied by its weight before the formulas
+above are applied, so that ``J = X'W^2X`` and ``H = X'WFX`` (the sandwich of
+the weighted estimating equation ``sum_i w_i psi_tau(r_i) x_i = 0``). Weights
+are therefore treated as sampling (inverse-probability) weights: a weight of 2
+is not the same as a duplicated row for the standard errors. Rows with zero
+weight are dropped, as in ``fit`` (R keeps them in ``n``).
+
+t statistics use ``n - p`` degrees of freedom, as R and statsmodels do.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from scipy import stats
+from sklearn.exceptions import ConvergenceWarning
+
+from statoptim._validation import (
+    _describe,
+    check_choice,
+    check_int,
+    check_n_threads,
+    check_random_state,
+    check_real,
+)
+from statoptim.quantile._solver import _solve
+
+__all__ = ["QuantileSummary", "sparsity_bandwidth", "summarize"]
+
+SE_METHODS = ("iid", "nid", "ker", "boot", "rank")
+BANDWIDTH_RULES = ("hall-sheather", "bofinger")
+BOOTSTRAP_KINDS = ("xy", "wild")
+
+# R's summary.rq counts residuals below sqrt(machine epsilon) as zero (in
+# absolute terms); here the threshold is relative to max |y| so that the
+# count does not change when the data are rescaled.
+_ZERO_RESID = math.sqrt(np.finfo(np.float64).eps)
+# Elements per block of the O(n^2) pilot density of the wild bootstrap.
+_BLOCK = 1 << 20
+
+
+# --------------------------------------------------------------------------
+# bandwidths and densities
+# --------------------------------------------------------------------------
+def sparsity_bandwidth(quantile, n_samples, rule="hall-sheather"):
+    """Bandwidth, on the quantile scale, of the sparsity estimates.
+
+    Parameters
+    ----------
+    quantile : float in (0, 1)
+    n_samples : int >= 1
+    rule : {"hall-sheather", "bofinger"}, default="hall-sheather"
+        ``"hall-sheather"`` (Hall & Sheather 1988; Koenker 2005, eq. 3.18)::
+
+            n^(-1/3) z^(2/3) (1.5 phi(x)^2 / (2 x^2 + 1))^(1/3),
+
+        with ``x = Phi^{-1}(quantile)`` and ``z = Phi^{-1}(0.975)``, the rate
+        ``O(n^{-1/3})`` that is optimal for the coverage of a 95% interval.
+        (The level is fixed at 95% whatever the level of the intervals, as in
+        R's ``bandwidth.rq`` and statsmodels.)
+        ``"bofinger"`` (Bofinger 1975; Koenker 2005, eq. 3.17)::
+
+            n^(-1/5) (4.5 phi(x)^4 / (2 x^2 + 1)^2)^(1/5),
+
+        the ``O(n^{-1/5})`` rate that minimises the mean squared error of the
+        sparsity estimate. Both assume a Gaussian shape for the rule's constant.
+
+    Returns
+    -------
+    h : float
+        The bandwidth ``h``; the difference quotients use ``tau +- h``.
+    """
+    q = check_real(quantile, "quantile", low=0, high=1, low_open=True, high_open=True)
+    n = check_int(n_samples, "n_samples", minimum=1)
+    check_choice(rule, "rule", BANDWIDTH_RULES)
+    x0 = stats.norm.ppf(q)
+    f0 = stats.norm.pdf(x0)
+    if rule == "hall-sheather":
+        z = stats.norm.ppf(0.975)
+        return float(n ** (-1.0 / 3.0) * z ** (2.0 / 3.0)
+                     * (1.5 * f0**2 / (2.0 * x0**2 + 1.0)) ** (1.0 / 3.0))
+    return float(n ** -0.2 * (4.5 * f0**4 / (2.0 * x0**2 + 1.0) ** 2) ** 0.2)
+
+
+def _adaptive_density_at_zero(r):
+    """Adaptive Gaussian kernel density of the sample ``r`` at zero.
+
+    Silverman's (1986, section 5.3) adaptive estimator as in R's
+    ``quantreg::akj(r, z = 0)``: a pilot estimate with the fixed bandwidth
+    ``h = 0.9 min(sd, IQR / 1.34) n^(-1/5)``, local bandwidths
+    ``h lambda_i`` with ``lambda_i = (f_pilot(r_i) / g)^(-1/2)`` (``g`` the
+    geometric mean of the pilot), then the density at 0. The pilot costs
+    O(n^2) time in blocks of O(n) memory.
+    """
+    x = np.sort(np.asarray(r, dtype=np.float64))
+    n = x.size
+    p = np.full(n, 1.0 / n)
+    mean = float(np.sum(x * p))
+    sd = math.sqrt(max(float(np.sum(x * x * p)) - mean * mean, 0.0))
+    # quartiles as akj takes them: the first point where the running sum of
+    # the probabilities reaches 1/4, and the last where (1 - its tail) <= 3/4
+    cum = np.cumsum(p[:-1])  # akj stops before the last point
+    lo_hits = np.flatnonzero(cum >= 0.25)
+    lower = x[lo_hits[0]] if lo_hits.size else x[0]
+    tail = np.subtract.accumulate(np.concatenate(([1.0], p[::-1])))[1:]
+    hi_hits = np.flatnonzero(tail <= 0.75)
+    upper = x[n - 1 - hi_hits[0]] if hi_hits.size else x[-1]
+    spread = min(sd, (upper - lower) / 1.34)
+    if not spread > 0:
+        spread = sd
+    if not spread > 0:
+        raise ValueError(
+            "the residuals are all equal: their density at zero, which the wild "
+            "bootstrap needs, cannot be estimated"
+        )
+    h = 0.9 * spread / n**0.2
+    con = 1.0 / math.sqrt(2.0 * math.pi)
+    pilot = np.empty(n)
+    step = max(1, _BLOCK // n)
+    for start in range(0, n, step):
+        d = (x[start:start + step, None] - x[None, :]) / h
+        pilot[start:start + step] = np.exp(-0.5 * d * d) @ p
+    pilot *= con / h
+    g = math.exp(float(np.sum(p * np.log(pilot))))
+    inv_width = 1.0 / (h * (pilot / g) ** -0.5)
+    u = x * inv_width
+    return float(con * np.sum(p * np.exp(-0.5 * u * u) * inv_width))
+
+
+# --------------------------------------------------------------------------
+# linear algebra helpers
+# --------------------------------------------------------------------------
+def _inverse_gram(A, what):
+    """``(A'A)^{-1}`` from the R factor of a QR decomposition of ``A``."""
+    R = np.linalg.qr(A, mode="r")
+    d = np.abs(np.diag(R))
+    if not (d.min() > 1e-13 * d.max()):
+        raise ValueError(
+            f"{what} is singular or nearly so (QR diagonal ratio "
+            f"{d.min() / max(d.max(), 1e-300):.3g}); the covariance cannot be estimated"
+        )
+    Rinv = np.linalg.inv(R)  # p x p; NumPy: SciPy's threaded LAPACK is slow on tiny calls
+    return Rinv @ Rinv.T
+
+
+def _leverages(A):
+    """Diagonal of the hat matrix ``A (A'A)^{-1} A'`` without forming it."""
+    R = np.linalg.qr(A, mode="r")
+    Q1 = A @ np.linalg.inv(R)
+    return np.einsum("ij,ij->i", Q1, Q1)
+
+
+# --------------------------------------------------------------------------
+# covariance estimators (one quantile); Zt, rt are the weighted design rows
+# w_i z_i and residuals w_i r_i
+# --------------------------------------------------------------------------
+def _fit(problem, q, theta0):
+    """Exact weighted quantile regression of the problem's data at ``q``."""
+    Z, y, w, opts = problem["Z"], problem["y"], problem["w"], problem["solver"]
+    sol = _solve(Z, y, w, q, theta0=theta0, random_state=0, **opts)
+    if sol.status != "optimal":
+        warnings.warn(
+            f"summary: the refit at quantile {q:.6g} stopped after {sol.n_pivots} simplex "
+            f"pivots without an optimality certificate ({sol.status}); its coefficients "
+            f"are the best point found. Increase max_pivots.",
+            ConvergenceWarning,
+            stacklevel=5,
+        )
+    return sol.coef
+
+
+def _halved(q, h):
+    """Halve ``h`` until ``q - h`` and ``q + h`` lie inside (0, 1) (R's rule)."""
+    while q - h <= 0.0 or q + h >= 1.0:
+        h *= 0.5
+    return h
+
+
+def _cov_iid(problem, q, coef, h):
+    """Koenker-Bassett iid covariance ``tau (1 - tau) s^2 (X'X)^{-1}``.
+
+    The sparsity ``s`` is the slope of a median regression of the sorted
+    residuals with the smallest absolute values (ranks ``k = z + 1, ...,
+    z + m + 1``, after the ``z`` zero residuals of the basic rows) on
+    ``k / (n - p)``, with ``m = max(p + 1, ceil(n h))``: a difference quotient
+    of the empirical quantile function of the residuals over a band of width
+    about ``h`` (Koenker 2005, section 3.4.1; R's ``summary.rq(se = "iid")``).
+    """
+    Zt, rt, yt = problem["Zt"], problem["rt"], problem["yt"]
+    n, p = Zt.shape
+    xxinv = _inverse_gram(Zt, "X'X")
+    absr = np.abs(rt)
+    n_zero = int(np.count_nonzero(absr < _ZERO_RESID * max(float(np.max(np.abs(yt))), 1e-300)))
+    m = max(p + 1, math.ceil(n * h))
+    ranks = np.arange(n_zero + 1, min(n_zero + m + 1, n) + 1)  # 1-based, as in R
+    if ranks.size < 2:
+        raise ValueError(
+            f"se='iid' needs at least 2 non-zero residuals in the sparsity band, got "
+            f"{ranks.size} (n_samples={n}, {n_zero} zero residuals)"
+        )
+    order = np.argsort(absr, kind="stable")
+    band = np.sort(rt[order[ranks - 1]])
+    design = np.column_stack([np.ones(ranks.size), ranks / (n - p)])
+    slope = float(_solve(design, band, np.ones(ranks.size), 0.5, theta0=None, tol=1e-5,
+                         max_iter=1000, max_pivots=None, preprocess=False,
+                         random_state=0).coef[1])
+    if not slope > 0:
+        raise ValueError(
+            "se='iid': the estimated sparsity is zero (the residuals near zero are tied); "
+            "use se='nid', 'ker' or 'boot'"
+        )
+    return q * (1.0 - q) * slope**2 * xxinv
+
+
+def _cov_nid(problem, q, coef, h):
+    """Hendricks-Koenker sandwich with densities from refits at ``tau +- h``."""
+    Zt = problem["Zt"]
+    b_hi = _fit(problem, q + h, coef)
+    b_lo = _fit(problem, q - h, coef)
+    delta = b_hi - b_lo
+    dyhat = Zt @ delta
+    # R's summary.rq takes f_i = max(0, 2h / (dyhat_i - 1.5e-8)), a guard in
+    # the units of y; here differences within the rounding error of the two
+    # fitted values count as non-positive, so that the estimate does not
+    # change when y is rescaled (the two agree to about 1e-8 / dyhat relative).
+    rounding = 64 * np.finfo(np.float64).eps * (np.abs(Zt) @ (np.abs(b_hi) + np.abs(b_lo)))
+    positive = dyhat > rounding
+    n_bad = int(dyhat.size - np.count_nonzero(positive))
+    if n_bad:
+        warnings.warn(
+            f"summary(se='nid'): {n_bad} of {dyhat.size} rows have a non-positive "
+            f"density estimate (crossing quantile fits at {q - h:.4g} and {q + h:.4g}); "
+            f"they get density 0",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    f = np.zeros_like(dyhat)
+    f[positive] = (2.0 * h) / dyhat[positive]
+    return _sandwich(Zt, f, q, "X'FX (se='nid': too few positive density estimates)")
+
+
+def _cov_ker(problem, q, coef, h):
+    """Powell's kernel sandwich with a Gaussian kernel."""
+    Zt, rt = problem["Zt"], problem["rt"]
+    q25, q75 = np.percentile(rt, [25.0, 75.0])  # R's default (type 7) quantiles
+    spread = min(float(np.std(rt, ddof=1)), (q75 - q25) / 1.34)
+    c = (stats.norm.ppf(q + h) - stats.norm.ppf(q - h)) * spread
+    # a spread at the rounding level of y is an exact fit, not a tiny scale
+    if not spread > _ZERO_RESID * float(np.max(np.abs(problem["yt"]))):
+        raise ValueError(
+            "se='ker': the kernel bandwidth is zero (the residuals have no spread); use "
+            "se='nid' or 'boot'"
+        )
+    f = stats.norm.pdf(rt / c) / c
+    return _sandwich(Zt, f, q, "X'FX (se='ker')")
+
+
+def _sandwich(Zt, f, q, what):
+    """``tau (1 - tau) H^{-1} J H^{-1}``, ``H = Zt' diag(f) Zt``, ``J = Zt'Zt``."""
+    hinv = _inverse_gram(np.sqrt(f)[:, None] * Zt, what)
+    return q * (1.0 - q) * (hinv @ (Zt.T @ Zt) @ hinv)
+
+
+# --------------------------------------------------------------------------
+# rank-test inversion (Koenker 1994; Koenker 2005, section 3.5.5)
+# --------------------------------------------------------------------------
+# Most candidate bases tried at a vertex where several residuals cross zero
+# together (ties); beyond that the walk restarts from an exact fit.
+_MAX_CANDIDATES = 200
+
+
+class _Restricted:
+    """The fit of ``y - b c`` on ``A`` with row weights ``w`` as ``b`` varies."""
+
+    def __init__(self, A, c, y, w, q, solver):
+        self.A = np.ascontiguousarray(A, dtype=np.float64)
+        self.c, self.y, self.w = (np.ascontiguousarray(a, dtype=np.float64) for a in (c, y, w))
+        self.q, self.solver = q, solver
+        self.absA = np.abs(A).sum(axis=1)
+
+    def segment(self, basis, b_at, direction, leaving):
+        """Rank scores just past ``b_at`` for one basis, or None if not optimal.
+
+        ``basis`` (m rows) interpolates the fit; rows in ``leaving`` have a
+        zero residual at ``b_at`` and take the sign their residual has just
+        past it in ``direction``. Optimality is Koenker's certificate
+        (2005, Thm 2.1): the dual values ``v`` of the basic rows, from
+        ``A_h'v = -sum_{i not in h} w_i psi(r_i) a_i``, lie in
+        ``[w_i (tau - 1), w_i tau]``. Rows whose residual stays zero along
+        the whole segment (proportional to basic rows, e.g. ``-1`` times one)
+        get free dual values in the same box, found by a small feasibility
+        LP. Returns ``(psi, b_next, crossing, margin)``: the dual solution
+        (``w_i (tau - I(r_i < 0))`` off the basis), where the next residual
+        crosses zero (None if none does), the rows crossing there and the
+        distance of ``v`` to its bounds.
+        """
+        A, c, y, w, q = self.A, self.c, self.y, self.w, self.q
+        n, m = A.shape
+        eps = np.finfo(np.float64).eps
+        if m:
+            # m x m algebra in NumPy (SciPy's LAPACK wrappers cost milliseconds
+            # per call on a loaded machine); the inverse is also the rounding bound
+            Ah = A[basis]
+            try:
+                inv = np.linalg.inv(Ah)
+            except np.linalg.LinAlgError:
+                return None
+            if not np.linalg.norm(Ah, 1) * np.linalg.norm(inv, 1) < 1e12:
+                return None
+            sol = inv @ np.column_stack([y[basis], c[basis]])
+            u = y - A @ sol[:, 0]
+            v = c - A @ sol[:, 1]
+            # rounding levels of the residual r_i = u_i - b v_i and its slope v_i
+            v_tol = 64 * eps * (np.abs(c) + self.absA * np.max(np.abs(sol[:, 1])))
+            u_tol = 64 * eps * (np.abs(y) + self.absA * np.max(np.abs(sol[:, 0])))
+        else:
+            u, v = y.copy(), c.copy()
+            v_tol = u_tol = np.zeros(n)
+        u[basis] = 0.0
+        v[basis] = 0.0
+        r = u - b_at * v
+        free = (np.abs(v) <= v_tol) & (np.abs(r) <= u_tol + abs(b_at) * v_tol)
+        free[basis] = False
+        r[leaving] = -direction * v[leaving]
+        psi = w * np.where(r < 0, q - 1.0, q)
+        margin = np.inf
+        if free.any():
+            psi[free] = 0.0
+            psi[basis] = 0.0
+            psi = self._free_duals(basis, np.flatnonzero(free), psi)
+            if psi is None:
+                return None
+            margin = 0.0
+        elif m:
+            psi[basis] = 0.0
+            vh = -(inv.T @ (A.T @ psi))
+            wh = w[basis]
+            tol = 1e-9 * wh + 64 * eps * (np.abs(inv).T @ (w @ np.abs(A)))
+            margin = float(np.min(np.minimum(vh - wh * (q - 1.0), wh * q - vh) + tol))
+            if margin < 0:
+                return None
+            psi[basis] = vh
+        # next crossing: r_i(b) = u_i - b v_i = 0 at b = u_i / v_i
+        cand = np.abs(v) > v_tol
+        cand[basis] = False
+        cand[leaving] = False
+        idx = np.flatnonzero(cand)
+        b_cross = u[idx] / v[idx]
+        ahead = direction * (b_cross - b_at) > 0
+        if not ahead.any():
+            return psi, None, idx[:0], margin
+        idx, b_cross = idx[ahead], b_cross[ahead]
+        k = np.argmin(direction * b_cross)
+        b_next = float(b_cross[k])
+        tie = np.abs(b_cross - b_next) <= 1e-12 * (abs(b_next) + abs(b_next - b_at))
+        return psi, b_next, idx[tie], margin
+
+    def _free_duals(self, basis, free, psi):
+        """Dual values of the basic and always-zero rows in their boxes, or None.
+
+        Solves ``A_S' x = -sum_{i not in S} psi_i a_i`` with
+        ``w_i (tau - 1) <= x_i <= w_i tau`` over ``S = basis + free`` (HiGHS).
+        """
+        from scipy.optimize import linprog
+
+        A, w, q = self.A, self.w, self.q
+        S = np.concatenate([basis, free])
+        rhs = -(A.T @ psi)  # psi is zero on S here
+        bounds = np.column_stack([w[S] * (q - 1.0), w[S] * q])
+        if A.shape[1] == 0:
+            x = bounds.mean(axis=1)
+        else:
+            res = linprog(np.zeros(S.size), A_eq=A[S].T, b_eq=rhs, bounds=bounds,
+                          method="highs")
+            if res.status != 0:
+                return None
+            x = res.x
+        out = psi.copy()
+        out[S] = x
+        return out
+
+    def enter(self, rows, b_at, direction):
+        """The optimal basis just past ``b_at`` among ``rows`` (zero residuals there).
+
+        Tries the choices of m rows (one pivot when a single residual
+        crosses; a few more at ties) until one is optimal with a clear margin
+        (the only optimal one when the vertex is not degenerate); otherwise
+        returns the optimal one with the largest margin, or None.
+        """
+        m = self.A.shape[1]
+        n_cand = math.comb(len(rows), m)
+        if n_cand > _MAX_CANDIDATES:
+            return None
+        clear = 1e-7 * float(np.max(self.w[rows])) if len(rows) else 0.0
+        best = None
+        for keep in itertools.combinations(range(len(rows)), m):
+            mask = np.zeros(len(rows), dtype=bool)
+            mask[list(keep)] = True
+            res = self.segment(rows[mask], b_at, direction, rows[~mask])
+            if res is not None and (best is None or res[3] > best[1][3]):
+                best = (rows[mask], res)
+                if res[3] > clear:
+                    break
+        return best
+
+    def probe(self, b, direction):
+        """Basis and segment of the exact fit at ``b`` (meant for a generic ``b``)."""
+        m = self.A.shape[1]
+        y_b = self.y - b * self.c
+        if not m:
+            return self.enter(np.empty(0, dtype=np.intp), b, direction)
+        sol = _solve(self.A, y_b, self.w, self.q, theta0=None, random_state=0, **self.solver)
+        r = y_b - self.A @ sol.coef
+        scale = 64 * np.finfo(np.float64).eps * (np.abs(y_b) + np.abs(self.A) @ np.abs(sol.coef))
+        zero = np.flatnonzero(np.abs(r) <= scale)
+        if zero.size < m:  # pragma: no cover - an exact vertex interpolates m rows
+            zero = np.argsort(np.abs(r), kind="stable")[:m]
+        return self.enter(zero, b, direction)
+
+
+def _rank_bound(fit, b0, rows, direction, cutoff, scale):
+    """Walk the restricted fits from ``b0`` until ``|T(b)| >= cutoff``.
+
+    ``T(b) = c'psi(b) / scale`` is piecewise constant between the values of
+    ``b`` where a residual of the restricted fit changes sign. Each step
+    swaps the crossing row into the basis (parametric linear programming);
+    the bound interpolates linearly between the last segment inside and the
+    first outside, as R's ``rq.fit.br(ci = TRUE, interp = TRUE)`` does.
+    """
+    n = fit.A.shape[0]
+    prev_b, prev_t = b0, 0.0
+    b_at = b0
+    for _ in range(4 * n + 10):
+        found = fit.enter(rows, b_at, direction)
+        if found is None:
+            # a degenerate vertex (ties): restart from an exact fit just past it
+            step = 1e-9 * max(abs(b_at), abs(b_at - b0), abs(b0), 1e-300)
+            found = fit.probe(b_at + direction * step, direction)
+            if found is None:
+                raise ValueError(
+                    "se='rank': the rank-inversion walk met a degenerate restricted fit "
+                    "it could not resolve (tied data); use se='nid', 'ker' or 'boot'"
+                )
+        basis, (psi, b_next, crossing, _) = found
+        t_here = float(fit.c @ psi) / scale
+        if abs(t_here) >= cutoff:
+            if t_here == prev_t:  # pragma: no cover - a jump is never zero
+                return b_at
+            return prev_b + direction * abs(b_at - prev_b) * (cutoff - abs(prev_t)) / abs(
+                t_here - prev_t)
+        prev_b, prev_t = b_at, t_here
+        if b_next is None:
+            return direction * np.inf
+        rows = np.concatenate([basis, crossing])
+        b_at = b_next
+    raise ValueError(  # pragma: no cover - each step passes one of finitely many crossings
+        "se='rank': the rank-inversion walk did not end; use se='nid', 'ker' or 'boot'"
+    )
+
+
+def _rank_inference(problem, q, coef, alpha):
+    """Rank-inversion intervals and rank-test statistics of ``beta_j = 0``.
+
+    For each coefficient ``j`` the regression rank-score test of
+    ``H0: beta_j = b`` (Gutenbrunner, Jureckova, Koenker & Portnoy 1993) fits
+    ``y - b x_j`` on the other columns and uses the "tau" scores
+    ``psi_i = a_i(b) - (1 - tau)`` of the dual solution:
+    ``T(b) = x_j'psi / sqrt(tau (1 - tau) q_j)``, ``q_j = 1 / [(X'X)^{-1}]_jj``
+    (iid errors). The interval is ``{b : |T(b)| < t_{1 - alpha/2, n - p}}``
+    (Koenker 1994), found by parametric programming in ``b``; ``T(0)`` gives
+    the test of ``beta_j = 0`` (at a tie, the side with the smaller ``|T|``).
+    Matches R's ``summary.rq(se = "rank")`` (with its ``iid = TRUE``,
+    ``interp = TRUE``, ``tcrit = TRUE``). Weights follow R's convention
+    (``q_j`` from the weighted rows ``w_i x_i``); identical rows of
+    ``(X, y)`` are merged (their weights added), which leaves ``T``
+    unchanged and removes the degeneracy they cause.
+    """
+    Zt = problem["Zt"]
+    n, p = Zt.shape
+    cutoff = stats.t.ppf(1.0 - alpha / 2.0, n - p)
+    qn = 1.0 / np.diag(_inverse_gram(Zt, "X'X"))
+    rows, inverse = np.unique(np.column_stack([problem["Z"], problem["y"]]), axis=0,
+                              return_inverse=True)
+    Z, y = rows[:, :p], rows[:, p]
+    w = np.bincount(inverse.ravel(), weights=problem["w"], minlength=rows.shape[0])
+    r_full = y - Z @ coef
+    full_basis = np.argsort(np.abs(r_full), kind="stable")[:p]
+    conf = np.empty((p, 2))
+    tstat = np.empty(p)
+    for j in range(p):
+        fit = _Restricted(np.delete(Z, j, axis=1), Z[:, j], y, w, q, problem["solver"])
+        scale = math.sqrt(qn[j] * q * (1.0 - q))
+        for side, direction in ((0, -1.0), (1, 1.0)):
+            conf[j, side] = _rank_bound(fit, float(coef[j]), full_basis, direction, cutoff,
+                                        scale)
+        # T(0): 0 may be a crossing point itself (ties): take both sides
+        width = conf[j, 1] - conf[j, 0]
+        step = 1e-9 * (abs(coef[j]) + (width if np.isfinite(width) else 1.0))
+        found = [fit.probe(b, 1.0) for b in (0.0, step, -step)]
+        values = [float(fit.c @ f[1][0]) / scale for f in found if f is not None]
+        if not values:
+            raise ValueError(
+                "se='rank': the restricted fit at b = 0 is degenerate (tied data); use "
+                "se='nid', 'ker' or 'boot'"
+            )
+        tstat[j] = values[0] if found[0] is not None else min(values, key=abs)
+    return conf, tstat
+
+
+def _cov_boot(problem, q, coef, n_boot, kind, rng, n_threads):
+    """Covariance of bootstrap replicates (xy pairs or wild); returns it and them."""
+    Z, y, w = problem["Z"], problem["y"], problem["w"]
+    n = Z.shape[0]
+    gens = rng.spawn(n_boot)
+    if kind == "xy":
+        def replicate(g):
+            counts = np.bincount(g.integers(0, n, n), minlength=n)
+            return _solve_replicate(problem, y, counts * w, q, coef)
+    else:
+        # Feng, He & Hu (2011): y* = x'beta + v |r~| with v = 2(1 - tau) w.p.
+        # 1 - tau and -2 tau w.p. tau, on residuals corrected for their
+        # downward bias: r~_i = r_i + h_ii (tau - I(r_i < 0)) / f(0). In R's
+        # convention for weights the rows and residuals are the weighted ones.
+        rt = problem["rt"]
+        f0 = _adaptive_density_at_zero(rt)
+        radj = np.abs(rt + _leverages(problem["Zt"]) * (q - (rt < 0)) / f0) / w
+        fitted = Z @ coef
+
+        def replicate(g):
+            v = np.where(g.random(n) < q, -2.0 * q, 2.0 * (1.0 - q))
+            return _solve_replicate(problem, fitted + v * radj, w, q, coef)
+
+    if n_threads > 1:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            results = list(pool.map(replicate, gens))
+    else:
+        results = [replicate(g) for g in gens]
+    ok = [b for b in results if b is not None]
+    n_failed = n_boot - len(ok)
+    if len(ok) < 2:
+        raise ValueError(
+            f"se='boot': {n_failed} of {n_boot} bootstrap replicates had a rank-deficient "
+            f"design; the bootstrap covariance cannot be estimated"
+        )
+    if n_failed:
+        warnings.warn(
+            f"summary(se='boot'): {n_failed} of {n_boot} replicates had a rank-deficient "
+            f"design and were left out",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    reps = np.array(ok)
+    return np.atleast_2d(np.cov(reps, rowvar=False)), reps
+
+
+def _solve_replicate(problem, y, w, q, coef):
+    """One bootstrap fit, or None when the resampled design is rank deficient."""
+    try:
+        return _fit(dict(problem, y=y, w=w), q, coef)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------
+# result
+# --------------------------------------------------------------------------
+class QuantileSummary:
+    """Coefficients, standard errors, tests and intervals of a quantile regression.
+
+    Returned by :meth:`statoptim.QuantileRegressor.summary`. With one fitted
+    quantile the arrays have a coefficient axis (intercept first, when fitted);
+    with several, a leading quantile axis in the order of ``quantile``.
+
+    Attributes
+    ----------
+    coef : ndarray of shape (n_coef,) or (n_quantiles, n_coef)
+        The fitted coefficients, intercept first.
+    bse : ndarray, same shape as ``coef``
+        Standard errors.
+    tvalues : ndarray, same shape as ``coef``
+        ``coef / bse``; for ``se="rank"``, the rank-score statistic ``T(0)``
+        of ``coef = 0``.
+    pvalues : ndarray, same shape as ``coef``
+        Two-sided p-values of ``coef = 0`` from Student's t with ``df_resid``
+        degrees of freedom (for ``se="rank"``: of the rank-score test).
+    conf_int : ndarray of shape (n_coef, 2) or (n_quantiles, n_coef, 2)
+        ``coef -+ t_{1 - alpha/2, df_resid} bse``; for ``se="rank"`` the
+        inverted rank test, not symmetric about ``coef`` (infinite when the
+        test never rejects on that side).
+    cov : ndarray of shape (n_coef, n_coef) or (n_quantiles, n_coef, n_coef)
+        Estimated covariance matrix of the coefficients; NaN for
+        ``se="rank"``, which estimates none (``bse`` is NaN too).
+    se : str
+        The method: ``"iid"``, ``"nid"``, ``"ker"``, ``"boot"`` or ``"rank"``.
+    alpha : float
+        One minus the confidence level of ``conf_int``.
+    quantile : float or ndarray of shape (n_quantiles,)
+        The quantile(s) of the model.
+    bandwidth : float, ndarray or None
+        The bandwidth ``h`` (quantile scale) used after halving, per quantile;
+        None for the bootstrap.
+    bandwidth_rule : str or None
+        ``"hall-sheather"``, ``"bofinger"``, ``"user"`` or None (bootstrap).
+    bootstrap : str or None
+        ``"xy"`` or ``"wild"`` for ``se="boot"``.
+    replicates : ndarray of shape (n_ok, n_coef) or list of them, or None
+        The bootstrap coefficient replicates (per quantile when several).
+    names : list of str
+        Coefficient names.
+    nobs : int
+        Rows with positive weight.
+    df_resid : int
+        ``nobs - n_coef``.
+    """
+
+    def __init__(self, *, coef, cov, se, alpha, quantile, scalar, names, nobs,
+                 bandwidth=None, bandwidth_rule=None, bootstrap=None, replicates=None,
+                 rank=None):
+        coef = np.asarray(coef, dtype=np.float64)  # (n_q, k)
+        cov = np.asarray(cov, dtype=np.float64)  # (n_q, k, k)
+        k = coef.shape[1]
+        self.nobs = int(nobs)
+        self.df_resid = self.nobs - k
+        bse = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        if rank is None:
+            tvalues = coef / bse
+            crit = stats.t.ppf(1.0 - alpha / 2.0, self.df_resid)
+            conf = np.stack([coef - crit * bse, coef + crit * bse], axis=-1)
+        else:  # rank inversion: intervals and rank-test statistics, no covariance
+            conf, tvalues = rank
+        pvalues = 2.0 * stats.t.sf(np.abs(tvalues), self.df_resid)
+        pick = (lambda a: a[0]) if scalar else (lambda a: a)
+        self.coef, self.bse, self.tvalues = pick(coef), pick(bse), pick(tvalues)
+        self.pvalues, self.conf_int, self.cov = pick(pvalues), pick(conf), pick(cov)
+        self.se, self.alpha = se, float(alpha)
+        quantile = np.asarray(quantile, dtype=np.float64)
+        self.quantile = float(quantile[0]) if scalar else quantile
+        self.bandwidth = None if bandwidth is None else (
+            float(bandwidth[0]) if scalar else np.asarray(bandwidth, dtype=np.float64))
+        self.bandwidth_rule = bandwidth_rule
+        self.bootstrap = bootstrap
+        self.replicates = None if replicates is None else pick(replicates)
+        self.names = list(names)
+        self._scalar = scalar
+
+    # -- tabular views -----------------------------------------------------
+    def _rows(self):
+        """(quantile, 2-D table rows) per quantile."""
+        qs = np.atleast_1d(self.quantile)
+        arrays = [np.reshape(a, (qs.size, len(self.names)))
+                  for a in (self.coef, self.bse, self.tvalues, self.pvalues)]
+        conf = np.reshape(self.conf_int, (qs.size, len(self.names), 2))
+        for j, q in enumerate(qs):
+            yield float(q), np.column_stack([a[j] for a in arrays] + [conf[j]])
+
+    def _columns(self):
+        lo, hi = self.alpha / 2.0, 1.0 - self.alpha / 2.0
+        return ["coef", "std err", "t", "P>|t|", f"[{lo:g}", f"{hi:g}]"]
+
+    def to_frame(self):
+        """The coefficient table as a pandas DataFrame.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Columns ``coef, std err, t, P>|t|, [alpha/2, 1-alpha/2]``; one row
+            per coefficient, indexed by name, or by ``(quantile, name)`` when
+            several quantiles were fitted.
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "QuantileSummary.to_frame needs pandas, which is not installed; "
+                "install it with `pip install pandas` or use the arrays (coef, bse, "
+                "tvalues, pvalues, conf_int) directly"
+            ) from None
+        blocks = list(self._rows())
+        if self._scalar:
+            return pd.DataFrame(blocks[0][1], index=pd.Index(self.names, name="term"),
+                                columns=self._columns())
+        index = pd.MultiIndex.from_tuples(
+            [(q, name) for q, _ in blocks for name in self.names], names=["quantile", "term"]
+        )
+        return pd.DataFrame(np.vstack([t for _, t in blocks]), index=index,
+                            columns=self._columns())
+
+    def __str__(self):
+        width = max(12, max(len(n) for n in self.names) + 1)
+        line_len = width + 6 * 11
+        method = self.se
+        if self.se == "boot":
+            method += f" ({self.bootstrap}, {self.replicates_count()} replicates)"
+        elif self.bandwidth_rule is not None:
+            method += f" ({self.bandwidth_rule} bandwidth)"
+        head = [
+            "Quantile regression results".center(line_len),
+            "=" * line_len,
+            f"{'Std. errors:':<20}{method}",
+            f"{'No. observations:':<20}{self.nobs:<12d}{'Df residuals:':<16}{self.df_resid}",
+        ]
+        out = head
+        cols = self._columns()
+        hdr = " " * width + "".join(f"{c:>11}" for c in cols)
+        for j, (q, table) in enumerate(self._rows()):
+            h = "" if self.bandwidth is None else np.atleast_1d(self.bandwidth)[j]
+            extra = "" if h == "" else f"{'Bandwidth h:':<16}{h:.4g}"
+            out += ["=" * line_len, f"{'Quantile:':<20}{q:<12g}{extra}".rstrip(),
+                    "-" * line_len, hdr, "-" * line_len]
+            for name, row in zip(self.names, table):
+                cells = [_fmt(row[0]), _fmt(row[1]), _fmt(row[2], 3), f"{row[3]:.3f}",
+                         _fmt(row[4]), _fmt(row[5])]
+                out.append(f"{name:<{width}}" + "".join(f"{c:>11}" for c in cells))
+        out.append("=" * line_len)
+        return "\n".join(out)
+
+    def replicates_count(self):
+        """Number of bootstrap replicates used (per quantile), or 0."""
+        if self.replicates is None:
+            return 0
+        reps = self.replicates if isinstance(self.replicates, list) else [self.replicates]
+        return min(r.shape[0] for r in reps)
+
+    def __repr__(self):
+        return (f"QuantileSummary(se={self.se!r}, quantile={self.quantile!r}, "
+                f"nobs={self.nobs}, n_coef={len(self.names)})")
+
+
+def _fmt(v, digits=4):
+    """Fixed notation for moderate magnitudes, scientific otherwise."""
+    if np.isnan(v):
+        return "--"
+    if not np.isfinite(v):
+        return str(v)
+    if v == 0 or 1e-3 <= abs(v) < 1e7:
+        return f"{v:.{digits}f}"
+    return f"{v:.{digits - 1}e}"
+
+
+# --------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------
+def _check_bandwidth(bandwidth):
+    """A rule name or a user bandwidth in (0, 1); returns (rule, value or None)."""
+    if isinstance(bandwidth, str):
+        return check_choice(bandwidth, "bandwidth", BANDWIDTH_RULES), None
+    if isinstance(bandwidth, numbers.Real) and not isinstance(bandwidth, bool):
+        return "user", check_real(bandwidth, "bandwidth", low=0, high=1, low_open=True,
+                                  high_open=True)
+    raise ValueError(
+        f"bandwidth must be one of {list(BANDWIDTH_RULES)!r} or a number in (0, 1), "
+        f"got {_describe(bandwidth)}"
+    )
+
+
+def _check_training_data(r, y, w, q, fit_intercept):
+    """With an intercept, an optimal fit balances the residual signs (KKT).
+
+    ``sum_{r>0} w q - sum_{r<0} w (1 - q)`` must lie in
+    ``[-q W_0, (1 - q) W_0]`` (``W_0`` the weight of zero residuals): a cheap
+    test that ``X, y, sample_weight`` are the data the model was fitted on.
+    """
+    if not fit_intercept:
+        return
+    tiny = _ZERO_RESID * float(np.max(np.abs(y)))
+    pos, neg = r > tiny, r < -tiny
+    zero = ~(pos | neg)
+    w_pos, w_neg, w_zero = w[pos].sum(), w[neg].sum(), w[zero].sum()
+    balance = q * w_pos - (1.0 - q) * w_neg
+    slack = 1e-8 * w.sum()
+    if balance < -q * w_zero - slack or balance > (1.0 - q) * w_zero + slack:
+        raise ValueError(
+            f"X, y and sample_weight do not look like the data the model was fitted on: "
+            f"at quantile {q:g} the weighted share of negative residuals is "
+            f"{w_neg / w.sum():.4g} and of positive ones {w_pos / w.sum():.4g}, which no "
+            f"optimal fit with an intercept gives. Pass the training data to summary()"
+        )
+
+
+def summarize(model, X, y, sample_weight=None, *, se="nid", alpha=0.05,
+              bandwidth="hall-sheather", n_boot=200, bootstrap="xy", random_state=None,
+              n_threads=None):
+    """Inference for a fitted :class:`~statoptim.QuantileRegressor`.
+
+    See :meth:`statoptim.QuantileRegressor.summary` for the parameters.
+    ``X``, ``y`` and ``sample_weight`` are validated by the caller (float64,
+    finite, matching ``n_features_in_``).
+    """
+    check_choice(se, "se", SE_METHODS)
+    alpha = check_real(alpha, "alpha", low=0, high=1, low_open=True, high_open=True)
+    rule, user_h = _check_bandwidth(bandwidth)
+    if se == "boot":
+        n_boot = check_int(n_boot, "n_boot", minimum=2)
+        bootstrap = check_choice(bootstrap, "bootstrap", BOOTSTRAP_KINDS)
+        rng = check_random_state(random_state)
+        n_threads = check_n_threads(n_threads)
+
+    w = sample_weight
+    keep = w > 0
+    if not keep.all():
+        X, y, w = X[keep], y[keep], w[keep]
+    n = X.shape[0]
+    if model.fit_intercept:
+        Z = np.empty((n, X.shape[1] + 1))
+        Z[:, 0] = 1.0
+        Z[:, 1:] = X
+    else:
+        Z = np.ascontiguousarray(X)
+    k = Z.shape[1]
+    if n <= k:
+        raise ValueError(
+            f"summary needs more samples with positive weight than coefficients ({k}) for "
+            f"a residual degree of freedom, got n_samples = {n}"
+        )
+    coefs = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
+    intercepts = np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))
+    if model.fit_intercept:
+        coefs = np.column_stack([intercepts, coefs])
+    quantiles = np.atleast_1d(np.asarray(model.quantile, dtype=np.float64))
+    scalar = np.ndim(model.quantile) == 0
+
+    Zt = w[:, None] * Z
+    yt = w * y
+    problem = {
+        "Z": Z, "y": y, "w": w, "Zt": Zt, "yt": yt,
+        "solver": {"tol": model.tol, "max_iter": model.max_iter,
+                   "max_pivots": model.max_pivots, "preprocess": model.preprocess},
+    }
+    covs = np.empty((quantiles.size, k, k))
+    hs = np.empty(quantiles.size)
+    reps = []
+    rank_conf = np.empty((quantiles.size, k, 2))
+    rank_t = np.empty((quantiles.size, k))
+    statuses = [model.status_] if scalar else list(model.status_)
+    for j, (q, coef) in enumerate(zip(quantiles, coefs)):
+        r = y - Z @ coef
+        if statuses[j] == "optimal":  # an uncertified fit need not balance the signs
+            _check_training_data(r, y, w, q, model.fit_intercept)
+        problem["rt"] = w * r
+        if se == "boot":
+            covs[j], rep = _cov_boot(problem, q, coef, n_boot, bootstrap, rng, n_threads)
+            reps.append(rep)
+            continue
+        if se == "rank":
+            covs[j] = np.nan
+            rank_conf[j], rank_t[j] = _rank_inference(problem, q, coef, alpha)
+            continue
+        h = user_h if user_h is not None else sparsity_bandwidth(q, n, rule)
+        if se == "iid":
+            hs[j] = h  # a band of ranks, not tau +- h: no halving (as in R)
+            covs[j] = _cov_iid(problem, q, coef, h)
+        else:
+            hs[j] = h = _halved(q, h)
+            covs[j] = (_cov_nid if se == "nid" else _cov_ker)(problem, q, coef, h)
+
+    names = ["intercept"] if model.fit_intercept else []
+    feature_names = getattr(model, "feature_names_in_", None)
+    if feature_names is not None:
+        names += [str(s) for s in feature_names]
+    else:
+        names += [f"x{i}" for i in range(1, X.shape[1] + 1)]
+    boot = se == "boot"
+    no_h = se in ("boot", "rank")
+    return QuantileSummary(
+        coef=coefs, cov=covs, se=se, alpha=alpha, quantile=quantiles, scalar=scalar,
+        names=names, nobs=n,
+        bandwidth=None if no_h else hs, bandwidth_rule=None if no_h else rule,
+        bootstrap=bootstrap if boot else None, replicates=reps if boot else None,
+        rank=(rank_conf, rank_t) if se == "rank" else None,
+    )
