@@ -6,17 +6,17 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from statoptim._validation import (
-    check_positive_float,
-    check_positive_int,
-    check_quantiles,
-    check_sample_weight,
-    is_ready_float64,
-    validate_named,
+from statoptim._validation import check_quantiles, is_ready_float64, validate_named
+from statoptim.quantile._checks import (
+    check_count,
+    check_flag,
+    check_preprocess,
+    check_tol,
+    check_weights,
 )
+from statoptim.quantile._loss import r2_score_scaled
 from statoptim.quantile._solver import _solve
 
 __all__ = ["QuantileRegressor"]
@@ -144,23 +144,19 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
             y = np.ascontiguousarray(y, dtype=np.float64)
         quantiles, scalar = check_quantiles(self.quantile)
-        check_positive_float(self.tol, "tol")
-        check_positive_int(self.max_iter, "max_iter")
-        if self.max_pivots is not None:
-            check_positive_int(self.max_pivots, "max_pivots")
-        if self.preprocess not in ("auto", True, False):
-            raise ValueError(
-                f"preprocess must be 'auto', True or False, got {self.preprocess!r}"
-            )
-        if not isinstance(self.fit_intercept, (bool, np.bool_)):
-            raise ValueError(f"fit_intercept must be True or False, got {self.fit_intercept!r}")
-        w = check_sample_weight(sample_weight, X.shape[0])
+        tol = check_tol(self.tol)
+        max_iter = check_count(self.max_iter, "max_iter")
+        max_pivots = None if self.max_pivots is None else check_count(self.max_pivots,
+                                                                       "max_pivots")
+        preprocess = check_preprocess(self.preprocess)
+        fit_intercept = check_flag(self.fit_intercept, "fit_intercept")
+        w = check_weights(sample_weight, X.shape[0])
 
         keep = w > 0
         if not keep.all():
             X, y, w = X[keep], y[keep], w[keep]
         n_samples, n_features = X.shape
-        if self.fit_intercept:
+        if fit_intercept:
             Z = np.empty((n_samples, n_features + 1))
             Z[:, 0] = 1.0
             Z[:, 1:] = X
@@ -187,11 +183,12 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             res = _solve(
                 Z, y, w, quantiles[k],
                 theta0=theta,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                max_pivots=self.max_pivots,
-                preprocess=self.preprocess,
+                tol=tol,
+                max_iter=max_iter,
+                max_pivots=max_pivots,
+                preprocess=preprocess,
                 random_state=0,
+                intercept=fit_intercept,
             )
             theta = res.coef
             coefs[k], n_iter[k], n_pivots[k] = res.coef, res.n_iter, res.n_pivots
@@ -215,7 +212,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                     stacklevel=2,
                 )
 
-        if self.fit_intercept:
+        if fit_intercept:
             intercept, coef = coefs[:, 0], coefs[:, 1:]
         else:
             intercept, coef = np.zeros(quantiles.size), coefs
@@ -265,7 +262,4 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         -------
         score : float
         """
-        y_pred = self.predict(X)
-        if y_pred.ndim == 1:
-            return float(r2_score(y, y_pred, sample_weight=sample_weight))
-        return float(np.mean([r2_score(y, col, sample_weight=sample_weight) for col in y_pred.T]))
+        return r2_score_scaled(y, self.predict(X), sample_weight)
