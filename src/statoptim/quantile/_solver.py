@@ -114,12 +114,20 @@ def _check_full_rank(Z, w, design="X"):
 
 
 def _start(Z, y, w, gram=None):
-    """Weighted least-squares start."""
+    """Weighted least-squares start, solved with the Gram matrix equilibrated.
+
+    Without the diagonal scaling, weights of very different magnitudes (a
+    column seen only by rows of weight 1e-200 beside rows of weight 1) made
+    the solve return a start of order 1e184, whose residuals then
+    underflowed the MM weights and left the MM Gram matrix singular.
+    """
     if gram is None:
         gram = Z.T @ (Z * w[:, None])
     rhs = Z.T @ (w * y)
+    d = np.sqrt(np.diag(gram))
+    d = np.where(d > 0, d, 1.0)
     try:
-        return np.linalg.solve(gram, rhs)
+        return np.linalg.solve(gram / np.outer(d, d), rhs / d) / d
     except np.linalg.LinAlgError:
         return np.linalg.lstsq(gram, rhs, rcond=None)[0]
 
@@ -152,9 +160,11 @@ def _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram=None):
         Z, y, w, q, theta, eps_stages, tol, max_iter, resid, work_n, work_np
     )
     del work_np
-    if status != 0:  # pragma: no cover - rank was checked before
-        raise ValueError("the weighted design matrix is singular; remove collinear columns")
-    mm_capped = n_iter >= max_iter
+    # status 1: an MM Gram matrix was numerically singular although the design
+    # has full rank (MM weights w_i / (e + |r_i|) spanning 1e17 when fewer than
+    # p rows with positive weight fit exactly, e.g. rows of zeros among them).
+    # MM only supplies a start: the exact finish goes on from the last iterate.
+    mm_capped = status == 0 and n_iter >= max_iter
 
     if max_pivots is None:
         max_pivots = 10 * (n_samples + n_features) + 100
@@ -495,6 +505,12 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
         y = np.ldexp(y, -k_y)
     if k_w:
         w = np.ldexp(w, -k_w)
+    if float(np.min(w)) < 2.0**-1021:  # a weight would be subnormal (or 0): rows lost
+        raise ValueError(
+            f"sample_weight spans too many orders of magnitude: the ratio of its largest to "
+            f"its smallest positive entry exceeds 2**1021 (~2e307), so float64 cannot hold "
+            f"both once rescaled; drop the rows of negligible weight or compress the weights"
+        )
     if np.any(k_z):
         Z = np.ldexp(Z, -k_z[None, :])
     if theta0 is not None:
