@@ -7,12 +7,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from statoptim._validation import _describe, check_choice, check_quantiles, validate_named
+from statoptim._validation import _describe, check_choice, validate_named
 from statoptim.quantile._checks import (
     check_count,
     check_flag,
     check_number,
     check_preprocess,
+    check_quantile_levels,
     check_tol,
     check_weights,
     pow2_exponents,
@@ -217,8 +218,9 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self : CensoredQuantileRegressor
             The fitted estimator.
         """
-        X, y = validate_named(self, X, y, dtype=np.float64, order="C",
-                              ensure_all_finite="allow-nan", y_numeric=True)
+        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+            X, y = validate_named(self, X, y, dtype=np.float64, order="C",
+                                  ensure_all_finite="allow-nan", y_numeric=True)
         if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
             raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
         y = np.ascontiguousarray(y, dtype=np.float64)
@@ -228,7 +230,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 f"CensoredQuantileRegressor needs at least 2 samples, got n_samples = {n_samples}"
             )
         # every parameter is checked here, whichever path the data take below
-        check_quantiles(self.quantile)
+        check_quantile_levels(self.quantile)
         check_flag(self.fit_intercept, "fit_intercept")
         check_tol(self.tol)
         check_count(self.max_iter, "max_iter")
@@ -293,6 +295,12 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 "event is 0 for every row: every response is censored, so no row can be "
                 "weighted"
             )
+        use = observed & complete
+        if not use.any():
+            raise ValueError(
+                "no row of X is both complete (no NaN) and uncensored (event = 1): every "
+                "inverse-probability weight is 0, there is nothing to fit"
+            )
 
         # censoring weights: G(Y_i-) from the reversed Kaplan-Meier
         if observed.all():
@@ -311,7 +319,6 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 leave_one_out=leave_one_out, n_threads=n_threads,
             )
 
-        use = observed & complete
         g_used = g_left if g_min is None else np.maximum(g_left, g_min)
         pi_used = propensity if pi_min is None else np.maximum(propensity, pi_min)
         weights = np.zeros(n_samples)
@@ -389,7 +396,9 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
             One column per quantile when several were fitted.
         """
         check_is_fitted(self)
-        X = validate_named(self, X, dtype=np.float64, reset=False, ensure_all_finite="allow-nan")
+        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+            X = validate_named(self, X, dtype=np.float64, reset=False,
+                               ensure_all_finite="allow-nan")
         return X @ np.asarray(self.coef_).T + self.intercept_
 
     def score(self, X, y, sample_weight=None):
@@ -431,7 +440,9 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
             If no row with positive weight has complete covariates.
         """
         check_is_fitted(self)
-        X = validate_named(self, X, dtype=np.float64, reset=False, ensure_all_finite="allow-nan")
+        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+            X = validate_named(self, X, dtype=np.float64, reset=False,
+                               ensure_all_finite="allow-nan")
         complete = ~np.isnan(X).any(axis=1)
         y_pred = X @ np.asarray(self.coef_).T + self.intercept_
         w = check_weights(sample_weight, X.shape[0]) * complete

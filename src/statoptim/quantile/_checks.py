@@ -14,7 +14,13 @@ import numbers
 
 import numpy as np
 
-from statoptim._validation import _describe, check_int, check_real, check_sample_weight
+from statoptim._validation import (
+    _describe,
+    check_int,
+    check_quantiles,
+    check_real,
+    check_sample_weight,
+)
 
 __all__ = [
     "as_float_array",
@@ -23,6 +29,7 @@ __all__ = [
     "check_flag",
     "check_number",
     "check_preprocess",
+    "check_quantile_levels",
     "check_tol",
     "check_weights",
     "pow2_exponents",
@@ -103,6 +110,23 @@ def check_finite(arr, name, what="NaN or infinite value(s)"):
         where = f"index {first[0]}" if arr.ndim == 1 else f"row {first[0]}, column {first[1]}"
         raise ValueError(f"{name} must be finite, got {int(bad.sum())} {what} (first at {where})")
     return arr
+
+
+def check_quantile_levels(quantile, name="quantile"):
+    """:func:`statoptim._validation.check_quantiles`, refusing complex numbers and ints
+    beyond float64 (which it casts with a ``ComplexWarning`` or lets raise ``OverflowError``).
+    """
+    expected = f"{name} must be a number in (0, 1) or a sequence of such numbers"
+    try:
+        is_complex = np.iscomplexobj(quantile)
+    except (TypeError, ValueError, OverflowError):
+        is_complex = False
+    if is_complex:
+        raise TypeError(f"{expected} (real, not complex), got {_describe(quantile)}")
+    try:
+        return check_quantiles(quantile, name)
+    except OverflowError:
+        raise ValueError(f"{expected}, got {_describe(quantile)}") from None
 
 
 def check_flag(value, name):

@@ -8,11 +8,12 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from statoptim._validation import check_quantiles, is_ready_float64, validate_named
+from statoptim._validation import is_ready_float64, validate_named
 from statoptim.quantile._checks import (
     check_count,
     check_flag,
     check_preprocess,
+    check_quantile_levels,
     check_tol,
     check_weights,
 )
@@ -139,11 +140,12 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             validate_data(self, X, y, skip_check_array=True)  # n_features_in_, names
             y = np.ascontiguousarray(y)
         else:
-            X, y = validate_named(self, X, y, dtype=np.float64, order="C", y_numeric=True)
+            with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+                X, y = validate_named(self, X, y, dtype=np.float64, order="C", y_numeric=True)
             if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
                 raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
             y = np.ascontiguousarray(y, dtype=np.float64)
-        quantiles, scalar = check_quantiles(self.quantile)
+        quantiles, scalar = check_quantile_levels(self.quantile)
         tol = check_tol(self.tol)
         max_iter = check_count(self.max_iter, "max_iter")
         max_pivots = None if self.max_pivots is None else check_count(self.max_pivots,
@@ -239,7 +241,8 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             One column per quantile when several were fitted.
         """
         check_is_fitted(self)
-        X = validate_named(self, X, dtype=np.float64, reset=False)
+        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+            X = validate_named(self, X, dtype=np.float64, reset=False)
         return X @ np.asarray(self.coef_).T + self.intercept_
 
     def score(self, X, y, sample_weight=None):

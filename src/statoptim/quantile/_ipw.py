@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.fft
 
-from statoptim._validation import _describe, check_binary, check_n_threads
+from statoptim._validation import _describe, check_binary, check_choice, check_n_threads
 from statoptim.quantile import _km, _propensity
 from statoptim.quantile._checks import (
     as_float_array,
@@ -440,8 +440,7 @@ default="scott"
     n_samples, n_features = X.shape
     complete = _check_complete(complete, n_samples)
     h = _resolve_bandwidth(bandwidth, n_samples, n_features)
-    if method not in ("auto", "exact", "fft"):
-        raise ValueError(f"method must be 'auto', 'exact' or 'fft', got {method!r}")
+    method = check_choice(method, "method", ("auto", "exact", "fft"))
     leave_one_out = check_flag(leave_one_out, "leave_one_out")
     try:
         grid_spacing = check_number(grid_spacing, "grid_spacing", low=0, high=1, low_open=True)

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from statoptim._validation import _describe, check_quantiles
-from statoptim.quantile._checks import as_float_array, check_finite, check_weights, pow2_exponents
+from statoptim._validation import _describe
+from statoptim.quantile._checks import (
+    as_float_array,
+    check_finite,
+    check_quantile_levels,
+    check_weights,
+    pow2_exponents,
+)
 
 __all__ = ["pinball_loss"]
 
@@ -51,7 +57,7 @@ def pinball_loss(y_true, y_pred, *, quantile=0.5, sample_weight=None, reduce="me
     than ``2**1074`` times smaller than the largest are below its rounding
     error and vanish.
     """
-    quantiles, scalar = check_quantiles(quantile)
+    quantiles, scalar = check_quantile_levels(quantile)
     y_true = as_float_array(y_true, "y_true", expected="a 1-D array of numbers")
     if y_true.ndim != 1:
         raise ValueError(f"y_true must be 1-D, got an array of shape {y_true.shape}")

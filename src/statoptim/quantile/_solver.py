@@ -7,16 +7,18 @@ them; validation of user input happens in the estimators, except that
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from statoptim._validation import check_quantiles, check_random_state
+from statoptim._validation import check_random_state
 from statoptim.quantile import _mm
 from statoptim.quantile._checks import (
     as_float_array,
     check_count,
     check_finite,
     check_preprocess,
+    check_quantile_levels,
     check_tol,
     check_weights,
 )
@@ -86,26 +88,41 @@ def _power_of_two_scale(values, axis=None, nonnegative=False):
     return np.where(in_range, 0, exponent).astype(np.int64)
 
 
-def _check_full_rank(Z, w, design="X"):
+class _Design(NamedTuple):
+    """How error messages name the design matrix and its columns."""
+
+    name: str = "X"  # the user's argument
+    intercept: bool = False  # column 0 is the intercept's column of ones
+
+    def column(self, j):
+        if self.intercept and j == 0:
+            return "the intercept column"
+        return f"{self.name} column {j - int(self.intercept)}"
+
+
+_X_DESIGN = _Design()
+
+
+def _check_full_rank(Z, w, design=_X_DESIGN):
     """Raise a clear error when the weighted design is (nearly) rank deficient."""
     n_samples, n_features = Z.shape
     if n_samples < n_features:
         raise ValueError(
-            f"{design} must have at least as many rows with positive weight as coefficients to "
-            f"fit ({n_features}), got {n_samples}"
+            f"{design.name} must have at least as many rows with positive weight as "
+            f"coefficients to fit ({n_features}), got {n_samples}"
         )
     gram = Z.T @ (Z * w[:, None])
     d = np.sqrt(np.diag(gram))
     if np.any(d == 0):
         col = int(np.flatnonzero(d == 0)[0])
         raise ValueError(
-            f"{design} is rank deficient: coefficient column {col} is zero on every row with "
+            f"{design.name} is rank deficient: {design.column(col)} is zero on every row with "
             f"positive weight; drop it"
         )
     eig = np.linalg.eigvalsh(gram / np.outer(d, d))
     if eig[0] <= 1e-12 * eig[-1]:
         raise ValueError(
-            f"{design} is rank deficient or nearly so (collinear columns, or a constant column "
+            f"{design.name} is rank deficient or nearly so (collinear columns, or a constant column "
             f"alongside the intercept): the condition number of the scaled design is about "
             f"{np.sqrt(eig[-1] / max(eig[0], 1e-300)):.3g}. The quantile regression "
             "coefficients are not identified; remove redundant columns."
@@ -277,7 +294,8 @@ def _exact_finish(Z, y, w, q, theta, resid, max_pivots, scale):
     return n_pivots + piv, status, objective
 
 
-def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng, design="X"):
+def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
+                        design=_X_DESIGN):
     """Portnoy-Koenker (1997) preprocessing around the exact direct solver.
 
     Solve on a subsample of ``m = ((p + 1) n)^(2/3)`` rows; rows whose
@@ -452,7 +470,7 @@ def solve_quantile(
     if y.shape != (n_samples,):
         raise ValueError(f"y must have shape ({n_samples},) to match Z, got shape {y.shape}")
     check_finite(y, "y")
-    quantiles, _ = check_quantiles(quantile)
+    quantiles, _ = check_quantile_levels(quantile)
     if quantiles.size != 1:
         raise ValueError(
             f"quantile must be a single number in (0, 1) for solve_quantile, got "
@@ -507,9 +525,9 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
         w = np.ldexp(w, -k_w)
     if float(np.min(w)) < 2.0**-1021:  # a weight would be subnormal (or 0): rows lost
         raise ValueError(
-            f"sample_weight spans too many orders of magnitude: the ratio of its largest to "
-            f"its smallest positive entry exceeds 2**1021 (~2e307), so float64 cannot hold "
-            f"both once rescaled; drop the rows of negligible weight or compress the weights"
+            "sample_weight spans too many orders of magnitude: the ratio of its largest to "
+            "its smallest positive entry exceeds 2**1021 (~2e307), so float64 cannot hold "
+            "both once rescaled; drop the rows of negligible weight or compress the weights"
         )
     if np.any(k_z):
         Z = np.ldexp(Z, -k_z[None, :])
@@ -524,15 +542,15 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
                 theta0 = None
     sol = _solve_scaled(Z, y, w, q, theta0=theta0, tol=tol, max_iter=max_iter,
                         max_pivots=max_pivots, preprocess=preprocess,
-                        random_state=random_state, design=design)
-    sol.coef = _unscale_coef(sol.coef, k_y - k_z, Z, y, design, intercept)
+                        random_state=random_state, design=_Design(design, intercept))
+    sol.coef = _unscale_coef(sol.coef, k_y - k_z, Z, y, _Design(design, intercept))
     if k_y or k_w:
         with np.errstate(over="ignore", under="ignore"):  # inf only if the true value is
             sol.objective = float(np.ldexp(sol.objective, k_y + k_w))
     return sol
 
 
-def _unscale_coef(theta, shift, Z, y, design, intercept):
+def _unscale_coef(theta, shift, Z, y, design):
     """``theta * 2**shift``, or a ``ValueError`` if that leaves the float64 range.
 
     ``theta`` solves the problem on the scaled data ``Z``, ``y``. The product
@@ -553,12 +571,11 @@ def _unscale_coef(theta, shift, Z, y, design, intercept):
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
         exponent = int(np.frexp(theta[j])[1]) + int(shift[j])
-        if intercept and j == 0:
+        if design.intercept and j == 0:
             what, fix = "the intercept", "shift or rescale y"
         else:
-            col = j - int(intercept)
-            what, fix = f"the coefficient of {design} column {col}", (
-                f"rescale {design} column {col} or y")
+            what, fix = f"the coefficient of {design.column(j)}", (
+                f"rescale {design.column(j)} or y")
         side = "overflows" if not np.isfinite(coef[j]) else (
             "underflows (it would lose precision in the subnormal range)")
         raise ValueError(
@@ -569,7 +586,7 @@ def _unscale_coef(theta, shift, Z, y, design, intercept):
 
 
 def _solve_scaled(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess,
-                  random_state, design="X"):
+                  random_state, design=_X_DESIGN):
     n_samples, n_features = Z.shape
     if preprocess == "auto":
         preprocess = n_samples >= max(_PREPROCESS_MIN_SAMPLES, _PREPROCESS_MIN_RATIO * n_features)
