@@ -16,6 +16,7 @@ import numpy as np
 
 from statoptim._validation import (
     _describe,
+    check_binary,
     check_int,
     check_quantiles,
     check_real,
@@ -27,6 +28,7 @@ __all__ = [
     "check_count",
     "check_finite",
     "check_flag",
+    "check_indicator",
     "check_number",
     "check_preprocess",
     "check_quantile_levels",
@@ -100,6 +102,23 @@ def as_float_array(value, name, *, expected):
     if arr.ndim == 0:  # np.ascontiguousarray would make it 1-D
         return np.asarray(arr, dtype=np.float64)
     return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def check_indicator(values, n_samples, name, **kwargs):
+    """:func:`statoptim._validation.check_binary` after refusing sparse and complex input
+    (which it would cast to real with a ``ComplexWarning``)."""
+    if _is_sparse(values):
+        raise TypeError(
+            f"{name} must be a 1-D array of 0/1 (or bool); got a scipy.sparse matrix, which "
+            f"is not supported: convert it with {name}.toarray()"
+        )
+    try:
+        is_complex = np.iscomplexobj(values)
+    except (TypeError, ValueError, OverflowError):
+        is_complex = False
+    if is_complex:
+        raise TypeError(f"{name} must be a 1-D array of 0/1 (or bool), got complex numbers")
+    return check_binary(values, n_samples, name, **kwargs)
 
 
 def check_finite(arr, name, what="NaN or infinite value(s)"):

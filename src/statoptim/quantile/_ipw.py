@@ -20,12 +20,13 @@ from typing import NamedTuple
 import numpy as np
 import scipy.fft
 
-from statoptim._validation import _describe, check_binary, check_choice, check_n_threads
+from statoptim._validation import _describe, check_choice, check_n_threads
 from statoptim.quantile import _km, _propensity
 from statoptim.quantile._checks import (
     as_float_array,
     check_finite,
     check_flag,
+    check_indicator,
     check_number,
     pow2_exponents,
 )
@@ -55,8 +56,8 @@ def _check_event(event, n_samples, name="event"):
     """Event indicator D (1 = failure observed, 0 = censored) as uint8; None = all 1."""
     if event is None:
         return np.ones(n_samples, dtype=np.uint8)
-    return check_binary(event, n_samples, name,
-                        meaning=("censored", "event observed")).astype(np.uint8)
+    return check_indicator(event, n_samples, name,
+                           meaning=("censored", "event observed")).astype(np.uint8)
 
 
 # Below this many rows the default is one thread: the exact kernel then takes a few
@@ -247,8 +248,9 @@ def _check_X(X, name="X"):
 
 def _check_complete(complete, n_samples, name="complete"):
     return np.ascontiguousarray(
-        check_binary(complete, n_samples, name, meaning=("row incomplete", "row complete"),
-                     length="one entry per row of X"),
+        check_indicator(complete, n_samples, name,
+                        meaning=("row incomplete", "row complete"),
+                        length="one entry per row of X"),
         dtype=np.float64,
     )
 
