@@ -74,7 +74,8 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         Simplex pivots of the exact finish.
     objective_ : float or ndarray of shape (n_quantiles,)
         The minimised objective ``sum_i w_i rho_q(r_i)`` (``pinball_loss`` with
-        ``reduce="sum"``).
+        ``reduce="sum"``); ``inf`` only when its true value exceeds the float64
+        range. (A coefficient outside that range makes ``fit`` raise instead.)
     status_ : str or list of str
         ``"optimal"`` when the optimality certificate holds, ``"inexact"`` when
         the pivot cap was reached.
