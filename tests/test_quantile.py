@@ -536,7 +536,7 @@ _BAD_FIT = {
     "constant-column": ({}, np.c_[_X, np.full(30, 3.0)], _Y, None,
                         "X is rank deficient.*constant column"),
     "zero-column": ({"fit_intercept": False}, np.c_[_X, np.zeros(30)], _Y, None,
-                    "X is rank deficient: coefficient column 2 is zero"),
+                    "X is rank deficient: X column 2 is zero"),
     "too-few-rows": ({}, _X[:2], _Y[:2], None,
                      r"at least as many samples .* coefficients to fit \(3\), got n_samples = 2"),
     "too-few-weighted-rows": ({}, _X, _Y, _with(np.zeros(30), [0, 1], 1.0),

@@ -1,21 +1,32 @@
 """Quantile regression for right-censored responses with missing covariates (IPW)."""
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from statoptim._validation import check_quantiles
+from statoptim._validation import _describe, check_choice, validate_named
+from statoptim.quantile._checks import (
+    check_count,
+    check_flag,
+    check_number,
+    check_preprocess,
+    check_quantile_levels,
+    check_tol,
+    check_weights,
+    pow2_exponents,
+)
 from statoptim.quantile._estimators import QuantileRegressor
 from statoptim.quantile._ipw import (
     _check_event,
     _check_n_threads,
     _km_pass,
+    _resolve_bandwidth,
     kernel_propensity,
 )
+from statoptim.quantile._loss import r2_score_scaled
 
 __all__ = ["CensoredQuantileRegressor"]
 
@@ -29,13 +40,14 @@ _FIXED_CUT_SHARE = 0.05
 def _optional_float(value, name, low, high, low_open=True, high_open=False):
     if value is None:
         return None
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    ok = ok and (value > low if low_open else value >= low)
-    ok = ok and (value < high if high_open else value <= high)
-    if not ok:
-        lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
-        raise ValueError(f"{name} must be None or a number in {lo}{low}, {high}{hi}, got {value!r}")
-    return float(value)
+    lo, hi = ("(" if low_open else "["), (")" if high_open else "]")
+    try:
+        return check_number(value, name, low=low, high=None if np.isinf(high) else high,
+                            low_open=low_open, high_open=high_open)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be None or a number in {lo}{low}, {high}{hi}, got {_describe(value)}"
+        ) from None
 
 
 class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
@@ -206,21 +218,34 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self : CensoredQuantileRegressor
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C",
-                             ensure_all_finite="allow-nan", y_numeric=True)
+        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+            X, y = validate_named(self, X, y, dtype=np.float64, order="C",
+                                  ensure_all_finite="allow-nan", y_numeric=True)
+        if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
+            raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
+        y = np.ascontiguousarray(y, dtype=np.float64)
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise ValueError(
                 f"CensoredQuantileRegressor needs at least 2 samples, got n_samples = {n_samples}"
             )
-        check_quantiles(self.quantile)
+        # every parameter is checked here, whichever path the data take below
+        check_quantile_levels(self.quantile)
+        check_flag(self.fit_intercept, "fit_intercept")
+        check_tol(self.tol)
+        check_count(self.max_iter, "max_iter")
+        if self.max_pivots is not None:
+            check_count(self.max_pivots, "max_pivots")
+        check_preprocess(self.preprocess)
+        method = check_choice(self.propensity_method, "propensity_method",
+                              ("auto", "exact", "fft"))
+        leave_one_out = check_flag(self.leave_one_out, "leave_one_out")
         event = _check_event(event, n_samples)
         weight_cap = _optional_float(self.weight_cap, "weight_cap", 0.0, np.inf, high_open=True)
         cap_q = _optional_float(self.weight_cap_quantile, "weight_cap_quantile", 0.0, 1.0)
         g_min = _optional_float(self.g_min, "g_min", 0.0, 1.0)
         pi_min = _optional_float(self.pi_min, "pi_min", 0.0, 1.0)
-        if not isinstance(self.stabilize, (bool, np.bool_)):
-            raise ValueError(f"stabilize must be True or False, got {self.stabilize!r}")
+        stabilize = check_flag(self.stabilize, "stabilize")
         n_threads = _check_n_threads(self.n_threads, n_samples)
 
         missing = np.isnan(X)
@@ -234,10 +259,16 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         always_cols = np.flatnonzero(~missing.any(axis=0))
         if self.propensity_columns is not None:
             cols = np.asarray(self.propensity_columns)
+            if cols.ndim == 1 and cols.size == 0:
+                cols = cols.astype(np.intp)  # only the response enters
             if cols.ndim != 1 or not np.issubdtype(cols.dtype, np.integer):
                 raise ValueError(
                     "propensity_columns must be None or a 1-D sequence of column indices, "
-                    f"got {self.propensity_columns!r}"
+                    f"got {_describe(self.propensity_columns)}"
+                )
+            if np.unique(cols).size != cols.size:
+                raise ValueError(
+                    f"propensity_columns must not repeat a column, got {_describe(cols.tolist())}"
                 )
             bad = cols[(cols < 0) | (cols >= n_features)]
             if bad.size:
@@ -251,6 +282,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                     "of X has NaN"
                 )
             always_cols = cols
+        _resolve_bandwidth(self.bandwidth, n_samples, 1 + always_cols.size)  # checks it
         complete = ~missing.any(axis=1)
         if not complete.any():
             raise ValueError(
@@ -262,6 +294,12 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 "event is 0 for every row: every response is censored, so no row can be "
                 "weighted"
+            )
+        use = observed & complete
+        if not use.any():
+            raise ValueError(
+                "no row of X is both complete (no NaN) and uncensored (event = 1): every "
+                "inverse-probability weight is 0, there is nothing to fit"
             )
 
         # censoring weights: G(Y_i-) from the reversed Kaplan-Meier
@@ -277,27 +315,36 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         else:
             always = np.column_stack([y, X[:, always_cols]])
             propensity = kernel_propensity(
-                always, complete, bandwidth=self.bandwidth, method=self.propensity_method,
-                leave_one_out=self.leave_one_out, n_threads=n_threads,
+                always, complete, bandwidth=self.bandwidth, method=method,
+                leave_one_out=leave_one_out, n_threads=n_threads,
             )
 
-        use = observed & complete
         g_used = g_left if g_min is None else np.maximum(g_left, g_min)
         pi_used = propensity if pi_min is None else np.maximum(propensity, pi_min)
         weights = np.zeros(n_samples)
-        weights[use] = 1.0 / (g_used[use] * pi_used[use])
-        if not np.all(np.isfinite(weights)):  # pragma: no cover - G, pi > 0 on used rows
-            raise ValueError("a censoring survival or propensity of 0 on a used row")
-        if self.stabilize:
-            weights /= weights.mean()
+        with np.errstate(divide="ignore", over="ignore"):
+            weights[use] = 1.0 / (g_used[use] * pi_used[use])
+        if not np.all(np.isfinite(weights)):
+            row = int(np.flatnonzero(~np.isfinite(weights))[0])
+            raise ValueError(
+                f"the weight 1 / (G(Y-) * propensity) of row {row} is not finite "
+                f"(G(Y-) = {g_used[row]:.3g}, propensity = {pi_used[row]:.3g}"
+                + (", leave_one_out=True" if leave_one_out else "")
+                + "): positivity fails there; set pi_min or g_min, or a larger bandwidth"
+            )
+        if stabilize:
+            k = int(pow2_exponents(weights))  # the mean without overflow, bit-exact
+            weights /= np.ldexp(np.mean(np.ldexp(weights, -k)), k)
         if cap_q is not None:
             weights = np.minimum(weights, np.quantile(weights[use], cap_q))
         if weight_cap is not None:
             weights = np.minimum(weights, weight_cap)
 
-        total = weights.sum()
-        self.n_eff_ = float(total**2 / np.sum(weights**2))
-        self.max_weight_share_ = float(weights.max() / total)
+        # n_eff and the largest share from weights relative to the largest one:
+        # scale-free, so tiny or huge weights give no 0 / 0 or inf / inf
+        rel = weights / weights.max()
+        self.n_eff_ = float(rel.sum() ** 2 / np.sum(rel**2))
+        self.max_weight_share_ = float(1.0 / rel.sum())
         if self.n_eff_ < _N_EFF_WARN_SHARE * n_samples:
             warnings.warn(
                 f"CensoredQuantileRegressor: extreme weights, effective sample size "
@@ -349,5 +396,60 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
             One column per quantile when several were fitted.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite="allow-nan")
+        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+            X = validate_named(self, X, dtype=np.float64, reset=False,
+                               ensure_all_finite="allow-nan")
         return X @ np.asarray(self.coef_).T + self.intercept_
+
+    def score(self, X, y, sample_weight=None):
+        """R^2 of the prediction over the rows whose covariates are complete.
+
+        ``score`` accepts the input ``fit`` and ``predict`` accept, NaN
+        covariates included. A row with a missing covariate has no
+        prediction, so it is left out (as if its weight were 0); the score
+        is scikit-learn's weighted ``R^2 = 1 - sum w (y - y_pred)^2 / sum w
+        (y - mean_w(y))^2`` over the complete rows, averaged over the
+        quantiles when several were fitted (as
+        :meth:`statoptim.QuantileRegressor.score`). This keeps model
+        selection (``GridSearchCV``) meaningful where scoring every
+        candidate NaN would silently pick the first.
+
+        Caveats: it is a complete-case score, so when the missingness
+        depends on the response the complete rows are not representative;
+        ``y`` is scored as given, censored responses included (``score``
+        receives no ``event``); and ``R^2`` measures squared error, which
+        quantile regression does not minimise. For a scale-aware check-loss
+        score pass ``scoring`` a :func:`statoptim.pinball_loss` scorer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Covariates; NaN marks a missing value.
+        y : array-like of shape (n_samples,)
+            Responses, finite.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; rows with a missing covariate get 0.
+
+        Returns
+        -------
+        score : float
+
+        Raises
+        ------
+        ValueError
+            If no row with positive weight has complete covariates.
+        """
+        check_is_fitted(self)
+        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+            X = validate_named(self, X, dtype=np.float64, reset=False,
+                               ensure_all_finite="allow-nan")
+        complete = ~np.isnan(X).any(axis=1)
+        y_pred = X @ np.asarray(self.coef_).T + self.intercept_
+        w = check_weights(sample_weight, X.shape[0]) * complete
+        if not np.any(w > 0):
+            raise ValueError(
+                "X has no complete row (without NaN) with positive sample_weight: there is "
+                "no prediction to score"
+            )
+        y_pred[~complete] = 0.0  # weight 0: these rows do not enter the score
+        return r2_score_scaled(y, y_pred, w)

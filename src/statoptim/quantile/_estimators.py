@@ -6,18 +6,19 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from statoptim._validation import (
-    check_positive_float,
-    check_positive_int,
-    check_quantiles,
-    check_sample_weight,
-    is_ready_float64,
-    validate_named,
+from statoptim._validation import is_ready_float64, validate_named
+from statoptim.quantile._checks import (
+    check_count,
+    check_flag,
+    check_preprocess,
+    check_quantile_levels,
+    check_tol,
+    check_weights,
 )
 from statoptim.quantile._inference import summarize
+from statoptim.quantile._loss import r2_score_scaled
 from statoptim.quantile._solver import _solve
 
 __all__ = ["QuantileRegressor"]
@@ -74,7 +75,8 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         Simplex pivots of the exact finish.
     objective_ : float or ndarray of shape (n_quantiles,)
         The minimised objective ``sum_i w_i rho_q(r_i)`` (``pinball_loss`` with
-        ``reduce="sum"``).
+        ``reduce="sum"``); ``inf`` only when its true value exceeds the float64
+        range. (A coefficient outside that range makes ``fit`` raise instead.)
     status_ : str or list of str
         ``"optimal"`` when the optimality certificate holds, ``"inexact"`` when
         the pivot cap was reached.
@@ -140,28 +142,25 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             validate_data(self, X, y, skip_check_array=True)  # n_features_in_, names
             y = np.ascontiguousarray(y)
         else:
-            X, y = validate_named(self, X, y, dtype=np.float64, order="C", y_numeric=True)
+            with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+                X, y = validate_named(self, X, y, dtype=np.float64, order="C", y_numeric=True)
             if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
                 raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
             y = np.ascontiguousarray(y, dtype=np.float64)
-        quantiles, scalar = check_quantiles(self.quantile)
-        check_positive_float(self.tol, "tol")
-        check_positive_int(self.max_iter, "max_iter")
-        if self.max_pivots is not None:
-            check_positive_int(self.max_pivots, "max_pivots")
-        if self.preprocess not in ("auto", True, False):
-            raise ValueError(
-                f"preprocess must be 'auto', True or False, got {self.preprocess!r}"
-            )
-        if not isinstance(self.fit_intercept, (bool, np.bool_)):
-            raise ValueError(f"fit_intercept must be True or False, got {self.fit_intercept!r}")
-        w = check_sample_weight(sample_weight, X.shape[0])
+        quantiles, scalar = check_quantile_levels(self.quantile)
+        tol = check_tol(self.tol)
+        max_iter = check_count(self.max_iter, "max_iter")
+        max_pivots = None if self.max_pivots is None else check_count(self.max_pivots,
+                                                                       "max_pivots")
+        preprocess = check_preprocess(self.preprocess)
+        fit_intercept = check_flag(self.fit_intercept, "fit_intercept")
+        w = check_weights(sample_weight, X.shape[0])
 
         keep = w > 0
         if not keep.all():
             X, y, w = X[keep], y[keep], w[keep]
         n_samples, n_features = X.shape
-        if self.fit_intercept:
+        if fit_intercept:
             Z = np.empty((n_samples, n_features + 1))
             Z[:, 0] = 1.0
             Z[:, 1:] = X
@@ -188,11 +187,12 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             res = _solve(
                 Z, y, w, quantiles[k],
                 theta0=theta,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                max_pivots=self.max_pivots,
-                preprocess=self.preprocess,
+                tol=tol,
+                max_iter=max_iter,
+                max_pivots=max_pivots,
+                preprocess=preprocess,
                 random_state=0,
+                intercept=fit_intercept,
             )
             theta = res.coef
             coefs[k], n_iter[k], n_pivots[k] = res.coef, res.n_iter, res.n_pivots
@@ -216,7 +216,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                     stacklevel=2,
                 )
 
-        if self.fit_intercept:
+        if fit_intercept:
             intercept, coef = coefs[:, 0], coefs[:, 1:]
         else:
             intercept, coef = np.zeros(quantiles.size), coefs
@@ -311,7 +311,8 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             One column per quantile when several were fitted.
         """
         check_is_fitted(self)
-        X = validate_named(self, X, dtype=np.float64, reset=False)
+        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+            X = validate_named(self, X, dtype=np.float64, reset=False)
         return X @ np.asarray(self.coef_).T + self.intercept_
 
     def score(self, X, y, sample_weight=None):
@@ -334,7 +335,4 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         -------
         score : float
         """
-        y_pred = self.predict(X)
-        if y_pred.ndim == 1:
-            return float(r2_score(y, y_pred, sample_weight=sample_weight))
-        return float(np.mean([r2_score(y, col, sample_weight=sample_weight) for col in y_pred.T]))
+        return r2_score_scaled(y, self.predict(X), sample_weight)

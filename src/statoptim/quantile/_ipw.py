@@ -14,15 +14,22 @@ binned kernel sums. See the package specification, sections 3 and 4.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.fft
 
-from statoptim._validation import _describe, check_binary, check_n_threads
+from statoptim._validation import _describe, check_choice, check_n_threads
 from statoptim.quantile import _km, _propensity
+from statoptim.quantile._checks import (
+    as_float_array,
+    check_finite,
+    check_flag,
+    check_indicator,
+    check_number,
+    pow2_exponents,
+)
 
 __all__ = [
     "KaplanMeierResult",
@@ -37,29 +44,20 @@ __all__ = [
 # validation helpers
 # --------------------------------------------------------------------------- #
 def _check_time(time, name="time"):
-    try:
-        arr = np.ascontiguousarray(time, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a 1-D array of numbers, got {_describe(time)}") from None
+    arr = as_float_array(time, name, expected="a 1-D array of numbers")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} must contain at least one observation, got an empty array")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise ValueError(
-            f"{name} must be finite, got {int(bad.sum())} NaN or infinite value(s) "
-            f"(first at index {int(np.flatnonzero(bad)[0])})"
-        )
-    return arr
+    return check_finite(arr, name)
 
 
 def _check_event(event, n_samples, name="event"):
     """Event indicator D (1 = failure observed, 0 = censored) as uint8; None = all 1."""
     if event is None:
         return np.ones(n_samples, dtype=np.uint8)
-    return check_binary(event, n_samples, name,
-                        meaning=("censored", "event observed")).astype(np.uint8)
+    return check_indicator(event, n_samples, name,
+                           meaning=("censored", "event observed")).astype(np.uint8)
 
 
 # Below this many rows the default is one thread: the exact kernel then takes a few
@@ -231,10 +229,7 @@ _MAX_GRID_NODES = 1 << 22  # two float64 fields + spectra: ~200 MB
 
 
 def _check_X(X, name="X"):
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a 2-D array of numbers, got {_describe(X)}") from None
+    arr = as_float_array(X, name, expected="a 2-D array of numbers")
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
@@ -253,8 +248,9 @@ def _check_X(X, name="X"):
 
 def _check_complete(complete, n_samples, name="complete"):
     return np.ascontiguousarray(
-        check_binary(complete, n_samples, name, meaning=("row incomplete", "row complete"),
-                     length="one entry per row of X"),
+        check_indicator(complete, n_samples, name,
+                        meaning=("row incomplete", "row complete"),
+                        length="one entry per row of X"),
         dtype=np.float64,
     )
 
@@ -274,13 +270,11 @@ def _resolve_bandwidth(bandwidth, n_samples, n_features):
                 f"numbers or one of {_BANDWIDTH_RULES}, got {bandwidth!r}"
             )
         return np.full(n_features, h)
-    try:
-        h = np.asarray(bandwidth, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"bandwidth must be a positive number, an array of {n_features} positive numbers "
-            f"or one of {_BANDWIDTH_RULES}, got {_describe(bandwidth)}"
-        ) from None
+    h = as_float_array(
+        bandwidth, "bandwidth",
+        expected=f"a positive number, an array of {n_features} positive numbers or one of "
+                 f"{_BANDWIDTH_RULES}",
+    )
     if isinstance(bandwidth, bool) or h.ndim > 1 or (h.ndim == 1 and h.shape[0] != n_features):
         raise ValueError(
             f"bandwidth must be a positive number or an array of shape ({n_features},) "
@@ -294,11 +288,28 @@ def _resolve_bandwidth(bandwidth, n_samples, n_features):
 
 
 def _scaled_coordinates(X, h):
-    """(X - mean) / (sd * h); a constant column gets sd = 1 (it then plays no role)."""
+    """((X - mean) / sd) / h; a constant column gets sd = 1 (it then plays no role).
+
+    Each column is first divided by a power of two that brings its largest
+    magnitude into [0.5, 1): exact, and the result is unchanged, but the mean
+    and the squares of the standard deviation no longer overflow (data near
+    1e300) or underflow (near 1e-300), which made every propensity the same.
+    So ``pi(X * 2**k) == pi(X)`` bit for bit. Raises if ``h`` is so small
+    that the coordinates overflow.
+    """
+    X = np.ldexp(X, -pow2_exponents(X, axis=0))
     mean = X.mean(axis=0)
     sd = X.std(axis=0, ddof=1) if X.shape[0] > 1 else np.ones(X.shape[1])
     sd = np.where(sd > 0, sd, 1.0)
-    return (X - mean) / (sd * h)
+    with np.errstate(over="ignore"):
+        V = (X - mean) / sd / h
+    if not np.all(np.isfinite(V)):
+        col = int(np.flatnonzero(~np.isfinite(V).all(axis=0))[0])
+        raise ValueError(
+            f"bandwidth is too small: column {col} of X in units of the bandwidth "
+            f"({h[col]:.3g} standard deviations) overflows float64; use a larger bandwidth"
+        )
+    return V
 
 
 def _nw_exact(V, complete, leave_one_out, n_threads):
@@ -431,26 +442,40 @@ default="scott"
     n_samples, n_features = X.shape
     complete = _check_complete(complete, n_samples)
     h = _resolve_bandwidth(bandwidth, n_samples, n_features)
-    if method not in ("auto", "exact", "fft"):
-        raise ValueError(f"method must be 'auto', 'exact' or 'fft', got {method!r}")
-    if not isinstance(leave_one_out, (bool, np.bool_)):
-        raise ValueError(f"leave_one_out must be True or False, got {_describe(leave_one_out)}")
-    ok = isinstance(grid_spacing, numbers.Real) and not isinstance(grid_spacing, bool)
-    if not (ok and np.isfinite(grid_spacing) and 0 < grid_spacing <= 1):
-        raise ValueError(f"grid_spacing must be a number in (0, 1], got {_describe(grid_spacing)}")
+    method = check_choice(method, "method", ("auto", "exact", "fft"))
+    leave_one_out = check_flag(leave_one_out, "leave_one_out")
+    try:
+        grid_spacing = check_number(grid_spacing, "grid_spacing", low=0, high=1, low_open=True)
+    except ValueError:
+        raise ValueError(
+            f"grid_spacing must be a number in (0, 1], got {_describe(grid_spacing)}"
+        ) from None
     n_threads = _check_n_threads(n_threads, n_samples)
     if method == "fft" and n_features > 3:
         raise ValueError(
             f"method='fft' supports X with at most 3 columns, got {n_features}; use 'exact'"
         )
     V = _scaled_coordinates(X, h)
+    requested = method
     if method == "auto":
         use_fft = n_samples > _AUTO_EXACT_MAX_SAMPLES and n_features <= 3
         method = "fft" if use_fft else "exact"
+    grid = _fit_grid(V, grid_spacing, n_samples) if method == "fft" else None
+    if method == "fft" and grid is None:
+        if requested == "fft":
+            with np.errstate(over="ignore"):
+                widest = float(np.max(np.ptp(V, axis=0)))
+            raise ValueError(
+                f"method='fft' cannot bin these data: X spans up to {widest:.3g} bandwidths, "
+                f"which needs more than "
+                f"{_MAX_GRID_NODES} grid nodes even at a spacing of one bandwidth (where the "
+                "binned sums are no longer an approximation); the bandwidth is too small for "
+                "the spread of X. Use method='exact' or a larger bandwidth."
+            )
+        method = "exact"  # auto: the exact sums are the only meaningful ones here
     if method == "exact":
         numer, denom = _nw_exact(V, complete, leave_one_out, n_threads)
     else:
-        grid = _fit_grid(V, float(grid_spacing), n_samples)
         numer, denom = _nw_binned(V, complete, leave_one_out, grid, n_threads=n_threads)[:2]
     return _finish(numer, denom, leave_one_out)
 
@@ -468,11 +493,16 @@ class _Grid(NamedTuple):
 
 
 def _fit_grid(V, spacing, n_samples):
-    """The grid of the requested spacing, or the finest coarser one within the node cap."""
+    """The grid of the requested spacing, or the finest coarser one within the node cap.
+
+    None if even a spacing of one bandwidth would exceed the cap.
+    """
     grid = _fft_grid(V, spacing, n_samples)
     used = spacing
     while grid is None:
         used *= 1.25
+        if used > 1.0:  # coarser than a bandwidth: no approximation at all
+            return None
         grid = _fft_grid(V, used, n_samples)
     if used > spacing:
         warnings.warn(
@@ -490,7 +520,10 @@ def _fft_grid(V, spacing, n_samples):
     """Grid over the data range with Delta_k <= spacing; None if it would be too large."""
     cutoff = max(_MIN_CUTOFF, math.sqrt(2.0 * math.log(1e12 * n_samples)))
     lo = V.min(axis=0)
-    span = V.max(axis=0) - lo
+    with np.errstate(over="ignore"):
+        span = V.max(axis=0) - lo
+    if not np.all(np.isfinite(span)) or np.any(span / spacing > _MAX_GRID_NODES):
+        return None
     n_nodes, half, shape, step = [], [], [], []
     for s in span:
         m = max(2, math.ceil(s / spacing) + 1)

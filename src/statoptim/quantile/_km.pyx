@@ -41,6 +41,17 @@ def km_sorted_pass(const double[::1] time,          # IN  (n_samples,) finite
     cdef Py_ssize_t i = 0, j, m, k = 0
     cdef int64_t n_fail, n_cens, n_risk
     cdef double t, surv = 1.0, cens = 1.0
+    if event.shape[0] != n_samples or order.shape[0] != n_samples:
+        raise ValueError("event and order must have one entry per time")
+    if (times_out.shape[0] < n_samples or survival_out.shape[0] < n_samples
+            or cens_survival_out.shape[0] < n_samples or at_risk_out.shape[0] < n_samples
+            or events_out.shape[0] < n_samples or censored_out.shape[0] < n_samples
+            or g_left_out.shape[0] != n_samples):
+        raise ValueError("every output must have one entry per time")
+    for i in range(n_samples):
+        if order[i] < 0 or order[i] >= n_samples:
+            raise ValueError("order must be a permutation of range(n_samples)")
+    i = 0
     with nogil:
         while i < n_samples:
             t = time[order[i]]

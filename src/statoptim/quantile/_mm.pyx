@@ -202,6 +202,12 @@ def mm_quantile_fit(const double[:, ::1] Z,      # IN  (n_samples, n_features)
     cdef double* scaled = &work_np[0] if work_np.shape[0] > 0 else NULL
     cdef double* swap
 
+    if n_samples < 1 or n_features < 1:
+        raise ValueError("Z must have at least one row and one column")
+    if y.shape[0] != n_samples or w.shape[0] != n_samples or resid.shape[0] != n_samples:
+        raise ValueError("y, w and resid must have one entry per row of Z")
+    if theta.shape[0] != n_features:
+        raise ValueError("theta must have one entry per column of Z")
     if work_n.shape[0] < 2 * n_samples:
         raise ValueError("work_n must hold 2 * n_samples values")
     if n_features > SMALL_P and work_np.shape[0] < n_samples * n_features:
@@ -334,10 +340,15 @@ def choose_basis(const double[:, ::1] Z,         # IN  (n_samples, n_features)
     """
     cdef Py_ssize_t n_features = Z.shape[1], n_found = 0, k, j, l, row
     cdef double nrm0, nrm, proj
-    cdef double* Q = <double*>malloc((n_features * n_features + 2 * n_features)
-                                     * sizeof(double))
+    cdef double* Q
     cdef double* v
     cdef double* colmax
+    if basis.shape[0] != n_features:
+        raise ValueError("basis must have one entry per column of Z")
+    for k in range(order.shape[0]):
+        if order[k] < 0 or order[k] >= Z.shape[0]:
+            raise ValueError("order must hold row indices of Z")
+    Q = <double*>malloc((n_features * n_features + 2 * n_features) * sizeof(double))
     if Q == NULL:
         raise MemoryError()
     v = Q + n_features * n_features
@@ -499,6 +510,19 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
     cdef double* best_theta
     cdef double* g
 
+    if n_features < 1 or n_samples < n_features:
+        raise ValueError("Z must have at least one column and as many rows as columns")
+    if (y.shape[0] != n_samples or w.shape[0] != n_samples or resid.shape[0] != n_samples
+            or in_basis.shape[0] != n_samples):
+        raise ValueError("y, w, resid and in_basis must have one entry per row of Z")
+    if theta.shape[0] != n_features or basis.shape[0] != n_features:
+        raise ValueError("theta and basis must have one entry per column of Z")
+    for k in range(n_features):
+        if basis[k] < 0 or basis[k] >= n_samples or in_basis[basis[k]] != 0:
+            raise ValueError("basis must hold distinct row indices of Z (in_basis zero)")
+        in_basis[basis[k]] = 1
+    for k in range(n_features):
+        in_basis[basis[k]] = 0
     if work_n.shape[0] < 4 * n_samples or work_idx.shape[0] < n_samples:
         raise ValueError("work_n must hold 4 * n_samples values and work_idx n_samples")
     buf = <double*>malloc((2 * p * p + 7 * p) * sizeof(double))
@@ -715,6 +739,10 @@ def standardized_residuals(const double[:, ::1] Z,     # IN  (n_samples, n_featu
     cdef Py_ssize_t n_samples = Z.shape[0], p = Z.shape[1], i, j, k
     cdef double r, quad, s
     cdef const double* zi
+    if y.shape[0] != n_samples or out.shape[0] != n_samples:
+        raise ValueError("y and out must have one entry per row of Z")
+    if theta.shape[0] != p or A.shape[0] != p or A.shape[1] != p:
+        raise ValueError("theta must have n_features entries and A shape (n_features,) * 2")
     with nogil:
         for i in range(n_samples):
             zi = &Z[i, 0]
@@ -744,6 +772,11 @@ def split_globs(const double[:, ::1] Z,      # IN  (n_samples, n_features)
     """
     cdef Py_ssize_t n_samples = Z.shape[0], p = Z.shape[1], i, j, n_keep = 0, g
     cdef double wi
+    if (y.shape[0] != n_samples or w.shape[0] != n_samples or u.shape[0] != n_samples
+            or side.shape[0] != n_samples):
+        raise ValueError("y, w, u and side must have one entry per row of Z")
+    if glob_z.shape[0] != 2 or glob_z.shape[1] != p or glob_yw.shape[0] < 4:
+        raise ValueError("glob_z must have shape (2, n_features) and glob_yw 4 entries")
     for j in range(p):
         glob_z[0, j] = 0.0
         glob_z[1, j] = 0.0
@@ -784,6 +817,11 @@ def glob_offenders(const double[:, ::1] Z,     # IN  (n_samples, n_features)
     """
     cdef Py_ssize_t n_samples = Z.shape[0], p = Z.shape[1], i, j, n_bad = 0
     cdef double r, objective = 0.0
+    if (y.shape[0] != n_samples or w.shape[0] != n_samples or side.shape[0] != n_samples
+            or out.shape[0] < n_samples):
+        raise ValueError("y, w, side and out must have one entry per row of Z")
+    if theta.shape[0] != p:
+        raise ValueError("theta must have one entry per column of Z")
     with nogil:
         for i in range(n_samples):
             r = y[i]

@@ -178,6 +178,10 @@ def nw_exact(const double[:, ::1] coords_t,   # IN  (n_features, n_samples) scal
         raise ValueError("scratch must have shape at least (n_threads, BLOCK + TILE * (d + 2))")
     if acc.shape[0] < n_threads or acc.shape[1] != 2 or acc.shape[2] != n_samples:
         raise ValueError("acc must have shape (n_threads, 2, n_samples)")
+    if complete.shape[0] != n_samples:
+        raise ValueError("complete must have one entry per row")
+    if n_threads < 1:
+        raise ValueError("n_threads must be >= 1")
     if n_samples == 0 or n_features == 0:
         return
     for tile in prange(n_tiles, nogil=True, schedule='static', chunksize=1,
@@ -260,6 +264,24 @@ cdef inline void cell_of(const double[:, ::1] coords, Py_ssize_t i, const double
         frac[k] = p
 
 
+cdef int check_grid(Py_ssize_t n_samples, Py_ssize_t n_features, const double[::1] lo,
+                    const double[::1] step, const Py_ssize_t[::1] n_nodes,
+                    Py_ssize_t n_total) except -1:
+    """Shapes of the grid arguments; n_total is the length of the flat grid arrays."""
+    cdef Py_ssize_t k, prod = 1
+    if n_features > 3:
+        raise ValueError("the binned kernels support at most 3 dimensions")
+    if lo.shape[0] != n_features or step.shape[0] != n_features or n_nodes.shape[0] != n_features:
+        raise ValueError("lo, step and n_nodes must have one entry per dimension")
+    for k in range(n_features):
+        if n_nodes[k] < 2:
+            raise ValueError("every axis of the grid needs at least 2 nodes")
+        prod *= n_nodes[k]
+    if n_total != prod:
+        raise ValueError("the flat grid arrays must have prod(n_nodes) entries")
+    return 0
+
+
 cdef inline double corner_of(Py_ssize_t n_features, Py_ssize_t corner, const Py_ssize_t* lower,
                              const double* frac, const Py_ssize_t[::1] n_nodes,
                              Py_ssize_t* flat) noexcept nogil:
@@ -287,8 +309,9 @@ def linear_bin(const double[:, ::1] coords,     # IN  (n_samples, n_features <= 
     cdef Py_ssize_t lower[3]
     cdef double frac[3]
     cdef double w
-    if n_features > 3:
-        raise ValueError("linear_bin supports at most 3 dimensions")
+    check_grid(n_samples, n_features, lo, step, n_nodes, counts.shape[0])
+    if counts_complete.shape[0] != counts.shape[0] or complete.shape[0] != n_samples:
+        raise ValueError("counts_complete must match counts and complete the rows")
     with nogil:
         for i in range(n_samples):
             cell_of(coords, i, lo, step, n_nodes, lower, frac)
@@ -315,8 +338,13 @@ def linear_interp(const double[:, ::1] coords,    # IN  (n_samples, n_features <
     cdef Py_ssize_t* lower
     cdef double* frac
     cdef double w, den, num
-    if n_features > 3:
-        raise ValueError("linear_interp supports at most 3 dimensions")
+    check_grid(n_samples, n_features, lo, step, n_nodes, smooth.shape[0])
+    if smooth_complete.shape[0] != smooth.shape[0]:
+        raise ValueError("smooth_complete must match smooth")
+    if denom_out.shape[0] != n_samples or numer_out.shape[0] != n_samples:
+        raise ValueError("denom_out and numer_out must have one entry per row")
+    if n_threads < 1:
+        raise ValueError("n_threads must be >= 1")
     if lower_scratch.shape[0] < n_threads or frac_scratch.shape[0] < n_threads:
         raise ValueError("scratch must have n_threads rows")
     if lower_scratch.shape[1] < 3 or frac_scratch.shape[1] < 3:

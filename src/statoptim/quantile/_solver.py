@@ -7,13 +7,23 @@ them; validation of user input happens in the estimators, except that
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from statoptim._validation import check_quantiles, check_sample_weight
+from statoptim._validation import check_random_state
 from statoptim.quantile import _mm
+from statoptim.quantile._checks import (
+    as_float_array,
+    check_count,
+    check_finite,
+    check_preprocess,
+    check_quantile_levels,
+    check_tol,
+    check_weights,
+)
 
-__all__ = ["solve_quantile", "QuantileSolution"]
+__all__ = ["QuantileSolution", "solve_quantile"]
 
 _STATUS = {0: "optimal", 1: "singular", 2: "inexact", 3: "inexact", 4: "singular", 5: "inexact"}
 
@@ -39,7 +49,8 @@ class QuantileSolution:
         An exact minimiser of ``sum_i w_i rho_q(y_i - z_i'coef)`` when
         ``status == "optimal"``.
     objective : float
-        The objective at ``coef``.
+        The objective at ``coef``; ``inf`` only when its true value exceeds
+        the float64 range (``coef`` is exact and finite all the same).
     n_iter : int
         MM iterations (over every subproblem when preprocessing).
     n_pivots : int
@@ -77,26 +88,41 @@ def _power_of_two_scale(values, axis=None, nonnegative=False):
     return np.where(in_range, 0, exponent).astype(np.int64)
 
 
-def _check_full_rank(Z, w):
+class _Design(NamedTuple):
+    """How error messages name the design matrix and its columns."""
+
+    name: str = "X"  # the user's argument
+    intercept: bool = False  # column 0 is the intercept's column of ones
+
+    def column(self, j):
+        if self.intercept and j == 0:
+            return "the intercept column"
+        return f"{self.name} column {j - int(self.intercept)}"
+
+
+_X_DESIGN = _Design()
+
+
+def _check_full_rank(Z, w, design=_X_DESIGN):
     """Raise a clear error when the weighted design is (nearly) rank deficient."""
     n_samples, n_features = Z.shape
     if n_samples < n_features:
         raise ValueError(
-            f"X must have at least as many rows with positive weight as coefficients to "
-            f"fit ({n_features}), got {n_samples}"
+            f"{design.name} must have at least as many rows with positive weight as "
+            f"coefficients to fit ({n_features}), got {n_samples}"
         )
     gram = Z.T @ (Z * w[:, None])
     d = np.sqrt(np.diag(gram))
     if np.any(d == 0):
         col = int(np.flatnonzero(d == 0)[0])
         raise ValueError(
-            f"X is rank deficient: coefficient column {col} is zero on every row with "
+            f"{design.name} is rank deficient: {design.column(col)} is zero on every row with "
             f"positive weight; drop it"
         )
     eig = np.linalg.eigvalsh(gram / np.outer(d, d))
     if eig[0] <= 1e-12 * eig[-1]:
         raise ValueError(
-            "X is rank deficient or nearly so (collinear columns, or a constant column "
+            f"{design.name} is rank deficient or nearly so (collinear columns, or a constant column "
             f"alongside the intercept): the condition number of the scaled design is about "
             f"{np.sqrt(eig[-1] / max(eig[0], 1e-300)):.3g}. The quantile regression "
             "coefficients are not identified; remove redundant columns."
@@ -105,12 +131,20 @@ def _check_full_rank(Z, w):
 
 
 def _start(Z, y, w, gram=None):
-    """Weighted least-squares start."""
+    """Weighted least-squares start, solved with the Gram matrix equilibrated.
+
+    Without the diagonal scaling, weights of very different magnitudes (a
+    column seen only by rows of weight 1e-200 beside rows of weight 1) made
+    the solve return a start of order 1e184, whose residuals then
+    underflowed the MM weights and left the MM Gram matrix singular.
+    """
     if gram is None:
         gram = Z.T @ (Z * w[:, None])
     rhs = Z.T @ (w * y)
+    d = np.sqrt(np.diag(gram))
+    d = np.where(d > 0, d, 1.0)
     try:
-        return np.linalg.solve(gram, rhs)
+        return np.linalg.solve(gram / np.outer(d, d), rhs / d) / d
     except np.linalg.LinAlgError:
         return np.linalg.lstsq(gram, rhs, rcond=None)[0]
 
@@ -143,9 +177,11 @@ def _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram=None):
         Z, y, w, q, theta, eps_stages, tol, max_iter, resid, work_n, work_np
     )
     del work_np
-    if status != 0:  # pragma: no cover - rank was checked before
-        raise ValueError("the weighted design matrix is singular; remove collinear columns")
-    mm_capped = n_iter >= max_iter
+    # status 1: an MM Gram matrix was numerically singular although the design
+    # has full rank (MM weights w_i / (e + |r_i|) spanning 1e17 when fewer than
+    # p rows with positive weight fit exactly, e.g. rows of zeros among them).
+    # MM only supplies a start: the exact finish goes on from the last iterate.
+    mm_capped = status == 0 and n_iter >= max_iter
 
     if max_pivots is None:
         max_pivots = 10 * (n_samples + n_features) + 100
@@ -258,7 +294,8 @@ def _exact_finish(Z, y, w, q, theta, resid, max_pivots, scale):
     return n_pivots + piv, status, objective
 
 
-def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng):
+def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
+                        design=_X_DESIGN):
     """Portnoy-Koenker (1997) preprocessing around the exact direct solver.
 
     Solve on a subsample of ``m = ((p + 1) n)^(2/3)`` rows; rows whose
@@ -285,7 +322,8 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng):
     while True:
         n_rounds += 1
         if m >= n_samples // 2:
-            sol = _solve_direct(Z, y, w, q, theta, tol, max_iter, max_pivots)
+            gram = _check_full_rank(Z, w, design)
+            sol = _solve_direct(Z, y, w, q, theta, tol, max_iter, max_pivots, gram)
             sol.n_iter += total_iter
             sol.n_pivots += total_piv
             sol.mm_capped |= capped
@@ -296,7 +334,7 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng):
         try:
             gram = _check_full_rank(Zs, ws)
         except ValueError:
-            _check_full_rank(Z, w)  # raises if the full design is rank deficient
+            _check_full_rank(Z, w, design)  # raises if the full design is rank deficient
             m = min(n_samples, 2 * m)  # else an unlucky subsample: grow it
             continue
         sol = _solve_direct(Zs, ys, ws, q, theta, tol, max_iter, max_pivots, gram)
@@ -379,49 +417,105 @@ def solve_quantile(
 
     Minimises ``sum_i w_i rho_q(y_i - z_i'theta)`` over ``theta``. ``Z`` is
     used as given: add a column of ones yourself for an intercept (or use
-    :class:`statoptim.QuantileRegressor`, which also validates its input more
-    thoroughly). Rows with zero weight are dropped.
+    :class:`statoptim.QuantileRegressor`). Rows with zero weight are dropped.
 
     Parameters
     ----------
     Z : array-like of shape (n_samples, n_features)
+        Finite real numbers (not sparse); full column rank on the rows with
+        positive weight.
     y : array-like of shape (n_samples,)
+        Finite real numbers.
     sample_weight : array-like of shape (n_samples,), default=None
+        Finite, non-negative, with a positive entry; ``None`` means ones.
     quantile : float in (0, 1), default=0.5
+        One quantile level.
     theta0 : array-like of shape (n_features,), default=None
-        Warm start; weighted least squares when ``None``.
-    tol, max_iter, max_pivots, preprocess
+        Finite warm start; weighted least squares when ``None`` (or when
+        the residuals at ``theta0`` overflow). The answer does not depend on it.
+    tol : float > 0, default=1e-5
+    max_iter : int >= 1, default=1000
+    max_pivots : int >= 1, default=None
+    preprocess : {"auto", True, False}, default="auto"
         As in :class:`statoptim.QuantileRegressor`.
-    random_state : int, Generator or None, default=0
+    random_state : None, int >= 0, SeedSequence or Generator, default=0
         Seed of the preprocessing subsample (the answer does not depend on it
         when ``status == "optimal"``).
 
     Returns
     -------
     QuantileSolution
+
+    Raises
+    ------
+    ValueError
+        For bad arguments (the message names the argument), a rank-deficient
+        design, and when a coefficient of the exact solution lies outside the
+        float64 range (it would overflow to inf, or underflow with a loss of
+        precision that changes the fitted values): rescale that column of
+        ``Z`` or ``y``. The solver itself works on data of any magnitude
+        (exact power-of-two rescaling), so every representable solution is
+        returned exactly.
+    TypeError
+        For sparse, complex or non-numeric arrays.
     """
-    Z = np.ascontiguousarray(Z, dtype=np.float64)
-    y = np.ascontiguousarray(y, dtype=np.float64)
+    Z = as_float_array(Z, "Z", expected="a 2-D array of numbers")
     if Z.ndim != 2:
-        raise ValueError(f"Z must be 2-D, got an array of shape {Z.shape}")
-    if y.shape != (Z.shape[0],):
-        raise ValueError(f"y must have shape ({Z.shape[0]},) to match Z, got {y.shape}")
-    if not (np.all(np.isfinite(Z)) and np.all(np.isfinite(y))):
-        raise ValueError("Z and y must be finite (no NaN or inf)")
-    (q,), _ = check_quantiles(quantile)
-    w = check_sample_weight(sample_weight, Z.shape[0])
-    return _solve(Z, y, w, q, theta0=theta0, tol=tol, max_iter=max_iter,
-                  max_pivots=max_pivots, preprocess=preprocess, random_state=random_state)
+        raise ValueError(f"Z must be 2-D (n_samples, n_features), got an array of shape {Z.shape}")
+    if Z.shape[0] == 0 or Z.shape[1] == 0:
+        raise ValueError(f"Z must have at least one row and one column, got shape {Z.shape}")
+    check_finite(Z, "Z")
+    n_samples, n_features = Z.shape
+    y = as_float_array(y, "y", expected="a 1-D array of numbers")
+    if y.shape != (n_samples,):
+        raise ValueError(f"y must have shape ({n_samples},) to match Z, got shape {y.shape}")
+    check_finite(y, "y")
+    quantiles, _ = check_quantile_levels(quantile)
+    if quantiles.size != 1:
+        raise ValueError(
+            f"quantile must be a single number in (0, 1) for solve_quantile, got "
+            f"{quantiles.size} values; call it once per quantile or use QuantileRegressor"
+        )
+    w = check_weights(sample_weight, n_samples)
+    if theta0 is not None:
+        theta0 = as_float_array(theta0, "theta0", expected="None or a 1-D array of numbers")
+        if theta0.shape != (n_features,):
+            raise ValueError(
+                f"theta0 must have shape ({n_features},) (one entry per column of Z), "
+                f"got shape {theta0.shape}"
+            )
+        check_finite(theta0, "theta0")
+    tol = check_tol(tol)
+    max_iter = check_count(max_iter, "max_iter")
+    if max_pivots is not None:
+        max_pivots = check_count(max_pivots, "max_pivots")
+    preprocess = check_preprocess(preprocess)
+    is_bool = isinstance(random_state, (bool, np.bool_))
+    if is_bool:
+        raise ValueError(
+            f"random_state must be None, an int, a SeedSequence or a numpy Generator, "
+            f"got {random_state!r}"
+        )
+    rng = check_random_state(random_state)
+    return _solve(Z, y, w, quantiles[0], theta0=theta0, tol=tol, max_iter=max_iter,
+                  max_pivots=max_pivots, preprocess=preprocess, random_state=rng,
+                  design="Z")
 
 
-def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_state):
-    """:func:`solve_quantile` on validated input (finite, C-contiguous float64)."""
+def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_state,
+           design="X", intercept=False):
+    """:func:`solve_quantile` on validated input (finite, C-contiguous float64).
+
+    ``design`` names the design matrix in error messages; ``intercept`` says
+    its first column is the intercept's (so that messages name ``X``'s columns).
+    """
     if not np.all(w > 0):
         keep = w > 0
         Z, y, w = np.ascontiguousarray(Z[keep]), y[keep], w[keep]
     n_samples, n_features = Z.shape
     # Exact power-of-two scaling of y, w and the columns of Z: the solution of
-    # the scaled problem maps back without rounding (theta_j * 2**(k_y - k_j)).
+    # the scaled problem maps back without rounding (theta_j * 2**(k_y - k_z))
+    # unless it leaves the float64 range (checked below).
     k_y = int(_power_of_two_scale(y))
     k_w = int(_power_of_two_scale(w, nonnegative=True))
     k_z = _power_of_two_scale(Z, axis=0) if n_samples else np.zeros(n_features, np.int64)
@@ -429,32 +523,77 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
         y = np.ldexp(y, -k_y)
     if k_w:
         w = np.ldexp(w, -k_w)
+    if float(np.min(w)) < 2.0**-1021:  # a weight would be subnormal (or 0): rows lost
+        raise ValueError(
+            "sample_weight spans too many orders of magnitude: the ratio of its largest to "
+            "its smallest positive entry exceeds 2**1021 (~2e307), so float64 cannot hold "
+            "both once rescaled; drop the rows of negligible weight or compress the weights"
+        )
     if np.any(k_z):
         Z = np.ldexp(Z, -k_z[None, :])
     if theta0 is not None:
         theta0 = np.asarray(theta0, dtype=np.float64)
         if theta0.shape != (n_features,):
             raise ValueError(f"theta0 must have shape ({n_features},), got {theta0.shape}")
-        theta0 = np.ldexp(theta0, k_z - k_y)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            theta0 = np.ldexp(theta0, k_z - k_y)
+            # a warm start whose residuals overflow is no help: start from least squares
+            if not (np.all(np.isfinite(theta0)) and np.all(np.isfinite(Z @ theta0))):
+                theta0 = None
     sol = _solve_scaled(Z, y, w, q, theta0=theta0, tol=tol, max_iter=max_iter,
                         max_pivots=max_pivots, preprocess=preprocess,
-                        random_state=random_state)
-    if k_y or np.any(k_z):
-        sol.coef = np.ldexp(sol.coef, k_y - k_z)
+                        random_state=random_state, design=_Design(design, intercept))
+    sol.coef = _unscale_coef(sol.coef, k_y - k_z, Z, y, _Design(design, intercept))
     if k_y or k_w:
-        sol.objective = float(np.ldexp(sol.objective, k_y + k_w))
+        with np.errstate(over="ignore", under="ignore"):  # inf only if the true value is
+            sol.objective = float(np.ldexp(sol.objective, k_y + k_w))
     return sol
 
 
+def _unscale_coef(theta, shift, Z, y, design):
+    """``theta * 2**shift``, or a ``ValueError`` if that leaves the float64 range.
+
+    ``theta`` solves the problem on the scaled data ``Z``, ``y``. The product
+    is exact unless it overflows (inf) or underflows into the subnormals,
+    where it is rounded to a multiple of ``2**-1074``; such rounding is
+    accepted while the fitted values it moves, ``sum_j |d theta_j| max|Z_j|``,
+    stay within a few ulps of their own magnitude.
+    """
+    if not np.all(np.isfinite(theta)):  # pragma: no cover - finite data, full rank
+        raise ValueError("the solver produced non-finite coefficients; please report this")
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        coef = np.ldexp(theta, shift)
+        back = np.ldexp(coef, -shift)
+    colmax = np.max(np.abs(Z), axis=0)
+    moved = np.abs(back - theta) * colmax
+    scale = float(np.max(np.abs(y))) + float(np.abs(theta) @ colmax)
+    bad = ~(moved <= 64 * np.finfo(np.float64).eps * scale)  # also catches inf and NaN
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        exponent = int(np.frexp(theta[j])[1]) + int(shift[j])
+        if design.intercept and j == 0:
+            what, fix = "the intercept", "shift or rescale y"
+        else:
+            what, fix = f"the coefficient of {design.column(j)}", (
+                f"rescale {design.column(j)} or y")
+        side = "overflows" if not np.isfinite(coef[j]) else (
+            "underflows (it would lose precision in the subnormal range)")
+        raise ValueError(
+            f"{what} of the exact solution is about 2**{exponent} and {side} in float64: "
+            f"the data's scales are too far apart to represent the answer; {fix}"
+        )
+    return coef
+
+
 def _solve_scaled(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess,
-                  random_state):
+                  random_state, design=_X_DESIGN):
     n_samples, n_features = Z.shape
     if preprocess == "auto":
         preprocess = n_samples >= max(_PREPROCESS_MIN_SAMPLES, _PREPROCESS_MIN_RATIO * n_features)
     # With preprocessing the rank is checked on the first subsample (a full-rank
     # subset of rows implies a full-rank design); otherwise on all rows.
-    gram = None if preprocess else _check_full_rank(Z, w)
+    gram = None if preprocess else _check_full_rank(Z, w, design)
     if preprocess:
         rng = np.random.default_rng(random_state)
-        return _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng)
+        return _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng, design)
     return _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram)
