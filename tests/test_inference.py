@@ -807,7 +807,7 @@ def test_not_fitted():
     ({"se": "sandwich"},
      r"se must be one of \['iid', 'nid', 'ker', 'boot', 'rank'\], got 'sandwich'"),
     ({"se": "RANK"}, "se must be one of"),
-    ({"se": None}, "se must be one of"),
+    ({"se": 3}, "se must be one of"),
     ({"alpha": 0.0}, "alpha must be a finite number > 0 and < 1, got 0.0"),
     ({"alpha": 1}, "alpha must be"),
     ({"alpha": -0.1}, "alpha must be"),
@@ -844,6 +844,35 @@ def test_bad_data():
         model.summary(X, y + 5.0, w)
     with pytest.raises(ValueError, match="more samples with positive weight than coef"):
         QuantileRegressor(0.5).fit(X[:4], y[:4]).summary(X[:4], y[:4])
+
+
+def test_summary_uses_the_kept_training_data():
+    model, X, y, w = fitted("weighted", 0.5)
+    for se in ("iid", "nid", "ker", "rank"):
+        kept = model.summary(se=se)
+        given = model.summary(X, y, w, se=se)
+        np.testing.assert_array_equal(kept.conf_int, given.conf_int)
+        np.testing.assert_array_equal(kept.coef, given.coef)
+    with pytest.raises(ValueError, match="X and y must be given together"):
+        model.summary(X)
+    with pytest.raises(ValueError, match="X and y must be given together"):
+        model.summary(y=y)
+    with pytest.raises(ValueError, match="sample_weight needs X and y"):
+        model.summary(sample_weight=w)
+    # a refit replaces the kept data
+    X2, y2 = X[: X.shape[0] // 2], y[: X.shape[0] // 2]
+    model.fit(X2, y2)
+    np.testing.assert_array_equal(model.summary(se="iid").conf_int,
+                                  model.summary(X2, y2, se="iid").conf_int)
+
+
+def test_default_se_follows_r():
+    # R's summary.rq: se = "rank" for fewer than 1001 observations, else "nid"
+    rng = np.random.default_rng(5)
+    for n, expected in ((1000, "rank"), (1001, "nid")):
+        X = rng.standard_normal((n, 2))
+        y = X @ [1.0, -2.0] + rng.standard_normal(n)
+        assert QuantileRegressor(0.5).fit(X, y).summary().se == expected
 
 
 def test_exact_linear_data_is_a_clear_error():

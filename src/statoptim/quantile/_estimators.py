@@ -155,6 +155,8 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         preprocess = check_preprocess(self.preprocess)
         fit_intercept = check_flag(self.fit_intercept, "fit_intercept")
         w = check_weights(sample_weight, X.shape[0])
+        # kept for summary(): references to the validated arrays, not copies
+        self._training_data = (X, y, w)
 
         keep = w > 0
         if not keep.all():
@@ -230,25 +232,32 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             self.objective_, self.status_ = objective, status
         return self
 
-    def summary(self, X, y, sample_weight=None, *, se="nid", alpha=0.05,
+    def summary(self, X=None, y=None, sample_weight=None, *, se=None, alpha=0.05,
                 bandwidth="hall-sheather", n_boot=200, bootstrap="xy", random_state=None,
                 n_threads=None):
         """Standard errors, t tests and confidence intervals of the coefficients.
 
-        The estimator does not keep its training data: pass the ``X``, ``y``
-        and ``sample_weight`` given to ``fit`` (with an intercept, data that
-        no optimal fit could give are detected and rejected).
+        By default the training data that ``fit`` kept (references to the
+        validated arrays, not copies) are used. Pass ``X``, ``y`` (and
+        ``sample_weight``) to use other data, e.g. after the arrays given to
+        ``fit`` were modified in place; with an intercept, data that no
+        optimal fit could give are detected and rejected.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        X : array-like of shape (n_samples, n_features), default=None
+            The covariates given to ``fit``; None uses the kept ones.
+        y : array-like of shape (n_samples,), default=None
+            The responses given to ``fit``; None uses the kept ones.
         sample_weight : array-like of shape (n_samples,), default=None
-            The weights used in ``fit``. As in R's ``rq(weights = w)``, rows
+            With ``X`` and ``y``: the weights used in ``fit`` (without them,
+            the kept weights are used). As in R's ``rq(weights = w)``, rows
             and residuals are multiplied by their weights before the
             covariance formulas (sampling-weight sandwich ``X'WFX``,
             ``X'W^2X``).
-        se : {"nid", "iid", "ker", "boot", "rank"}, default="nid"
+        se : {"rank", "nid", "iid", "ker", "boot"} or None, default=None
+            None chooses as R does: ``"rank"`` below 1001 samples, else
+            ``"nid"``.
             ``"iid"``: Koenker-Bassett ``tau (1 - tau) s^2 (X'X)^{-1}``, the
             sparsity ``s`` from the empirical quantile function of the
             residuals (Koenker 2005, section 3.4.1). ``"nid"``: the
@@ -289,11 +298,25 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             a printable table and ``to_frame()``.
         """
         check_is_fitted(self)
-        X, y = validate_named(self, X, y, reset=False, dtype=np.float64, y_numeric=True)
-        if y.dtype.kind not in "biuf":
-            raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
-        y = np.ascontiguousarray(y, dtype=np.float64)
-        w = check_sample_weight(sample_weight, X.shape[0])
+        if (X is None) != (y is None):
+            raise ValueError(
+                "X and y must be given together (or both left None to use the training "
+                f"data kept by fit), got X={'None' if X is None else 'an array'} and "
+                f"y={'None' if y is None else 'an array'}"
+            )
+        if X is None:
+            if sample_weight is not None:
+                raise ValueError("sample_weight needs X and y: without them the weights "
+                                 "kept by fit are used")
+            X, y, w = self._training_data
+        else:
+            X, y = validate_named(self, X, y, reset=False, dtype=np.float64, y_numeric=True)
+            if y.dtype.kind not in "biuf":
+                raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
+            y = np.ascontiguousarray(y, dtype=np.float64)
+            w = check_weights(sample_weight, X.shape[0])
+        if se is None:
+            se = "rank" if X.shape[0] < 1001 else "nid"
         return summarize(self, X, y, w, se=se, alpha=alpha, bandwidth=bandwidth,
                          n_boot=n_boot, bootstrap=bootstrap, random_state=random_state,
                          n_threads=n_threads)
