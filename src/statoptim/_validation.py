@@ -14,20 +14,29 @@ import re
 import numpy as np
 
 __all__ = [
+    "as_float_array",
+    "check_1d_finite",
     "check_choice",
     "check_int",
     "check_n_threads",
+    "check_positive_float",
+    "check_positive_int",
+    "check_quantiles",
+    "check_random_state",
     "check_real",
+    "check_sample_weight",
     "check_sparse_structure",
     "power_of_two_scale",
-    "check_quantiles",
-    "check_sample_weight",
-    "check_positive_int",
-    "check_positive_float",
-    "check_random_state",
-    "check_1d_finite",
     "validate_named",
 ]
+
+
+def _finite(value):
+    """``math.isfinite`` that says False (not OverflowError) for ints beyond float64."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _describe(value):
@@ -36,6 +45,71 @@ def _describe(value):
         return f"array of shape {value.shape} and dtype {value.dtype}"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# float64 holds every integer up to 2**53 exactly.
+_EXACT_INT = 2**53
+
+
+def _is_sparse(value):
+    try:
+        import scipy.sparse as sp
+    except ImportError:  # pragma: no cover - scipy is a dependency
+        return False
+    return sp.issparse(value)
+
+
+def as_float_array(value, name, *, expected):
+    """``value`` as a C-contiguous float64 ndarray (same shape, 0-d kept), or a named error.
+
+    Raises ``TypeError`` for sparse matrices, complex numbers and objects that
+    are not numbers; ``ValueError`` for strings, ragged sequences, numbers
+    too large for float64 and integers beyond 2**53 that float64 would
+    round (which would, e.g., merge distinct times into ties). ``expected``
+    completes "``name`` must be ..." in the messages.
+    """
+    if _is_sparse(value):
+        raise TypeError(
+            f"{name} must be {expected}; got a scipy.sparse matrix of shape {value.shape}, "
+            f"which is not supported: convert it with {name}.toarray()"
+        )
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be {expected}, got {_describe(value)}") from None
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(f"{name} must be {expected} (real, not complex), got {_describe(value)}")
+    if kind == "O":
+        for v in arr.flat:
+            if isinstance(v, (complex, np.complexfloating)):
+                raise TypeError(
+                    f"{name} must be {expected} (real, not complex), got {_describe(value)}"
+                )
+            if not isinstance(v, (numbers.Real, np.bool_)):
+                raise TypeError(
+                    f"{name} must be {expected}, got an object that is not a real number: "
+                    f"{_describe(v)}"
+                )
+        try:
+            arr = arr.astype(np.float64)
+        except OverflowError:
+            raise ValueError(
+                f"{name} must be {expected} within the float64 range, got {_describe(value)}"
+            ) from None
+    elif kind not in "biuf":
+        raise ValueError(f"{name} must be {expected}, got {_describe(value)}")
+    if kind in "iu" and arr.size:
+        as_float = arr.astype(np.float64)
+        big = np.abs(as_float) > _EXACT_INT
+        if big.any() and any(int(f) != int(i) for f, i in zip(as_float[big], arr[big])):
+            raise ValueError(
+                f"{name} holds integers beyond 2**53 that float64 cannot represent exactly; "
+                "convert them to float yourself if rounding them is acceptable"
+            )
+    if arr.ndim == 0:  # np.ascontiguousarray would make it 1-D
+        return np.asarray(arr, dtype=np.float64)
+    return np.ascontiguousarray(arr, dtype=np.float64)
 
 
 def check_quantiles(quantile, name="quantile"):
@@ -54,8 +128,15 @@ def check_quantiles(quantile, name="quantile"):
             f"{name} must be a number in (0, 1) or a sequence of such numbers, got None"
         )
     try:
+        is_complex = np.iscomplexobj(quantile)
+    except (TypeError, ValueError, OverflowError):
+        is_complex = False
+    if is_complex:
+        raise TypeError(f"{name} must be a number in (0, 1) or a sequence of such numbers "
+                        f"(real, not complex), got {_describe(quantile)}")
+    try:
         arr = np.asarray(quantile, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(
             f"{name} must be a number in (0, 1) or a sequence of such numbers, "
             f"got {_describe(quantile)}"
@@ -83,13 +164,8 @@ def check_sample_weight(sample_weight, n_samples, name="sample_weight"):
     if sample_weight is None:
         return np.ones(n_samples, dtype=np.float64)
     if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
-        sample_weight = np.full(n_samples, float(sample_weight))
-    try:
-        w = np.ascontiguousarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be an array of non-negative numbers, got {_describe(sample_weight)}"
-        ) from None
+        sample_weight = np.full(n_samples, check_real(sample_weight, name, low=0))
+    w = as_float_array(sample_weight, name, expected="an array of non-negative numbers")
     if w.ndim != 1 or w.shape[0] != n_samples:
         raise ValueError(
             f"{name} must have shape ({n_samples},) to match the number of samples, "
@@ -113,7 +189,7 @@ def check_positive_int(value, name, minimum=1):
 
 def check_positive_float(value, name, allow_zero=False):
     """Validate a finite float > 0 (or >= 0 with ``allow_zero``)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and _finite(value)
     ok = ok and (value >= 0 if allow_zero else value > 0)
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
@@ -141,10 +217,7 @@ def check_random_state(random_state, name="random_state"):
 
 def check_1d_finite(values, name, n_samples=None):
     """Validate a finite 1-D float64 array (optionally of a given length)."""
-    try:
-        arr = np.ascontiguousarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a 1-D array of numbers, got {_describe(values)}") from None
+    arr = as_float_array(values, name, expected="a 1-D array of numbers")
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
     if n_samples is not None and arr.shape[0] != n_samples:
@@ -228,11 +301,25 @@ def check_binary(values, n_samples, name, *, meaning=("0", "1"),
     ``meaning`` names what 0 and 1 stand for and ``length`` what the length
     must match, for the error messages. Returns an int8 array.
     """
+    if _is_sparse(values):
+        raise TypeError(
+            f"{name} must be a 1-D array of 0/1 (or bool); got a scipy.sparse matrix, which "
+            f"is not supported: convert it with {name}.toarray()"
+        )
     try:
         arr = np.asarray(values)
+        if arr.dtype.kind == "c" or (arr.dtype == object and any(
+                isinstance(v, (complex, np.complexfloating)) for v in arr.flat)):
+            raise TypeError(f"{name} must be a 1-D array of 0/1 (or bool), got complex numbers")
         if arr.dtype == object:
             arr = arr.astype(np.float64)
-    except (TypeError, ValueError):
+    except TypeError as exc:
+        if "complex" in str(exc):
+            raise
+        raise ValueError(
+            f"{name} must be a 1-D array of 0/1 (or bool), got {_describe(values)}"
+        ) from None
+    except (ValueError, OverflowError):
         raise ValueError(
             f"{name} must be a 1-D array of 0/1 (or bool), got {_describe(values)}"
         ) from None
@@ -267,8 +354,7 @@ def check_real(value, name, *, low=None, high=None, low_open=False, high_open=Fa
     >>> check_real(0.5, "tol", low=0, low_open=True)
     0.5
     """
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and _finite(value)
     if ok and low is not None:
         ok = value > low if low_open else value >= low
     if ok and high is not None:
