@@ -89,6 +89,10 @@ class DenseOperator:
             self.energy_scores(np.inf)
         return float(self._plain[2])
 
+    def max_abs(self):
+        """max |X_ij| (0 for an empty matrix)."""
+        return float(np.max(np.abs(self.X), initial=0.0))
+
 
 class SparseOperator:
     """A scipy.sparse matrix, kept as CSR (row slices) and CSC (column slices)."""
@@ -120,12 +124,20 @@ class SparseOperator:
 
     @staticmethod
     def _canonical(M):
-        """M with no explicit zeros and sorted indices (a copy only if M is not)."""
-        if M.has_sorted_indices and not np.any(M.data == 0):
+        """M with sorted indices, no duplicates and no explicit zeros (a copy only if needed).
+
+        Duplicate entries are summed, as ``toarray`` does: otherwise each would count as a
+        separate entry of the median, the MAD and the bootstrap pools. Canonical form is
+        checked on the index arrays themselves (scipy's cached flags can be stale when
+        they were set or the arrays were edited by hand).
+        """
+        if _is_canonical(M.indices, M.indptr) and not np.any(M.data == 0):
             return M
         M = M.copy()
+        M.has_sorted_indices = False       # make scipy sort and sum, whatever its flags say
+        M.has_canonical_format = False
+        M.sum_duplicates()
         M.eliminate_zeros()   # explicit zeros are zeros (same bootstrap pools as dense input)
-        M.sort_indices()
         return M
 
     def _centred_data(self):
@@ -225,6 +237,23 @@ class SparseOperator:
     def sq_frobenius(self):
         values, consts, counts = self.entry_multiset()
         return float(np.dot(values, values) + np.dot(counts, consts * consts))
+
+    def max_abs(self):
+        """max |X_ij| of the (implicitly centred) matrix, implicit entries included."""
+        values, consts, counts = self.entry_multiset()
+        return float(max(np.max(np.abs(values), initial=0.0),
+                         np.max(np.abs(consts[counts > 0]), initial=0.0)))
+
+
+def _is_canonical(indices, indptr):
+    """Whether the indices of every row (CSR) or column (CSC) strictly increase."""
+    if indices.size < 2:
+        return True
+    increasing = np.diff(indices) > 0
+    starts = np.asarray(indptr[1:-1])
+    starts = starts[(starts > 0) & (starts < indices.size)]
+    increasing[starts - 1] = True        # no order between the last of one row and the next
+    return bool(increasing.all())
 
 
 def make_operator(X, center=None):
