@@ -19,7 +19,7 @@ from scipy import sparse
 
 from statoptim import SparseSVD
 from statoptim.datasets import make_rank_one_ssvd
-from statoptim.ssvd import _fit
+from statoptim.ssvd import WeakComponentWarning, _fit
 
 # Names an error message may cite: the data and every constructor parameter.
 ARGUMENTS = ("X", "n_components", "threshold_rule", "threshold", "sigma", "gamma_u", "gamma_v",
@@ -208,14 +208,16 @@ def test_overflowing_output_is_an_error():
     X = 1.2e308 * (1 + 0.1 * np.random.default_rng(0).uniform(-1, 1, (4, 3)))
     with pytest.raises(ValueError, match="X is too large for float64"):
         SparseSVD(1).fit(X)
-    m = SparseSVD(1, sigma=1.0, gamma_u=0.0, gamma_v=0.0).fit(
-        np.random.default_rng(0).standard_normal((10, 3)))
+    with pytest.warns(WeakComponentWarning):     # pure noise: no real component
+        m = SparseSVD(1, sigma=1.0, gamma_u=0.0, gamma_v=0.0).fit(
+            np.random.default_rng(0).standard_normal((10, 3)))
     with pytest.raises(ValueError, match="X is too large for float64"):
         m.transform(np.full((2, 3), 1.7e308) * np.sign(m.components_[0]))
     big = np.full((2, 3), 2.0 ** 1000) * np.sign(m.components_[0])
     assert_allclose(m.transform(big), m.transform(big / 2.0 ** 1000) * 2.0 ** 1000, rtol=1e-15)
-    m2 = SparseSVD(2, sigma=1.0, gamma_u=0.0, gamma_v=0.0).fit(
-        np.random.default_rng(1).standard_normal((10, 3)))
+    with pytest.warns(WeakComponentWarning):
+        m2 = SparseSVD(2, sigma=1.0, gamma_u=0.0, gamma_v=0.0).fit(
+            np.random.default_rng(1).standard_normal((10, 3)))
     j = np.argmax(np.abs(m2.components_).sum(axis=0))
     T = 1.7e308 * np.sign(m2.components_[:, j])[None, :]
     assert np.abs(m2.components_[:, j]).sum() > 1.06    # so T @ components_ overflows
@@ -227,9 +229,9 @@ def test_overflowing_output_is_an_error():
 
 def test_sparse_duplicates_are_summed():
     # CSR/CSC with duplicate entries: each duplicate counted as an entry of the median,
-    # the MAD and the bootstrap pools (sigma was 0.30 instead of 1.03 here).
+    # the MAD and the bootstrap pools (sigma came out 0.30 instead of 1.03 on one matrix).
     rng = np.random.default_rng(1)
-    X = planted(1, 60, 30, (15.0,))
+    X = planted(1, 60, 30, (40.0,))
     rows, cols = np.nonzero(X)
     split = rng.uniform(0.2, 0.8, rows.size)
     r2, c2 = np.r_[rows, rows], np.r_[cols, cols]
@@ -275,7 +277,7 @@ def test_bad_X_messages_name_X(bad, match):
 
 
 def test_inverse_transform_validates():
-    m = SparseSVD(2, sigma=1.0, gamma_u=0.0, gamma_v=0.0).fit(planted(3, 30, 20, (20.0, 10.0)))
+    m = SparseSVD(2, sigma=1.0, gamma_u=0.0, gamma_v=0.0).fit(planted(3, 30, 20, (40.0, 25.0)))
     with pytest.raises(ValueError, match=r"X must be a 2-D array of shape \(n_samples, 2\)"):
         m.inverse_transform(np.array([[np.nan, 1.0]]))
     with pytest.raises(ValueError, match=r"X must be a 2-D array of shape \(n_samples, 2\)"):
@@ -288,6 +290,7 @@ def test_cv_on_a_tiny_block_has_no_empty_folds():
     # A 2 x 2 block has 4 cells for 5 folds: averaging an empty fold gave NaN warnings.
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", WeakComponentWarning)    # 2 x 2: nothing to find
         m = SparseSVD("cv", sigma=1.0, gamma_u=0.0, gamma_v=0.0, random_state=0).fit(
             np.array([[3.0, 1.0], [1.0, 2.0]]))
     assert np.all(np.isfinite(m.cv_msep_))
