@@ -791,7 +791,8 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
                     init_completed=n_completed)
     Ut = np.empty((n_samples, r))
     Vt_ = np.empty((n_features, r))
-    nnz = np.empty(r, dtype=np.intp)
+    kept_u = np.zeros(r, dtype=np.intp)
+    kept_v = np.zeros(r, dtype=np.intp)
     n_fb = n_boot = 0
     u_mask, v_mask = _row_mask(U), _row_mask(V)
     fell_back = {"u": None, "v": None}
@@ -804,10 +805,11 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
             fell_back["u"] = fb
             n_fb += fb
             n_boot += not fb
+        nnz = res.kept_u = kept_u      # this half-step's kept entries (kernel output)
+        res.gamma_u = gu
         op.product_rows(J, V, scale, gu, soft, Ut, nnz)
         if max_rows is not None:
             _cap_rows(Ut, max_rows, nnz)
-        res.kept_u, res.gamma_u = nnz.copy(), np.array(gu, dtype=np.float64)
         if not np.any(nnz):
             res.stopped_all_zero = True
             res.n_iter = it
@@ -827,10 +829,11 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
             fell_back["v"] = fb
             n_fb += fb
             n_boot += not fb
+        nnz = res.kept_v = kept_v
+        res.gamma_v = gv
         op.product_cols(I, U, scale, gv, soft, Vt_, nnz)
         if max_cols is not None:
             _cap_rows(Vt_, max_cols, nnz)
-        res.kept_v, res.gamma_v = nnz.copy(), np.array(gv, dtype=np.float64)
         if not np.any(nnz):
             res.stopped_all_zero = True
             res.n_iter = it

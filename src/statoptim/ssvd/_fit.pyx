@@ -66,10 +66,13 @@ cdef extern from *:
 DEF PREFETCH_AHEAD = 32
 
 
-def _require(bint ok, str name, str expected, got):
-    """Raise ValueError naming a kernel argument whose shape or range is wrong."""
-    if not ok:
-        raise ValueError(f"{name} must be {expected}, got {got}")
+def _fail(str name, str expected, got):
+    """Raise ValueError naming a kernel argument whose shape or range is wrong.
+
+    Callers test first and format the message only on failure: the checks cost a few
+    comparisons per call.
+    """
+    raise ValueError(f"{name} must be {expected}, got {got}")
 
 
 cdef Py_ssize_t first_outside(const Py_ssize_t[::1] idx, Py_ssize_t extent) noexcept nogil:
@@ -81,17 +84,21 @@ cdef Py_ssize_t first_outside(const Py_ssize_t[::1] idx, Py_ssize_t extent) noex
     return -1
 
 
-def _check_active(const Py_ssize_t[::1] active, Py_ssize_t extent, str what):
+cdef int _check_active(const Py_ssize_t[::1] active, Py_ssize_t extent, str what) except -1:
     cdef Py_ssize_t bad = first_outside(active, extent)
     if bad >= 0:
         raise ValueError(f"active must hold {what} indices in [0, {extent}), got "
                          f"{active[bad]} at position {bad}")
+    return 0
 
 
-def _check_pointers(Py_ssize_t n_ptr, Py_ssize_t n_major, Py_ssize_t n_indices,
-                    Py_ssize_t n_data, str fmt):
-    _require(n_ptr == n_major + 1, "indptr", f"of length {n_major + 1} ({fmt})", n_ptr)
-    _require(n_indices == n_data, "indices", f"of length {n_data} (as data)", n_indices)
+cdef int _check_pointers(Py_ssize_t n_ptr, Py_ssize_t n_major, Py_ssize_t n_indices,
+                         Py_ssize_t n_data, str fmt) except -1:
+    if not (n_ptr == n_major + 1):
+        _fail("indptr", f"of length {n_major + 1} ({fmt})", n_ptr)
+    if not (n_indices == n_data):
+        _fail("indices", f"of length {n_data} (as data)", n_indices)
+    return 0
 
 
 def _bad_slice(Py_ssize_t bad, Py_ssize_t n_minor, str fmt):
@@ -99,23 +106,25 @@ def _bad_slice(Py_ssize_t bad, Py_ssize_t n_minor, str fmt):
                      f"order or past the data, or indices outside [0, {n_minor})")
 
 
-def _check_outputs(double[:, ::1] out, Py_ssize_t n_rows, Py_ssize_t n_components,
-                   const double[::1] gamma, Py_ssize_t[::1] col_nnz):
-    _require(out.shape[0] == n_rows and out.shape[1] == n_components, "out",
-             f"of shape ({n_rows}, {n_components})", (out.shape[0], out.shape[1]))
-    _require(gamma.shape[0] == n_components, "gamma", f"of length {n_components}",
-             gamma.shape[0])
-    _require(col_nnz.shape[0] == n_components, "col_nnz", f"of length {n_components}",
-             col_nnz.shape[0])
+cdef int _check_outputs(double[:, ::1] out, Py_ssize_t n_rows, Py_ssize_t n_components,
+                        const double[::1] gamma, Py_ssize_t[::1] col_nnz) except -1:
+    if not (out.shape[0] == n_rows and out.shape[1] == n_components):
+        _fail("out", f"of shape ({n_rows}, {n_components})", (out.shape[0], out.shape[1]))
+    if not (gamma.shape[0] == n_components):
+        _fail("gamma", f"of length {n_components}", gamma.shape[0])
+    if not (col_nnz.shape[0] == n_components):
+        _fail("col_nnz", f"of length {n_components}", col_nnz.shape[0])
+    return 0
 
 
-def _check_centring(const double[::1] row_offset, const double[::1] col_weight,
-                    Py_ssize_t n_rows, Py_ssize_t n_components):
+cdef int _check_centring(const double[::1] row_offset, const double[::1] col_weight,
+                         Py_ssize_t n_rows, Py_ssize_t n_components) except -1:
     if row_offset.shape[0] > 0:
-        _require(row_offset.shape[0] == n_rows, "row_offset", f"empty or of length {n_rows}",
-                 row_offset.shape[0])
-        _require(col_weight.shape[0] == n_components, "col_weight",
-                 f"of length {n_components}", col_weight.shape[0])
+        if not (row_offset.shape[0] == n_rows):
+            _fail("row_offset", f"empty or of length {n_rows}", row_offset.shape[0])
+        if not (col_weight.shape[0] == n_components):
+            _fail("col_weight", f"of length {n_components}", col_weight.shape[0])
+    return 0
 
 
 cdef inline double eta(double x, double gamma, bint soft) noexcept nogil:
@@ -152,11 +161,12 @@ def threshold_columns(const double[:, ::1] A,      # IN  (n_rows, n_components)
                       Py_ssize_t[::1] col_nnz):    # OUT (n_components,) nonzeros per column
     """out = eta(A, gamma) column by column (spec section 1: hard keeps |x| == gamma)."""
     cdef Py_ssize_t i, k, n_rows = A.shape[0], n_components = A.shape[1]
-    _require(gamma.shape[0] == n_components, "gamma", f"of length {n_components}", gamma.shape[0])
-    _require(out.shape[0] == n_rows and out.shape[1] == n_components, "out",
-             f"of shape ({n_rows}, {n_components})", (out.shape[0], out.shape[1]))
-    _require(col_nnz.shape[0] == n_components, "col_nnz", f"of length {n_components}",
-             col_nnz.shape[0])
+    if not (gamma.shape[0] == n_components):
+        _fail("gamma", f"of length {n_components}", gamma.shape[0])
+    if not (out.shape[0] == n_rows and out.shape[1] == n_components):
+        _fail("out", f"of shape ({n_rows}, {n_components})", (out.shape[0], out.shape[1]))
+    if not (col_nnz.shape[0] == n_components):
+        _fail("col_nnz", f"of length {n_components}", col_nnz.shape[0])
     with nogil:
         for i in range(n_rows):
             for k in range(n_components):
@@ -181,10 +191,10 @@ def energy_scores(const floating[:, ::1] X,        # IN  (n_samples, n_features)
     cdef Py_ssize_t i, j, n_samples = X.shape[0], n_features = X.shape[1]
     cdef double x, y, acc, sq, total = 0.0
     cdef double root = sqrt(delta) if delta < INFINITY else INFINITY
-    _require(row_scores.shape[0] == n_samples, "row_scores", f"of length {n_samples}",
-             row_scores.shape[0])
-    _require(col_scores.shape[0] == n_features, "col_scores", f"of length {n_features}",
-             col_scores.shape[0])
+    if not (row_scores.shape[0] == n_samples):
+        _fail("row_scores", f"of length {n_samples}", row_scores.shape[0])
+    if not (col_scores.shape[0] == n_features):
+        _fail("col_scores", f"of length {n_features}", col_scores.shape[0])
     with nogil:
         for j in range(n_features):
             col_scores[j] = 0.0
@@ -222,8 +232,8 @@ def dense_product_rows(const floating[:, ::1] X,   # IN  (n_samples, n_features)
     cdef const floating* xi
     cdef const double* wk
     cdef const double* wbase
-    _require(Wt.shape[1] == n_active, "Wt", f"of shape (n_components, {n_active})",
-             (Wt.shape[0], Wt.shape[1]))
+    if not (Wt.shape[1] == n_active):
+        _fail("Wt", f"of shape (n_components, {n_active})", (Wt.shape[0], Wt.shape[1]))
     _check_outputs(out, n_samples, n_components, gamma, col_nnz)
     _check_active(active, X.shape[1], "column")
     if n_samples == 0 or n_components == 0:
@@ -260,8 +270,8 @@ def dense_product_cols(const floating[:, ::1] X,   # IN  (n_samples, n_features)
     cdef const floating* xi
     cdef const double* wi
     cdef double* o
-    _require(W.shape[0] == X.shape[0], "W", f"of shape ({X.shape[0]}, n_components)",
-             (W.shape[0], W.shape[1]))
+    if not (W.shape[0] == X.shape[0]):
+        _fail("W", f"of shape ({X.shape[0]}, n_components)", (W.shape[0], W.shape[1]))
     _check_outputs(out, n_features, n_components, gamma, col_nnz)
     _check_active(active, X.shape[0], "row")
     if n_features == 0 or n_components == 0:
@@ -484,14 +494,14 @@ def bootstrap_maxima(const double[::1] pool,       # IN  (n_pool,) nonzero noise
     cdef const double* Wp
     cdef const draw_t* dr
     cdef double* ac
-    _require(n_out >= 0 and n_block >= n_pool, "n_out and n_block",
-             f"n_out >= 0 and n_block >= len(pool) = {n_pool}", (n_out, n_block))
-    _require(draws.shape[0] >= n_boot * stride, "draws",
-             f"of length >= n_boot * n_out * n_active = {n_boot * stride}", draws.shape[0])
-    _require(acc.shape[0] == 2 and acc.shape[1] >= n_components, "acc",
-             f"of shape (2, {n_components})", (acc.shape[0], acc.shape[1]))
-    _require(maxima.shape[1] == n_components, "maxima", f"of shape (n_boot, {n_components})",
-             (maxima.shape[0], maxima.shape[1]))
+    if not (n_out >= 0 and n_block >= n_pool):
+        _fail("n_out and n_block", f"n_out >= 0 and n_block >= len(pool) = {n_pool}", (n_out, n_block))
+    if not (draws.shape[0] >= n_boot * stride):
+        _fail("draws", f"of length >= n_boot * n_out * n_active = {n_boot * stride}", draws.shape[0])
+    if not (acc.shape[0] == 2 and acc.shape[1] >= n_components):
+        _fail("acc", f"of shape (2, {n_components})", (acc.shape[0], acc.shape[1]))
+    if not (maxima.shape[1] == n_components):
+        _fail("maxima", f"of shape (n_boot, {n_components})", (maxima.shape[0], maxima.shape[1]))
     if n_boot == 0 or n_components == 0:
         return
     if n_active == 0 or n_pool == 0:
@@ -536,9 +546,12 @@ def column_medians(const double[:, ::1] A,         # IN  (n_rows, n_columns), n_
     Sorting by insertion: meant for the few hundred bootstrap replicates.
     """
     cdef Py_ssize_t i, k, n_rows = A.shape[0], n_columns = A.shape[1], h
-    _require(n_rows >= 1, "A", "of at least one row", n_rows)
-    _require(scratch.shape[0] >= n_rows, "scratch", f"of length >= {n_rows}", scratch.shape[0])
-    _require(out.shape[0] == n_columns, "out", f"of length {n_columns}", out.shape[0])
+    if not (n_rows >= 1):
+        _fail("A", "of at least one row", n_rows)
+    if not (scratch.shape[0] >= n_rows):
+        _fail("scratch", f"of length >= {n_rows}", scratch.shape[0])
+    if not (out.shape[0] == n_columns):
+        _fail("out", f"of length {n_columns}", out.shape[0])
     with nogil:
         for k in range(n_columns):
             for i in range(n_rows):
