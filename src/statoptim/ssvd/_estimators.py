@@ -9,12 +9,20 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from statoptim._validation import (
-    _describe, check_choice, check_int, check_random_state, check_real,
+    _describe,
+    check_choice,
+    check_int,
+    check_random_state,
+    check_real,
+    check_sparse_structure,
+    power_of_two_scale,
+    validate_named,
 )
 from statoptim.ssvd._core import (
+    component_snr,
     diag_product,
     fit_ssvd,
     initial_selection,
@@ -23,7 +31,25 @@ from statoptim.ssvd._core import (
 )
 from statoptim.ssvd._rank import wold_cv_rank
 
-__all__ = ["SparseSVD"]
+__all__ = ["SparseSVD", "WeakComponentWarning"]
+
+# A component whose estimated signal-to-noise ratio (``component_snr_``) is below this is
+# reported with a WeakComponentWarning. Pure-noise components score 0-1.25 (a component
+# thresholded to zero kept its previous value: 0); on the lung-sized model components
+# recovered only in part (projection loss >= 0.25) score 1.16-1.55, and components whose
+# RMS entry d / sqrt(k_u) is at least 6 sigma (loss <= 0.12) score >= 1.65.
+SNR_WARN = 1.6
+
+
+class WeakComponentWarning(ConvergenceWarning):
+    """A fitted component could not be separated from the noise.
+
+    Raised by :meth:`SparseSVD.fit` for each component whose estimated signal-to-noise
+    ratio (``component_snr_``) is low: its singular value is about what a component of
+    pure noise with the same number of entries above the thresholds would reach, so it
+    may be noise (the data may hold fewer than ``n_components`` detectable components)
+    or a real component recovered only in part.
+    """
 
 _THREADPOOL_CONTROLLER = None
 
@@ -36,6 +62,137 @@ def _single_threaded_blas():
     if _THREADPOOL_CONTROLLER is None:
         _THREADPOOL_CONTROLLER = ThreadpoolController()
     return _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
+
+
+# Internally X is used at a scale where ||X||_F^2 lies in [2^-200, 2^200]: data outside that
+# band is divided by a power of two (exact), so no square, sum or product over- or
+# underflows and the fit is scale-equivariant (singular values and sigma scale exactly,
+# vectors are unchanged).
+_SQ_NORM_BAND = (2.0 ** -200, 2.0 ** 200)
+# ||X||_F / sigma must lie within 2^-250..2^250: beyond, sigma^2 or the scores
+# t_i / (sigma^2 n_features) leave the float64 range.
+_RATIO_BOUND = 2.0 ** 250
+
+
+def _check_sparse_input(X, name="X"):
+    """Check the index arrays of a scipy.sparse ``X`` before anything reads them.
+
+    scikit-learn's validation and scipy's format conversions read the indices without
+    checking them: out-of-range or inconsistent index arrays crash the interpreter. The
+    pointers of CSR/CSC/BSR are checked here in full (see ``_check_compressed_pointers``),
+    then CSR/CSC/COO go through ``check_sparse_structure`` and BSR through scipy's full
+    format check; LIL, DOK and DIA are converted by pure NumPy code. Index arrays of an
+    unsigned integer dtype are converted (a copy: ``X`` is not modified); other dtypes are
+    an error. Returns ``X`` or a copy.
+    """
+    if not sparse.issparse(X):
+        return X
+    fmt = X.format
+    if fmt in ("csr", "csc", "bsr"):
+        arrays = {"indices": X.indices, "indptr": X.indptr}
+    elif fmt == "coo":
+        arrays = {"row": X.row, "col": X.col}
+    else:
+        return X
+    for attr, arr in arrays.items():
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iu" or arr.ndim != 1:
+            raise ValueError(
+                f"{name} is a {fmt.upper()} matrix whose {attr} array must be a 1-D array of "
+                f"integers, got {_describe(arr)}")
+    data = np.asarray(X.data)
+    if fmt == "coo" and not (data.ndim == 1 and X.row.size == X.col.size == data.size):
+        raise ValueError(
+            f"{name} is a COO matrix whose row, col and data arrays must be 1-D of the same "
+            f"length, got lengths {X.row.size}, {X.col.size} and data of shape {data.shape}")
+    if fmt in ("csr", "csc", "bsr"):
+        _check_compressed_pointers(X, name, data)
+    if any(arr.dtype.kind == "u" for arr in arrays.values()):
+        # scipy accepts only signed index arrays; uint64 beyond int64 wraps negative and is
+        # then rejected below.
+        cast = {attr: arr.astype(np.int64) for attr, arr in arrays.items()}
+        if fmt == "coo":
+            X = type(X)((data, (cast["row"], cast["col"])), shape=X.shape, copy=False)
+        else:
+            X = X.copy()
+            X.indices, X.indptr = cast["indices"], cast["indptr"]
+    if fmt != "coo" and X.indptr[-1] < X.indices.size:
+        # scipy's format check would trim the unused tail of the caller's arrays in place.
+        X = X.copy()
+    if fmt == "bsr":
+        try:
+            X.check_format(full_check=True)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} is a BSR matrix of shape {X.shape} whose index arrays are invalid "
+                f"({exc}); build it with scipy.sparse constructors") from None
+        return X
+    return check_sparse_structure(X, name)
+
+
+def _check_compressed_pointers(X, name, data):
+    """Pointers and indices of a CSR/CSC/BSR matrix, checked without modifying it.
+
+    scipy's ``check_format(full_check=True)`` first trims the arrays to ``indptr[-1]``
+    and then checks the pointers' order only if entries remain, so a pointer array
+    ending in 0 passes it whatever its order (and scipy's own conversions then read
+    out of bounds). Here every pointer is checked.
+    """
+    fmt = X.format
+    n_rows, n_cols = X.shape
+    if fmt == "bsr":
+        R, C = X.blocksize
+        n_major, n_minor = n_rows // R, n_cols // C
+    elif fmt == "csr":
+        n_major, n_minor = n_rows, n_cols
+    else:
+        n_major, n_minor = n_cols, n_rows
+    indptr, indices = X.indptr, X.indices
+    problem = None
+    if indptr.size != n_major + 1:
+        problem = f"indptr has length {indptr.size}, expected {n_major + 1}"
+    elif data.ndim < 1 or data.shape[0] != indices.size:
+        problem = (f"indices has length {indices.size} but data has shape {data.shape}")
+    elif indptr[0] != 0:
+        problem = f"indptr starts with {indptr[0]}, expected 0"
+    elif np.any(indptr[1:] < indptr[:-1]):
+        problem = "indptr is not non-decreasing"
+    elif indptr[-1] > indices.size:
+        problem = f"indptr ends with {indptr[-1]} > {indices.size} stored entries"
+    else:
+        used = indices[: int(indptr[-1])]
+        if used.size and (used.min() < 0 or used.max() >= n_minor):
+            problem = f"an index is outside [0, {n_minor})"
+    if problem is not None:
+        raise ValueError(
+            f"{name} is a {fmt.upper()} matrix of shape {X.shape} whose index arrays are "
+            f"invalid ({problem}); build it with scipy.sparse constructors")
+
+
+def _power_of_two(values):
+    """``power_of_two_scale(values)``, capped at 2^1023 (the shared helper overflows above)."""
+    try:
+        return power_of_two_scale(values)
+    except OverflowError:       # max |values| >= 2^1023: 2^1024 is not a float
+        return 2.0 ** 1023
+
+
+def _divided(X, scale):
+    """X / scale (a power of two, so exact) as a new float64 array or sparse matrix.
+
+    float32 data is widened first: a power of two beyond float32's range would not
+    divide it exactly.
+    """
+    if sparse.issparse(X):
+        X = X.astype(np.float64)   # a copy
+        X.data /= scale
+        return X
+    return np.asarray(X, dtype=np.float64) / scale
+
+
+def _finite_or_raise(values, what):
+    if not np.all(np.isfinite(values)):
+        raise ValueError(
+            f"X is too large for float64: {what} overflows; divide X by a constant")
 
 
 class SparseSVD(TransformerMixin, BaseEstimator):
@@ -64,7 +221,10 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         ``"method"``): Huberised energies with a robust Holm selection and
         thresholds estimated by bootstrap from rows/columns presumed to be
         noise. When the noise block is too small for the bootstrap (routine on
-        tall data, see ``n_threshold_fallbacks_``) the theory value is used.
+        tall data, see ``n_threshold_fallbacks_``) the theory value is used; near
+        that boundary a side keeps its previous choice unless the block is 10%
+        past it (otherwise a one-row change of support can flip the threshold
+        back and forth and the iterations cycle without converging).
     threshold : {"hard", "soft"}, default="hard"
         Thresholding function: hard ``x 1{|x| >= gamma}`` or soft
         ``sign(x) max(|x| - gamma, 0)``.
@@ -151,6 +311,19 @@ class SparseSVD(TransformerMixin, BaseEstimator):
     init_fallback_ : tuple of bool
         Whether the initial row / column selection kept fewer than r indices
         and fell back to the top ``r + 10`` scores.
+    init_completed_ : int
+        Components of the initial frame that were not found in the initial
+        block (singular value below 1.5 times the block's noise edge
+        ``sigma (sqrt|I| + sqrt|J|)``) and were searched for again in the
+        residual after fitting the others (see Notes).
+    component_snr_ : ndarray of shape (n_components_,)
+        Estimated signal-to-noise ratio of each component:
+        ``d_k / (sigma * null_k)`` with ``null_k`` the singular value a
+        component of pure noise would reach with the same numbers of entries
+        kept by the thresholds, ``max(gamma_u sqrt(k_u), gamma_v sqrt(k_v),
+        sqrt(k_u) + sqrt(k_v))`` (thresholds in units of sigma). About 1 (or 0,
+        for a component thresholded to zero) for noise; a
+        ``WeakComponentWarning`` names each component below 1.6.
     dist_ : tuple of float
         Final (dist_u, dist_v).
     cv_msep_ : ndarray or None
@@ -167,10 +340,29 @@ class SparseSVD(TransformerMixin, BaseEstimator):
     largest-magnitude entry of ``u_k`` is positive (ties: lowest index); then
     ``d_k >= 0``. ``transform(X) = (X - centring) @ components_.T``.
 
+    Scale: when ``||X||_F^2`` is outside ``[2^-200, 2^200]`` the fit runs on X
+    divided by a power of two (exact in floating point) and d, sigma and the means
+    are scaled back, so X of any finite magnitude fits without overflow and
+    ``fit(2^k X)`` gives the same vectors and ``2^k`` times d. ``sigma`` (given or
+    estimated) must lie within a factor ``2^250`` of ``||X||_F`` (else
+    ``ValueError``). scipy.sparse index arrays are checked before they are read.
+
+    Initial frame: as in the reference, the iterations start from the rank-r
+    SVD of a block of high-energy rows and columns. A component much weaker
+    than the others can be missing from that block (its columns are outscored
+    by those of the strong components); thresholded iterations cannot reach a
+    component the start has no overlap with. So components whose block
+    singular value does not clear 1.5 times the block's noise edge are searched
+    for again: the clear ones are fitted first, projected out of X, and the
+    same selection rule and block SVD are applied to the residual
+    (``init_completed_`` counts them).
+
     A ``UserWarning`` is raised when thresholding removes every entry (the
     previous iterate is returned) or a whole component (it keeps its previous
     value for that half-step); a ``ConvergenceWarning`` when ``max_iter`` is
-    reached with ``max(dist_u, dist_v) > tol``.
+    reached with ``max(dist_u, dist_v) > tol``; a ``WeakComponentWarning`` (a
+    ``ConvergenceWarning``) for each component whose ``component_snr_`` is
+    below 1.6.
 
     References
     ----------
@@ -247,18 +439,47 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         if not (isinstance(self.n_components, str) and self.n_components == "cv"):
             check_int(self.n_components, "n_components")
 
-    def _centre(self, X, fitting):
-        """Explicit centring of dense X (sparse input is centred implicitly by its operator)."""
-        if self.center is None or sparse.issparse(X):
-            return X
-        if self.center == "rows":
-            means = X.mean(axis=1, dtype=np.float64)
-            if fitting:
-                self.mean_ = means
-            return np.ascontiguousarray(X - means[:, None].astype(X.dtype))
-        if fitting:
-            self.mean_ = X.mean(axis=0, dtype=np.float64)
-        return np.ascontiguousarray(X - self.mean_[None, :].astype(X.dtype))
+    def _operator(self, X):
+        """Centre X (dense: explicitly; sparse: implicitly) and wrap it.
+
+        Returns the operator and the centring means (None without centring).
+        """
+        if self.center is None:
+            return make_operator(X), None
+        if sparse.issparse(X):
+            op = make_operator(X, self.center)
+            return op, op.means
+        axis = 1 if self.center == "rows" else 0
+        means = X.mean(axis=axis, dtype=np.float64)
+        shift = means[:, None] if axis == 1 else means[None, :]
+        return make_operator(np.ascontiguousarray(X - shift.astype(X.dtype))), means
+
+    def _prepare(self, X):
+        """The operator on X / scale, with scale a power of two keeping ||X||_F^2 in band.
+
+        Returns (op, scale, ||X / scale||_F^2 after centring, centring means on the
+        original scale or None). Data already in band (the usual case) is not copied.
+        """
+        scale = 1.0
+        for attempt in range(3):
+            Xs = X if scale == 1.0 else _divided(X, scale)
+            with np.errstate(over="ignore", invalid="ignore"):
+                op, means = self._operator(Xs)
+                sq_norm = op.sq_frobenius()
+            if _SQ_NORM_BAND[0] <= sq_norm <= _SQ_NORM_BAND[1]:
+                break
+            # First by max|X| (X is finite, so this makes the centring safe), then, if
+            # centring cancelled most of X, by the largest centred entry.
+            if attempt == 0:
+                step = _power_of_two(X.data if sparse.issparse(X) else X)
+            else:
+                step = _power_of_two([op.max_abs()])
+            if step == 1.0:
+                break
+            scale *= step
+        if means is not None:
+            means = means * scale
+        return op, scale, sq_norm, means
 
     def fit(self, X, y=None):
         """Fit the sparse SVD of X.
@@ -267,7 +488,8 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data (float64 or float32; other dtypes are converted to float64).
-            CSR/CSC input is never densified.
+            CSR/CSC input is never densified; other scipy.sparse formats are
+            converted to CSR.
         y : None
             Ignored.
 
@@ -276,25 +498,31 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         self : SparseSVD
         """
         self._check_params()
-        X = validate_data(self, X, accept_sparse=("csr", "csc"),
-                          dtype=(np.float64, np.float32), order="C")
+        X = _check_sparse_input(X, "X")
+        # scikit-learn's quick finiteness test sums X: that sum can overflow for finite data
+        # near the float range (a RuntimeWarning; the exact test follows).
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = validate_named(self, X, accept_sparse=("csr", "csc"),
+                               dtype=(np.float64, np.float32), order="C")
         n_samples, n_features = X.shape
         if isinstance(self.n_components, numbers.Integral) and not isinstance(
                 self.n_components, bool) and self.n_components > min(n_samples, n_features):
             raise ValueError(
                 f"n_components must be <= min(n_samples, n_features) = "
                 f"{min(n_samples, n_features)}, got {self.n_components}")
-        self.mean_ = None
         if sparse.issparse(X) and self.center is not None and self.threshold_rule == "bootstrap":
             raise ValueError(
                 "threshold_rule='bootstrap' needs center=None for scipy.sparse input (its noise "
                 f"block would be densified), got center={self.center!r}; use "
                 "threshold_rule='theory' or centre a dense array")
-        Xc = self._centre(X, fitting=True)
-        op = make_operator(Xc, self.center)
-        if op.sparse and self.center is not None:
-            self.mean_ = op.means
-        sq_norm = op.sq_frobenius()
+        for name in ("max_nonzero_rows", "max_nonzero_features"):
+            cap = getattr(self, name)
+            if cap is not None and isinstance(self.n_components, numbers.Integral) \
+                    and cap < self.n_components:
+                raise ValueError(f"{name} must be >= n_components = {self.n_components}, "
+                                 f"got {cap}")
+        # Everything below runs on X / scale (exact); d, sigma and the means are scaled back.
+        op, scale, sq_norm, means = self._prepare(X)
         if not sq_norm > 0:
             raise ValueError(
                 "X must have at least one nonzero entry"
@@ -308,14 +536,17 @@ class SparseSVD(TransformerMixin, BaseEstimator):
                     "(more than half of the entries are equal, e.g. a sparse matrix); "
                     "pass the noise scale as sigma=")
         else:
-            sigma = float(self.sigma)
+            sigma = float(self.sigma) / scale
+        ratio = math.sqrt(sq_norm) / sigma
+        if not 1.0 / _RATIO_BOUND <= ratio <= _RATIO_BOUND:
+            origin = "given" if self.sigma is not None else "estimated from X"
+            raise ValueError(
+                f"sigma ({origin}) = {sigma * scale:.6g} is out of range for X: ||X||_F / sigma "
+                f"= {ratio:.3g} must lie within 2^-250..2^250 (float64 range)"
+                + ("" if self.sigma is not None else
+                   "; X's entries span too many orders of magnitude, pass sigma="))
+        _finite_or_raise(sigma * scale, "the noise scale sigma")
         rng = check_random_state(self.random_state)
-        for name in ("max_nonzero_rows", "max_nonzero_features"):
-            cap = getattr(self, name)
-            if cap is not None and isinstance(self.n_components, numbers.Integral) \
-                    and cap < self.n_components:
-                raise ValueError(f"{name} must be >= n_components = {self.n_components}, "
-                                 f"got {cap}")
 
         self.cv_msep_ = None
         # The dense linear algebra here is small (QR and SVDs of a few hundred rows, r x r
@@ -339,7 +570,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
                 huber_beta=self.huber_beta, tol=self.tol, max_iter=self.max_iter,
                 n_bootstrap=self.n_bootstrap, orthogonal=bool(self.orthogonal), rng=rng,
                 max_rows=caps[0], max_cols=caps[1], init=init)
-            self._finish(op, res, sq_norm)
+            self._finish(op, res, sq_norm, scale, sigma)
         if res.stopped_all_zero:
             warnings.warn(
                 f"every entry was thresholded to zero at iteration {res.n_iter}: the "
@@ -349,17 +580,28 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             warnings.warn(
                 f"a whole component was thresholded to zero in {res.zero_column_events} "
                 "half-step(s); it kept its previous value there", UserWarning, stacklevel=2)
+        if not res.stopped_all_zero:
+            for k in np.flatnonzero(self.component_snr_ < SNR_WARN):
+                warnings.warn(
+                    f"component {k} of {rank} (0-based, singular value "
+                    f"{self.singular_values_[k]:.4g}) is weak: its estimated signal-to-noise "
+                    f"ratio component_snr_[{k}] = {self.component_snr_[k]:.3g} < {SNR_WARN}. "
+                    "It may be noise (the data may hold fewer detectable components than "
+                    "n_components) or a component recovered only in part.",
+                    WeakComponentWarning, stacklevel=2)
         if not res.converged and not res.stopped_all_zero:
             warnings.warn(
                 f"FIT-SSVD did not converge in max_iter={self.max_iter} iterations: "
                 f"max(dist_u, dist_v) = {max(res.dist_u, res.dist_v):.3g} > tol = {self.tol:g}",
                 ConvergenceWarning, stacklevel=2)
 
+        self.mean_ = means
         self.n_components_ = rank
         self.n_iter_ = res.n_iter
-        self.noise_scale_ = sigma
+        self.noise_scale_ = sigma * scale
         self.n_threshold_fallbacks_ = res.n_threshold_fallbacks
         self.init_fallback_ = res.init_fallback
+        self.init_completed_ = res.init_completed
         self.dist_ = (res.dist_u, res.dist_v)
         return self
 
@@ -374,8 +616,12 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         # made them 100x slower on a busy 2-core machine).
         return wold_cv_rank(op.block(I, J), n_folds=5, max_rank=20, rng=rng)
 
-    def _finish(self, op, res, sq_norm):
-        """d = diag(U'XV), sorting, sign rule and the derived attributes."""
+    def _finish(self, op, res, sq_norm, scale=1.0, sigma=1.0):
+        """d = diag(U'XV), sorting, sign rule and the derived attributes.
+
+        ``op`` holds X / scale (and sigma is on that scale); d is returned on the scale
+        of X.
+        """
         U, V, Uo, Vo = res.U, res.V, res.U_orth, res.V_orth
         P, d = diag_product(op, U, V)
         # ||U'XV||_F^2 is invariant to the sign flips and the sorting below.
@@ -385,7 +631,10 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             captured = float(np.sum((Uo.T @ diag_product(op, Uo, Vo)[0]) ** 2))
         flip = np.where(d < 0, -1.0, 1.0)
         d = np.abs(d)
+        snr = component_snr(d, sigma, res.kept_u, res.kept_v, res.gamma_u, res.gamma_v) \
+            if res.kept_u.size and res.kept_v.size else np.zeros_like(d)
         order = np.argsort(-d, kind="stable")
+        self.component_snr_ = snr[order]
         U, V, Uo, Vo = (U * flip)[:, order], V[:, order], (Uo * flip)[:, order], Vo[:, order]
         d = d[order]
         # Largest-magnitude entry of u_k positive (first index on ties); flip u_k, v_k together.
@@ -397,7 +646,9 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         Uo, Vo = Uo * so, Vo * so
         self.left_singular_vectors_ = U
         self.components_ = np.ascontiguousarray(V.T)
-        self.singular_values_ = d
+        with np.errstate(over="ignore"):
+            self.singular_values_ = d * scale
+        _finite_or_raise(self.singular_values_, "a singular value")
         self.left_singular_vectors_orth_ = Uo
         self.components_orth_ = np.ascontiguousarray(Vo.T)
         self.explained_variance_ratio_ = d ** 2 / sq_norm
@@ -406,6 +657,26 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         self.right_support_ = V != 0.0
 
     # ------------------------------------------------------------------ #
+    def _project(self, X, scale):
+        """(X / scale - centring) @ components_.T, X dense or sparse."""
+        mean = None if self.mean_ is None else self.mean_ / scale
+        V = self.components_
+        if scale != 1.0:
+            X = _divided(X, scale)
+        if sparse.issparse(X):
+            out = np.asarray(X @ V.T, dtype=np.float64)
+            if self.center == "rows":     # (X - m 1') V = XV - m (1'V), X stays sparse
+                out -= np.outer(np.asarray(X.mean(axis=1, dtype=np.float64)).ravel(),
+                                V.sum(axis=1))
+            elif self.center == "columns":
+                out -= mean @ V.T
+            return out
+        if self.center == "rows":
+            X = X - X.mean(axis=1, dtype=np.float64)[:, None]
+        elif self.center == "columns":
+            X = X - mean[None, :]
+        return np.asarray(X, dtype=np.float64) @ V.T
+
     def transform(self, X):
         """Project X on the right singular vectors: ``(X - centring) @ components_.T``.
 
@@ -418,20 +689,19 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_components_)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=("csr", "csc"),
-                          dtype=(np.float64, np.float32), reset=False)
-        if sparse.issparse(X):
-            out = np.asarray(X @ self.components_.T, dtype=np.float64)
-            if self.center == "rows":     # (X - m 1') V = XV - m (1'V), X stays sparse
-                out -= np.outer(np.asarray(X.mean(axis=1)).ravel(), self.components_.sum(axis=1))
-            elif self.center == "columns":
-                out -= self.mean_ @ self.components_.T
-            return out
-        if self.center == "rows":
-            X = X - X.mean(axis=1, dtype=np.float64)[:, None]
-        elif self.center == "columns":
-            X = X - self.mean_[None, :]
-        return np.asarray(X, dtype=np.float64) @ self.components_.T
+        X = _check_sparse_input(X, "X")
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = validate_named(self, X, accept_sparse=("csr", "csc"),
+                               dtype=(np.float64, np.float32), reset=False)
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = self._project(X, 1.0)
+        if not np.all(np.isfinite(out)):
+            # An intermediate overflowed: redo on X / 2^k (exact) and scale back.
+            scale = _power_of_two(X.data if sparse.issparse(X) else X)
+            with np.errstate(over="ignore", invalid="ignore"):
+                out = self._project(X, scale) * scale
+            _finite_or_raise(out, "the projection X @ components_.T")
+        return out
 
     def inverse_transform(self, X):
         """Map scores back to the data space: ``X @ components_`` (+ column means).
@@ -441,19 +711,37 @@ class SparseSVD(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : {array-like, sparse matrix} of shape (n_samples, n_components_)
 
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.components_.shape[0]:
+        r = self.components_.shape[0]
+        X = _check_sparse_input(X, "X")
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                X = check_array(X, accept_sparse=("csr", "csc"), dtype=np.float64,
+                                input_name="X")
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"X must be a 2-D array of shape (n_samples, {r}) of finite "
+                            f"numbers; {exc}") from None
+        if X.shape[1] != r:
             raise ValueError(
-                f"X must have shape (n_samples, {self.components_.shape[0]}) "
-                f"(n_components_ columns), got shape {X.shape}")
-        out = X @ self.components_
-        if self.center == "columns":
-            out = out + self.mean_[None, :]
+                f"X must have shape (n_samples, {r}) (n_components_ columns), "
+                f"got shape {X.shape}")
+        scale = 1.0
+        for _ in range(2):
+            Xs = X if scale == 1.0 else _divided(X, scale)
+            with np.errstate(over="ignore", invalid="ignore"):
+                out = np.asarray(Xs @ self.components_)
+                if self.center == "columns":
+                    out = out + self.mean_[None, :] / scale
+                out = out * scale
+            if np.all(np.isfinite(out)):
+                break
+            scale = max(_power_of_two(X.data if sparse.issparse(X) else X),
+                        _power_of_two(self.mean_ if self.center == "columns" else []))
+        _finite_or_raise(out, "the reconstruction X @ components_")
         return out

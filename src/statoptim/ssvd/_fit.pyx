@@ -36,7 +36,11 @@
 # All outputs and scratch are allocated by the wrappers in `_core.py`; nothing
 # here allocates, draws random numbers or warns, and every loop runs without
 # the GIL. Indices are Py_ssize_t (numpy intp); bootstrap draws are uint32 or
-# int64.
+# int64. Every kernel checks the shapes of its arguments (O(1)) and the active
+# index lists (O(n_active)) and raises ValueError naming the argument; the
+# sparse kernels check each pointer and index they read (one unsigned compare),
+# and the bootstrap treats a draw outside [0, n_pool) as an implicit zero, so no
+# argument can make a kernel read or write out of bounds.
 
 from cython cimport floating
 from libc.math cimport fabs, sqrt, INFINITY
@@ -60,6 +64,67 @@ cdef extern from *:
 # Bootstrap gathers are prefetched this many draws ahead (random reads from a pool
 # of up to a few MB: latency-bound otherwise).
 DEF PREFETCH_AHEAD = 32
+
+
+def _fail(str name, str expected, got):
+    """Raise ValueError naming a kernel argument whose shape or range is wrong.
+
+    Callers test first and format the message only on failure: the checks cost a few
+    comparisons per call.
+    """
+    raise ValueError(f"{name} must be {expected}, got {got}")
+
+
+cdef Py_ssize_t first_outside(const Py_ssize_t[::1] idx, Py_ssize_t extent) noexcept nogil:
+    """Position of the first entry of idx outside [0, extent), or -1."""
+    cdef Py_ssize_t a
+    for a in range(idx.shape[0]):
+        if <size_t>idx[a] >= <size_t>extent:
+            return a
+    return -1
+
+
+cdef int _check_active(const Py_ssize_t[::1] active, Py_ssize_t extent, str what) except -1:
+    cdef Py_ssize_t bad = first_outside(active, extent)
+    if bad >= 0:
+        raise ValueError(f"active must hold {what} indices in [0, {extent}), got "
+                         f"{active[bad]} at position {bad}")
+    return 0
+
+
+cdef int _check_pointers(Py_ssize_t n_ptr, Py_ssize_t n_major, Py_ssize_t n_indices,
+                         Py_ssize_t n_data, str fmt) except -1:
+    if not (n_ptr == n_major + 1):
+        _fail("indptr", f"of length {n_major + 1} ({fmt})", n_ptr)
+    if not (n_indices == n_data):
+        _fail("indices", f"of length {n_data} (as data)", n_indices)
+    return 0
+
+
+def _bad_slice(Py_ssize_t bad, Py_ssize_t n_minor, str fmt):
+    raise ValueError(f"the {fmt} index arrays are invalid in slice {bad}: pointers out of "
+                     f"order or past the data, or indices outside [0, {n_minor})")
+
+
+cdef int _check_outputs(double[:, ::1] out, Py_ssize_t n_rows, Py_ssize_t n_components,
+                        const double[::1] gamma, Py_ssize_t[::1] col_nnz) except -1:
+    if not (out.shape[0] == n_rows and out.shape[1] == n_components):
+        _fail("out", f"of shape ({n_rows}, {n_components})", (out.shape[0], out.shape[1]))
+    if not (gamma.shape[0] == n_components):
+        _fail("gamma", f"of length {n_components}", gamma.shape[0])
+    if not (col_nnz.shape[0] == n_components):
+        _fail("col_nnz", f"of length {n_components}", col_nnz.shape[0])
+    return 0
+
+
+cdef int _check_centring(const double[::1] row_offset, const double[::1] col_weight,
+                         Py_ssize_t n_rows, Py_ssize_t n_components) except -1:
+    if row_offset.shape[0] > 0:
+        if not (row_offset.shape[0] == n_rows):
+            _fail("row_offset", f"empty or of length {n_rows}", row_offset.shape[0])
+        if not (col_weight.shape[0] == n_components):
+            _fail("col_weight", f"of length {n_components}", col_weight.shape[0])
+    return 0
 
 
 cdef inline double eta(double x, double gamma, bint soft) noexcept nogil:
@@ -96,6 +161,12 @@ def threshold_columns(const double[:, ::1] A,      # IN  (n_rows, n_components)
                       Py_ssize_t[::1] col_nnz):    # OUT (n_components,) nonzeros per column
     """out = eta(A, gamma) column by column (spec section 1: hard keeps |x| == gamma)."""
     cdef Py_ssize_t i, k, n_rows = A.shape[0], n_components = A.shape[1]
+    if not (gamma.shape[0] == n_components):
+        _fail("gamma", f"of length {n_components}", gamma.shape[0])
+    if not (out.shape[0] == n_rows and out.shape[1] == n_components):
+        _fail("out", f"of shape ({n_rows}, {n_components})", (out.shape[0], out.shape[1]))
+    if not (col_nnz.shape[0] == n_components):
+        _fail("col_nnz", f"of length {n_components}", col_nnz.shape[0])
     with nogil:
         for i in range(n_rows):
             for k in range(n_components):
@@ -120,6 +191,10 @@ def energy_scores(const floating[:, ::1] X,        # IN  (n_samples, n_features)
     cdef Py_ssize_t i, j, n_samples = X.shape[0], n_features = X.shape[1]
     cdef double x, y, acc, sq, total = 0.0
     cdef double root = sqrt(delta) if delta < INFINITY else INFINITY
+    if not (row_scores.shape[0] == n_samples):
+        _fail("row_scores", f"of length {n_samples}", row_scores.shape[0])
+    if not (col_scores.shape[0] == n_features):
+        _fail("col_scores", f"of length {n_features}", col_scores.shape[0])
     with nogil:
         for j in range(n_features):
             col_scores[j] = 0.0
@@ -157,6 +232,10 @@ def dense_product_rows(const floating[:, ::1] X,   # IN  (n_samples, n_features)
     cdef const floating* xi
     cdef const double* wk
     cdef const double* wbase
+    if not (Wt.shape[1] == n_active):
+        _fail("Wt", f"of shape (n_components, {n_active})", (Wt.shape[0], Wt.shape[1]))
+    _check_outputs(out, n_samples, n_components, gamma, col_nnz)
+    _check_active(active, X.shape[1], "column")
     if n_samples == 0 or n_components == 0:
         return
     if n_active == 0:
@@ -191,6 +270,10 @@ def dense_product_cols(const floating[:, ::1] X,   # IN  (n_samples, n_features)
     cdef const floating* xi
     cdef const double* wi
     cdef double* o
+    if not (W.shape[0] == X.shape[0]):
+        _fail("W", f"of shape ({X.shape[0]}, n_components)", (W.shape[0], W.shape[1]))
+    _check_outputs(out, n_features, n_components, gamma, col_nnz)
+    _check_active(active, X.shape[0], "row")
     if n_features == 0 or n_components == 0:
         return
     m = n_features * n_components
@@ -229,21 +312,39 @@ def csc_product_rows(const floating[::1] data,     # IN  CSC values
     matrix X - a c' (a rank-one correction, X stays sparse):
     out[i, k] = eta(scale * ((X[:, J] V[J])_ik - a_i w_k), gamma_k).
     """
-    cdef Py_ssize_t i, a, j, k, nz, n_samples = out.shape[0], n_active = active.shape[0]
+    cdef Py_ssize_t i, a, j, k, nz, lo, hi, bad = -1, n_data = data.shape[0]
+    cdef Py_ssize_t n_samples = out.shape[0], n_active = active.shape[0]
     cdef Py_ssize_t n_components = W.shape[1]
     cdef bint centred = row_offset.shape[0] > 0
     cdef double x
+    _check_outputs(out, n_samples, n_components, gamma, col_nnz)
+    _check_centring(row_offset, col_weight, n_samples, n_components)
+    _check_active(active, W.shape[0], "column")
+    _check_pointers(indptr.shape[0], W.shape[0], indices.shape[0], data.shape[0], "CSC")
     with nogil:
         for i in range(n_samples):
             for k in range(n_components):
                 out[i, k] = 0.0
         for a in range(n_active):
             j = active[a]
-            for nz in range(indptr[j], indptr[j + 1]):
+            lo = indptr[j]
+            hi = indptr[j + 1]
+            if lo < 0 or hi < lo or hi > n_data:
+                bad = j
+                break
+            for nz in range(lo, hi):
                 i = indices[nz]
+                if <size_t>i >= <size_t>n_samples:
+                    bad = j
+                    break
                 x = data[nz]
                 for k in range(n_components):
                     out[i, k] += x * W[j, k]
+            if bad >= 0:
+                break
+    if bad >= 0:
+        _bad_slice(bad, n_samples, "CSC")
+    with nogil:
         for i in range(n_samples):
             for k in range(n_components):
                 if centred:
@@ -271,21 +372,39 @@ def csr_product_cols(const floating[::1] data,     # IN  CSR values
     With a non-empty `row_offset` the product is taken on X - a c':
     out[j, k] = eta(scale * ((X[I, :]' U[I])_jk - c_j w_k), gamma_k).
     """
-    cdef Py_ssize_t i, a, j, k, nz, n_features = out.shape[0], n_active = active.shape[0]
+    cdef Py_ssize_t i, a, j, k, nz, lo, hi, bad = -1, n_data = data.shape[0]
+    cdef Py_ssize_t n_features = out.shape[0], n_active = active.shape[0]
     cdef Py_ssize_t n_components = W.shape[1]
     cdef bint centred = row_offset.shape[0] > 0
     cdef double x
+    _check_outputs(out, n_features, n_components, gamma, col_nnz)
+    _check_centring(row_offset, col_weight, n_features, n_components)
+    _check_active(active, W.shape[0], "row")
+    _check_pointers(indptr.shape[0], W.shape[0], indices.shape[0], data.shape[0], "CSR")
     with nogil:
         for j in range(n_features):
             for k in range(n_components):
                 out[j, k] = 0.0
         for a in range(n_active):
             i = active[a]
-            for nz in range(indptr[i], indptr[i + 1]):
+            lo = indptr[i]
+            hi = indptr[i + 1]
+            if lo < 0 or hi < lo or hi > n_data:
+                bad = i
+                break
+            for nz in range(lo, hi):
                 j = indices[nz]
+                if <size_t>j >= <size_t>n_features:
+                    bad = i
+                    break
                 x = data[nz]
                 for k in range(n_components):
                     out[j, k] += x * W[i, k]
+            if bad >= 0:
+                break
+    if bad >= 0:
+        _bad_slice(bad, n_features, "CSR")
+    with nogil:
         for j in range(n_features):
             for k in range(n_components):
                 if centred:
@@ -326,21 +445,21 @@ cdef inline void replicate_maxima(const double* pool, Py_ssize_t n_pool, const d
             if a + PREFETCH_AHEAD + 1 < n_active:
                 d0 = <Py_ssize_t>dr[a + PREFETCH_AHEAD]
                 d1 = <Py_ssize_t>dr[a + PREFETCH_AHEAD + 1]
-                if d0 < n_pool:
+                if <size_t>d0 < <size_t>n_pool:
                     STATOPTIM_PREFETCH(&pool[d0])
-                if d1 < n_pool:
+                if <size_t>d1 < <size_t>n_pool:
                     STATOPTIM_PREFETCH(&pool[d1])
             d0 = <Py_ssize_t>dr[a]
             d1 = <Py_ssize_t>dr[a + 1]
-            z0 = pool[d0] if d0 < n_pool else 0.0
-            z1 = pool[d1] if d1 < n_pool else 0.0
+            z0 = pool[d0] if <size_t>d0 < <size_t>n_pool else 0.0
+            z1 = pool[d1] if <size_t>d1 < <size_t>n_pool else 0.0
             for k in range(n_components):
                 acc0[k] += z0 * W[a * n_components + k]
                 acc1[k] += z1 * W[(a + 1) * n_components + k]
             a += 2
         if a < n_active:
             d0 = <Py_ssize_t>dr[a]
-            z0 = pool[d0] if d0 < n_pool else 0.0
+            z0 = pool[d0] if <size_t>d0 < <size_t>n_pool else 0.0
             for k in range(n_components):
                 acc0[k] += z0 * W[a * n_components + k]
         for k in range(n_components):
@@ -361,7 +480,7 @@ def bootstrap_maxima(const double[::1] pool,       # IN  (n_pool,) nonzero noise
     """maxima[b, k] = max_i |(Z*_b W)_ik| (spec 2, "Bootstrap threshold").
 
     Z*_b is the (n_out, n_active) matrix whose entry (i, a) is `scale` times
-    pool[d] with d = draws[(b * n_out + i) * n_active + a] if d < n_pool, and 0
+    pool[d] with d = draws[(b * n_out + i) * n_active + a] if 0 <= d < n_pool, and 0
     otherwise: entries drawn uniformly with replacement from a noise block of
     n_block entries whose nonzero values are `pool` (for dense input, the whole
     block). W holds the active rows of the other side's singular vectors. The
@@ -375,6 +494,14 @@ def bootstrap_maxima(const double[::1] pool,       # IN  (n_pool,) nonzero noise
     cdef const double* Wp
     cdef const draw_t* dr
     cdef double* ac
+    if not (n_out >= 0 and n_block >= n_pool):
+        _fail("n_out and n_block", f"n_out >= 0 and n_block >= len(pool) = {n_pool}", (n_out, n_block))
+    if not (draws.shape[0] >= n_boot * stride):
+        _fail("draws", f"of length >= n_boot * n_out * n_active = {n_boot * stride}", draws.shape[0])
+    if not (acc.shape[0] == 2 and acc.shape[1] >= n_components):
+        _fail("acc", f"of shape (2, {n_components})", (acc.shape[0], acc.shape[1]))
+    if not (maxima.shape[1] == n_components):
+        _fail("maxima", f"of shape (n_boot, {n_components})", (maxima.shape[0], maxima.shape[1]))
     if n_boot == 0 or n_components == 0:
         return
     if n_active == 0 or n_pool == 0:
@@ -419,6 +546,12 @@ def column_medians(const double[:, ::1] A,         # IN  (n_rows, n_columns), n_
     Sorting by insertion: meant for the few hundred bootstrap replicates.
     """
     cdef Py_ssize_t i, k, n_rows = A.shape[0], n_columns = A.shape[1], h
+    if not (n_rows >= 1):
+        _fail("A", "of at least one row", n_rows)
+    if not (scratch.shape[0] >= n_rows):
+        _fail("scratch", f"of length >= {n_rows}", scratch.shape[0])
+    if not (out.shape[0] == n_columns):
+        _fail("out", f"of length {n_columns}", out.shape[0])
     with nogil:
         for k in range(n_columns):
             for i in range(n_rows):

@@ -58,11 +58,13 @@ def wold_cv_rank(A, *, n_folds=5, max_rank=20, rng):
     fold_of = rng.permutation(n_cells) % n_folds
     fold_of = fold_of.reshape(n_rows, n_cols)
     msep = np.zeros(k_max + 1)
-    for f in range(n_folds):
+    # A block of fewer cells than folds leaves some folds empty: average over the others.
+    folds = [f for f in range(n_folds) if np.any(fold_of == f)]
+    for f in folds:
         missing = fold_of == f
         held = A[missing]
         for k in range(k_max + 1):
             filled = svd_impute(A, missing, k)
-            msep[k] += np.mean((filled[missing] - held) ** 2) / n_folds
+            msep[k] += np.mean((filled[missing] - held) ** 2) / len(folds)
     rank = int(np.argmin(msep))
     return max(rank, 1), msep
