@@ -412,13 +412,107 @@ def check_n_threads(n_threads, name="n_threads", default=None):
     return int(min(n_threads, cpus))
 
 
-def check_sparse_structure(M, name="X"):
-    """Check the index structure of a scipy.sparse CSR/CSC/COO matrix.
+def check_sparse_structure(X, name="X"):
+    """Check the index arrays of a scipy.sparse ``X`` before anything reads them.
 
-    scikit-learn's ``check_array`` does not look at the indices; compiled
-    kernels that trust them read out of bounds. Raises ``ValueError`` naming
-    the argument for out-of-range or unsorted-beyond-repair index arrays.
-    Returns the matrix (with canonical format where that is cheap).
+    scikit-learn's validation and scipy's format conversions read the indices without
+    checking them: out-of-range or inconsistent index arrays crash the interpreter. The
+    pointers of CSR/CSC/BSR are checked here in full (see ``_check_compressed_pointers``),
+    then CSR/CSC/COO go through ``check_sparse_structure`` and BSR through scipy's full
+    format check; LIL, DOK and DIA are converted by pure NumPy code. Index arrays of an
+    unsigned integer dtype are converted (a copy: ``X`` is not modified); other dtypes are
+    an error. Returns ``X`` or a copy.
+    """
+    from scipy import sparse
+
+    if not sparse.issparse(X):
+        return X
+    fmt = X.format
+    if fmt in ("csr", "csc", "bsr"):
+        arrays = {"indices": X.indices, "indptr": X.indptr}
+    elif fmt == "coo":
+        arrays = {"row": X.row, "col": X.col}
+    else:
+        return X
+    for attr, arr in arrays.items():
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iu" or arr.ndim != 1:
+            raise ValueError(
+                f"{name} is a {fmt.upper()} matrix whose {attr} array must be a 1-D array of "
+                f"integers, got {_describe(arr)}")
+    data = np.asarray(X.data)
+    if fmt == "coo" and not (data.ndim == 1 and X.row.size == X.col.size == data.size):
+        raise ValueError(
+            f"{name} is a COO matrix whose row, col and data arrays must be 1-D of the same "
+            f"length, got lengths {X.row.size}, {X.col.size} and data of shape {data.shape}")
+    if fmt in ("csr", "csc", "bsr"):
+        _check_compressed_pointers(X, name, data)
+    if any(arr.dtype.kind == "u" for arr in arrays.values()):
+        # scipy accepts only signed index arrays; uint64 beyond int64 wraps negative and is
+        # then rejected below.
+        cast = {attr: arr.astype(np.int64) for attr, arr in arrays.items()}
+        if fmt == "coo":
+            X = type(X)((data, (cast["row"], cast["col"])), shape=X.shape, copy=False)
+        else:
+            X = X.copy()
+            X.indices, X.indptr = cast["indices"], cast["indptr"]
+    if fmt != "coo" and X.indptr[-1] < X.indices.size:
+        # scipy's format check would trim the unused tail of the caller's arrays in place.
+        X = X.copy()
+    if fmt == "bsr":
+        try:
+            X.check_format(full_check=True)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} is a BSR matrix of shape {X.shape} whose index arrays are invalid "
+                f"({exc}); build it with scipy.sparse constructors") from None
+        return X
+    return _check_index_format(X, name)
+
+
+def _check_compressed_pointers(X, name, data):
+    """Pointers and indices of a CSR/CSC/BSR matrix, checked without modifying it.
+
+    scipy's ``check_format(full_check=True)`` first trims the arrays to ``indptr[-1]``
+    and then checks the pointers' order only if entries remain, so a pointer array
+    ending in 0 passes it whatever its order (and scipy's own conversions then read
+    out of bounds). Here every pointer is checked.
+    """
+    fmt = X.format
+    n_rows, n_cols = X.shape
+    if fmt == "bsr":
+        R, C = X.blocksize
+        n_major, n_minor = n_rows // R, n_cols // C
+    elif fmt == "csr":
+        n_major, n_minor = n_rows, n_cols
+    else:
+        n_major, n_minor = n_cols, n_rows
+    indptr, indices = X.indptr, X.indices
+    problem = None
+    if indptr.size != n_major + 1:
+        problem = f"indptr has length {indptr.size}, expected {n_major + 1}"
+    elif data.ndim < 1 or data.shape[0] != indices.size:
+        problem = (f"indices has length {indices.size} but data has shape {data.shape}")
+    elif indptr[0] != 0:
+        problem = f"indptr starts with {indptr[0]}, expected 0"
+    elif np.any(indptr[1:] < indptr[:-1]):
+        problem = "indptr is not non-decreasing"
+    elif indptr[-1] > indices.size:
+        problem = f"indptr ends with {indptr[-1]} > {indices.size} stored entries"
+    else:
+        used = indices[: int(indptr[-1])]
+        if used.size and (used.min() < 0 or used.max() >= n_minor):
+            problem = f"an index is outside [0, {n_minor})"
+    if problem is not None:
+        raise ValueError(
+            f"{name} is a {fmt.upper()} matrix of shape {X.shape} whose index arrays are "
+            f"invalid ({problem}); build it with scipy.sparse constructors")
+
+
+def _check_index_format(M, name="X"):
+    """scipy's full format check of CSR/CSC, bounds of COO indices, as named errors.
+
+    Called by :func:`check_sparse_structure` after the pointers are known to
+    be consistent (scipy's check trims arrays past ``indptr[-1]`` in place).
     """
     import scipy.sparse as sp
 
@@ -436,8 +530,7 @@ def check_sparse_structure(M, name="X"):
     except ValueError as exc:
         raise ValueError(
             f"{name} is a {fmt.upper()} matrix of shape {M.shape} whose index arrays are "
-            f"invalid ({exc}); build it with scipy.sparse constructors or call "
-            f"{name}.check_format(full_check=True)"
+            f"invalid ({exc}); build it with scipy.sparse constructors"
         ) from None
     return M
 

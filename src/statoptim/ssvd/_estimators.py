@@ -74,108 +74,6 @@ _SQ_NORM_BAND = (2.0 ** -200, 2.0 ** 200)
 _RATIO_BOUND = 2.0 ** 250
 
 
-def _check_sparse_input(X, name="X"):
-    """Check the index arrays of a scipy.sparse ``X`` before anything reads them.
-
-    scikit-learn's validation and scipy's format conversions read the indices without
-    checking them: out-of-range or inconsistent index arrays crash the interpreter. The
-    pointers of CSR/CSC/BSR are checked here in full (see ``_check_compressed_pointers``),
-    then CSR/CSC/COO go through ``check_sparse_structure`` and BSR through scipy's full
-    format check; LIL, DOK and DIA are converted by pure NumPy code. Index arrays of an
-    unsigned integer dtype are converted (a copy: ``X`` is not modified); other dtypes are
-    an error. Returns ``X`` or a copy.
-    """
-    if not sparse.issparse(X):
-        return X
-    fmt = X.format
-    if fmt in ("csr", "csc", "bsr"):
-        arrays = {"indices": X.indices, "indptr": X.indptr}
-    elif fmt == "coo":
-        arrays = {"row": X.row, "col": X.col}
-    else:
-        return X
-    for attr, arr in arrays.items():
-        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iu" or arr.ndim != 1:
-            raise ValueError(
-                f"{name} is a {fmt.upper()} matrix whose {attr} array must be a 1-D array of "
-                f"integers, got {_describe(arr)}")
-    data = np.asarray(X.data)
-    if fmt == "coo" and not (data.ndim == 1 and X.row.size == X.col.size == data.size):
-        raise ValueError(
-            f"{name} is a COO matrix whose row, col and data arrays must be 1-D of the same "
-            f"length, got lengths {X.row.size}, {X.col.size} and data of shape {data.shape}")
-    if fmt in ("csr", "csc", "bsr"):
-        _check_compressed_pointers(X, name, data)
-    if any(arr.dtype.kind == "u" for arr in arrays.values()):
-        # scipy accepts only signed index arrays; uint64 beyond int64 wraps negative and is
-        # then rejected below.
-        cast = {attr: arr.astype(np.int64) for attr, arr in arrays.items()}
-        if fmt == "coo":
-            X = type(X)((data, (cast["row"], cast["col"])), shape=X.shape, copy=False)
-        else:
-            X = X.copy()
-            X.indices, X.indptr = cast["indices"], cast["indptr"]
-    if fmt != "coo" and X.indptr[-1] < X.indices.size:
-        # scipy's format check would trim the unused tail of the caller's arrays in place.
-        X = X.copy()
-    if fmt == "bsr":
-        try:
-            X.check_format(full_check=True)
-        except ValueError as exc:
-            raise ValueError(
-                f"{name} is a BSR matrix of shape {X.shape} whose index arrays are invalid "
-                f"({exc}); build it with scipy.sparse constructors") from None
-        return X
-    return check_sparse_structure(X, name)
-
-
-def _check_compressed_pointers(X, name, data):
-    """Pointers and indices of a CSR/CSC/BSR matrix, checked without modifying it.
-
-    scipy's ``check_format(full_check=True)`` first trims the arrays to ``indptr[-1]``
-    and then checks the pointers' order only if entries remain, so a pointer array
-    ending in 0 passes it whatever its order (and scipy's own conversions then read
-    out of bounds). Here every pointer is checked.
-    """
-    fmt = X.format
-    n_rows, n_cols = X.shape
-    if fmt == "bsr":
-        R, C = X.blocksize
-        n_major, n_minor = n_rows // R, n_cols // C
-    elif fmt == "csr":
-        n_major, n_minor = n_rows, n_cols
-    else:
-        n_major, n_minor = n_cols, n_rows
-    indptr, indices = X.indptr, X.indices
-    problem = None
-    if indptr.size != n_major + 1:
-        problem = f"indptr has length {indptr.size}, expected {n_major + 1}"
-    elif data.ndim < 1 or data.shape[0] != indices.size:
-        problem = (f"indices has length {indices.size} but data has shape {data.shape}")
-    elif indptr[0] != 0:
-        problem = f"indptr starts with {indptr[0]}, expected 0"
-    elif np.any(indptr[1:] < indptr[:-1]):
-        problem = "indptr is not non-decreasing"
-    elif indptr[-1] > indices.size:
-        problem = f"indptr ends with {indptr[-1]} > {indices.size} stored entries"
-    else:
-        used = indices[: int(indptr[-1])]
-        if used.size and (used.min() < 0 or used.max() >= n_minor):
-            problem = f"an index is outside [0, {n_minor})"
-    if problem is not None:
-        raise ValueError(
-            f"{name} is a {fmt.upper()} matrix of shape {X.shape} whose index arrays are "
-            f"invalid ({problem}); build it with scipy.sparse constructors")
-
-
-def _power_of_two(values):
-    """``power_of_two_scale(values)``, capped at 2^1023 (the shared helper overflows above)."""
-    try:
-        return power_of_two_scale(values)
-    except OverflowError:       # max |values| >= 2^1023: 2^1024 is not a float
-        return 2.0 ** 1023
-
-
 def _divided(X, scale):
     """X / scale (a power of two, so exact) as a new float64 array or sparse matrix.
 
@@ -471,9 +369,9 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             # First by max|X| (X is finite, so this makes the centring safe), then, if
             # centring cancelled most of X, by the largest centred entry.
             if attempt == 0:
-                step = _power_of_two(X.data if sparse.issparse(X) else X)
+                step = power_of_two_scale(X.data if sparse.issparse(X) else X)
             else:
-                step = _power_of_two([op.max_abs()])
+                step = power_of_two_scale([op.max_abs()])
             if step == 1.0:
                 break
             scale *= step
@@ -498,7 +396,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         self : SparseSVD
         """
         self._check_params()
-        X = _check_sparse_input(X, "X")
+        X = check_sparse_structure(X, "X")
         # scikit-learn's quick finiteness test sums X: that sum can overflow for finite data
         # near the float range (a RuntimeWarning; the exact test follows).
         with np.errstate(over="ignore", invalid="ignore"):
@@ -689,7 +587,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_samples, n_components_)
         """
         check_is_fitted(self)
-        X = _check_sparse_input(X, "X")
+        X = check_sparse_structure(X, "X")
         with np.errstate(over="ignore", invalid="ignore"):
             X = validate_named(self, X, accept_sparse=("csr", "csc"),
                                dtype=(np.float64, np.float32), reset=False)
@@ -697,7 +595,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             out = self._project(X, 1.0)
         if not np.all(np.isfinite(out)):
             # An intermediate overflowed: redo on X / 2^k (exact) and scale back.
-            scale = _power_of_two(X.data if sparse.issparse(X) else X)
+            scale = power_of_two_scale(X.data if sparse.issparse(X) else X)
             with np.errstate(over="ignore", invalid="ignore"):
                 out = self._project(X, scale) * scale
             _finite_or_raise(out, "the projection X @ components_.T")
@@ -719,7 +617,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         r = self.components_.shape[0]
-        X = _check_sparse_input(X, "X")
+        X = check_sparse_structure(X, "X")
         try:
             with np.errstate(over="ignore", invalid="ignore"):
                 X = check_array(X, accept_sparse=("csr", "csc"), dtype=np.float64,
@@ -741,7 +639,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
                 out = out * scale
             if np.all(np.isfinite(out)):
                 break
-            scale = max(_power_of_two(X.data if sparse.issparse(X) else X),
-                        _power_of_two(self.mean_ if self.center == "columns" else []))
+            scale = max(power_of_two_scale(X.data if sparse.issparse(X) else X),
+                        power_of_two_scale(self.mean_ if self.center == "columns" else []))
         _finite_or_raise(out, "the reconstruction X @ components_")
         return out
