@@ -15,9 +15,13 @@ from statoptim.multiview import (
 from statoptim.optim import LogisticRegression
 from statoptim.quantile import (
     CensoredQuantileRegressor,
+    CensoringTestResult,
+    DependentCensoringWarning,
     KaplanMeierResult,
     QuantileRegressor,
+    censoring_dependence_test,
     censoring_survival,
+    conditional_survival,
     ipcw_weights,
     kaplan_meier,
     kernel_propensity,
@@ -31,10 +35,14 @@ __all__ = [
     # quantile regression, censored and incomplete data
     "QuantileRegressor",
     "CensoredQuantileRegressor",
+    "DependentCensoringWarning",
+    "CensoringTestResult",
     "pinball_loss",
     "kaplan_meier",
     "KaplanMeierResult",
+    "censoring_dependence_test",
     "censoring_survival",
+    "conditional_survival",
     "ipcw_weights",
     "kernel_propensity",
     # stochastic optimisers and logistic regression

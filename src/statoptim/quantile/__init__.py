@@ -1,10 +1,13 @@
 """Quantile regression by the MM algorithm of Hunter & Lange (2000), finished exactly."""
-from statoptim.quantile._censored import CensoredQuantileRegressor
+from statoptim.quantile._censored import CensoredQuantileRegressor, DependentCensoringWarning
 from statoptim.quantile._estimators import QuantileRegressor
 from statoptim.quantile._inference import QuantileSummary
 from statoptim.quantile._ipw import (
+    CensoringTestResult,
     KaplanMeierResult,
+    censoring_dependence_test,
     censoring_survival,
+    conditional_survival,
     ipcw_weights,
     kaplan_meier,
     kernel_propensity,
@@ -15,8 +18,12 @@ from statoptim.quantile._solver import solve_quantile
 __all__ = ["QuantileRegressor", "QuantileSummary", "pinball_loss", "solve_quantile"]
 __all__ += [
     "CensoredQuantileRegressor",
+    "CensoringTestResult",
+    "DependentCensoringWarning",
     "KaplanMeierResult",
+    "censoring_dependence_test",
     "censoring_survival",
+    "conditional_survival",
     "ipcw_weights",
     "kaplan_meier",
     "kernel_propensity",

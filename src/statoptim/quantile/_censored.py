@@ -5,10 +5,12 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from statoptim._validation import _describe, check_choice, validate_named
 from statoptim.quantile._checks import (
+    as_float_array,
     check_count,
     check_flag,
     check_number,
@@ -20,15 +22,39 @@ from statoptim.quantile._checks import (
 )
 from statoptim.quantile._estimators import QuantileRegressor
 from statoptim.quantile._ipw import (
+    _beran_bandwidth,
+    _beran_survival,
     _check_event,
     _check_n_threads,
     _km_pass,
     _resolve_bandwidth,
+    _scaled_coordinates,
+    censoring_dependence_test,
     kernel_propensity,
 )
 from statoptim.quantile._loss import r2_score_scaled
+from statoptim.quantile._peng_huang import default_grid, peng_huang_path
+from statoptim.quantile._solver import _solve
 
-__all__ = ["CensoredQuantileRegressor"]
+__all__ = ["CensoredQuantileRegressor", "DependentCensoringWarning"]
+
+# Warn (censoring="marginal") when the score test of the censoring hazard on the
+# covariates rejects at this level.
+_DEPENDENT_CENSORING_ALPHA = 1e-3
+# Height of the pseudo-observation at "+infinity" of the locally weighted fit, in
+# units of max |y|, and its enlargements.
+_PSEUDO_HEIGHTS = (2.0**10, 2.0**30)
+
+
+class DependentCensoringWarning(UserWarning):
+    """The censoring looks dependent on the covariates while it is modelled as marginal.
+
+    Issued by :class:`CensoredQuantileRegressor` with ``censoring="marginal"``
+    and ``method="ipw"`` when the Cox score test of the censoring hazard on the
+    covariates (:func:`statoptim.censoring_dependence_test`) has a p-value
+    below 0.001: the Kaplan-Meier weights are then inconsistent. Use
+    ``censoring="conditional"`` or ``method="peng-huang"``.
+    """
 
 # Warn when the effective sample size of the weights falls below this share of the rows.
 _N_EFF_WARN_SHARE = 0.05  # design B at 50% censoring: 7-40% (n = 500), ~17% (n = 1e4)
@@ -48,6 +74,64 @@ def _optional_float(value, name, low, high, low_open=True, high_open=False):
         raise ValueError(
             f"{name} must be None or a number in {lo}{low}, {high}{hi}, got {_describe(value)}"
         ) from None
+
+
+def _check_columns(value, name, n_features):
+    """A 1-D sequence of distinct column indices of X (an empty one is allowed)."""
+    cols = np.asarray(value)
+    if cols.ndim == 1 and cols.size == 0:
+        cols = cols.astype(np.intp)
+    if cols.ndim != 1 or not np.issubdtype(cols.dtype, np.integer):
+        raise ValueError(
+            f"{name} must be None or a 1-D sequence of column indices, got {_describe(value)}"
+        )
+    if np.unique(cols).size != cols.size:
+        raise ValueError(f"{name} must not repeat a column, got {_describe(cols.tolist())}")
+    bad = cols[(cols < 0) | (cols >= n_features)]
+    if bad.size:
+        raise ValueError(f"{name} must index the {n_features} columns of X, got {bad[0]}")
+    return cols.astype(np.intp)
+
+
+def _check_grid(grid, quantiles):
+    """Peng-Huang grid: finite, strictly increasing, in (0, 1), holding every quantile."""
+    arr = as_float_array(grid, "grid", expected="None or a 1-D array of levels in (0, 1)")
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(
+            f"grid must be None or a non-empty 1-D array of levels in (0, 1), got "
+            f"{_describe(grid)}"
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0) or np.any(arr >= 1):
+        raise ValueError(f"grid must hold levels in (0, 1), got {_describe(grid)}")
+    if np.any(np.diff(arr) <= 0):
+        raise ValueError(f"grid must be strictly increasing, got {_describe(grid)}")
+    missing = quantiles[~np.isin(quantiles, arr)]
+    if missing.size:
+        raise ValueError(
+            f"grid must contain every requested quantile; {missing[0]:g} is not in it"
+        )
+    return arr
+
+
+def _finish_weights(weights, use, stabilize, cap_q, weight_cap):
+    """stabilize, then the quantile cap, then the absolute cap (as documented)."""
+    if stabilize:
+        k = int(pow2_exponents(weights))  # the mean without overflow, bit-exact
+        weights = weights / np.ldexp(np.mean(np.ldexp(weights, -k)), k)
+    if cap_q is not None:
+        weights = np.minimum(weights, np.quantile(weights[use], cap_q))
+    if weight_cap is not None:
+        weights = np.minimum(weights, weight_cap)
+    return weights
+
+
+def _warn_inexact(q, sol):
+    warnings.warn(
+        f"CensoredQuantileRegressor: the fit at quantile {q:g} hit the pivot cap "
+        f"({sol.n_pivots} pivots, {sol.n_iter} MM iterations); the coefficients are the "
+        "best point found, not a certified optimum. Increase max_pivots.",
+        ConvergenceWarning, stacklevel=4,
+    )
 
 
 class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
@@ -70,6 +154,32 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     of ``T`` (a fixed censoring cut violates it: quantiles above the cut are
     not identified and are biased towards it) and ``pi > 0``.
 
+    **Censoring that depends on the covariates.** Kaplan-Meier weights need
+    ``C`` independent of ``(T, X)``; when the censoring depends on ``X`` they
+    are inconsistent (a ``DependentCensoringWarning`` says so when the score
+    test rejects). Two estimators only need ``T`` and ``C`` independent given
+    the covariates:
+
+    * ``censoring="conditional"``: locally weighted censored quantile
+      regression (Wang & Wang 2009). Beran's local Kaplan-Meier estimate
+      ``F(t | Z)`` of the distribution of ``T`` (kernel in the standardised
+      covariates, :func:`statoptim.conditional_survival`) gives each
+      censored row ``i`` the weight ``w_i = (q - F(C_i | Z_i)) / (1 -
+      F(C_i | Z_i))`` at ``Y_i = C_i`` when ``F(C_i | Z_i) < q`` (else 1), and
+      its remaining mass ``1 - w_i`` goes to a pseudo-observation far above
+      every response. Uncensored rows weigh 1. Unlike inverse-probability
+      weights ``1 / G(Y | Z)`` it needs no positivity in the upper tail of
+      ``T``: the censored rows say ``T > C``, which is what the check loss
+      uses. Every weight is multiplied by the missing-covariate weight
+      ``delta_i / pi_i``, and the kernel estimate weighs the complete rows by
+      ``1 / pi`` too (all rows count with weight 1 when the kernel's
+      covariates are always observed).
+    * ``method="peng-huang"``: Peng & Huang's (2008) martingale estimating
+      equations, solved exactly on a grid of quantiles from 0 up to the
+      largest one asked for (each step an exact weighted L1 fit). It
+      assumes the linear model at every quantile up to the one asked for.
+      Complete rows are weighted by ``1 / pi``.
+
     Parameters
     ----------
     quantile : float or sequence of float in (0, 1), default=0.5
@@ -77,6 +187,34 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         same weights (``coef_`` then has one row per quantile).
     fit_intercept : bool, default=True
         Whether to fit an intercept.
+    method : {"ipw", "peng-huang"}, default="ipw"
+        ``"ipw"``: weighted check-loss fit with the censoring handled as
+        ``censoring`` says. ``"peng-huang"``: Peng & Huang's estimator (see
+        above); ``censoring``, ``g_min``, ``weight_cap`` and
+        ``weight_cap_quantile`` do not apply to it.
+    censoring : {"marginal", "conditional"}, default="marginal"
+        For ``method="ipw"``: ``"marginal"`` weights the uncensored rows by
+        ``1 / G(Y-)`` (Kaplan-Meier, censoring independent of the
+        covariates); ``"conditional"`` is the locally weighted estimator
+        above (censoring may depend on the covariates).
+    censoring_columns : array-like of int, default=None
+        Columns of ``X`` in the kernel of ``censoring="conditional"``
+        (standardised); ``None`` uses every column. Rows with NaN in them
+        enter the kernel with weight 0 (the others with ``1 / pi``).
+    censoring_bandwidth : {"scott", "silverman"}, float or array-like, default="scott"
+        Bandwidth of that kernel in standard deviations of each column;
+        ``"scott"`` is ``n^(-1/(d+4))``. See
+        :func:`statoptim.conditional_survival`.
+    censoring_method : {"auto", "exact", "binned"}, default="auto"
+        Method of :func:`statoptim.conditional_survival` (``"binned"``:
+        grid of spacing 0.1 bandwidths, relative error of ``1 - F`` below
+        about 0.25% (1 + |log(1 - F)|), for at most 3 kernel columns).
+    grid : array-like of float, default=None
+        For ``method="peng-huang"``: the increasing grid of levels in (0, 1)
+        on which the equations are solved; it must contain every requested
+        quantile. ``None``: steps of ``min(0.01, 1 / (2 n^0.7))`` (R
+        quantreg's ``crq``) up to the largest requested quantile, the
+        requested quantiles inserted.
     bandwidth : {"scott", "silverman"}, float or array-like, default="scott"
         Bandwidth of the propensity kernel in standard deviations of each
         always-observed variable; see :func:`statoptim.kernel_propensity`.
@@ -116,8 +254,25 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         Slope coefficients.
     intercept_ : float or ndarray of shape (n_quantiles,)
         Intercepts.
-    weights_ : ndarray of shape (n_samples,)
-        The weights ``w_i`` used (0 for censored or incomplete rows).
+    weights_ : ndarray of shape (n_samples,) or (n_quantiles, n_samples)
+        The weights ``w_i`` used (0 for censored or incomplete rows). With
+        ``censoring="conditional"`` they depend on the quantile (one row per
+        quantile when several were fitted) and exclude the pseudo-observation;
+        with ``method="peng-huang"``, ``delta_i / pi_i``.
+    conditional_cdf_ : ndarray of shape (n_samples,)
+        ``censoring="conditional"`` only: ``F(Y_i | Z_i)`` at the censored
+        complete rows, NaN at the other rows (where it is not used).
+    censoring_test_ : CensoringTestResult or None
+        Cox score test of the censoring hazard on the always-observed
+        covariates, over every row (see
+        :func:`statoptim.censoring_dependence_test`); ``None`` without
+        censoring or without an always-observed column.
+    grid_ : ndarray of shape (n_grid,)
+        ``method="peng-huang"`` only: the grid of levels solved.
+    grid_coef_ : ndarray of shape (n_grid, n_features)
+        ``method="peng-huang"`` only: slopes at each grid level.
+    grid_intercept_ : ndarray of shape (n_grid,)
+        ``method="peng-huang"`` only: intercepts at each grid level.
     propensity_ : ndarray of shape (n_samples,)
         ``pi(X_i)`` (all ones when no covariate is missing).
     censoring_survival_ : ndarray of shape (n_samples,)
@@ -127,7 +282,9 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     max_weight_share_ : float
         ``max w / sum w``.
     n_iter_, n_pivots_, objective_, status_
-        As in :class:`statoptim.QuantileRegressor`.
+        As in :class:`statoptim.QuantileRegressor` (``objective_`` over the
+        real rows; with ``method="peng-huang"``, totals over the grid and
+        ``objective_`` is None: there is no objective).
     n_features_in_ : int
         Number of covariate columns seen during ``fit``.
 
@@ -137,6 +294,16 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         When ``n_eff_`` is below 5% of the rows (extreme weights), and when
         many censorings share the largest observed time (a fixed censoring
         cut: ``G = 0`` beyond it, positivity fails).
+    DependentCensoringWarning
+        With ``censoring="marginal"`` and ``method="ipw"``, when the score
+        test of the censoring on the covariates has p < 0.001.
+
+    References
+    ----------
+    Bang & Tsiatis (2002), Biometrika 89, 905-911. Peng & Huang (2008),
+    Survival analysis with quantile regression models, JASA 103, 637-649.
+    Wang & Wang (2009), Locally weighted censored quantile regression, JASA
+    104, 1117-1128.
 
     Examples
     --------
@@ -161,6 +328,12 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         quantile=0.5,
         *,
         fit_intercept=True,
+        method="ipw",
+        censoring="marginal",
+        censoring_columns=None,
+        censoring_bandwidth="scott",
+        censoring_method="auto",
+        grid=None,
         bandwidth="scott",
         propensity_method="auto",
         leave_one_out=False,
@@ -178,6 +351,12 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     ):
         self.quantile = quantile
         self.fit_intercept = fit_intercept
+        self.method = method
+        self.censoring = censoring
+        self.censoring_columns = censoring_columns
+        self.censoring_bandwidth = censoring_bandwidth
+        self.censoring_method = censoring_method
+        self.grid = grid
         self.bandwidth = bandwidth
         self.propensity_method = propensity_method
         self.leave_one_out = leave_one_out
@@ -258,23 +437,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
             )
         always_cols = np.flatnonzero(~missing.any(axis=0))
         if self.propensity_columns is not None:
-            cols = np.asarray(self.propensity_columns)
-            if cols.ndim == 1 and cols.size == 0:
-                cols = cols.astype(np.intp)  # only the response enters
-            if cols.ndim != 1 or not np.issubdtype(cols.dtype, np.integer):
-                raise ValueError(
-                    "propensity_columns must be None or a 1-D sequence of column indices, "
-                    f"got {_describe(self.propensity_columns)}"
-                )
-            if np.unique(cols).size != cols.size:
-                raise ValueError(
-                    f"propensity_columns must not repeat a column, got {_describe(cols.tolist())}"
-                )
-            bad = cols[(cols < 0) | (cols >= n_features)]
-            if bad.size:
-                raise ValueError(
-                    f"propensity_columns must index the {n_features} columns of X, got {bad[0]}"
-                )
+            cols = _check_columns(self.propensity_columns, "propensity_columns", n_features)
             with_nan = cols[missing[:, cols].any(axis=0)]
             if with_nan.size:
                 raise ValueError(
@@ -283,6 +446,34 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 )
             always_cols = cols
         _resolve_bandwidth(self.bandwidth, n_samples, 1 + always_cols.size)  # checks it
+        method_name = check_choice(self.method, "method", ("ipw", "peng-huang"))
+        censoring = check_choice(self.censoring, "censoring", ("marginal", "conditional"))
+        if method_name == "peng-huang" and censoring == "conditional":
+            raise ValueError(
+                "censoring='conditional' applies to method='ipw'; method='peng-huang' already "
+                "allows censoring that depends on the covariates: leave censoring='marginal'"
+            )
+        if self.censoring_columns is None:
+            cens_cols = np.arange(n_features)
+        else:
+            cens_cols = _check_columns(self.censoring_columns, "censoring_columns", n_features)
+            if cens_cols.size == 0:
+                raise ValueError(
+                    "censoring_columns must name at least one column of X, got an empty "
+                    "sequence; use censoring='marginal' for censoring that does not depend "
+                    "on the covariates"
+                )
+        cens_h = _beran_bandwidth(self.censoring_bandwidth, n_samples, cens_cols.size,
+                                  name="censoring_bandwidth")
+        cens_method = check_choice(self.censoring_method, "censoring_method",
+                                   ("auto", "exact", "binned"))
+        if cens_method == "binned" and cens_cols.size > 3:
+            raise ValueError(
+                f"censoring_method='binned' supports at most 3 censoring_columns, got "
+                f"{cens_cols.size}; use 'exact' or 'auto'"
+            )
+        quantiles, scalar = check_quantile_levels(self.quantile)
+        grid = None if self.grid is None else _check_grid(self.grid, quantiles)
         complete = ~missing.any(axis=1)
         if not complete.any():
             raise ValueError(
@@ -302,13 +493,6 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 "inverse-probability weight is 0, there is nothing to fit"
             )
 
-        # censoring weights: G(Y_i-) from the reversed Kaplan-Meier
-        if observed.all():
-            g_left = np.ones(n_samples)
-        else:
-            *_, n_cens, g_left = _km_pass(y, event)
-            self._check_fixed_cut(y, observed, n_cens[-1], n_samples)
-
         # missingness propensity from the response and the always-observed columns
         if complete.all():
             propensity = np.ones(n_samples)
@@ -318,9 +502,46 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 always, complete, bandwidth=self.bandwidth, method=method,
                 leave_one_out=leave_one_out, n_threads=n_threads,
             )
+        pi_used = propensity if pi_min is None else np.maximum(propensity, pi_min)
+        with np.errstate(divide="ignore", over="ignore"):
+            case_w = np.where(complete, 1.0 / pi_used, 0.0)
+        if not np.all(np.isfinite(case_w)):
+            row = int(np.flatnonzero(~np.isfinite(case_w))[0])
+            raise ValueError(
+                f"the weight 1 / propensity of row {row} is not finite (propensity = "
+                f"{pi_used[row]:.3g}" + (", leave_one_out=True" if leave_one_out else "")
+                + "): positivity fails there; set pi_min or a larger bandwidth"
+            )
+
+        # is the censoring independent of the covariates? Score test on every row, with
+        # the always-observed columns (the complete rows alone are a selected sample when
+        # the missingness depends on the response)
+        self.censoring_test_ = None
+        observed_cols = np.flatnonzero(~missing.any(axis=0))
+        if not observed.all() and observed_cols.size:
+            self.censoring_test_ = censoring_dependence_test(y, event, X[:, observed_cols])
+            if method_name == "ipw" and censoring == "marginal":
+                self._check_dependent_censoring(self.censoring_test_)
+
+        for name in ("conditional_cdf_", "grid_", "grid_coef_", "grid_intercept_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if method_name == "peng-huang":
+            return self._fit_peng_huang(X, y, observed, complete, case_w, quantiles, scalar,
+                                        grid, propensity)
+        if censoring == "conditional" and not observed.all():
+            return self._fit_local(X, y, event, observed, complete, case_w, quantiles, scalar,
+                                   cens_cols, cens_h, cens_method, n_threads, propensity,
+                                   stabilize, weight_cap, cap_q)
+
+        # censoring weights: G(Y_i-) from the reversed Kaplan-Meier
+        if observed.all():
+            g_left = np.ones(n_samples)
+        else:
+            *_, n_cens, g_left = _km_pass(y, event)
+            self._check_fixed_cut(y, observed, n_cens[-1], n_samples)
 
         g_used = g_left if g_min is None else np.maximum(g_left, g_min)
-        pi_used = propensity if pi_min is None else np.maximum(propensity, pi_min)
         weights = np.zeros(n_samples)
         with np.errstate(divide="ignore", over="ignore"):
             weights[use] = 1.0 / (g_used[use] * pi_used[use])
@@ -332,29 +553,8 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 + (", leave_one_out=True" if leave_one_out else "")
                 + "): positivity fails there; set pi_min or g_min, or a larger bandwidth"
             )
-        if stabilize:
-            k = int(pow2_exponents(weights))  # the mean without overflow, bit-exact
-            weights /= np.ldexp(np.mean(np.ldexp(weights, -k)), k)
-        if cap_q is not None:
-            weights = np.minimum(weights, np.quantile(weights[use], cap_q))
-        if weight_cap is not None:
-            weights = np.minimum(weights, weight_cap)
-
-        # n_eff and the largest share from weights relative to the largest one:
-        # scale-free, so tiny or huge weights give no 0 / 0 or inf / inf
-        rel = weights / weights.max()
-        self.n_eff_ = float(rel.sum() ** 2 / np.sum(rel**2))
-        self.max_weight_share_ = float(1.0 / rel.sum())
-        if self.n_eff_ < _N_EFF_WARN_SHARE * n_samples:
-            warnings.warn(
-                f"CensoredQuantileRegressor: extreme weights, effective sample size "
-                f"n_eff = {self.n_eff_:.1f} of {n_samples} rows ({use.sum()} with positive "
-                f"weight; the largest weight carries {100 * self.max_weight_share_:.1f}% of "
-                f"the total). Estimates will be variable; consider weight_cap_quantile, "
-                f"g_min or pi_min (they change the estimand).",
-                UserWarning,
-                stacklevel=2,
-            )
+        weights = _finish_weights(weights, use, stabilize, cap_q, weight_cap)
+        self._effective_size(weights, use, n_samples)
 
         model = QuantileRegressor(
             quantile=self.quantile, fit_intercept=self.fit_intercept, tol=self.tol,
@@ -367,6 +567,171 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self.propensity_ = propensity
         self.censoring_survival_ = g_left
         return self
+
+    def _effective_size(self, weights, use, n_samples):
+        """n_eff_ and max_weight_share_ (scale-free), with the extreme-weight warning."""
+        # relative to the largest weight: tiny or huge weights give no 0 / 0 or inf / inf
+        rel = weights / weights.max()
+        self.n_eff_ = float(rel.sum() ** 2 / np.sum(rel**2))
+        self.max_weight_share_ = float(1.0 / rel.sum())
+        if self.n_eff_ < _N_EFF_WARN_SHARE * n_samples:
+            warnings.warn(
+                f"CensoredQuantileRegressor: extreme weights, effective sample size "
+                f"n_eff = {self.n_eff_:.1f} of {n_samples} rows ({use.sum()} with positive "
+                f"weight; the largest weight carries {100 * self.max_weight_share_:.1f}% of "
+                f"the total). Estimates will be variable; consider weight_cap_quantile, "
+                f"g_min or pi_min (they change the estimand).",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    @staticmethod
+    def _check_dependent_censoring(test):
+        if test.pvalue < _DEPENDENT_CENSORING_ALPHA:
+            warnings.warn(
+                f"CensoredQuantileRegressor: the censoring depends on the covariates (Cox "
+                f"score test of the censoring hazard on X: chi2 = {test.statistic:.1f} on "
+                f"{test.df} df, p = {test.pvalue:.2g}), but censoring='marginal' weights by "
+                "the Kaplan-Meier estimate, which assumes it does not: the coefficients are "
+                "biased. Use censoring='conditional' (locally weighted, Wang & Wang 2009) or "
+                "method='peng-huang' (Peng & Huang 2008).",
+                DependentCensoringWarning,
+                stacklevel=3,
+            )
+
+    def _solver_args(self):
+        return {"tol": self.tol, "max_iter": self.max_iter, "max_pivots": self.max_pivots}
+
+    def _fit_local(self, X, y, event, observed, complete, case_w, quantiles, scalar,
+                   cens_cols, cens_h, cens_method, n_threads, propensity, stabilize,
+                   weight_cap, cap_q):
+        """Locally weighted censored quantile regression (Wang & Wang 2009)."""
+        n_samples = X.shape[0]
+        Zc = X[:, cens_cols]
+        rows = ~np.isnan(Zc).any(axis=1)  # rows whose kernel covariates are observed
+        src_w = np.where(rows, 1.0, 0.0) if rows.all() else case_w
+        src_w = src_w / src_w.max()
+        idx = np.flatnonzero(rows)
+        V = _scaled_coordinates(Zc[idx], cens_h, "X[:, censoring_columns]")
+        targets_all = (~observed) & complete
+        targets = np.flatnonzero(targets_all[idx])
+        surv, _ = _beran_survival(y[idx], event[idx], V, src_w[idx], targets, False,
+                                  cens_method, 0.1, n_threads)
+        cdf = np.full(n_samples, np.nan)
+        cdf[idx[targets]] = 1.0 - surv
+        self.conditional_cdf_ = cdf
+        Zfull = np.column_stack([np.ones(n_samples), X]) if self.fit_intercept else X
+        scale = float(np.max(np.abs(y))) or 1.0
+        coefs, weights_all, status, n_iter, n_pivots, objective = [], [], [], [], [], []
+        cens_rows = idx[targets]
+        F = cdf[cens_rows]
+        for q in quantiles:
+            w = np.where(observed & complete, case_w, 0.0)
+            local = np.where(F < q, (q - F) / (1.0 - F), 1.0)
+            w[cens_rows] = case_w[cens_rows] * local
+            rest = case_w[cens_rows] * (1.0 - local)
+            w = _finish_weights(w, w > 0, stabilize, cap_q, weight_cap)
+            mass = float(rest.sum())
+            keep = w > 0
+            Zr, yr, wr = Zfull[keep], y[keep], w[keep]
+            if mass > 0:
+                z_star = (rest @ Zfull[cens_rows]) / mass
+                sol = None
+                for height in _PSEUDO_HEIGHTS:
+                    y_star = height * scale
+                    sol = _solve(np.vstack([Zr, z_star]), np.append(yr, y_star),
+                                 np.append(wr, mass), float(q), theta0=None,
+                                 preprocess=self.preprocess, random_state=0,
+                                 design="X", intercept=self.fit_intercept,
+                                 **self._solver_args())
+                    if y_star - z_star @ sol.coef > 0:
+                        break
+                else:
+                    raise ValueError(
+                        f"quantile {q:g} is not identified with censoring='conditional': "
+                        f"the censored rows put {100 * mass / (mass + wr.sum()):.0f}% of the "
+                        "weight above every response, so the fit follows the "
+                        "pseudo-observation at +infinity; fit a lower quantile or use "
+                        "method='peng-huang'"
+                    )
+            else:
+                sol = _solve(Zr, yr, wr, float(q), theta0=None, preprocess=self.preprocess,
+                             random_state=0, design="X", intercept=self.fit_intercept,
+                             **self._solver_args())
+            resid = yr - Zr @ sol.coef
+            objective.append(float(np.sum(wr * resid * (q - (resid < 0)))))
+            coefs.append(sol.coef)
+            weights_all.append(w)
+            status.append(sol.status)
+            n_iter.append(sol.n_iter)
+            n_pivots.append(sol.n_pivots)
+            if sol.status != "optimal":
+                _warn_inexact(q, sol)
+        self._effective_size(weights_all[0], weights_all[0] > 0, n_samples)
+        self._set_fit(np.array(coefs), scalar, n_iter, n_pivots, objective, status)
+        self.weights_ = weights_all[0] if scalar else np.array(weights_all)
+        self.propensity_ = propensity
+        self.censoring_survival_ = np.ones(n_samples)
+        return self
+
+    def _fit_peng_huang(self, X, y, observed, complete, case_w, quantiles, scalar, grid,
+                        propensity):
+        """Peng & Huang (2008) on the complete rows, weighted by 1 / pi."""
+        n_samples = X.shape[0]
+        if grid is None:
+            grid = default_grid(n_samples, quantiles)
+        Zfull = np.column_stack([np.ones(n_samples), X]) if self.fit_intercept else X
+        keep = case_w > 0
+        path, status, n_iter, n_pivots = peng_huang_path(
+            Zfull[keep], y[keep], observed[keep], case_w[keep], grid, **self._solver_args())
+        if path.shape[0] < grid.shape[0]:
+            last = grid[path.shape[0] - 1] if path.shape[0] else 0.0
+            bad = quantiles[quantiles > last]
+            if bad.size:
+                raise ValueError(
+                    f"the Peng-Huang estimating equations have no solution at quantile "
+                    f"{grid[path.shape[0]]:g} and beyond (too little uncensored mass above "
+                    f"it), so quantile {bad.min():g} cannot be estimated; the largest "
+                    f"solvable level on this grid is {last:g}"
+                )
+        grid = grid[:path.shape[0]]
+        pick = np.searchsorted(grid, quantiles)
+        self.grid_ = grid
+        if self.fit_intercept:
+            self.grid_intercept_, self.grid_coef_ = path[:, 0].copy(), path[:, 1:].copy()
+        else:
+            self.grid_intercept_, self.grid_coef_ = np.zeros(grid.shape[0]), path.copy()
+        k = quantiles.size
+        self._set_fit(path[pick], scalar, [n_iter] * k, [n_pivots] * k, [None] * k,
+                      [status] * k)
+        if status != "optimal":
+            warnings.warn(
+                "CensoredQuantileRegressor: a Peng-Huang step hit the pivot cap; the "
+                "coefficients are not certified optimal. Increase max_pivots.",
+                ConvergenceWarning, stacklevel=3,
+            )
+        self.weights_ = case_w
+        self.propensity_ = propensity
+        self.censoring_survival_ = np.ones(n_samples)
+        rel = case_w / case_w.max()
+        self.n_eff_ = float(rel.sum() ** 2 / np.sum(rel**2))
+        self.max_weight_share_ = float(1.0 / rel.sum())
+        return self
+
+    def _set_fit(self, coefs, scalar, n_iter, n_pivots, objective, status):
+        if self.fit_intercept:
+            intercept, coef = coefs[:, 0], coefs[:, 1:]
+        else:
+            intercept, coef = np.zeros(coefs.shape[0]), coefs
+        if scalar:
+            self.coef_, self.intercept_ = coef[0], float(intercept[0])
+            self.n_iter_, self.n_pivots_ = int(n_iter[0]), int(n_pivots[0])
+            self.objective_, self.status_ = objective[0], status[0]
+        else:
+            self.coef_, self.intercept_ = coef, intercept
+            self.n_iter_, self.n_pivots_ = np.array(n_iter), np.array(n_pivots)
+            self.objective_ = None if objective[0] is None else np.array(objective)
+            self.status_ = list(status)
 
     @staticmethod
     def _check_fixed_cut(y, observed, n_censored_last, n_samples):
