@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from statoptim._validation import (
     _describe,
@@ -17,8 +17,10 @@ from statoptim._validation import (
     check_positive_int,
     check_random_state,
     check_real,
+    validate_named,
 )
 from statoptim.optim._common import (
+    ADAM_FORMS,
     DEFAULT_LEARNING_RATE,
     SAFE_EXPONENT,
     check_average,
@@ -45,6 +47,14 @@ __all__ = ["LogisticRegression"]
 SOLVERS = ("newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax")
 FULL_BATCH = ("newton", "lbfgs")
 STOPPINGS = ("grad", "loss", None)
+
+
+def _check_targets(y):
+    """scikit-learn's target check, with a message that names y."""
+    try:
+        check_classification_targets(y)
+    except ValueError as exc:
+        raise ValueError(f"y must hold class labels (two distinct values); {exc}") from None
 
 
 def _is_stochastic(est):
@@ -239,7 +249,29 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.max_iter, "max_iter")
         if self.hessian_subsample is not None:
             check_positive_int(self.hessian_subsample, "hessian_subsample", minimum=2)
+        self._check_other_params()
         return alpha, tol, max_iter
+
+    def _check_other_params(self):
+        """Every parameter is checked whatever the solver (a bad value of a parameter the
+        chosen solver does not read is still a bad call, and would bite after set_params)."""
+        if self.learning_rate is not None:
+            check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
+        if self.batch_size is not None:
+            check_positive_int(self.batch_size, "batch_size")
+        check_schedule(self.schedule)
+        for name in ("momentum", "rho", "beta1", "beta2"):
+            check_real(getattr(self, name), name, low=0.0, high=1.0, high_open=True)
+        check_real(self.eps, "eps", low=0.0, low_open=True)
+        for name in ("nesterov", "eps_inside", "amsgrad", "warm_start"):
+            check_bool(getattr(self, name), name)
+        check_choice(self.adam_form, "adam_form", tuple(ADAM_FORMS))
+        check_average(self.average)
+        check_shuffle(self.shuffle)
+        check_choice(self.stopping, "stopping", STOPPINGS)
+        check_positive_int(self.n_iter_no_change, "n_iter_no_change")
+        check_positive_int(self.check_every, "check_every")
+        check_random_state(self.random_state)
 
     def _validate_stochastic(self, n_samples):
         lr = self.learning_rate
@@ -262,19 +294,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return lr, batch_size, schedule, hyper
 
     def _validate_Xy(self, X, y, reset):
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                             reset=reset)
+        X, y = validate_named(self, X, y, dtype=[np.float64, np.float32], order="C",
+                              reset=reset)
         return X, y
 
     def _encode(self, y, classes=None):
         labels = np.unique(y)
         if classes is None and labels.shape[0] < 2:
-            check_classification_targets(y)
+            _check_targets(y)
             raise ValueError(
                 f"y must contain exactly two classes, got one class {labels.tolist()!r}"
                 " (for partial_fit on such a batch, pass classes=[negative, positive])")
         if classes is None and labels.shape[0] != 2:
-            check_classification_targets(y)  # "Unknown label type" for continuous y
+            _check_targets(y)  # "Unknown label type" for continuous y
             raise ValueError(
                 "Only binary classification is supported. The type of the target is "
                 f"{type_of_target(y, input_name='y')}: y must contain exactly two classes, "
@@ -502,7 +534,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """eta = intercept + X @ coef, shape (n_samples,)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_named(self, X, reset=False, dtype=[np.float64, np.float32])
         return np.asarray(X @ self.coef_[0], dtype=np.float64) + self.intercept_[0]
 
     def predict_proba(self, X):

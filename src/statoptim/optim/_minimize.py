@@ -115,7 +115,9 @@ class _Optimizer:
                      state[0], state[1], state[2])
         if not (np.all(np.isfinite(new)) and np.all(np.isfinite(state))):
             raise ValueError(f"the step t = {t + 1} would make params or the optimiser state "
-                             f"non-finite (step size {lr_t:g}); reduce learning_rate")
+                             f"non-finite (step size {lr_t:g}, max |grad| = "
+                             f"{float(np.abs(g).max()):.3g}); reduce learning_rate or rescale "
+                             "the objective")
         flat[:] = new
         self._state = state
         self.t = t + 1

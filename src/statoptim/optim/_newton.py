@@ -131,8 +131,9 @@ def logistic_objective(X, y, theta, alpha, grad=None):
             if np.all(np.isfinite(theta_s)):
                 value, max_eta = _objective(X / scale, y, theta_s, 0.0, grad)
                 grad[1:] *= scale
-                grad[1:] += alpha * theta[1:]
-                value += 0.5 * alpha * float(theta[1:] @ theta[1:])
+                if alpha != 0.0:
+                    grad[1:] += alpha * theta[1:]
+                    value += 0.5 * alpha * float(theta[1:] @ theta[1:])
             else:
                 value = max_eta = np.inf
     if not (np.isfinite(value) and np.isfinite(max_eta) and np.all(np.isfinite(grad))):
@@ -187,8 +188,12 @@ def _separable(X, y):
     from scipy.optimize import linprog
 
     X = np.asarray(X, dtype=np.float64)
-    scale = column_scales(X)  # separation is invariant to positive column scales
-    if scale is not None:
+    # Separation does not depend on positive column scales: every column is scaled
+    # exactly by a power of two to max |x| in [1, 2), because HiGHS rejects
+    # coefficients beyond ~1e15 as a model error and drops tiny ones.
+    if X.size:
+        top = np.maximum(np.max(X, axis=0), -np.min(X, axis=0))
+        scale = np.where(top > 0, np.ldexp(1.0, np.frexp(top)[1] - 1), 1.0)
         X = X / scale
     keep = np.ptp(X, axis=0) > 0 if X.shape[0] else np.ones(X.shape[1], bool)
     s = 2.0 * np.asarray(y, dtype=np.float64) - 1.0
@@ -260,7 +265,7 @@ def rescaled_problem(X, alpha, name="X"):
         return X, alpha, None
     if alpha == 0.0:
         return X / scale, 0.0, scale
-    with np.errstate(over="ignore", under="ignore"):
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
         pen = alpha / (scale * scale)
     bad = ~(np.isfinite(pen) & (pen >= np.finfo(np.float64).tiny))
     if bad.any():

@@ -444,6 +444,8 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
         for j in range(1, n_features + 1):
             g[j] = g[j] * inv + alpha * th[j]
             pen = pen + th[j] * th[j]
+    if alpha == 0.0:  # no 0 * inf = NaN when ||theta||^2 overflows but F does not
+        return loss * inv, max_eta
     return loss * inv + 0.5 * alpha * pen, max_eta
 
 
