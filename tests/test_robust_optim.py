@@ -77,13 +77,26 @@ def _extreme(X):
     return bool(np.any((m > SAFE) | ((m > 0) & (m < 1.0 / SAFE))))
 
 
-def _kkt_scaled(X, y, theta, alpha):
-    """max |dF/dtheta'_j| with theta'_j = theta_j max_i |x_ij|: the gradient in units
-    that do not depend on column scales (0 at the optimum)."""
-    _, g, _ = _ref_F_g(X, y, theta, alpha)
+def _newton_decrement(X, y, theta, alpha):
+    """g^T H^{-1} g / F from a NumPy gradient and Hessian, in the variables theta_j
+    max_i |x_ij| (the decrement does not depend on the variables; these keep H in
+    range): 0 at the optimum, and what Newton's tol bounds."""
+    X = np.asarray(X, dtype=np.float64)
     m = _colmax(X)
     m = np.where(m > 0, m, 1.0)
-    return float(np.max(np.abs(np.concatenate([[g[0]], g[1:] / m]))))
+    with np.errstate(all="ignore"):
+        Xs = X / m
+        F, g, eta = _ref_F_g(X, y, theta, alpha)
+        gs = np.concatenate([[g[0]], g[1:] / m])
+        a = np.exp(-np.abs(eta))
+        w = a / (1.0 + a) ** 2
+        Xt = np.column_stack([np.ones(X.shape[0]), Xs])
+        H = (Xt * w[:, None]).T @ Xt / X.shape[0]
+        if alpha:
+            H[1:, 1:] += np.diag(alpha / m / m)
+        H += 1e-300 * np.eye(H.shape[0])
+        dec = float(gs @ np.linalg.lstsq(H, gs, rcond=None)[0])
+    return dec / max(F, 1e-300)
 
 
 def _problem(n=60, p=3, seed=0):
@@ -345,6 +358,26 @@ def test_newton_logistic_validates_parameters(kw, name):
     _raises_naming(lambda: newton_logistic(X, y, alpha, **kw), name)
 
 
+def test_subsampled_newton_confirms_convergence_with_the_full_hessian():
+    # found by the fuzz suite: with a 2-row Hessian the line search failed (or the
+    # decrement was small) away from the optimum and "converged" was reported with a
+    # true Newton decrement of 1.3e-7 F at tol=1e-16
+    X = np.array([[1.32964489, -0.73463461], [1.35175251, 0.41270962],
+                  [-4.20388546, -2.68495628], [0.39049974, 4.63280215],
+                  [1.29152573, -0.77012394], [-0.06468802, -2.70429239],
+                  [0.55505578, -1.5823888], [-2.84726788, -2.10564994]])
+    y = np.array([1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0])
+    n_converged = 0
+    for seed in [None, 1, 2, 3, 4]:
+        theta, info = newton_logistic(X, y, 0.0, tol=1e-16, max_iter=60,
+                                      hessian_subsample=2, rng=seed)
+        assert info["separable"] is False
+        if info["converged"]:  # only when it is true
+            n_converged += 1
+            assert _newton_decrement(X, y, theta, 0.0) <= 1e-12
+    assert n_converged >= 1
+
+
 def test_newton_logistic_rejects_bad_X():
     X, y = _problem(50, 3)
     Xn = X.copy()
@@ -517,6 +550,8 @@ def designs(draw, min_rows=0, max_rows=20, min_cols=0, max_cols=4):
             A = base.astype(dtype)
     layout = draw(st.sampled_from(LAYOUTS))
     X = _layout(A, layout)
+    if layout == "list" and A.size == 0:  # [[], []] carries no dtype: an empty float array
+        return X, np.zeros(A.shape) if A.ndim == 2 and A.shape[0] else None
     if dtype in ("complex128", "str"):
         return X, None
     with np.errstate(all="ignore"):
@@ -571,7 +606,7 @@ def test_fuzz_logistic_objective(data):
     u = np.random.default_rng(seed).standard_normal(p + 1)
     theta_kind = data.draw(st.sampled_from(["matched", "matched", "raw", "short", "nan"]))
     theta = u.copy()
-    if theta_kind == "matched" and Xr is not None:  # |eta| of order one
+    if theta_kind == "matched" and Xr is not None and Xr.shape[1] == p:  # |eta| of order one
         m = _colmax(Xr)
         with np.errstate(all="ignore"):
             theta[1:] = np.where(m > 0, u[1:] / np.where(m > 0, m, 1.0), u[1:])
@@ -643,8 +678,8 @@ def test_fuzz_newton_logistic(data):
         return
     assert valid, "invalid input accepted"
     assert theta.shape == (Xr.shape[1] + 1,) and np.all(np.isfinite(theta))
-    if info["converged"] and not info["separable"] and (alpha > 0 or info["separable"] is False):
-        assert _kkt_scaled(Xr, yr, theta, alpha) <= 1e-6
+    if info["converged"] and not info["separable"]:
+        assert _newton_decrement(Xr, yr, theta, alpha) <= 1e-9
 
 
 @given(data=st.data())
@@ -660,7 +695,7 @@ def test_fuzz_logistic_regression(data):
     label_kind = data.draw(st.sampled_from(["int", "str", "bool", "pm1", "one", "three"]))
     y = {"int": y01, "str": np.where(y01, "yes", "no"), "bool": y01.astype(bool),
          "pm1": 2.0 * y01 - 1, "one": np.zeros(n), "three": np.arange(n) % 3}[label_kind]
-    y_ok = label_kind not in ("one", "three")
+    y_ok = label_kind != "one" and not (label_kind == "three" and n >= 3)
     solver = data.draw(st.sampled_from(["newton", "lbfgs", "sgd", "adam"]))
     alpha = data.draw(st.sampled_from([0.0, 1e-2, 1.0, -1.0]))
     param, value, param_ok = data.draw(st.sampled_from([
@@ -689,6 +724,8 @@ def test_fuzz_logistic_regression(data):
                 return
             names = [k for k, ok in (("X", X_ok), ("y", y_ok), ("alpha", alpha >= 0),
                                      (param, param_ok)) if not ok]
+            if X_ok and _extreme(Xr):  # the scale refusal may come before other checks
+                names.append("X")
             _check_error(exc, valid, names)
             return
     assert valid, "invalid input accepted"
@@ -701,7 +738,7 @@ def test_fuzz_logistic_regression(data):
     warned = any(issubclass(w.category, (ConvergenceWarning, SeparationWarning))
                  for w in caught)
     if solver == "newton" and not warned:
-        assert _kkt_scaled(Xr, yb, theta, alpha) <= 1e-5
+        assert _newton_decrement(Xr, yb, theta, alpha) <= 1e-9
     if solver == "lbfgs" and not warned and alpha > 0 and not _extreme(Xr):
         th_newton, _ = newton_logistic(Xr, yb, alpha, tol=1e-16)
         F, _, _ = _ref_F_g(Xr, yb, theta, alpha)
@@ -771,7 +808,7 @@ def _step_inputs(p0, g0, p_kind, g_kind):
     elif p_kind == "f32":
         params = p0.astype(np.float32)
     elif p_kind == "F":
-        params = np.asfortranarray(p0)
+        params = np.asfortranarray(p0.copy())  # a copy also when p0 is already F-ordered
     elif p_kind in ("strided", "readonly", "list"):
         params = _layout(p0, p_kind)
     else:  # "nan"
