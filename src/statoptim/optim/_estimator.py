@@ -194,10 +194,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     loss_curve_ : list of float
         F at the returned iterate at each check (Newton: after each iteration).
     grad_inf_ : float
-        ||grad F||_inf at the returned iterate (at the last check).
+        ||grad F||_inf at the returned iterate (at the last check); for Newton and
+        L-BFGS on X with columns of extreme magnitude, of the rescaled problem.
     separable_ : bool or None
         Result of the LP separation check at alpha = 0 (None if not run).
     n_features_in_ : int
+
+    Notes
+    -----
+    Columns of X whose largest |x| lies outside [2**-100, 2**100] are handled
+    exactly by Newton and L-BFGS: they solve the same problem on the columns divided
+    by powers of two (ridge alpha / s_j^2 on the rescaled coefficients) and return the
+    coefficients for X. When that ridge, or a coefficient, is not representable in
+    float64 at the scale of X, ``fit`` raises ValueError. The stochastic solvers are
+    not scale-invariant (step sizes and ``tol`` are in the units of X) and raise
+    ValueError for such columns: standardise X first.
     """
 
     def __init__(self, solver="newton", *, alpha=1e-4, learning_rate=None, batch_size=None,
@@ -294,8 +305,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return lr, batch_size, schedule, hyper
 
     def _validate_Xy(self, X, y, reset):
-        X, y = validate_named(self, X, y, dtype=[np.float64, np.float32], order="C",
-                              reset=reset)
+        with np.errstate(invalid="ignore", over="ignore"):  # scikit-learn's finiteness
+            # check sums X: +inf and -inf would warn before its clear error
+            X, y = validate_named(self, X, y, dtype=[np.float64, np.float32], order="C",
+                                  reset=reset)
         return X, y
 
     def _encode(self, y, classes=None):
@@ -534,7 +547,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """eta = intercept + X @ coef, shape (n_samples,)."""
         check_is_fitted(self)
-        X = validate_named(self, X, reset=False, dtype=[np.float64, np.float32])
+        with np.errstate(invalid="ignore", over="ignore"):
+            X = validate_named(self, X, reset=False, dtype=[np.float64, np.float32])
         return np.asarray(X @ self.coef_[0], dtype=np.float64) + self.intercept_[0]
 
     def predict_proba(self, X):
