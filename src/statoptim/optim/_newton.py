@@ -237,14 +237,28 @@ def _cholesky_solve(H, g):
     """Solve H d = g by Cholesky (LAPACK potrf/potrs on the upper triangle), adding a
     Levenberg shift tau I if H is not numerically positive definite.
 
-    Returns (d, tau)."""
+    H is first scaled symmetrically by powers of two, D H D with D_jj ~ H_jj^(-1/2):
+    exact, so a positive definite H gives the same d bit for bit, but the shift is
+    then relative to a unit diagonal. Unscaled, a column of magnitude 1e29 next to
+    ones made the shift (1e-12 max H_jj) swamp the other coefficients, and Newton
+    stopped far from the optimum.
+
+    Returns (d, tau) with tau the shift of the scaled matrix."""
+    diag = np.diag(H).copy()
+    ok = np.isfinite(diag) & (diag > 0)
+    exps = np.zeros(H.shape[0], dtype=int)
+    exps[ok] = -(np.frexp(diag[ok])[1] // 2)
+    D = np.ldexp(1.0, exps)
+    Hd = H * D[:, None] * D[None, :]
+    gd = g * D
     tau = 0.0
-    base = max(np.abs(np.diag(H)).max(), 1e-300)
+    base = max(np.abs(np.diag(Hd)).max(), 1e-300)
     for _ in range(60):
-        Hs = H if tau == 0.0 else H + tau * np.eye(H.shape[0])
+        Hs = Hd if tau == 0.0 else Hd + tau * np.eye(H.shape[0])
         c, info = dpotrf(Hs, lower=0, clean=0, overwrite_a=0)
         if info == 0:
-            d, info = dpotrs(c, g, lower=0)
+            z, info = dpotrs(c, gd, lower=0)
+            d = z * D
             if info == 0 and np.all(np.isfinite(d)):
                 return d, tau
         tau = base * 1e-12 if tau == 0.0 else tau * 10.0
