@@ -5,8 +5,6 @@ The codes mirror the enums of ``_sgd_fast.pyx``.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -69,14 +67,25 @@ def _as_real_array(value, name, what):
     return arr
 
 
+def column_absmax(X):
+    """max_i |x_ij| per column of a C-contiguous float32/float64 X (one compiled pass),
+    and whether X holds a NaN."""
+    from statoptim.optim._sgd_fast import column_absmax as kernel
+
+    top = np.empty(X.shape[1])
+    nan = kernel(X, top)
+    return top, bool(nan)
+
+
 def check_matrix(X, name="X", *, min_rows=1, min_cols=0):
     """Validate a dense 2-D array of finite real numbers.
 
-    Returns a C-contiguous array: float32 stays float32, every other real dtype
-    (bool, integers, float16, longdouble) becomes float64. scipy.sparse, complex
+    Returns ``(X, top)``: X C-contiguous, float32 kept and every other real dtype
+    (bool, integers, float16, longdouble) converted to float64, and ``top`` the
+    largest |x| of each column (for :func:`column_scales`). scipy.sparse, complex
     and non-numeric input raise TypeError; a wrong number of dimensions, too few
-    rows or columns and NaN/inf raise ValueError. The finiteness check uses the
-    minimum and maximum (two passes, no n x p temporary).
+    rows or columns and NaN/inf raise ValueError. One compiled pass over X, no
+    n x p temporary.
     """
     arr = _as_real_array(X, name, "a 2-D array of real numbers")
     if arr.ndim != 2:
@@ -88,13 +97,15 @@ def check_matrix(X, name="X", *, min_rows=1, min_cols=0):
         raise ValueError(f"{name} must have at least {min_cols} column(s), got shape "
                          f"{arr.shape}")
     dtype = np.float32 if arr.dtype == np.float32 else np.float64
-    arr = np.ascontiguousarray(arr, dtype=dtype)
-    if arr.size and not (math.isfinite(arr.min()) and math.isfinite(arr.max())):
+    with np.errstate(over="ignore"):  # longdouble beyond float64: inf, reported below
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    top, nan = column_absmax(arr)
+    if nan or not np.all(np.isfinite(top)):
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())
         raise ValueError(f"{name} must be finite, got {n_nan} NaN and {n_inf} inf "
                          f"(after conversion to {arr.dtype})")
-    return arr
+    return arr, top
 
 
 def check_vector(values, name, length=None):
@@ -111,18 +122,20 @@ def check_labels01(y, n_samples, name="y"):
                         length="one label per row of X").astype(np.float64)
 
 
-def column_scales(X):
+def column_scales(X, top=None):
     """Exact power-of-two scales s_j for the columns of extreme magnitude, or None.
 
     s_j = 2**k with max_i |x_ij| / s_j in [1, 2) for columns whose largest |x|
     lies outside [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT], 1 for the others (and for
     zero columns); None when no column needs it. Dividing by a power of two is
     exact, and X / s with coefficients theta_j * s_j gives the same linear
-    predictor, so the rescaled problem is the same problem in float64.
+    predictor, so the rescaled problem is the same problem in float64. ``top``
+    (max |x| per column) is computed when not given.
     """
     if X.size == 0:
         return None
-    top = np.maximum(np.max(X, axis=0), -np.min(X, axis=0)).astype(np.float64)
+    if top is None:
+        top = column_absmax(np.ascontiguousarray(X))[0]
     bad = (top > 2.0 ** SAFE_EXPONENT) | ((top > 0) & (top < 2.0 ** -SAFE_EXPONENT))
     if not bad.any():
         return None

@@ -20,6 +20,7 @@ from statoptim.optim._common import (
     check_labels01,
     check_matrix,
     check_vector,
+    column_absmax,
     column_scales,
 )
 from statoptim.optim._sgd_fast import hessian_rows, logistic_loss_grad
@@ -102,7 +103,7 @@ def logistic_objective(X, y, theta, alpha, grad=None):
         of extreme magnitude (max |x| outside [2**-100, 2**100]) are rescaled
         exactly by powers of two first, so the sums over rows cannot overflow.
     """
-    X = check_matrix(X, "X", min_rows=1)
+    X, top = check_matrix(X, "X", min_rows=1)
     n_samples, n_features = X.shape
     y = check_labels01(y, n_samples, "y")
     theta = check_vector(theta, "theta", n_features + 1)
@@ -121,7 +122,7 @@ def logistic_objective(X, y, theta, alpha, grad=None):
             raise ValueError("grad must not share memory with X or y (it is overwritten)")
         if np.may_share_memory(grad, theta):
             theta = theta.copy()  # the kernel zeroes grad before it reads theta
-    scale = column_scales(X)
+    scale = column_scales(X, top)
     if scale is None:
         value, max_eta = _objective(X, y, theta, alpha, grad)
     else:  # the same linear predictor with X / s and theta * s, then grad_j = s_j g'_j
@@ -192,7 +193,7 @@ def _separable(X, y):
     # exactly by a power of two to max |x| in [1, 2), because HiGHS rejects
     # coefficients beyond ~1e15 as a model error and drops tiny ones.
     if X.size:
-        top = np.maximum(np.max(X, axis=0), -np.min(X, axis=0))
+        top, _ = column_absmax(np.ascontiguousarray(X))
         scale = np.where(top > 0, np.ldexp(1.0, np.frexp(top)[1] - 1), 1.0)
         X = X / scale
     keep = np.ptp(X, axis=0) > 0 if X.shape[0] else np.ones(X.shape[1], bool)
@@ -228,7 +229,7 @@ def check_separation(X, y):
     -------
     separable : bool
     """
-    X = check_matrix(X, "X", min_rows=1)
+    X, _ = check_matrix(X, "X", min_rows=1)
     y = check_labels01(y, X.shape[0], "y")
     return _separable(X, y)
 
@@ -265,16 +266,17 @@ def _cholesky_solve(H, g):
     raise RuntimeError("Newton: could not factorise the Hessian even with a large shift")
 
 
-def rescaled_problem(X, alpha, name="X"):
+def rescaled_problem(X, alpha, name="X", top=None):
     """The exactly rescaled problem for columns of extreme magnitude.
 
     Returns ``(X_s, pen, scale)``: with ``scale`` from :func:`column_scales` (None if
     no column needs it, and then ``X_s is X`` and ``pen = alpha``), X_s = X / s and
     the ridge of theta'_j = s_j theta_j is alpha / s_j^2, so that F is unchanged.
     Raises ValueError when alpha > 0 and some alpha / s_j^2 is not a normal float64
-    (the penalised problem cannot be represented at that scale).
+    (the penalised problem cannot be represented at that scale). ``top`` is the
+    max |x| of each column if already known.
     """
-    scale = column_scales(X)
+    scale = column_scales(X, top)
     if scale is None:
         return X, alpha, None
     if alpha == 0.0:
@@ -284,9 +286,9 @@ def rescaled_problem(X, alpha, name="X"):
     bad = ~(np.isfinite(pen) & (pen >= np.finfo(np.float64).tiny))
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
-        top = float(np.max(np.abs(X[:, j])))
+        big = float(np.max(np.abs(X[:, j])))
         raise ValueError(
-            f"{name} has a column of extreme magnitude (column {j}: max |x| = {top:.3g}); "
+            f"{name} has a column of extreme magnitude (column {j}: max |x| = {big:.3g}); "
             f"with alpha={alpha:g} the ridge term is not representable in float64 at that "
             "scale (alpha / max|x|^2 under- or overflows). Rescale the columns of "
             f"{name} (e.g. StandardScaler) or set alpha=0")
@@ -374,7 +376,7 @@ def newton_logistic(X, y, alpha, *, tol=1e-10, max_iter=100, theta0=None,
         ``n_iter``, ``converged``, ``separable`` (True, False or None = not
         checked), ``constant_columns``, ``loss_curve``, ``grad_inf``, ``decrement``.
     """
-    X = check_matrix(X, "X", min_rows=1)
+    X, top = check_matrix(X, "X", min_rows=1)
     n_samples, n_features = X.shape
     y = check_labels01(y, n_samples, "y")
     alpha = check_real(alpha, "alpha", low=0.0)
@@ -388,7 +390,7 @@ def newton_logistic(X, y, alpha, *, tol=1e-10, max_iter=100, theta0=None,
     rng = np.random.default_rng(0) if rng is None else check_random_state(rng, "rng")
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be None or callable, got {_describe(callback)}")
-    X, pen, scale = rescaled_problem(X, alpha)
+    X, pen, scale = rescaled_problem(X, alpha, top=top)
     return newton_core(X, y, alpha, pen, scale, tol=tol, max_iter=max_iter, theta0=theta0,
                        separation_check=separation_check,
                        hessian_subsample=hessian_subsample, rng=rng, callback=callback)
@@ -523,7 +525,7 @@ def lbfgs_logistic(X, y, alpha, *, tol=1e-8, max_iter=1000, theta0=None, callbac
     :func:`newton_logistic` (``tol`` then applies to the rescaled gradient). Inputs are
     checked like :func:`newton_logistic`'s. Returns ``(theta, info)`` like it.
     """
-    X = check_matrix(X, "X", min_rows=1)
+    X, top = check_matrix(X, "X", min_rows=1)
     y = check_labels01(y, X.shape[0], "y")
     alpha = check_real(alpha, "alpha", low=0.0)
     tol = check_real(tol, "tol", low=0.0)
@@ -533,7 +535,7 @@ def lbfgs_logistic(X, y, alpha, *, tol=1e-8, max_iter=1000, theta0=None, callbac
         theta0 = check_vector(theta0, "theta0", X.shape[1] + 1)
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be None or callable, got {_describe(callback)}")
-    X, pen, scale = rescaled_problem(X, alpha)
+    X, pen, scale = rescaled_problem(X, alpha, top=top)
     return lbfgs_core(X, y, pen, scale, tol=tol, max_iter=max_iter, theta0=theta0,
                       callback=callback, memory=memory)
 

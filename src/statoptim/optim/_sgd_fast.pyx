@@ -479,3 +479,34 @@ def hessian_rows(const floating[:, ::1] X,      # IN  (n_samples, n_features)
             o[0] = sw
             for j in range(n_features):
                 o[j + 1] = sw * <double>xi[j]
+
+
+def column_absmax(const floating[:, ::1] X,   # IN  (n_samples, n_features)
+                  double[::1] out):            # OUT (n_features,)
+    """out[j] = max_i |x_ij| in one pass over X; returns True if some entry is NaN.
+
+    An infinite entry shows as out[j] = inf. Used by the wrappers both for the
+    finiteness check and for the power-of-two column scales (NumPy's axis-0
+    reductions take ~8x longer than one pass on C-ordered data).
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t i, j
+    cdef const floating* row
+    cdef double* o
+    cdef double a, b
+    cdef long long n_nan = 0
+    _check_length(out.shape[0], n_features, "out", "X.shape[1]")
+    if n_features == 0:
+        return False
+    o = &out[0]
+    with nogil:
+        for j in range(n_features):
+            o[j] = 0.0
+        for i in range(n_samples):
+            row = &X[i, 0]
+            for j in range(n_features):  # branch-free: the compiler vectorises it
+                a = fabs(<double>row[j])
+                b = o[j]
+                o[j] = a if a > b else b
+                n_nan += a != a
+    return n_nan > 0
