@@ -176,6 +176,22 @@ def test_kernels_check_lengths_and_row_indices(isolated):
     assert proc.stdout.strip() == "all 15"
 
 
+def test_column_absmax_kernel():
+    from statoptim.optim._sgd_fast import column_absmax
+
+    rng = np.random.default_rng(3)
+    for dtype in (np.float64, np.float32):
+        X = (rng.standard_normal((37, 5)) * [1, 1e-30, 1e30, 0, 3]).astype(dtype)
+        out = np.empty(5)
+        assert not column_absmax(X, out)
+        assert_array_equal(out, np.abs(X).max(axis=0).astype(np.float64))
+        X[4, 2], X[30, 0] = np.nan, -np.inf
+        assert column_absmax(X, out) and out[0] == np.inf
+    assert not column_absmax(np.empty((3, 0)), np.empty(0))
+    with pytest.raises(ValueError, match="out"):
+        column_absmax(np.ones((3, 4)), np.empty(2))
+
+
 def test_stale_minibatch_state_after_solver_change(isolated):
     # the audit's reproducer: sgd fit on 3 features, newton fit on 300, then sgd
     # partial_fit on 300 ran the stale 3-feature state over 300 features (heap overflow)
