@@ -272,6 +272,24 @@ def test_objective_zero_alpha_ignores_overflowing_norm():
     assert np.isfinite(g).all()
 
 
+def test_objective_keeps_relative_accuracy_for_well_fitted_rows():
+    # eta - y eta and 1 / (1 + e) - y cancelled for y = 1 at large eta: F = 0 and a zero
+    # gradient instead of log1p(e^-40) = 4.2e-18, so Newton's relative stopping test
+    # (half decrement <= tol F) declared convergence on rounding noise (found by
+    # fuzzing: a decrement of 4e36 F reported as converged)
+    X = np.array([[1.0], [-1.0]])
+    y = np.array([1.0, 0.0])
+    F, g, _ = logistic_objective(X, y, np.array([0.0, 40.0]), 0.0)
+    assert_allclose(F, np.log1p(np.exp(-40.0)), rtol=1e-14)
+    assert_allclose(g, [0.0, -np.exp(-40.0) / (1 + np.exp(-40.0))], rtol=1e-14, atol=1e-300)
+    X = np.array([[2.51460442e-01, -2.64209727e+39], [1.28084530e+00, 2.09800234e+39],
+                  [-1.07133875e+00, 7.23190110e+39]])
+    y = np.array([0.0, 1.0, 1.0])
+    for sub in (None, 2):
+        theta, info = newton_logistic(X, y, 1.0, tol=1e-16, max_iter=60, hessian_subsample=sub)
+        assert not info["converged"] or _newton_decrement(X, y, theta, 1.0) <= 1e-9
+
+
 def test_objective_grad_aliasing_and_output_checks():
     X, y = _problem(30, 3)
     theta = np.array([0.1, -0.2, 0.3, 0.4])

@@ -426,9 +426,14 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
             for i in range(m):
                 eta = th[0] + er[i]
                 e = exp(-fabs(eta))  # one exp per row for both the loss and sigma(eta)
+                # (1 - y) eta and (1 - y) - e / (1 + e) instead of eta - y eta and
+                # 1 / (1 + e) - y: no cancellation for a well-fitted row with y = 1,
+                # whose loss log1p(e) and residual -e / (1 + e) would round to 0 next to
+                # eta; so F and its gradient keep their relative accuracy as F -> 0
+                # (separable data), which Newton's relative stopping test needs.
                 if eta >= 0.0:
-                    loss = loss + (eta + log1p(e) - y[start + i] * eta)
-                    r = 1.0 / (1.0 + e) - y[start + i]
+                    loss = loss + (log1p(e) + (1.0 - y[start + i]) * eta)
+                    r = (1.0 - y[start + i]) - e / (1.0 + e)
                 else:
                     loss = loss + (log1p(e) - y[start + i] * eta)
                     r = e / (1.0 + e) - y[start + i]
