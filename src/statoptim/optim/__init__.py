@@ -10,10 +10,22 @@
 from statoptim.optim._estimator import LogisticRegression
 from statoptim.optim._minimize import SGD, Adam, Adamax, Momentum, RMSprop, minimize
 from statoptim.optim._newton import (
-    SeparationWarning, check_separation, logistic_objective, newton_logistic,
+    SeparationWarning,
+    check_separation,
+    logistic_objective,
+    newton_logistic,
 )
 
 __all__ = [
-    "LogisticRegression", "minimize", "SGD", "Momentum", "RMSprop", "Adam", "Adamax",
-    "SeparationWarning", "check_separation", "logistic_objective", "newton_logistic",
+    "SGD",
+    "Adam",
+    "Adamax",
+    "LogisticRegression",
+    "Momentum",
+    "RMSprop",
+    "SeparationWarning",
+    "check_separation",
+    "logistic_objective",
+    "minimize",
+    "newton_logistic",
 ]

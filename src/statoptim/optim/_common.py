@@ -1,13 +1,20 @@
-"""Shared pieces of the stochastic optimisers: method codes, defaults, checks, schedules.
+"""Shared pieces of the optimisers: method codes, defaults, checks, schedules, and the
+array validators of the public entry points of :mod:`statoptim.optim`.
 
 The codes mirror the enums of ``_sgd_fast.pyx``.
 """
 from __future__ import annotations
 
-
 import numpy as np
+import scipy.sparse as sp
 
-from statoptim._validation import _describe, check_choice, check_real
+from statoptim._validation import (
+    _describe,
+    check_1d_finite,
+    check_binary,
+    check_choice,
+    check_real,
+)
 
 METHODS = {"sgd": 0, "momentum": 1, "rmsprop": 2, "adam": 3, "adamax": 4}
 F_NESTEROV, F_AMSGRAD, F_EPS_INSIDE = 1, 2, 4
@@ -18,6 +25,123 @@ SCHEDULES = ("constant", "invsqrt", "invtime")
 #: Default learning rate of each method (spec, section 2).
 DEFAULT_LEARNING_RATE = {"sgd": 0.01, "momentum": 0.01, "rmsprop": 1e-3, "adam": 1e-3,
                          "adamax": 2e-3}
+
+
+#: Columns whose largest |x| lies outside [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] are
+#: rescaled exactly by a power of two before Newton, L-BFGS, the objective and the
+#: separation LP (see :func:`column_scales`). In that range x**2, n * x**2 and the
+#: products with coefficients of order 1/x neither overflow nor leave the normal range.
+SAFE_EXPONENT = 100
+
+
+def check_bool(value, name):
+    """Validate a boolean flag (bool or numpy bool); returns a Python bool."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {_describe(value)}")
+
+
+def _not_sparse(value, name):
+    if sp.issparse(value):
+        raise TypeError(f"{name} must be a dense array: scipy.sparse input is not supported "
+                        f"here, got a {value.format.upper()} matrix of shape {value.shape}; "
+                        f"pass {name}.toarray() if it fits in memory")
+
+
+def _as_real_array(value, name, what):
+    """``np.asarray`` that refuses sparse, complex and non-numeric input (TypeError)."""
+    _not_sparse(value, name)
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be {what}, got {_describe(value)}") from None
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got complex values ({_describe(arr)})")
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be {what}, got {_describe(value)}") from None
+    if not (arr.dtype.kind in "biuf"):
+        raise TypeError(f"{name} must be {what}, got {_describe(arr)}")
+    return arr
+
+
+def column_absmax(X):
+    """max_i |x_ij| per column of a C-contiguous float32/float64 X (one compiled pass),
+    and whether X holds a NaN."""
+    from statoptim.optim._sgd_fast import column_absmax as kernel
+
+    top = np.empty(X.shape[1])
+    nan = kernel(X, top)
+    return top, bool(nan)
+
+
+def check_matrix(X, name="X", *, min_rows=1, min_cols=0):
+    """Validate a dense 2-D array of finite real numbers.
+
+    Returns ``(X, top)``: X C-contiguous, float32 kept and every other real dtype
+    (bool, integers, float16, longdouble) converted to float64, and ``top`` the
+    largest |x| of each column (for :func:`column_scales`). scipy.sparse, complex
+    and non-numeric input raise TypeError; a wrong number of dimensions, too few
+    rows or columns and NaN/inf raise ValueError. One compiled pass over X, no
+    n x p temporary.
+    """
+    arr = _as_real_array(X, name, "a 2-D array of real numbers")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got an array of "
+                         f"shape {arr.shape}")
+    if arr.shape[0] < min_rows:
+        raise ValueError(f"{name} must have at least {min_rows} row(s), got shape {arr.shape}")
+    if arr.shape[1] < min_cols:
+        raise ValueError(f"{name} must have at least {min_cols} column(s), got shape "
+                         f"{arr.shape}")
+    dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    with np.errstate(over="ignore"):  # longdouble beyond float64: inf, reported below
+        arr = np.ascontiguousarray(arr, dtype=dtype)
+    top, nan = column_absmax(arr)
+    if nan or not np.all(np.isfinite(top)):
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int(np.isinf(arr).sum())
+        raise ValueError(f"{name} must be finite, got {n_nan} NaN and {n_inf} inf "
+                         f"(after conversion to {arr.dtype})")
+    return arr, top
+
+
+def check_vector(values, name, length=None):
+    """Validate a finite real 1-D array (optionally of a given length); float64 copy-free
+    when possible. Sparse or complex input raises TypeError."""
+    arr = _as_real_array(values, name, "a 1-D array of real numbers")
+    return check_1d_finite(arr, name, n_samples=length)
+
+
+def check_labels01(y, n_samples, name="y"):
+    """Validate 0/1 (or bool) labels, one per row of X; returns float64."""
+    arr = _as_real_array(y, name, "a 1-D array of 0/1 labels")
+    return check_binary(arr, n_samples, name, meaning=("negative", "positive"),
+                        length="one label per row of X").astype(np.float64)
+
+
+def column_scales(X, top=None):
+    """Exact power-of-two scales s_j for the columns of extreme magnitude, or None.
+
+    s_j = 2**k with max_i |x_ij| / s_j in [1, 2) for columns whose largest |x|
+    lies outside [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT], 1 for the others (and for
+    zero columns); None when no column needs it. Dividing by a power of two is
+    exact, and X / s with coefficients theta_j * s_j gives the same linear
+    predictor, so the rescaled problem is the same problem in float64. ``top``
+    (max |x| per column) is computed when not given.
+    """
+    if X.size == 0:
+        return None
+    if top is None:
+        top = column_absmax(np.ascontiguousarray(X))[0]
+    bad = (top > 2.0 ** SAFE_EXPONENT) | ((top > 0) & (top < 2.0 ** -SAFE_EXPONENT))
+    if not bad.any():
+        return None
+    scale = np.ones(X.shape[1])
+    scale[bad] = np.ldexp(1.0, np.frexp(top[bad])[1] - 1)  # 2**1024 would overflow
+    return scale
 
 
 def check_average(average):
@@ -98,7 +222,14 @@ def step_sizes(schedule, learning_rate, t_start, n_steps, t0):
     """
     t = np.arange(t_start + 1, t_start + n_steps + 1, dtype=np.float64)
     if callable(schedule):
-        out = np.array([schedule(int(ti)) for ti in t], dtype=np.float64)
+        out = np.empty(n_steps)
+        for k, ti in enumerate(t):
+            value = schedule(int(ti))
+            if not (isinstance(value, (int, float, np.integer, np.floating))
+                    and not isinstance(value, (bool, np.bool_))):
+                raise TypeError(f"schedule must return a real number (the step size), got "
+                                 f"{_describe(value)} at t = {int(ti)}")
+            out[k] = value
         bad = ~(np.isfinite(out) & (out > 0))
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
@@ -118,6 +249,9 @@ def method_hyper(method, *, momentum, rho, beta1, beta2, eps, nesterov, amsgrad,
     """Validate hyper-parameters and return (code, flags, adam_form_code, b1, b2, eps)."""
     check_choice(method, "solver" if method not in METHODS else "method", tuple(METHODS))
     eps = check_real(eps, "eps", low=0.0, low_open=True)
+    nesterov = check_bool(nesterov, "nesterov")
+    amsgrad = check_bool(amsgrad, "amsgrad")
+    eps_inside = check_bool(eps_inside, "eps_inside")
     flags = 0
     if method == "momentum":
         b1 = check_real(momentum, "momentum", low=0.0, high=1.0, high_open=True)

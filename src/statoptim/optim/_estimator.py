@@ -9,18 +9,36 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from statoptim._validation import (
-    _describe, check_choice, check_positive_int, check_random_state, check_real,
+    _describe,
+    check_choice,
+    check_positive_int,
+    check_random_state,
+    check_real,
+    validate_named,
 )
 from statoptim.optim._common import (
-    DEFAULT_LEARNING_RATE, check_average, check_schedule,
-    check_shuffle, method_hyper,
+    ADAM_FORMS,
+    DEFAULT_LEARNING_RATE,
+    SAFE_EXPONENT,
+    check_average,
+    check_bool,
+    check_schedule,
+    check_shuffle,
+    column_scales,
+    method_hyper,
 )
 from statoptim.optim._newton import (
-    SEPARATION_MESSAGE, SeparationWarning, check_separation, lbfgs_logistic,
-    logistic_objective, newton_logistic, warn_identifiability,
+    SEPARATION_MESSAGE,
+    SeparationWarning,
+    _objective,
+    _separable,
+    lbfgs_core,
+    newton_core,
+    rescaled_problem,
+    warn_identifiability,
 )
 from statoptim.optim._stochastic import LogisticEpochRunner
 
@@ -31,8 +49,35 @@ FULL_BATCH = ("newton", "lbfgs")
 STOPPINGS = ("grad", "loss", None)
 
 
+def _check_targets(y):
+    """scikit-learn's target check, with a message that names y."""
+    try:
+        check_classification_targets(y)
+    except ValueError as exc:
+        raise ValueError(f"y must hold class labels (two distinct values); {exc}") from None
+
+
 def _is_stochastic(est):
     return est.solver not in FULL_BATCH
+
+
+def _check_stochastic_scale(X, solver):
+    """The minibatch solvers need columns of ordinary magnitude: their step sizes and the
+    gradient tolerance are in the units of X, so a column with max |x| outside
+    [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] would overflow the iterates or never move its
+    coefficient (a silently wrong answer at alpha=0). Newton and L-BFGS rescale such
+    columns exactly instead."""
+    scale = column_scales(X)
+    if scale is None:
+        return
+    j = int(np.flatnonzero(scale != 1.0)[0])
+    top = max(float(np.max(X[:, j])), -float(np.min(X[:, j])))
+    raise ValueError(
+        f"X has a column of extreme magnitude (column {j}: max |x| = {top:.3g}, outside "
+        f"[2**-{SAFE_EXPONENT}, 2**{SAFE_EXPONENT}]): solver={solver!r} is not "
+        "scale-invariant (step sizes and tol are in the units of X). Standardise the "
+        "columns of X (e.g. StandardScaler), or use solver='newton' or 'lbfgs', which "
+        "rescale such columns exactly")
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
@@ -149,10 +194,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     loss_curve_ : list of float
         F at the returned iterate at each check (Newton: after each iteration).
     grad_inf_ : float
-        ||grad F||_inf at the returned iterate (at the last check).
+        ||grad F||_inf at the returned iterate (at the last check); for Newton and
+        L-BFGS on X with columns of extreme magnitude, of the rescaled problem.
     separable_ : bool or None
         Result of the LP separation check at alpha = 0 (None if not run).
     n_features_in_ : int
+
+    Notes
+    -----
+    Columns of X whose largest |x| lies outside [2**-100, 2**100] are handled
+    exactly by Newton and L-BFGS: they solve the same problem on the columns divided
+    by powers of two (ridge alpha / s_j^2 on the rescaled coefficients) and return the
+    coefficients for X. When that ridge, or a coefficient, is not representable in
+    float64 at the scale of X, ``fit`` raises ValueError. The stochastic solvers are
+    not scale-invariant (step sizes and ``tol`` are in the units of X) and raise
+    ValueError for such columns: standardise X first.
     """
 
     def __init__(self, solver="newton", *, alpha=1e-4, learning_rate=None, batch_size=None,
@@ -204,7 +260,29 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.max_iter, "max_iter")
         if self.hessian_subsample is not None:
             check_positive_int(self.hessian_subsample, "hessian_subsample", minimum=2)
+        self._check_other_params()
         return alpha, tol, max_iter
+
+    def _check_other_params(self):
+        """Every parameter is checked whatever the solver (a bad value of a parameter the
+        chosen solver does not read is still a bad call, and would bite after set_params)."""
+        if self.learning_rate is not None:
+            check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
+        if self.batch_size is not None:
+            check_positive_int(self.batch_size, "batch_size")
+        check_schedule(self.schedule)
+        for name in ("momentum", "rho", "beta1", "beta2"):
+            check_real(getattr(self, name), name, low=0.0, high=1.0, high_open=True)
+        check_real(self.eps, "eps", low=0.0, low_open=True)
+        for name in ("nesterov", "eps_inside", "amsgrad", "warm_start"):
+            check_bool(getattr(self, name), name)
+        check_choice(self.adam_form, "adam_form", tuple(ADAM_FORMS))
+        check_average(self.average)
+        check_shuffle(self.shuffle)
+        check_choice(self.stopping, "stopping", STOPPINGS)
+        check_positive_int(self.n_iter_no_change, "n_iter_no_change")
+        check_positive_int(self.check_every, "check_every")
+        check_random_state(self.random_state)
 
     def _validate_stochastic(self, n_samples):
         lr = self.learning_rate
@@ -227,26 +305,33 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return lr, batch_size, schedule, hyper
 
     def _validate_Xy(self, X, y, reset):
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                             reset=reset)
+        with np.errstate(invalid="ignore", over="ignore"):  # scikit-learn's finiteness
+            # check sums X: +inf and -inf would warn before its clear error
+            X, y = validate_named(self, X, y, dtype=[np.float64, np.float32], order="C",
+                                  reset=reset)
         return X, y
 
     def _encode(self, y, classes=None):
         labels = np.unique(y)
         if classes is None and labels.shape[0] < 2:
-            check_classification_targets(y)
+            _check_targets(y)
             raise ValueError(
                 f"y must contain exactly two classes, got one class {labels.tolist()!r}"
                 " (for partial_fit on such a batch, pass classes=[negative, positive])")
         if classes is None and labels.shape[0] != 2:
-            check_classification_targets(y)  # "Unknown label type" for continuous y
+            _check_targets(y)  # "Unknown label type" for continuous y
             raise ValueError(
                 "Only binary classification is supported. The type of the target is "
                 f"{type_of_target(y, input_name='y')}: y must contain exactly two classes, "
                 f"got {labels.shape[0]} class(es)")
         if classes is None:
             classes = labels
-        classes = np.asarray(classes)
+        else:
+            given = np.asarray(classes)
+            if given.ndim != 1 or np.unique(given).shape[0] != given.shape[0]:
+                raise ValueError("classes must be a 1-D array of two distinct labels, got "
+                                 f"{_describe(classes)}")
+            classes = np.unique(given)
         if classes.shape[0] != 2:
             raise ValueError(
                 "y must contain exactly two classes (this is binary logistic regression), "
@@ -276,8 +361,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self
         """
         alpha, tol, max_iter = self._validate_params()
+        warm_start = check_bool(self.warm_start, "warm_start")
+        self._runner = None  # a refit never continues a previous minibatch state
         previous = None
-        if self.warm_start and hasattr(self, "coef_"):
+        if warm_start and hasattr(self, "coef_"):
             previous = (np.concatenate([self.intercept_, self.coef_[0]]), self.classes_)
         X, y = self._validate_Xy(X, y, reset=True)
         self.classes_, yb = self._encode(y)
@@ -287,23 +374,35 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             theta0 = previous[0]
         if self.solver in FULL_BATCH:
             return self._fit_newton(X, yb, alpha, tol, max_iter, theta0)
+        _check_stochastic_scale(X, self.solver)
+        self._new_runner(X, alpha, theta0)
+        self._fit_epochs(X, yb, alpha, tol, max_iter, check=True)
+        return self
+
+    def _runner_key(self):
+        """What a minibatch state belongs to: partial_fit starts a new state (moments,
+        step counter, averages) when the solver or the averaging mode changed."""
+        return (self.solver, check_average(self.average))
+
+    def _new_runner(self, X, alpha, theta0=None):
+        """A fresh minibatch state for the current parameters, starting at theta0 (or 0)."""
         lr, batch_size, schedule, hyper = self._validate_stochastic(X.shape[0])
         self._runner = LogisticEpochRunner(
             X.shape[1], hyper, learning_rate=lr, schedule=schedule, alpha=alpha,
             batch_size=batch_size, average=self.average, avg_decay=hyper[4],
             shuffle=self.shuffle, rng=check_random_state(self.random_state))
+        self._runner.key = self._runner_key()
         if theta0 is not None:
             self._runner.theta[:] = theta0
             self._runner.theta_avg[:] = theta0
         self.loss_curve_ = []
         self.n_iter_ = 0
-        self._fit_epochs(X, yb, alpha, tol, max_iter, check=True)
-        return self
 
     def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None):
+        X, pen, scale = rescaled_problem(X, alpha)
         if self.solver == "lbfgs":
-            theta, info = lbfgs_logistic(X, yb, alpha, tol=tol, max_iter=max_iter,
-                                         theta0=theta0)
+            theta, info = lbfgs_core(X, yb, pen, scale, tol=tol, max_iter=max_iter,
+                                     theta0=theta0)
             if not info["converged"]:
                 warnings.warn(
                     f"lbfgs did not converge after {info['n_iter']} iterations "
@@ -316,9 +415,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.grad_inf_ = info["grad_inf"]
             self.separable_ = None
             return self
-        theta, info = newton_logistic(X, yb, alpha, tol=tol, max_iter=max_iter,
-                                      theta0=theta0, hessian_subsample=self.hessian_subsample,
-                                      rng=check_random_state(self.random_state))
+        theta, info = newton_core(X, yb, alpha, pen, scale, tol=tol, max_iter=max_iter,
+                                  theta0=theta0, separation_check=True,
+                                  hessian_subsample=self.hessian_subsample,
+                                  rng=check_random_state(self.random_state), callback=None)
         warn_identifiability(info)
         if not info["converged"] and not info["separable"]:
             curve = info["loss_curve"]
@@ -356,8 +456,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 continue
             theta = runner.coef()
             F_prev = F
-            F, _, max_eta = logistic_objective(X, yb, theta, alpha, grad)
-            if not (np.isfinite(F) and np.all(np.isfinite(theta))):
+            if np.all(np.isfinite(theta)):
+                F, max_eta = _objective(X, yb, theta, alpha, grad)
+            if not (np.all(np.isfinite(theta)) and np.isfinite(F)
+                    and np.all(np.isfinite(grad))):
                 raise ValueError(
                     f"the {self.solver} iterates diverged (non-finite loss or coefficients) "
                     f"at epoch {self.n_iter_}; reduce learning_rate (got {runner.learning_rate:g})")
@@ -384,7 +486,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.grad_inf_ = float(np.abs(grad).max())
         self.separable_ = None
         if alpha == 0.0 and max_eta > 30.0 and X.shape[0] * (X.shape[1] + 1) <= 4_000_000:
-            self.separable_ = check_separation(X, yb)
+            self.separable_ = _separable(X, yb)
             if self.separable_:
                 warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
         if check and self.stopping is not None and not converged:
@@ -404,28 +506,40 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         Not per-sample SGD: the rows are split into minibatches of ``batch_size``.
         ``classes`` is required on the first call unless ``y`` holds both classes.
+        Once fitted (by ``fit`` or ``partial_fit``), X must have the fitted
+        n_features and y the fitted classes. The minibatch state (moments, step
+        counter t, averages) continues while the solver and ``average`` stay the same
+        (other parameters changed by ``set_params`` apply from this call on); after a
+        ``fit`` by Newton or L-BFGS, or a change of solver or ``average``, a new state
+        starts from the fitted coefficients. ``fit`` always starts a new state.
 
         Returns
         -------
         self
         """
-        alpha, tol, max_iter = self._validate_params()
-        first = not hasattr(self, "_runner")
-        X, y = self._validate_Xy(X, y, reset=first)
-        if first:
+        alpha, tol, _ = self._validate_params()
+        fitted = hasattr(self, "coef_") and hasattr(self, "classes_")
+        X, y = self._validate_Xy(X, y, reset=not fitted)
+        _check_stochastic_scale(X, self.solver)
+        if not fitted:
             self.classes_, yb = self._encode(y, classes)
-            lr, batch_size, schedule, hyper = self._validate_stochastic(X.shape[0])
-            self._runner = LogisticEpochRunner(
-                X.shape[1], hyper, learning_rate=lr, schedule=schedule, alpha=alpha,
-                batch_size=batch_size, average=self.average, avg_decay=hyper[4],
-                shuffle=self.shuffle, rng=check_random_state(self.random_state))
-            self.loss_curve_ = []
-            self.n_iter_ = 0
+            self._new_runner(X, alpha)
         else:
-            if classes is not None and not np.array_equal(np.asarray(classes), self.classes_):
-                raise ValueError(f"classes must match the first call's {self.classes_.tolist()!r}"
+            if classes is not None and not np.array_equal(
+                    np.unique(np.asarray(classes)), self.classes_):
+                raise ValueError(f"classes must match the fitted {self.classes_.tolist()!r}"
                                  f", got {_describe(classes)}")
             _, yb = self._encode(y, self.classes_)
+            runner = getattr(self, "_runner", None)
+            if runner is None or runner.key != self._runner_key():
+                # fitted by another solver, or the solver / averaging changed since: a new
+                # minibatch state (moments, t) that starts from the fitted coefficients
+                self._new_runner(X, alpha, np.concatenate([self.intercept_, self.coef_[0]]))
+            else:  # same state, current hyper-parameters (as after set_params)
+                lr, batch_size, schedule, hyper = self._validate_stochastic(X.shape[0])
+                runner.update_params(hyper, learning_rate=lr, schedule=schedule, alpha=alpha,
+                                     batch_size=batch_size, avg_decay=hyper[4],
+                                     shuffle=self.shuffle)
         self._fit_epochs(X, yb, alpha, tol, 1, check=False)
         return self
 
@@ -433,7 +547,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def decision_function(self, X):
         """eta = intercept + X @ coef, shape (n_samples,)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        with np.errstate(invalid="ignore", over="ignore"):
+            X = validate_named(self, X, reset=False, dtype=[np.float64, np.float32])
         return np.asarray(X @ self.coef_[0], dtype=np.float64) + self.intercept_[0]
 
     def predict_proba(self, X):

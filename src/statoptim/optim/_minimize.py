@@ -2,21 +2,32 @@
 for user objectives that are means of smooth per-row terms."""
 from __future__ import annotations
 
-
 import numpy as np
 from scipy import linalg
 from scipy.optimize import OptimizeResult
 
 from statoptim._validation import (
-    _describe, check_choice, check_positive_int, check_random_state, check_real,
+    _describe,
+    check_choice,
+    check_int,
+    check_positive_int,
+    check_random_state,
+    check_real,
 )
 from statoptim.optim._common import (
-    DEFAULT_LEARNING_RATE, check_average, check_schedule,
-    check_shuffle, epoch_order, method_hyper, step_sizes,
+    DEFAULT_LEARNING_RATE,
+    _as_real_array,
+    check_average,
+    check_bool,
+    check_schedule,
+    check_shuffle,
+    epoch_order,
+    method_hyper,
+    step_sizes,
 )
 from statoptim.optim._sgd_fast import apply_update
 
-__all__ = ["SGD", "Momentum", "RMSprop", "Adam", "Adamax", "minimize"]
+__all__ = ["SGD", "Adam", "Adamax", "Momentum", "RMSprop", "minimize"]
 
 
 class _Optimizer:
@@ -45,37 +56,71 @@ class _Optimizer:
 
         Parameters
         ----------
-        params : ndarray of float64, C-contiguous
-            Updated in place (1-D; other shapes are flattened views).
-        grad : array-like of the same size
+        params : ndarray of float64, C-contiguous, writeable, finite, non-empty
+            Updated in place (1-D; other shapes are flattened views). The optimiser
+            state is for one parameter size: after ``reset()`` it may change.
+        grad : array-like of real numbers with the shape of ``params``
             Gradient of the objective at ``params`` (ascent direction if
-            ``maximize=True``).
+            ``maximize=True``); finite.
+
+        Raises
+        ------
+        ValueError
+            For bad arguments or hyper-parameters, and when the step would make
+            ``params`` non-finite (too large a learning rate); ``params``, the state
+            and ``t`` are then left unchanged.
         """
         if not (isinstance(params, np.ndarray) and params.dtype == np.float64
                 and params.flags.c_contiguous and params.flags.writeable):
             raise ValueError("params must be a writeable C-contiguous float64 ndarray "
                              f"(updated in place), got {_describe(params)}")
+        if params.size == 0:
+            raise ValueError("params must have at least one entry, got an empty array")
+        if not np.all(np.isfinite(params)):
+            raise ValueError(f"params must be finite, got {int((~np.isfinite(params)).sum())} "
+                             "NaN or inf")
         flat = params.reshape(-1)
-        g = np.ascontiguousarray(grad, dtype=np.float64).reshape(-1)
-        if g.shape != flat.shape:
-            raise ValueError(f"grad must have {flat.size} entries like params, got shape "
-                             f"{np.shape(grad)}")
+        g = _as_real_array(grad, "grad", "an array of real numbers")
+        if g.shape != params.shape:
+            raise ValueError(f"grad must have the shape of params {params.shape}, got shape "
+                             f"{g.shape}")
+        g = np.ascontiguousarray(g, dtype=np.float64).reshape(-1)
+        if np.may_share_memory(g, flat):
+            g = g.copy()
         if not np.all(np.isfinite(g)):
             raise ValueError(f"grad must be finite, got {int((~np.isfinite(g)).sum())} NaN or "
                              f"inf at step t = {self.t + 1}")
-        if self.maximize:
+        if check_bool(self.maximize, "maximize"):
             g = -g
+        t = check_int(self.t, "t", minimum=0)
         lr = DEFAULT_LEARNING_RATE[self._method] if self.learning_rate is None else check_real(
             self.learning_rate, "learning_rate", low=0.0, low_open=True)
         schedule = check_schedule(self.schedule)
         t0 = check_real(self.t0, "t0", low=0.0, low_open=True)
         code, flags, form, b1, b2, eps = self._hyper()
-        if self._state is None or self._state.shape[1] != flat.size:
-            self._state = np.zeros((3, flat.size))
-        lr_t = step_sizes(schedule, lr, self.t, 1, t0)[0]
-        self.t += 1
-        apply_update(code, flags, form, b1, b2, eps, self.t, lr_t, g, flat,
-                     self._state[0], self._state[1], self._state[2])
+        if self._state is None:
+            if t != 0:
+                raise ValueError(f"t must be 0 for an optimiser without state, got {t}; "
+                                 "call reset()")
+            state = np.zeros((3, flat.size))
+        elif self._state.shape[1] != flat.size:
+            raise ValueError(f"params must have {self._state.shape[1]} entries like in the "
+                             f"previous steps of this optimiser, got {flat.size}; call reset() "
+                             "to start over with new parameters")
+        else:
+            state = self._state.copy()
+        lr_t = step_sizes(schedule, lr, t, 1, t0)[0]
+        new = flat.copy()
+        apply_update(code, flags, form, b1, b2, eps, t + 1, lr_t, g, new,
+                     state[0], state[1], state[2])
+        if not (np.all(np.isfinite(new)) and np.all(np.isfinite(state))):
+            raise ValueError(f"the step t = {t + 1} would make params or the optimiser state "
+                             f"non-finite (step size {lr_t:g}, max |grad| = "
+                             f"{float(np.abs(g).max()):.3g}); reduce learning_rate or rescale "
+                             "the objective")
+        flat[:] = new
+        self._state = state
+        self.t = t + 1
         return params
 
 
@@ -196,14 +241,30 @@ class Adamax(_Optimizer):
 _CLASSES = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam,
             "adamax": Adamax}
 
+#: The ``**options`` of :func:`minimize` each method reads (beta2 is also the decay of
+#: ``average="ema"``, for every method).
+_OPTIONS_USED = {"sgd": (), "momentum": ("momentum", "nesterov"),
+                 "rmsprop": ("rho", "eps", "eps_inside"),
+                 "adam": ("beta1", "beta2", "eps", "amsgrad", "adam_form"),
+                 "adamax": ("beta1", "beta2")}
+
 
 def _call(fun, theta, rows, sign, t):
-    out = fun(theta.copy(), rows)
+    out = fun(theta.copy(), None if rows is None else rows.copy())
     try:
         value, grad = out
     except (TypeError, ValueError):
         raise ValueError(f"fun must return (value, gradient), got {_describe(out)}") from None
-    value = float(value)
+    if isinstance(value, (bool, np.bool_)) or np.ndim(value) != 0 or np.iscomplexobj(value):
+        raise ValueError(f"fun must return a real scalar value, got {_describe(value)}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"fun must return a real scalar value, got {_describe(value)}") from None
+    try:
+        grad = _as_real_array(grad, "the gradient returned by fun", "an array of real numbers")
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None
     grad = np.asarray(grad, dtype=np.float64).reshape(-1)
     if grad.shape != theta.shape:
         raise ValueError(f"fun must return a gradient of shape {theta.shape}, got {grad.shape}")
@@ -222,10 +283,14 @@ def _newton(fun, hess, x, sign, tol, max_iter, callback):
     n_iter = 0
     message = ""
     while n_iter < max_iter:
-        H = sign * np.asarray(hess(x.copy()), dtype=np.float64)
+        out = hess(x.copy())
+        try:
+            H = sign * np.asarray(_as_real_array(out, "hess", "a real array"), dtype=np.float64)
+        except TypeError:
+            H = np.zeros(0)
         if H.shape != (x.size, x.size) or not np.all(np.isfinite(H)):
-            raise ValueError(f"hess must return a finite ({x.size}, {x.size}) array, got "
-                             f"{_describe(H)}")
+            raise ValueError(f"hess must return a finite real ({x.size}, {x.size}) array, "
+                             f"got {_describe(out)}")
         H = 0.5 * (H + H.T)
         tau = 0.0
         scale = max(np.abs(np.diag(H)).max(), 1e-12)
@@ -305,8 +370,12 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     callback : callable ``callback(theta)``, optional
         Called after every epoch (Newton: iteration) with a copy of the iterate.
     **options
-        Method hyper-parameters: ``momentum``, ``nesterov``, ``rho``, ``eps``,
-        ``eps_inside``, ``beta1``, ``beta2``, ``amsgrad``, ``adam_form``.
+        Method hyper-parameters: ``momentum``, ``nesterov`` (momentum); ``rho``, ``eps``,
+        ``eps_inside`` (rmsprop); ``beta1``, ``beta2``, ``eps``, ``amsgrad``,
+        ``adam_form`` (adam); ``beta1``, ``beta2`` (adamax); ``beta2`` is also the EMA
+        decay of ``average="ema"``. An option the method does not use raises
+        ValueError (it would be silently ignored), as does any option with Newton,
+        ``hess`` with another method, and ``batch_size`` without ``n_samples``.
 
     Returns
     -------
@@ -317,34 +386,30 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     """
     check_choice(method, "method", tuple(_CLASSES) + ("newton",))
     if not callable(fun):
-        raise ValueError(f"fun must be callable, got {_describe(fun)}")
-    x = np.array(x0, dtype=np.float64).reshape(-1)
+        raise TypeError(f"fun must be callable, got {_describe(fun)}")
+    x = np.atleast_1d(_as_real_array(x0, "x0", "a 1-D array of real numbers"))
+    if x.ndim != 1:
+        raise ValueError(f"x0 must be 1-D (n_params,), got an array of shape {x.shape}")
+    x = np.array(x, dtype=np.float64)
     if x.size == 0 or not np.all(np.isfinite(x)):
         raise ValueError(f"x0 must be a non-empty finite 1-D array, got {_describe(x0)}")
     max_iter = check_positive_int(max_iter, "max_iter")
     check_choice(stopping, "stopping", ("grad", "loss", None))
     tol = (1e-10 if method == "newton" else 1e-4) if tol is None else check_real(
         tol, "tol", low=0.0)
-    sign = -1.0 if maximize else 1.0
-    if method == "newton":
-        if hess is None or not callable(hess):
-            raise ValueError(f"hess must be a callable theta -> Hessian for method='newton', "
-                             f"got {_describe(hess)}")
-        return _newton(fun, hess, x, sign, tol, max_iter, callback)
-    unknown = set(options) - {"momentum", "nesterov", "rho", "eps", "eps_inside", "beta1",
-                              "beta2", "amsgrad", "adam_form"}
-    if unknown:
-        raise ValueError(f"unknown option(s) for method={method!r}: {sorted(unknown)}")
-    hyper_kw = dict(momentum=0.9, nesterov=False, rho=0.9, eps=1e-8, eps_inside=False,
-                    beta1=0.9, beta2=0.999, amsgrad=False, adam_form="algorithm1")
-    hyper_kw.update(options)
-    code, flags, form, b1, b2, eps = method_hyper(method, **hyper_kw)
-    lr = DEFAULT_LEARNING_RATE[method] if learning_rate is None else check_real(
+    n_iter_no_change = check_positive_int(n_iter_no_change, "n_iter_no_change")
+    sign = -1.0 if check_bool(maximize, "maximize") else 1.0
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be None or callable, got {_describe(callback)}")
+    lr = DEFAULT_LEARNING_RATE.get(method) if learning_rate is None else check_real(
         learning_rate, "learning_rate", low=0.0, low_open=True)
     schedule = check_schedule(schedule)
     avg_mode = check_average(average)
     shuffle = check_shuffle(shuffle)
     if n_samples is None:
+        if batch_size is not None:
+            raise ValueError(f"batch_size={batch_size!r} needs n_samples (the number of rows "
+                             "the minibatches are drawn from), got n_samples=None")
         n_rows, b = None, 1
         n_batches = 1
     else:
@@ -354,6 +419,30 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
         b = min(b, n_rows)
         n_batches = -(-n_rows // b)
     rng = check_random_state(random_state)
+    if method == "newton":
+        if hess is None or not callable(hess):
+            raise ValueError(f"hess must be a callable theta -> Hessian for method='newton', "
+                             f"got {_describe(hess)}")
+        if options:
+            raise ValueError(f"method='newton' takes no optimiser options, got "
+                             f"{sorted(options)}")
+        return _newton(fun, hess, x, sign, tol, max_iter, callback)
+    if hess is not None:
+        raise ValueError(f"hess is only used by method='newton', got method={method!r}")
+    unknown = set(options) - set(_OPTIONS_USED["adam"]) - {"momentum", "nesterov", "rho",
+                                                            "eps_inside"}
+    if unknown:
+        raise ValueError(f"unknown option(s) for method={method!r}: {sorted(unknown)}")
+    used = set(_OPTIONS_USED[method]) | ({"beta2"} if avg_mode == 2 else set())
+    unused = set(options) - used
+    if unused:
+        raise ValueError(f"option(s) {sorted(unused)} are not used by method={method!r} "
+                         f"(its options: {sorted(used) or 'none'})")
+    hyper_kw = {"momentum": 0.9, "nesterov": False, "rho": 0.9, "eps": 1e-8,
+                "eps_inside": False, "beta1": 0.9, "beta2": 0.999, "amsgrad": False,
+                "adam_form": "algorithm1"}
+    hyper_kw.update(options)
+    code, flags, form, b1, b2, eps = method_hyper(method, **hyper_kw)
     state = np.zeros((3, x.size))
     x_avg = x.copy()
     t = 0
@@ -377,6 +466,9 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
             t += 1
             apply_update(code, flags, form, b1, b2, eps, t, steps[k], g, x,
                          state[0], state[1], state[2])
+            if not np.all(np.isfinite(x)):
+                raise ValueError(f"the {method} iterates diverged (non-finite parameters) at "
+                                 f"update t = {t}; reduce learning_rate (got {lr:g})")
             if avg_mode == 1:
                 if t <= n_batches:
                     x_avg[:] = x

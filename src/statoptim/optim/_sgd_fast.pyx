@@ -15,7 +15,13 @@
 # - `_update` is the single implementation of every update rule; the epoch
 #   kernel and the `apply_update` entry point (used by the optimiser objects
 #   for user objectives and by the tests) both call it.
+# - Every entry point checks the shapes of its arrays against each other (and
+#   index arrays against the rows of X) before its nogil loop, in O(1) or
+#   O(n_rows): the loops run without bounds checks, so a wrong length would
+#   otherwise read or write out of bounds. BLAS takes 32-bit sizes: a gemv is
+#   used only for blocks of fewer than INT_MAX rows and columns.
 from cython cimport floating
+from libc.limits cimport INT_MAX
 from libc.math cimport exp, log1p, sqrt, fabs, pow
 from statoptim._cy._blas cimport xgemv_cols, xgemv_rows
 
@@ -58,6 +64,35 @@ cdef enum:
     AVG_NONE = 0
     AVG_POLYAK = 1
     AVG_EMA = 2
+
+
+cdef int _check_length(Py_ssize_t got, Py_ssize_t want, str name, str what) except -1:
+    """Raise ValueError unless an array has the length its kernel will index."""
+    if got != want:
+        raise ValueError(f"{name} must have {what} = {want} entries, got {got}")
+    return 0
+
+
+cdef int _check_rows(const Py_ssize_t[::1] rows, Py_ssize_t n_samples, str name) except -1:
+    """Raise ValueError unless every row index lies in [0, n_samples)."""
+    cdef Py_ssize_t k, bad = -1
+    with nogil:
+        for k in range(rows.shape[0]):
+            if rows[k] < 0 or rows[k] >= n_samples:
+                bad = k
+                break
+    if bad >= 0:
+        raise ValueError(f"{name} must hold row indices in [0, {n_samples}), got "
+                         f"{rows[bad]} at position {bad}")
+    return 0
+
+
+cdef int _check_codes(int method, int adam_form) except -1:
+    if method < M_SGD or method > M_ADAMAX:
+        raise ValueError(f"method code must be in [0, 4], got {method}")
+    if adam_form < A_ALGORITHM1 or adam_form > A_CONSTANT_EPS_HAT:
+        raise ValueError(f"adam_form code must be in [0, 2], got {adam_form}")
+    return 0
 
 
 cdef inline double _sigmoid(double z) noexcept nogil:
@@ -202,6 +237,15 @@ def apply_update(int method, int flags, int adam_form, double b1, double b2, dou
     length of ``theta`` (unused ones may be any float64 arrays of that length).
     """
     cdef Py_ssize_t n_coef = theta.shape[0]
+    _check_codes(method, adam_form)
+    if t < 1:
+        raise ValueError(f"t must be >= 1 (the step being taken), got {t}")
+    _check_length(grad.shape[0], n_coef, "grad", "len(theta)")
+    _check_length(s1.shape[0], n_coef, "s1", "len(theta)")
+    _check_length(s2.shape[0], n_coef, "s2", "len(theta)")
+    _check_length(s3.shape[0], n_coef, "s3", "len(theta)")
+    if n_coef == 0:
+        return
     with nogil:
         _update(method, flags, adam_form, b1, b2, eps, t, lr, n_coef,
                 &grad[0], &theta[0], &s1[0], &s2[0], &s3[0])
@@ -234,18 +278,42 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
     """
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_coef = n_features + 1
-    cdef Py_ssize_t n_batches = (n_samples + batch_size - 1) // batch_size
+    cdef Py_ssize_t n_batches
     cdef Py_ssize_t k, ii, i, j, start, stop
     cdef long long t = t_start
     cdef double eta, r, inv
     cdef const floating* xi
-    cdef double* g = &grad[0]
-    cdef double* th = &theta[0]
-    cdef double* er = &resid[0]
-    cdef bint contiguous
-    if resid.shape[0] < min(batch_size, n_samples):
+    cdef double* g
+    cdef double* th
+    cdef double* er
+    cdef bint contiguous, blas_ok = 0 < n_features < INT_MAX
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if n_features < 1:
+        raise ValueError("X must have at least one column, got 0")
+    if t_start < 0:
+        raise ValueError(f"t_start must be >= 0, got {t_start}")
+    _check_codes(method, adam_form)
+    if average < AVG_NONE or average > AVG_EMA:
+        raise ValueError(f"average code must be in [0, 2], got {average}")
+    n_batches = n_samples // batch_size + (n_samples % batch_size != 0)
+    _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
+    _check_length(order.shape[0], n_samples, "order", "X.shape[0]")
+    for name, arr in (("theta", theta), ("s1", s1), ("s2", s2), ("s3", s3),
+                      ("theta_avg", theta_avg), ("grad", grad)):
+        _check_length(arr.shape[0], n_coef, name, "X.shape[1] + 1")
+    if step_sizes.shape[0] < n_batches:
+        raise ValueError(f"step_sizes must hold one step size per batch ({n_batches}), "
+                         f"got {step_sizes.shape[0]}")
+    if resid.shape[0] < min(batch_size, n_samples) or resid.shape[0] == 0:
         raise ValueError(f"resid must hold batch_size = {batch_size} values, "
                          f"got {resid.shape[0]}")
+    _check_rows(order, n_samples, "order")
+    if n_samples == 0:
+        return t
+    g = &grad[0]
+    th = &theta[0]
+    er = &resid[0]
     with nogil:
         for k in range(n_batches):
             start = k * batch_size
@@ -254,7 +322,7 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
                 stop = n_samples
             for j in range(n_coef):
                 g[j] = 0.0
-            contiguous = floating is double
+            contiguous = floating is double and blas_ok and stop - start < INT_MAX
             if contiguous:
                 for ii in range(start + 1, stop):
                     if order[ii] != order[ii - 1] + 1:
@@ -312,36 +380,60 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
     cdef Py_ssize_t chunk = work.shape[0] // (n_features + 1)
     cdef Py_ssize_t i, j, k, start, m
     cdef double eta, loss = 0.0, pen = 0.0, inv, max_eta = 0.0, g0 = 0.0
-    cdef const double* th = &theta[0]
-    cdef double* g = &grad[0]
-    cdef double* er = &work[0]
-    cdef double* buf = &work[0] + chunk
+    cdef const double* th
+    cdef double* g
+    cdef double* er
+    cdef double* buf
     cdef const double* A
     cdef const floating* xs
     cdef double e, r
+    if n_samples < 1:
+        raise ValueError("X must have at least one row (F is a mean over rows), got 0")
+    if n_features >= INT_MAX:
+        raise ValueError(f"X must have fewer than {INT_MAX} columns (BLAS sizes are "
+                         f"32-bit), got {n_features}")
+    _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
+    _check_length(theta.shape[0], n_features + 1, "theta", "X.shape[1] + 1")
+    _check_length(grad.shape[0], n_features + 1, "grad", "X.shape[1] + 1")
     if chunk < 1:
         raise ValueError(f"work must hold at least n_features + 1 = {n_features + 1} "
                          f"values, got {work.shape[0]}")
+    if chunk > (1 << 20):  # rows per gemv: far below INT_MAX, and cache-sized anyway
+        chunk = 1 << 20
+    th = &theta[0]
+    g = &grad[0]
+    er = &work[0]
+    buf = &work[0] + chunk
     with nogil:
         for j in range(n_features + 1):
             g[j] = 0.0
         start = 0
         while start < n_samples:
             m = chunk if start + chunk <= n_samples else n_samples - start
-            if floating is double:
+            if n_features == 0:  # intercept only (BLAS rejects a leading dimension of 0)
+                A = buf
+                for i in range(m):
+                    er[i] = 0.0
+            elif floating is double:
                 A = &X[start, 0]
+                xgemv_rows(m, n_features, 1.0, A, th + 1, 0.0, er)
             else:
                 xs = &X[start, 0]
                 for k in range(m * n_features):
                     buf[k] = <double>xs[k]
                 A = buf
-            xgemv_rows(m, n_features, 1.0, A, th + 1, 0.0, er)
+                xgemv_rows(m, n_features, 1.0, A, th + 1, 0.0, er)
             for i in range(m):
                 eta = th[0] + er[i]
                 e = exp(-fabs(eta))  # one exp per row for both the loss and sigma(eta)
+                # (1 - y) eta and (1 - y) - e / (1 + e) instead of eta - y eta and
+                # 1 / (1 + e) - y: no cancellation for a well-fitted row with y = 1,
+                # whose loss log1p(e) and residual -e / (1 + e) would round to 0 next to
+                # eta; so F and its gradient keep their relative accuracy as F -> 0
+                # (separable data), which Newton's relative stopping test needs.
                 if eta >= 0.0:
-                    loss = loss + (eta + log1p(e) - y[start + i] * eta)
-                    r = 1.0 / (1.0 + e) - y[start + i]
+                    loss = loss + (log1p(e) + (1.0 - y[start + i]) * eta)
+                    r = (1.0 - y[start + i]) - e / (1.0 + e)
                 else:
                     loss = loss + (log1p(e) - y[start + i] * eta)
                     r = e / (1.0 + e) - y[start + i]
@@ -349,13 +441,16 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
                     max_eta = fabs(eta)
                 g0 = g0 + r
                 er[i] = r
-            xgemv_cols(m, n_features, 1.0, A, er, 1.0, g + 1)
+            if n_features > 0:
+                xgemv_cols(m, n_features, 1.0, A, er, 1.0, g + 1)
             start = start + m
         inv = 1.0 / <double>n_samples
         g[0] = g0 * inv
         for j in range(1, n_features + 1):
             g[j] = g[j] * inv + alpha * th[j]
             pen = pen + th[j] * th[j]
+    if alpha == 0.0:  # no 0 * inf = NaN when ||theta||^2 overflows but F does not
+        return loss * inv, max_eta
     return loss * inv + 0.5 * alpha * pen, max_eta
 
 
@@ -370,14 +465,53 @@ def hessian_rows(const floating[:, ::1] X,      # IN  (n_samples, n_features)
     cdef double eta, e, sw
     cdef const floating* xi
     cdef double* o
-    cdef const double* th = &theta[0]
+    cdef const double* th
+    _check_length(theta.shape[0], n_features + 1, "theta", "X.shape[1] + 1")
+    _check_length(out.shape[0], n_rows, "out", "len(rows)")
+    _check_length(out.shape[1], n_features + 1, "out's second axis", "X.shape[1] + 1")
+    _check_rows(rows, X.shape[0], "rows")
+    th = &theta[0]
     with nogil:
         for k in range(n_rows):
-            xi = &X[rows[k], 0]
-            eta = th[0] + _row_dot(xi, th + 1, n_features)
+            if n_features > 0:
+                xi = &X[rows[k], 0]
+                eta = th[0] + _row_dot(xi, th + 1, n_features)
+            else:
+                eta = th[0]
             e = exp(-fabs(eta))
             sw = sqrt(e) / (1.0 + e)  # sqrt(pi (1 - pi)) = sqrt(e) / (1 + e), no overflow
             o = &out[k, 0]
             o[0] = sw
             for j in range(n_features):
                 o[j + 1] = sw * <double>xi[j]
+
+
+def column_absmax(const floating[:, ::1] X,   # IN  (n_samples, n_features)
+                  double[::1] out):            # OUT (n_features,)
+    """out[j] = max_i |x_ij| in one pass over X; returns True if some entry is NaN.
+
+    An infinite entry shows as out[j] = inf. Used by the wrappers both for the
+    finiteness check and for the power-of-two column scales (NumPy's axis-0
+    reductions take ~8x longer than one pass on C-ordered data).
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef Py_ssize_t i, j
+    cdef const floating* row
+    cdef double* o
+    cdef double a, b
+    cdef long long n_nan = 0
+    _check_length(out.shape[0], n_features, "out", "X.shape[1]")
+    if n_features == 0:
+        return False
+    o = &out[0]
+    with nogil:
+        for j in range(n_features):
+            o[j] = 0.0
+        for i in range(n_samples):
+            row = &X[i, 0]
+            for j in range(n_features):  # branch-free: the compiler vectorises it
+                a = fabs(<double>row[j])
+                b = o[j]
+                o[j] = a if a > b else b
+                n_nan += a != a
+    return n_nan > 0

@@ -54,10 +54,34 @@ class LogisticEpochRunner:
         self.grad = np.empty(n_coef)
         self.t = 0
         self.avg_start = None  # set to one epoch of updates at the first epoch
+        self.key = None  # what the owner uses to decide whether this state still applies
+
+    def update_params(self, hyper, *, learning_rate, schedule, alpha, batch_size, avg_decay,
+                      shuffle):
+        """Use new hyper-parameters from the next epoch on, keeping theta, the moments,
+        t and the averages (the method and the averaging mode must not change)."""
+        if hyper[0] != self.hyper[0]:
+            raise ValueError("update_params cannot change the method; start a new runner")
+        self.hyper = hyper
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.avg_decay = avg_decay
+        self.shuffle = check_shuffle(shuffle)
 
     def run_epoch(self, X, y):
-        """One pass of ceil(n / batch_size) updates over X (C-contiguous float32/64)."""
+        """One pass of ceil(n / batch_size) updates over X (C-contiguous float32/64).
+
+        X must have the runner's n_features columns and y one 0/1 label per row
+        (the kernel checks every length and raises ValueError otherwise).
+        """
+        if X.ndim != 2 or X.shape[1] + 1 != self.theta.shape[0]:
+            raise ValueError(f"X must have {self.theta.shape[0] - 1} columns (this optimiser "
+                             f"state's n_features), got shape {X.shape}")
         n_samples = X.shape[0]
+        if n_samples == 0:
+            return self.t
         b = min(self.batch_size, n_samples)
         n_batches = -(-n_samples // b)
         if self.avg_start is None:
