@@ -29,7 +29,7 @@ from statoptim.studies.quantile import _settings as quantile_settings
 
 STATOPTIM = os.path.join(os.path.dirname(sys.executable), "statoptim")
 # The quantile study at its smallest, computing nothing but the Monte Carlo grid.
-QUANTILE = ["reproduce", "quantile", "--n", "50", "--timing-n", "--figure", "",
+QUANTILE = ["reproduce", "quantile", "--n", "50", "--timing-n", "--no-figures",
             "--no-progress", "--jobs", "1"]
 
 
@@ -91,6 +91,10 @@ BAD_ARGUMENTS = [
     (["reproduce", "quantile-solver", "--quantiles", "nan"], ["argument --quantiles", "nan"]),
     (["reproduce", "quantile-solver", "--lp-max-n", "-1"], ["argument --lp-max-n"]),
     (["reproduce", "quantile-solver", "--repeats", "0"], ["argument --repeats"]),
+    (["reproduce", "quantile-solver", "--replications", "0"], ["argument --replications"]),
+    (["reproduce", "quantile-solver", "--jobs", "0"], ["argument --jobs"]),
+    (["reproduce", "quantile-solver", "--data", "{tmp}/nope"], ["argument --data"]),
+    (["reproduce", "quantile-solver", "--out", "{file}"], ["argument --out", "file"]),
     (["reproduce", "quantile-solver", "--seed", "-1"], ["argument --seed"]),
     (["reproduce", "quantile-solver", "--seed", "1.5"], ["argument --seed", "'1.5'"]),
     (["reproduce", "quantile-solver", "--bogus", "1"], ["unrecognized arguments"]),
@@ -109,14 +113,20 @@ BAD_ARGUMENTS = [
     (QUANTILE + ["--out", "{foreign}"], ["argument --out", "non-empty folder"]),
     (QUANTILE + ["--out", ""], ["argument --out"]),
     (QUANTILE + ["--out", "{tmp}/new", "--summarize-only"], ["argument --out", "no manifest"]),
-    (QUANTILE + ["--figure", "{tmp}/missing/box.png"], ["argument --figure", "does not exist"]),
-    (QUANTILE + ["--figure", "{tmp}/box.xyz"], ["argument --figure", "'xyz'"]),
-    (QUANTILE + ["--figure", "{tmp}"], ["argument --figure", "is a folder"]),
+    (QUANTILE + ["--figure", "{tmp}/box.png"], ["argument --figure", "--out DIR",
+                                                "quantile_theta1_boxplot.png"]),
+    (QUANTILE + ["--repeats", "0"], ["argument --repeats"]),
+    (QUANTILE + ["--data", "{tmp}/nope"], ["argument --data", "does not exist"]),
     # multiview
     (["reproduce", "multiview", "--data", "{tmp}/nope"], ["argument --data", "does not exist"]),
     (["reproduce", "multiview", "--data", "{tmp}"], ["argument --data", "raw_features.mat"]),
-    (["reproduce", "multiview", "--data", "{data}", "--figure", "{tmp}/no/pr.png"],
-     ["argument --figure"]),
+    (["reproduce", "multiview", "--data", "{data}", "--figure", "{tmp}/pr.png"],
+     ["argument --figure", "--out DIR"]),
+    (["reproduce", "multiview", "--data", "{data}", "--out", "{file}"], ["argument --out"]),
+    (["reproduce", "multiview", "--data", "{data}", "--replications", "0"],
+     ["argument --replications"]),
+    (["reproduce", "multiview", "--data", "{data}", "--seeds", "1", "2", "--seed", "3"],
+     ["argument --seeds", "not both"]),
     (["reproduce", "multiview", "--rank", "0"], ["argument --rank"]),
     (["reproduce", "multiview", "--regularization", "0"], ["argument --regularization"]),
     (["reproduce", "multiview", "--consensus", "-1"], ["argument --consensus"]),
@@ -129,6 +139,8 @@ BAD_ARGUMENTS = [
     (["reproduce", "multiview", "--jobs", "0"], ["argument --jobs"]),
     # ssvd
     (["reproduce", "ssvd", "--reps", "0"], ["argument --reps"]),
+    (["reproduce", "ssvd", "--replications", "0"], ["argument --replications"]),
+    (["reproduce", "ssvd", "--seed", "-1"], ["argument --seed"]),
     (["reproduce", "ssvd", "--repeats", "-1"], ["argument --repeats"]),
     (["reproduce", "ssvd", "--sparsepca-reps", "-1"], ["argument --sparsepca-reps"]),
     (["reproduce", "ssvd", "--data", "{tmp}/nope"], ["argument --data", "does not exist"]),
@@ -141,7 +153,8 @@ BAD_ARGUMENTS = [
     (["reproduce", "optimizers", "--mnist", "{tmp}/nope"], ["argument --mnist", "not exist"]),
     (["reproduce", "optimizers", "--mnist", "{tmp}"], ["argument --mnist", "MNIST file"]),
     (["reproduce", "optimizers", "--mnist", "auto", "--data", "{tmp}"], ["argument --mnist"]),
-    (["reproduce", "optimizers", "--figures", "{file}"], ["argument --figures", "file"]),
+    (["reproduce", "optimizers", "--figures", ""], ["argument --figures", "folder"]),
+    (["reproduce", "optimizers", "--figures", "{file}"], ["argument --out", "file"]),
     (["reproduce", "optimizers", "--out", "{file}"], ["argument --out"]),
     (["reproduce", "optimizers", "--replications", "0"], ["argument --replications"]),
 ]
@@ -196,18 +209,20 @@ def unwritable_dir(tmp_path):
 
 
 def test_an_unwritable_out_is_refused_before_computing(unwritable_dir, capsys):
-    for option in ("--out", "--figure"):
-        target = os.path.join(unwritable_dir, "results" if option == "--out" else "box.png")
-        assert_usage_error(capsys, QUANTILE + [option, target], f"argument {option}",
-                           "not writable")
-    assert_usage_error(capsys, ["reproduce", "optimizers", "--figures",
-                                os.path.join(unwritable_dir, "figs")], "not writable")
+    target = os.path.join(unwritable_dir, "results")
+    for argv in (QUANTILE, ["reproduce", "optimizers"], ["reproduce", "quantile-solver"],
+                 ["reproduce", "ssvd"]):
+        assert_usage_error(capsys, argv + ["--out", target], "argument --out", "not writable")
 
 
 def test_good_arguments_run(capsys):
-    assert main(["reproduce", "quantile-solver", "--n", "200", "--repeats", "1"]) == 0
+    assert main(["reproduce", "quantile-solver", "--n", "200", "--replications", "1",
+                 "--no-progress"]) == 0
     out, err = capsys.readouterr()
-    assert "rel. gap" in out and "200" in out and err == ""
+    assert "rel. gap" in out and "200" in out
+    # no --out: one line on how to keep the tables, nothing else
+    assert err.splitlines() == ["statoptim reproduce quantile-solver: nothing written: pass "
+                                "--out DIR to keep the tables (CSV, JSON) and the command"]
     assert main(["reproduce", "--list"]) == 0
     assert "quantile-solver" in capsys.readouterr().out
     assert main(["reproduce", "quantile", "--help"]) == 0

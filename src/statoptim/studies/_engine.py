@@ -89,9 +89,17 @@ read its completed chunks and touch no file.
 Progress
 --------
 With ``progress=True`` a bar on stderr shows completed/total replications,
-the rate and the time left: tqdm's if tqdm is importable, else a plain line
-printed at most every two seconds. It counts replications as their batch
-completes, on every backend.
+the rate and the time left (:class:`statoptim._optional.Progress`: tqdm's if
+tqdm is importable, else a plain line printed at most every two seconds). It
+counts replications as their batch completes, on every backend.
+
+Interruption
+------------
+Ctrl-C stops the run: tasks in flight are cancelled, a local Dask cluster is
+shut down (its workers ignore SIGINT, and its log is silenced meanwhile, so
+no worker traceback follows), and only then one line on stderr says how many
+replications are saved and that running the same command again resumes;
+:class:`StudyInterrupted` (a ``KeyboardInterrupt``) is raised.
 """
 from __future__ import annotations
 
@@ -109,12 +117,16 @@ import warnings
 
 import numpy as np
 
+from statoptim._optional import INSTALL, Progress, installed, optional_import
 from statoptim._validation import _describe, available_cpus, check_int
+from statoptim.studies._output import COMMAND_FILE
 from statoptim.studies._runner import (
     CommandLineError,
     _probe_writable,
+    _StoreTrue,
+    add_study_arguments,
+    given,
     int_at_least,
-    nonzero_int,
 )
 
 try:
@@ -131,10 +143,12 @@ __all__ = [
     "ResultsFolderError",
     "ResultsFolderLocked",
     "SchedulerUnreachableError",
+    "StudyInterrupted",
     "add_runner_arguments",
     "check_runner_arguments",
     "load_results",
     "replication_seed",
+    "run_from_args",
     "run_grid",
     "runner_kwargs",
 ]
@@ -157,6 +171,19 @@ class CorruptResultsWarning(UserWarning):
 
 class SchedulerUnreachableError(CommandLineError, ConnectionError):
     """The Dask scheduler given by address did not answer in time."""
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; its one-line message (what is saved) is already printed.
+
+    ``message`` is that line; ``reported`` is True.
+    """
+
+    reported = True
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
 
 
 # --------------------------------------------------------------------------- seeding
@@ -494,8 +521,9 @@ class _ResultsFolder:
 
     def _foreign_files(self):
         # (A manifest.json.PID.tmp is what a run killed while creating the folder left.)
+        # command.txt: the statoptim command writes the exact command first.
         return [name for name in os.listdir(self.path)
-                if not name.endswith(".tmp") and name != LOCK_NAME]
+                if not name.endswith(".tmp") and name not in (LOCK_NAME, COMMAND_FILE)]
 
     def _no_manifest_error(self):
         return ResultsFolderError(f"out={self.path!r} holds no study results (no "
@@ -736,54 +764,6 @@ def _batch_results(batch):
 # ------------------------------------------------------------------------ progress
 
 
-class _Progress:
-    """tqdm bar if importable, else a throttled plain line on stderr."""
-
-    def __init__(self, enabled, study, total, initial):
-        self.enabled, self.total, self.n = enabled, total, initial
-        self.initial, self.study = initial, study
-        self.bar = None
-        self.start = self.last = time.perf_counter()
-        if not enabled:
-            return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            tqdm = None
-        if tqdm is not None:
-            self.bar = tqdm(total=total, initial=initial, desc=study, unit="rep",
-                            dynamic_ncols=True, smoothing=0.1)
-        else:
-            self._print()
-
-    def update(self, k):
-        self.n += k
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.update(k)
-            return
-        now = time.perf_counter()
-        if now - self.last >= 2.0 or self.n >= self.total:
-            self.last = now
-            self._print()
-
-    def _print(self):
-        elapsed = time.perf_counter() - self.start
-        done_here = self.n - self.initial
-        if done_here > 0 and self.n < self.total:
-            eta = f"{elapsed / done_here * (self.total - self.n):.0f}s left"
-        else:
-            eta = "time left unknown" if self.n < self.total else "done"
-        pct = 100.0 * self.n / self.total
-        print(f"{self.study}: {self.n}/{self.total} replications ({pct:.0f}%), "
-              f"{elapsed:.0f}s elapsed, {eta}", file=sys.stderr, flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
 # ------------------------------------------------------------------------ backends
 
 
@@ -825,13 +805,10 @@ def _no_cleanup():
 
 def _connect(scheduler, n_jobs):
     """Return ``(client, cleanup)`` for a scheduler spec."""
-    try:
-        import distributed
-    except ImportError:
-        raise ImportError(
-            "the 'dask' backend needs Dask distributed: pip install \"statoptim[dask]\" "
-            "(or pip install \"dask[distributed]\")"
-        ) from None
+    distributed = optional_import("distributed")
+    if distributed is None:
+        raise ImportError(f"the 'dask' backend needs Dask distributed: {INSTALL['distributed']} "
+                          "(or pip install \"dask[distributed]\")")
     if isinstance(scheduler, distributed.Client):
         return scheduler, _no_cleanup
     if not isinstance(scheduler, str):
@@ -842,6 +819,8 @@ def _connect(scheduler, n_jobs):
         cluster = distributed.LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True,
             dashboard_address="127.0.0.1:0", host="127.0.0.1", silence_logs=40,
+            # the workers run dask_setup below: Ctrl-C is the main process's business
+            preload=[__name__],
         )
         client = distributed.Client(cluster)
 
@@ -860,6 +839,21 @@ def _connect(scheduler, n_jobs):
             "cluster on this machine."
         ) from None
     return client, client.close
+
+
+def dask_setup(worker):
+    """Preload of the workers of ``scheduler="local"``: they ignore SIGINT.
+
+    Ctrl-C in a terminal reaches every process of the foreground group; the
+    workers of a local cluster then died with tracebacks that buried the
+    main process's line saying what is saved. The main process shuts them
+    down instead.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _iter_dask(func, settings, tasks, seed, client):
@@ -892,8 +886,9 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
         function of its arguments, defined at module level so that it pickles.
     settings : list of dict
         The grid: JSON-serialisable dicts, all different.
-    n_replications : int
-        Replications per setting (>= 1).
+    n_replications : int or None
+        Replications per setting (>= 1). None only with ``summarize_only``:
+        every replication stored.
     seed : int, default=0
         Root seed; replication ``r`` of ``settings[s]`` gets
         ``default_rng(SeedSequence(seed, spawn_key=(s, r)))``.
@@ -937,11 +932,15 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
         (:class:`SchedulerUnreachableError`).
     ImportError
         The Dask backend without Dask installed.
+    StudyInterrupted
+        Ctrl-C (a ``KeyboardInterrupt``), after one line on stderr saying what
+        is saved.
     """
     if not callable(func):
         raise ValueError(f"func must be callable, got {_describe(func)}")
     settings, settings_sha256 = _canonical_settings(settings)
-    n_replications = check_int(n_replications, "n_replications", 1)
+    if n_replications is not None or not summarize_only:
+        n_replications = check_int(n_replications, "n_replications", 1)
     seed = check_int(seed, "seed", 0)
     if not isinstance(study, str) or not study:
         raise ValueError(f"study must be a non-empty str, got {_describe(study)}")
@@ -973,30 +972,33 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
          progress, summarize_only, batch_size):
     """:func:`run_grid` after validation; ``folder`` is open (and locked) or None."""
     out = None if folder is None else folder.path
+    limit = sys.maxsize if n_replications is None else n_replications
     try:
-        results = {} if folder is None else folder.read(n_replications)
+        results = {} if folder is None else folder.read(limit)
     except KeyboardInterrupt:
-        if not summarize_only:
-            print(f"\n{study}: interrupted while reading the stored results; they are kept "
-                  f"in {out}; run the same command again to resume", file=sys.stderr,
-                  flush=True)
-        raise
-    total = len(settings) * n_replications
+        if summarize_only:
+            raise
+        message = (f"{study}: interrupted while reading the stored results; they are kept "
+                   f"in {out}; run the same command again to resume")
+        print(f"\n{message}", file=sys.stderr, flush=True)
+        raise StudyInterrupted(message) from None
 
     if summarize_only:
-        if len(results) < total:
+        total = None if n_replications is None else len(settings) * n_replications
+        if total is not None and len(results) < total:
             warnings.warn(
                 f"{out} holds {len(results)} of the {total} replications of study "
                 f"{study!r}; the summary uses only those (rerun without --summarize-only "
                 "to compute the rest)", UserWarning, stacklevel=3)
         return _records(settings, results)
 
+    total = len(settings) * n_replications
     missing = [(s, r) for s in range(len(settings)) for r in range(n_replications)
                if (s, r) not in results]
     if not missing:
         return _records(settings, results)
 
-    bar, batches, cleanup = None, iter(()), _no_cleanup
+    bar, batches, cleanup, interrupted = None, iter(()), _no_cleanup, None
     try:
         if backend == "dask":
             client, cleanup = _connect(scheduler, n_jobs)
@@ -1011,7 +1013,8 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
         if progress and results:
             print(f"{study}: resuming from {out}: {len(results)} of {total} replications "
                   f"stored, computing {len(missing)}", file=sys.stderr, flush=True)
-        bar = _Progress(progress, study, total, len(results))
+        bar = Progress(total, study, unit="replication", enabled=progress,
+                       initial=len(results))
         if backend == "dask":
             batches = _iter_dask(func, settings, tasks, seed, client)
         elif backend == "joblib":
@@ -1024,28 +1027,71 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
             results.update(_batch_results(batch))
             bar.update(len(batch["replication"]))
     except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-            bar = None
         if folder is not None:
-            print(f"\n{study}: interrupted; {len(results)} of {total} replications are saved "
-                  f"in {out}; run the same command again to resume", file=sys.stderr,
-                  flush=True)
+            interrupted = (f"{study}: interrupted; {len(results)} of {total} replications "
+                           f"are saved in {out}; run the same command again to resume")
         else:
-            print(f"\n{study}: interrupted after {len(results)} of {total} replications; "
-                  "nothing is saved without --out DIR", file=sys.stderr, flush=True)
-        raise
+            interrupted = (f"{study}: interrupted after {len(results)} of {total} "
+                           "replications; nothing is saved without --out DIR")
+        raise StudyInterrupted(interrupted) from None
     finally:
-        if hasattr(batches, "close"):  # stop a generator cut short: cancels pending tasks
-            with warnings.catch_warnings():
-                # joblib's count of finished-but-unused tasks: noise after Ctrl-C or an error
-                warnings.filterwarnings("ignore", message=r".*tasks have been successfully "
-                                        "executed", category=UserWarning)
-                batches.close()
-        if bar is not None:
-            bar.close()
-        cleanup()
+        # After Ctrl-C: a second Ctrl-C must not cut the clean-up short, and the
+        # shutdown of a local Dask cluster is not news; the line saying what is
+        # saved comes last.
+        with _shielded(interrupted is not None):
+            if bar is not None:
+                bar.close()
+            if hasattr(batches, "close"):  # stop a generator cut short: cancels tasks
+                with warnings.catch_warnings():
+                    # joblib's count of finished-but-unused tasks: noise after Ctrl-C
+                    warnings.filterwarnings("ignore", message=r".*tasks have been "
+                                            "successfully executed", category=UserWarning)
+                    batches.close()
+            cleanup()
+        if interrupted is not None:
+            print(f"\n{interrupted}", file=sys.stderr, flush=True)
     return _records(settings, results)
+
+
+class _shielded:
+    """With ``active``: SIGINT ignored (main thread only) and Dask's log silenced."""
+
+    def __init__(self, active):
+        self.active = active
+        self._sigint = None
+        self._levels = []
+
+    def __enter__(self):
+        if not self.active:
+            return self
+        import logging
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            except (ValueError, OSError):  # pragma: no cover - no signals here
+                self._sigint = None
+        roots = ("distributed", "tornado", "asyncio")
+        names = set(roots) | {name for name in logging.root.manager.loggerDict
+                              if name.startswith(tuple(f"{r}." for r in roots))}
+        for name in sorted(names):
+            logger = logging.getLogger(name)
+            self._levels.append((logger, logger.level))
+            logger.setLevel(logging.CRITICAL + 1)
+        return self
+
+    def __exit__(self, *exc):
+        if not self.active:
+            return False
+        import signal
+
+        for logger, level in self._levels:
+            logger.setLevel(level)
+        if self._sigint is not None:
+            signal.signal(signal.SIGINT, self._sigint)
+        return False
 
 
 def load_results(out, settings=None, *, study=None, seed=None, n_replications=None):
@@ -1098,37 +1144,33 @@ def load_results(out, settings=None, *, study=None, seed=None, n_replications=No
 # ------------------------------------------------------------------------------ CLI
 
 
-def add_runner_arguments(parser, *, replications=100, seed=0):
-    """Add the common study-runner options to a study's argparse sub-parser.
+def add_runner_arguments(parser, *, replications=100, seed=0, replications_help=None,
+                         **kwargs):
+    """Add the options of every study plus the study runner's to a study's sub-parser.
 
-    ``--replications``, ``--seed``, ``--jobs``, ``--scheduler``, ``--out``,
-    ``--summarize-only``, ``--batch-size`` and ``--no-progress``; the defaults
-    of the first two are the study's.
+    The options of :func:`~statoptim.studies._runner.add_study_arguments`
+    (``--out`` is also the results folder here) plus ``--summarize-only`` and
+    ``--batch-size``; the defaults of ``--replications`` and ``--seed`` are
+    the study's. Other keyword arguments go to ``add_study_arguments``.
     """
-    group = parser.add_argument_group("study runner")
-    group.add_argument("--replications", type=int_at_least(1), default=replications,
-                       metavar="R",
-                       help=f"Monte Carlo replications per setting (default: {replications})")
-    group.add_argument("--seed", type=int_at_least(0), default=seed,
-                       help=f"root seed of the study (default: {seed})")
-    group.add_argument("--jobs", type=nonzero_int, default=-1, metavar="N",
-                       help="local worker processes (joblib; default -1: all cores; at most "
-                            "the CPUs available), or the number of workers of --scheduler "
-                            "local")
-    group.add_argument("--scheduler", default=None, metavar="ADDR",
-                       help="run on Dask: 'tcp://HOST:PORT' of a running scheduler, or "
-                            "'local' for a cluster on this machine (pip install "
-                            "'statoptim[dask]')")
-    group.add_argument("--out", default=None, metavar="DIR",
-                       help="results folder: every finished batch is saved there and a "
-                            "rerun computes only what is missing; one run at a time (a "
-                            "second run on the folder is refused)")
-    group.add_argument("--summarize-only", action="store_true",
-                       help="rebuild tables and figures from the results in --out "
-                            "without computing")
+    kwargs.setdefault("unused", ("data",))
+    group = add_study_arguments(
+        parser, replications=replications,
+        replications_help=replications_help or "Monte Carlo replications per setting; with "
+                                               "--summarize-only, default: all stored",
+        seed=seed,
+        out_help="results folder: every finished batch of replications is saved there as it "
+                 "completes (a rerun computes only what is missing; one run at a time), "
+                 "beside the tables as CSV and JSON, the figures and command.txt; without "
+                 "it nothing is written",
+        jobs_help="local worker processes (joblib; default -1: all cores; at most the CPUs "
+                  "available), or the number of workers of --scheduler local",
+        **kwargs)
+    group.add_argument("--summarize-only", action=_StoreTrue,
+                       help="rebuild tables and figures from the replications stored in --out "
+                            "without computing (all of them unless --replications is given)")
     group.add_argument("--batch-size", type=int_at_least(1), default=None, metavar="B",
                        help="replications per task and per results file (default: auto)")
-    group.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -1148,12 +1190,9 @@ def check_runner_arguments(args, study, settings):
         _resolve_backend("dask" if scheduler is not None else "joblib", scheduler)
     except ValueError as exc:
         raise ValueError(f"argument --scheduler: {exc}") from None
-    if scheduler is not None:
-        import importlib.util
-
-        if importlib.util.find_spec("distributed") is None:
-            raise ValueError("argument --scheduler: running on Dask needs Dask distributed: "
-                             'pip install "statoptim[dask]"')
+    if scheduler is not None and not installed("distributed"):
+        raise ValueError("argument --scheduler: running on Dask needs Dask distributed, "
+                         f"which is not installed ({INSTALL['distributed']})")
     if args.summarize_only and args.out is None:
         raise ValueError("argument --summarize-only: needs --out DIR, the folder of the "
                          "stored results")
@@ -1170,16 +1209,58 @@ def runner_kwargs(args):
     """Keyword arguments of :func:`run_grid` from options added by :func:`add_runner_arguments`.
 
     Use as ``run_grid(func, settings, study=NAME, **runner_kwargs(args))``; it
-    includes ``n_replications`` and ``seed``.
+    includes ``n_replications`` (None, i.e. all stored, for
+    ``--summarize-only`` without ``--replications``) and ``seed``.
     """
+    summarize_only = bool(getattr(args, "summarize_only", False))
+    everything = summarize_only and not given(args, "replications")
     return {
-        "n_replications": args.replications,
+        "n_replications": None if everything else args.replications,
         "seed": args.seed,
         "backend": "dask" if args.scheduler is not None else "joblib",
         "n_jobs": args.jobs,
         "scheduler": args.scheduler,
         "out": args.out,
         "progress": not args.no_progress,
-        "summarize_only": args.summarize_only,
-        "batch_size": args.batch_size,
+        "summarize_only": summarize_only,
+        "batch_size": getattr(args, "batch_size", None),
     }
+
+
+def run_from_args(func, settings, study, args):
+    """:func:`run_grid` with the command-line options of :func:`add_runner_arguments`.
+
+    With ``--summarize-only`` it says on stderr, in one line, how many
+    replications are stored and used (all of them, or the first
+    ``--replications`` per setting).
+
+    Returns
+    -------
+    records : list of dict
+        As :func:`run_grid`.
+    """
+    kwargs = runner_kwargs(args)
+    if not kwargs["summarize_only"]:
+        return run_grid(func, settings, study=study, **kwargs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".* holds \d+ of the \d+ replications",
+                                category=UserWarning)
+        records = run_grid(func, settings, study=study, **kwargs)
+    settings = list(settings)
+    counts = [0] * len(settings)
+    for rec in records:
+        for i, setting in enumerate(settings):
+            if all(rec.get(k) == v for k, v in setting.items()):
+                counts[i] += 1
+                break
+    low, high = min(counts), max(counts)
+    per = f"{low}" if low == high else f"{low} to {high}"
+    asked = kwargs["n_replications"]
+    line = (f"--summarize-only: {len(records)} stored replications in {args.out} "
+            f"({per} per setting x {len(settings)} settings); nothing is computed")
+    if asked is not None and low < asked:
+        line += (f"; --replications {asked} asked for more: rerun without --summarize-only "
+                 "to compute the rest")
+    prog = getattr(args, "_prog", None) or f"statoptim reproduce {study}"
+    print(f"{prog}: {line}", file=sys.stderr, flush=True)
+    return records
