@@ -221,8 +221,8 @@ def test_good_arguments_run(capsys):
     out, err = capsys.readouterr()
     assert "rel. gap" in out and "200" in out
     # no --out: one line on how to keep the tables, nothing else
-    assert err.splitlines() == ["statoptim reproduce quantile-solver: nothing written: pass "
-                                "--out DIR to keep the tables (CSV, JSON) and the command"]
+    assert err.splitlines() == [("statoptim reproduce quantile-solver: nothing written: pass "
+                                 "--out DIR to keep the tables (CSV, JSON) and the command")]
     assert main(["reproduce", "--list"]) == 0
     assert "quantile-solver" in capsys.readouterr().out
     assert main(["reproduce", "quantile", "--help"]) == 0
@@ -322,11 +322,66 @@ def test_a_second_run_on_one_results_folder_is_refused(tmp_path, capsys):
             first.communicate()
     assert first.returncode == 130
     assert "Traceback" not in stderr
-    assert "replications are saved in" in stderr
-    assert "run the same command again to resume" in stderr
+    last = stderr.strip().splitlines()[-1]  # the line that matters comes last
+    assert "replications are saved in" in last
+    assert last.endswith("run the same command again to resume")
     # the lock is free again, and a rerun resumes: replications 0 and 1 are all stored
     assert main(QUANTILE + ["--replications", "2", "--out", out]) == 0
     assert "12 replications in" in capsys.readouterr().out
+
+
+def test_ctrl_c_under_dask_ends_with_the_resume_line(tmp_path):
+    """Ctrl-C in a terminal reaches the whole process group, Dask's workers too:
+    no worker traceback, no scheduler log, and the resume line last."""
+    pytest.importorskip("distributed")
+    out = str(tmp_path / "results")
+    # 300 x 6 tasks of one replication: far more than the test waits for; one
+    # worker process, which the terminal's SIGINT reaches as well
+    first = subprocess.Popen([STATOPTIM, *QUANTILE[:-2], "--replications", "300",
+                              "--batch-size", "1", "--scheduler", "local", "--jobs", "1",
+                              "--out", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    try:
+        _wait_for(lambda: _n_chunks(out) >= 6, "the Dask workers computing", first, 120)
+        os.killpg(first.pid, signal.SIGINT)  # as Ctrl-C does
+        _, stderr = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.communicate()
+    assert first.returncode == 130, stderr
+    lines = stderr.strip().splitlines()
+    assert "Traceback" not in stderr and "ERROR" not in stderr, stderr
+    assert lines[-1].startswith("quantile: interrupted; ")
+    assert lines[-1].endswith(f"are saved in {out}; run the same command again to resume")
+    saved = int(lines[-1].split()[2])
+    assert saved == len(load_results(out)) >= 6
+
+
+def test_every_study_accepts_the_common_options(capsys):
+    from statoptim.studies._runner import COMMON_OPTIONS
+
+    for name in STUDIES:
+        assert main(["reproduce", name, "--help"]) == 0
+        text = capsys.readouterr().out
+        for option in COMMON_OPTIONS:
+            assert f"{option} " in text or f"{option}\n" in text, (name, option)
+
+
+def test_deprecated_and_ignored_options_say_so_in_one_line(tmp_path, capsys):
+    argv = ["reproduce", "quantile-solver", "--n", "60", "--repeats", "2", "--jobs", "2",
+            "--scheduler", "local", "--no-progress", "--out", str(tmp_path / "o")]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    prog = "statoptim reproduce quantile-solver: "
+    assert err.splitlines() == [
+        prog + "--repeats is deprecated; use --replications (same meaning)",
+        prog + "--jobs ignored: this study runs in one process",
+        prog + "--scheduler ignored: this study does not run on the study engine (Dask)"]
+    assert "over 2 repeats" in out  # --repeats 2 reached --replications
+    # a deprecated spelling with a bad value is still one line (and exit 2)
+    assert_usage_error(capsys, ["reproduce", "ssvd", "--reps", "x"], "argument --reps")
 
 
 SLOW_RUN = """

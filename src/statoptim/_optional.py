@@ -24,7 +24,7 @@ import importlib.util
 import sys
 import time
 
-__all__ = ["INSTALL", "Progress", "figure", "installed", "missing", "optional_import"]
+__all__ = ["INSTALL", "Progress", "installed", "missing", "optional_import"]
 
 #: How to install each optional dependency.
 INSTALL = {
@@ -92,25 +92,6 @@ def missing(name, what):
     """
     top = name.split(".")[0]
     return f"{what}: {top} is not installed ({INSTALL.get(top, f'pip install {top}')})"
-
-
-def figure(**kwargs):
-    """A new :class:`matplotlib.figure.Figure`, or None without matplotlib.
-
-    The figure is not registered with pyplot: no GUI backend is selected, no
-    global state changes, and ``fig.savefig(path)`` writes the file.
-
-    Parameters
-    ----------
-    **kwargs
-        Passed to ``Figure`` (``figsize``, ``dpi``, ...).
-
-    Returns
-    -------
-    matplotlib.figure.Figure or None
-    """
-    module = optional_import("matplotlib.figure")
-    return None if module is None else module.Figure(**kwargs)
 
 
 class Progress:

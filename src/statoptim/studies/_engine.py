@@ -11,8 +11,9 @@ Every ``statoptim reproduce ...`` Monte Carlo study runs through :func:`run_grid
     records = run_grid(one_replication, settings, 200, study="quantile", seed=0,
                        out="results/quantile")
 
-and its command line adds the common options with :func:`add_runner_arguments`
-and passes them on with ``run_grid(func, settings, study=NAME, **runner_kwargs(args))``.
+and its command line adds the options of every study and the runner's with
+:func:`add_runner_arguments` and runs with ``run_from_args(func, settings, NAME,
+args)`` (:func:`run_grid` with ``**runner_kwargs(args)``).
 
 Contract
 --------
@@ -70,6 +71,10 @@ the same call again computes only what is missing. The folder holds:
     belongs to another run is renamed to ``*.corrupt`` with a
     :class:`CorruptResultsWarning`, and its replications are recomputed.
 
+``command.txt``, ``*.csv``, ``*.json``, ``*.png``
+    What the ``statoptim`` command writes beside the results: the exact
+    command (written first, so it is the one file a new results folder may
+    already hold) and the study's tables and figures.
 ``.lock``
     Only one run may write into a results folder at a time: a computing run
     takes an exclusive ``flock`` on this file (holding a note with its pid,
@@ -106,6 +111,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import math
 import numbers
 import os
@@ -311,13 +317,13 @@ def _resolve_backend(backend, scheduler):
                          f"backend={backend!r} with scheduler={_describe(scheduler)}")
     if backend == "dask" and scheduler is None:
         scheduler = "local"
-    if isinstance(scheduler, str) and scheduler != "local":
-        if not re.fullmatch(r"([a-z][a-z0-9+.-]*://)?[^\s/:]+(:\d+)?", scheduler) and \
-                not re.fullmatch(r"[a-z][a-z0-9+.-]*://\[[0-9a-fA-F:]+\](:\d+)?", scheduler):
-            raise ValueError(
-                f"scheduler must be 'local' or a Dask scheduler address such as "
-                f"'tcp://HOST:PORT', got {scheduler!r}"
-            )
+    if isinstance(scheduler, str) and scheduler != "local" and \
+            not re.fullmatch(r"([a-z][a-z0-9+.-]*://)?[^\s/:]+(:\d+)?", scheduler) and \
+            not re.fullmatch(r"[a-z][a-z0-9+.-]*://\[[0-9a-fA-F:]+\](:\d+)?", scheduler):
+        raise ValueError(
+            f"scheduler must be 'local' or a Dask scheduler address such as "
+            f"'tcp://HOST:PORT', got {scheduler!r}"
+        )
     return backend, scheduler
 
 
@@ -818,7 +824,11 @@ def _connect(scheduler, n_jobs):
         n_workers = available_cpus() if n_jobs is None or n_jobs < 0 else n_jobs
         cluster = distributed.LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True,
-            dashboard_address="127.0.0.1:0", host="127.0.0.1", silence_logs=40,
+            dashboard_address="127.0.0.1:0", host="127.0.0.1",
+            # Failures reach this process as exceptions of the futures; the log
+            # of the workers and scheduler (in the workers even errors, such as
+            # a heartbeat to a scheduler already shut down) would only bury them.
+            silence_logs=logging.CRITICAL,
             # the workers run dask_setup below: Ctrl-C is the main process's business
             preload=[__name__],
         )
@@ -999,6 +1009,8 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
         return _records(settings, results)
 
     bar, batches, cleanup, interrupted = None, iter(()), _no_cleanup, None
+    guard = _InterruptGuard()
+    guard.install()
     try:
         if backend == "dask":
             client, cleanup = _connect(scheduler, n_jobs)
@@ -1022,9 +1034,10 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
         else:
             batches = _iter_serial(func, settings, tasks, seed)
         for batch in batches:
-            if folder is not None:
-                folder.write(batch)
-            results.update(_batch_results(batch))
+            with _sigint_deferred():  # what is on disk and what is counted agree
+                if folder is not None:
+                    folder.write(batch)
+                results.update(_batch_results(batch))
             bar.update(len(batch["replication"]))
     except KeyboardInterrupt:
         if folder is not None:
@@ -1038,7 +1051,9 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
         # After Ctrl-C: a second Ctrl-C must not cut the clean-up short, and the
         # shutdown of a local Dask cluster is not news; the line saying what is
         # saved comes last.
-        with _shielded(interrupted is not None):
+        if interrupted is not None:
+            guard.shield()
+        try:
             if bar is not None:
                 bar.close()
             if hasattr(batches, "close"):  # stop a generator cut short: cancels tasks
@@ -1048,50 +1063,103 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
                                             "successfully executed", category=UserWarning)
                     batches.close()
             cleanup()
+        finally:
+            guard.restore()
         if interrupted is not None:
             print(f"\n{interrupted}", file=sys.stderr, flush=True)
     return _records(settings, results)
 
 
-class _shielded:
-    """With ``active``: SIGINT ignored (main thread only) and Dask's log silenced."""
-
-    def __init__(self, active):
-        self.active = active
-        self._sigint = None
-        self._levels = []
+class _sigint_deferred:
+    """Ctrl-C inside the block takes effect at its end (main thread; else a no-op)."""
 
     def __enter__(self):
-        if not self.active:
-            return self
-        import logging
         import signal
         import threading
 
+        self._old, self.caught = None, False
         if threading.current_thread() is threading.main_thread():
-            try:
-                self._sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
-            except (ValueError, OSError):  # pragma: no cover - no signals here
-                self._sigint = None
-        roots = ("distributed", "tornado", "asyncio")
-        names = set(roots) | {name for name in logging.root.manager.loggerDict
-                              if name.startswith(tuple(f"{r}." for r in roots))}
+            old = signal.getsignal(signal.SIGINT)
+            if old is not None:  # None: a handler not set from Python; leave it alone
+                self._old = old
+                signal.signal(signal.SIGINT, self._catch)
+        return self
+
+    def _catch(self, signum, frame):
+        self.caught = True
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+            if self.caught:  # delivered again, now to the handler the caller had
+                signal.raise_signal(signal.SIGINT)
+        return False
+
+
+class _InterruptGuard:
+    """How a run takes Ctrl-C: quietly, and without a second one cutting it short.
+
+    :meth:`install` (main thread, where Python's default SIGINT handler is in
+    place) replaces that handler by one that first silences the loggers of
+    Dask, Tornado and asyncio and then raises ``KeyboardInterrupt`` as usual:
+    a Ctrl-C that lands inside Dask's client makes its event loop log errors
+    and tracebacks (on the loop's thread, at once) that are no news to the
+    user. :meth:`shield` ignores SIGINT during the clean-up; :meth:`restore`
+    puts back the handler and the log levels.
+    """
+
+    _ROOTS = ("distributed", "tornado", "asyncio")
+
+    def __init__(self):
+        self._handler = None
+        self._levels = None
+
+    def install(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._handler = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum, frame):
+        self._quiet()
+        raise KeyboardInterrupt
+
+    def _quiet(self):
+        if self._levels is not None:
+            return
+        import logging
+
+        names = set(self._ROOTS) | {name for name in list(logging.root.manager.loggerDict)
+                                    if name.startswith(tuple(f"{r}." for r in self._ROOTS))}
+        self._levels = []
         for name in sorted(names):
             logger = logging.getLogger(name)
             self._levels.append((logger, logger.level))
             logger.setLevel(logging.CRITICAL + 1)
-        return self
 
-    def __exit__(self, *exc):
-        if not self.active:
-            return False
+    def shield(self):
+        """After Ctrl-C: SIGINT ignored (if installed) and the loggers silenced."""
         import signal
 
-        for logger, level in self._levels:
+        self._quiet()
+        if self._handler is not None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def restore(self):
+        """The SIGINT handler and the log levels as they were before :meth:`install`."""
+        import signal
+
+        if self._handler is not None:
+            signal.signal(signal.SIGINT, self._handler)
+            self._handler = None
+        for logger, level in self._levels or ():
             logger.setLevel(level)
-        if self._sigint is not None:
-            signal.signal(signal.SIGINT, self._sigint)
-        return False
+        self._levels = None
 
 
 def load_results(out, settings=None, *, study=None, seed=None, n_replications=None):

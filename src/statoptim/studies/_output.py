@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from statoptim._optional import installed, missing
+from statoptim._optional import INSTALL, installed, missing
 from statoptim.studies._runner import format_table
 
 __all__ = ["COMMAND_FILE", "Column", "StudyOutput", "Table"]
@@ -195,8 +195,8 @@ class StudyOutput:
         argv = sys.argv[1:] if self.argv is None else list(self.argv)
         from statoptim import __version__
 
-        lines = [f"# statoptim {__version__}, Python {platform.python_version()}, "
-                 f"{time.strftime('%Y-%m-%d %H:%M:%S')}",
+        when = time.strftime("%Y-%m-%d %H:%M:%S")
+        lines = [f"# statoptim {__version__}, Python {platform.python_version()}, {when}",
                  f"# run in {os.getcwd()}",
                  shlex.join(["statoptim", *argv])]
         with open(os.path.join(self.folder, COMMAND_FILE), "w", encoding="utf-8") as f:
@@ -227,7 +227,12 @@ class StudyOutput:
             self.note(missing("matplotlib", "figures skipped"))
             return None
         path = os.path.join(self.folder, filename)
-        draw(path)
+        try:
+            draw(path)
+        except ImportError as exc:  # installed, but broken (a missing dependency of its own)
+            self.note(f"figures skipped: matplotlib could not be imported ({exc}); "
+                      f"reinstall it: {INSTALL['matplotlib']}")
+            return None
         self.figures.append(path)
         return path
 

@@ -219,7 +219,7 @@ def _note(namespace, text):
     notes = getattr(namespace, "_notes", None)
     if notes is None:
         notes = []
-        setattr(namespace, "_notes", notes)
+        namespace._notes = notes
     if text not in notes:
         notes.append(text)
 
@@ -228,7 +228,7 @@ def _mark_given(namespace, dest):
     marked = getattr(namespace, "_given", None)
     if marked is None:
         marked = set()
-        setattr(namespace, "_given", marked)
+        namespace._given = marked
     marked.add(dest)
 
 
@@ -442,7 +442,7 @@ def find_dataset(data, name, files=(), *, required=True, option="--data"):
         folder = os.path.join(data, name)
         absent = first_missing(folder)
         if absent is not None:
-            raise ValueError(f"argument {option}: {absent!r} not found; --data must be the "
+            raise ValueError(f"argument {option}: {absent!r} not found; pass --data DIR, the "
                              f"folder with one subfolder per data set ({name}/ for this one)")
         return folder
     env = os.environ.get(DATA_ENV)

@@ -34,7 +34,6 @@ split is never used for a choice.
 """
 from __future__ import annotations
 
-import os
 import time
 import warnings
 
@@ -57,7 +56,7 @@ from statoptim.studies._runner import (
     register,
 )
 
-__all__ = ["run", "precision_recall_points", "fit_baseline", "select_on_training", "BASELINES"]
+__all__ = ["BASELINES", "fit_baseline", "precision_recall_points", "run", "select_on_training"]
 
 BASELINES = ("CCA", "PLSC", "SM", "SCM", "LS-SM")
 #: Baselines whose representations are posteriors, also scored by relevance (dot).
@@ -155,8 +154,12 @@ def _check_arguments(args):
 
 
 # ------------------------------------------------------------------ helpers
+#: The recall levels of the 11-point interpolated precision.
+ELEVEN_POINTS = np.linspace(0, 1, 11)
+
+
 def precision_recall_points(query_labels, database_labels, ranking,
-                            recall_levels=np.linspace(0, 1, 11)):
+                            recall_levels=ELEVEN_POINTS):
     """11-point interpolated precision at the given recall levels, averaged over queries.
 
     For each query, precision and recall after each rank k; the interpolated
@@ -250,9 +253,10 @@ DECADES = (1e-3, 1e-2, 1e-1)
 #: on the decade grid: lambda in DECADES without the linear term, and with it at
 #: every lambda_W in DECADES -- 12 candidates.
 INNER_CV_CANDIDATES = tuple(
-    [dict(loss="softmax", regularization=lam, tol=SOFTMAX_TOL) for lam in DECADES]
-    + [dict(loss="softmax", regularization=lam, linear_term=True, linear_regularization=lam_w,
-            tol=SOFTMAX_TOL) for lam in DECADES for lam_w in DECADES])
+    [{"loss": "softmax", "regularization": lam, "tol": SOFTMAX_TOL} for lam in DECADES]
+    + [{"loss": "softmax", "regularization": lam, "linear_term": True,
+        "linear_regularization": lam_w, "tol": SOFTMAX_TOL}
+       for lam in DECADES for lam_w in DECADES])
 
 
 def describe_candidate(kwargs):
@@ -314,7 +318,9 @@ def _settings(data, seeds, wikipedia_seed=0):
     the models and tie-breaks on the one standard Wikipedia split.
     """
     from statoptim.datasets import (
-        load_uci_multifeature, load_wikipedia_rasiwasia, uci_multifeature_split,
+        load_uci_multifeature,
+        load_wikipedia_rasiwasia,
+        uci_multifeature_split,
     )
 
     w = load_wikipedia_rasiwasia(find_dataset(data, "wikipedia_rasiwasia2010",
@@ -380,16 +386,16 @@ def run(args):
     # arguments are shared (the posteriors reuse the raw-score fit).
     # Representations: "scores" (f, cosine), "proba" (posteriors, cosine),
     # "relevance" (posteriors, dot product: the probability of a shared topic).
-    softmax = dict(consensus=args.consensus, loss="softmax",
-                   regularization=args.softmax_regularization, tol=SOFTMAX_TOL)
+    softmax = {"consensus": args.consensus, "loss": "softmax",
+               "regularization": args.softmax_regularization, "tol": SOFTMAX_TOL}
     softmax_linear = dict(softmax, linear_term=True,
                           linear_regularization=args.linear_regularization)
     models = {
-        "TM mu=0 (talk)": (dict(consensus=0.0), "scores"),
-        f"TM {mu}": (dict(consensus=args.consensus), "scores"),
-        f"TM {mu} posteriors": (dict(consensus=args.consensus), "proba"),
+        "TM mu=0 (talk)": ({"consensus": 0.0}, "scores"),
+        f"TM {mu}": ({"consensus": args.consensus}, "scores"),
+        f"TM {mu} posteriors": ({"consensus": args.consensus}, "proba"),
         f"TM {mu} softmax loss": (softmax, "proba"),
-        f"TM {mu} relevance": (dict(consensus=args.consensus), "relevance"),
+        f"TM {mu} relevance": ({"consensus": args.consensus}, "relevance"),
         f"TM {mu} softmax relevance": (softmax, "relevance"),
         f"TM {mu} softmax +linear relevance": (softmax_linear, "relevance"),
     }
@@ -415,9 +421,9 @@ def run(args):
                 if method in models:
                     kwargs, representation = models[method]
 
-                    def make_model(**kw):
-                        params = dict(rank=args.rank, regularization=args.regularization,
-                                      n_init=args.n_init, random_state=seed)
+                    def make_model(seed=seed, **kw):
+                        params = {"rank": args.rank, "regularization": args.regularization,
+                                  "n_init": args.n_init, "random_state": seed}
                         params.update(kw)
                         return MultiViewTensorMachine(**params)
 
@@ -490,7 +496,7 @@ def run(args):
         "text->image; spec section 6):",
         [Column("method"), Column("i_to_t", "I->T", "{:.4g}"),
          Column("t_to_i", "T->I", "{:.4g}"), Column("source")],
-        [dict(method=m, i_to_t=float(a), t_to_i=float(b), source=src)
+        [{"method": m, "i_to_t": float(a), "t_to_i": float(b), "source": src}
          for m, a, b, src in PUBLISHED_WIKIPEDIA]))
 
     def pair(first, second):
@@ -505,9 +511,9 @@ def run(args):
          Column("i_to_t_precision", show=False),
          Column("t_to_i_map", "T->I mAP / Precision", pair("t_to_i_map", "t_to_i_precision")),
          Column("t_to_i_precision", show=False)],
-        [dict(method=m, i_to_t_map=float(a.split("/")[0]),
-              i_to_t_precision=float(a.split("/")[1]), t_to_i_map=float(b.split("/")[0]),
-              t_to_i_precision=float(b.split("/")[1])) for m, a, b in NUS_WIDE_TALK]))
+        [{"method": m, "i_to_t_map": float(a.split("/")[0]),
+          "i_to_t_precision": float(a.split("/")[1]), "t_to_i_map": float(b.split("/")[0]),
+          "t_to_i_precision": float(b.split("/")[1])} for m, a, b in NUS_WIDE_TALK]))
 
     # The figure keeps the talk's objective, the spec's default, the headline
     # (inner-CV, or the +linear row without it) and the baselines.
@@ -568,14 +574,14 @@ def _retrieval_table(results):
                   note="\nP@K and mAP@50 columns: (A->B, B->A); mAP@50 divides by the "
                        "relevant items found in the top 50.")
     for (setting, method), runs in results.items():
-        def mean(key):
+        def mean(key, runs=runs):
             return float(np.mean([r[key] for r in runs]))
 
-        row = dict(data=setting, method=method, splits=len(runs),
-                   map_ab=mean("map_fwd"), map_ba=mean("map_rev"),
-                   map_ab_sd=float(np.std([r["map_fwd"] for r in runs])),
-                   map_ba_sd=float(np.std([r["map_rev"] for r in runs])),
-                   fit_s=float(np.median([r["fit_s"] for r in runs])))
+        row = {"data": setting, "method": method, "splits": len(runs),
+               "map_ab": mean("map_fwd"), "map_ba": mean("map_rev"),
+               "map_ab_sd": float(np.std([r["map_fwd"] for r in runs])),
+               "map_ba_sd": float(np.std([r["map_rev"] for r in runs])),
+               "fit_s": float(np.median([r["fit_s"] for r in runs]))}
         for key, name in (("p10", "p10"), ("p50", "p50"), ("p100", "p100"),
                           ("mapk50", "mapk")):
             row[f"{key}_ab"], row[f"{key}_ba"] = mean(f"{name}_fwd"), mean(f"{name}_rev")

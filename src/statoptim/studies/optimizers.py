@@ -34,8 +34,15 @@ from statoptim.studies._runner import (
     register,
 )
 
-__all__ = ["run", "optimum", "trace_stochastic", "trace_newton", "trace_lbfgs",
-           "first_reaching", "TALK"]
+__all__ = [
+    "TALK",
+    "first_reaching",
+    "optimum",
+    "run",
+    "trace_lbfgs",
+    "trace_newton",
+    "trace_stochastic",
+]
 
 METHODS = ("sgd", "momentum", "rmsprop", "adam")
 LABELS = {"sgd": "SGD", "momentum": "CM", "rmsprop": "RMSprop", "adam": "Adam",
@@ -77,8 +84,8 @@ def trace_stochastic(X, y, alpha, method, *, epochs, learning_rate, schedule="co
     from statoptim.optim._common import method_hyper
     from statoptim.optim._stochastic import LogisticEpochRunner
 
-    kw = dict(momentum=0.9, rho=0.9, beta1=0.9, beta2=0.999, eps=1e-8, nesterov=False,
-              amsgrad=False, eps_inside=False, adam_form="algorithm1")
+    kw = {"momentum": 0.9, "rho": 0.9, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+          "nesterov": False, "amsgrad": False, "eps_inside": False, "adam_form": "algorithm1"}
     kw.update(hyper)
     runner = LogisticEpochRunner(
         X.shape[1], method_hyper(method, **kw), learning_rate=learning_rate,
@@ -309,7 +316,7 @@ def plot_paths(path, seed):
     """
     from matplotlib.figure import Figure
 
-    X, y, fun, paths = _paths_2d(seed)
+    _, _, fun, paths = _paths_2d(seed)
     b0 = np.linspace(-2.5, 2.0, 120)
     b1 = np.linspace(-2.0, 3.0, 120)
     Z = np.array([[fun(np.array([u, v]), None)[0] for u in b0] for v in b1])
@@ -509,7 +516,7 @@ def run(args):
     if output.wants_figures:  # the traces cost seconds: only when the figure is drawn
         X, y, beta = make_logistic(1000, 19,
                                    random_state=np.random.default_rng([args.seed, 19, 1000]))
-        theta_star, F_star = optimum(X, y, 0.0)
+        _, F_star = optimum(X, y, 0.0)
         traces = {}
         for m in METHODS:
             tr = trace_stochastic(X, y, 0.0, m, epochs=150, learning_rate=STEPS[m] * (

@@ -25,7 +25,7 @@ import numpy as np
 from statoptim.studies._output import Column, StudyOutput, Table
 from statoptim.studies._runner import deprecated_figure_option, int_at_least, register
 
-__all__ = ["run", "replicate", "TALK_TABLE", "CELLS", "QUANTILES"]
+__all__ = ["CELLS", "QUANTILES", "TALK_TABLE", "replicate", "run"]
 
 QUANTILES = (0.25, 0.5, 0.75)
 # (censoring, missing) cells of the talk
@@ -141,8 +141,8 @@ def _bias_tables(summary, n_samples):
     tables = []
     for design, name, title in (
         ("talk", "quantile_bias_mse_design_a",
-         "Design A, the talk's fixed cut (NOT identifiable: G(t) = 0 beyond the cut;\n"
-         "the bias below is a property of the design, not of the estimator)"),
+         ("Design A, the talk's fixed cut (NOT identifiable: G(t) = 0 beyond the cut;\n"
+          "the bias below is a property of the design, not of the estimator)")),
         ("identifiable", "quantile_bias_mse_design_b",
          "Design B, independent N(mu_c, sd(T)^2) censoring (identifiable)"),
     ):

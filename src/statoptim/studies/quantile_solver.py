@@ -21,7 +21,7 @@ from statoptim.studies._runner import (
     register,
 )
 
-__all__ = ["run", "lp_quantile_objective"]
+__all__ = ["lp_quantile_objective", "run"]
 
 #: Seconds per fit the talk reported for its censored/missing-data pipeline.
 TALK_SECONDS = {500: 23.6, 1000: 130.0, 2000: 835.0}
@@ -126,12 +126,12 @@ def run(args):
                     model.fit(X, y)
                     times.append(time.perf_counter() - t0)
                 b0, truth = quantile_truth(q)
-                row = dict(n=n, q=q, intercept=float(model.intercept_), intercept_truth=b0,
-                           theta1=float(model.coef_[0]), theta1_truth=float(truth[0]),
-                           theta2=float(model.coef_[1]), theta2_truth=float(truth[1]),
-                           objective=float(model.objective_), mm_ms=np.median(times) * 1e3,
-                           iterations=int(model.n_iter_), pivots=int(model.n_pivots_),
-                           status=model.status_)
+                row = {"n": n, "q": q, "intercept": float(model.intercept_),
+                       "intercept_truth": b0, "theta1": float(model.coef_[0]),
+                       "theta1_truth": float(truth[0]), "theta2": float(model.coef_[1]),
+                       "theta2_truth": float(truth[1]), "objective": float(model.objective_),
+                       "mm_ms": np.median(times) * 1e3, "iterations": int(model.n_iter_),
+                       "pivots": int(model.n_pivots_), "status": model.status_}
                 if n <= args.lp_max_n:
                     t0 = time.perf_counter()
                     lp_obj, _ = lp_quantile_objective(Z, y, q)

@@ -35,7 +35,7 @@ from statoptim.studies._runner import (
     register,
 )
 
-__all__ = ["run", "projection_loss", "support_counts", "relative_error", "default_data_dir"]
+__all__ = ["default_data_dir", "projection_loss", "relative_error", "run", "support_counts"]
 
 LUNG200_FILES = ("lung200.csv",)
 FIGURES = ("ssvd_lung200_right_vectors.png", "ssvd_lung200_reconstruction.png")
@@ -104,7 +104,7 @@ def _methods(r, args, n_samples):
         return fit
 
     def fit_svd(X):
-        U, s, Vt = np.linalg.svd(X, full_matrices=False)
+        U, _, Vt = np.linalg.svd(X, full_matrices=False)
         return U[:, :r], Vt[:r].T, None
 
     def fit_spca(X):
