@@ -378,7 +378,7 @@ def test_deprecated_and_ignored_options_say_so_in_one_line(tmp_path, capsys):
     assert err.splitlines() == [
         prog + "--repeats is deprecated; use --replications (same meaning)",
         prog + "--jobs ignored: this study runs in one process",
-        prog + "--scheduler ignored: this study does not run on the study engine (Dask)"]
+        prog + "--scheduler ignored: this study does not run on the study engine, nor on Dask"]
     assert "over 2 repeats" in out  # --repeats 2 reached --replications
     # a deprecated spelling with a bad value is still one line (and exit 2)
     assert_usage_error(capsys, ["reproduce", "ssvd", "--reps", "x"], "argument --reps")
@@ -466,3 +466,38 @@ def test_fuzz_cli_argv_never_gives_a_traceback(capsys, tokens):
         assert len(err.splitlines()) == 1 and err.startswith("statoptim"), (argv, err)
     else:
         assert out
+
+
+_COMMON = ["--out", "--replications", "--seed", "--jobs", "--scheduler", "--no-figures",
+           "--no-progress", "--data", "--summarize-only", "--reps", "--seeds", "--repeats",
+           "--figure", "--figures", "--"]
+_COMMON_VALUES = ["0", "1", "-1", "3", "", "x", "local", "tcp://127.0.0.1:1", "nan", "1.5",
+                  "/nonexistent", "."]
+
+
+@given(st.sampled_from(sorted(STUDIES)),
+       st.lists(st.one_of(st.sampled_from(_COMMON), st.sampled_from(_COMMON_VALUES)),
+                max_size=8))
+def test_fuzz_common_options_parse_or_one_line(capsys, study, tokens):
+    """Any mix of the common options, old spellings included, on any study: a
+    one-line usage error (exit 2), or one-line notes and the study runs."""
+    capsys.readouterr()
+    ran = []
+    real = STUDIES[study]
+    STUDIES[study] = Study(real.name, real.help, lambda args: ran.append(args) or 0,
+                           real.add_arguments, real.check)
+    try:
+        code = main(["reproduce", study, *tokens])
+    finally:
+        STUDIES[study] = real
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert code in (0, 2), (tokens, code, err)
+    assert out == ""
+    if code == 2:
+        assert len(err.splitlines()) == 1 and err.startswith("statoptim"), (tokens, err)
+        assert not ran
+    else:
+        assert len(ran) == 1
+        for line in err.splitlines():
+            assert line.startswith(f"statoptim reproduce {study}: "), (tokens, err)

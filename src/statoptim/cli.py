@@ -82,7 +82,11 @@ def main(argv=None):
         0 on success, 2 for a usage error (one line on stderr), 130 after
         Ctrl-C, or what the study returned.
     """
-    parser, rep = _build_parser()
+    try:
+        parser, rep = _build_parser()  # imports the studies: a second or two
+    except KeyboardInterrupt:
+        print("\nstatoptim: interrupted", file=sys.stderr, flush=True)
+        return 130
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help, --version or a one-line error

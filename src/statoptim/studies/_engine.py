@@ -1224,8 +1224,9 @@ def add_runner_arguments(parser, *, replications=100, seed=0, replications_help=
     kwargs.setdefault("unused", ("data",))
     group = add_study_arguments(
         parser, replications=replications,
-        replications_help=replications_help or "Monte Carlo replications per setting; with "
-                                               "--summarize-only, default: all stored",
+        replications_help=replications_help or "Monte Carlo replications per setting "
+                                               "(default: {default}; with --summarize-only: "
+                                               "all stored)",
         seed=seed,
         out_help="results folder: every finished batch of replications is saved there as it "
                  "completes (a rerun computes only what is missing; one run at a time), "

@@ -312,7 +312,7 @@ def deprecated_figure_option(parser, old, files):
 _UNUSED = {
     "data": "this study simulates its data",
     "jobs": "this study runs in one process",
-    "scheduler": "this study does not run on the study engine (Dask)",
+    "scheduler": "this study does not run on the study engine, nor on Dask",
 }
 
 
@@ -328,7 +328,8 @@ def add_study_arguments(parser, *, replications, replications_help, seed=0, out_
         Default of ``--replications``.
     replications_help : str
         What one replication is in this study (Monte Carlo replications,
-        repeats, seeds, data sets).
+        repeats, seeds, data sets); ``{default}`` in it is replaced by the
+        default, else "(default: R)" is appended.
     seed : int, default=0
         Default of ``--seed``.
     out_help, data_help, jobs_help, scheduler_help : str, optional
@@ -360,7 +361,9 @@ def add_study_arguments(parser, *, replications, replications_help, seed=0, out_
                          "nothing is written")
     group.add_argument("--replications", action=_Store, type=int_at_least(1),
                        default=replications, metavar="R",
-                       help=f"{replications_help} (default: {replications})")
+                       help=replications_help.format(default=replications)
+                       if "{default}" in replications_help
+                       else f"{replications_help} (default: {replications})")
     group.add_argument("--seed", action=_Store, type=int_at_least(0), default=seed,
                        help=f"root seed of the study (default: {seed})")
     group.add_argument(

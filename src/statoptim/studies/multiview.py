@@ -125,7 +125,7 @@ def _add_arguments(parser):
                   f"{' or '.join(DEFAULT_DATA)})",
         jobs_help="processes for the inner-CV fold fits (joblib; default -1: every core); "
                   "the numbers do not depend on it",
-        unused={"scheduler": "this study does not run on the study engine (Dask); --jobs "
+        unused={"scheduler": "this study does not run on the study engine, nor on Dask; --jobs "
                              "sets its local processes"})
     deprecated_alias(parser, "--seeds", "--seed FIRST --replications COUNT",
                      dest="split_seeds", type=int_at_least(0), nargs="+", metavar="SEED",

@@ -358,8 +358,9 @@ def _add_arguments(parser):
     # simulated training sets checked for separation (run on the study runner)
     add_runner_arguments(
         parser, replications=20, seed=0,
-        replications_help="simulated training sets per design checked for separation (on "
-                          "the study runner); with --summarize-only, default: all stored",
+        replications_help="simulated training sets per design checked for separation, on "
+                          "the study runner (default: {default}; with --summarize-only: all "
+                          "stored)",
         data_help="the folder with one subfolder per data set; only its mnist/ is used, "
                   "with --mnist auto (default: $STATOPTIM_DATA, then ./shared/data or "
                   "../shared/data)",

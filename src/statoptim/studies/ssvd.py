@@ -313,7 +313,7 @@ def _add_arguments(parser):
                   f"(c), which is skipped without it (default: ${DATA_ENV}, then "
                   f"{' or '.join(DEFAULT_DATA)})",
         unused={"jobs": "its timings run in one process at one BLAS thread",
-                "scheduler": "this study does not run on the study engine (Dask)"})
+                "scheduler": "this study does not run on the study engine, nor on Dask"})
     deprecated_alias(parser, "--reps", "--replications", dest="replications",
                      type=int_at_least(1), metavar="R")
 
