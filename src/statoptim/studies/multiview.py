@@ -2,14 +2,15 @@
 
 Wikipedia (Rasiwasia et al. 2010, standard split: image SIFT-BoW vs text LDA)
 and UCI Multiple Features (fou -> pix, and (fou, zer) -> (kar, mor); 50/50
-stratified splits, seeds 0-4). For each, the CP-tensor model with the talk's
+stratified splits seeded --seed, ..., --seed + --replications - 1, by default 0-4). For each, the CP-tensor model with the talk's
 objective (consensus mu = 0) and with the consensus term (mu = 1) is compared
 with baselines built from scikit-learn -- CCA, PLSCanonical, semantic matching
 with logistic regression (SM), semantic correlation matching (SCM = CCA then
 SM) and ridge semantic matching (LS-SM) -- all scored by the cosine of the
 item representations, mAP in both directions and P@K. The published numbers
 and the talk's NUS-WIDE table (not reproducible offline) are printed beside
-them, and a figure shows 11-point interpolated precision-recall curves.
+them, and a figure (with ``--out DIR``, as are the tables in CSV and JSON)
+shows 11-point interpolated precision-recall curves.
 
 Retrieval representations of the CP model: the raw topic scores f_m
 (``decision_function``) and the temperature-scaled posteriors

@@ -5,8 +5,11 @@ Prints the talk's three tables (time, training error, test error, ||beta_hat - b
 with our numbers beside the talk's, for p = 19 and p = 99 under the stated 1000/250
 design and the 480/120 design that the talk's error rates reveal, and for MNIST 0 vs 6
 (``--mnist DIR``; digits 0 vs 6 from scikit-learn's ``load_digits`` otherwise). It
-also counts separable training sets over seeds, and writes two figures: the relative
-loss gap against CPU time, and the paths of the methods on a 2-D problem.
+also counts separable training sets over seeds (on the study runner: ``--out`` is
+also its results folder), and with ``--out DIR`` writes the tables as CSV and JSON
+and two figures there: the relative loss gap against CPU time, and the paths of the
+methods on a 2-D problem. Times are CPU seconds on this machine; the talk's rows
+are its own numbers, on its hardware.
 
 The module also holds the honest time-to-tolerance harness used by
 ``benchmarks/bench_optim.py`` (spec section 3): F* from a float64 Newton solve, the

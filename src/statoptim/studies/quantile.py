@@ -12,8 +12,9 @@ of the spec: the talk's fixed cut (design A; the estimand is not identifiable
 there, see ``statoptim.datasets.make_censored_quantile``) and independent
 random censoring (design B), prints bias and MSE of theta1 and theta2 beside
 the talk's table, an oracle fit on the uncensored complete data, the
-effective sample size of the weights, the time per fit beside the talk's, and
-writes the box plot of theta1 estimates per situation.
+effective sample size of the weights, the time per fit beside the talk's (each
+labelled with where it was measured), and with ``--out DIR`` writes the tables
+as CSV and JSON and the box plot of theta1 estimates per situation there.
 """
 from __future__ import annotations
 

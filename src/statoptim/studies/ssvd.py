@@ -10,8 +10,8 @@ Three settings:
 For (a) and (b) it prints projection losses, support recovery, relative
 reconstruction error and time for FIT-SSVD ("theory" and "bootstrap" rules), the
 dense SVD and scikit-learn's SparsePCA, beside the reference figures of the spec. For
-(c) it writes the talk's two figures: the scatter of the right singular vectors
-coloured by tumour type, and the rank-3 reconstruction.
+(c), with ``--out DIR``, it writes the talk's two figures there: the scatter of the
+right singular vectors coloured by tumour type, and the rank-3 reconstruction.
 """
 from __future__ import annotations
 
