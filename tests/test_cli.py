@@ -29,7 +29,7 @@ from statoptim.studies.quantile import _settings as quantile_settings
 
 STATOPTIM = os.path.join(os.path.dirname(sys.executable), "statoptim")
 # The quantile study at its smallest, computing nothing but the Monte Carlo grid.
-QUANTILE = ["reproduce", "quantile", "--n", "50", "--timing-n", "--figure", "",
+QUANTILE = ["reproduce", "quantile", "--n", "50", "--timing-n", "--no-figures",
             "--no-progress", "--jobs", "1"]
 
 
@@ -91,6 +91,10 @@ BAD_ARGUMENTS = [
     (["reproduce", "quantile-solver", "--quantiles", "nan"], ["argument --quantiles", "nan"]),
     (["reproduce", "quantile-solver", "--lp-max-n", "-1"], ["argument --lp-max-n"]),
     (["reproduce", "quantile-solver", "--repeats", "0"], ["argument --repeats"]),
+    (["reproduce", "quantile-solver", "--replications", "0"], ["argument --replications"]),
+    (["reproduce", "quantile-solver", "--jobs", "0"], ["argument --jobs"]),
+    (["reproduce", "quantile-solver", "--data", "{tmp}/nope"], ["argument --data"]),
+    (["reproduce", "quantile-solver", "--out", "{file}"], ["argument --out", "file"]),
     (["reproduce", "quantile-solver", "--seed", "-1"], ["argument --seed"]),
     (["reproduce", "quantile-solver", "--seed", "1.5"], ["argument --seed", "'1.5'"]),
     (["reproduce", "quantile-solver", "--bogus", "1"], ["unrecognized arguments"]),
@@ -109,14 +113,20 @@ BAD_ARGUMENTS = [
     (QUANTILE + ["--out", "{foreign}"], ["argument --out", "non-empty folder"]),
     (QUANTILE + ["--out", ""], ["argument --out"]),
     (QUANTILE + ["--out", "{tmp}/new", "--summarize-only"], ["argument --out", "no manifest"]),
-    (QUANTILE + ["--figure", "{tmp}/missing/box.png"], ["argument --figure", "does not exist"]),
-    (QUANTILE + ["--figure", "{tmp}/box.xyz"], ["argument --figure", "'xyz'"]),
-    (QUANTILE + ["--figure", "{tmp}"], ["argument --figure", "is a folder"]),
+    (QUANTILE + ["--figure", "{tmp}/box.png"], ["argument --figure", "--out DIR",
+                                                "quantile_theta1_boxplot.png"]),
+    (QUANTILE + ["--repeats", "0"], ["argument --repeats"]),
+    (QUANTILE + ["--data", "{tmp}/nope"], ["argument --data", "does not exist"]),
     # multiview
     (["reproduce", "multiview", "--data", "{tmp}/nope"], ["argument --data", "does not exist"]),
     (["reproduce", "multiview", "--data", "{tmp}"], ["argument --data", "raw_features.mat"]),
-    (["reproduce", "multiview", "--data", "{data}", "--figure", "{tmp}/no/pr.png"],
-     ["argument --figure"]),
+    (["reproduce", "multiview", "--data", "{data}", "--figure", "{tmp}/pr.png"],
+     ["argument --figure", "--out DIR"]),
+    (["reproduce", "multiview", "--data", "{data}", "--out", "{file}"], ["argument --out"]),
+    (["reproduce", "multiview", "--data", "{data}", "--replications", "0"],
+     ["argument --replications"]),
+    (["reproduce", "multiview", "--data", "{data}", "--seeds", "1", "2", "--seed", "3"],
+     ["argument --seeds", "not both"]),
     (["reproduce", "multiview", "--rank", "0"], ["argument --rank"]),
     (["reproduce", "multiview", "--regularization", "0"], ["argument --regularization"]),
     (["reproduce", "multiview", "--consensus", "-1"], ["argument --consensus"]),
@@ -129,6 +139,8 @@ BAD_ARGUMENTS = [
     (["reproduce", "multiview", "--jobs", "0"], ["argument --jobs"]),
     # ssvd
     (["reproduce", "ssvd", "--reps", "0"], ["argument --reps"]),
+    (["reproduce", "ssvd", "--replications", "0"], ["argument --replications"]),
+    (["reproduce", "ssvd", "--seed", "-1"], ["argument --seed"]),
     (["reproduce", "ssvd", "--repeats", "-1"], ["argument --repeats"]),
     (["reproduce", "ssvd", "--sparsepca-reps", "-1"], ["argument --sparsepca-reps"]),
     (["reproduce", "ssvd", "--data", "{tmp}/nope"], ["argument --data", "does not exist"]),
@@ -141,7 +153,8 @@ BAD_ARGUMENTS = [
     (["reproduce", "optimizers", "--mnist", "{tmp}/nope"], ["argument --mnist", "not exist"]),
     (["reproduce", "optimizers", "--mnist", "{tmp}"], ["argument --mnist", "MNIST file"]),
     (["reproduce", "optimizers", "--mnist", "auto", "--data", "{tmp}"], ["argument --mnist"]),
-    (["reproduce", "optimizers", "--figures", "{file}"], ["argument --figures", "file"]),
+    (["reproduce", "optimizers", "--figures", ""], ["argument --figures", "folder"]),
+    (["reproduce", "optimizers", "--figures", "{file}"], ["argument --out", "file"]),
     (["reproduce", "optimizers", "--out", "{file}"], ["argument --out"]),
     (["reproduce", "optimizers", "--replications", "0"], ["argument --replications"]),
 ]
@@ -196,18 +209,20 @@ def unwritable_dir(tmp_path):
 
 
 def test_an_unwritable_out_is_refused_before_computing(unwritable_dir, capsys):
-    for option in ("--out", "--figure"):
-        target = os.path.join(unwritable_dir, "results" if option == "--out" else "box.png")
-        assert_usage_error(capsys, QUANTILE + [option, target], f"argument {option}",
-                           "not writable")
-    assert_usage_error(capsys, ["reproduce", "optimizers", "--figures",
-                                os.path.join(unwritable_dir, "figs")], "not writable")
+    target = os.path.join(unwritable_dir, "results")
+    for argv in (QUANTILE, ["reproduce", "optimizers"], ["reproduce", "quantile-solver"],
+                 ["reproduce", "ssvd"]):
+        assert_usage_error(capsys, argv + ["--out", target], "argument --out", "not writable")
 
 
 def test_good_arguments_run(capsys):
-    assert main(["reproduce", "quantile-solver", "--n", "200", "--repeats", "1"]) == 0
+    assert main(["reproduce", "quantile-solver", "--n", "200", "--replications", "1",
+                 "--no-progress"]) == 0
     out, err = capsys.readouterr()
-    assert "rel. gap" in out and "200" in out and err == ""
+    assert "rel. gap" in out and "200" in out
+    # no --out: one line on how to keep the tables, nothing else
+    assert err.splitlines() == [("statoptim reproduce quantile-solver: nothing written: pass "
+                                 "--out DIR to keep the tables (CSV, JSON) and the command")]
     assert main(["reproduce", "--list"]) == 0
     assert "quantile-solver" in capsys.readouterr().out
     assert main(["reproduce", "quantile", "--help"]) == 0
@@ -307,11 +322,66 @@ def test_a_second_run_on_one_results_folder_is_refused(tmp_path, capsys):
             first.communicate()
     assert first.returncode == 130
     assert "Traceback" not in stderr
-    assert "replications are saved in" in stderr
-    assert "run the same command again to resume" in stderr
+    last = stderr.strip().splitlines()[-1]  # the line that matters comes last
+    assert "replications are saved in" in last
+    assert last.endswith("run the same command again to resume")
     # the lock is free again, and a rerun resumes: replications 0 and 1 are all stored
     assert main(QUANTILE + ["--replications", "2", "--out", out]) == 0
     assert "12 replications in" in capsys.readouterr().out
+
+
+def test_ctrl_c_under_dask_ends_with_the_resume_line(tmp_path):
+    """Ctrl-C in a terminal reaches the whole process group, Dask's workers too:
+    no worker traceback, no scheduler log, and the resume line last."""
+    pytest.importorskip("distributed")
+    out = str(tmp_path / "results")
+    # 300 x 6 tasks of one replication: far more than the test waits for; one
+    # worker process, which the terminal's SIGINT reaches as well
+    first = subprocess.Popen([STATOPTIM, *QUANTILE[:-2], "--replications", "300",
+                              "--batch-size", "1", "--scheduler", "local", "--jobs", "1",
+                              "--out", out],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    try:
+        _wait_for(lambda: _n_chunks(out) >= 6, "the Dask workers computing", first, 120)
+        os.killpg(first.pid, signal.SIGINT)  # as Ctrl-C does
+        _, stderr = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.communicate()
+    assert first.returncode == 130, stderr
+    lines = stderr.strip().splitlines()
+    assert "Traceback" not in stderr and "ERROR" not in stderr, stderr
+    assert lines[-1].startswith("quantile: interrupted; ")
+    assert lines[-1].endswith(f"are saved in {out}; run the same command again to resume")
+    saved = int(lines[-1].split()[2])
+    assert saved == len(load_results(out)) >= 6
+
+
+def test_every_study_accepts_the_common_options(capsys):
+    from statoptim.studies._runner import COMMON_OPTIONS
+
+    for name in STUDIES:
+        assert main(["reproduce", name, "--help"]) == 0
+        text = capsys.readouterr().out
+        for option in COMMON_OPTIONS:
+            assert f"{option} " in text or f"{option}\n" in text, (name, option)
+
+
+def test_deprecated_and_ignored_options_say_so_in_one_line(tmp_path, capsys):
+    argv = ["reproduce", "quantile-solver", "--n", "60", "--repeats", "2", "--jobs", "2",
+            "--scheduler", "local", "--no-progress", "--out", str(tmp_path / "o")]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    prog = "statoptim reproduce quantile-solver: "
+    assert err.splitlines() == [
+        prog + "--repeats is deprecated; use --replications (same meaning)",
+        prog + "--jobs ignored: this study runs in one process",
+        prog + "--scheduler ignored: this study does not run on the study engine, nor on Dask"]
+    assert "over 2 repeats" in out  # --repeats 2 reached --replications
+    # a deprecated spelling with a bad value is still one line (and exit 2)
+    assert_usage_error(capsys, ["reproduce", "ssvd", "--reps", "x"], "argument --reps")
 
 
 SLOW_RUN = """
@@ -396,3 +466,38 @@ def test_fuzz_cli_argv_never_gives_a_traceback(capsys, tokens):
         assert len(err.splitlines()) == 1 and err.startswith("statoptim"), (argv, err)
     else:
         assert out
+
+
+_COMMON = ["--out", "--replications", "--seed", "--jobs", "--scheduler", "--no-figures",
+           "--no-progress", "--data", "--summarize-only", "--reps", "--seeds", "--repeats",
+           "--figure", "--figures", "--"]
+_COMMON_VALUES = ["0", "1", "-1", "3", "", "x", "local", "tcp://127.0.0.1:1", "nan", "1.5",
+                  "/nonexistent", "."]
+
+
+@given(st.sampled_from(sorted(STUDIES)),
+       st.lists(st.one_of(st.sampled_from(_COMMON), st.sampled_from(_COMMON_VALUES)),
+                max_size=8))
+def test_fuzz_common_options_parse_or_one_line(capsys, study, tokens):
+    """Any mix of the common options, old spellings included, on any study: a
+    one-line usage error (exit 2), or one-line notes and the study runs."""
+    capsys.readouterr()
+    ran = []
+    real = STUDIES[study]
+    STUDIES[study] = Study(real.name, real.help, lambda args: ran.append(args) or 0,
+                           real.add_arguments, real.check)
+    try:
+        code = main(["reproduce", study, *tokens])
+    finally:
+        STUDIES[study] = real
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    assert code in (0, 2), (tokens, code, err)
+    assert out == ""
+    if code == 2:
+        assert len(err.splitlines()) == 1 and err.startswith("statoptim"), (tokens, err)
+        assert not ran
+    else:
+        assert len(ran) == 1
+        for line in err.splitlines():
+            assert line.startswith(f"statoptim reproduce {study}: "), (tokens, err)

@@ -567,3 +567,54 @@ def test_a_registered_study_runs_from_the_command_line(serial_records, tmp_path,
     expected = np.mean([r["intercept"] for r in serial_records if r["quantile"] == 0.5])
     assert f"{expected:.4g}" in table
     assert len(os.listdir(os.path.join(out, "chunks"))) == 6  # 3 settings x (5 + 1)
+
+
+def test_summarize_only_uses_what_is_stored_and_says_how_much(tmp_path, capsys):
+    """Without --replications, --summarize-only takes every stored replication (not
+    the study's default count) and says how many; asked for more, it says so."""
+    from statoptim.studies._engine import run_from_args
+
+    parser = argparse.ArgumentParser()
+    add_runner_arguments(parser, replications=50, seed=7)
+    out = str(tmp_path / "r")
+    run_grid(qr_replication, SETTINGS, 4, seed=7, study="t", backend="serial", out=out,
+             progress=False)
+    args = parser.parse_args(["--out", out, "--summarize-only"])
+    assert runner_kwargs(args)["n_replications"] is None
+    records = run_from_args(never_called, SETTINGS, "t", args)
+    assert len(records) == 4 * len(SETTINGS)
+    err = capsys.readouterr().err.strip()
+    assert err == (f"statoptim reproduce t: --summarize-only: 12 stored replications in {out} "
+                   "(4 per setting x 3 settings); nothing is computed")
+    args = parser.parse_args(["--out", out, "--summarize-only", "--replications", "6"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the engine's warning becomes this one line
+        records = run_from_args(never_called, SETTINGS, "t", args)
+    assert len(records) == 12
+    assert "--replications 6 asked for more: rerun without --summarize-only" in \
+        capsys.readouterr().err
+    args = parser.parse_args(["--out", out, "--summarize-only", "--replications", "2"])
+    assert len(run_from_args(never_called, SETTINGS, "t", args)) == 6
+    assert "(2 per setting x 3 settings)" in capsys.readouterr().err
+
+
+def test_ctrl_c_between_a_write_and_its_count_is_deferred(tmp_path, capsys, monkeypatch):
+    """The saved count printed after Ctrl-C is what is on disk: a SIGINT that
+    arrives while a batch is written takes effect once it is counted."""
+    writes = []
+    real_write = _engine._ResultsFolder.write
+
+    def write_then_interrupt(self, batch):
+        real_write(self, batch)
+        writes.append(batch["setting_index"])
+        if len(writes) == 2:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C right after the file is on disk
+
+    monkeypatch.setattr(_engine._ResultsFolder, "write", write_then_interrupt)
+    out = str(tmp_path / "r")
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(qr_replication, SETTINGS, 3, study="t", backend="serial", out=out,
+                 progress=False, batch_size=1)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("t: interrupted; 2 of 9 replications are saved in")
+    assert len(load_results(out)) == 2

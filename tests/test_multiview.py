@@ -720,9 +720,9 @@ def test_study_smoke(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     from statoptim.cli import main
 
-    figure = tmp_path / "pr.png"
-    code = main(["reproduce", "multiview", "--data", _data_dir(), "--seeds", "0",
-                 "--skip-baselines", "--no-inner-cv", "--figure", str(figure)])
+    figure = tmp_path / "multiview_precision_recall.png"  # figures go into --out
+    code = main(["reproduce", "multiview", "--data", _data_dir(), "--replications", "1",
+                 "--skip-baselines", "--no-inner-cv", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0 and figure.stat().st_size > 10_000
     assert "uci (fou,zer)->(kar,mor)" in out and "NOT reproducible offline" in out

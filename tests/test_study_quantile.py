@@ -49,19 +49,19 @@ def test_summary_bias_and_mse():
 
 def test_command_line_writes_tables_and_figure(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    figure = tmp_path / "box.png"
+    out = tmp_path / "results"
     code = main(["reproduce", "quantile", "--replications", "2", "--n", "200",
-                 "--timing-n", "--figure", str(figure), "--no-progress",
-                 "--out", str(tmp_path / "results")])
+                 "--timing-n", "--no-progress", "--jobs", "1", "--out", str(out)])
     assert code == 0
-    out = capsys.readouterr().out
-    assert "Design A" in out and "Design B" in out and "talk bias" in out
-    assert figure.stat().st_size > 10_000
-    # the stored results rebuild the same tables without computing anything
-    code = main(["reproduce", "quantile", "--replications", "2", "--n", "200",
-                 "--timing-n", "--figure", "", "--no-progress", "--summarize-only",
-                 "--out", str(tmp_path / "results")])
+    printed = capsys.readouterr().out
+    assert "Design A" in printed and "Design B" in printed and "talk bias" in printed
+    assert (out / "quantile_theta1_boxplot.png").stat().st_size > 10_000
+    # the stored results rebuild the same tables without computing anything, and
+    # --summarize-only says how many replications that is (all stored: 2 per setting)
+    code = main(["reproduce", "quantile", "--n", "200", "--timing-n", "--no-figures",
+                 "--summarize-only", "--out", str(out)])
     assert code == 0
-    again = capsys.readouterr().out
-    table = out[out.index("Design A"):out.index("replications in")]
+    again, err = capsys.readouterr()
+    table = printed[printed.index("Design A"):printed.index("replications in")]
     assert table == again[again.index("Design A"):again.index("replications in")]
+    assert "12 stored replications" in err and "(2 per setting x 6 settings)" in err

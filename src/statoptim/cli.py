@@ -12,15 +12,20 @@ pre-flight ``check(args)`` checks what depends on several options or on the
 file system. While a study runs, only a
 :class:`~statoptim.studies._runner.CommandLineError` (the results folder taken
 meanwhile, an unreachable Dask scheduler) is reported that way; any other
-exception is a bug and keeps its traceback. Ctrl-C exits with status 130
-(a study with ``--out`` first says how much is saved).
+exception is a bug and keeps its traceback.
+
+Once the check has passed, notes go to stderr, one line each: an old spelling
+of an option that is deprecated, an option the study ignores. Ctrl-C exits
+with status 130 and no traceback; the last line on stderr says what is saved
+and how to resume (a study on the study engine), or that the run was
+interrupted.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from statoptim.studies._runner import CommandLineError
+from statoptim.studies._runner import CommandLineError, pending_notes
 
 __all__ = ["main"]
 
@@ -77,7 +82,11 @@ def main(argv=None):
         0 on success, 2 for a usage error (one line on stderr), 130 after
         Ctrl-C, or what the study returned.
     """
-    parser, rep = _build_parser()
+    try:
+        parser, rep = _build_parser()  # imports the studies: a second or two
+    except KeyboardInterrupt:
+        print("\nstatoptim: interrupted", file=sys.stderr, flush=True)
+        return 130
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help, --version or a one-line error
@@ -94,17 +103,23 @@ def main(argv=None):
     if args.study is None:
         return _fail(rep, "a study is required (statoptim reproduce --list shows them)")
     study, sub = args._study, args._parser
+    args._argv = list(sys.argv[1:] if argv is None else argv)  # command.txt in --out
+    args._prog = sub.prog
     try:
         try:
             study.check(args)
         except (ValueError, TypeError) as exc:  # the pre-flight check: user errors only
             return _fail(sub, exc)
+        for note in pending_notes(args):
+            print(f"{sub.prog}: {note}", file=sys.stderr, flush=True)
         try:
             return int(study.run(args) or 0)
         except CommandLineError as exc:
             return _fail(sub, exc)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr, flush=True)
+    except KeyboardInterrupt as exc:
+        # The study engine has printed what is saved; that line stays the last.
+        if not getattr(exc, "reported", False):
+            print(f"\n{sub.prog}: interrupted", file=sys.stderr, flush=True)
         return 130
 
 

@@ -11,8 +11,9 @@ Every ``statoptim reproduce ...`` Monte Carlo study runs through :func:`run_grid
     records = run_grid(one_replication, settings, 200, study="quantile", seed=0,
                        out="results/quantile")
 
-and its command line adds the common options with :func:`add_runner_arguments`
-and passes them on with ``run_grid(func, settings, study=NAME, **runner_kwargs(args))``.
+and its command line adds the options of every study and the runner's with
+:func:`add_runner_arguments` and runs with ``run_from_args(func, settings, NAME,
+args)`` (:func:`run_grid` with ``**runner_kwargs(args)``).
 
 Contract
 --------
@@ -70,6 +71,10 @@ the same call again computes only what is missing. The folder holds:
     belongs to another run is renamed to ``*.corrupt`` with a
     :class:`CorruptResultsWarning`, and its replications are recomputed.
 
+``command.txt``, ``*.csv``, ``*.json``, ``*.png``
+    What the ``statoptim`` command writes beside the results: the exact
+    command (written first, so it is the one file a new results folder may
+    already hold) and the study's tables and figures.
 ``.lock``
     Only one run may write into a results folder at a time: a computing run
     takes an exclusive ``flock`` on this file (holding a note with its pid,
@@ -89,15 +94,24 @@ read its completed chunks and touch no file.
 Progress
 --------
 With ``progress=True`` a bar on stderr shows completed/total replications,
-the rate and the time left: tqdm's if tqdm is importable, else a plain line
-printed at most every two seconds. It counts replications as their batch
-completes, on every backend.
+the rate and the time left (:class:`statoptim._optional.Progress`: tqdm's if
+tqdm is importable, else a plain line printed at most every two seconds). It
+counts replications as their batch completes, on every backend.
+
+Interruption
+------------
+Ctrl-C stops the run: tasks in flight are cancelled, a local Dask cluster is
+shut down (its workers ignore SIGINT, and its log is silenced meanwhile, so
+no worker traceback follows), and only then one line on stderr says how many
+replications are saved and that running the same command again resumes;
+:class:`StudyInterrupted` (a ``KeyboardInterrupt``) is raised.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import logging
 import math
 import numbers
 import os
@@ -109,12 +123,16 @@ import warnings
 
 import numpy as np
 
+from statoptim._optional import INSTALL, Progress, installed, optional_import
 from statoptim._validation import _describe, available_cpus, check_int
+from statoptim.studies._output import COMMAND_FILE
 from statoptim.studies._runner import (
     CommandLineError,
     _probe_writable,
+    _StoreTrue,
+    add_study_arguments,
+    given,
     int_at_least,
-    nonzero_int,
 )
 
 try:
@@ -131,10 +149,12 @@ __all__ = [
     "ResultsFolderError",
     "ResultsFolderLocked",
     "SchedulerUnreachableError",
+    "StudyInterrupted",
     "add_runner_arguments",
     "check_runner_arguments",
     "load_results",
     "replication_seed",
+    "run_from_args",
     "run_grid",
     "runner_kwargs",
 ]
@@ -157,6 +177,19 @@ class CorruptResultsWarning(UserWarning):
 
 class SchedulerUnreachableError(CommandLineError, ConnectionError):
     """The Dask scheduler given by address did not answer in time."""
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; its one-line message (what is saved) is already printed.
+
+    ``message`` is that line; ``reported`` is True.
+    """
+
+    reported = True
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
 
 
 # --------------------------------------------------------------------------- seeding
@@ -284,13 +317,13 @@ def _resolve_backend(backend, scheduler):
                          f"backend={backend!r} with scheduler={_describe(scheduler)}")
     if backend == "dask" and scheduler is None:
         scheduler = "local"
-    if isinstance(scheduler, str) and scheduler != "local":
-        if not re.fullmatch(r"([a-z][a-z0-9+.-]*://)?[^\s/:]+(:\d+)?", scheduler) and \
-                not re.fullmatch(r"[a-z][a-z0-9+.-]*://\[[0-9a-fA-F:]+\](:\d+)?", scheduler):
-            raise ValueError(
-                f"scheduler must be 'local' or a Dask scheduler address such as "
-                f"'tcp://HOST:PORT', got {scheduler!r}"
-            )
+    if isinstance(scheduler, str) and scheduler != "local" and \
+            not re.fullmatch(r"([a-z][a-z0-9+.-]*://)?[^\s/:]+(:\d+)?", scheduler) and \
+            not re.fullmatch(r"[a-z][a-z0-9+.-]*://\[[0-9a-fA-F:]+\](:\d+)?", scheduler):
+        raise ValueError(
+            f"scheduler must be 'local' or a Dask scheduler address such as "
+            f"'tcp://HOST:PORT', got {scheduler!r}"
+        )
     return backend, scheduler
 
 
@@ -494,8 +527,9 @@ class _ResultsFolder:
 
     def _foreign_files(self):
         # (A manifest.json.PID.tmp is what a run killed while creating the folder left.)
+        # command.txt: the statoptim command writes the exact command first.
         return [name for name in os.listdir(self.path)
-                if not name.endswith(".tmp") and name != LOCK_NAME]
+                if not name.endswith(".tmp") and name not in (LOCK_NAME, COMMAND_FILE)]
 
     def _no_manifest_error(self):
         return ResultsFolderError(f"out={self.path!r} holds no study results (no "
@@ -736,54 +770,6 @@ def _batch_results(batch):
 # ------------------------------------------------------------------------ progress
 
 
-class _Progress:
-    """tqdm bar if importable, else a throttled plain line on stderr."""
-
-    def __init__(self, enabled, study, total, initial):
-        self.enabled, self.total, self.n = enabled, total, initial
-        self.initial, self.study = initial, study
-        self.bar = None
-        self.start = self.last = time.perf_counter()
-        if not enabled:
-            return
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            tqdm = None
-        if tqdm is not None:
-            self.bar = tqdm(total=total, initial=initial, desc=study, unit="rep",
-                            dynamic_ncols=True, smoothing=0.1)
-        else:
-            self._print()
-
-    def update(self, k):
-        self.n += k
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.update(k)
-            return
-        now = time.perf_counter()
-        if now - self.last >= 2.0 or self.n >= self.total:
-            self.last = now
-            self._print()
-
-    def _print(self):
-        elapsed = time.perf_counter() - self.start
-        done_here = self.n - self.initial
-        if done_here > 0 and self.n < self.total:
-            eta = f"{elapsed / done_here * (self.total - self.n):.0f}s left"
-        else:
-            eta = "time left unknown" if self.n < self.total else "done"
-        pct = 100.0 * self.n / self.total
-        print(f"{self.study}: {self.n}/{self.total} replications ({pct:.0f}%), "
-              f"{elapsed:.0f}s elapsed, {eta}", file=sys.stderr, flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
 # ------------------------------------------------------------------------ backends
 
 
@@ -825,13 +811,10 @@ def _no_cleanup():
 
 def _connect(scheduler, n_jobs):
     """Return ``(client, cleanup)`` for a scheduler spec."""
-    try:
-        import distributed
-    except ImportError:
-        raise ImportError(
-            "the 'dask' backend needs Dask distributed: pip install \"statoptim[dask]\" "
-            "(or pip install \"dask[distributed]\")"
-        ) from None
+    distributed = optional_import("distributed")
+    if distributed is None:
+        raise ImportError(f"the 'dask' backend needs Dask distributed: {INSTALL['distributed']} "
+                          "(or pip install \"dask[distributed]\")")
     if isinstance(scheduler, distributed.Client):
         return scheduler, _no_cleanup
     if not isinstance(scheduler, str):
@@ -841,7 +824,13 @@ def _connect(scheduler, n_jobs):
         n_workers = available_cpus() if n_jobs is None or n_jobs < 0 else n_jobs
         cluster = distributed.LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True,
-            dashboard_address="127.0.0.1:0", host="127.0.0.1", silence_logs=40,
+            dashboard_address="127.0.0.1:0", host="127.0.0.1",
+            # Failures reach this process as exceptions of the futures; the log
+            # of the workers and scheduler (in the workers even errors, such as
+            # a heartbeat to a scheduler already shut down) would only bury them.
+            silence_logs=logging.CRITICAL,
+            # the workers run dask_setup below: Ctrl-C is the main process's business
+            preload=[__name__],
         )
         client = distributed.Client(cluster)
 
@@ -860,6 +849,21 @@ def _connect(scheduler, n_jobs):
             "cluster on this machine."
         ) from None
     return client, client.close
+
+
+def dask_setup(worker):
+    """Preload of the workers of ``scheduler="local"``: they ignore SIGINT.
+
+    Ctrl-C in a terminal reaches every process of the foreground group; the
+    workers of a local cluster then died with tracebacks that buried the
+    main process's line saying what is saved. The main process shuts them
+    down instead.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _iter_dask(func, settings, tasks, seed, client):
@@ -892,8 +896,9 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
         function of its arguments, defined at module level so that it pickles.
     settings : list of dict
         The grid: JSON-serialisable dicts, all different.
-    n_replications : int
-        Replications per setting (>= 1).
+    n_replications : int or None
+        Replications per setting (>= 1). None only with ``summarize_only``:
+        every replication stored.
     seed : int, default=0
         Root seed; replication ``r`` of ``settings[s]`` gets
         ``default_rng(SeedSequence(seed, spawn_key=(s, r)))``.
@@ -937,11 +942,15 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
         (:class:`SchedulerUnreachableError`).
     ImportError
         The Dask backend without Dask installed.
+    StudyInterrupted
+        Ctrl-C (a ``KeyboardInterrupt``), after one line on stderr saying what
+        is saved.
     """
     if not callable(func):
         raise ValueError(f"func must be callable, got {_describe(func)}")
     settings, settings_sha256 = _canonical_settings(settings)
-    n_replications = check_int(n_replications, "n_replications", 1)
+    if n_replications is not None or not summarize_only:
+        n_replications = check_int(n_replications, "n_replications", 1)
     seed = check_int(seed, "seed", 0)
     if not isinstance(study, str) or not study:
         raise ValueError(f"study must be a non-empty str, got {_describe(study)}")
@@ -973,30 +982,35 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
          progress, summarize_only, batch_size):
     """:func:`run_grid` after validation; ``folder`` is open (and locked) or None."""
     out = None if folder is None else folder.path
+    limit = sys.maxsize if n_replications is None else n_replications
     try:
-        results = {} if folder is None else folder.read(n_replications)
+        results = {} if folder is None else folder.read(limit)
     except KeyboardInterrupt:
-        if not summarize_only:
-            print(f"\n{study}: interrupted while reading the stored results; they are kept "
-                  f"in {out}; run the same command again to resume", file=sys.stderr,
-                  flush=True)
-        raise
-    total = len(settings) * n_replications
+        if summarize_only:
+            raise
+        message = (f"{study}: interrupted while reading the stored results; they are kept "
+                   f"in {out}; run the same command again to resume")
+        print(f"\n{message}", file=sys.stderr, flush=True)
+        raise StudyInterrupted(message) from None
 
     if summarize_only:
-        if len(results) < total:
+        total = None if n_replications is None else len(settings) * n_replications
+        if total is not None and len(results) < total:
             warnings.warn(
                 f"{out} holds {len(results)} of the {total} replications of study "
                 f"{study!r}; the summary uses only those (rerun without --summarize-only "
                 "to compute the rest)", UserWarning, stacklevel=3)
         return _records(settings, results)
 
+    total = len(settings) * n_replications
     missing = [(s, r) for s in range(len(settings)) for r in range(n_replications)
                if (s, r) not in results]
     if not missing:
         return _records(settings, results)
 
-    bar, batches, cleanup = None, iter(()), _no_cleanup
+    bar, batches, cleanup, interrupted = None, iter(()), _no_cleanup, None
+    guard = _InterruptGuard()
+    guard.install()
     try:
         if backend == "dask":
             client, cleanup = _connect(scheduler, n_jobs)
@@ -1011,7 +1025,8 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
         if progress and results:
             print(f"{study}: resuming from {out}: {len(results)} of {total} replications "
                   f"stored, computing {len(missing)}", file=sys.stderr, flush=True)
-        bar = _Progress(progress, study, total, len(results))
+        bar = Progress(total, study, unit="replication", enabled=progress,
+                       initial=len(results))
         if backend == "dask":
             batches = _iter_dask(func, settings, tasks, seed, client)
         elif backend == "joblib":
@@ -1019,33 +1034,132 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
         else:
             batches = _iter_serial(func, settings, tasks, seed)
         for batch in batches:
-            if folder is not None:
-                folder.write(batch)
-            results.update(_batch_results(batch))
+            with _sigint_deferred():  # what is on disk and what is counted agree
+                if folder is not None:
+                    folder.write(batch)
+                results.update(_batch_results(batch))
             bar.update(len(batch["replication"]))
     except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-            bar = None
         if folder is not None:
-            print(f"\n{study}: interrupted; {len(results)} of {total} replications are saved "
-                  f"in {out}; run the same command again to resume", file=sys.stderr,
-                  flush=True)
+            interrupted = (f"{study}: interrupted; {len(results)} of {total} replications "
+                           f"are saved in {out}; run the same command again to resume")
         else:
-            print(f"\n{study}: interrupted after {len(results)} of {total} replications; "
-                  "nothing is saved without --out DIR", file=sys.stderr, flush=True)
-        raise
+            interrupted = (f"{study}: interrupted after {len(results)} of {total} "
+                           "replications; nothing is saved without --out DIR")
+        raise StudyInterrupted(interrupted) from None
     finally:
-        if hasattr(batches, "close"):  # stop a generator cut short: cancels pending tasks
-            with warnings.catch_warnings():
-                # joblib's count of finished-but-unused tasks: noise after Ctrl-C or an error
-                warnings.filterwarnings("ignore", message=r".*tasks have been successfully "
-                                        "executed", category=UserWarning)
-                batches.close()
-        if bar is not None:
-            bar.close()
-        cleanup()
+        # After Ctrl-C: a second Ctrl-C must not cut the clean-up short, and the
+        # shutdown of a local Dask cluster is not news; the line saying what is
+        # saved comes last.
+        if interrupted is not None:
+            guard.shield()
+        try:
+            if bar is not None:
+                bar.close()
+            if hasattr(batches, "close"):  # stop a generator cut short: cancels tasks
+                with warnings.catch_warnings():
+                    # joblib's count of finished-but-unused tasks: noise after Ctrl-C
+                    warnings.filterwarnings("ignore", message=r".*tasks have been "
+                                            "successfully executed", category=UserWarning)
+                    batches.close()
+            cleanup()
+        finally:
+            guard.restore()
+        if interrupted is not None:
+            print(f"\n{interrupted}", file=sys.stderr, flush=True)
     return _records(settings, results)
+
+
+class _sigint_deferred:
+    """Ctrl-C inside the block takes effect at its end (main thread; else a no-op)."""
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self._old, self.caught = None, False
+        if threading.current_thread() is threading.main_thread():
+            old = signal.getsignal(signal.SIGINT)
+            if old is not None:  # None: a handler not set from Python; leave it alone
+                self._old = old
+                signal.signal(signal.SIGINT, self._catch)
+        return self
+
+    def _catch(self, signum, frame):
+        self.caught = True
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+            if self.caught:  # delivered again, now to the handler the caller had
+                signal.raise_signal(signal.SIGINT)
+        return False
+
+
+class _InterruptGuard:
+    """How a run takes Ctrl-C: quietly, and without a second one cutting it short.
+
+    :meth:`install` (main thread, where Python's default SIGINT handler is in
+    place) replaces that handler by one that first silences the loggers of
+    Dask, Tornado and asyncio and then raises ``KeyboardInterrupt`` as usual:
+    a Ctrl-C that lands inside Dask's client makes its event loop log errors
+    and tracebacks (on the loop's thread, at once) that are no news to the
+    user. :meth:`shield` ignores SIGINT during the clean-up; :meth:`restore`
+    puts back the handler and the log levels.
+    """
+
+    _ROOTS = ("distributed", "tornado", "asyncio")
+
+    def __init__(self):
+        self._handler = None
+        self._levels = None
+
+    def install(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._handler = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum, frame):
+        self._quiet()
+        raise KeyboardInterrupt
+
+    def _quiet(self):
+        if self._levels is not None:
+            return
+        import logging
+
+        names = set(self._ROOTS) | {name for name in list(logging.root.manager.loggerDict)
+                                    if name.startswith(tuple(f"{r}." for r in self._ROOTS))}
+        self._levels = []
+        for name in sorted(names):
+            logger = logging.getLogger(name)
+            self._levels.append((logger, logger.level))
+            logger.setLevel(logging.CRITICAL + 1)
+
+    def shield(self):
+        """After Ctrl-C: SIGINT ignored (if installed) and the loggers silenced."""
+        import signal
+
+        self._quiet()
+        if self._handler is not None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def restore(self):
+        """The SIGINT handler and the log levels as they were before :meth:`install`."""
+        import signal
+
+        if self._handler is not None:
+            signal.signal(signal.SIGINT, self._handler)
+            self._handler = None
+        for logger, level in self._levels or ():
+            logger.setLevel(level)
+        self._levels = None
 
 
 def load_results(out, settings=None, *, study=None, seed=None, n_replications=None):
@@ -1098,37 +1212,34 @@ def load_results(out, settings=None, *, study=None, seed=None, n_replications=No
 # ------------------------------------------------------------------------------ CLI
 
 
-def add_runner_arguments(parser, *, replications=100, seed=0):
-    """Add the common study-runner options to a study's argparse sub-parser.
+def add_runner_arguments(parser, *, replications=100, seed=0, replications_help=None,
+                         **kwargs):
+    """Add the options of every study plus the study runner's to a study's sub-parser.
 
-    ``--replications``, ``--seed``, ``--jobs``, ``--scheduler``, ``--out``,
-    ``--summarize-only``, ``--batch-size`` and ``--no-progress``; the defaults
-    of the first two are the study's.
+    The options of :func:`~statoptim.studies._runner.add_study_arguments`
+    (``--out`` is also the results folder here) plus ``--summarize-only`` and
+    ``--batch-size``; the defaults of ``--replications`` and ``--seed`` are
+    the study's. Other keyword arguments go to ``add_study_arguments``.
     """
-    group = parser.add_argument_group("study runner")
-    group.add_argument("--replications", type=int_at_least(1), default=replications,
-                       metavar="R",
-                       help=f"Monte Carlo replications per setting (default: {replications})")
-    group.add_argument("--seed", type=int_at_least(0), default=seed,
-                       help=f"root seed of the study (default: {seed})")
-    group.add_argument("--jobs", type=nonzero_int, default=-1, metavar="N",
-                       help="local worker processes (joblib; default -1: all cores; at most "
-                            "the CPUs available), or the number of workers of --scheduler "
-                            "local")
-    group.add_argument("--scheduler", default=None, metavar="ADDR",
-                       help="run on Dask: 'tcp://HOST:PORT' of a running scheduler, or "
-                            "'local' for a cluster on this machine (pip install "
-                            "'statoptim[dask]')")
-    group.add_argument("--out", default=None, metavar="DIR",
-                       help="results folder: every finished batch is saved there and a "
-                            "rerun computes only what is missing; one run at a time (a "
-                            "second run on the folder is refused)")
-    group.add_argument("--summarize-only", action="store_true",
-                       help="rebuild tables and figures from the results in --out "
-                            "without computing")
+    kwargs.setdefault("unused", ("data",))
+    group = add_study_arguments(
+        parser, replications=replications,
+        replications_help=replications_help or "Monte Carlo replications per setting "
+                                               "(default: {default}; with --summarize-only: "
+                                               "all stored)",
+        seed=seed,
+        out_help="results folder: every finished batch of replications is saved there as it "
+                 "completes (a rerun computes only what is missing; one run at a time), "
+                 "beside the tables as CSV and JSON, the figures and command.txt; without "
+                 "it nothing is written",
+        jobs_help="local worker processes (joblib; default -1: all cores; at most the CPUs "
+                  "available), or the number of workers of --scheduler local",
+        **kwargs)
+    group.add_argument("--summarize-only", action=_StoreTrue,
+                       help="rebuild tables and figures from the replications stored in --out "
+                            "without computing (all of them unless --replications is given)")
     group.add_argument("--batch-size", type=int_at_least(1), default=None, metavar="B",
                        help="replications per task and per results file (default: auto)")
-    group.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -1148,12 +1259,9 @@ def check_runner_arguments(args, study, settings):
         _resolve_backend("dask" if scheduler is not None else "joblib", scheduler)
     except ValueError as exc:
         raise ValueError(f"argument --scheduler: {exc}") from None
-    if scheduler is not None:
-        import importlib.util
-
-        if importlib.util.find_spec("distributed") is None:
-            raise ValueError("argument --scheduler: running on Dask needs Dask distributed: "
-                             'pip install "statoptim[dask]"')
+    if scheduler is not None and not installed("distributed"):
+        raise ValueError("argument --scheduler: running on Dask needs Dask distributed, "
+                         f"which is not installed ({INSTALL['distributed']})")
     if args.summarize_only and args.out is None:
         raise ValueError("argument --summarize-only: needs --out DIR, the folder of the "
                          "stored results")
@@ -1170,16 +1278,58 @@ def runner_kwargs(args):
     """Keyword arguments of :func:`run_grid` from options added by :func:`add_runner_arguments`.
 
     Use as ``run_grid(func, settings, study=NAME, **runner_kwargs(args))``; it
-    includes ``n_replications`` and ``seed``.
+    includes ``n_replications`` (None, i.e. all stored, for
+    ``--summarize-only`` without ``--replications``) and ``seed``.
     """
+    summarize_only = bool(getattr(args, "summarize_only", False))
+    everything = summarize_only and not given(args, "replications")
     return {
-        "n_replications": args.replications,
+        "n_replications": None if everything else args.replications,
         "seed": args.seed,
         "backend": "dask" if args.scheduler is not None else "joblib",
         "n_jobs": args.jobs,
         "scheduler": args.scheduler,
         "out": args.out,
         "progress": not args.no_progress,
-        "summarize_only": args.summarize_only,
-        "batch_size": args.batch_size,
+        "summarize_only": summarize_only,
+        "batch_size": getattr(args, "batch_size", None),
     }
+
+
+def run_from_args(func, settings, study, args):
+    """:func:`run_grid` with the command-line options of :func:`add_runner_arguments`.
+
+    With ``--summarize-only`` it says on stderr, in one line, how many
+    replications are stored and used (all of them, or the first
+    ``--replications`` per setting).
+
+    Returns
+    -------
+    records : list of dict
+        As :func:`run_grid`.
+    """
+    kwargs = runner_kwargs(args)
+    if not kwargs["summarize_only"]:
+        return run_grid(func, settings, study=study, **kwargs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".* holds \d+ of the \d+ replications",
+                                category=UserWarning)
+        records = run_grid(func, settings, study=study, **kwargs)
+    settings = list(settings)
+    counts = [0] * len(settings)
+    for rec in records:
+        for i, setting in enumerate(settings):
+            if all(rec.get(k) == v for k, v in setting.items()):
+                counts[i] += 1
+                break
+    low, high = min(counts), max(counts)
+    per = f"{low}" if low == high else f"{low} to {high}"
+    asked = kwargs["n_replications"]
+    line = (f"--summarize-only: {len(records)} stored replications in {args.out} "
+            f"({per} per setting x {len(settings)} settings); nothing is computed")
+    if asked is not None and low < asked:
+        line += (f"; --replications {asked} asked for more: rerun without --summarize-only "
+                 "to compute the rest")
+    prog = getattr(args, "_prog", None) or f"statoptim reproduce {study}"
+    print(f"{prog}: {line}", file=sys.stderr, flush=True)
+    return records

@@ -1,16 +1,27 @@
-"""Registry of reproducible studies and small helpers they share.
+"""Registry of reproducible studies and what every study shares.
+
+The same options mean the same thing in every study
+(:func:`add_study_arguments`): ``--out DIR`` (tables as CSV and JSON, figures,
+a copy of the command and, for the studies on the study engine, the stored
+replications; nothing is written anywhere else), ``--replications``,
+``--seed``, ``--jobs``, ``--scheduler``, ``--no-figures``, ``--no-progress``
+and ``--data`` (the folder with one subfolder per data set, found by
+:func:`find_dataset`). A study that has no use for one of them accepts it and
+says in one line that it is ignored; old spellings are deprecated aliases
+(:func:`deprecated_alias`) that say so in one line.
 
 Command-line arguments are checked in two places, both before anything is
 computed: argparse ``type=`` functions (:func:`int_at_least`,
 :func:`real_in`, :func:`existing_dir`, ...) check each value on its own, and
 a study's ``check(args)`` (given to :func:`register`) checks what depends on
 several options or on the file system (:func:`check_output_dir`,
-:func:`check_output_file` and the engine's results-folder check). The
+:func:`find_dataset` and the engine's results-folder check). The
 ``statoptim`` command reports a failure of either on one line and exits with
 status 2; errors raised while the study runs are reported that way only if
 they are a :class:`CommandLineError` (the results folder taken by another
 run meanwhile, an unreachable Dask scheduler); anything else is a bug and
-keeps its traceback.
+keeps its traceback. Notes (deprecated spellings, ignored options) are
+printed on stderr once the check has passed (:func:`pending_notes`).
 """
 from __future__ import annotations
 
@@ -23,16 +34,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 __all__ = [
+    "COMMON_OPTIONS",
     "STUDIES",
     "CommandLineError",
     "Study",
     "Timer",
+    "add_study_arguments",
     "check_output_dir",
-    "check_output_file",
+    "deprecated_alias",
+    "deprecated_figure_option",
     "existing_dir",
+    "find_dataset",
     "format_table",
+    "given",
     "int_at_least",
     "nonzero_int",
+    "one_blas_thread",
+    "pending_notes",
     "real_in",
     "register",
 ]
@@ -185,38 +203,275 @@ def check_output_dir(path, option):
                          f"not writable ({exc.strerror or exc})") from None
 
 
-def check_output_file(path, option, *, figure=True):
-    """Check that the file ``path`` can be written (its folder exists and is writable).
+# ------------------------------------------------------------ common options
 
-    With ``figure=True`` the suffix must be a format matplotlib writes (no
-    suffix means PNG) and matplotlib must be installed. Raises ``ValueError``
-    starting with ``argument OPTION:``.
+#: The options every study accepts (:func:`add_study_arguments`).
+COMMON_OPTIONS = ("--out", "--replications", "--seed", "--jobs", "--scheduler",
+                  "--no-figures", "--no-progress", "--data")
+
+#: Where a study looks for its data without ``--data``, in this order: the
+#: folder named by this environment variable, then ``DEFAULT_DATA``.
+DATA_ENV = "STATOPTIM_DATA"
+DEFAULT_DATA = ("./shared/data", "../shared/data")
+
+
+def _note(namespace, text):
+    notes = getattr(namespace, "_notes", None)
+    if notes is None:
+        notes = []
+        namespace._notes = notes
+    if text not in notes:
+        notes.append(text)
+
+
+def _mark_given(namespace, dest):
+    marked = getattr(namespace, "_given", None)
+    if marked is None:
+        marked = set()
+        namespace._given = marked
+    marked.add(dest)
+
+
+def given(args, dest):
+    """Whether the option stored in ``args.<dest>`` was given on the command line.
+
+    Only options added by :func:`add_study_arguments` and
+    :func:`deprecated_alias` are tracked.
     """
-    prefix = f"argument {option}:"
-    if os.path.isdir(path):
-        raise ValueError(f"{prefix} {path!r} is a folder; give a file name")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"{prefix} the folder of {path!r} ({folder!r}) does not exist")
-    try:
-        _probe_writable(folder)
-    except OSError as exc:
-        raise ValueError(f"{prefix} cannot write {path!r}: the folder {folder!r} is not "
-                         f"writable ({exc.strerror or exc})") from None
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise ValueError(f"{prefix} {path!r} exists and is not writable")
-    if figure:
-        try:
-            from matplotlib.backend_bases import FigureCanvasBase
-        except ImportError:
-            raise ValueError(f"{prefix} writing figures needs matplotlib (pip install "
-                             f"'statoptim[plot]'); pass {option} '' to skip the figure") \
-                from None
-        suffix = os.path.splitext(path)[1][1:].lower()
-        formats = FigureCanvasBase.get_supported_filetypes()
-        if suffix and suffix not in formats:
-            raise ValueError(f"{prefix} cannot write a figure as {suffix!r} ({path!r}); "
-                             f"use one of {', '.join(sorted(formats))}")
+    return dest in getattr(args, "_given", ())
+
+
+class _Store(argparse.Action):
+    """``store`` that also records that the option was given."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        _mark_given(namespace, self.dest)
+
+
+class _StoreTrue(argparse.Action):
+    def __init__(self, option_strings, dest, default=False, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, True)
+        _mark_given(namespace, self.dest)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old spelling of an option: stores like the new one and leaves one note."""
+
+    def __init__(self, option_strings, dest, *, new, value=None, message=None, refuse=None,
+                 **kwargs):
+        self.new, self.value, self.message, self.refuse = new, value, message, refuse
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if self.refuse is not None:
+            problem = self.refuse(values)
+            if problem:
+                raise argparse.ArgumentError(self, problem)
+        value = values if self.value is None else self.value(values)
+        setattr(namespace, self.dest, value)
+        _mark_given(namespace, self.dest)
+        _note(namespace, self.message or f"{option_string} is deprecated; use {self.new} "
+                                          "(same meaning)")
+
+
+def deprecated_alias(parser, old, new, *, dest, type=None, nargs=None, value=None,
+                     message=None, refuse=None, metavar=None):
+    """Accept the old spelling ``old`` of the option ``new``.
+
+    The value is stored in ``args.<dest>`` (through ``value(parsed)`` if
+    given); once the pre-flight check has passed, the ``statoptim`` command
+    prints one line (``message``, by default "OLD is deprecated; use NEW (same
+    meaning)") on stderr. ``refuse(parsed)`` may return a reason to refuse the
+    value (a usage error naming ``old``). The alias is hidden from ``--help``.
+    """
+    parser.add_argument(old, action=_DeprecatedAlias, dest=dest, new=new, type=type,
+                        nargs=nargs, value=value, message=message, refuse=refuse,
+                        metavar=metavar, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def deprecated_figure_option(parser, old, files):
+    """Accept the old ``--figure PATH`` / ``--figures DIR`` spelling: only ``''`` still works.
+
+    ``OLD ''`` means ``--no-figures`` (with a deprecation note); any other value
+    is refused in one line: figures are written into ``--out`` now, as ``files``.
+    """
+    deprecated_alias(
+        parser, old, "--no-figures", dest="no_figures", value=lambda text: True,
+        message=f"{old} '' is deprecated; use --no-figures (same meaning)",
+        refuse=lambda text: None if text == "" else (
+            f"figures are written into --out DIR now (as {files}); pass --out DIR, or "
+            "--no-figures to draw none"),
+        metavar="PATH")
+
+
+#: Why a study ignores a common option it has no use for (defaults).
+_UNUSED = {
+    "data": "this study simulates its data",
+    "jobs": "this study runs in one process",
+    "scheduler": "this study does not run on the study engine, nor on Dask",
+}
+
+
+def add_study_arguments(parser, *, replications, replications_help, seed=0, out_help=None,
+                        data_help=None, jobs_help=None, scheduler_help=None, unused=()):
+    """Add the options every study accepts (:data:`COMMON_OPTIONS`) to its sub-parser.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The study's sub-parser.
+    replications : int
+        Default of ``--replications``.
+    replications_help : str
+        What one replication is in this study (Monte Carlo replications,
+        repeats, seeds, data sets); ``{default}`` in it is replaced by the
+        default, else "(default: R)" is appended.
+    seed : int, default=0
+        Default of ``--seed``.
+    out_help, data_help, jobs_help, scheduler_help : str, optional
+        Study-specific help texts.
+    unused : iterable of str or dict
+        The options among ``"data"``, ``"jobs"`` and ``"scheduler"`` the study
+        has no use for (a dict maps each to the reason): they are accepted,
+        and giving one prints a note that it is ignored.
+
+    Returns
+    -------
+    argparse._ArgumentGroup
+        The group of the options (add study-runner options to it).
+    """
+    unused = dict(unused) if isinstance(unused, dict) else {k: _UNUSED[k] for k in unused}
+    for key in unused:
+        if key not in _UNUSED:
+            raise ValueError(f"unused must name options among {sorted(_UNUSED)}, got {key!r}")
+    parser.set_defaults(_unused=unused)
+
+    def help_for(key, text):
+        return f"not used by this study ({unused[key]})" if key in unused else text
+
+    group = parser.add_argument_group("options of every study")
+    group.add_argument(
+        "--out", action=_Store, default=None, metavar="DIR",
+        help=out_help or "folder for everything this run writes: the tables as CSV and JSON, "
+                         "the figures and command.txt (the exact command); without it "
+                         "nothing is written")
+    group.add_argument("--replications", action=_Store, type=int_at_least(1),
+                       default=replications, metavar="R",
+                       help=replications_help.format(default=replications)
+                       if "{default}" in replications_help
+                       else f"{replications_help} (default: {replications})")
+    group.add_argument("--seed", action=_Store, type=int_at_least(0), default=seed,
+                       help=f"root seed of the study (default: {seed})")
+    group.add_argument(
+        "--jobs", action=_Store, type=nonzero_int, default=-1, metavar="N",
+        help=help_for("jobs", jobs_help or "local worker processes (default -1: all cores; at "
+                                           "most the CPUs available)"))
+    group.add_argument(
+        "--scheduler", action=_Store, default=None, metavar="ADDR",
+        help=help_for("scheduler", scheduler_help or "run on Dask: 'tcp://HOST:PORT' of a "
+                                                     "running scheduler, or 'local' for a "
+                                                     "cluster on this machine (pip install "
+                                                     "'statoptim[dask]')"))
+    group.add_argument("--no-figures", action=_StoreTrue,
+                       help="draw no figures (they need matplotlib: pip install "
+                            "'statoptim[plot]')")
+    group.add_argument("--no-progress", action=_StoreTrue, help="no progress bars")
+    group.add_argument(
+        "--data", action=_Store, type=existing_dir, default=None, metavar="DIR",
+        help=help_for("data", data_help or "the folder with one subfolder per data set "
+                                           f"(default: ${DATA_ENV}, then "
+                                           f"{' or '.join(DEFAULT_DATA)})"))
+    return group
+
+
+def pending_notes(args):
+    """The one-line notes to print before the study runs, then forgets them.
+
+    Deprecated spellings used (:func:`deprecated_alias`) and options given
+    that the study ignores (``unused`` of :func:`add_study_arguments`).
+    """
+    notes = list(getattr(args, "_notes", None) or ())
+    for key, reason in (getattr(args, "_unused", None) or {}).items():
+        if given(args, key):
+            notes.append(f"--{key} ignored: {reason}")
+    args._notes = []
+    return notes
+
+
+def find_dataset(data, name, files=(), *, required=True, option="--data"):
+    """The folder of the data set ``name``: ``DATA/name``, holding ``files``.
+
+    Parameters
+    ----------
+    data : str or None
+        ``--data``: the folder with one subfolder per data set. None looks in
+        ``$STATOPTIM_DATA``, then ``./shared/data`` and ``../shared/data``
+        (relative to the current folder) and takes the first that holds the
+        data set.
+    name : str
+        The data set's subfolder, e.g. ``"lung200"``.
+    files : sequence of str
+        Files that must be in it.
+    required : bool, default=True
+        Without ``data``, whether a data set found nowhere is an error (else
+        None is returned).
+    option : str, default="--data"
+        The option named in errors.
+
+    Returns
+    -------
+    str or None
+        The folder ``DATA/name``.
+
+    Raises
+    ------
+    ValueError
+        ``argument --data: ...`` if ``data`` lacks the data set, or it is found
+        nowhere and ``required``; the message names the first missing file.
+    """
+    files = tuple(files)
+
+    def first_missing(folder):
+        for f in files:
+            if not os.path.isfile(os.path.join(folder, f)):
+                return os.path.join(folder, f)
+        return None if os.path.isdir(folder) else folder
+
+    if data is not None:
+        folder = os.path.join(data, name)
+        absent = first_missing(folder)
+        if absent is not None:
+            raise ValueError(f"argument {option}: {absent!r} not found; pass --data DIR, the "
+                             f"folder with one subfolder per data set ({name}/ for this one)")
+        return folder
+    env = os.environ.get(DATA_ENV)
+    places = ([env] if env else []) + list(DEFAULT_DATA)
+    for root in places:
+        folder = os.path.join(root, name)
+        if first_missing(folder) is None:
+            return folder
+    if required:
+        where = (f"${DATA_ENV} ({env!r}), " if env else f"${DATA_ENV} (not set), ") + \
+            " or ".join(DEFAULT_DATA)
+        raise ValueError(f"argument {option}: the data set {name}/ was found neither in "
+                         f"{where}; pass --data DIR, the folder with one subfolder per data "
+                         f"set ({name}/ for this one)")
+    return None
+
+
+def one_blas_thread(openmp=False):
+    """Context manager: BLAS (and with ``openmp`` also OpenMP) limited to one thread.
+
+    For timings that compare like with like across machines; threadpoolctl
+    comes with scikit-learn.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api=None if openmp else "blas")
 
 
 def format_table(header, rows, floatfmt="{:.4g}"):

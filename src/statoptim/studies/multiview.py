@@ -2,14 +2,15 @@
 
 Wikipedia (Rasiwasia et al. 2010, standard split: image SIFT-BoW vs text LDA)
 and UCI Multiple Features (fou -> pix, and (fou, zer) -> (kar, mor); 50/50
-stratified splits, seeds 0-4). For each, the CP-tensor model with the talk's
+stratified splits seeded --seed, ..., --seed + --replications - 1, by default 0-4). For each, the CP-tensor model with the talk's
 objective (consensus mu = 0) and with the consensus term (mu = 1) is compared
 with baselines built from scikit-learn -- CCA, PLSCanonical, semantic matching
 with logistic regression (SM), semantic correlation matching (SCM = CCA then
 SM) and ridge semantic matching (LS-SM) -- all scored by the cosine of the
 item representations, mAP in both directions and P@K. The published numbers
 and the talk's NUS-WIDE table (not reproducible offline) are printed beside
-them, and a figure shows 11-point interpolated precision-recall curves.
+them, and a figure (with ``--out DIR``, as are the tables in CSV and JSON)
+shows 11-point interpolated precision-recall curves.
 
 Retrieval representations of the CP model: the raw topic scores f_m
 (``decision_function``) and the temperature-scaled posteriors
@@ -34,23 +35,29 @@ split is never used for a choice.
 """
 from __future__ import annotations
 
-import os
 import time
 import warnings
 
 import numpy as np
 
+from statoptim._optional import Progress
+from statoptim.studies._output import Column, StudyOutput, Table
 from statoptim.studies._runner import (
-    check_output_file,
-    existing_dir,
-    format_table,
+    DATA_ENV,
+    DEFAULT_DATA,
+    add_study_arguments,
+    check_output_dir,
+    deprecated_alias,
+    deprecated_figure_option,
+    find_dataset,
+    given,
     int_at_least,
-    nonzero_int,
+    one_blas_thread,
     real_in,
     register,
 )
 
-__all__ = ["run", "precision_recall_points", "fit_baseline", "select_on_training", "BASELINES"]
+__all__ = ["BASELINES", "fit_baseline", "precision_recall_points", "run", "select_on_training"]
 
 BASELINES = ("CCA", "PLSC", "SM", "SCM", "LS-SM")
 #: Baselines whose representations are posteriors, also scored by relevance (dot).
@@ -81,26 +88,22 @@ NUS_WIDE_TALK = [
 TARGETS = {"wikipedia": (0.28, 0.23), "uci (fou,zer)->(kar,mor)": (0.90, 0.88)}
 
 
-def _default_data_dir():
-    for cand in (os.environ.get("STATOPTIM_DATA"), "./shared/data", "../shared/data"):
-        if cand and os.path.isdir(cand):
-            return cand
-    return "../shared/data"
+#: The files the two loaders read, by data set (subfolder of --data).
+DATA_FILES = {
+    "wikipedia_rasiwasia2010": ("raw_features.mat", "trainset_txt_img_cat.list",
+                                "testset_txt_img_cat.list"),
+    "uci_multifeature": ("mfeat-fou.csv", "mfeat-fac.csv", "mfeat-kar.csv", "mfeat-pix.csv",
+                         "mfeat-zer.csv", "mfeat-mor.csv"),
+}
+FIGURE = "multiview_precision_recall.png"
 
 
 def _add_arguments(parser):
     positive = real_in(0, low_open=True)
-    parser.add_argument("--data", type=existing_dir, default=None,
-                        help="folder holding wikipedia_rasiwasia2010/ and uci_multifeature/ "
-                             "(default: $STATOPTIM_DATA, ./shared/data or ../shared/data)")
-    parser.add_argument("--seeds", type=int_at_least(0), nargs="+", default=[0, 1, 2, 3, 4],
-                        help="UCI split seeds (default: 0 1 2 3 4)")
     parser.add_argument("--rank", type=int_at_least(1), default=10)
     parser.add_argument("--regularization", type=positive, default=1e-3)
     parser.add_argument("--consensus", type=real_in(0), default=1.0,
                         help="mu of the consensus model (the talk's objective is mu = 0)")
-    parser.add_argument("--figure", default="multiview_precision_recall.png",
-                        help="output PNG of the precision-recall curves ('' to skip)")
     parser.add_argument("--n-init", type=int_at_least(1), default=1,
                         help="random starts of the CP model (lowest objective kept)")
     parser.add_argument("--softmax-regularization", type=positive, default=1e-2,
@@ -112,37 +115,52 @@ def _add_arguments(parser):
     parser.add_argument("--no-inner-cv", dest="inner_cv", action="store_false",
                         help="skip the inner-CV row (model selection by 5-fold CV on the "
                              "training rows; about 15 s per UCI split on 2 cores)")
-    parser.add_argument("--jobs", type=nonzero_int, default=-1,
-                        help="processes for the inner-CV fold fits (joblib; default -1: "
-                             "every core); the numbers do not depend on it")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="fit only the CP model (faster)")
+    add_study_arguments(
+        parser, replications=5,
+        replications_help="UCI train/test splits, seeded --seed, --seed + 1, ... (Wikipedia "
+                          "has one standard split)",
+        data_help="the folder with one subfolder per data set: wikipedia_rasiwasia2010/ and "
+                  f"uci_multifeature/ (default: ${DATA_ENV}, then "
+                  f"{' or '.join(DEFAULT_DATA)})",
+        jobs_help="processes for the inner-CV fold fits (joblib; default -1: every core); "
+                  "the numbers do not depend on it",
+        unused={"scheduler": "this study does not run on the study engine, nor on Dask; --jobs "
+                             "sets its local processes"})
+    deprecated_alias(parser, "--seeds", "--seed FIRST --replications COUNT",
+                     dest="split_seeds", type=int_at_least(0), nargs="+", metavar="SEED",
+                     message="--seeds is deprecated; use --seed FIRST --replications COUNT "
+                             "(the splits FIRST, FIRST + 1, ...); the seeds given are used")
+    deprecated_figure_option(parser, "--figure", FIGURE)
+
+
+def _split_seeds(args):
+    """The UCI split seeds: --seed, ..., --seed + R - 1 (or the deprecated --seeds list)."""
+    seeds = getattr(args, "split_seeds", None)
+    if seeds is not None:
+        return list(seeds)
+    return list(range(args.seed, args.seed + args.replications))
 
 
 def _check_arguments(args):
-    from statoptim.datasets._multiview import UCI_VIEWS
-
-    # The files the two loaders read, by sub-folder of --data.
-    data_files = {
-        "wikipedia_rasiwasia2010": ("raw_features.mat", "trainset_txt_img_cat.list",
-                                    "testset_txt_img_cat.list"),
-        "uci_multifeature": tuple(f"mfeat-{view}.csv" for view in UCI_VIEWS),
-    }
-    data_dir = args.data or _default_data_dir()
-    for sub, files in data_files.items():
-        for name in files:
-            path = os.path.join(data_dir, sub, name)
-            if not os.path.isfile(path):
-                raise ValueError(f"argument --data: {path!r} not found; pass --data DIR, the "
-                                 "folder holding wikipedia_rasiwasia2010/ and "
-                                 "uci_multifeature/ (or set $STATOPTIM_DATA)")
-    if args.figure:
-        check_output_file(args.figure, "--figure")
+    if getattr(args, "split_seeds", None) is not None and (
+            given(args, "seed") or given(args, "replications")):
+        raise ValueError("argument --seeds: give either --seed and --replications or the "
+                         "deprecated --seeds, not both")
+    for name, files in DATA_FILES.items():
+        find_dataset(args.data, name, files)
+    if args.out is not None:
+        check_output_dir(args.out, "--out")
 
 
 # ------------------------------------------------------------------ helpers
+#: The recall levels of the 11-point interpolated precision.
+ELEVEN_POINTS = np.linspace(0, 1, 11)
+
+
 def precision_recall_points(query_labels, database_labels, ranking,
-                            recall_levels=np.linspace(0, 1, 11)):
+                            recall_levels=ELEVEN_POINTS):
     """11-point interpolated precision at the given recall levels, averaged over queries.
 
     For each query, precision and recall after each rank k; the interpolated
@@ -236,9 +254,10 @@ DECADES = (1e-3, 1e-2, 1e-1)
 #: on the decade grid: lambda in DECADES without the linear term, and with it at
 #: every lambda_W in DECADES -- 12 candidates.
 INNER_CV_CANDIDATES = tuple(
-    [dict(loss="softmax", regularization=lam, tol=SOFTMAX_TOL) for lam in DECADES]
-    + [dict(loss="softmax", regularization=lam, linear_term=True, linear_regularization=lam_w,
-            tol=SOFTMAX_TOL) for lam in DECADES for lam_w in DECADES])
+    [{"loss": "softmax", "regularization": lam, "tol": SOFTMAX_TOL} for lam in DECADES]
+    + [{"loss": "softmax", "regularization": lam, "linear_term": True,
+        "linear_regularization": lam_w, "tol": SOFTMAX_TOL}
+       for lam in DECADES for lam_w in DECADES])
 
 
 def describe_candidate(kwargs):
@@ -293,47 +312,24 @@ def select_on_training(A_tr, B_tr, y_tr, seed, make_model, candidates=INNER_CV_C
     return candidates[int(np.argmax(scores.sum(axis=1)))], scores
 
 
-def _progress(total, desc):
-    try:
-        from tqdm import tqdm
+def _settings(data, seeds, wikipedia_seed=0):
+    """Yield (setting, seed, A_tr list, B_tr list, y_tr, A_te list, B_te list, y_te).
 
-        return tqdm(total=total, desc=desc, leave=False)
-    except ImportError:
-        class _Simple:
-            def __init__(self):
-                self.n = 0
-
-            def update(self, k=1):
-                self.n += k
-                print(f"\r{desc}: {self.n}/{total}", end="", flush=True)
-
-            def close(self):
-                print()
-
-        return _Simple()
-
-
-def _blas_single_thread():
-    try:
-        from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
-
-        return threadpool_limits(1, user_api="blas")
-    except ImportError:  # pragma: no cover
-        import contextlib
-
-        return contextlib.nullcontext()
-
-
-def _settings(data_dir, seeds):
-    """Yield (setting, seed, A_tr list, B_tr list, y_tr, A_te list, B_te list, y_te)."""
+    ``data`` is --data (None: the default places); ``wikipedia_seed`` seeds
+    the models and tie-breaks on the one standard Wikipedia split.
+    """
     from statoptim.datasets import (
-        load_uci_multifeature, load_wikipedia_rasiwasia, uci_multifeature_split,
+        load_uci_multifeature,
+        load_wikipedia_rasiwasia,
+        uci_multifeature_split,
     )
 
-    w = load_wikipedia_rasiwasia(os.path.join(data_dir, "wikipedia_rasiwasia2010"))
-    yield ("wikipedia", 0, [w["image_train"]], [w["text_train"]], w["y_train"],
+    w = load_wikipedia_rasiwasia(find_dataset(data, "wikipedia_rasiwasia2010",
+                                              DATA_FILES["wikipedia_rasiwasia2010"]))
+    yield ("wikipedia", wikipedia_seed, [w["image_train"]], [w["text_train"]], w["y_train"],
            [w["image_test"]], [w["text_test"]], w["y_test"])
-    X, y = load_uci_multifeature(os.path.join(data_dir, "uci_multifeature"))
+    X, y = load_uci_multifeature(find_dataset(data, "uci_multifeature",
+                                              DATA_FILES["uci_multifeature"]))
     for a_views, b_views, name in ((["fou"], ["pix"], "uci fou->pix"),
                                    (["fou", "zer"], ["kar", "mor"],
                                     "uci (fou,zer)->(kar,mor)")):
@@ -344,15 +340,15 @@ def _settings(data_dir, seeds):
 
 
 def _plot(curves, path):
+    """The 11-point precision-recall curves (needs matplotlib)."""
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     settings = list(curves)
-    fig, axes = plt.subplots(len(settings), 2, figsize=(10, 3.6 * len(settings)), squeeze=False)
+    fig = Figure(figsize=(10, 3.6 * len(settings)))
+    axes = fig.subplots(len(settings), 2, squeeze=False)
     levels = np.linspace(0, 1, 11)
-    colors = plt.cm.tab10(np.linspace(0, 1, 10))
+    colors = matplotlib.colormaps["tab10"](np.linspace(0, 1, 10))
     for row, setting in enumerate(settings):
         for col, (key, label) in enumerate((("pr_fwd", "A -> B"), ("pr_rev", "B -> A"))):
             ax = axes[row, col]
@@ -375,7 +371,6 @@ def _plot(curves, path):
                  "posteriors); UCI: mean over the split seeds")
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 # --------------------------------------------------------------------- run
@@ -384,22 +379,24 @@ def _plot(curves, path):
 def run(args):
     from statoptim import MultiViewTensorMachine
 
-    data_dir = args.data or _default_data_dir()  # checked by _check_arguments
+    output = StudyOutput(args, "multiview")
+    output.start()
+    seeds = _split_seeds(args)
     mu = f"mu={args.consensus:g}"
     # name -> (fit keyword arguments, representation); fits with the same
     # arguments are shared (the posteriors reuse the raw-score fit).
     # Representations: "scores" (f, cosine), "proba" (posteriors, cosine),
     # "relevance" (posteriors, dot product: the probability of a shared topic).
-    softmax = dict(consensus=args.consensus, loss="softmax",
-                   regularization=args.softmax_regularization, tol=SOFTMAX_TOL)
+    softmax = {"consensus": args.consensus, "loss": "softmax",
+               "regularization": args.softmax_regularization, "tol": SOFTMAX_TOL}
     softmax_linear = dict(softmax, linear_term=True,
                           linear_regularization=args.linear_regularization)
     models = {
-        "TM mu=0 (talk)": (dict(consensus=0.0), "scores"),
-        f"TM {mu}": (dict(consensus=args.consensus), "scores"),
-        f"TM {mu} posteriors": (dict(consensus=args.consensus), "proba"),
+        "TM mu=0 (talk)": ({"consensus": 0.0}, "scores"),
+        f"TM {mu}": ({"consensus": args.consensus}, "scores"),
+        f"TM {mu} posteriors": ({"consensus": args.consensus}, "proba"),
         f"TM {mu} softmax loss": (softmax, "proba"),
-        f"TM {mu} relevance": (dict(consensus=args.consensus), "relevance"),
+        f"TM {mu} relevance": ({"consensus": args.consensus}, "relevance"),
         f"TM {mu} softmax relevance": (softmax, "relevance"),
         f"TM {mu} softmax +linear relevance": (softmax_linear, "relevance"),
     }
@@ -408,12 +405,14 @@ def run(args):
     methods = list(models)
     if not args.skip_baselines:
         methods += list(BASELINES) + [f"{b} relevance" for b in RELEVANCE_BASELINES]
-    n_settings = 1 + 2 * len(args.seeds)
+    n_settings = 1 + 2 * len(seeds)
     results = {}   # (setting, method) -> list of per-seed dicts
-    bar = _progress(n_settings * len(methods), "multiview")
-    with _blas_single_thread(), warnings.catch_warnings():
+    bar = Progress(n_settings * len(methods), "multiview", unit="method",
+                   enabled=not args.no_progress, leave=False)
+    with one_blas_thread(), warnings.catch_warnings(), bar:
         warnings.simplefilter("ignore", category=UserWarning)  # collapse/rank notes: reported
-        for setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te in _settings(data_dir, args.seeds):
+        for setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te in _settings(
+                args.data, seeds, wikipedia_seed=args.seed):
             n_comp = 7 if setting == "wikipedia" else 10
             fits = {}
             baseline_fits = {}
@@ -423,9 +422,9 @@ def run(args):
                 if method in models:
                     kwargs, representation = models[method]
 
-                    def make_model(**kw):
-                        params = dict(rank=args.rank, regularization=args.regularization,
-                                      n_init=args.n_init, random_state=seed)
+                    def make_model(seed=seed, **kw):
+                        params = {"rank": args.rank, "regularization": args.regularization,
+                                  "n_init": args.n_init, "random_state": seed}
                         params.update(kw)
                         return MultiViewTensorMachine(**params)
 
@@ -466,12 +465,11 @@ def run(args):
                 res.update(extra, fit_s=fit_s)
                 results.setdefault((setting, method), []).append(res)
                 bar.update(1)
-    bar.close()
 
     print("Cross-modal retrieval, cosine similarity, random tie-break (seeded); "
           "mAP over all database items.")
     print("Wikipedia: standard split (2173 train / 693 test pairs), A = image, B = text. "
-          f"UCI: seeds {args.seeds}, mean +- sd (population).")
+          f"UCI: split seeds {seeds}, mean +- sd (population).")
     print("TM posteriors: softmax(beta f) with beta fitted on the training rows "
           "(predict_proba); softmax loss: cross-entropy fit, "
           f"regularization={args.softmax_regularization:g}, tol={SOFTMAX_TOL:g}; "
@@ -488,76 +486,151 @@ def run(args):
           f"regularization={args.regularization:g}, n_init={args.n_init}); "
           "baselines: CCA-k/PLSC-k/SCM-k with k = 7 (Wikipedia) or 10 (UCI), "
           "SM = logistic regression C=1, LS-SM = ridge alpha=1.")
-    print("fit s: median wall time of the fits (everything learned, both modalities; BLAS "
-          "at 1 thread; shared 2-core machine, noisy).\n")
+    print("fit s: median wall time of the fits on this machine (everything learned, both "
+          "modalities; BLAS at 1 thread).\n")
 
-    header = ["data (A->B)", "method", "A->B mAP", "B->A mAP", "P@10", "P@50", "P@100",
-              "mAP@50", "fit s", "cycles"]
-    rows = []
+    output.table(_retrieval_table(results))
+    output.table(_targets_table(results, models))
+    output.table(Table(
+        "multiview_published_wikipedia",
+        "\nPublished mAP on the same Wikipedia features and split (image->text / "
+        "text->image; spec section 6):",
+        [Column("method"), Column("i_to_t", "I->T", "{:.4g}"),
+         Column("t_to_i", "T->I", "{:.4g}"), Column("source")],
+        [{"method": m, "i_to_t": float(a), "t_to_i": float(b), "source": src}
+         for m, a, b, src in PUBLISHED_WIKIPEDIA]))
+
+    def pair(first, second):
+        return lambda v, row: f"{v:.4f} / {row[second]:.4f}"
+
+    output.table(Table(
+        "multiview_nus_wide_talk",
+        "\nThe talk's NUS-WIDE table (81 concepts) -- NOT reproducible offline: no data, "
+        "code or split; the protocol is unstated and 'Precision' gives no K:",
+        [Column("method"),
+         Column("i_to_t_map", "I->T mAP / Precision", pair("i_to_t_map", "i_to_t_precision")),
+         Column("i_to_t_precision", show=False),
+         Column("t_to_i_map", "T->I mAP / Precision", pair("t_to_i_map", "t_to_i_precision")),
+         Column("t_to_i_precision", show=False)],
+        [{"method": m, "i_to_t_map": float(a.split("/")[0]),
+          "i_to_t_precision": float(a.split("/")[1]), "t_to_i_map": float(b.split("/")[0]),
+          "t_to_i_precision": float(b.split("/")[1])} for m, a, b in NUS_WIDE_TALK]))
+
+    # The figure keeps the talk's objective, the spec's default, the headline
+    # (inner-CV, or the +linear row without it) and the baselines.
+    headline = f"TM {mu} inner-CV relevance" if args.inner_cv else \
+        f"TM {mu} softmax +linear relevance"
+    plotted = {"TM mu=0 (talk)", f"TM {mu}", headline}
+    curves = {}
     for (setting, method), runs in results.items():
-        def stat(key):
-            vals = np.array([r[key] for r in runs])
-            if len(vals) == 1:
-                return f"{vals[0]:.3f}"
-            return f"{vals.mean():.3f} +- {vals.std():.3f}"
+        if method.startswith("TM") and method not in plotted:
+            continue
+        curves.setdefault(setting, {})[method] = {
+            key: np.mean([r[key] for r in runs], axis=0) for key in ("pr_fwd", "pr_rev")}
+    output.table(_curves_table(curves), show=False)  # the figure's data
+    path = output.figure(FIGURE, lambda path: _plot(curves, path))
+    if path:
+        print(f"\nPrecision-recall curves written to {path}")
+    output.finish()
+    return 0
 
-        def pair(key):
-            return (f"{np.mean([r[key + '_fwd'] for r in runs]):.3f}, "
-                    f"{np.mean([r[key + '_rev'] for r in runs]):.3f}")
 
-        cycles = ""
+def _mean_sd(key):
+    def fmt(value, row):
+        return f"{value:.3f}" if row["splits"] == 1 else f"{value:.3f} +- {row[key]:.3f}"
+    return fmt
+
+
+def _pair(second):
+    return lambda value, row: f"{value:.3f}, {row[second]:.3f}"
+
+
+def _cycles(value, row):
+    if value is None:
+        return ""
+    text = str(value)
+    if row["collapsed"] and "mu=0" in row["method"]:
+        text += f" ({row['collapsed']} alpha at 0/1)"
+    if row["selected"]:
+        text += f" [{row['selected']}] (selection {row['selection_s']:.1f} s)"
+    return text
+
+
+def _retrieval_table(results):
+    """The main table: mAP both ways, P@K, mAP@50, fit time and cycles per method."""
+    columns = [Column("data", "data (A->B)"), Column("method"),
+               Column("splits", show=False),
+               Column("map_ab", "A->B mAP", _mean_sd("map_ab_sd")),
+               Column("map_ab_sd", show=False),
+               Column("map_ba", "B->A mAP", _mean_sd("map_ba_sd")),
+               Column("map_ba_sd", show=False)]
+    for label, key in (("P@10", "p10"), ("P@50", "p50"), ("P@100", "p100"),
+                       ("mAP@50", "mapk50")):
+        columns += [Column(f"{key}_ab", label, _pair(f"{key}_ba")),
+                    Column(f"{key}_ba", show=False)]
+    columns += [Column("fit_s", "fit s", "{:.3f}"), Column("cycles", fmt=_cycles),
+                Column("collapsed", show=False), Column("selected", show=False),
+                Column("selection_s", show=False)]
+    table = Table("multiview_retrieval", "", columns,
+                  note="\nP@K and mAP@50 columns: (A->B, B->A); mAP@50 divides by the "
+                       "relevant items found in the top 50.")
+    for (setting, method), runs in results.items():
+        def mean(key, runs=runs):
+            return float(np.mean([r[key] for r in runs]))
+
+        row = {"data": setting, "method": method, "splits": len(runs),
+               "map_ab": mean("map_fwd"), "map_ba": mean("map_rev"),
+               "map_ab_sd": float(np.std([r["map_fwd"] for r in runs])),
+               "map_ba_sd": float(np.std([r["map_rev"] for r in runs])),
+               "fit_s": float(np.median([r["fit_s"] for r in runs]))}
+        for key, name in (("p10", "p10"), ("p50", "p50"), ("p100", "p100"),
+                          ("mapk50", "mapk")):
+            row[f"{key}_ab"], row[f"{key}_ba"] = mean(f"{name}_fwd"), mean(f"{name}_rev")
         if "n_iter" in runs[0]:
-            cycles = str(int(np.median([r["n_iter"] for r in runs])))
-            collapsed = sum(r["collapsed"] for r in runs)
-            if collapsed and "mu=0" in method:
-                cycles += f" ({collapsed} alpha at 0/1)"
+            row["cycles"] = int(np.median([r["n_iter"] for r in runs]))
+            row["collapsed"] = int(sum(r["collapsed"] for r in runs))
             if "selected" in runs[0]:
-                select_s = np.median([r["select_s"] for r in runs])
                 picks = sorted({r["selected"] for r in runs})
-                cycles += " [" + ", ".join(
-                    f"{p} x{sum(r['selected'] == p for r in runs)}" for p in picks) + "]"
-                cycles += f" (selection {select_s:.1f} s)"
-        rows.append([setting, method, stat("map_fwd"), stat("map_rev"), pair("p10"),
-                     pair("p50"), pair("p100"), pair("mapk"),
-                     f"{np.median([r['fit_s'] for r in runs]):.3f}", cycles])
-    print(format_table(header, rows))
-    print("\nP@K and mAP@50 columns: (A->B, B->A); mAP@50 divides by the relevant items "
-          "found in the top 50.")
+                row["selected"] = ", ".join(
+                    f"{p} x{sum(r['selected'] == p for r in runs)}" for p in picks)
+                row["selection_s"] = float(np.median([r["select_s"] for r in runs]))
+        table.add(row)
+    return table
 
-    print("\nTargets of the issue (mean mAP, A->B / B->A) and what this run measured:")
+
+def _targets_table(results, models):
+    """The issue's targets beside what this run measured."""
+    table = Table(
+        "multiview_targets",
+        "\nTargets of the issue (mean mAP, A->B / B->A) and what this run measured:",
+        [Column("data"), Column("method"),
+         Column("target_ab", "target A->B", "{:.2f}"), Column("target_ba", "target B->A",
+                                                               "{:.2f}"),
+         Column("map_ab", "A->B mAP", "{:.4f}"), Column("map_ba", "B->A mAP", "{:.4f}"),
+         Column("met", fmt=lambda v, row: "met" if v else "NOT met"),
+         Column("slowest_fit_s", "slowest fit s", "{:.2f}")])
     for setting, (t_fwd, t_rev) in TARGETS.items():
         for method in models:
             runs = results.get((setting, method))
             if not runs or "mu=0 " in method:
                 continue
-            fwd = np.mean([r["map_fwd"] for r in runs])
-            rev = np.mean([r["map_rev"] for r in runs])
-            slow = max(r["fit_s"] for r in runs)
-            ok = "met" if (fwd >= t_fwd and rev >= t_rev) else "NOT met"
-            print(f"  {setting:26s} {method:34s} target >= {t_fwd:.2f} / {t_rev:.2f}: "
-                  f"{fwd:.4f} / {rev:.4f} -> {ok}; slowest fit {slow:.2f} s "
-                  f"({'< 1 s' if slow < 1 else '>= 1 s'})")
+            fwd = float(np.mean([r["map_fwd"] for r in runs]))
+            rev = float(np.mean([r["map_rev"] for r in runs]))
+            table.add(data=setting, method=method, target_ab=t_fwd, target_ba=t_rev,
+                      map_ab=fwd, map_ba=rev, met=bool(fwd >= t_fwd and rev >= t_rev),
+                      slowest_fit_s=float(max(r["fit_s"] for r in runs)))
+    return table
 
-    print("\nPublished mAP on the same Wikipedia features and split (image->text / "
-          "text->image; spec section 6):")
-    print(format_table(["method", "I->T", "T->I", "source"], PUBLISHED_WIKIPEDIA))
-    print("\nThe talk's NUS-WIDE table (81 concepts) -- NOT reproducible offline: no data, "
-          "code or split; the protocol is unstated and 'Precision' gives no K:")
-    print(format_table(["method", "I->T mAP / Precision", "T->I mAP / Precision"],
-                       NUS_WIDE_TALK))
 
-    if args.figure:
-        # The figure keeps the talk's objective, the spec's default, the
-        # headline (inner-CV, or the +linear row without it) and the baselines.
-        headline = f"TM {mu} inner-CV relevance" if args.inner_cv else \
-            f"TM {mu} softmax +linear relevance"
-        plotted = {"TM mu=0 (talk)", f"TM {mu}", headline}
-        curves = {}
-        for (setting, method), runs in results.items():
-            if method.startswith("TM") and method not in plotted:
-                continue
-            curves.setdefault(setting, {})[method] = {
-                key: np.mean([r[key] for r in runs], axis=0) for key in ("pr_fwd", "pr_rev")}
-        _plot(curves, args.figure)
-        print(f"\nPrecision-recall curves written to {args.figure}")
-    return 0
+def _curves_table(curves):
+    """The precision-recall curves of the figure, one row per point."""
+    table = Table("multiview_precision_recall", "",
+                  ["data", "method", "direction", "recall", "precision"])
+    levels = np.linspace(0, 1, 11)
+    for setting, by_method in curves.items():
+        for method, res in by_method.items():
+            for key, direction in (("pr_fwd", "A->B"), ("pr_rev", "B->A")):
+                for r, p in zip(levels, res[key]):
+                    table.add(data=setting, method=method, direction=direction,
+                              recall=float(r), precision=float(p))
+    return table

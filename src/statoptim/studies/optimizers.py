@@ -5,8 +5,11 @@ Prints the talk's three tables (time, training error, test error, ||beta_hat - b
 with our numbers beside the talk's, for p = 19 and p = 99 under the stated 1000/250
 design and the 480/120 design that the talk's error rates reveal, and for MNIST 0 vs 6
 (``--mnist DIR``; digits 0 vs 6 from scikit-learn's ``load_digits`` otherwise). It
-also counts separable training sets over seeds, and writes two figures: the relative
-loss gap against CPU time, and the paths of the methods on a 2-D problem.
+also counts separable training sets over seeds (on the study runner: ``--out`` is
+also its results folder), and with ``--out DIR`` writes the tables as CSV and JSON
+and two figures there: the relative loss gap against CPU time, and the paths of the
+methods on a 2-D problem. Times are CPU seconds on this machine; the talk's rows
+are its own numbers, on its hardware.
 
 The module also holds the honest time-to-tolerance harness used by
 ``benchmarks/bench_optim.py`` (spec section 3): F* from a float64 Newton solve, the
@@ -20,22 +23,29 @@ import warnings
 
 import numpy as np
 
+from statoptim._optional import Progress
 from statoptim.studies._engine import (
     add_runner_arguments,
     check_runner_arguments,
-    run_grid,
-    runner_kwargs,
+    run_from_args,
 )
+from statoptim.studies._output import Column, StudyOutput, Table
 from statoptim.studies._runner import (
-    check_output_dir,
-    existing_dir,
-    format_table,
+    deprecated_alias,
+    find_dataset,
     int_at_least,
     register,
 )
 
-__all__ = ["run", "optimum", "trace_stochastic", "trace_newton", "trace_lbfgs",
-           "first_reaching", "TALK"]
+__all__ = [
+    "TALK",
+    "first_reaching",
+    "optimum",
+    "run",
+    "trace_lbfgs",
+    "trace_newton",
+    "trace_stochastic",
+]
 
 METHODS = ("sgd", "momentum", "rmsprop", "adam")
 LABELS = {"sgd": "SGD", "momentum": "CM", "rmsprop": "RMSprop", "adam": "Adam",
@@ -77,8 +87,8 @@ def trace_stochastic(X, y, alpha, method, *, epochs, learning_rate, schedule="co
     from statoptim.optim._common import method_hyper
     from statoptim.optim._stochastic import LogisticEpochRunner
 
-    kw = dict(momentum=0.9, rho=0.9, beta1=0.9, beta2=0.999, eps=1e-8, nesterov=False,
-              amsgrad=False, eps_inside=False, adam_form="algorithm1")
+    kw = {"momentum": 0.9, "rho": 0.9, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+          "nesterov": False, "amsgrad": False, "eps_inside": False, "adam_form": "algorithm1"}
     kw.update(hyper)
     runner = LogisticEpochRunner(
         X.shape[1], method_hyper(method, **kw), learning_rate=learning_rate,
@@ -186,53 +196,68 @@ def _fit_all(X, y, Xte, yte, beta, alpha, *, epochs, batch_size, seed, steps, de
     return res
 
 
-def _table(title, res, talk_key, has_truth):
-    header = ["row"] + [LABELS[m] for m in METHODS + ("newton",)]
+_QUANTITIES = {  # key: (printed row label, format of our value)
+    "time_s": ("time (s), here", "{:.4f}"),
+    "train_error_pct": ("training error (%)", "{:.2f}"),
+    "test_error_pct": ("test error (%)", "{:.2f}"),
+    "dist": ("||b_hat - b||", "{:.2f}"),
+    "F": ("F (train objective)", "{:.5f}"),
+    "gap": ("gap (F - F*)/F*", None),
+    "separation": ("SeparationWarning", None),
+}
+_RESULT_KEYS = {"time_s": "time", "train_error_pct": "train", "test_error_pct": "test",
+                "dist": "dist"}
+
+
+def _cell(value, row):
+    if value is None:
+        return "-" if row["quantity"] in _RESULT_KEYS else ""
+    quantity = row["quantity"]
+    if row["source"] == "talk":
+        return f"{value:.2f}"
+    if quantity == "gap":
+        return f"{max(value, 0):.1e}"
+    if quantity == "separation":
+        return "yes" if value else ""
+    return _QUANTITIES[quantity][1].format(value)
+
+
+def _row_label(value, row):
+    if row["source"] == "talk":
+        return "  talk (its hardware)" if value == "time_s" else "  talk"
+    return _QUANTITIES[value][0]
+
+
+def _table(name, title, res, talk_key, has_truth):
+    """One of the talk's tables: our numbers per method, the talk's beneath them."""
+    all_methods = (*METHODS, "newton")
+    columns = [Column("quantity", "row", _row_label), Column("source", show=False)]
+    columns += [Column(m, LABELS[m], _cell) for m in all_methods]
+    table = Table(name, title, columns)
     talk = TALK.get(talk_key)
-    rows = []
-
-    def fmt(v, f="{:.2f}"):
-        return "-" if v is None else f.format(v)
-
-    for key, name, f in (("time", "time (s)", "{:.4f}"), ("train", "training error (%)",
-                                                         "{:.2f}"),
-                         ("test", "test error (%)", "{:.2f}"), ("dist", "||b_hat - b||",
-                                                                "{:.2f}")):
+    for key, result_key in _RESULT_KEYS.items():
         if key == "dist" and not has_truth:
             continue
-        rows.append([name] + [fmt(res[m][key], f) for m in METHODS + ("newton",)])
+        table.add(quantity=key, source="here", **{m: res[m][result_key] for m in all_methods})
         if talk is not None:
-            rows.append(["  talk"] + [fmt(talk[key][_TALK_COL[m]], "{:.2f}")
-                                      if m in _TALK_COL else "" for m in METHODS +
-                                      ("newton",)])
-    rows.append(["F (train objective)"] + [f"{res[m]['F']:.5f}" for m in METHODS +
-                                           ("newton",)])
+            table.add(quantity=key, source="talk",
+                      **{m: talk[result_key][_TALK_COL[m]] for m in all_methods
+                         if m in _TALK_COL})
+    table.add(quantity="F", source="here", **{m: res[m]["F"] for m in all_methods})
     if res["newton"]["gap"] is not None:
-        rows.append(["gap (F - F*)/F*"] + [f"{max(res[m]['gap'], 0):.1e}" for m in
-                                           METHODS + ("newton",)])
-    rows.append(["SeparationWarning"] + ["yes" if res[m]["separation"] else "" for m in
-                                         METHODS + ("newton",)])
-    return f"{title}\n" + format_table(header, rows)
-
-
-def _progress(items, desc):
-    try:
-        from tqdm import tqdm
-        return tqdm(items, desc=desc, leave=False)
-    except ImportError:  # pragma: no cover - tqdm is optional
-        print(f"{desc} ...", flush=True)
-        return items
+        table.add(quantity="gap", source="here", **{m: res[m]["gap"] for m in all_methods})
+    table.add(quantity="separation", source="here",
+              **{m: bool(res[m]["separation"]) for m in all_methods})
+    return table
 
 
 # ------------------------------------------------------------------ figures
 def plot_gap_vs_time(traces, path, title):
-    """Figure 1: relative gap against CPU seconds, one line per method."""
-    import matplotlib
+    """Figure 1: relative gap against CPU seconds, one line per method (needs matplotlib)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.subplots()
     for label, (tr, r) in traces.items():
         t = np.array([s for s, _ in tr])
         ax.loglog(np.maximum(t, 1e-6), np.maximum(r, 1e-16), marker=".", ms=3, label=label)
@@ -244,7 +269,6 @@ def plot_gap_vs_time(traces, path, title):
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def _paths_2d(seed):
@@ -289,17 +313,18 @@ def _paths_2d(seed):
 
 
 def plot_paths(path, seed):
-    """Figure 2: contours of F on (intercept, slope) with each method's iterates."""
-    import matplotlib
+    """Figure 2: contours of F on (intercept, slope) with each method's iterates.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Needs matplotlib.
+    """
+    from matplotlib.figure import Figure
 
-    X, y, fun, paths = _paths_2d(seed)
+    _, _, fun, paths = _paths_2d(seed)
     b0 = np.linspace(-2.5, 2.0, 120)
     b1 = np.linspace(-2.0, 3.0, 120)
     Z = np.array([[fun(np.array([u, v]), None)[0] for u in b0] for v in b1])
-    fig, ax = plt.subplots(figsize=(6.0, 5.0))
+    fig = Figure(figsize=(6.0, 5.0))
+    ax = fig.subplots()
     levels = Z.min() + (Z.max() - Z.min()) * np.linspace(0.0, 1.0, 22)[1:] ** 2
     ax.contour(b0, b1, Z, levels=levels, colors="0.75", linewidths=0.7, linestyles="solid")
     for label, p in paths.items():
@@ -316,50 +341,60 @@ def plot_paths(path, seed):
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 # --------------------------------------------------------------------- run
-def _default_data():
-    for d in (os.environ.get("STATOPTIM_DATA"), "./shared/data", "../shared/data"):
-        if d and os.path.isdir(d):
-            return d
-    return None
+FIGURES = ("optimizers_gap_vs_time.png", "optimizers_paths_2d.png")
 
 
 def _add_arguments(parser):
-    parser.add_argument("--data", type=existing_dir, default=_default_data(),
-                        help="shared data folder (default: $STATOPTIM_DATA, ./shared/data "
-                             "or ../shared/data); only used to find mnist/ with --mnist auto")
     parser.add_argument("--mnist", default=None, metavar="DIR",
-                        help="folder with the MNIST IDX files ('auto': DATA/mnist); "
-                             "without it, digits 0 vs 6 from scikit-learn are used")
+                        help="folder with the MNIST IDX files ('auto': mnist/ in the data "
+                             "folder, see --data); without it, digits 0 vs 6 from "
+                             "scikit-learn are used")
     parser.add_argument("--epochs", type=int_at_least(1), default=100,
                         help="epochs of each stochastic method in the tables (default 100)")
     parser.add_argument("--sgd-batch-size", dest="sgd_batch_size", type=int_at_least(1),
                         default=32,
                         help="minibatch size of the stochastic methods (default 32)")
-    parser.add_argument("--figures", default=".", help="folder for the two PNG figures")
-    parser.add_argument("--no-figures", action="store_true")
     # --seed seeds the tables' data and fits; --replications is the number of
     # simulated training sets checked for separation (run on the study runner)
-    add_runner_arguments(parser, replications=20, seed=0)
+    add_runner_arguments(
+        parser, replications=20, seed=0,
+        replications_help="simulated training sets per design checked for separation, on "
+                          "the study runner (default: {default}; with --summarize-only: all "
+                          "stored)",
+        data_help="the folder with one subfolder per data set; only its mnist/ is used, "
+                  "with --mnist auto (default: $STATOPTIM_DATA, then ./shared/data or "
+                  "../shared/data)",
+        unused=())
+    deprecated_alias(parser, "--figures", "--out", dest="out", metavar="DIR",
+                     message="--figures DIR is deprecated; use --out DIR (the figures, the "
+                             "tables and the stored separation count all go there)",
+                     refuse=lambda text: None if text else "expected a folder, got ''")
 
 
 def _mnist_dir(args):
-    """The MNIST folder of --mnist (resolving 'auto' in --data), or None for digits."""
+    """The MNIST folder of --mnist (resolving 'auto' with --data), or None for digits."""
     if args.mnist == "auto":
-        return os.path.join(args.data, "mnist") if args.data else None
+        return find_dataset(args.data, "mnist", option="--mnist", required=False)
     return args.mnist
 
 
 def _check_arguments(args):
     from statoptim.datasets._logistic import _MNIST_FILES, _find
 
-    mnist_dir = _mnist_dir(args)
-    if args.mnist == "auto" and mnist_dir is None:
-        raise ValueError("argument --mnist: 'auto' looks in DATA/mnist, but no data folder "
-                         "was found; pass --data DIR or --mnist DIR")
+    if args.mnist == "auto":
+        try:
+            mnist_dir = find_dataset(args.data, "mnist", required=False)
+        except ValueError as exc:  # --data DIR without mnist/
+            raise ValueError("argument --mnist: 'auto' looks for mnist/ in --data: "
+                             f"{str(exc).split(': ', 1)[1]}") from None
+        if mnist_dir is None:
+            raise ValueError("argument --mnist: 'auto' looks for mnist/ in the data folder, "
+                             "but none was found; pass --data DIR or --mnist DIR")
+    else:
+        mnist_dir = args.mnist
     if mnist_dir:
         if not os.path.isdir(mnist_dir):
             raise ValueError(f"argument --mnist: folder {mnist_dir!r} does not exist")
@@ -368,8 +403,6 @@ def _check_arguments(args):
                 _find(mnist_dir, stem)
             except ValueError as exc:
                 raise ValueError(f"argument --mnist: {exc}") from None
-    if not args.no_figures:
-        check_output_dir(args.figures, "--figures")
     check_runner_arguments(args, SEPARATION_STUDY, SEPARATION_SETTINGS)
 
 
@@ -392,47 +425,72 @@ DECAY_STEPS = {"sgd": 3.0, "momentum": 3.0, "rmsprop": 0.1, "adam": 0.1}
           "(the talk's three tables and two figures)", _add_arguments, _check_arguments)
 def run(args):
     from statoptim.datasets import (
-        load_digits_0v6, load_mnist, make_logistic, mnist_binary,
+        load_digits_0v6,
+        load_mnist,
+        make_logistic,
+        mnist_binary,
     )
 
+    output = StudyOutput(args, "optimizers")
+    output.start()
     t_start = time.perf_counter()
+    # The separation count first: --out is its results folder, which must hold
+    # its manifest before any table is written beside it.
+    settings = SEPARATION_SETTINGS
+    records = run_from_args(separation_replicate, settings, SEPARATION_STUDY, args)
+    separation = Table(
+        "optimizers_separation",
+        "Separable training sets at p = 99 (LP check) over simulated training sets:",
+        [Column("n_train"), Column("p"), Column("separable"),
+         Column("replications", "training sets")])
+    for setting in settings:
+        flags = [r["separable"] for r in records if r["n_train"] == setting["n_train"]]
+        separation.add(n_train=setting["n_train"], p=setting["p"], separable=int(sum(flags)),
+                       replications=len(flags))
+    if args.summarize_only:
+        output.table(separation)
+        output.note("the optimizer tables and figures skipped: --summarize-only computes "
+                    "nothing (they time fits on this machine)")
+        output.finish()
+        return 0
+
     print("Stochastic optimisers vs Newton-Raphson on logistic regression "
           "(statoptim.LogisticRegression)")
     print(f"Stochastic settings: batch {args.sgd_batch_size}, {args.epochs} epochs, constant "
           f"steps {STEPS} (the talk states none of these); CPU seconds, one process.")
     print("Design: x ~ N(0, 0.7 I + 0.3 11'), beta ~ U(-1, 1)^(p+1), y ~ Bernoulli(sigma)."
-          "\nAll fits at alpha = 0 (the talk's unpenalised likelihood) unless stated.\n")
+          "\nAll fits at alpha = 0 (the talk's unpenalised likelihood) unless stated.")
+    print("Times: 'here' is CPU time measured on this machine; 'talk' rows are the talk's "
+          "numbers, on its own (unstated) hardware and code.\n")
     blocks = [("sim19", 19, 1000, 250), ("sim19", 19, 480, 120), ("sim99", 99, 1000, 250),
               ("sim99", 99, 480, 120)]
-    for key, p, n, n_test in _progress(blocks, "simulations"):
-        X, y, beta, Xte, yte = make_logistic(n, p, n_test=n_test,
-                                             random_state=np.random.default_rng([args.seed, p, n]))
-        res = _fit_all(X, y, Xte, yte, beta, 0.0, epochs=args.epochs,
-                       batch_size=args.sgd_batch_size, seed=args.seed, steps=STEPS)
-        print(_table(f"Sim p = {p}, n_train = {n}, n_test = {n_test}, alpha = 0", res, key,
-                     True))
-        dec = _fit_all(X, y, Xte, yte, beta, 0.0, epochs=args.epochs,
-                       batch_size=args.sgd_batch_size, seed=args.seed, steps=DECAY_STEPS,
-                       decay=True)
-        print(_table(f"  same data, stochastic methods with alpha_t = alpha/sqrt(t) + Polyak "
-                     f"averaging, alpha = {DECAY_STEPS}", dec, None, True))
-        if res["newton"]["separation"]:
-            ridge = _fit_all(X, y, Xte, yte, beta, 1.0 / n, epochs=args.epochs,
-                             batch_size=args.sgd_batch_size, seed=args.seed, steps=STEPS)
-            r = ridge["newton"]
-            print(f"  separable: N-R stopped with a SeparationWarning. The ridge alpha = 1/n "
-                  f"instead: N-R {r['time']:.4f} s, train {r['train']:.2f}%, test "
-                  f"{r['test']:.2f}%, ||b_hat - b|| = {r['dist']:.2f}")
-        print()
+    with Progress(len(blocks), "simulations", unit="design", enabled=not args.no_progress,
+                  leave=False) as bar:
+        for key, p, n, n_test in bar.iterate(blocks):
+            X, y, beta, Xte, yte = make_logistic(
+                n, p, n_test=n_test, random_state=np.random.default_rng([args.seed, p, n]))
+            res = _fit_all(X, y, Xte, yte, beta, 0.0, epochs=args.epochs,
+                           batch_size=args.sgd_batch_size, seed=args.seed, steps=STEPS)
+            name = f"optimizers_sim_p{p}_n{n}"
+            output.table(_table(name, f"Sim p = {p}, n_train = {n}, n_test = {n_test}, "
+                                      "alpha = 0", res, key, True))
+            dec = _fit_all(X, y, Xte, yte, beta, 0.0, epochs=args.epochs,
+                           batch_size=args.sgd_batch_size, seed=args.seed, steps=DECAY_STEPS,
+                           decay=True)
+            output.table(_table(f"{name}_decay",
+                                "  same data, stochastic methods with alpha_t = "
+                                f"alpha/sqrt(t) + Polyak averaging, alpha = {DECAY_STEPS}",
+                                dec, None, True))
+            if res["newton"]["separation"]:
+                ridge = _fit_all(X, y, Xte, yte, beta, 1.0 / n, epochs=args.epochs,
+                                 batch_size=args.sgd_batch_size, seed=args.seed, steps=STEPS)
+                output.table(_table(f"{name}_ridge",
+                                    "  separable: N-R stopped with a SeparationWarning. The "
+                                    f"ridge alpha = 1/n = {1 / n:.2g} instead:",
+                                    ridge, None, True))
+            print()
 
-    settings = SEPARATION_SETTINGS
-    records = run_grid(separation_replicate, settings, study=SEPARATION_STUDY,
-                       **runner_kwargs(args))
-    print(f"Separable training sets at p = 99 (LP check) over {args.replications} "
-          "simulated training sets:")
-    for setting in settings:
-        flags = [r["separable"] for r in records if r["n_train"] == setting["n_train"]]
-        print(f"  n_train = {setting['n_train']}: {int(sum(flags))} of {len(flags)}")
+    output.table(separation)
     print()
 
     mnist_dir = _mnist_dir(args)
@@ -440,7 +498,7 @@ def run(args):
         Xtr, ytr, Xte_all, yte_all = load_mnist(mnist_dir, kind="both")
         X, y = mnist_binary(Xtr, ytr)
         Xte, yte = mnist_binary(Xte_all, yte_all)
-        name, key = "MNIST 0 vs 6", "mnist"
+        name, key, table_name = "MNIST 0 vs 6", "mnist", "optimizers_mnist_0v6"
     else:
         Xd, yd = load_digits_0v6()
         rng = np.random.default_rng(args.seed)
@@ -448,21 +506,21 @@ def run(args):
         cut = int(0.8 * len(yd))
         X, y, Xte, yte = Xd[perm[:cut]], yd[perm[:cut]], Xd[perm[cut:]], yd[perm[cut:]]
         name, key = "digits 0 vs 6 (scikit-learn load_digits, NOT MNIST)", None
+        table_name = "optimizers_digits_0v6"
     n = X.shape[0]
     res = _fit_all(X, y, Xte, yte, None, 1.0 / n, epochs=min(args.epochs, 60),
                    batch_size=128, seed=args.seed, steps={"sgd": 0.5, "momentum": 0.5,
                                                           "rmsprop": 1e-2, "adam": 1e-2})
-    print(_table(f"{name}: n_train = {n}, n_test = {Xte.shape[0]}, p = {X.shape[1]}, "
-                 f"alpha = 1/n (the unpenalised MLE does not exist)", res, key, False))
+    output.table(_table(table_name, f"{name}: n_train = {n}, n_test = {Xte.shape[0]}, "
+                                    f"p = {X.shape[1]}, alpha = 1/n (the unpenalised MLE does "
+                                    "not exist)", res, key, False))
     if not mnist_dir:
         print("(the talk's MNIST numbers are not shown beside digits)")
-    print()
 
-    if not args.no_figures:
-        os.makedirs(args.figures, exist_ok=True)
+    if output.wants_figures:  # the traces cost seconds: only when the figure is drawn
         X, y, beta = make_logistic(1000, 19,
                                    random_state=np.random.default_rng([args.seed, 19, 1000]))
-        theta_star, F_star = optimum(X, y, 0.0)
+        _, F_star = optimum(X, y, 0.0)
         traces = {}
         for m in METHODS:
             tr = trace_stochastic(X, y, 0.0, m, epochs=150, learning_rate=STEPS[m] * (
@@ -474,10 +532,9 @@ def run(args):
         traces["Adam a/sqrt(t) + averaging"] = (tr, gaps(tr, X, y, 0.0, F_star))
         tr = trace_newton(X, y, 0.0, tol=1e-20)
         traces["N-R"] = (tr, gaps(tr, X, y, 0.0, F_star))
-        f1 = os.path.join(args.figures, "optimizers_gap_vs_time.png")
-        plot_gap_vs_time(traces, f1, "Sim p = 19, n = 1000, alpha = 0: gap vs CPU time")
-        f2 = os.path.join(args.figures, "optimizers_paths_2d.png")
-        plot_paths(f2, args.seed)
-        print(f"Figures: {f1}, {f2}")
-    print(f"Total wall time {time.perf_counter() - t_start:.1f} s")
+        output.figure(FIGURES[0], lambda path: plot_gap_vs_time(
+            traces, path, "Sim p = 19, n = 1000, alpha = 0: gap vs CPU time"))
+    output.figure(FIGURES[1], lambda path: plot_paths(path, args.seed))
+    print(f"\nTotal wall time {time.perf_counter() - t_start:.1f} s")
+    output.finish()
     return 0

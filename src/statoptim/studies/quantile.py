@@ -12,8 +12,9 @@ of the spec: the talk's fixed cut (design A; the estimand is not identifiable
 there, see ``statoptim.datasets.make_censored_quantile``) and independent
 random censoring (design B), prints bias and MSE of theta1 and theta2 beside
 the talk's table, an oracle fit on the uncensored complete data, the
-effective sample size of the weights, the time per fit beside the talk's, and
-writes the box plot of theta1 estimates per situation.
+effective sample size of the weights, the time per fit beside the talk's (each
+labelled with where it was measured), and with ``--out DIR`` writes the tables
+as CSV and JSON and the box plot of theta1 estimates per situation there.
 """
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ import warnings
 
 import numpy as np
 
-from statoptim.studies._runner import check_output_file, format_table, int_at_least, register
+from statoptim.studies._output import Column, StudyOutput, Table
+from statoptim.studies._runner import deprecated_figure_option, int_at_least, register
 
-__all__ = ["run", "replicate", "TALK_TABLE", "CELLS", "QUANTILES"]
+__all__ = ["CELLS", "QUANTILES", "TALK_TABLE", "replicate", "run"]
 
 QUANTILES = (0.25, 0.5, 0.75)
 # (censoring, missing) cells of the talk
@@ -126,14 +128,26 @@ def summarize(records):
     return summary
 
 
-def _print_tables(summary, n_samples):
-    for design, title in (
-        ("talk", "Design A, the talk's fixed cut (NOT identifiable: G(t) = 0 beyond the cut;\n"
-                 "the bias below is a property of the design, not of the estimator)"),
-        ("identifiable", "Design B, independent N(mu_c, sd(T)^2) censoring (identifiable)"),
+def _bias_tables(summary, n_samples):
+    """The two bias/MSE tables (design A, design B) beside the talk's numbers."""
+    columns = [
+        Column("coef"), Column("cell"), Column("censoring", show=False),
+        Column("missing", show=False), Column("q"),
+        Column("bias", fmt="{:+.4f}"), Column("mse", "MSE", "{:.4f}"),
+        Column("talk_bias", "talk bias", "{:+.4f}"), Column("talk_mse", "talk MSE", "{:.4f}"),
+        Column("oracle_bias", "oracle bias", "{:+.4f}"),
+        Column("oracle_mse", "oracle MSE", "{:.4f}"),
+        Column("n_eff", fmt="{:.0f}"), Column("replications", "reps"),
+    ]
+    tables = []
+    for design, name, title in (
+        ("talk", "quantile_bias_mse_design_a",
+         ("Design A, the talk's fixed cut (NOT identifiable: G(t) = 0 beyond the cut;\n"
+          "the bias below is a property of the design, not of the estimator)")),
+        ("identifiable", "quantile_bias_mse_design_b",
+         "Design B, independent N(mu_c, sd(T)^2) censoring (identifiable)"),
     ):
-        print(f"\n{title}; n = {n_samples}")
-        rows = []
+        table = Table(name, f"\n{title}; n = {n_samples}", columns)
         for coef in ("theta1", "theta2"):
             for c, m in CELLS:
                 cell = summary.get((design, c, m))
@@ -143,19 +157,26 @@ def _print_tables(summary, n_samples):
                     bias, mse, _ = cell[f"ipw_{coef}_q{q}"]
                     tb, tm = TALK_TABLE[coef][(c, m)][q]
                     obias, omse, _ = cell[f"oracle_{coef}_q{q}"]
-                    rows.append([coef, _cell_name(c, m), q, f"{bias:+.4f}", f"{mse:.4f}",
-                                 f"{tb:+.4f}", f"{tm:.4f}", f"{obias:+.4f}", f"{omse:.4f}",
-                                 f"{cell['n_eff']:.0f}", cell["replications"]])
-        header = ["coef", "cell", "q", "bias", "MSE", "talk bias", "talk MSE",
-                  "oracle bias", "oracle MSE", "n_eff", "reps"]
-        print(format_table(header, rows))
+                    table.add(coef=coef, cell=_cell_name(c, m), censoring=c, missing=m, q=q,
+                              bias=bias, mse=mse, talk_bias=tb, talk_mse=tm,
+                              oracle_bias=obias, oracle_mse=omse, n_eff=cell["n_eff"],
+                              replications=cell["replications"])
+        tables.append(table)
+    return tables
 
 
 def _timing(n_values, repeats, seed):
+    """The time-per-fit table: here (this machine) beside the talk (its hardware)."""
     from statoptim import CensoredQuantileRegressor
     from statoptim.datasets import make_censored_quantile
 
-    rows = []
+    table = Table(
+        "quantile_time_per_fit",
+        "\nTime per fit (KM weights + kernel propensities + exact weighted fit, q = 0.5, "
+        f"C25 M30, median of {repeats}):",
+        [Column("n"), Column("here_ms", "here: ms per fit (this machine)", "{:.2f}"),
+         Column("talk_s", "talk: s per fit (talk's hardware)", "{:g}"),
+         Column("talk_over_here", "talk / here", "{:,.0f}")])
     for n in n_values:
         data = make_censored_quantile(n, censoring=0.25, missing=0.3,
                                       random_state=np.random.default_rng([seed, n]))
@@ -167,22 +188,27 @@ def _timing(n_values, repeats, seed):
             times.append(time.perf_counter() - t0)
         ours = float(np.median(times))
         talk = TALK_SECONDS.get(n)
-        rows.append([n, f"{ours * 1e3:.2f}", f"{talk:g}" if talk else "-",
-                     f"{talk / ours:,.0f}x" if talk else "-"])
-    print("\nTime per fit (KM weights + kernel propensities + exact weighted fit, q = 0.5, "
-          "C25 M30, median of "
-          f"{repeats}):")
-    print(format_table(["n", "statoptim ms", "talk s", "speed-up"], rows))
+        table.add(n=n, here_ms=ours * 1e3, talk_s=talk,
+                  talk_over_here=None if talk is None else talk / ours)
+    compared = [row for row in table.rows if row["talk_s"] is not None]
+    if compared:
+        row = compared[-1]
+        table.note = (f"talk: {row['talk_s']:g} s per fit at n = {row['n']} on the talk's "
+                      f"hardware; here: {row['here_ms']:.2f} ms on this machine. Same "
+                      "model and estimator, different hardware and code: the ratio is not a "
+                      "speed-up of the method alone.")
+    return table
 
 
 def plot_boxplot(summary, path, n_samples):
-    """Box plot of the theta1 estimates per situation (as in the talk), both designs."""
-    import matplotlib
+    """Box plot of the theta1 estimates per situation (as in the talk), both designs.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Needs matplotlib (``pip install "statoptim[plot]"``).
+    """
+    from matplotlib.figure import Figure
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=True)
+    fig = Figure(figsize=(13, 4.8))
+    axes = fig.subplots(1, 2, sharey=True)
     for ax, design, title in ((axes[0], "talk", "Design A: the talk's fixed cut"),
                               (axes[1], "identifiable", "Design B: random censoring")):
         data, labels = [], []
@@ -202,7 +228,6 @@ def plot_boxplot(summary, path, n_samples):
     fig.suptitle(f"theta1 estimates per situation, n = {n_samples}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -211,29 +236,34 @@ def _add_arguments(parser):
 
     n_type = int_at_least(MIN_N, " (smaller censored samples leave too few complete rows)")
     parser.add_argument("--n", type=n_type, default=500, help="sample size per replication")
-    parser.add_argument("--figure", default="quantile_theta1_boxplot.png",
-                        help="where to write the box plot (PNG; '' to skip)")
     parser.add_argument("--timing-n", type=n_type, nargs="*", default=[500, 1000, 2000],
                         help="sample sizes of the time-per-fit table (empty to skip)")
+    parser.add_argument("--repeats", type=int_at_least(1), default=5,
+                        help="timed fits per sample size in the time-per-fit table (median; "
+                             "default 5)")
     add_runner_arguments(parser, replications=200)
+    deprecated_figure_option(parser, "--figure", FIGURE)
 
 
 def _check_arguments(args):
     from statoptim.studies._engine import check_runner_arguments
 
-    if args.figure:
-        check_output_file(args.figure, "--figure")
     check_runner_arguments(args, "quantile", _settings(args.n))
+
+
+FIGURE = "quantile_theta1_boxplot.png"
 
 
 @register("quantile", "censored, incomplete-data quantile regression: the talk's study",
           _add_arguments, _check_arguments)
 def run(args):
-    from statoptim.studies._engine import run_grid, runner_kwargs
+    from statoptim.studies._engine import run_from_args
 
+    output = StudyOutput(args, "quantile")
+    output.start()
     settings = _settings(args.n)
     t0 = time.perf_counter()
-    records = run_grid(replicate, settings, study="quantile", **runner_kwargs(args))
+    records = run_from_args(replicate, settings, "quantile", args)
     elapsed = time.perf_counter() - t0
     summary = summarize(records)
     print("IPW quantile regression for censored responses with a missing covariate")
@@ -241,11 +271,19 @@ def run(args):
           "delta D / (G(Y-) pi(Y, Z1)); each weighted fit solved exactly.")
     print("Bias and MSE of theta1 (truth 4.5) and theta2 (truth -2) beside the talk's "
           "published numbers; 'oracle' fits the uncensored, complete data.")
-    _print_tables(summary, args.n)
-    print(f"\n{len(records)} replications in {elapsed:.1f} s")
-    if args.figure:
-        path = plot_boxplot(summary, args.figure, args.n)
-        print(f"box plot of theta1 written to {path}")
+    for table in _bias_tables(summary, args.n):
+        output.table(table)
+    verb = "read from" if args.summarize_only else "computed, in"
+    print(f"\n{len(records)} replications in {elapsed:.1f} s ({verb} "
+          f"{args.out or 'memory'})")
     if args.timing_n:
-        _timing(args.timing_n, repeats=5, seed=args.seed)
+        if args.summarize_only:
+            output.note("time-per-fit table skipped: --summarize-only computes nothing (the "
+                        "table times fits on this machine)")
+        else:
+            output.table(_timing(args.timing_n, repeats=args.repeats, seed=args.seed))
+    path = output.figure(FIGURE, lambda path: plot_boxplot(summary, path, args.n))
+    if path:
+        print(f"\nbox plot of theta1 written to {path}")
+    output.finish()
     return 0

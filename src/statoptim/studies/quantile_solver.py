@@ -10,9 +10,21 @@ import time
 
 import numpy as np
 
-from statoptim.studies._runner import format_table, int_at_least, real_in, register
+from statoptim._optional import Progress
+from statoptim.studies._output import Column, StudyOutput, Table
+from statoptim.studies._runner import (
+    add_study_arguments,
+    check_output_dir,
+    deprecated_alias,
+    int_at_least,
+    real_in,
+    register,
+)
 
-__all__ = ["run", "lp_quantile_objective"]
+__all__ = ["lp_quantile_objective", "run"]
+
+#: Seconds per fit the talk reported for its censored/missing-data pipeline.
+TALK_SECONDS = {500: 23.6, 1000: 130.0, 2000: 835.0}
 
 
 def lp_quantile_objective(Z, y, quantile, sample_weight=None):
@@ -51,55 +63,86 @@ def _add_arguments(parser):
                         nargs="+", default=[0.25, 0.5, 0.75])
     parser.add_argument("--lp-max-n", type=int_at_least(0), default=20_000,
                         help="largest n at which the LP solver (HiGHS) is run for comparison")
-    parser.add_argument("--repeats", type=int_at_least(1), default=5,
-                        help="timed fits per cell (median)")
-    parser.add_argument("--seed", type=int_at_least(0), default=0)
+    add_study_arguments(parser, replications=5,
+                        replications_help="timed fits per cell, the median is shown (no Monte "
+                                          "Carlo here: the estimates are the same each time)",
+                        unused=("data", "jobs", "scheduler"))
+    deprecated_alias(parser, "--repeats", "--replications", dest="replications",
+                     type=int_at_least(1), metavar="R")
+
+
+def _check_arguments(args):
+    if args.out is not None:
+        check_output_dir(args.out, "--out")
+
+
+COLUMNS = [
+    Column("n"), Column("q"),
+    Column("intercept", "intercept (truth)",
+           lambda v, row: f"{v:+.4f} ({row['intercept_truth']:+.4f})"),
+    Column("intercept_truth", show=False),
+    Column("theta1", "theta1 (truth)", lambda v, row: f"{v:.4f} ({row['theta1_truth']:g})"),
+    Column("theta1_truth", show=False),
+    Column("theta2", "theta2 (truth)", lambda v, row: f"{v:.4f} ({row['theta2_truth']:g})"),
+    Column("theta2_truth", show=False),
+    Column("objective", fmt="{:.10g}"),
+    Column("lp_objective", "LP objective",
+           lambda v, row: "(skipped)" if v is None else f"{v:.10g}"),
+    Column("rel_gap", "rel. gap", lambda v, row: "" if v is None else f"{v:+.1e}"),
+    Column("lp_ms", "LP ms", lambda v, row: "" if v is None else f"{v:.1f}"),
+    Column("mm_ms", "MM ms", "{:.2f}"),
+    Column("iterations", "iter"), Column("pivots"), Column("status"),
+]
 
 
 @register("quantile-solver", "exact MM quantile regression on the talk's model",
-          _add_arguments)
+          _add_arguments, _check_arguments)
 def run(args):
     from statoptim import QuantileRegressor
     from statoptim.datasets import make_quantile_regression, quantile_truth
 
+    output = StudyOutput(args, "quantile-solver")
+    output.start()
     print("Quantile regression by MM, finished exactly (statoptim.QuantileRegressor)")
     print("Model: Y = 4.5 Z1 - 2 Z2 + r, Z1 ~ N(0,1), Z2 ~ U(-3,3), r ~ N(0,1)")
     print("Truth at quantile q: (intercept, theta1, theta2) = (qnorm(q), 4.5, -2)\n")
-    rows = []
-    for n in args.n:
-        X, y = make_quantile_regression(n, random_state=np.random.default_rng([args.seed, n]))
-        Z = np.column_stack([np.ones(n), X])
-        for q in args.quantiles:
-            model = QuantileRegressor(quantile=q)
-            times = []
-            for _ in range(max(1, args.repeats)):
-                t0 = time.perf_counter()
-                model.fit(X, y)
-                times.append(time.perf_counter() - t0)
-            b0, truth = quantile_truth(q)
-            if n <= args.lp_max_n:
-                t0 = time.perf_counter()
-                lp_obj, _ = lp_quantile_objective(Z, y, q)
-                lp_time = time.perf_counter() - t0
-                gap = (model.objective_ - lp_obj) / lp_obj
-                lp_cols = [f"{lp_obj:.10g}", f"{gap:+.1e}", f"{lp_time * 1e3:.1f}"]
-            else:
-                lp_cols = ["(skipped)", "", ""]
-            rows.append([
-                n, q,
-                f"{model.intercept_:+.4f} ({b0:+.4f})",
-                f"{model.coef_[0]:.4f} (4.5)",
-                f"{model.coef_[1]:.4f} (-2)",
-                f"{model.objective_:.10g}", *lp_cols,
-                f"{np.median(times) * 1e3:.2f}",
-                model.n_iter_, model.n_pivots_, model.status_,
-            ])
-    header = ["n", "q", "intercept (truth)", "theta1 (truth)", "theta2 (truth)",
-              "objective", "LP objective", "rel. gap", "LP ms", "MM ms", "iter", "pivots",
-              "status"]
-    print(format_table(header, rows))
-    print("\nMM ms: median wall time of one complete fit (validation included) over "
-          f"{args.repeats} repeats; LP: scipy.optimize.linprog(method='highs').")
-    print("The talk reported 23.6 s (n=500), 130 s (n=1000) and 835 s (n=2000) per fit "
-          "of its censored/missing-data pipeline.")
+    table = Table(
+        "quantile_solver", "", COLUMNS,
+        note=f"\nMM ms: median wall time on this machine of one complete fit (validation "
+             f"included) over {args.replications} repeats; LP: "
+             "scipy.optimize.linprog(method='highs'), also here.")
+    cells = [(n, q) for n in args.n for q in args.quantiles]
+    with Progress(len(cells), "quantile-solver", unit="fit", enabled=not args.no_progress,
+                  leave=False) as bar:
+        for n in args.n:
+            X, y = make_quantile_regression(
+                n, random_state=np.random.default_rng([args.seed, n]))
+            Z = np.column_stack([np.ones(n), X])
+            for q in args.quantiles:
+                model = QuantileRegressor(quantile=q)
+                times = []
+                for _ in range(args.replications):
+                    t0 = time.perf_counter()
+                    model.fit(X, y)
+                    times.append(time.perf_counter() - t0)
+                b0, truth = quantile_truth(q)
+                row = {"n": n, "q": q, "intercept": float(model.intercept_),
+                       "intercept_truth": b0, "theta1": float(model.coef_[0]),
+                       "theta1_truth": float(truth[0]), "theta2": float(model.coef_[1]),
+                       "theta2_truth": float(truth[1]), "objective": float(model.objective_),
+                       "mm_ms": np.median(times) * 1e3, "iterations": int(model.n_iter_),
+                       "pivots": int(model.n_pivots_), "status": model.status_}
+                if n <= args.lp_max_n:
+                    t0 = time.perf_counter()
+                    lp_obj, _ = lp_quantile_objective(Z, y, q)
+                    row.update(lp_objective=lp_obj, lp_ms=(time.perf_counter() - t0) * 1e3,
+                               rel_gap=(model.objective_ - lp_obj) / lp_obj)
+                table.add(row)
+                bar.update()
+    output.table(table)
+    talk = ", ".join(f"{s:g} s (n = {n})" for n, s in TALK_SECONDS.items())
+    print(f"The talk: {talk} per fit of its censored/missing-data pipeline, on the talk's "
+          "hardware; the MM ms column is the complete-data fit measured here, on this "
+          "machine (see `statoptim reproduce quantile` for the talk's pipeline).")
+    output.finish(figures_possible=False)
     return 0
