@@ -38,82 +38,23 @@
 from cython.parallel cimport prange, threadid
 from libc.math cimport log
 
-# Block helpers, verbatim C so that they vectorise (as in `_propensity.pyx`):
+# Block helpers, verbatim C so that they vectorise; the squared distances and the
+# branch-free exp are shared with `_propensity.pyx` (statoptim/_cy/gauss_kernel.h):
 #   bk_sqdist_block: buf[j] = sum_k (u_k - src_t[k, jb + j])^2
-#   bk_weight_block: buf[j] = w[j] * exp(-0.5 * buf[j]), the branch-free exp of
-#       `_propensity.pyx` (Cody-Waite reduction, degree-13 Taylor polynomial,
-#       ~2 ulp on [-708, 0]; arguments below -708 give 0).
+#   bk_weight_block: buf[j] = w[j] * exp(-0.5 * buf[j]) (arguments below -708 give 0)
 cdef extern from *:
     """
-    #include <stdint.h>
-    #include <string.h>
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-    #define BK_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-    #else
-    #define BK_SIMD_CLONES
-    #endif
-    #if defined(_OPENMP)
-    #define BK_PRAGMA_SIMD _Pragma("omp simd")
-    #else
-    #define BK_PRAGMA_SIMD
-    #endif
+    #include "gauss_kernel.h"
+    #define bk_sqdist_block gk_sqdist_block
 
-    BK_SIMD_CLONES
-    static void bk_sqdist_block(const double *src_t, Py_ssize_t stride, Py_ssize_t n_features,
-                                const double *u, Py_ssize_t jb, Py_ssize_t nb, double *buf)
-    {
-        Py_ssize_t j, k;
-        const double *col = src_t + jb;
-        double uk = u[0];
-        BK_PRAGMA_SIMD
-        for (j = 0; j < nb; j++) {
-            double diff = uk - col[j];
-            buf[j] = diff * diff;
-        }
-        for (k = 1; k < n_features; k++) {
-            col = src_t + k * stride + jb;
-            uk = u[k];
-            BK_PRAGMA_SIMD
-            for (j = 0; j < nb; j++) {
-                double diff = uk - col[j];
-                buf[j] += diff * diff;
-            }
-        }
-    }
-
-    BK_SIMD_CLONES
+    /* buf[j] = w[j] exp(-buf[j] / 2): kernel weights from squared distances. */
+    GK_SIMD_CLONES
     static void bk_weight_block(const double *w, Py_ssize_t nb, double *buf)
     {
-        const double log2e = 1.4426950408889634, magic = 6755399441055744.0;
-        const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
         Py_ssize_t j;
-        BK_PRAGMA_SIMD
+        GK_PRAGMA_SIMD
         for (j = 0; j < nb; j++) {
-            double x = -0.5 * buf[j];
-            double xc = x < -708.0 ? -708.0 : x;
-            double t = xc * log2e + magic;
-            double k = t - magic;
-            double r = (xc - k * ln2_hi) - k * ln2_lo;
-            double p = 1.0 / 6227020800.0;
-            double scale;
-            int64_t bits;
-            p = p * r + 1.0 / 479001600.0;
-            p = p * r + 1.0 / 39916800.0;
-            p = p * r + 1.0 / 3628800.0;
-            p = p * r + 1.0 / 362880.0;
-            p = p * r + 1.0 / 40320.0;
-            p = p * r + 1.0 / 5040.0;
-            p = p * r + 1.0 / 720.0;
-            p = p * r + 1.0 / 120.0;
-            p = p * r + 1.0 / 24.0;
-            p = p * r + 1.0 / 6.0;
-            p = p * r + 0.5;
-            p = p * r + 1.0;
-            p = p * r + 1.0;
-            memcpy(&bits, &t, sizeof bits);
-            bits = (int64_t)((uint64_t)(bits + 1023) << 52);
-            memcpy(&scale, &bits, sizeof scale);
-            buf[j] = x < -708.0 ? 0.0 : w[j] * (p * scale);
+            buf[j] = w[j] * gk_exp_neg_half(buf[j]);
         }
     }
     """

@@ -35,90 +35,33 @@ from cython.parallel cimport prange, threadid
 #   so_exp_sym:      with e_jj = exp(-buf[jj] / 2): num += sum_jj e_jj complete[jb + jj],
 #                    den += sum_jj e_jj (row i), and acc_num[jj] += e_jj complete[i],
 #                    acc_den[jj] += e_jj (rows jb + jj),
-# with a branch-free exp (Cody-Waite range reduction, degree-13 Taylor polynomial on
-# |r| <= ln(2) / 2, the power of two built in the exponent bits): ~2 ulp on [-708, 0];
-# arguments below -708 (and +inf distances) give 0, the true value being < 3.3e-308.
+# with the branch-free exp of statoptim/_cy/gauss_kernel.h (Cody-Waite range reduction,
+# degree-13 Taylor polynomial on |r| <= ln(2) / 2, the power of two built in the exponent
+# bits); arguments below -708 (and +inf distances) give 0, the true value being < 3.3e-308.
 # The order of the sums depends on the vector width (the CPU), never on the number
 # of threads.
 cdef extern from *:
     """
-    #include <stdint.h>
-    #include <string.h>
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-    #define SO_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-    #else
-    #define SO_SIMD_CLONES
-    #endif
+    #include "gauss_kernel.h"
+    #define so_sqdist_block gk_sqdist_block
     #if defined(_OPENMP)
-    #define SO_PRAGMA_SIMD _Pragma("omp simd")
     #define SO_PRAGMA_SIMD_SUM _Pragma("omp simd reduction(+:num, den)")
     #else
-    #define SO_PRAGMA_SIMD
     #define SO_PRAGMA_SIMD_SUM
     #endif
 
-    SO_SIMD_CLONES
-    static void so_sqdist_block(const double *coords_t, Py_ssize_t stride,
-                                Py_ssize_t n_features, const double *v,
-                                Py_ssize_t jb, Py_ssize_t nb, double *buf)
-    {
-        Py_ssize_t j, k;
-        const double *col = coords_t + jb;
-        double vk = v[0];
-        SO_PRAGMA_SIMD
-        for (j = 0; j < nb; j++) {
-            double diff = vk - col[j];
-            buf[j] = diff * diff;
-        }
-        for (k = 1; k < n_features; k++) {
-            col = coords_t + k * stride + jb;
-            vk = v[k];
-            SO_PRAGMA_SIMD
-            for (j = 0; j < nb; j++) {
-                double diff = vk - col[j];
-                buf[j] += diff * diff;
-            }
-        }
-    }
-
     /* Symmetric variant: the pairs (i, jb + jj) feed row i's sums (num, den) and,
        through acc_num / acc_den (per-thread, indexed from jb), the sums of rows jb + jj. */
-    SO_SIMD_CLONES
+    GK_SIMD_CLONES
     static void so_exp_sym(const double *buf, const double *complete, Py_ssize_t nb,
                            double complete_i, double *acc_num, double *acc_den,
                            double *num_out, double *den_out)
     {
-        const double log2e = 1.4426950408889634, magic = 6755399441055744.0;
-        const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
         double num = 0.0, den = 0.0;
         Py_ssize_t j;
         SO_PRAGMA_SIMD_SUM
         for (j = 0; j < nb; j++) {
-            double x = -0.5 * buf[j];
-            double xc = x < -708.0 ? -708.0 : x;
-            double t = xc * log2e + magic;
-            double k = t - magic;
-            double r = (xc - k * ln2_hi) - k * ln2_lo;
-            double p = 1.0 / 6227020800.0;
-            double scale, e;
-            int64_t bits;
-            p = p * r + 1.0 / 479001600.0;
-            p = p * r + 1.0 / 39916800.0;
-            p = p * r + 1.0 / 3628800.0;
-            p = p * r + 1.0 / 362880.0;
-            p = p * r + 1.0 / 40320.0;
-            p = p * r + 1.0 / 5040.0;
-            p = p * r + 1.0 / 720.0;
-            p = p * r + 1.0 / 120.0;
-            p = p * r + 1.0 / 24.0;
-            p = p * r + 1.0 / 6.0;
-            p = p * r + 0.5;
-            p = p * r + 1.0;
-            p = p * r + 1.0;
-            memcpy(&bits, &t, sizeof bits);
-            bits = (int64_t)((uint64_t)(bits + 1023) << 52);
-            memcpy(&scale, &bits, sizeof scale);
-            e = x < -708.0 ? 0.0 : p * scale;
+            double e = gk_exp_neg_half(buf[j]);
             num += e * complete[j];
             den += e;
             acc_num[j] += e * complete_i;
