@@ -761,3 +761,13 @@ def test_real_data_loads_with_documented_shapes():
     assert Xte.shape == (10000, 784) and yte.shape == (10000,)
     X06, y06 = mnist_binary(Xte, yte)
     assert X06.shape == (1938, 784) and y06.sum() == 958
+
+
+def test_device_files_are_not_read(tmp_path):
+    # /dev/zero is neither a folder nor a regular file: reading it would never end.
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    with pytest.raises(ValueError, match=r"path must be an IDX file, .*not a regular file"):
+        read_idx("/dev/zero")
+    with pytest.raises(ValueError, match=r"directory must be a folder .*not a regular file"):
+        load_uci_multifeature("/dev/zero")

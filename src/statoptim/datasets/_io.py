@@ -32,6 +32,13 @@ def check_path(value, name):
     return path
 
 
+def _kind(path):
+    """What an existing path is, for messages."""
+    if os.path.isdir(path):
+        return "a folder"
+    return "a file" if os.path.isfile(path) else "not a regular file (a device or a pipe)"
+
+
 def check_dir(value, name, what="a folder"):
     """An existing folder; ``FileNotFoundError`` if missing, ``ValueError`` if a file."""
     path = check_path(value, name)
@@ -39,7 +46,8 @@ def check_dir(value, name, what="a folder"):
         raise FileNotFoundError(f"{name} must be an existing folder ({what}), got {path!r}, "
                                 "which does not exist")
     if not os.path.isdir(path):
-        raise ValueError(f"{name} must be a folder ({what}), got {path!r}, which is a file")
+        raise ValueError(f"{name} must be a folder ({what}), got {path!r}, "
+                         f"which is {_kind(path)}")
     return path
 
 
@@ -49,7 +57,7 @@ def check_file(path, name, what):
         raise FileNotFoundError(f"{name}: {what} not found at {path!r}")
     if not os.path.isfile(path):
         raise ValueError(f"{name}: expected {what} to be a file, got {path!r}, "
-                         "which is a folder")
+                         f"which is {_kind(path)}")
     return path
 
 

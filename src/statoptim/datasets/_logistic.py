@@ -108,7 +108,8 @@ def read_idx(path):
         raise ValueError(f"path: IDX file {path!r} does not exist (load_mnist never "
                          "downloads; give the folder holding the MNIST files)")
     if not os.path.isfile(path):
-        raise ValueError(f"path must be an IDX file, got {path!r}, which is a folder")
+        what = "a folder" if os.path.isdir(path) else "not a regular file"
+        raise ValueError(f"path must be an IDX file, got {path!r}, which is {what}")
     with open(path, "rb") as fh:
         head = fh.read(2)
     compressed = head == b"\x1f\x8b"
