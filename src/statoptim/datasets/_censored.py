@@ -7,31 +7,45 @@ import numpy as np
 from scipy import integrate, optimize, special, stats
 from sklearn.utils import Bunch
 
-from statoptim._validation import check_positive_int, check_random_state
+from statoptim._validation import check_choice, check_int, check_random_state, check_real
 
-__all__ = ["make_censored_quantile", "censoring_mean"]
+__all__ = ["censoring_mean", "make_censored_quantile"]
 
 # T = 4.5 Z1 - 2 Z2 + r with Z1, r ~ N(0, 1), Z2 ~ U(-3, 3)
 _VAR_T = 4.5**2 + 4.0 * 3.0 + 1.0      # 33.25
 _SD_T = float(np.sqrt(_VAR_T))          # 5.766
 
 
-def _check_rate(value, name, upper):
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
-    if not ok or not (0.0 <= value < upper):
-        raise ValueError(f"{name} must be a number in [0, {upper}), got {value!r}")
-    return float(value)
+# Rates are capped below 1: beyond, the root of the censoring (or missingness)
+# equation leaves any bracket a float64 computation can resolve.
+_MAX_RATE = 0.999
 
 
-@functools.lru_cache(maxsize=64)
+def _check_rate(value, name):
+    return check_real(value, name, low=0.0, high=_MAX_RATE)
+
+
 def censoring_mean(rate):
     """Mean ``mu_c`` of ``C ~ N(mu_c, sd(T)^2)`` that censors a fraction ``rate``.
 
     Solves ``P(T > C) = (1/12) int_{-6}^{6} Phi((b - mu_c) / s) db = rate`` with
     ``s = sqrt(21.25 + 33.25)`` by quadrature and root finding (design B of
     the spec): ``mu_c = 5.5268`` gives 25% and ``mu_c = 0`` gives 50%.
+
+    Parameters
+    ----------
+    rate : float in [0, 0.999]
+        Fraction censored; 0 gives ``inf`` (no censoring).
+
+    Returns
+    -------
+    mu_c : float
     """
-    rate = _check_rate(rate, "censoring", 1.0)
+    return _censoring_mean(_check_rate(rate, "rate"))
+
+
+@functools.lru_cache(maxsize=64)
+def _censoring_mean(rate):
     if rate == 0.0:
         return np.inf
     s = np.sqrt(4.5**2 + 1.0 + _VAR_T)
@@ -40,7 +54,10 @@ def censoring_mean(rate):
         val, _ = integrate.quad(lambda b: stats.norm.cdf((b - mu) / s), -6.0, 6.0)
         return val / 12.0 - rate
 
-    return float(optimize.brentq(censored_fraction, -200.0, 200.0, xtol=1e-12))
+    # A rate below the censored fraction at mu = 200 (about 1e-150) needs a larger mean;
+    # at mu = 1e4 the fraction underflows to 0.
+    hi = 200.0 if censored_fraction(200.0) < 0 else 1e4
+    return float(optimize.brentq(censored_fraction, -200.0, hi, xtol=1e-12))
 
 
 def make_censored_quantile(
@@ -75,13 +92,13 @@ def make_censored_quantile(
 
     Parameters
     ----------
-    n_samples : int, default=500
-    censoring : float in [0, 1), default=0.25
+    n_samples : int >= 2, default=500
+    censoring : float in [0, 0.999], default=0.25
         Expected fraction of censored responses.
-    missing : float in [0, 1), default=0.3
+    missing : float in [0, 0.999], default=0.3
         Expected fraction of rows with ``Z2`` missing.
     design : {"identifiable", "talk"}, default="identifiable"
-    random_state : int, Generator or None
+    random_state : int >= 0, SeedSequence, Generator or None
 
     Returns
     -------
@@ -91,11 +108,10 @@ def make_censored_quantile(
         (bool), ``X_full`` and ``time`` (the uncensored ``T``, for an oracle
         fit), ``censoring_time``, ``design``.
     """
-    n_samples = check_positive_int(n_samples, "n_samples", minimum=2)
-    censoring = _check_rate(censoring, "censoring", 1.0)
-    missing = _check_rate(missing, "missing", 1.0)
-    if design not in ("identifiable", "talk"):
-        raise ValueError(f"design must be 'identifiable' or 'talk', got {design!r}")
+    n_samples = check_int(n_samples, "n_samples", minimum=2)
+    censoring = _check_rate(censoring, "censoring")
+    missing = _check_rate(missing, "missing")
+    design = check_choice(design, "design", ("identifiable", "talk"))
     rng = check_random_state(random_state)
     z1 = rng.standard_normal(n_samples)
     z2 = rng.uniform(-3.0, 3.0, n_samples)
@@ -103,7 +119,7 @@ def make_censored_quantile(
     if censoring == 0.0:
         c = np.full(n_samples, np.inf)
     elif design == "identifiable":
-        c = rng.normal(censoring_mean(censoring), _SD_T, n_samples)
+        c = rng.normal(_censoring_mean(censoring), _SD_T, n_samples)
     else:
         c = np.full(n_samples, np.quantile(t, 1.0 - censoring))
     y = np.minimum(t, c)
@@ -113,9 +129,16 @@ def make_censored_quantile(
     if missing == 0.0:
         complete = np.ones(n_samples, dtype=bool)
     else:
-        lin = 0.8 * (y - y.mean()) / y.std() + 0.5 * z1
-        a = optimize.brentq(lambda a: special.expit(a + lin).mean() - (1.0 - missing),
-                            -50.0, 50.0, xtol=1e-12)
+        sd = y.std()
+        lin = 0.8 * (y - y.mean()) / (sd if sd > 0 else 1.0) + 0.5 * z1
+
+        def excess(a):
+            return special.expit(a + lin).mean() - (1.0 - missing)
+
+        # The mean of expit(a + lin) increases in a. A rate within 1e-16 of 0 needs
+        # a > 50 (expit rounds to 1 beyond a + lin = 37); |lin| is a few units.
+        lo, hi = (-50.0, 50.0) if excess(50.0) > 0 else (-50.0, 1e3)
+        a = optimize.brentq(excess, lo, hi, xtol=1e-12)
         complete = rng.random(n_samples) < special.expit(a + lin)
     X = x_full.copy()
     X[~complete, 1] = np.nan

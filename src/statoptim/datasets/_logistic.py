@@ -7,13 +7,22 @@ scikit-learn's ``load_digits``.
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import zlib
 
 import numpy as np
 
-from statoptim._validation import _describe, check_positive_int, check_random_state
+from statoptim._validation import (
+    _describe,
+    check_choice,
+    check_int,
+    check_random_state,
+    check_real,
+)
+from statoptim.datasets._io import check_path
 
-__all__ = ["make_logistic", "load_mnist", "read_idx", "mnist_binary", "load_digits_0v6"]
+__all__ = ["load_digits_0v6", "load_mnist", "make_logistic", "mnist_binary", "read_idx"]
 
 _MNIST_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -33,14 +42,14 @@ def make_logistic(n_samples=1000, n_features=19, *, n_test=0, rho=0.3, random_st
 
     Parameters
     ----------
-    n_samples : int, default=1000
+    n_samples : int >= 1, default=1000
         Training rows (the talk states 1000; its error rates reveal 480).
-    n_features : int, default=19
+    n_features : int >= 1, default=19
         p (19 or 99 in the talk).
-    n_test : int, default=0
+    n_test : int >= 0, default=0
         Extra test rows drawn from the same model (250 stated, 120 revealed).
-    rho : float, default=0.3
-    random_state : None, int or Generator
+    rho : float in [0, 1), default=0.3
+    random_state : None, int >= 0, SeedSequence or Generator
 
     Returns
     -------
@@ -50,11 +59,10 @@ def make_logistic(n_samples=1000, n_features=19, *, n_test=0, rho=0.3, random_st
         The true coefficients, intercept first.
     X_test, y_test : ndarrays, only if ``n_test > 0``
     """
-    n_samples = check_positive_int(n_samples, "n_samples")
-    n_features = check_positive_int(n_features, "n_features")
-    n_test = check_positive_int(n_test, "n_test", minimum=0)
-    if not (isinstance(rho, (int, float)) and 0.0 <= rho < 1.0):
-        raise ValueError(f"rho must be a number in [0, 1), got {_describe(rho)}")
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    n_features = check_int(n_features, "n_features", minimum=1)
+    n_test = check_int(n_test, "n_test", minimum=0)
+    rho = check_real(rho, "rho", low=0.0, high=1.0, high_open=True)
     rng = check_random_state(random_state)
     beta = rng.uniform(-1.0, 1.0, n_features + 1)
 
@@ -73,48 +81,91 @@ def make_logistic(n_samples=1000, n_features=19, *, n_test=0, rho=0.3, random_st
     return X, y, beta
 
 
+# numpy arrays have at most 64 dimensions; IDX files of MNIST have 1 or 3.
+_IDX_MAX_NDIM = 32
+
+
 def read_idx(path):
     """Read one IDX file (gzip or raw) and return its uint8 array.
 
     Validates the two zero bytes, the type byte (0x08 = uint8), the dimensions and
-    that the payload length is their product. Errors name the file.
+    that the payload length is their product. The header is checked before the
+    payload is read, and no more than the bytes the file really holds are ever
+    read, so a damaged header cannot trigger a huge allocation. Errors name the file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The IDX file, raw or gzip-compressed.
+
+    Returns
+    -------
+    array : ndarray of uint8
+        Of the shape given in the header (read-only view of the file's bytes).
     """
-    path = os.fspath(path)
+    path = check_path(path, "path")
+    if not os.path.exists(path):
+        raise ValueError(f"path: IDX file {path!r} does not exist (load_mnist never "
+                         "downloads; give the folder holding the MNIST files)")
     if not os.path.isfile(path):
-        raise ValueError(f"IDX file {path!r} does not exist (load_mnist never downloads; "
-                         "give the folder holding the MNIST files)")
+        what = "a folder" if os.path.isdir(path) else "not a regular file"
+        raise ValueError(f"path must be an IDX file, got {path!r}, which is {what}")
     with open(path, "rb") as fh:
         head = fh.read(2)
-    opener = gzip.open if head == b"\x1f\x8b" else open
+    compressed = head == b"\x1f\x8b"
     try:
-        with opener(path, "rb") as fh:
-            data = fh.read()
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"IDX file {path!r}: cannot decompress ({exc})") from None
-    if len(data) < 4:
-        raise ValueError(f"IDX file {path!r}: expected a 4-byte magic number, got "
-                         f"{len(data)} byte(s)")
-    if data[0] != 0 or data[1] != 0:
-        raise ValueError(f"IDX file {path!r}: expected magic bytes 00 00, got "
-                         f"{data[0]:02x} {data[1]:02x}")
-    if data[2] != 0x08:
-        raise ValueError(f"IDX file {path!r}: expected type byte 0x08 (uint8), got "
-                         f"0x{data[2]:02x}")
-    ndim = data[3]
+        with (gzip.open if compressed else open)(path, "rb") as fh:
+            return _parse_idx(fh, path, compressed)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"path: IDX file {path!r}: cannot "
+                         f"{'decompress' if compressed else 'read'} it ({exc})") from None
+
+
+def _parse_idx(fh, path, compressed):
+    """Header, then exactly the payload the header announces (and one byte to spare)."""
+    magic = fh.read(4)
+    if len(magic) < 4:
+        raise ValueError(f"path: IDX file {path!r}: expected a 4-byte magic number, got "
+                         f"{len(magic)} byte(s)")
+    if magic[0] != 0 or magic[1] != 0:
+        raise ValueError(f"path: IDX file {path!r}: expected magic bytes 00 00, got "
+                         f"{magic[0]:02x} {magic[1]:02x}")
+    if magic[2] != 0x08:
+        raise ValueError(f"path: IDX file {path!r}: expected type byte 0x08 (uint8), got "
+                         f"0x{magic[2]:02x}")
+    ndim = magic[3]
     header = 4 + 4 * ndim
-    if ndim == 0 or len(data) < header:
-        raise ValueError(f"IDX file {path!r}: expected {ndim} dimension(s) in a "
-                         f"{header}-byte header, got {len(data)} byte(s)")
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(dims))
-    payload = len(data) - header
-    if payload != expected:
-        raise ValueError(f"IDX file {path!r}: expected {expected} data bytes for shape "
-                         f"{dims}, got {payload} (truncated or corrupt file)")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+    if not 1 <= ndim <= _IDX_MAX_NDIM:
+        raise ValueError(f"path: IDX file {path!r}: expected 1 to {_IDX_MAX_NDIM} "
+                         f"dimensions in the magic number, got {ndim}")
+    raw_dims = fh.read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
+        raise ValueError(f"path: IDX file {path!r}: expected {ndim} dimension(s) in a "
+                         f"{header}-byte header, got {4 + len(raw_dims)} byte(s)")
+    dims = tuple(int.from_bytes(raw_dims[4 * k:4 * k + 4], "big") for k in range(ndim))
+    expected = math.prod(dims)  # exact (Python ints): no overflow from a bogus header
+    if not compressed:
+        payload = os.fstat(fh.fileno()).st_size - header
+        if payload != expected:
+            raise ValueError(f"path: IDX file {path!r}: expected {expected} data bytes for "
+                             f"shape {dims}, got {payload} (truncated or corrupt file)")
+    # Read in chunks: memory stays bounded by what the file really holds.
+    chunks, got = [], 0
+    while got <= expected:
+        chunk = fh.read(min(expected + 1 - got, 1 << 24))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    if got != expected:
+        more = " or more" if got > expected else ""
+        raise ValueError(f"path: IDX file {path!r}: expected {expected} data bytes for "
+                         f"shape {dims}, got {got}{more} (truncated or corrupt file)")
+    return np.frombuffer(b"".join(chunks), dtype=np.uint8).reshape(dims)
 
 
 def _find(folder, stem):
+    """Path of the MNIST file ``stem`` (gzip or raw) in ``folder``, or a ``ValueError``."""
     for name in (stem + ".gz", stem, stem.replace("-idx", ".idx")):
         p = os.path.join(folder, name)
         if os.path.isfile(p):
@@ -140,16 +191,21 @@ def load_mnist(path, *, kind="train"):
     labels : ndarray of shape (n,), uint8
         With ``kind="both"``: ``(X_train, y_train, X_test, y_test)``.
     """
-    if kind not in ("train", "test", "both"):
-        raise ValueError(f"kind must be 'train', 'test' or 'both', got {_describe(kind)}")
-    folder = os.fspath(path)
-    if not os.path.isdir(folder):
+    kind = check_choice(kind, "kind", ("train", "test", "both"))
+    path = check_path(path, "path")
+    if not os.path.isdir(path):
+        state = "a file" if os.path.exists(path) else "missing"
         raise ValueError(f"path must be an existing directory with the MNIST IDX files, got "
-                         f"{folder!r} (load_mnist never downloads)")
+                         f"{path!r} ({state}; load_mnist never downloads)")
+    folder = path
     out = []
     for split in (("train", "test") if kind == "both" else (kind,)):
-        img = read_idx(_find(folder, _MNIST_FILES[f"{split}_images"]))
-        lab = read_idx(_find(folder, _MNIST_FILES[f"{split}_labels"]))
+        try:
+            img_path = _find(folder, _MNIST_FILES[f"{split}_images"])
+            lab_path = _find(folder, _MNIST_FILES[f"{split}_labels"])
+        except ValueError as exc:
+            raise ValueError(f"path: {exc}") from None
+        img, lab = read_idx(img_path), read_idx(lab_path)
         if img.ndim != 3 or lab.ndim != 1 or img.shape[0] != lab.shape[0]:
             raise ValueError(f"MNIST {split}: expected images (n, rows, cols) and labels (n,), "
                              f"got {img.shape} and {lab.shape}")
@@ -157,13 +213,75 @@ def load_mnist(path, *, kind="train"):
     return tuple(out)
 
 
+def _check_float_dtype(dtype):
+    """``np.float32`` or ``np.float64`` (as a scalar type), or a named ``ValueError``."""
+    try:
+        dt = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None or dt.type not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be numpy.float32 or numpy.float64, got {_describe(dtype)}")
+    return dt.type
+
+
 def mnist_binary(images, labels, digits=(0, 6), *, dtype=np.float64):
     """Rows of two digits in their original order, pixels scaled by 1/255, y = 1 for
-    the second digit (MNIST 0 vs 6: 11,841 train and 1,938 test rows)."""
-    a, b = digits
+    the second digit (MNIST 0 vs 6: 11,841 train and 1,938 test rows).
+
+    Parameters
+    ----------
+    images : array of shape (n, n_pixels)
+        Pixel values in [0, 255] (as returned by :func:`load_mnist`).
+    labels : array of shape (n,)
+        Integer digit labels.
+    digits : pair of distinct ints, default=(0, 6)
+        The digit coded 0 and the digit coded 1.
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+
+    Returns
+    -------
+    X : ndarray of shape (n_kept, n_pixels) and the given dtype
+    y : ndarray of shape (n_kept,), int64 in {0, 1}
+    """
+    dtype = _check_float_dtype(dtype)
+    if isinstance(digits, (str, bytes)) or not hasattr(digits, "__len__") \
+            or len(digits) != 2:
+        raise ValueError(f"digits must be a pair of two distinct integers, "
+                         f"got {_describe(digits)}")
+    a = check_int(digits[0], "digits[0]", minimum=-(2**63))
+    b = check_int(digits[1], "digits[1]", minimum=-(2**63))
+    if a == b:
+        raise ValueError(f"digits must be two distinct integers, got {_describe(digits)}")
+    images = _as_numeric(images, "images", "an array of shape (n, n_pixels) of pixels in "
+                         "[0, 255]")
+    if images.ndim != 2:
+        raise ValueError(f"images must be a 2-D array of shape (n, n_pixels), got an array "
+                         f"of shape {images.shape}")
+    labels = _as_numeric(labels, "labels", "a 1-D array of integer digit labels")
+    if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+        raise ValueError(f"labels must be a 1-D array with one label per row of images "
+                         f"({images.shape[0]}), got an array of shape {labels.shape}")
+    if images.dtype.kind == "f" and not np.isfinite(images).all():
+        raise ValueError("images must be finite, got NaN or inf")
     keep = (labels == a) | (labels == b)
+    if not keep.any():
+        seen = (f"labels range from {labels.min()} to {labels.max()}" if labels.size
+                else "labels is empty")
+        raise ValueError(f"labels must hold rows of the digits {a} or {b}, got none "
+                         f"({seen})")
     X = np.ascontiguousarray(images[keep], dtype=dtype) / dtype(255.0)
     return X, (labels[keep] == b).astype(np.int64)
+
+
+def _as_numeric(value, name, expected):
+    """``value`` as a real numeric ndarray (bool excluded), or a named error."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be {expected}, got {_describe(value)} ({exc})") from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be {expected}, got an array of dtype {arr.dtype}")
+    return arr
 
 
 def load_digits_0v6(*, dtype=np.float64):
@@ -171,9 +289,19 @@ def load_digits_0v6(*, dtype=np.float64):
 
     The shipped fallback for MNIST; label results as *digits*, never as MNIST.
     13 columns are all zero and the two classes are linearly separable.
+
+    Parameters
+    ----------
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+
+    Returns
+    -------
+    X : ndarray of shape (359, 64)
+    y : ndarray of shape (359,), int64 (1 for the digit 6)
     """
     from sklearn.datasets import load_digits
 
+    dtype = _check_float_dtype(dtype)
     d = load_digits()
     keep = (d.target == 0) | (d.target == 6)
     X = np.ascontiguousarray(d.data[keep], dtype=dtype) / dtype(16.0)

@@ -2,19 +2,78 @@
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 
 import numpy as np
 
-__all__ = ["load_wikipedia_rasiwasia", "load_uci_multifeature", "uci_multifeature_split",
-           "UCI_VIEWS"]
+from statoptim._validation import _describe, check_random_state
+from statoptim.datasets._io import check_dir, check_file, parse_float, read_csv_rows
+
+__all__ = [
+    "UCI_VIEWS",
+    "load_uci_multifeature",
+    "load_wikipedia_rasiwasia",
+    "uci_multifeature_split",
+]
 
 UCI_VIEWS = ("fou", "fac", "kar", "pix", "zer", "mor")
+_WIKI_ARRAYS = {"I_tr": "image_train", "T_tr": "text_train",
+                "I_te": "image_test", "T_te": "text_test"}
 
 
-def _require(path, what):
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"{what} not found at {path!r}")
-    return path
+# What scipy.io.loadmat raises on damaged or foreign files (besides MatReadError).
+_MAT_ERRORS = (ValueError, TypeError, OSError, EOFError, KeyError, IndexError,
+               AttributeError, NotImplementedError, UnicodeDecodeError, struct.error,
+               zlib.error, OverflowError)
+
+
+def _load_mat(path):
+    """The four feature matrices of ``raw_features.mat`` as finite 2-D float64 arrays."""
+    from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
+
+    try:
+        mat = loadmat(path)
+    except _MAT_ERRORS + (MatReadError,) as exc:  # the types scipy raises for damaged files
+        raise ValueError(f"directory: raw_features.mat at {path!r} is not a readable MATLAB "
+                         f"file ({type(exc).__name__}: {exc})") from None
+    out = {}
+    for key, name in _WIKI_ARRAYS.items():
+        if key not in mat:
+            raise ValueError(f"directory: raw_features.mat at {path!r} must hold the arrays "
+                             f"{list(_WIKI_ARRAYS)}, but {key!r} is missing")
+        try:
+            arr = np.asarray(mat[key], dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None or arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0 \
+                or not np.isfinite(arr).all():
+            got = "an array that is not numeric" if arr is None else \
+                f"an array of shape {arr.shape}" + ("" if arr.ndim != 2 or not arr.size
+                                                    else " with NaN or inf")
+            raise ValueError(f"directory: {key} in raw_features.mat at {path!r} must be a "
+                             f"non-empty 2-D array of finite numbers ({name}), got {got}")
+        out[name] = np.ascontiguousarray(arr)
+    return out
+
+
+def _wiki_labels(directory, name, n_classes):
+    """Column 3 of a tab-separated list, as classes 0..n_classes-1."""
+    path = check_file(os.path.join(directory, name), "directory", name)
+    rows = read_csv_rows(path, "directory", name, delimiter="\t")
+    if not rows:
+        raise ValueError(f"directory: {name} at {path!r} is empty; expected one "
+                         "'text<TAB>image<TAB>class' line per document")
+    y = np.empty(len(rows), dtype=np.int64)
+    for i, row in enumerate(rows):
+        text = row[2].strip() if len(row) >= 3 else None
+        if text is None or not text.isdigit() or not 1 <= int(text) <= n_classes:
+            raise ValueError(f"directory: {name} at {path!r} must have lines "
+                             f"'text<TAB>image<TAB>class' with a class in 1..{n_classes}, "
+                             f"got {_describe(chr(9).join(row))} in line {i + 1}")
+        y[i] = int(text) - 1
+    return y
 
 
 def load_wikipedia_rasiwasia(directory):
@@ -23,7 +82,8 @@ def load_wikipedia_rasiwasia(directory):
     Parameters
     ----------
     directory : str or path
-        Folder holding ``raw_features.mat`` and ``{train,test}set_txt_img_cat.list``.
+        Folder holding ``raw_features.mat`` and ``{train,test}set_txt_img_cat.list``
+        (and optionally ``categories.list``, one class name per line).
 
     Returns
     -------
@@ -31,68 +91,154 @@ def load_wikipedia_rasiwasia(directory):
         ``image_train`` (2173, 128), ``text_train`` (2173, 10), ``y_train``,
         ``image_test`` (693, 128), ``text_test`` (693, 10), ``y_test`` (classes
         0..9) and ``categories`` (the 10 class names).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``directory`` or one of the required files does not exist.
+    ValueError
+        If a file is damaged or the files disagree (messages name the file).
     """
-    from scipy.io import loadmat
-
-    mat = loadmat(_require(os.path.join(directory, "raw_features.mat"), "raw_features.mat"))
-
-    def labels(name):
-        rows = np.loadtxt(_require(os.path.join(directory, name), name), dtype=str,
-                          delimiter="\t", ndmin=2)
-        return rows[:, 2].astype(int) - 1
-
+    directory = check_dir(directory, "directory", "the Wikipedia data set")
+    data = _load_mat(check_file(os.path.join(directory, "raw_features.mat"), "directory",
+                                "raw_features.mat"))
     cats_path = os.path.join(directory, "categories.list")
     categories = [str(i) for i in range(10)]
     if os.path.exists(cats_path):
-        with open(cats_path) as fh:
-            categories = fh.read().split()
-    data = {
-        "image_train": np.asarray(mat["I_tr"], dtype=np.float64),
-        "text_train": np.asarray(mat["T_tr"], dtype=np.float64),
-        "image_test": np.asarray(mat["I_te"], dtype=np.float64),
-        "text_test": np.asarray(mat["T_te"], dtype=np.float64),
-        "y_train": labels("trainset_txt_img_cat.list"),
-        "y_test": labels("testset_txt_img_cat.list"),
-        "categories": categories,
-    }
+        check_file(cats_path, "directory", "categories.list")
+        try:
+            with open(cats_path, encoding="utf-8") as fh:
+                categories = fh.read().split()
+        except UnicodeDecodeError:
+            raise ValueError(f"directory: categories.list at {cats_path!r} is not UTF-8 "
+                             "text") from None
+        if not categories:
+            raise ValueError(f"directory: categories.list at {cats_path!r} must list the "
+                             "class names, one per line, got an empty file")
+    data["y_train"] = _wiki_labels(directory, "trainset_txt_img_cat.list", len(categories))
+    data["y_test"] = _wiki_labels(directory, "testset_txt_img_cat.list", len(categories))
+    data["categories"] = categories
     for part in ("train", "test"):
         n = data[f"y_{part}"].shape[0]
         for mod in ("image", "text"):
             if data[f"{mod}_{part}"].shape[0] != n:
-                raise ValueError(f"{mod}_{part} has {data[f'{mod}_{part}'].shape[0]} rows but "
-                                 f"the {part} list has {n}")
+                raise ValueError(f"directory: {mod}_{part} in raw_features.mat has "
+                                 f"{data[f'{mod}_{part}'].shape[0]} rows but the {part} "
+                                 f"list has {n}")
+    for mod in ("image", "text"):
+        if data[f"{mod}_train"].shape[1] != data[f"{mod}_test"].shape[1]:
+            raise ValueError(f"directory: {mod}_train and {mod}_test in raw_features.mat "
+                             f"must have the same number of columns, got "
+                             f"{data[f'{mod}_train'].shape[1]} and "
+                             f"{data[f'{mod}_test'].shape[1]}")
     return data
+
+
+def _read_view(path, name):
+    """One ``mfeat-*.csv`` (header, then features and an integer label per row)."""
+    what = os.path.basename(path)
+    rows = read_csv_rows(path, "directory", what)
+    if len(rows) < 2 or len(rows[0]) < 2:
+        raise ValueError(f"directory: {what} at {path!r} must have a header and at least "
+                         f"one row of features followed by a label, got {len(rows)} row(s)")
+    width = len(rows[0])
+    a = np.empty((len(rows) - 1, width))
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != width:
+            raise ValueError(f"directory: {what} at {path!r} must have {width} columns in "
+                             f"every row (as in its header), got {len(row)} in row {i}")
+        a[i - 2] = [parse_float(t, "directory", what, path, i, j)
+                    for j, t in enumerate(row, start=1)]
+    labels = a[:, -1]
+    if not np.array_equal(labels, np.round(labels)):
+        i = int(np.flatnonzero(labels != np.round(labels))[0])
+        raise ValueError(f"directory: {what} at {path!r} must have integer class labels "
+                         f"in its last column, got {float(labels[i])!r} in row {i + 2}")
+    return np.ascontiguousarray(a[:, :-1]), labels.astype(np.int64)
 
 
 def load_uci_multifeature(directory, views=UCI_VIEWS):
     """The six row-aligned views of UCI Multiple Features (2,000 digits, 10 classes).
 
-    Returns ``(X, y)``: a dict view name -> (2000, n_features) array and the labels.
+    Parameters
+    ----------
+    directory : str or path
+        Folder holding ``mfeat-<view>.csv`` for the requested views: a header,
+        then one row per item with its features and its integer label last.
+    views : sequence of str or str, default=UCI_VIEWS
+        Names among ``("fou", "fac", "kar", "pix", "zer", "mor")``; a single
+        name loads one view.
+
+    Returns
+    -------
+    X : dict
+        View name -> array of shape (2000, n_features).
+    y : ndarray of shape (2000,), int64
+        The labels (the same in every view).
     """
-    X, y = {}, None
+    directory = check_dir(directory, "directory", "the UCI Multiple Features data set")
+    if isinstance(views, str):
+        views = (views,)
+    try:
+        views = list(views)
+    except TypeError:
+        raise TypeError(f"views must be a sequence of view names among {UCI_VIEWS}, "
+                        f"got {_describe(views)}") from None
+    if not views:
+        raise ValueError(f"views must name at least one view among {UCI_VIEWS}, got none")
     for name in views:
-        if name not in UCI_VIEWS:
-            raise ValueError(f"views must be among {UCI_VIEWS}, got {name!r}")
-        path = _require(os.path.join(directory, f"mfeat-{name}.csv"), f"mfeat-{name}.csv")
-        a = np.loadtxt(path, delimiter=",", skiprows=1)
-        X[name] = np.ascontiguousarray(a[:, :-1])
-        labels = a[:, -1].astype(int)
+        if not isinstance(name, str) or name not in UCI_VIEWS:
+            raise ValueError(f"views must be among {UCI_VIEWS}, got {_describe(name)}")
+    X, y, first = {}, None, None
+    for name in views:
+        path = check_file(os.path.join(directory, f"mfeat-{name}.csv"), "directory",
+                          f"mfeat-{name}.csv")
+        X[name], labels = _read_view(path, name)
         if y is None:
-            y = labels
+            y, first = labels, name
+        elif labels.shape != y.shape:
+            raise ValueError(f"directory: mfeat-{name}.csv has {labels.size} rows but "
+                             f"mfeat-{first}.csv has {y.size}; the views must be row-aligned")
         elif not np.array_equal(y, labels):
-            raise ValueError(f"mfeat-{name}.csv labels differ from the other views")
+            raise ValueError(f"directory: mfeat-{name}.csv labels differ from the other "
+                             "views")
     return X, y
 
 
 def uci_multifeature_split(y, seed):
     """The spec's stratified 50/50 split: per class (in order) a permutation of its
-    row indices from ``default_rng(seed)``; first half train, rest test; both sorted."""
-    rng = np.random.default_rng(seed)
+    row indices from ``default_rng(seed)``; first half train, rest test; both sorted.
+
+    Parameters
+    ----------
+    y : array of shape (n,)
+        Class labels (integers or strings).
+    seed : int >= 0, SeedSequence, Generator or None
+
+    Returns
+    -------
+    train, test : ndarrays of int64
+        Sorted row indices; together they are ``0..n-1``.
+    """
+    rng = check_random_state(seed, "seed")
+    try:
+        labels = np.asarray(y)
+    except (TypeError, ValueError):
+        labels = None
+    if labels is None or labels.dtype.kind not in "biufUS":
+        raise ValueError(f"y must be a 1-D array of class labels (numbers or strings), "
+                         f"got {_describe(y)}")
+    if labels.ndim != 1 or labels.size == 0:
+        raise ValueError(f"y must be a non-empty 1-D array of class labels, got an array "
+                         f"of shape {labels.shape}")
+    if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+        raise ValueError("y must hold finite class labels, got NaN or inf")
     train, test = [], []
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
         perm = idx[rng.permutation(idx.size)]
         half = idx.size // 2
         train.append(perm[:half])
         test.append(perm[half:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+    return (np.sort(np.concatenate(train)).astype(np.int64),
+            np.sort(np.concatenate(test)).astype(np.int64))

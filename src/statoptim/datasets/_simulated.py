@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from statoptim._validation import check_positive_int, check_random_state
+from statoptim._validation import check_int, check_random_state, check_real
 
 __all__ = ["make_quantile_regression", "quantile_truth"]
 
@@ -19,17 +19,17 @@ def make_quantile_regression(n_samples=500, n_noise_features=0, *, random_state=
 
     Parameters
     ----------
-    n_samples : int, default=500
-    n_noise_features : int, default=0
-    random_state : int, Generator or None
+    n_samples : int >= 1, default=500
+    n_noise_features : int >= 0, default=0
+    random_state : int >= 0, SeedSequence, Generator or None
 
     Returns
     -------
     X : ndarray of shape (n_samples, 2 + n_noise_features)
     y : ndarray of shape (n_samples,)
     """
-    n_samples = check_positive_int(n_samples, "n_samples")
-    n_noise_features = check_positive_int(n_noise_features, "n_noise_features", minimum=0)
+    n_samples = check_int(n_samples, "n_samples", minimum=1)
+    n_noise_features = check_int(n_noise_features, "n_noise_features", minimum=0)
     rng = check_random_state(random_state)
     X = np.empty((n_samples, 2 + n_noise_features))
     X[:, 0] = rng.standard_normal(n_samples)
@@ -41,7 +41,23 @@ def make_quantile_regression(n_samples=500, n_noise_features=0, *, random_state=
 
 
 def quantile_truth(quantile, n_noise_features=0):
-    """True ``(intercept, coef)`` of the conditional quantile in the talk's model."""
+    """True ``(intercept, coef)`` of the conditional quantile in the talk's model.
+
+    Parameters
+    ----------
+    quantile : float in (0, 1)
+    n_noise_features : int >= 0, default=0
+        As in :func:`make_quantile_regression`.
+
+    Returns
+    -------
+    intercept : float
+        ``Phi^{-1}(quantile)``.
+    coef : ndarray of shape (2 + n_noise_features,)
+        ``(4.5, -2, 0, ..., 0)``.
+    """
+    quantile = check_real(quantile, "quantile", low=0, high=1, low_open=True, high_open=True)
+    n_noise_features = check_int(n_noise_features, "n_noise_features", minimum=0)
     coef = np.zeros(2 + n_noise_features)
     coef[:2] = (4.5, -2.0)
     return float(norm.ppf(quantile)), coef
