@@ -19,21 +19,38 @@
 # to the first non-basic residual that reaches zero (the minimum ratio
 # r_j / z_j'd), whose row enters. One pivot per breakpoint.
 #
-# Dual degeneracy (bounds binding together) and primal degeneracy (zero
-# non-basic residuals, zero-length steps) are handled lexicographically: a
-# basis is recorded only when it is optimal on a non-empty interval beyond
-# the current tau; otherwise the pivot is taken at the same tau with Bland's
-# rule (smallest row index), which cannot cycle.
+# Degeneracy is handled lexicographically. Primal: the ratio test is that of
+# the response y + e xi, e -> 0+, for fixed pseudo-random xi (the caller's):
+# residuals that are zero to rounding tie at ratio 0 and the tie goes to the
+# smallest xi'_j / z_j'd, xi' = xi - Z Z_h^{-1} xi_h the perturbation's
+# residual, whose sign is also the side of a zero-residual row. Without
+# this, a vertex with many zero residuals (integer or constant responses)
+# made the path cycle or take O(m^2) pivots. Dual (bounds binding together,
+# or a basis optimal only at the current tau): a basis is recorded only when
+# it is optimal on a non-empty interval beyond the current tau; otherwise
+# the pivot is taken at the same tau (leaving row: the smallest index).
+# A piece is a vertex: bases of the same vertex (degenerate steps between
+# them) are not recorded twice.
 #
-# Each pivot is one pass over the rows (residuals and z_j'd computed
-# afresh, so nothing drifts) plus O(p^3) for the LU of the new basis.
+# Screening. The ratio r_j / z_j'd of row j is at least
+# (|r_j| / ||z_j||) / ||d|| (Cauchy-Schwarz), and |r_j| / ||z_j|| moves by at
+# most ||theta - theta_ref|| from its value at a reference vertex. The rows
+# with the K ~ 4 sqrt(n) smallest keys |r_j(theta_ref)| / ||z_j|| are kept
+# sorted; the ratio test scans them in that order and stops as soon as the
+# bound exceeds the best ratio found, which is after a few dozen rows: a
+# pivot costs O(K p) instead of a pass over the data. The reference is
+# rebuilt (one pass, a quickselect and a sort of K keys) when the scan gets
+# long or cannot exclude the rows outside the candidates (then that ratio
+# test is a full pass). The objective sums and c are kept relative to the
+# reference, refreshed at each rebuild, so nothing drifts.
+#
 # Arrays are C-contiguous float64; the wrapper in `_process.py` validates,
 # scales and allocates. Nothing here allocates in a loop or holds the GIL.
 
-from libc.math cimport fabs, INFINITY
-from libc.stdlib cimport malloc, free
+from libc.math cimport fabs, sqrt, INFINITY
+from libc.stdlib cimport malloc, free, qsort
 
-from statoptim._cy._blas cimport blas_int, xgetrf, xgetrs, xgemv_rows
+from statoptim._cy._blas cimport blas_int, xgetrf, xgetrs
 
 # Status codes shared with _process.py
 DEF STATUS_DONE = 0        # reached tau = 1 (direction +1) or tau = 0 (direction -1)
@@ -41,8 +58,61 @@ DEF STATUS_FULL = 1        # the output arrays are full: grow them and call agai
 DEF STATUS_PIVOT_CAP = 2   # max_pivots reached
 DEF STATUS_NUMERICAL = 3   # singular basis or no row to enter (rounding)
 
-DEF SMALL_P = 8
 DEF DBL_EPS = 2.220446049250313e-16
+# rebuild the reference at least this often (bounds the drift of c and the sums)
+DEF MAX_SINCE_REBUILD = 1024
+
+
+cdef struct Keyed:
+    double key
+    Py_ssize_t row
+
+
+cdef int compare_keyed(const void* a, const void* b) noexcept nogil:
+    cdef double ka = (<const Keyed*>a).key, kb = (<const Keyed*>b).key
+    if ka < kb:
+        return -1
+    if ka > kb:
+        return 1
+    return ((<const Keyed*>a).row > (<const Keyed*>b).row) - \
+        ((<const Keyed*>a).row < (<const Keyed*>b).row)
+
+
+cdef void select_smallest(Keyed* items, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """Reorder ``items`` so that its first ``k`` entries are the ``k`` smallest
+    keys (in any order): quickselect, median-of-three pivots, expected O(n)."""
+    cdef Py_ssize_t lo = 0, hi = n - 1, i, j, mid
+    cdef Keyed pivot, tmp
+    if k <= 0 or k >= n:
+        return
+    while hi > lo:
+        mid = lo + (hi - lo) // 2
+        # median of three into items[mid]
+        if compare_keyed(&items[mid], &items[lo]) < 0:
+            tmp = items[mid]; items[mid] = items[lo]; items[lo] = tmp
+        if compare_keyed(&items[hi], &items[lo]) < 0:
+            tmp = items[hi]; items[hi] = items[lo]; items[lo] = tmp
+        if compare_keyed(&items[hi], &items[mid]) < 0:
+            tmp = items[hi]; items[hi] = items[mid]; items[mid] = tmp
+        pivot = items[mid]
+        i = lo
+        j = hi
+        while i <= j:
+            while compare_keyed(&items[i], &pivot) < 0:
+                i += 1
+            while compare_keyed(&items[j], &pivot) > 0:
+                j -= 1
+            if i <= j:
+                tmp = items[i]; items[i] = items[j]; items[j] = tmp
+                i += 1
+                j -= 1
+        # [lo, j] <= pivot <= [i, hi]
+        if k - 1 <= j:
+            hi = j
+        elif k - 1 >= i:
+            lo = i
+        else:
+            return
 
 
 cdef struct Path:
@@ -54,20 +124,45 @@ cdef struct Path:
     Py_ssize_t* basis
     signed char* sign
     double* theta
+    double* theta_err  # rounding bound of theta: |theta| + |Z_h^{-1}| |y_h|
+    const double* xi   # (n,) perturbation direction of y (symbolic)
+    double* eta        # (p,) Z_h^{-1} xi_h
+    double* col        # (p,) scratch
     double* M          # LU of Z_h' (Fortran order: column k is row basis[k])
     blas_int* ipiv
     double* cneg       # sum over non-basic rows with s < 0 of w z
     double* a_all      # sum over all rows of w z
     double* gabs       # sum over all rows of w |z|
     double* znorm      # (n,) sum_j |z_ij|
-    double* rbuf       # (n,) scratch for p > SMALL_P
-    double* cbuf       # (n,) scratch for p > SMALL_P
+    double* zn2        # (n,) ||z_i||_2
+    # screening
+    Keyed* cand        # (n,) rows by key at theta_ref; the first n_cand are sorted
+    Py_ssize_t n_cand
+    Py_ssize_t n_zero  # candidates with a zero residual at theta_ref (scanned first)
+    double key_cut     # keys of rows outside the candidates are >= key_cut
+    double* theta_ref
+    double ynorm_max   # max_i |y_i| / ||z_i|| (rounding margin of the keys)
+    double s1_ref      # sum_i w_i r_i(theta_ref) over all rows
+    double s2_ref      # sum over the current s < 0 rows of w_i r_i(theta_ref)
+    Py_ssize_t since_rebuild
+    bint want_rebuild
+    bint moved         # the vertex moved since the last record
+
+
+cdef inline double resid_at(Path* s, Py_ssize_t i, const double* theta) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double r = s.y[i]
+    cdef const double* zi = s.Z + i * s.p
+    for j in range(s.p):
+        r -= zi[j] * theta[j]
+    return r
 
 
 cdef int factorize(Path* s) noexcept nogil:
-    """LU of Z_h' and theta = Z_h^{-1} y_h; returns LAPACK info."""
+    """LU of Z_h', theta = Z_h^{-1} y_h and its rounding bound; returns LAPACK info."""
     cdef Py_ssize_t k, j, p = s.p
     cdef int info
+    cdef double yk
     for k in range(p):
         for j in range(p):
             s.M[k * p + j] = s.Z[s.basis[k] * p + j]
@@ -77,78 +172,149 @@ cdef int factorize(Path* s) noexcept nogil:
     for k in range(p):
         s.theta[k] = s.y[s.basis[k]]
     xgetrs(p, s.M, s.ipiv, s.theta, True)
+    for k in range(p):
+        s.eta[k] = s.xi[s.basis[k]]
+    xgetrs(p, s.M, s.ipiv, s.eta, True)
+    for j in range(p):
+        s.theta_err[j] = fabs(s.theta[j])
+    for k in range(p):   # column k of Z_h^{-1}, times |y_k|
+        yk = fabs(s.y[s.basis[k]])
+        if yk == 0.0:
+            continue
+        for j in range(p):
+            s.col[j] = 1.0 if j == k else 0.0
+        xgetrs(p, s.M, s.ipiv, s.col, True)
+        for j in range(p):
+            s.theta_err[j] += fabs(s.col[j]) * yk
     return 0
 
 
-cdef void negative_sum(Path* s) noexcept nogil:
-    """cneg = sum over non-basic rows with s_i < 0 of w_i z_i (one pass)."""
-    cdef Py_ssize_t i, j, p = s.p
-    cdef double wi
+cdef void rebuild(Path* s, Py_ssize_t k_target) noexcept nogil:
+    """Reference at the current theta: keys, candidates, c and the sums.
+
+    At a vertex with many zero residuals every ratio test scans them all
+    (lexicographic ties): the candidates then hold three times as many rows,
+    so that those scans stay within them.
+    """
+    cdef Py_ssize_t i, j, p = s.p, n = s.n, n_zero = 0
+    cdef double r, wi, s1 = 0.0, s2 = 0.0, tnorm = 0.0, zero_key
     for j in range(p):
+        s.theta_ref[j] = s.theta[j]
         s.cneg[j] = 0.0
-    for i in range(s.n):
+        tnorm += s.theta[j] * s.theta[j]
+    zero_key = 64.0 * DBL_EPS * (s.ynorm_max + sqrt(tnorm))
+    for i in range(n):
+        r = resid_at(s, i, s.theta)
+        wi = s.w[i]
+        s1 += wi * r
         if s.sign[i] < 0:
-            wi = s.w[i]
+            s2 += wi * r
             for j in range(p):
                 s.cneg[j] += wi * s.Z[i * p + j]
+        s.cand[i].row = i
+        s.cand[i].key = fabs(r) / s.zn2[i] if s.zn2[i] > 0.0 else INFINITY
+        n_zero += s.cand[i].key <= zero_key
+    if 3 * n_zero + 32 > k_target:
+        k_target = 3 * n_zero + 32
+    s.n_zero = n_zero
+    s.s1_ref = s1
+    s.s2_ref = s2
+    if k_target >= n:
+        s.n_cand = n
+        s.key_cut = INFINITY
+    else:
+        select_smallest(s.cand, n, k_target + 1)
+        # the (k+1)-th smallest key bounds every row outside the first k
+        j = 0
+        for i in range(1, k_target + 1):
+            if compare_keyed(&s.cand[i], &s.cand[j]) > 0:
+                j = i
+        s.key_cut = s.cand[j].key
+        s.cand[j], s.cand[k_target] = s.cand[k_target], s.cand[j]
+        s.n_cand = k_target
+    qsort(s.cand, s.n_cand, sizeof(Keyed), compare_keyed)
+    s.since_rebuild = 0
+    s.want_rebuild = False
 
 
-cdef Py_ssize_t ratio_test(Path* s, const double* d, double dinf, double* sums,
-                           double* t_out) noexcept nogil:
-    """Row of the first non-basic residual to reach zero along theta + t d.
+cdef inline void consider(Path* s, Py_ssize_t i, const double* d, double dinf,
+                          double* best) noexcept nogil:
+    """Ratio of row i along d, kept if it is the smallest lexicographically.
 
-    Also returns through ``sums`` the sums ``S1 = sum w_i r_i`` and
-    ``S2 = sum_{s_i < 0} w_i r_i`` over the non-basic rows at the current
-    theta (the objective at tau is ``tau S1 - S2``), and recomputes
-    ``cneg`` (so that it does not drift over many pivots). Ties of the ratio go to
-    the smallest row index. Returns -1 if no residual reaches zero.
+    ``best`` holds (ratio, tie, row). A residual within its rounding bound
+    of zero (or of the wrong sign by rounding) has ratio 0: a degenerate
+    step that stays at the vertex; ties go to the smallest ratio of the
+    perturbation's residual, ``xi'_i / z_i'd``, then to the smallest row.
     """
-    cdef Py_ssize_t i, j, p = s.p, n = s.n, enter = -1
-    cdef double ri, ci, t, tbest = INFINITY, s1 = 0.0, s2 = 0.0, tol_row
-    cdef const double* zi
-    cdef signed char si
-    cdef double* cfresh = s.cneg
-    for j in range(p):
-        cfresh[j] = 0.0
-    if p > SMALL_P:
-        for i in range(n):
-            s.rbuf[i] = s.y[i]
-        xgemv_rows(n, p, -1.0, s.Z, s.theta, 1.0, s.rbuf)
-        xgemv_rows(n, p, 1.0, s.Z, d, 0.0, s.cbuf)
-    for i in range(n):
-        si = s.sign[i]
-        if si == 0:
-            continue
-        if p > SMALL_P:
-            ri = s.rbuf[i]
-            ci = s.cbuf[i]
+    cdef Py_ssize_t j
+    cdef double ri = s.y[i], ci = 0.0, t, tol_row, tol_r, tie
+    cdef const double* zi = s.Z + i * s.p
+    cdef signed char si = s.sign[i]
+    if si == 0:
+        return
+    for j in range(s.p):
+        ri -= zi[j] * s.theta[j]
+        ci += zi[j] * d[j]
+    tol_row = 64.0 * DBL_EPS * dinf * s.znorm[i]
+    if (si > 0 and ci > tol_row) or (si < 0 and ci < -tol_row):
+        tol_r = fabs(s.y[i])
+        for j in range(s.p):
+            tol_r += fabs(zi[j]) * s.theta_err[j]
+        if fabs(ri) <= 64.0 * DBL_EPS * tol_r or (ri < 0.0) == (si > 0):
+            t = 0.0
         else:
-            zi = s.Z + i * p
-            ri = s.y[i]
-            ci = 0.0
-            for j in range(p):
-                ri -= zi[j] * s.theta[j]
-                ci += zi[j] * d[j]
-        s1 += s.w[i] * ri
-        if si < 0:
-            s2 += s.w[i] * ri
-            for j in range(p):
-                cfresh[j] += s.w[i] * s.Z[i * p + j]
-        tol_row = 64.0 * DBL_EPS * dinf * s.znorm[i]
-        if (si > 0 and ci > tol_row) or (si < 0 and ci < -tol_row):
             t = ri / ci
-            if t < 0.0:   # a residual of the right side up to rounding
-                t = 0.0
-            if t < tbest:
-                tbest = t
-                enter = i
-    sums[0] = s1
-    sums[1] = s2
-    t_out[0] = tbest
-    return enter
+        if t > best[0]:
+            return
+        tie = s.xi[i]
+        for j in range(s.p):
+            tie -= zi[j] * s.eta[j]
+        tie /= ci
+        if t < best[0] or tie < best[1] or (tie == best[1] and i < <Py_ssize_t>best[2]):
+            best[0] = t
+            best[1] = tie
+            best[2] = <double>i
 
 
-cdef int pivot(Path* s, Py_ssize_t kpos, double sigma, double* d, double* sums) noexcept nogil:
+cdef Py_ssize_t ratio_test(Path* s, const double* d, double dinf, double* t_out) noexcept nogil:
+    """Row of the first non-basic residual to reach zero along theta + t d
+    (lexicographically, see `consider`); -1 if none does."""
+    cdef Py_ssize_t i, j, p = s.p, n = s.n, scanned = 0
+    cdef double best[3]
+    cdef double delta = 0.0, dnorm = 0.0, tnorm = 0.0, rnorm = 0.0
+    cdef double margin, bound
+    for j in range(p):
+        delta += (s.theta[j] - s.theta_ref[j]) ** 2
+        dnorm += d[j] * d[j]
+        tnorm += s.theta[j] * s.theta[j]
+        rnorm += s.theta_ref[j] * s.theta_ref[j]
+    delta = sqrt(delta)
+    dnorm = sqrt(dnorm)
+    # rounding of |r_i| / ||z_i|| at theta and at theta_ref, of delta and of ||d||
+    margin = 64.0 * DBL_EPS * (s.ynorm_max + sqrt(tnorm) + sqrt(rnorm)) + 1e-12 * delta
+    best[0] = INFINITY
+    best[1] = INFINITY
+    best[2] = -1.0
+    for i in range(s.n_cand):
+        bound = s.cand[i].key - delta - margin
+        if bound > best[0] * dnorm * (1.0 + 1e-12):
+            break
+        consider(s, s.cand[i].row, d, dinf, best)
+        scanned += 1
+    else:
+        if s.n_cand < n and s.key_cut - delta - margin <= best[0] * dnorm * (1.0 + 1e-12):
+            # the rows outside the candidates may hold the minimum: full pass
+            for i in range(n):
+                consider(s, i, d, dinf, best)
+            s.want_rebuild = True
+    # a long scan beyond the zero residuals means the reference is stale
+    if 2 * (scanned - s.n_zero) > s.n_cand - s.n_zero:
+        s.want_rebuild = True
+    t_out[0] = best[0]
+    return <Py_ssize_t>best[2]
+
+
+cdef int pivot(Path* s, Py_ssize_t kpos, double sigma, double* d) noexcept nogil:
     """Release basic row ``basis[kpos]`` to the side ``-sigma`` and let the
     first row whose residual reaches zero along ``d = Z_h^{-1}(sigma e_k)``
     enter. Returns 0, or STATUS_NUMERICAL."""
@@ -161,16 +327,20 @@ cdef int pivot(Path* s, Py_ssize_t kpos, double sigma, double* d, double* sums) 
     for j in range(p):
         if fabs(d[j]) > dinf:
             dinf = fabs(d[j])
-    enter = ratio_test(s, d, dinf, sums, &t)
+    enter = ratio_test(s, d, dinf, &t)
     if enter < 0:
         return STATUS_NUMERICAL
+    if t > 0.0:
+        s.moved = True
     leave = s.basis[kpos]
     if s.sign[enter] < 0:
         for j in range(p):
             s.cneg[j] -= s.w[enter] * s.Z[enter * p + j]
+        s.s2_ref -= s.w[enter] * resid_at(s, enter, s.theta_ref)
     if sigma > 0.0:   # the leaving row's residual becomes -sigma t < 0
         for j in range(p):
             s.cneg[j] += s.w[leave] * s.Z[leave * p + j]
+        s.s2_ref += s.w[leave] * resid_at(s, leave, s.theta_ref)
         s.sign[leave] = -1
     else:
         s.sign[leave] = 1
@@ -178,13 +348,27 @@ cdef int pivot(Path* s, Py_ssize_t kpos, double sigma, double* d, double* sums) 
     s.basis[kpos] = enter
     if factorize(s) != 0:
         return STATUS_NUMERICAL
+    s.since_rebuild += 1
     return 0
+
+
+cdef void objective_sums(Path* s, double* sums) noexcept nogil:
+    """S1 = sum w_i r_i, S2 = sum_{s_i < 0} w_i r_i at theta (objective tau S1 - S2)."""
+    cdef Py_ssize_t j
+    cdef double s1 = s.s1_ref, s2 = s.s2_ref, dt
+    for j in range(s.p):
+        dt = s.theta[j] - s.theta_ref[j]
+        s1 -= s.a_all[j] * dt
+        s2 -= s.cneg[j] * dt
+    sums[0] = s1
+    sums[1] = s2
 
 
 def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
                  const double[::1] y,             # IN  (n_samples,)
                  const double[::1] w,             # IN  (n_samples,) weights > 0
-                 Py_ssize_t[::1] basis,           # IN/OUT (n_features,) optimal basis at tau
+                 const double[::1] xi,            # IN  (n_samples,) perturbation of y
+                 Py_ssize_t[::1] basis,           # IN/OUT (n_features,) basis at tau
                  signed char[::1] sign,           # IN/OUT (n_samples,) 0 basic, +-1 side
                  double tau,                      # IN  start (in [0, 1])
                  int direction,                   # +1: towards tau = 1, -1: towards 0
@@ -193,18 +377,26 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
                  double[:, ::1] out_theta,        # OUT (capacity, n_features)
                  Py_ssize_t[:, ::1] out_basis,    # OUT (capacity, n_features)
                  double[:, ::1] out_sums,         # OUT (capacity, 2) S1, S2 of each piece
-                 Py_ssize_t n_out):               # entries of out_* already filled
+                 Py_ssize_t n_out,                # entries of out_* already filled
+                 bint moved=True,                 # the vertex moved since the last record
+                 Py_ssize_t n_candidates=-1):     # screening set size (-1: 4 sqrt(n) + 32)
     """Follow the regression-quantile process from ``tau`` in one direction.
 
     ``basis`` must be a full-rank set of rows and ``sign`` give the side of
-    every other row at its vertex; the basis need not be optimal at ``tau``
+    every other row at its vertex (for residuals that are zero to rounding:
+    the sign of the residual of ``xi``, see the module comment); the basis need not be optimal at ``tau``
     (simplex pivots at ``tau`` first make it so). Each basis that is optimal
     on a non-empty interval of tau beyond the current one is appended to the
     outputs: ``out_tau`` the end of that interval nearest the start (the
     breakpoint where the basis takes over), ``out_theta`` its vertex,
     ``out_basis`` its rows and ``out_sums`` ``(S1, S2)`` with which its
     objective is ``tau S1 - S2`` on the interval. A record at the same tau
-    as the previous one replaces it.
+    as the previous one replaces it; a basis at the same vertex as the
+    previous record (only degenerate steps since) is not recorded: a piece is
+    a vertex, not a basis. ``moved`` says whether the vertex of ``basis``
+    differs from the last record's (pass back the returned value when
+    resuming). ``n_candidates >= n`` turns the screening off (every ratio
+    test is a full pass).
 
     Returns
     -------
@@ -218,14 +410,19 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
         failure (singular basis, no entering row).
     tau : float
         Where the path stopped.
+    moved : bool
+        Whether the current vertex differs from the last record's.
+    first_moved : bool
+        Whether the first record of this call is at another vertex than the
+        one of the given ``basis`` (False: the same vertex).
     """
     cdef Py_ssize_t n = Z.shape[0], p = Z.shape[1], capacity = out_tau.shape[0]
-    cdef Py_ssize_t i, j, k, kk, slot = -1, n_pivots = 0, kbest
+    cdef Py_ssize_t i, j, k, kk, slot = -1, n_pivots = 0, kbest, k_target
     cdef double T = tau, dirn = 1.0 if direction > 0 else -1.0
     cdef double t_end = 1.0 if direction > 0 else 0.0
-    cdef double beta, vT, fU, fL, tolk, wi, tstar, dist, best, sigma, sbest
+    cdef double beta, vT, fU, fL, tolk, wi, tstar, tnext = tau, dist, best, sigma, sbest
     cdef int status = STATUS_DONE, info
-    cdef bint done
+    cdef bint done, first_moved = True, first = n_out == 0
     cdef Path s
     cdef double* buf
     cdef double* v0
@@ -233,13 +430,12 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
     cdef double* inv
     cdef double* tolv
     cdef double* d
-    cdef double* a
     cdef double sums[2]
 
     if p < 1 or n < p:
         raise ValueError("Z must have at least one column and as many rows as columns")
-    if y.shape[0] != n or w.shape[0] != n or sign.shape[0] != n:
-        raise ValueError("y, w and sign must have one entry per row of Z")
+    if y.shape[0] != n or w.shape[0] != n or sign.shape[0] != n or xi.shape[0] != n:
+        raise ValueError("y, w, xi and sign must have one entry per row of Z")
     if basis.shape[0] != p:
         raise ValueError("basis must have one entry per column of Z")
     if (out_theta.shape[0] != capacity or out_basis.shape[0] != capacity
@@ -269,12 +465,20 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
         for j in range(k):
             if basis[j] == basis[k]:
                 raise ValueError("basis must hold distinct row indices with sign 0")
+    if n_candidates < 0:
+        k_target = 4 * <Py_ssize_t>sqrt(<double>n) + 32
+    else:
+        k_target = n_candidates
+    if k_target > n:
+        k_target = n
 
-    buf = <double*>malloc((p * p * 2 + 8 * p + 3 * n + 4) * sizeof(double))
+    buf = <double*>malloc((p * p * 2 + 12 * p + 2 * n + 4) * sizeof(double))
+    s.cand = <Keyed*>malloc(n * sizeof(Keyed))
     s.ipiv = <blas_int*>malloc(p * sizeof(blas_int))
-    if buf == NULL or s.ipiv == NULL:
+    if buf == NULL or s.ipiv == NULL or s.cand == NULL:
         free(buf)
         free(s.ipiv)
+        free(s.cand)
         raise MemoryError()
     s.n = n
     s.p = p
@@ -289,30 +493,43 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
     s.cneg = s.theta + p
     s.a_all = s.cneg + p
     s.gabs = s.a_all + p
-    v0 = s.gabs + p
+    s.theta_ref = s.gabs + p
+    v0 = s.theta_ref + p
     v1 = v0 + p
     tolv = v1 + p
     d = tolv + p
-    s.znorm = d + p
-    s.rbuf = s.znorm + n
-    s.cbuf = s.rbuf + n
-    a = inv   # reused: a is consumed before inv is filled
+    s.theta_err = d + p
+    s.col = s.theta_err + p
+    s.eta = s.col + p
+    s.xi = &xi[0]
+    s.znorm = s.eta + p
+    s.zn2 = s.znorm + n
 
     with nogil:
         for j in range(p):
             s.a_all[j] = 0.0
             s.gabs[j] = 0.0
+        s.ynorm_max = 0.0
         for i in range(n):
             wi = w[i]
             s.znorm[i] = 0.0
+            s.zn2[i] = 0.0
             for j in range(p):
                 s.a_all[j] += wi * s.Z[i * p + j]
                 s.gabs[j] += wi * fabs(s.Z[i * p + j])
                 s.znorm[i] += fabs(s.Z[i * p + j])
-        negative_sum(&s)
+                s.zn2[i] += s.Z[i * p + j] * s.Z[i * p + j]
+            s.zn2[i] = sqrt(s.zn2[i])
+            if s.zn2[i] > 0.0 and fabs(y[i]) / s.zn2[i] > s.ynorm_max:
+                s.ynorm_max = fabs(y[i]) / s.zn2[i]
+        s.moved = False
         if factorize(&s) != 0:
             status = STATUS_NUMERICAL
+        else:
+            rebuild(&s, k_target)
         while status == STATUS_DONE:
+            if s.want_rebuild or s.since_rebuild >= MAX_SINCE_REBUILD:
+                rebuild(&s, k_target)
             # --- duals: v1 = -Z_h^{-T} a, v0 = Z_h^{-T} c; a over non-basic rows
             for j in range(p):
                 v1[j] = -s.a_all[j]
@@ -357,25 +574,34 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
                 if n_pivots >= max_pivots:
                     status = STATUS_PIVOT_CAP
                     break
-                info = pivot(&s, kk, sbest, d, sums)
+                info = pivot(&s, kk, sbest, d)
                 n_pivots += 1
                 if info != 0:
                     status = info
                     break
                 continue
-            # --- record the basis, which takes over at T
-            if n_out > 0 and out_tau[n_out - 1] == T:
-                slot = n_out - 1
-            elif n_out == capacity:
-                status = STATUS_FULL
-                break
-            else:
-                slot = n_out
-                n_out += 1
-            out_tau[slot] = T
-            for j in range(p):
-                out_theta[slot, j] = s.theta[j]
-                out_basis[slot, j] = basis[j]
+            # --- record the vertex, which takes over at T (unless it is the last one's)
+            if n_out == 0 or s.moved or moved:
+                if n_out > 0 and out_tau[n_out - 1] == T:
+                    slot = n_out - 1
+                elif n_out == capacity:
+                    status = STATUS_FULL
+                    break
+                else:
+                    slot = n_out
+                    n_out += 1
+                out_tau[slot] = T
+                for j in range(p):
+                    out_theta[slot, j] = s.theta[j]
+                    out_basis[slot, j] = basis[j]
+                objective_sums(&s, sums)
+                out_sums[slot, 0] = sums[0]
+                out_sums[slot, 1] = sums[1]
+                if first:
+                    first_moved = s.moved
+                    first = False
+                s.moved = False
+                moved = False
             # --- the nearest bound that binds in the direction of travel
             # (bounds that still hold at the end of [0, 1] up to rounding do not bind)
             kbest = -1
@@ -403,29 +629,21 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
                     best = dist
                     kbest = k
                     sbest = sigma
-            if kbest >= 0:
-                tstar = T + dirn * best if best > 0.0 else T
-            done = kbest < 0 or dirn * (t_end - tstar) <= 0.0
-            if done or n_pivots >= max_pivots:
-                # the objective sums of the last piece: one pass with d = 0
-                for j in range(p):
-                    d[j] = 0.0
-                ratio_test(&s, d, 0.0, sums, &best)
-                out_sums[slot, 0] = sums[0]
-                out_sums[slot, 1] = sums[1]
-                if done:
-                    T = t_end
-                else:
-                    status = STATUS_PIVOT_CAP
+                    tnext = tstar if dist > 0.0 else T
+            done = kbest < 0 or dirn * (t_end - tnext) <= 0.0
+            if done:
+                T = t_end
                 break
-            info = pivot(&s, kbest, sbest, d, sums)
+            if n_pivots >= max_pivots:
+                status = STATUS_PIVOT_CAP
+                break
+            info = pivot(&s, kbest, sbest, d)
             n_pivots += 1
-            out_sums[slot, 0] = sums[0]
-            out_sums[slot, 1] = sums[1]
             if info != 0:
                 status = info
                 break
-            T = tstar
+            T = tnext
     free(buf)
     free(s.ipiv)
-    return n_out, n_pivots, status, T
+    free(s.cand)
+    return n_out, n_pivots, status, T, bool(s.moved or moved), bool(first_moved)

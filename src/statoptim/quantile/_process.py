@@ -124,7 +124,7 @@ class QuantileProcess:
         return float(out) if out.ndim == 0 else out
 
 
-def _follow(Zs, ys, ws, basis, sign, direction, max_pivots):
+def _follow(Zs, ys, ws, xi, basis, sign, direction, max_pivots, n_candidates=-1):
     """Run the kernel from ``_START`` in one direction, growing its outputs."""
     n, p = Zs.shape
     capacity = n + 64
@@ -134,12 +134,16 @@ def _follow(Zs, ys, ws, basis, sign, direction, max_pivots):
     out_sums = np.empty((capacity, 2))
     n_out = total = 0
     tau = _START
+    moved = False
+    first_moved = None
     while True:
-        n_out, piv, status, tau = _parametric.process_path(
-            Zs, ys, ws, basis, sign, tau, direction, max(max_pivots - total, 0),
-            out_tau, out_theta, out_basis, out_sums, n_out,
+        n_out, piv, status, tau, moved, first = _parametric.process_path(
+            Zs, ys, ws, xi, basis, sign, tau, direction, max(max_pivots - total, 0),
+            out_tau, out_theta, out_basis, out_sums, n_out, moved, n_candidates,
         )
         total += piv
+        if first_moved is None:
+            first_moved = first
         if status != 1:
             break
         capacity *= 2
@@ -148,7 +152,7 @@ def _follow(Zs, ys, ws, basis, sign, direction, max_pivots):
         out_basis = np.resize(out_basis, (capacity, p))
         out_sums = np.resize(out_sums, (capacity, 2))
     return (out_tau[:n_out], out_theta[:n_out], out_basis[:n_out], out_sums[:n_out],
-            total, _STATUS[status], tau)
+            total, _STATUS[status], tau, first_moved)
 
 
 def _unscale_rows(theta, shift, Zs, ys, design):
@@ -217,22 +221,29 @@ def fit_process(Z, y, w, *, tol, max_iter, max_pivots, preprocess, intercept, ro
     basis = np.empty(p, dtype=np.intp)
     if _mm.choose_basis(Zs, order, basis) < p:  # pragma: no cover - rank was checked
         raise ValueError("X is rank deficient on the rows with positive weight")
-    theta = np.linalg.solve(Zs[basis], ys[basis])
-    sign = np.where(ys - Zs @ theta >= 0, 1, -1).astype(np.int8)
+    Zh_inv = np.linalg.inv(Zs[basis])
+    theta = Zh_inv @ ys[basis]
+    r = ys - Zs @ theta
+    # residuals zero to rounding take the side of the symbolic perturbation
+    # xi of y (lexicographic rule of the kernel)
+    xi = np.random.default_rng(0x5EED).uniform(-1.0, 1.0, n)
+    theta_err = np.abs(theta) + np.abs(Zh_inv) @ np.abs(ys[basis])
+    zero = np.abs(r) <= 64 * np.finfo(np.float64).eps * (np.abs(ys) + np.abs(Zs) @ theta_err)
+    side = np.where(zero, xi - Zs @ (Zh_inv @ xi[basis]), r)
+    sign = np.where(side >= 0, 1, -1).astype(np.int8)
     sign[basis] = 0
     if max_pivots is None:
         max_pivots = 200 * (n + p) + 1000
 
-    up = _follow(Zs, ys, ws, basis.copy(), sign.copy(), 1, max_pivots)
-    down = _follow(Zs, ys, ws, basis.copy(), sign.copy(), -1, max(max_pivots - up[4], 0))
-    tau_u, th_u, b_u, s_u, piv_u, st_u, end_u = up
-    tau_d, th_d, b_d, s_d, piv_d, st_d, end_d = down
+    up = _follow(Zs, ys, ws, xi, basis.copy(), sign.copy(), 1, max_pivots)
+    down = _follow(Zs, ys, ws, xi, basis.copy(), sign.copy(), -1, max(max_pivots - up[4], 0))
+    tau_u, th_u, b_u, s_u, piv_u, st_u, end_u, moved_u = up
+    tau_d, th_d, b_d, s_d, piv_d, st_d, end_d, moved_d = down
     # downward piece i covers [tau_d[i + 1], tau_d[i]] (the last one from end_d)
     left_d = np.append(tau_d[1:], end_d)[::-1]
     th_d, b_d, s_d = th_d[::-1], b_d[::-1], s_d[::-1]
-    if (len(tau_d) and len(tau_u) and tau_d[0] == tau_u[0]
-            and set(b_d[-1].tolist()) == set(b_u[0].tolist())):
-        # the same basis is optimal on both sides of the start: one piece
+    if len(tau_d) and len(tau_u) and not moved_u and not moved_d:
+        # the starting vertex is optimal on both sides of the start: one piece
         tau_u, th_u, b_u, s_u = tau_u[1:], th_u[1:], b_u[1:], s_u[1:]
     left = np.concatenate([left_d, tau_u])
     theta = np.concatenate([th_d, th_u])
