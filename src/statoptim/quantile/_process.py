@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from statoptim._validation import _describe, check_real
 from statoptim.quantile import _mm, _parametric
 from statoptim.quantile._checks import as_float_array, check_finite, check_flag
-from statoptim.quantile._solver import _power_of_two_scale, _solve, _unscale_coef, _Design
+from statoptim.quantile._solver import _Design, _power_of_two_scale, _solve, _unscale_coef
 
 __all__ = ["QuantileProcess", "fit_process", "plot_process", "rearrange"]
 
@@ -82,7 +82,7 @@ class QuantileProcess:
 
     def _piece(self, quantile):
         q = as_float_array(quantile, "quantile", expected="a number or an array of numbers")
-        check_finite(q, "quantile")
+        check_finite(np.atleast_1d(q), "quantile")
         lo, hi = self.breakpoints[0], self.breakpoints[-1]
         bad = (q < lo) | (q > hi)
         if bad.any():
@@ -120,7 +120,7 @@ class QuantileProcess:
         objective : float or ndarray of the shape of ``quantile``
         """
         q, j = self._piece(quantile)
-        out = q * self._sums[j, 0] - self._sums[j, 1]
+        out = np.maximum(q * self._sums[j, 0] - self._sums[j, 1], 0.0)  # >= 0 but for rounding
         return float(out) if out.ndim == 0 else out
 
 
@@ -235,8 +235,9 @@ def fit_process(Z, y, w, *, tol, max_iter, max_pivots, preprocess, intercept, ro
     if max_pivots is None:
         max_pivots = 200 * (n + p) + 1000
 
-    up = _follow(Zs, ys, ws, xi, basis.copy(), sign.copy(), 1, max_pivots)
-    down = _follow(Zs, ys, ws, xi, basis.copy(), sign.copy(), -1, max(max_pivots - up[4], 0))
+    # the cap is shared: half each way, and what one direction leaves to the other
+    up = _follow(Zs, ys, ws, xi, basis.copy(), sign.copy(), 1, (max_pivots + 1) // 2)
+    down = _follow(Zs, ys, ws, xi, basis.copy(), sign.copy(), -1, max_pivots - up[4])
     tau_u, th_u, b_u, s_u, piv_u, st_u, end_u, moved_u = up
     tau_d, th_d, b_d, s_d, piv_d, st_d, end_d, moved_d = down
     # downward piece i covers [tau_d[i + 1], tau_d[i]] (the last one from end_d)
@@ -250,11 +251,16 @@ def fit_process(Z, y, w, *, tol, max_iter, max_pivots, preprocess, intercept, ro
     bases = np.concatenate([b_d, b_u])
     sums = np.concatenate([s_d, s_u])
     breakpoints = np.append(left, end_u)
+    # a direction stopped by the cap at the start leaves a piece of length zero
+    keep = np.diff(breakpoints) > 0
+    if not keep.all() and keep.any():
+        left, theta, bases, sums = left[keep], theta[keep], bases[keep], sums[keep]
+        breakpoints = np.append(left, end_u)
 
-    coef = _unscale_rows(theta, k_z * 0 + k_y - k_z, Zs, ys, design)
+    coef = _unscale_rows(theta, k_y - k_z, Zs, ys, design)
     with np.errstate(over="ignore", under="ignore"):
         sums = np.ldexp(sums, k_y + k_w)
-    objective = left * sums[:, 0] - sums[:, 1]
+    objective = np.maximum(left * sums[:, 0] - sums[:, 1], 0.0)  # >= 0 but for rounding
     status = st_u if st_u != "done" else st_d
     if rows is not None:
         bases = rows[bases]
@@ -325,7 +331,7 @@ def _axes_for(ax, k):
         ncols = min(k, 3)
         nrows = math.ceil(k / ncols)
         fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols, 3.2 * nrows),
-                                 squeeze=False)
+                                 squeeze=False, layout="constrained")
         axes = axes.ravel()
         for extra in axes[k:]:
             fig.delaxes(extra)
@@ -351,7 +357,7 @@ def plot_process(model, *, quantiles=None, ax=None, alpha=0.05, se="nid", ols=Tr
     :meth:`QuantileRegressor.summary` at each level and, with ``ols``, the
     weighted least-squares estimate (red) with its confidence interval
     (dashed). For a fit with ``quantile="all"`` the exact process is drawn
-    too, as a step function.
+    too, as a step function over the range of the grid.
 
     Parameters
     ----------
@@ -418,14 +424,21 @@ def plot_process(model, *, quantiles=None, ax=None, alpha=0.05, se="nid", ols=Tr
         se_ols = np.sqrt(s2 * np.sum(Rinv * Rinv, axis=1))
         crit = stats.t.ppf(1.0 - alpha / 2.0, dof)
     process = getattr(model, "process_", None)
+    if process is not None:  # the exact path over the range of the grid
+        lo = max(taus[0], process.breakpoints[0])
+        hi = min(taus[-1], process.breakpoints[-1])
+        j0, j1 = np.searchsorted(process.breakpoints, [lo, hi], side="right") - 1
+        j1 = min(j1, process.n_pieces - 1)
+        step_x = np.concatenate([[lo], process.breakpoints[j0 + 1:j1 + 1], [hi]])
+        step_y = np.concatenate([process.coef[j0:j1 + 1], process.coef[j1:j1 + 1]])
     for j, a in enumerate(axes):
         a.fill_between(taus, conf[:, j, 0], conf[:, j, 1], color="0.8", linewidth=0,
                        label=f"{100 * (1 - alpha):g}% band ({summary.se})")
         a.plot(taus, coef[:, j], "o-", color="black", markersize=3, linewidth=1,
                label="estimate")
         if process is not None:
-            a.step(process.breakpoints, np.append(process.coef[:, j], process.coef[-1, j]),
-                   where="post", color="C0", linewidth=0.6, label="process")
+            a.step(step_x, step_y[:, j], where="post", color="C0", linewidth=0.6,
+                   label="process")
         if ols:
             a.axhline(beta[j], color="red", linewidth=1, label="least squares")
             for s in (-1, 1):
