@@ -29,6 +29,11 @@
 # or a basis optimal only at the current tau): a basis is recorded only when
 # it is optimal on a non-empty interval beyond the current tau; otherwise
 # the pivot is taken at the same tau (leaving row: the smallest index).
+# Bounds are tested to their rounding error: that of v (the solves with
+# Z_h', componentwise) and that of the breakpoint tau itself; slopes within
+# it are zero. Tighter tests made two bases undo each other's pivot at one
+# tau forever (Cauchy designs; rounded data with a bound tight on a whole
+# interval).
 # A piece is a vertex: bases of the same vertex (degenerate steps between
 # them) are not recorded twice.
 #
@@ -421,6 +426,7 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
     cdef double T = tau, dirn = 1.0 if direction > 0 else -1.0
     cdef double t_end = 1.0 if direction > 0 else 0.0
     cdef double beta, vT, fU, fL, tolk, wi, tstar, tnext = tau, dist, best, sigma, sbest
+    cdef double t_err = 0.0, t_err_next = 0.0
     cdef int status = STATUS_DONE, info
     cdef bint done, first_moved = True, first = n_out == 0
     cdef Path s
@@ -546,11 +552,21 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
                 for j in range(p):
                     inv[k * p + j] = 1.0 if k == j else 0.0
                 xgetrs(p, s.M, s.ipiv, &inv[k * p], False)
+            # and the backward error of the solves, |Z_h^{-T}| |Z_h'| |v|, in `col`
+            for j in range(p):
+                s.col[j] = 0.0
+                for k in range(p):
+                    s.col[j] += fabs(s.Z[basis[k] * p + j]) * (fabs(v0[k]) + fabs(v1[k]))
             for k in range(p):
                 tolv[k] = 0.0
-            for j in range(p):
-                for k in range(p):
+                tolk = 0.0
+                for j in range(p):
                     tolv[k] += fabs(inv[j * p + k]) * s.gabs[j]
+                    tolk += fabs(inv[j * p + k]) * s.col[j]
+                # tolerance of the bounds at T: rounding of v, and of T itself
+                # (t_err, the rounding of the breakpoint T was computed as)
+                tolv[k] = 64.0 * DBL_EPS * (tolv[k] * (1.0 + T) + tolk + w[basis[k]]) \
+                    + fabs(w[basis[k]] - v1[k]) * t_err
             # --- is the basis optimal just beyond T (lexicographically)?
             kk = -1
             sbest = 0.0
@@ -561,7 +577,11 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
                 vT = v0[k] + T * v1[k]
                 fU = wi * T - vT          # slope beta
                 fL = vT - wi * (T - 1.0)  # slope -beta
-                tolk = 64.0 * DBL_EPS * (tolv[k] * (1.0 + T) + wi)
+                tolk = tolv[k]
+                # slopes within rounding of zero are zero: a tight bound that
+                # stays tight (dual degeneracy) is not violated beyond T
+                if fabs(beta) <= tolv[k]:
+                    beta = 0.0
                 sigma = 0.0
                 if fU < -tolk or (fU <= tolk and dirn * beta < 0.0):
                     sigma = -1.0
@@ -611,9 +631,9 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
                 i = basis[k]
                 wi = w[i]
                 beta = wi - v1[k]
-                if beta == 0.0:
+                if fabs(beta) <= tolv[k]:
                     continue
-                tolk = 64.0 * DBL_EPS * (tolv[k] * 2.0 + wi)
+                tolk = tolv[k] + 64.0 * DBL_EPS * tolv[k]
                 if dirn * beta < 0.0:   # fU decreases: v reaches w tau
                     if beta * t_end - v0[k] >= -tolk:
                         continue
@@ -630,6 +650,7 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
                     kbest = k
                     sbest = sigma
                     tnext = tstar if dist > 0.0 else T
+                    t_err_next = tolk / fabs(beta)
             done = kbest < 0 or dirn * (t_end - tnext) <= 0.0
             if done:
                 T = t_end
@@ -642,6 +663,8 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
             if info != 0:
                 status = info
                 break
+            if tnext != T:
+                t_err = t_err_next
             T = tnext
     free(buf)
     free(s.ipiv)
