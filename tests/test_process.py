@@ -436,6 +436,19 @@ def test_plot_process_draws_and_returns_axes():
     plt.close(fig)
 
 
+def test_plot_process_titles_use_feature_names():
+    pd = pytest.importorskip("pandas")
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y, _, _ = _cases()["gaussian"]
+    model = _fit(pd.DataFrame(X, columns=["age", "dose"]), y)
+    axes = plot_process(model, quantiles=[0.3, 0.5, 0.7], se="iid")
+    assert [a.get_title() for a in axes] == ["intercept", "age", "dose"]
+    plt.close(axes[0].figure)
+
+
 def test_plot_process_bad_input():
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")

@@ -402,6 +402,10 @@ def plot_process(model, *, quantiles=None, ax=None, alpha=0.05, se="nid", ols=Tr
         X, y, w = model._training_data
         fitted = clone(model).set_params(quantile=np.atleast_1d(grid).tolist()).fit(X, y, w)
     summary = fitted.summary(se=se, alpha=alpha)
+    names = list(summary.names)
+    feature_names = getattr(model, "feature_names_in_", None)
+    if fitted is not model and feature_names is not None:  # the refit saw bare arrays
+        names = (["intercept"] if model.fit_intercept else []) + [str(f) for f in feature_names]
     taus = np.atleast_1d(summary.quantile)
     order = np.argsort(taus, kind="stable")
     taus = taus[order]
@@ -444,6 +448,6 @@ def plot_process(model, *, quantiles=None, ax=None, alpha=0.05, se="nid", ols=Tr
             for s in (-1, 1):
                 a.axhline(beta[j] + s * crit * se_ols[j], color="red", linewidth=0.8,
                           linestyle="--")
-        a.set_title(summary.names[j])
+        a.set_title(names[j])
         a.set_xlabel("quantile")
     return axes
