@@ -13,9 +13,11 @@ from statoptim.quantile._ipw import (
     kernel_propensity,
 )
 from statoptim.quantile._loss import pinball_loss
+from statoptim.quantile._process import QuantileProcess, plot_process
 from statoptim.quantile._solver import solve_quantile
 
 __all__ = ["QuantileRegressor", "QuantileSummary", "pinball_loss", "solve_quantile"]
+__all__ += ["QuantileProcess", "plot_process"]
 __all__ += [
     "CensoredQuantileRegressor",
     "CensoringTestResult",

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from statoptim._validation import is_ready_float64, validate_named
+from statoptim._validation import _describe, is_ready_float64, validate_named
 from statoptim.quantile._checks import (
     check_count,
     check_flag,
@@ -19,6 +19,7 @@ from statoptim.quantile._checks import (
 )
 from statoptim.quantile._inference import summarize
 from statoptim.quantile._loss import r2_score_scaled
+from statoptim.quantile._process import fit_process, rearrange
 from statoptim.quantile._solver import _solve
 
 __all__ = ["QuantileRegressor"]
@@ -39,10 +40,17 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    quantile : float or sequence of float in (0, 1), default=0.5
+    quantile : float, sequence of float in (0, 1), or "all", default=0.5
         The quantile(s) to fit. A sequence fits every quantile in one call
         (each warm-started from its neighbour); ``coef_`` then has one row per
-        quantile, in the order given.
+        quantile, in the order given. ``"all"`` fits the whole
+        regression-quantile process, as R's ``rq(tau = -1)``: every distinct
+        solution over ``tau`` in [0, 1], exactly, by parametric linear
+        programming from the exact solution at ``tau = 1/2`` (Koenker &
+        d'Orey 1987; Koenker 2005, section 6.3). The solution is piecewise
+        constant in ``tau``; ``coef_`` has one row per piece, ``quantiles_``
+        holds where each piece takes over (``quantiles_[0] = 0``) and
+        ``process_`` the whole path (about ``1.3 n`` pieces for ``p = 3``).
     fit_intercept : bool, default=True
         Whether to fit an intercept (it is not penalised; there is no penalty).
     tol : float, default=1e-5
@@ -57,7 +65,10 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
     max_pivots : int, default=None
         Cap on the simplex pivots of the exact finish per quantile; ``None``
         means ``10 * (n_samples + n_features) + 100``. If it is reached, the best
-        point found is returned with a ``ConvergenceWarning``.
+        point found is returned with a ``ConvergenceWarning``. With
+        ``quantile="all"``: the cap on the pivots of the process (``None``
+        means ``200 (n_samples + n_features) + 1000``); if it is reached, the
+        process stops short of [0, 1] with a ``ConvergenceWarning``.
     preprocess : {"auto", True, False}, default="auto"
         Portnoy-Koenker preprocessing (solve on a subsample, merge rows whose
         residual signs are settled, verify, repeat). ``"auto"`` uses it when
@@ -66,20 +77,32 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_quantiles, n_features)
-        Slope coefficients; 2-D when ``quantile`` is a sequence.
+        Slope coefficients; 2-D when ``quantile`` is a sequence or ``"all"``
+        (then one row per piece of the process).
     intercept_ : float or ndarray of shape (n_quantiles,)
         Intercepts (0 when ``fit_intercept=False``).
+    quantiles_ : ndarray of shape (n_quantiles,)
+        The quantile levels of the rows of ``coef_``: the levels fitted, or,
+        for ``quantile="all"``, the breakpoints where each piece of the
+        process takes over (piece ``j`` is optimal on
+        ``[quantiles_[j], quantiles_[j + 1]]``, the last one up to 1).
+    process_ : QuantileProcess
+        Only with ``quantile="all"``: breakpoints (0 to 1), the solution,
+        objective and interpolated rows of each piece, and ``coef_at(tau)``
+        to evaluate the process at any level.
     n_iter_ : int or ndarray of shape (n_quantiles,)
         MM iterations used (pivots are in ``n_pivots_``).
     n_pivots_ : int or ndarray of shape (n_quantiles,)
-        Simplex pivots of the exact finish.
+        Simplex pivots of the exact finish (with ``"all"``: of the start at
+        ``tau = 1/2`` and of the process).
     objective_ : float or ndarray of shape (n_quantiles,)
         The minimised objective ``sum_i w_i rho_q(r_i)`` (``pinball_loss`` with
         ``reduce="sum"``); ``inf`` only when its true value exceeds the float64
         range. (A coefficient outside that range makes ``fit`` raise instead.)
+        With ``"all"``: at each breakpoint ``quantiles_[j]``.
     status_ : str or list of str
         ``"optimal"`` when the optimality certificate holds, ``"inexact"`` when
-        the pivot cap was reached.
+        the pivot cap was reached (with ``"all"``: one string for the process).
     n_features_in_ : int
         Number of features seen during ``fit``.
 
@@ -93,12 +116,19 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
     >>> model = QuantileRegressor(quantile=[0.25, 0.5, 0.75]).fit(X, y)
     >>> model.coef_.shape
     (3, 2)
+    >>> process = QuantileRegressor(quantile="all").fit(X, y)
+    >>> bool(process.quantiles_[0] == 0.0), process.coef_.shape == (len(process.quantiles_), 2)
+    (True, True)
 
     References
     ----------
     Hunter, D. R. and Lange, K. (2000). Quantile regression via an MM algorithm.
     J. Comput. Graph. Statist. 9, 60-77.
+    Chernozhukov, V., Fernandez-Val, I. and Galichon, A. (2010). Quantile and
+    probability curves without crossing. Econometrica 78, 1093-1125.
     Koenker, R. (2005). Quantile Regression. Cambridge University Press.
+    Koenker, R. and d'Orey, V. (1987). Computing regression quantiles.
+    J. Roy. Statist. Soc. C 36, 383-393.
     Portnoy, S. and Koenker, R. (1997). The Gaussian hare and the Laplacian
     tortoise. Statist. Sci. 12, 279-300.
     """
@@ -147,7 +177,9 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
                 raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
             y = np.ascontiguousarray(y, dtype=np.float64)
-        quantiles, scalar = check_quantile_levels(self.quantile)
+        process = _is_process(self.quantile)
+        if not process:
+            quantiles, scalar = check_quantile_levels(self.quantile)
         tol = check_tol(self.tol)
         max_iter = check_count(self.max_iter, "max_iter")
         max_pivots = None if self.max_pivots is None else check_count(self.max_pivots,
@@ -178,6 +210,11 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                 f"to fit ({Z.shape[1]}), got n_samples = {n_samples}"
             )
 
+        if process:
+            return self._fit_process(Z, y, w, keep, tol, max_iter, max_pivots, preprocess,
+                                     fit_intercept)
+        self.__dict__.pop("process_", None)
+        self.quantiles_ = quantiles.copy()
         order = np.argsort(quantiles, kind="stable")
         coefs = np.empty((quantiles.size, Z.shape[1]))
         n_iter = np.zeros(quantiles.size, dtype=np.intp)
@@ -230,6 +267,45 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             self.coef_, self.intercept_ = coef, intercept
             self.n_iter_, self.n_pivots_ = n_iter, n_pivots
             self.objective_, self.status_ = objective, status
+        return self
+
+    def _fit_process(self, Z, y, w, keep, tol, max_iter, max_pivots, preprocess,
+                     fit_intercept):
+        """``fit`` with ``quantile="all"``: the whole regression-quantile process."""
+        rows = None if keep.all() else np.flatnonzero(keep)
+        proc, start, status = fit_process(
+            Z, y, w, tol=tol, max_iter=max_iter, max_pivots=max_pivots,
+            preprocess=preprocess, intercept=fit_intercept, rows=rows,
+        )
+        if start.mm_capped:
+            warnings.warn(
+                f"QuantileRegressor: the MM iteration for the start of the process (quantile "
+                f"0.5) hit max_iter={self.max_iter} after {start.n_iter} iterations; the "
+                f"exact finish then took {start.n_pivots} simplex pivots.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if status != "done":
+            why = ("max_pivots" if status == "pivot cap"
+                   else "a numerically singular basis")
+            warnings.warn(
+                f"QuantileRegressor: the quantile process stopped after {proc.n_pivots} "
+                f"pivots ({why}); it covers quantiles [{proc.breakpoints[0]:.6g}, "
+                f"{proc.breakpoints[-1]:.6g}] only. Increase max_pivots.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        coefs = proc.coef
+        if fit_intercept:
+            self.intercept_, self.coef_ = coefs[:, 0].copy(), coefs[:, 1:].copy()
+        else:
+            self.intercept_, self.coef_ = np.zeros(proc.n_pieces), coefs.copy()
+        self.quantiles_ = proc.breakpoints[:-1].copy()
+        self.objective_ = proc.objective.copy()
+        self.n_iter_ = int(start.n_iter)
+        self.n_pivots_ = int(start.n_pivots + proc.n_pivots)
+        self.status_ = "optimal" if status == "done" else "inexact"
+        self.process_ = proc
         return self
 
     def summary(self, X=None, y=None, sample_weight=None, *, se=None, alpha=0.05,
@@ -298,6 +374,14 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             a printable table and ``to_frame()``.
         """
         check_is_fitted(self)
+        if hasattr(self, "process_"):
+            raise ValueError(
+                "summary() needs the quantiles chosen in advance, but this model was fitted "
+                "with quantile='all' (the process, whose pieces are not unique at their "
+                "breakpoints). Refit with the quantiles of interest, e.g. "
+                "QuantileRegressor(quantile=[0.1, 0.5, 0.9]), or draw the process with its "
+                "confidence band by statoptim.quantile.plot_process(model)"
+            )
         if (X is None) != (y is None):
             raise ValueError(
                 "X and y must be given together (or both left None to use the training "
@@ -321,22 +405,39 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                          n_boot=n_boot, bootstrap=bootstrap, random_state=random_state,
                          n_threads=n_threads)
 
-    def predict(self, X):
+    def predict(self, X, monotone=False):
         """Predict conditional quantiles.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+        monotone : bool, default=False
+            Rearrange the predicted quantiles of each row so that they never
+            cross (Chernozhukov, Fernandez-Val & Galichon 2010): for several
+            quantiles, the predictions of each row are sorted over the levels
+            (in increasing order of ``quantiles_``, whatever the order of the
+            columns); for the process (``quantile="all"``), the rearranged
+            quantile function of the piecewise-constant predictions (each
+            value carried with the length of its piece) is evaluated at the
+            midpoint of each piece. Predictions that do not cross are left
+            unchanged; with a single quantile there is nothing to rearrange.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_quantiles)
-            One column per quantile when several were fitted.
+            One column per quantile when several were fitted, one per piece
+            of the process (``quantiles_``) with ``quantile="all"``.
         """
         check_is_fitted(self)
+        monotone = check_flag(monotone, "monotone")
         with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
             X = validate_named(self, X, dtype=np.float64, reset=False)
-        return X @ np.asarray(self.coef_).T + self.intercept_
+        pred = X @ np.asarray(self.coef_).T + self.intercept_
+        if monotone and pred.ndim == 2:
+            process = getattr(self, "process_", None)
+            lengths = None if process is None else np.diff(process.breakpoints)
+            pred = rearrange(pred, self.quantiles_, lengths)
+        return pred
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2 of the prediction.
@@ -359,3 +460,15 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         score : float
         """
         return r2_score_scaled(y, self.predict(X), sample_weight)
+
+
+def _is_process(quantile):
+    """Whether ``quantile`` asks for the whole process (``"all"``); other strings are refused."""
+    if isinstance(quantile, str):
+        if quantile == "all":
+            return True
+        raise ValueError(
+            f"quantile must be a number in (0, 1), a sequence of such numbers or 'all' (the "
+            f"whole regression-quantile process), got {_describe(quantile)}"
+        )
+    return False

@@ -1,0 +1,100 @@
+"""Time of the whole regression-quantile process against R's rq(tau = -1).
+
+Data: ``y = 1 + x1 + 2 x2 + e`` with x1, x2, e independent N(0, 1), n = 1e4
+(p = 3 with the intercept), seed 0. Timed in the same run:
+
+* ``statoptim``: ``QuantileRegressor(quantile="all").fit(X, y)`` (the exact
+  solve at tau = 1/2 and the parametric path in both directions);
+* ``statoptim-fullpass``: the same path with the ratio-test screening off
+  (every pivot a pass over the data), to show what the screening buys;
+* ``R``: ``rq(y ~ x1 + x2, tau = -1)`` of quantreg on the same data (written to
+  a CSV), timed inside R by ``benchmarks/r_process.R bench`` (3 runs; the
+  median is stored in ``extra_info["r_seconds"]``); skipped without Rscript.
+  Most of R's time goes to allocating its n x n_breakpoints dual solution.
+
+The number of pieces must equal R's number of columns minus one (R repeats the
+last solution at tau = 1), and the pieces are checked at a few quantile levels
+against the exact solver.
+
+Run: ``pytest benchmarks/bench_process.py --benchmark-only``. With
+``--benchmark-disable`` every case runs once.
+"""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from statoptim import QuantileRegressor
+from statoptim.quantile import _process, solve_quantile
+
+N_SAMPLES = 10_000
+ROOT = Path(__file__).resolve().parent.parent
+
+_CACHE = {}
+
+
+def _data():
+    if not _CACHE:
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((N_SAMPLES, 2))
+        y = 1.0 + X @ [1.0, 2.0] + rng.standard_normal(N_SAMPLES)
+        _CACHE.update(X=X, y=y)
+    return _CACHE["X"], _CACHE["y"]
+
+
+def _check(model, X, y):
+    Z = np.column_stack([np.ones(len(y)), X])
+    for tau in (0.013, 0.5, 0.77):
+        sol = solve_quantile(Z, y, quantile=tau)
+        np.testing.assert_allclose(model.process_.coef_at(tau), sol.coef, rtol=1e-9, atol=1e-12)
+
+
+def test_process_statoptim(benchmark):
+    X, y = _data()
+    benchmark.group = "quantile process n=1e4 p=3"
+    model = benchmark.pedantic(lambda: QuantileRegressor(quantile="all").fit(X, y),
+                               rounds=5, iterations=1, warmup_rounds=1)
+    _CACHE["pieces"] = model.process_.n_pieces
+    benchmark.extra_info.update(method="statoptim", n_pieces=model.process_.n_pieces,
+                                n_pivots=int(model.n_pivots_))
+    _check(model, X, y)
+
+
+def test_process_statoptim_fullpass(benchmark, monkeypatch):
+    X, y = _data()
+    benchmark.group = "quantile process n=1e4 p=3"
+    follow = _process._follow
+
+    def full_pass(*args, **kwargs):
+        return follow(*args, n_candidates=N_SAMPLES)
+
+    monkeypatch.setattr(_process, "_follow", full_pass)
+    model = benchmark.pedantic(lambda: QuantileRegressor(quantile="all").fit(X, y),
+                               rounds=3, iterations=1)
+    benchmark.extra_info.update(method="statoptim, no screening",
+                                n_pieces=model.process_.n_pieces)
+    _check(model, X, y)
+
+
+def test_process_r(benchmark, tmp_path):
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not installed")
+    X, y = _data()
+    benchmark.group = "quantile process n=1e4 p=3"
+    path = tmp_path / "process_bench.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="x1,x2,y", comments="",
+               fmt="%.17g")
+    cmd = ["Rscript", str(ROOT / "benchmarks" / "r_process.R"), "bench", str(path)]
+    out = benchmark.pedantic(
+        lambda: subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT),
+        rounds=1, iterations=1)
+    runs = re.findall(r"(\d+) breakpoints, elapsed ([0-9.]+) s", out.stdout)
+    assert len(runs) == 3, out.stdout + out.stderr
+    seconds = sorted(float(t) for _, t in runs)
+    benchmark.extra_info.update(method="R quantreg rq(tau = -1)", r_seconds=seconds[1],
+                                r_columns=int(runs[0][0]))
+    if "pieces" in _CACHE:
+        assert int(runs[0][0]) == _CACHE["pieces"] + 1

@@ -1,0 +1,672 @@
+# Kernel of the regression-quantile process: parametric programming in tau.
+#
+# Design
+# ------
+# For a basis h (p rows of Z, linearly independent, residual zero) the vertex
+# is theta = Z_h^{-1} y_h. Every other row i has a sign s_i in {+1, -1} (the
+# side of the fit it lies on; rows with a zero residual at a degenerate
+# vertex keep the side they came from). With
+#     a = sum_{i not in h} w_i z_i,   c = sum_{i not in h, s_i < 0} w_i z_i,
+# the gradient of the weighted check loss over the non-basic rows is
+#     g(tau) = tau a - c,
+# and Koenker's certificate (2005, Thm 2.1) says the vertex is optimal at
+# tau iff v(tau) = Z_h^{-T}(c - tau a) = v0 + tau v1 satisfies
+#     w_k (tau - 1) <= v_k(tau) <= w_k tau      for every basic row k.
+# Each bound is linear in tau, so the basis is optimal on an interval of tau
+# (Koenker & d'Orey 1987; Koenker 2005, section 6.3). At its end one bound
+# binds: the basic row k leaves, the edge d = Z_h^{-1}(sigma e_k) is flat
+# at that tau, and just beyond it the objective decreases along the edge up
+# to the first non-basic residual that reaches zero (the minimum ratio
+# r_j / z_j'd), whose row enters. One pivot per breakpoint.
+#
+# Degeneracy is handled lexicographically. Primal: the ratio test is that of
+# the response y + e xi, e -> 0+, for fixed pseudo-random xi (the caller's):
+# residuals that are zero to rounding tie at ratio 0 and the tie goes to the
+# smallest xi'_j / z_j'd, xi' = xi - Z Z_h^{-1} xi_h the perturbation's
+# residual, whose sign is also the side of a zero-residual row. Without
+# this, a vertex with many zero residuals (integer or constant responses)
+# made the path cycle or take O(m^2) pivots. Dual (bounds binding together,
+# or a basis optimal only at the current tau): a basis is recorded only when
+# it is optimal on a non-empty interval beyond the current tau; otherwise
+# the pivot is taken at the same tau (leaving row: the smallest index).
+# Bounds are tested to their rounding error: that of v (the solves with
+# Z_h', componentwise) and that of the breakpoint tau itself; slopes within
+# it are zero. Tighter tests made two bases undo each other's pivot at one
+# tau forever (Cauchy designs; rounded data with a bound tight on a whole
+# interval).
+# A piece is a vertex: bases of the same vertex (degenerate steps between
+# them) are not recorded twice.
+#
+# Screening. The ratio r_j / z_j'd of row j is at least
+# (|r_j| / ||z_j||) / ||d|| (Cauchy-Schwarz), and |r_j| / ||z_j|| moves by at
+# most ||theta - theta_ref|| from its value at a reference vertex. The rows
+# with the K ~ 4 sqrt(n) smallest keys |r_j(theta_ref)| / ||z_j|| are kept
+# sorted; the ratio test scans them in that order and stops as soon as the
+# bound exceeds the best ratio found, which is after a few dozen rows: a
+# pivot costs O(K p) instead of a pass over the data. The reference is
+# rebuilt (one pass, a quickselect and a sort of K keys) when the scan gets
+# long or cannot exclude the rows outside the candidates (then that ratio
+# test is a full pass). The objective sums and c are kept relative to the
+# reference, refreshed at each rebuild, so nothing drifts.
+#
+# Arrays are C-contiguous float64; the wrapper in `_process.py` validates,
+# scales and allocates. Nothing here allocates in a loop or holds the GIL.
+
+from libc.math cimport fabs, sqrt, INFINITY
+from libc.stdlib cimport malloc, free, qsort
+
+from statoptim._cy._blas cimport blas_int, xgetrf, xgetrs
+
+# Status codes shared with _process.py
+DEF STATUS_DONE = 0        # reached tau = 1 (direction +1) or tau = 0 (direction -1)
+DEF STATUS_FULL = 1        # the output arrays are full: grow them and call again
+DEF STATUS_PIVOT_CAP = 2   # max_pivots reached
+DEF STATUS_NUMERICAL = 3   # singular basis or no row to enter (rounding)
+
+DEF DBL_EPS = 2.220446049250313e-16
+# rebuild the reference at least this often (bounds the drift of c and the sums)
+DEF MAX_SINCE_REBUILD = 1024
+
+
+cdef struct Keyed:
+    double key
+    Py_ssize_t row
+
+
+cdef int compare_keyed(const void* a, const void* b) noexcept nogil:
+    cdef double ka = (<const Keyed*>a).key, kb = (<const Keyed*>b).key
+    if ka < kb:
+        return -1
+    if ka > kb:
+        return 1
+    return ((<const Keyed*>a).row > (<const Keyed*>b).row) - \
+        ((<const Keyed*>a).row < (<const Keyed*>b).row)
+
+
+cdef void select_smallest(Keyed* items, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    """Reorder ``items`` so that its first ``k`` entries are the ``k`` smallest
+    keys (in any order): quickselect, median-of-three pivots, expected O(n)."""
+    cdef Py_ssize_t lo = 0, hi = n - 1, i, j, mid
+    cdef Keyed pivot, tmp
+    if k <= 0 or k >= n:
+        return
+    while hi > lo:
+        mid = lo + (hi - lo) // 2
+        # median of three into items[mid]
+        if compare_keyed(&items[mid], &items[lo]) < 0:
+            tmp = items[mid]; items[mid] = items[lo]; items[lo] = tmp
+        if compare_keyed(&items[hi], &items[lo]) < 0:
+            tmp = items[hi]; items[hi] = items[lo]; items[lo] = tmp
+        if compare_keyed(&items[hi], &items[mid]) < 0:
+            tmp = items[hi]; items[hi] = items[mid]; items[mid] = tmp
+        pivot = items[mid]
+        i = lo
+        j = hi
+        while i <= j:
+            while compare_keyed(&items[i], &pivot) < 0:
+                i += 1
+            while compare_keyed(&items[j], &pivot) > 0:
+                j -= 1
+            if i <= j:
+                tmp = items[i]; items[i] = items[j]; items[j] = tmp
+                i += 1
+                j -= 1
+        # [lo, j] <= pivot <= [i, hi]
+        if k - 1 <= j:
+            hi = j
+        elif k - 1 >= i:
+            lo = i
+        else:
+            return
+
+
+cdef struct Path:
+    Py_ssize_t n
+    Py_ssize_t p
+    const double* Z
+    const double* y
+    const double* w
+    Py_ssize_t* basis
+    signed char* sign
+    double* theta
+    double* theta_err  # rounding bound of theta: |theta| + |Z_h^{-1}| |y_h|
+    const double* xi   # (n,) perturbation direction of y (symbolic)
+    double* eta        # (p,) Z_h^{-1} xi_h
+    double* col        # (p,) scratch
+    double* M          # LU of Z_h' (Fortran order: column k is row basis[k])
+    blas_int* ipiv
+    double* cneg       # sum over non-basic rows with s < 0 of w z
+    double* a_all      # sum over all rows of w z
+    double* gabs       # sum over all rows of w |z|
+    double* znorm      # (n,) sum_j |z_ij|
+    double* zn2        # (n,) ||z_i||_2
+    # screening
+    Keyed* cand        # (n,) rows by key at theta_ref; the first n_cand are sorted
+    Py_ssize_t n_cand
+    Py_ssize_t n_zero  # candidates with a zero residual at theta_ref (scanned first)
+    double key_cut     # keys of rows outside the candidates are >= key_cut
+    double* theta_ref
+    double ynorm_max   # max_i |y_i| / ||z_i|| (rounding margin of the keys)
+    double s1_ref      # sum_i w_i r_i(theta_ref) over all rows
+    double s2_ref      # sum over the current s < 0 rows of w_i r_i(theta_ref)
+    Py_ssize_t since_rebuild
+    bint want_rebuild
+    bint moved         # the vertex moved since the last record
+
+
+cdef inline double resid_at(Path* s, Py_ssize_t i, const double* theta) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef double r = s.y[i]
+    cdef const double* zi = s.Z + i * s.p
+    for j in range(s.p):
+        r -= zi[j] * theta[j]
+    return r
+
+
+cdef int factorize(Path* s) noexcept nogil:
+    """LU of Z_h', theta = Z_h^{-1} y_h and its rounding bound; returns LAPACK info."""
+    cdef Py_ssize_t k, j, p = s.p
+    cdef int info
+    cdef double yk
+    for k in range(p):
+        for j in range(p):
+            s.M[k * p + j] = s.Z[s.basis[k] * p + j]
+    info = xgetrf(p, s.M, s.ipiv)
+    if info != 0:
+        return info
+    for k in range(p):
+        s.theta[k] = s.y[s.basis[k]]
+    xgetrs(p, s.M, s.ipiv, s.theta, True)
+    for k in range(p):
+        s.eta[k] = s.xi[s.basis[k]]
+    xgetrs(p, s.M, s.ipiv, s.eta, True)
+    for j in range(p):
+        s.theta_err[j] = fabs(s.theta[j])
+    for k in range(p):   # column k of Z_h^{-1}, times |y_k|
+        yk = fabs(s.y[s.basis[k]])
+        if yk == 0.0:
+            continue
+        for j in range(p):
+            s.col[j] = 1.0 if j == k else 0.0
+        xgetrs(p, s.M, s.ipiv, s.col, True)
+        for j in range(p):
+            s.theta_err[j] += fabs(s.col[j]) * yk
+    return 0
+
+
+cdef void rebuild(Path* s, Py_ssize_t k_target) noexcept nogil:
+    """Reference at the current theta: keys, candidates, c and the sums.
+
+    At a vertex with many zero residuals every ratio test scans them all
+    (lexicographic ties): the candidates then hold three times as many rows,
+    so that those scans stay within them.
+    """
+    cdef Py_ssize_t i, j, p = s.p, n = s.n, n_zero = 0
+    cdef double r, wi, s1 = 0.0, s2 = 0.0, tnorm = 0.0, zero_key
+    for j in range(p):
+        s.theta_ref[j] = s.theta[j]
+        s.cneg[j] = 0.0
+        tnorm += s.theta[j] * s.theta[j]
+    zero_key = 64.0 * DBL_EPS * (s.ynorm_max + sqrt(tnorm))
+    for i in range(n):
+        r = resid_at(s, i, s.theta)
+        wi = s.w[i]
+        s1 += wi * r
+        if s.sign[i] < 0:
+            s2 += wi * r
+            for j in range(p):
+                s.cneg[j] += wi * s.Z[i * p + j]
+        s.cand[i].row = i
+        s.cand[i].key = fabs(r) / s.zn2[i] if s.zn2[i] > 0.0 else INFINITY
+        n_zero += s.cand[i].key <= zero_key
+    if 3 * n_zero + 32 > k_target:
+        k_target = 3 * n_zero + 32
+    s.n_zero = n_zero
+    s.s1_ref = s1
+    s.s2_ref = s2
+    if k_target >= n:
+        s.n_cand = n
+        s.key_cut = INFINITY
+    else:
+        select_smallest(s.cand, n, k_target + 1)
+        # the (k+1)-th smallest key bounds every row outside the first k
+        j = 0
+        for i in range(1, k_target + 1):
+            if compare_keyed(&s.cand[i], &s.cand[j]) > 0:
+                j = i
+        s.key_cut = s.cand[j].key
+        s.cand[j], s.cand[k_target] = s.cand[k_target], s.cand[j]
+        s.n_cand = k_target
+    qsort(s.cand, s.n_cand, sizeof(Keyed), compare_keyed)
+    s.since_rebuild = 0
+    s.want_rebuild = False
+
+
+cdef inline void consider(Path* s, Py_ssize_t i, const double* d, double dinf,
+                          double* best) noexcept nogil:
+    """Ratio of row i along d, kept if it is the smallest lexicographically.
+
+    ``best`` holds (ratio, tie, row). A residual within its rounding bound
+    of zero (or of the wrong sign by rounding) has ratio 0: a degenerate
+    step that stays at the vertex; ties go to the smallest ratio of the
+    perturbation's residual, ``xi'_i / z_i'd``, then to the smallest row.
+    """
+    cdef Py_ssize_t j
+    cdef double ri = s.y[i], ci = 0.0, t, tol_row, tol_r, tie
+    cdef const double* zi = s.Z + i * s.p
+    cdef signed char si = s.sign[i]
+    if si == 0:
+        return
+    for j in range(s.p):
+        ri -= zi[j] * s.theta[j]
+        ci += zi[j] * d[j]
+    tol_row = 64.0 * DBL_EPS * dinf * s.znorm[i]
+    if (si > 0 and ci > tol_row) or (si < 0 and ci < -tol_row):
+        tol_r = fabs(s.y[i])
+        for j in range(s.p):
+            tol_r += fabs(zi[j]) * s.theta_err[j]
+        if fabs(ri) <= 64.0 * DBL_EPS * tol_r or (ri < 0.0) == (si > 0):
+            t = 0.0
+        else:
+            t = ri / ci
+        if t > best[0]:
+            return
+        tie = s.xi[i]
+        for j in range(s.p):
+            tie -= zi[j] * s.eta[j]
+        tie /= ci
+        if t < best[0] or tie < best[1] or (tie == best[1] and i < <Py_ssize_t>best[2]):
+            best[0] = t
+            best[1] = tie
+            best[2] = <double>i
+
+
+cdef Py_ssize_t ratio_test(Path* s, const double* d, double dinf, double* t_out) noexcept nogil:
+    """Row of the first non-basic residual to reach zero along theta + t d
+    (lexicographically, see `consider`); -1 if none does."""
+    cdef Py_ssize_t i, j, p = s.p, n = s.n, scanned = 0
+    cdef double best[3]
+    cdef double delta = 0.0, dnorm = 0.0, tnorm = 0.0, rnorm = 0.0
+    cdef double margin, bound
+    for j in range(p):
+        delta += (s.theta[j] - s.theta_ref[j]) ** 2
+        dnorm += d[j] * d[j]
+        tnorm += s.theta[j] * s.theta[j]
+        rnorm += s.theta_ref[j] * s.theta_ref[j]
+    delta = sqrt(delta)
+    dnorm = sqrt(dnorm)
+    # rounding of |r_i| / ||z_i|| at theta and at theta_ref, of delta and of ||d||
+    margin = 64.0 * DBL_EPS * (s.ynorm_max + sqrt(tnorm) + sqrt(rnorm)) + 1e-12 * delta
+    best[0] = INFINITY
+    best[1] = INFINITY
+    best[2] = -1.0
+    for i in range(s.n_cand):
+        bound = s.cand[i].key - delta - margin
+        if bound > best[0] * dnorm * (1.0 + 1e-12):
+            break
+        consider(s, s.cand[i].row, d, dinf, best)
+        scanned += 1
+    else:
+        if s.n_cand < n and s.key_cut - delta - margin <= best[0] * dnorm * (1.0 + 1e-12):
+            # the rows outside the candidates may hold the minimum: full pass
+            for i in range(n):
+                consider(s, i, d, dinf, best)
+            s.want_rebuild = True
+    # a long scan beyond the zero residuals means the reference is stale
+    if 2 * (scanned - s.n_zero) > s.n_cand - s.n_zero:
+        s.want_rebuild = True
+    t_out[0] = best[0]
+    return <Py_ssize_t>best[2]
+
+
+cdef int pivot(Path* s, Py_ssize_t kpos, double sigma, double* d) noexcept nogil:
+    """Release basic row ``basis[kpos]`` to the side ``-sigma`` and let the
+    first row whose residual reaches zero along ``d = Z_h^{-1}(sigma e_k)``
+    enter. Returns 0, or STATUS_NUMERICAL."""
+    cdef Py_ssize_t j, p = s.p, enter, leave
+    cdef double dinf = 0.0, t
+    for j in range(p):
+        d[j] = 0.0
+    d[kpos] = sigma
+    xgetrs(p, s.M, s.ipiv, d, True)
+    for j in range(p):
+        if fabs(d[j]) > dinf:
+            dinf = fabs(d[j])
+    enter = ratio_test(s, d, dinf, &t)
+    if enter < 0:
+        return STATUS_NUMERICAL
+    if t > 0.0:
+        s.moved = True
+    leave = s.basis[kpos]
+    if s.sign[enter] < 0:
+        for j in range(p):
+            s.cneg[j] -= s.w[enter] * s.Z[enter * p + j]
+        s.s2_ref -= s.w[enter] * resid_at(s, enter, s.theta_ref)
+    if sigma > 0.0:   # the leaving row's residual becomes -sigma t < 0
+        for j in range(p):
+            s.cneg[j] += s.w[leave] * s.Z[leave * p + j]
+        s.s2_ref += s.w[leave] * resid_at(s, leave, s.theta_ref)
+        s.sign[leave] = -1
+    else:
+        s.sign[leave] = 1
+    s.sign[enter] = 0
+    s.basis[kpos] = enter
+    if factorize(s) != 0:
+        return STATUS_NUMERICAL
+    s.since_rebuild += 1
+    return 0
+
+
+cdef void objective_sums(Path* s, double* sums) noexcept nogil:
+    """S1 = sum w_i r_i, S2 = sum_{s_i < 0} w_i r_i at theta (objective tau S1 - S2)."""
+    cdef Py_ssize_t j
+    cdef double s1 = s.s1_ref, s2 = s.s2_ref, dt
+    for j in range(s.p):
+        dt = s.theta[j] - s.theta_ref[j]
+        s1 -= s.a_all[j] * dt
+        s2 -= s.cneg[j] * dt
+    sums[0] = s1
+    sums[1] = s2
+
+
+def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
+                 const double[::1] y,             # IN  (n_samples,)
+                 const double[::1] w,             # IN  (n_samples,) weights > 0
+                 const double[::1] xi,            # IN  (n_samples,) perturbation of y
+                 Py_ssize_t[::1] basis,           # IN/OUT (n_features,) basis at tau
+                 signed char[::1] sign,           # IN/OUT (n_samples,) 0 basic, +-1 side
+                 double tau,                      # IN  start (in [0, 1])
+                 int direction,                   # +1: towards tau = 1, -1: towards 0
+                 Py_ssize_t max_pivots,
+                 double[::1] out_tau,             # OUT (capacity,) where each basis starts
+                 double[:, ::1] out_theta,        # OUT (capacity, n_features)
+                 Py_ssize_t[:, ::1] out_basis,    # OUT (capacity, n_features)
+                 double[:, ::1] out_sums,         # OUT (capacity, 2) S1, S2 of each piece
+                 Py_ssize_t n_out,                # entries of out_* already filled
+                 bint moved=True,                 # the vertex moved since the last record
+                 Py_ssize_t n_candidates=-1):     # screening set size (-1: 4 sqrt(n) + 32)
+    """Follow the regression-quantile process from ``tau`` in one direction.
+
+    ``basis`` must be a full-rank set of rows and ``sign`` give the side of
+    every other row at its vertex (for residuals that are zero to rounding:
+    the sign of the residual of ``xi``, see the module comment); the basis need not be optimal at ``tau``
+    (simplex pivots at ``tau`` first make it so). Each basis that is optimal
+    on a non-empty interval of tau beyond the current one is appended to the
+    outputs: ``out_tau`` the end of that interval nearest the start (the
+    breakpoint where the basis takes over), ``out_theta`` its vertex,
+    ``out_basis`` its rows and ``out_sums`` ``(S1, S2)`` with which its
+    objective is ``tau S1 - S2`` on the interval. A record at the same tau
+    as the previous one replaces it; a basis at the same vertex as the
+    previous record (only degenerate steps since) is not recorded: a piece is
+    a vertex, not a basis. ``moved`` says whether the vertex of ``basis``
+    differs from the last record's (pass back the returned value when
+    resuming). ``n_candidates >= n`` turns the screening off (every ratio
+    test is a full pass).
+
+    Returns
+    -------
+    n_out : int
+        Entries of the outputs filled.
+    n_pivots : int
+    status : int
+        0 done (tau reached 1, or 0 with ``direction=-1``), 1 outputs full
+        (call again with larger outputs and the returned ``tau``; ``basis``
+        and ``sign`` hold the state), 2 ``max_pivots`` reached, 3 numerical
+        failure (singular basis, no entering row).
+    tau : float
+        Where the path stopped.
+    moved : bool
+        Whether the current vertex differs from the last record's.
+    first_moved : bool
+        Whether the first record of this call is at another vertex than the
+        one of the given ``basis`` (False: the same vertex).
+    """
+    cdef Py_ssize_t n = Z.shape[0], p = Z.shape[1], capacity = out_tau.shape[0]
+    cdef Py_ssize_t i, j, k, kk, slot = -1, n_pivots = 0, kbest, k_target
+    cdef double T = tau, dirn = 1.0 if direction > 0 else -1.0
+    cdef double t_end = 1.0 if direction > 0 else 0.0
+    cdef double beta, vT, fU, fL, tolk, wi, tstar, tnext = tau, dist, best, sigma, sbest
+    cdef double t_err = 0.0, t_err_next = 0.0
+    cdef int status = STATUS_DONE, info
+    cdef bint done, first_moved = True, first = n_out == 0
+    cdef Path s
+    cdef double* buf
+    cdef double* v0
+    cdef double* v1
+    cdef double* inv
+    cdef double* tolv
+    cdef double* d
+    cdef double sums[2]
+
+    if p < 1 or n < p:
+        raise ValueError("Z must have at least one column and as many rows as columns")
+    if y.shape[0] != n or w.shape[0] != n or sign.shape[0] != n or xi.shape[0] != n:
+        raise ValueError("y, w, xi and sign must have one entry per row of Z")
+    if basis.shape[0] != p:
+        raise ValueError("basis must have one entry per column of Z")
+    if (out_theta.shape[0] != capacity or out_basis.shape[0] != capacity
+            or out_sums.shape[0] != capacity or out_theta.shape[1] != p
+            or out_basis.shape[1] != p or out_sums.shape[1] != 2):
+        raise ValueError("out_tau, out_theta, out_basis and out_sums must have matching shapes")
+    if not (0 <= n_out <= capacity):
+        raise ValueError("n_out must lie in [0, capacity]")
+    if not (0.0 <= tau <= 1.0):
+        raise ValueError("tau must lie in [0, 1]")
+    if direction != 1 and direction != -1:
+        raise ValueError("direction must be +1 or -1")
+    for i in range(n):
+        if sign[i] != 1 and sign[i] != -1 and sign[i] != 0:
+            raise ValueError("sign must hold 0 (basic rows) or +-1")
+        if not w[i] > 0.0:
+            raise ValueError("w must be positive")
+    k = 0
+    for i in range(n):
+        k += sign[i] == 0
+    if k != p:
+        raise ValueError("sign must be 0 exactly on the rows of basis")
+    for k in range(p):
+        if basis[k] < 0 or basis[k] >= n or sign[basis[k]] != 0:
+            raise ValueError("basis must hold distinct row indices with sign 0")
+    for k in range(p):
+        for j in range(k):
+            if basis[j] == basis[k]:
+                raise ValueError("basis must hold distinct row indices with sign 0")
+    if n_candidates < 0:
+        k_target = 4 * <Py_ssize_t>sqrt(<double>n) + 32
+    else:
+        k_target = n_candidates
+    if k_target > n:
+        k_target = n
+
+    buf = <double*>malloc((p * p * 2 + 12 * p + 2 * n + 4) * sizeof(double))
+    s.cand = <Keyed*>malloc(n * sizeof(Keyed))
+    s.ipiv = <blas_int*>malloc(p * sizeof(blas_int))
+    if buf == NULL or s.ipiv == NULL or s.cand == NULL:
+        free(buf)
+        free(s.ipiv)
+        free(s.cand)
+        raise MemoryError()
+    s.n = n
+    s.p = p
+    s.Z = &Z[0, 0]
+    s.y = &y[0]
+    s.w = &w[0]
+    s.basis = &basis[0]
+    s.sign = &sign[0]
+    s.M = buf
+    inv = buf + p * p
+    s.theta = inv + p * p
+    s.cneg = s.theta + p
+    s.a_all = s.cneg + p
+    s.gabs = s.a_all + p
+    s.theta_ref = s.gabs + p
+    v0 = s.theta_ref + p
+    v1 = v0 + p
+    tolv = v1 + p
+    d = tolv + p
+    s.theta_err = d + p
+    s.col = s.theta_err + p
+    s.eta = s.col + p
+    s.xi = &xi[0]
+    s.znorm = s.eta + p
+    s.zn2 = s.znorm + n
+
+    with nogil:
+        for j in range(p):
+            s.a_all[j] = 0.0
+            s.gabs[j] = 0.0
+        s.ynorm_max = 0.0
+        for i in range(n):
+            wi = w[i]
+            s.znorm[i] = 0.0
+            s.zn2[i] = 0.0
+            for j in range(p):
+                s.a_all[j] += wi * s.Z[i * p + j]
+                s.gabs[j] += wi * fabs(s.Z[i * p + j])
+                s.znorm[i] += fabs(s.Z[i * p + j])
+                s.zn2[i] += s.Z[i * p + j] * s.Z[i * p + j]
+            s.zn2[i] = sqrt(s.zn2[i])
+            if s.zn2[i] > 0.0 and fabs(y[i]) / s.zn2[i] > s.ynorm_max:
+                s.ynorm_max = fabs(y[i]) / s.zn2[i]
+        s.moved = False
+        if factorize(&s) != 0:
+            status = STATUS_NUMERICAL
+        else:
+            rebuild(&s, k_target)
+        while status == STATUS_DONE:
+            if s.want_rebuild or s.since_rebuild >= MAX_SINCE_REBUILD:
+                rebuild(&s, k_target)
+            # --- duals: v1 = -Z_h^{-T} a, v0 = Z_h^{-T} c; a over non-basic rows
+            for j in range(p):
+                v1[j] = -s.a_all[j]
+            for k in range(p):
+                wi = w[basis[k]]
+                for j in range(p):
+                    v1[j] += wi * s.Z[basis[k] * p + j]
+            xgetrs(p, s.M, s.ipiv, v1, False)
+            for j in range(p):
+                v0[j] = s.cneg[j]
+            xgetrs(p, s.M, s.ipiv, v0, False)
+            # rounding bound of v: |Z_h^{-T}| sum_i w_i |z_i|
+            for k in range(p):
+                for j in range(p):
+                    inv[k * p + j] = 1.0 if k == j else 0.0
+                xgetrs(p, s.M, s.ipiv, &inv[k * p], False)
+            # and the backward error of the solves, |Z_h^{-T}| |Z_h'| |v|, in `col`
+            for j in range(p):
+                s.col[j] = 0.0
+                for k in range(p):
+                    s.col[j] += fabs(s.Z[basis[k] * p + j]) * (fabs(v0[k]) + fabs(v1[k]))
+            for k in range(p):
+                tolv[k] = 0.0
+                tolk = 0.0
+                for j in range(p):
+                    tolv[k] += fabs(inv[j * p + k]) * s.gabs[j]
+                    tolk += fabs(inv[j * p + k]) * s.col[j]
+                # tolerance of the bounds at T: rounding of v, and of T itself
+                # (t_err, the rounding of the breakpoint T was computed as)
+                tolv[k] = 64.0 * DBL_EPS * (tolv[k] * (1.0 + T) + tolk + w[basis[k]]) \
+                    + fabs(w[basis[k]] - v1[k]) * t_err
+            # --- is the basis optimal just beyond T (lexicographically)?
+            kk = -1
+            sbest = 0.0
+            for k in range(p):
+                i = basis[k]
+                wi = w[i]
+                beta = wi - v1[k]
+                vT = v0[k] + T * v1[k]
+                fU = wi * T - vT          # slope beta
+                fL = vT - wi * (T - 1.0)  # slope -beta
+                tolk = tolv[k]
+                # slopes within rounding of zero are zero: a tight bound that
+                # stays tight (dual degeneracy) is not violated beyond T
+                if fabs(beta) <= tolv[k]:
+                    beta = 0.0
+                sigma = 0.0
+                if fU < -tolk or (fU <= tolk and dirn * beta < 0.0):
+                    sigma = -1.0
+                elif fL < -tolk or (fL <= tolk and dirn * beta > 0.0):
+                    sigma = 1.0
+                if sigma != 0.0 and (kk < 0 or i < basis[kk]):
+                    kk = k
+                    sbest = sigma
+            if kk >= 0:   # pivot at T (Bland's rule)
+                if n_pivots >= max_pivots:
+                    status = STATUS_PIVOT_CAP
+                    break
+                info = pivot(&s, kk, sbest, d)
+                n_pivots += 1
+                if info != 0:
+                    status = info
+                    break
+                continue
+            # --- record the vertex, which takes over at T (unless it is the last one's)
+            if n_out == 0 or s.moved or moved:
+                if n_out > 0 and out_tau[n_out - 1] == T:
+                    slot = n_out - 1
+                elif n_out == capacity:
+                    status = STATUS_FULL
+                    break
+                else:
+                    slot = n_out
+                    n_out += 1
+                out_tau[slot] = T
+                for j in range(p):
+                    out_theta[slot, j] = s.theta[j]
+                    out_basis[slot, j] = basis[j]
+                objective_sums(&s, sums)
+                out_sums[slot, 0] = sums[0]
+                out_sums[slot, 1] = sums[1]
+                if first:
+                    first_moved = s.moved
+                    first = False
+                s.moved = False
+                moved = False
+            # --- the nearest bound that binds in the direction of travel
+            # (bounds that still hold at the end of [0, 1] up to rounding do not bind)
+            kbest = -1
+            best = INFINITY
+            tstar = T
+            for k in range(p):
+                i = basis[k]
+                wi = w[i]
+                beta = wi - v1[k]
+                if fabs(beta) <= tolv[k]:
+                    continue
+                tolk = tolv[k] + 64.0 * DBL_EPS * tolv[k]
+                if dirn * beta < 0.0:   # fU decreases: v reaches w tau
+                    if beta * t_end - v0[k] >= -tolk:
+                        continue
+                    tstar = v0[k] / beta
+                    sigma = -1.0
+                else:                   # fL decreases: v reaches w (tau - 1)
+                    if v0[k] + wi - beta * t_end >= -tolk:
+                        continue
+                    tstar = (v0[k] + wi) / beta
+                    sigma = 1.0
+                dist = dirn * (tstar - T)
+                if dist < best or (dist == best and kbest >= 0 and i < basis[kbest]):
+                    best = dist
+                    kbest = k
+                    sbest = sigma
+                    tnext = tstar if dist > 0.0 else T
+                    t_err_next = tolk / fabs(beta)
+            done = kbest < 0 or dirn * (t_end - tnext) <= 0.0
+            if done:
+                T = t_end
+                break
+            if n_pivots >= max_pivots:
+                status = STATUS_PIVOT_CAP
+                break
+            info = pivot(&s, kbest, sbest, d)
+            n_pivots += 1
+            if info != 0:
+                status = info
+                break
+            if tnext != T:
+                t_err = t_err_next
+            T = tnext
+    free(buf)
+    free(s.ipiv)
+    free(s.cand)
+    return n_out, n_pivots, status, T, bool(s.moved or moved), bool(first_moved)
