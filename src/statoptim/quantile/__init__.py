@@ -1,5 +1,6 @@
 """Quantile regression by the MM algorithm of Hunter & Lange (2000), finished exactly."""
 from statoptim.quantile._censored import CensoredQuantileRegressor, DependentCensoringWarning
+from statoptim.quantile._censored_inference import CensoredQuantileSummary
 from statoptim.quantile._estimators import QuantileRegressor
 from statoptim.quantile._inference import QuantileSummary
 from statoptim.quantile._ipw import (
@@ -18,6 +19,7 @@ from statoptim.quantile._solver import solve_quantile
 __all__ = ["QuantileRegressor", "QuantileSummary", "pinball_loss", "solve_quantile"]
 __all__ += [
     "CensoredQuantileRegressor",
+    "CensoredQuantileSummary",
     "CensoringTestResult",
     "DependentCensoringWarning",
     "KaplanMeierResult",
