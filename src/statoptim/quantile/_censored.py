@@ -374,7 +374,9 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self.preprocess = preprocess
         self.n_threads = n_threads
 
-    # set on the private clones that summary() refits to resampled data
+    # set on the private clones that summary() refits to resampled rows of the training
+    # data: they skip the input validation (done by the original fit), the score test of
+    # the censoring (a diagnostic) and keep no training data
     _replicate = False
 
     def __sklearn_tags__(self):
@@ -402,12 +404,15 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self : CensoredQuantileRegressor
             The fitted estimator.
         """
-        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
-            X, y = validate_named(self, X, y, dtype=np.float64, order="C",
-                                  ensure_all_finite="allow-nan", y_numeric=True)
-        if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
-            raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
-        y = np.ascontiguousarray(y, dtype=np.float64)
+        if self._replicate:  # summary(): rows of the arrays validated by the original fit
+            self.n_features_in_ = X.shape[1]
+        else:
+            with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+                X, y = validate_named(self, X, y, dtype=np.float64, order="C",
+                                      ensure_all_finite="allow-nan", y_numeric=True)
+            if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
+                raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
+            y = np.ascontiguousarray(y, dtype=np.float64)
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise ValueError(

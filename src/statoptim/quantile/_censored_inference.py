@@ -125,13 +125,13 @@ def _replicate_coefs(model, params, X, y, event, entropy, key, b):
         est.fit(X[rows], y[rows], event[rows])
     except _REPLICATE_ERRORS as exc:
         return str(exc)
-    return _stacked_coefs(est)
+    return _stacked_coefs(est, params["fit_intercept"])
 
 
-def _stacked_coefs(model):
+def _stacked_coefs(model, fit_intercept):
     """(n_quantiles, n_coef) coefficients, intercept first when fitted."""
     coef = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
-    if model.fit_intercept:
+    if fit_intercept:
         intercept = np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))
         coef = np.column_stack([intercept, coef])
     return coef
@@ -283,7 +283,7 @@ def bootstrap_summary(model, *, se="boot", n_boot=200, alpha=0.05, interval="per
     n_failed = len(failed)
     if n_failed:
         first = results[failed[0]][0]
-        if n_failed > max_failed * n_boot or n_boot - n_failed < 2:
+        if n_failed / n_boot > max_failed or n_boot - n_failed < 2:
             raise ValueError(
                 f"summary(se='boot'): {n_failed} of {n_boot} bootstrap replicates failed, "
                 f"more than max_failed={max_failed:g} of them (replicate {failed[0]}: "
@@ -305,22 +305,23 @@ def bootstrap_summary(model, *, se="boot", n_boot=200, alpha=0.05, interval="per
     if interval == "percentile" and alpha / 2.0 * n_ok < 1.0:
         warnings.warn(
             f"summary: with {n_ok} replicates and alpha={alpha:g} the percentile interval's "
-            f"ends are the extreme replicates (n_boot * alpha / 2 = {alpha / 2 * n_ok:.2g} "
+            f"ends are the extreme replicates (replicates * alpha / 2 = {alpha / 2 * n_ok:.2g} "
             "< 1); increase n_boot",
             UserWarning,
             stacklevel=3,
         )
 
-    coef = _stacked_coefs(model)
-    names = ["intercept"] if model.fit_intercept else []
+    # quantile and fit_intercept as fitted (set_params after fit changes neither)
+    quantile, fit_intercept = params["quantile"], params["fit_intercept"]
+    coef = _stacked_coefs(model, fit_intercept)
+    names = ["intercept"] if fit_intercept else []
     feature_names = getattr(model, "feature_names_in_", None)
     if feature_names is not None:
         names += [str(s) for s in feature_names]
     else:
         names += [f"x{i}" for i in range(1, X.shape[1] + 1)]
-    scalar = np.ndim(model.quantile) == 0
     return CensoredQuantileSummary(
-        coef=coef, alpha=alpha, quantile=np.atleast_1d(np.asarray(model.quantile, float)),
-        scalar=scalar, names=names, nobs=X.shape[0], replicates=reps, interval=interval,
+        coef=coef, alpha=alpha, quantile=np.atleast_1d(np.asarray(quantile, dtype=float)),
+        scalar=np.ndim(quantile) == 0, names=names, nobs=X.shape[0], replicates=reps, interval=interval,
         n_boot=n_boot, failed=failed, entropy=entropy, spawn_key=key,
     )
