@@ -12,6 +12,9 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import event as record_event
+from hypothesis import given
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -304,7 +307,8 @@ def test_summary_before_fit():
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
-    ({"se": "nid"}, r"se must be one of \['boot'\], got 'nid'"),
+    ({"se": "nid"}, r"se must be 'boot' for CensoredQuantileRegressor, got 'nid'"),
+    ({"se": "bootstrap"}, r"se must be one of \['boot'\], got 'bootstrap'"),
     ({"se": None}, "se must be one of"),
     ({"alpha": 0.0}, "alpha must"),
     ({"alpha": 1.0}, "alpha must"),
@@ -329,3 +333,60 @@ def test_bad_arguments_name_the_argument(kwargs, match):
     model, _ = fitted(n=100)
     with pytest.raises((ValueError, TypeError), match=match):
         model.summary(n_boot=kwargs.pop("n_boot", 20), **kwargs)
+
+
+def test_constant_replicates_warn_and_give_nan_tests():
+    """Resamples that all give the same fit: bse 0, z and p NaN with a warning, not inf/0."""
+    X = np.array([[0.0], [1.0], [2.0]] * 4)
+    y = X[:, 0] * 2.0 + 1.0  # every resample with two distinct x fits the line exactly
+    model = CensoredQuantileRegressor(0.5).fit(X, y)
+    with pytest.warns(RuntimeWarning, match=r"replicates of 2 coefficient\(s\) are all equal"):
+        res = model.summary(n_boot=20, random_state=0, interval="normal", max_failed=0.5)
+    assert_array_equal(res.bse, 0.0)
+    assert np.all(np.isnan(res.tvalues)) and np.all(np.isnan(res.pvalues))
+    assert_allclose(res.conf_int, np.repeat(res.coef[:, None], 2, axis=1))
+
+
+@given(n=st.integers(8, 50), censor=st.floats(0.0, 0.8), missing=st.floats(0.0, 0.6),
+       config=st.sampled_from(list(CONFIGS)), quantile=st.sampled_from([0.3, 0.5, [0.4, 0.6]]),
+       seed=st.integers(0, 2**16), n_boot=st.integers(2, 12),
+       alpha=st.floats(0.001, 0.999), interval=st.sampled_from(["percentile", "normal"]),
+       max_failed=st.floats(0.0, 0.99), n_threads=st.integers(1, 2))
+def test_fuzz_censored_summary(n, censor, missing, config, quantile, seed, n_boot, alpha,
+                               interval, max_failed, n_threads):
+    """A finite answer consistent with its replicates, or an error naming the cause."""
+    rng = np.random.default_rng(seed)
+    X = np.round(rng.standard_normal((n, 2)), 1)
+    t = X @ [1.0, -1.0] + rng.standard_normal(n)
+    event = (rng.random(n) >= censor).astype(int)
+    y = np.where(event == 1, t, t - rng.exponential(1.0, n))
+    X[rng.random(n) < missing, 1] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            model = CensoredQuantileRegressor(quantile, **CONFIGS[config]).fit(X, y, event)
+        except ValueError:
+            record_event("fit refused the data")
+            return
+        try:
+            res = model.summary(n_boot=n_boot, alpha=alpha, interval=interval,
+                                random_state=seed, max_failed=max_failed, n_threads=n_threads)
+        except ValueError as exc:
+            assert "max_failed" in str(exc)
+            record_event("too many failed replicates")
+            return
+    record_event("an answer" + (" with failed replicates" if res.n_failed else ""))
+    k = 3
+    reps = np.reshape(np.array(res.replicates), (-1, k))
+    assert np.all(np.isfinite(reps))
+    assert res.n_failed <= max_failed * n_boot + 1e-9 and res.n_failed <= n_boot - 2
+    assert np.all(np.isfinite(res.bse)) and np.all(res.bse >= 0)
+    assert np.all(np.isfinite(res.conf_int))
+    assert np.all(res.conf_int[..., 0] <= res.conf_int[..., 1])
+    ok = res.bse > 0
+    assert np.all((res.pvalues[ok] >= 0) & (res.pvalues[ok] <= 1))
+    assert np.all(np.isnan(res.pvalues[~ok]))
+    lo, hi = reps.min(axis=0), reps.max(axis=0)
+    pct = np.reshape(res.conf_int_percentile, (-1, k, 2))
+    assert np.all((pct[..., 0] >= lo - 1e-9 * (1 + abs(lo))) &
+                  (pct[..., 1] <= hi + 1e-9 * (1 + abs(hi))))

@@ -201,12 +201,13 @@ class CensoredQuantileSummary(QuantileSummary):
         cov = np.empty((n_q, k, k))
         for j in range(n_q):
             cov[j] = np.atleast_2d(np.cov(reps[:, j, :], rowvar=False))
-        super().__init__(coef=coef, cov=cov, se="boot", alpha=alpha, quantile=quantile,
-                         scalar=scalar, names=names, nobs=nobs, bootstrap="pipeline",
-                         replicates=[reps[:, j, :] for j in range(n_q)])
+        with np.errstate(divide="ignore", invalid="ignore"):  # its t tests are replaced
+            super().__init__(coef=coef, cov=cov, se="boot", alpha=alpha, quantile=quantile,
+                             scalar=scalar, names=names, nobs=nobs, bootstrap="pipeline",
+                             replicates=[reps[:, j, :] for j in range(n_q)])
         bse = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = coef / bse
+            z = np.where(bse > 0, coef / bse, np.nan)  # equal replicates: no test
         pvalues = 2.0 * stats.norm.sf(np.abs(z))
         crit = stats.norm.ppf(1.0 - alpha / 2.0)
         normal = np.stack([coef - crit * bse, coef + crit * bse], axis=-1)
@@ -249,6 +250,12 @@ def bootstrap_summary(model, *, se="boot", n_boot=200, alpha=0.05, interval="per
     See :meth:`statoptim.CensoredQuantileRegressor.summary` for the
     parameters. Uses the training data and parameters that ``fit`` kept.
     """
+    if isinstance(se, str) and se in ("iid", "nid", "ker", "rank"):
+        raise ValueError(
+            f"se must be 'boot' for CensoredQuantileRegressor, got {se!r}: the analytic "
+            "methods of QuantileRegressor.summary hold the weights fixed, which ignores the "
+            "estimation of the censoring survival and of the propensities"
+        )
     check_choice(se, "se", SE_METHODS)
     n_boot = check_int(n_boot, "n_boot", minimum=2)
     alpha = check_real(alpha, "alpha", low=0, high=1, low_open=True, high_open=True)
@@ -320,6 +327,18 @@ def bootstrap_summary(model, *, se="boot", n_boot=200, alpha=0.05, interval="per
         names += [str(s) for s in feature_names]
     else:
         names += [f"x{i}" for i in range(1, X.shape[1] + 1)]
+    constant = np.ptp(reps, axis=0) == 0  # (n_quantiles, n_coef)
+    if constant.any():
+        j, i = (int(v[0]) for v in np.nonzero(constant))
+        warnings.warn(
+            f"summary: the {n_ok} bootstrap replicates of {int(constant.sum())} "
+            f"coefficient(s) are all equal (first: {names[i]!r} at quantile "
+            f"{np.atleast_1d(quantile)[j]:g}), so their standard error is 0 and their z "
+            "statistic and p-value are undefined (NaN); the data are too few or too tied "
+            "for the bootstrap",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return CensoredQuantileSummary(
         coef=coef, alpha=alpha, quantile=np.atleast_1d(np.asarray(quantile, dtype=float)),
         scalar=np.ndim(quantile) == 0, names=names, nobs=X.shape[0], replicates=reps, interval=interval,
