@@ -202,6 +202,8 @@ def test_failed_replicates_are_counted_warned_and_limited():
                        r"replicates failed, more than max_failed=0.1") as info:
         model.summary(n_boot=50, random_state=0)
     assert "no row of X is both complete" in str(info.value)
+    with pytest.raises(ValueError, match=r"failed, fewer than 2 are left"):
+        model.summary(n_boot=2, random_state=4, max_failed=0.6, interval="normal")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = model.summary(n_boot=50, random_state=0, max_failed=0.9, interval="normal")

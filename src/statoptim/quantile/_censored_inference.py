@@ -291,10 +291,11 @@ def bootstrap_summary(model, *, se="boot", n_boot=200, alpha=0.05, interval="per
     if n_failed:
         first = results[failed[0]][0]
         if n_failed / n_boot > max_failed or n_boot - n_failed < 2:
+            why = (f"more than max_failed={max_failed:g} of them"
+                   if n_failed / n_boot > max_failed else "fewer than 2 are left")
             raise ValueError(
                 f"summary(se='boot'): {n_failed} of {n_boot} bootstrap replicates failed, "
-                f"more than max_failed={max_failed:g} of them (replicate {failed[0]}: "
-                f"{first}). The estimator does not fit resamples of these data reliably; "
+                f"{why} (replicate {failed[0]}: {first}). The estimator does not fit resamples of these data reliably; "
                 "intervals from the replicates that succeed would be biased. Check the "
                 "data (censoring, missingness), or raise max_failed"
             )
@@ -341,6 +342,6 @@ def bootstrap_summary(model, *, se="boot", n_boot=200, alpha=0.05, interval="per
         )
     return CensoredQuantileSummary(
         coef=coef, alpha=alpha, quantile=np.atleast_1d(np.asarray(quantile, dtype=float)),
-        scalar=np.ndim(quantile) == 0, names=names, nobs=X.shape[0], replicates=reps, interval=interval,
-        n_boot=n_boot, failed=failed, entropy=entropy, spawn_key=key,
+        scalar=np.ndim(quantile) == 0, names=names, nobs=X.shape[0], replicates=reps,
+        interval=interval, n_boot=n_boot, failed=failed, entropy=entropy, spawn_key=key,
     )
