@@ -1,5 +1,6 @@
 """Quantile regression by the MM algorithm of Hunter & Lange (2000), finished exactly."""
 from statoptim.quantile._censored import CensoredQuantileRegressor, DependentCensoringWarning
+from statoptim.quantile._censored_inference import CensoredQuantileSummary
 from statoptim.quantile._estimators import QuantileRegressor
 from statoptim.quantile._inference import QuantileSummary
 from statoptim.quantile._ipw import (
@@ -20,6 +21,7 @@ __all__ = ["QuantileRegressor", "QuantileSummary", "pinball_loss", "solve_quanti
 __all__ += ["QuantileProcess", "plot_process"]
 __all__ += [
     "CensoredQuantileRegressor",
+    "CensoredQuantileSummary",
     "CensoringTestResult",
     "DependentCensoringWarning",
     "KaplanMeierResult",

@@ -1,6 +1,7 @@
 """Quantile regression for right-censored responses with missing covariates (IPW)."""
 from __future__ import annotations
 
+import copy
 import warnings
 
 import numpy as np
@@ -9,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from statoptim._validation import _describe, check_choice, validate_named
+from statoptim.quantile._censored_inference import bootstrap_summary, training_checksum
 from statoptim.quantile._checks import (
     as_float_array,
     check_count,
@@ -372,6 +374,11 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self.preprocess = preprocess
         self.n_threads = n_threads
 
+    # set on the private clones that summary() refits to resampled rows of the training
+    # data: they skip the input validation (done by the original fit), the score test of
+    # the censoring (a diagnostic) and keep no training data
+    _replicate = False
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
@@ -397,12 +404,15 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self : CensoredQuantileRegressor
             The fitted estimator.
         """
-        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
-            X, y = validate_named(self, X, y, dtype=np.float64, order="C",
-                                  ensure_all_finite="allow-nan", y_numeric=True)
-        if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
-            raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
-        y = np.ascontiguousarray(y, dtype=np.float64)
+        if self._replicate:  # summary(): rows of the arrays validated by the original fit
+            self.n_features_in_ = X.shape[1]
+        else:
+            with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+                X, y = validate_named(self, X, y, dtype=np.float64, order="C",
+                                      ensure_all_finite="allow-nan", y_numeric=True)
+            if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
+                raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
+            y = np.ascontiguousarray(y, dtype=np.float64)
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise ValueError(
@@ -420,6 +430,12 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                               ("auto", "exact", "fft"))
         leave_one_out = check_flag(self.leave_one_out, "leave_one_out")
         event = _check_event(event, n_samples)
+        if not self._replicate:
+            # kept for summary(): references to the validated arrays (event is a copy),
+            # a checksum that detects later in-place changes and the parameters of the fit
+            self._training_data = (X, y, event)
+            self._training_checksum = training_checksum(X, y, event)
+            self._fit_params = copy.deepcopy(self.get_params(deep=False))
         weight_cap = _optional_float(self.weight_cap, "weight_cap", 0.0, np.inf, high_open=True)
         cap_q = _optional_float(self.weight_cap_quantile, "weight_cap_quantile", 0.0, 1.0)
         g_min = _optional_float(self.g_min, "g_min", 0.0, 1.0)
@@ -518,7 +534,8 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         # the missingness depends on the response)
         self.censoring_test_ = None
         observed_cols = np.flatnonzero(~missing.any(axis=0))
-        if not observed.all() and observed_cols.size:
+        # (bootstrap replicates of summary() skip this diagnostic: _replicate is set)
+        if not observed.all() and observed_cols.size and not self._replicate:
             self.censoring_test_ = censoring_dependence_test(y, event, X[:, observed_cols])
             if method_name == "ipw" and censoring == "marginal":
                 self._check_dependent_censoring(self.censoring_test_)
@@ -567,6 +584,91 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self.propensity_ = propensity
         self.censoring_survival_ = g_left
         return self
+
+    def summary(self, *, se="boot", n_boot=200, alpha=0.05, interval="percentile",
+                random_state=None, n_threads=None, max_failed=0.1):
+        """Bootstrap standard errors, tests and confidence intervals of the coefficients.
+
+        The whole pipeline is bootstrapped: each replicate resamples the rows
+        of the training data ``(X, y, event)`` with replacement (rows with
+        missing covariates and censored rows included) and refits a new
+        estimator with the parameters of this fit, so the censoring survival
+        (Kaplan-Meier or Beran), the propensities and the weighted fit are
+        re-estimated every time and their variability enters the standard
+        errors. ``fit`` keeps references to its validated ``X`` and ``y``
+        (not copies) for this; modifying them in place afterwards is detected
+        and refused.
+
+        Replicate ``b`` draws its rows from
+        ``np.random.SeedSequence(entropy, spawn_key=(b,))`` (the convention of
+        :func:`statoptim.studies.replication_seed`), and its kernels run on one
+        thread, so the result depends on ``random_state`` only, not on
+        ``n_threads``. The score test of the censoring on the covariates
+        (``censoring_test_``, a diagnostic) is skipped in the replicates;
+        other warnings of the replicate fits are collected and reissued once
+        per category with the number of replicates that issued them.
+
+        Parameters
+        ----------
+        se : {"boot"}, default="boot"
+            The only method: plug-in formulas with the weights held fixed
+            would ignore the estimation of the censoring survival and of the
+            propensities.
+        n_boot : int >= 2, default=200
+            Bootstrap replicates.
+        alpha : float in (0, 1), default=0.05
+            The intervals have level ``1 - alpha``. The percentile interval
+            needs ``n_boot * alpha / 2`` of at least 1 (a warning says when
+            its ends are the extreme replicates); a few dozen are better.
+        interval : {"percentile", "normal"}, default="percentile"
+            What ``conf_int`` holds: ``"percentile"``, the ``alpha / 2`` and
+            ``1 - alpha / 2`` quantiles of the replicates (Efron's percentile
+            interval, which follows skewed sampling distributions);
+            ``"normal"``, ``coef -+ z_{1 - alpha/2} bse`` with the bootstrap
+            standard deviation ``bse``. Both are kept in the result
+            (``conf_int_percentile``, ``conf_int_normal``).
+        random_state : int, SeedSequence, Generator or None, default=None
+            Seed of the resampling. An int ``s`` seeds replicate ``b`` with
+            ``SeedSequence(s, spawn_key=(b,))``; with None the entropy drawn
+            is kept in the result (``entropy``) so the run can be repeated.
+        n_threads : int, default=None
+            Replicates fitted in parallel threads (the kernels and the solver
+            release the GIL); None uses every available CPU.
+        max_failed : float in [0, 1), default=0.1
+            Largest share of replicates allowed to fail (a resample without
+            a complete uncensored row, with failing positivity, or a
+            Peng-Huang grid that cannot reach the quantile). Failed
+            replicates are left out, counted in the result and reported by a
+            ``RuntimeWarning``; more than this share (or fewer than 2
+            successful replicates) raise a ``ValueError``.
+
+        Returns
+        -------
+        CensoredQuantileSummary
+            A :class:`statoptim.QuantileSummary`: ``coef``, ``bse``,
+            ``tvalues`` (z statistics), ``pvalues`` (two-sided normal),
+            ``conf_int``, ``cov``, ``replicates`` (intercept first; a leading
+            quantile axis for several quantiles), a printable table,
+            ``to_frame()``, and ``conf_int_percentile``, ``conf_int_normal``,
+            ``n_failed``, ``failed_replicates``, ``entropy``.
+
+        Raises
+        ------
+        ValueError
+            For an invalid argument, or when too many replicates fail.
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+
+        References
+        ----------
+        Efron (1979), Bootstrap methods: another look at the jackknife, Ann.
+        Statist. 7, 1-26. Efron & Tibshirani (1993), An Introduction to the
+        Bootstrap, chapters 12-13 (percentile and normal intervals).
+        """
+        check_is_fitted(self)
+        return bootstrap_summary(self, se=se, n_boot=n_boot, alpha=alpha, interval=interval,
+                                 random_state=random_state, n_threads=n_threads,
+                                 max_failed=max_failed)
 
     def _effective_size(self, weights, use, n_samples):
         """n_eff_ and max_weight_share_ (scale-free), with the extreme-weight warning."""
