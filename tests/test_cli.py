@@ -299,9 +299,9 @@ def test_a_second_run_on_one_results_folder_is_refused(tmp_path, capsys):
                               "--batch-size", "1", "--out", out],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        # 12 chunks: replications 0 and 1 of the 6 settings (tasks go replication first)
-        _wait_for(lambda: _holder_pid(out) == first.pid and _n_chunks(out) >= 12,
-                  "lock taken and 12 chunks written", first)
+        # 14 chunks: replications 0 and 1 of the 7 settings (tasks go replication first)
+        _wait_for(lambda: _holder_pid(out) == first.pid and _n_chunks(out) >= 14,
+                  "lock taken and 14 chunks written", first)
         line = assert_usage_error(capsys, QUANTILE + ["--replications", "2", "--out", out],
                                   "argument --out", "in use by another run",
                                   f"pid {first.pid}")
@@ -311,7 +311,7 @@ def test_a_second_run_on_one_results_folder_is_refused(tmp_path, capsys):
                      out=out, progress=False)
         # reading is allowed meanwhile: the completed chunks, no file touched
         records = load_results(out, n_replications=2)
-        assert len(records) == 12
+        assert len(records) == 14
         assert main(QUANTILE + ["--replications", "2", "--out", out, "--summarize-only"]) == 0
         assert "Design B" in capsys.readouterr().out
         first.send_signal(signal.SIGINT)
@@ -327,7 +327,7 @@ def test_a_second_run_on_one_results_folder_is_refused(tmp_path, capsys):
     assert last.endswith("run the same command again to resume")
     # the lock is free again, and a rerun resumes: replications 0 and 1 are all stored
     assert main(QUANTILE + ["--replications", "2", "--out", out]) == 0
-    assert "12 replications in" in capsys.readouterr().out
+    assert "14 replications in" in capsys.readouterr().out
 
 
 def test_ctrl_c_under_dask_ends_with_the_resume_line(tmp_path):

@@ -96,6 +96,10 @@ TABLES = {
         "quantile_bias_mse_design_a": (["coef", "censoring", "missing", "q", "bias", "mse",
                                         "talk_bias", "talk_mse", "replications"], 18),
         "quantile_bias_mse_design_b": (["coef", "q", "bias", "mse", "oracle_bias"], 18),
+        "quantile_bias_mse_design_c": (["coef", "q", "truth", "marginal_bias", "marginal_mse",
+                                        "conditional_bias", "conditional_mse",
+                                        "peng_huang_bias", "peng_huang_mse",
+                                        "marginal_warned", "replications"], 6),
         "quantile_time_per_fit": (["n", "here_ms", "talk_s", "talk_over_here"], 1),
     },
     "optimizers": {

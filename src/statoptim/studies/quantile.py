@@ -15,6 +15,13 @@ the talk's table, an oracle fit on the uncensored complete data, the
 effective sample size of the weights, the time per fit beside the talk's (each
 labelled with where it was measured), and with ``--out DIR`` writes the tables
 as CSV and JSON and the box plot of theta1 estimates per situation there.
+
+Design C adds censoring that depends on the covariate: ``T = 1 + 2x + e``,
+``C = 4.5 - 1.5x + u`` with ``x ~ U(0, 2)`` and ``e, u ~ N(0, 1)`` (about 52%
+censored). Kaplan-Meier weights assume ``C`` independent of ``x`` and are
+inconsistent there; the locally weighted estimator (``censoring=
+"conditional"``) and Peng & Huang's only need ``T`` and ``C`` independent
+given ``x``. The three are fitted side by side on every sample.
 """
 from __future__ import annotations
 
@@ -22,11 +29,19 @@ import time
 import warnings
 
 import numpy as np
+from scipy.stats import norm
 
 from statoptim.studies._output import Column, StudyOutput, Table
-from statoptim.studies._runner import deprecated_figure_option, int_at_least, register
+from statoptim.studies._runner import (
+    _Store,
+    deprecated_figure_option,
+    given,
+    int_at_least,
+    register,
+)
 
-__all__ = ["CELLS", "QUANTILES", "TALK_TABLE", "replicate", "run"]
+__all__ = ["CELLS", "DESIGN_C_ESTIMATORS", "QUANTILES", "TALK_TABLE", "make_design_c",
+           "replicate", "run", "summarize", "summarize_design_c"]
 
 QUANTILES = (0.25, 0.5, 0.75)
 # (censoring, missing) cells of the talk
@@ -51,6 +66,108 @@ TRUTH = {"theta1": 4.5, "theta2": -2.0}
 #: at n = 20; none of 1,200 at n = 30).
 MIN_N = 50
 
+#: Design C (covariate-dependent censoring): the setting's ``design`` value,
+#: the estimators fitted side by side (output prefix -> estimator parameters)
+#: and the truth: slope 2 at every quantile, intercept ``1 + Phi^-1(q)``.
+DESIGN_C = "covariate"
+DESIGN_C_ESTIMATORS = {
+    "marginal": {},
+    "conditional": {"censoring": "conditional"},
+    "peng_huang": {"method": "peng-huang"},
+}
+DESIGN_C_LABELS = {"marginal": "marginal IPW", "conditional": "conditional",
+                   "peng_huang": "Peng-Huang"}
+DESIGN_C_SLOPE = 2.0
+#: Bootstrap coverage: the estimator whose slope intervals are checked per design
+#: (design B: the marginal IPW fit of ``replicate``; design C: the conditional one).
+COVERAGE_LEVEL = 0.95
+
+
+def design_c_truth(coef, q):
+    """True ``theta0`` (``1 + Phi^-1(q)``) or ``theta1`` (2) of design C at quantile ``q``."""
+    return DESIGN_C_SLOPE if coef == "theta1" else 1.0 + float(norm.ppf(q))
+
+
+def make_design_c(n, rng):
+    """Simulate design C: ``(X, y, event)`` with ``X`` of shape ``(n, 1)``.
+
+    ``T = 1 + 2x + e``, ``C = 4.5 - 1.5x + u``, ``x ~ U(0, 2)``, ``e, u ~
+    N(0, 1)`` independent; ``y = min(T, C)``, ``event = T <= C``.
+    """
+    x = rng.uniform(0.0, 2.0, n)
+    t = 1.0 + DESIGN_C_SLOPE * x + rng.standard_normal(n)
+    c = 4.5 - 1.5 * x + rng.standard_normal(n)
+    return x[:, None], np.minimum(t, c), (t <= c).astype(np.int64)
+
+
+def _bootstrap_slope(model, setting, rng, out, truth):
+    """Add the bootstrap interval of the slope and whether it covers ``truth``.
+
+    Outputs ``boot_lo_q{q}``, ``boot_hi_q{q}``, ``boot_covers_q{q}`` (1.0/0.0,
+    NaN when the bootstrap failed) and ``boot_failed`` (1.0 when
+    ``summary`` refused: too many failed replicates).
+    """
+    try:
+        with warnings.catch_warnings():
+            # the replicates' own warnings (small resamples: a tie at the largest
+            # time, extreme weights) and a few failed replicates (RuntimeWarning,
+            # counted by summary) are expected here; a refusal is counted below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for prefix in ("CensoredQuantileRegressor: ", "summary: "):
+                warnings.filterwarnings("ignore", message=prefix, category=UserWarning)
+            res = model.summary(se="boot", n_boot=setting["n_boot"],
+                                alpha=1.0 - COVERAGE_LEVEL, random_state=rng, n_threads=1)
+        ci = np.asarray(res.conf_int)[:, 1, :]  # (n_quantiles, 2): the first slope
+        out["boot_failed"] = 0.0
+    except ValueError:
+        ci = np.full((len(QUANTILES), 2), np.nan)
+        out["boot_failed"] = 1.0
+    for k, q in enumerate(QUANTILES):
+        lo, hi = float(ci[k, 0]), float(ci[k, 1])
+        out[f"boot_lo_q{q}"], out[f"boot_hi_q{q}"] = lo, hi
+        out[f"boot_covers_q{q}"] = (float(lo <= truth <= hi) if np.isfinite(lo)
+                                    else float("nan"))
+
+
+def _replicate_design_c(setting, rng):
+    """Design C: the three estimators on one sample (see :func:`replicate`)."""
+    from statoptim import CensoredQuantileRegressor
+    from statoptim.quantile import DependentCensoringWarning
+
+    X, y, event = make_design_c(setting["n"], rng)
+    out = {"censored_share": float(1.0 - event.mean())}
+    models = {}
+    for name, params in DESIGN_C_ESTIMATORS.items():
+        model = CensoredQuantileRegressor(quantile=list(QUANTILES), **params)
+        # every warning is caught (silenced); the marginal fit's expected
+        # DependentCensoringWarning is counted
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                model.fit(X, y, event=event)
+                failed = False
+            except ValueError:  # e.g. a Peng-Huang grid that cannot reach q at tiny n
+                failed = True
+        out[f"{name}_warned"] = float(any(issubclass(w.category, DependentCensoringWarning)
+                                          for w in caught))
+        out[f"{name}_failed"] = float(failed)
+        for k, q in enumerate(QUANTILES):
+            out[f"{name}_theta0_q{q}"] = np.nan if failed else float(model.intercept_[k])
+            out[f"{name}_theta1_q{q}"] = np.nan if failed else float(model.coef_[k, 0])
+        models[name] = None if failed else model
+    if setting.get("n_boot"):
+        if models["conditional"] is None:
+            _bootstrap_slope_failed(out)
+        else:
+            _bootstrap_slope(models["conditional"], setting, rng, out, DESIGN_C_SLOPE)
+    return out
+
+
+def _bootstrap_slope_failed(out):
+    out["boot_failed"] = 1.0
+    for q in QUANTILES:
+        out[f"boot_lo_q{q}"] = out[f"boot_hi_q{q}"] = out[f"boot_covers_q{q}"] = float("nan")
+
 
 def replicate(setting, rng):
     """One replication: simulate, fit the IPW estimator and the oracle.
@@ -60,7 +177,21 @@ def replicate(setting, rng):
     intercept, ``n_eff`` (Kish's effective sample size of the weights,
     ``(sum w)^2 / sum w^2``), ``max_weight_share`` and ``seconds`` (the IPW
     fit, all three quantiles, weights included).
+
+    With ``design="covariate"`` (design C; ``setting`` holds ``design`` and
+    ``n``) it fits the estimators of :data:`DESIGN_C_ESTIMATORS` instead and
+    returns ``{est}_theta0_q{q}``, ``{est}_theta1_q{q}`` (NaN when the fit
+    failed), ``{est}_failed`` and ``{est}_warned`` (1.0 when it issued a
+    ``DependentCensoringWarning``, silenced here) and ``censored_share``.
+
+    When ``setting`` holds ``n_boot`` > 0 (``--coverage``), design B and C
+    replications also hold the percentile bootstrap interval of the slope
+    (``theta1``; the marginal IPW fit in design B, the conditional one in
+    design C) with ``n_boot`` replicates, seeded from ``rng``: see
+    ``_bootstrap_slope``.
     """
+    if setting["design"] == DESIGN_C:
+        return _replicate_design_c(setting, rng)
     from statoptim import CensoredQuantileRegressor, QuantileRegressor
     from statoptim.datasets import make_censored_quantile
 
@@ -86,15 +217,23 @@ def replicate(setting, rng):
             out[f"{name}_theta2_q{q}"] = float(est.coef_[k, 1])
     out["n_eff"] = float(model.n_eff_)
     out["max_weight_share"] = float(model.max_weight_share_)
+    if setting.get("n_boot") and setting["design"] == "identifiable":
+        _bootstrap_slope(model, setting, rng, out, TRUTH["theta1"])
     return out
 
 
-def _settings(n_samples):
+def _settings(n_samples, n_boot=0):
+    """The grid: designs A and B per cell, then design C.
+
+    ``n_boot`` > 0 (``--coverage``) adds it to the design B and C settings.
+    """
+    boot = {"n_boot": n_boot} if n_boot else {}
     return [
-        {"design": design, "censoring": c, "missing": m, "n": n_samples}
+        {"design": design, "censoring": c, "missing": m, "n": n_samples,
+         **(boot if design == "identifiable" else {})}
         for design in ("talk", "identifiable")
         for c, m in CELLS
-    ]
+    ] + [{"design": DESIGN_C, "n": n_samples, **boot}]
 
 
 def _cell_name(censoring, missing):
@@ -110,6 +249,8 @@ def summarize(records):
     """
     groups = {}
     for rec in records:
+        if rec["design"] == DESIGN_C:
+            continue
         groups.setdefault((rec["design"], rec["censoring"], rec["missing"]), []).append(rec)
     summary = {}
     for key, recs in groups.items():
@@ -126,6 +267,133 @@ def summarize(records):
         cell["seconds"] = float(np.median([r["seconds"] for r in recs]))
         summary[key] = cell
     return summary
+
+
+def summarize_design_c(records):
+    """Bias and MSE per (estimator, coefficient, quantile) of design C.
+
+    Returns ``None`` without design C records, else a dict mapping
+    ``"{est}_{coef}_q{q}"`` to ``(bias, mse, n_ok)`` over the replications
+    whose fit succeeded, plus ``"{est}_failed"`` (count), ``"{est}_warned"``
+    (share of replications with a ``DependentCensoringWarning``),
+    ``"censored_share"`` (mean) and ``"replications"``.
+    """
+    recs = [r for r in records if r["design"] == DESIGN_C]
+    if not recs:
+        return None
+    cell = {"replications": len(recs),
+            "censored_share": float(np.mean([r["censored_share"] for r in recs]))}
+    for est in DESIGN_C_ESTIMATORS:
+        cell[f"{est}_failed"] = int(sum(r[f"{est}_failed"] for r in recs))
+        cell[f"{est}_warned"] = float(np.mean([r[f"{est}_warned"] for r in recs]))
+        for coef in ("theta0", "theta1"):
+            for q in QUANTILES:
+                values = np.array([r[f"{est}_{coef}_q{q}"] for r in recs])
+                values = values[np.isfinite(values)]
+                err = values - design_c_truth(coef, q)
+                if err.size:
+                    cell[f"{est}_{coef}_q{q}"] = (float(err.mean()), float(np.mean(err**2)),
+                                                  int(err.size))
+                else:
+                    cell[f"{est}_{coef}_q{q}"] = (None, None, 0)
+    return cell
+
+
+def summarize_coverage(records):
+    """Coverage of the bootstrap slope intervals per design B cell and design C.
+
+    Returns a list of rows ``{"design", "cell", "estimator", "q", "truth",
+    "coverage", "mc_se", "width", "replications", "failed", "n_boot"}``
+    (``mc_se = sqrt(coverage (1 - coverage) / replications)``, the Monte Carlo
+    standard error; ``width``, the mean interval length), over the
+    replications that hold an interval; empty when none does.
+    """
+    groups = {}
+    for rec in records:
+        if "boot_failed" in rec:
+            key = (rec["design"], rec.get("censoring"), rec.get("missing"))
+            groups.setdefault(key, []).append(rec)
+    rows = []
+    order = [("identifiable", c, m) for c, m in CELLS] + [(DESIGN_C, None, None)]
+    for key in order:
+        recs = groups.get(key)
+        if not recs:
+            continue
+        design, c, m = key
+        in_c = design == DESIGN_C
+        for q in QUANTILES:
+            covers = np.array([r[f"boot_covers_q{q}"] for r in recs])
+            ok = np.isfinite(covers)
+            n_ok = int(ok.sum())
+            width = np.array([r[f"boot_hi_q{q}"] - r[f"boot_lo_q{q}"] for r in recs])[ok]
+            cov = float(covers[ok].mean()) if n_ok else None
+            rows.append({
+                "design": "C" if in_c else "B",
+                "cell": "x-dependent" if in_c else _cell_name(c, m),
+                "estimator": "conditional" if in_c else "marginal IPW",
+                "q": q, "truth": DESIGN_C_SLOPE if in_c else TRUTH["theta1"],
+                "coverage": cov,
+                "mc_se": None if cov is None else float(np.sqrt(cov * (1 - cov) / n_ok)),
+                "width": float(width.mean()) if n_ok else None,
+                "replications": n_ok, "failed": len(recs) - n_ok,
+                "n_boot": int(recs[0]["n_boot"]),
+            })
+    return rows
+
+
+def _design_c_table(cell, n_samples):
+    """Design C: bias and MSE of the three estimators side by side."""
+    columns = [Column("coef"), Column("q"), Column("truth", fmt="{:+.4f}")]
+    for est in DESIGN_C_ESTIMATORS:
+        label = DESIGN_C_LABELS[est]
+        columns += [Column(f"{est}_bias", f"{label} bias", "{:+.4f}"),
+                    Column(f"{est}_mse", f"{label} MSE", "{:.4f}"),
+                    Column(f"{est}_ok", show=False)]
+    columns += [Column("marginal_warned", show=False), Column("censored_share", show=False),
+                Column("replications", "reps")]
+    table = Table(
+        "quantile_bias_mse_design_c",
+        "\nDesign C, censoring depending on the covariate: T = 1 + 2x + N(0,1), "
+        "C = 4.5 - 1.5x + N(0,1), x ~ U(0,2)\n(truth: slope 2, intercept 1 + Phi^-1(q)); "
+        f"n = {n_samples}",
+        columns)
+    for coef in ("theta1", "theta0"):
+        for q in QUANTILES:
+            row = {"coef": coef, "q": q, "truth": design_c_truth(coef, q),
+                   "marginal_warned": cell["marginal_warned"],
+                   "censored_share": cell["censored_share"],
+                   "replications": cell["replications"]}
+            for est in DESIGN_C_ESTIMATORS:
+                bias, mse, n_ok = cell[f"{est}_{coef}_q{q}"]
+                row.update({f"{est}_bias": bias, f"{est}_mse": mse, f"{est}_ok": n_ok})
+            table.add(row)
+    notes = [(f"{100 * cell['censored_share']:.0f}% censored on average; the marginal IPW "
+              "fit issued a DependentCensoringWarning (silenced) in "
+              f"{100 * cell['marginal_warned']:.0f}% of the replications: its Kaplan-Meier "
+              "weights assume censoring independent of x.")]
+    failed = {DESIGN_C_LABELS[e]: cell[f"{e}_failed"] for e in DESIGN_C_ESTIMATORS
+              if cell[f"{e}_failed"]}
+    if failed:
+        notes.append("failed fits, left out of bias and MSE: "
+                     + ", ".join(f"{k} {v}" for k, v in failed.items()))
+    table.note = "\n".join(notes)
+    return table
+
+
+def _coverage_table(rows, n_samples):
+    """Coverage of the 95% percentile bootstrap intervals of the slope."""
+    columns = [Column("design"), Column("cell"), Column("estimator"), Column("q"),
+               Column("truth", fmt="{:g}"), Column("coverage", fmt="{:.3f}"),
+               Column("mc_se", "MC s.e.", "{:.3f}"), Column("width", "mean width", "{:.4f}"),
+               Column("replications", "reps"), Column("failed"), Column("n_boot", "B")]
+    table = Table(
+        "quantile_bootstrap_coverage",
+        f"\nCoverage of the {100 * COVERAGE_LEVEL:.0f}% percentile bootstrap intervals of "
+        f"the slope (pipeline bootstrap); n = {n_samples}",
+        columns, rows)
+    table.note = ("MC s.e. = sqrt(coverage (1 - coverage) / reps); 'failed': replications "
+                  "whose bootstrap (or fit) failed, left out.")
+    return table
 
 
 def _bias_tables(summary, n_samples):
@@ -235,6 +503,12 @@ def _add_arguments(parser):
     from statoptim.studies._engine import add_runner_arguments
 
     n_type = int_at_least(MIN_N, " (smaller censored samples leave too few complete rows)")
+    parser.add_argument("--coverage", action="store_true",
+                        help="also bootstrap the slope in every design B and C replication "
+                             "and print the coverage of the 95%% intervals (costs about a "
+                             "second per replication at n = 2000)")
+    parser.add_argument("--n-boot", type=int_at_least(20), default=200, action=_Store,
+                        help="bootstrap replicates per interval with --coverage (default 200)")
     parser.add_argument("--n", type=n_type, default=500, help="sample size per replication")
     parser.add_argument("--timing-n", type=n_type, nargs="*", default=[500, 1000, 2000],
                         help="sample sizes of the time-per-fit table (empty to skip)")
@@ -248,7 +522,14 @@ def _add_arguments(parser):
 def _check_arguments(args):
     from statoptim.studies._engine import check_runner_arguments
 
-    check_runner_arguments(args, "quantile", _settings(args.n))
+    if given(args, "n_boot") and not args.coverage:
+        raise ValueError(f"argument --n-boot: applies to the bootstrap of --coverage, which "
+                         f"is off; add --coverage or drop --n-boot {args.n_boot}")
+    check_runner_arguments(args, "quantile", _settings(args.n, _n_boot(args)))
+
+
+def _n_boot(args):
+    return args.n_boot if args.coverage else 0
 
 
 FIGURE = "quantile_theta1_boxplot.png"
@@ -261,7 +542,7 @@ def run(args):
 
     output = StudyOutput(args, "quantile")
     output.start()
-    settings = _settings(args.n)
+    settings = _settings(args.n, _n_boot(args))
     t0 = time.perf_counter()
     records = run_from_args(replicate, settings, "quantile", args)
     elapsed = time.perf_counter() - t0
@@ -273,6 +554,12 @@ def run(args):
           "published numbers; 'oracle' fits the uncensored, complete data.")
     for table in _bias_tables(summary, args.n):
         output.table(table)
+    design_c = summarize_design_c(records)
+    if design_c is not None:
+        output.table(_design_c_table(design_c, args.n))
+    coverage = summarize_coverage(records)
+    if coverage:
+        output.table(_coverage_table(coverage, args.n))
     verb = "read from" if args.summarize_only else "computed, in"
     print(f"\n{len(records)} replications in {elapsed:.1f} s ({verb} "
           f"{args.out or 'memory'})")
