@@ -61,7 +61,13 @@ def cluster():
     client = distributed.Client(cluster)
     yield cluster, client
     client.close()
-    cluster.close()
+    try:
+        cluster.close()
+    except KeyError:
+        # distributed's LocalCluster can be told of a worker's removal after it already
+        # dropped the worker from scheduler_info (a race after scaling down, seen under
+        # load: KeyError in SpecCluster._update_worker_status); the cluster is closed.
+        pass
 
 
 def _same(records, reference):
