@@ -10,5 +10,6 @@ from statoptim.studies import quantile, quantile_solver  # noqa: F401,E402
 from statoptim.studies import multiview  # noqa: F401,E402
 from statoptim.studies import ssvd  # noqa: F401,E402
 from statoptim.studies import optimizers  # noqa: F401,E402
+from statoptim.studies import inference  # noqa: F401
 
 __all__ = ["STUDIES", "register"]
