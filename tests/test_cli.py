@@ -157,6 +157,11 @@ BAD_ARGUMENTS = [
     (["reproduce", "optimizers", "--figures", "{file}"], ["argument --out", "file"]),
     (["reproduce", "optimizers", "--out", "{file}"], ["argument --out"]),
     (["reproduce", "optimizers", "--replications", "0"], ["argument --replications"]),
+    # inference
+    (["reproduce", "inference", "--methods", "sandwich"], ["argument --methods", "'sandwich'"]),
+    (["reproduce", "inference", "--n", "10"], ["argument --n", ">= 20"]),
+    (["reproduce", "inference", "--figure", "{tmp}/missing/c.png"],
+     ["argument --figure", "written into --out DIR now"]),
 ]
 
 

@@ -85,6 +85,8 @@ TINY = {
     "optimizers": ["--epochs", "1"],
     "ssvd": ["--repeats", "1", "--no-sparsepca", "--data", "{data}"],
     "multiview": ["--data", "{data}", "--no-inner-cv", "--rank", "2"],
+    "inference": ["--n", "60", "--quantiles", "0.5", "--methods", "iid", "nid",
+                  "--designs", "iid"],
 }
 COMMON = ["--replications", "1", "--jobs", "1", "--no-progress"]
 
@@ -115,6 +117,10 @@ TABLES = {
         "ssvd_lung_sized": (["method", "median_s", "nnz_rows_u", "relerr"], 6),
         "ssvd_lung200": (["method", "seconds", "rows_kept", "d1", "ari_kmeans4_v"], 2),
     },
+    "inference": {
+        "inference_coverage": (["method", "design", "errors", "n", "q", "coef", "coverage",
+                                "mcse"], 4),  # 2 methods x 2 coefficients
+    },
     "multiview": {
         "multiview_retrieval": (["data", "method", "map_ab", "map_ba", "p10_ab", "fit_s"],
                                 3 * 14),  # 7 TM rows, 5 + 2 baselines
@@ -131,6 +137,7 @@ FIGURES = {
     "optimizers": ["optimizers_gap_vs_time.png", "optimizers_paths_2d.png"],
     "ssvd": ["ssvd_lung200_right_vectors.png", "ssvd_lung200_reconstruction.png"],
     "multiview": ["multiview_precision_recall.png"],
+    "inference": ["inference_coverage.png"],
 }
 
 

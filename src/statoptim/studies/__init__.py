@@ -5,6 +5,7 @@ the CLI lists and runs whatever is registered.
 """
 # Importing a study module registers it.
 from statoptim.studies import (  # noqa: F401
+    inference,
     multiview,
     optimizers,
     quantile,
