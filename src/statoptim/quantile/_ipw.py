@@ -783,6 +783,19 @@ def _standardise(Z, h):
     return _scaled_coordinates(Z, h, "Z")
 
 
+def _check_time_event_Z(time, event, Z):
+    """Validated times, 0/1 events and covariates ``Z`` with one row per time."""
+    time = _check_time(time)
+    n_samples = time.shape[0]
+    event = _check_event(event, n_samples)
+    Z = _check_X(Z, "Z")
+    if Z.shape[0] != n_samples:
+        raise ValueError(
+            f"Z must have one row per entry of time ({n_samples}), got {Z.shape[0]} rows"
+        )
+    return time, event, Z
+
+
 def conditional_survival(
     time,
     event,
@@ -896,14 +909,8 @@ default="scott"
     >>> bool(np.allclose(flat, censoring_survival(y, d)))   # huge bandwidth: Kaplan-Meier
     True
     """
-    time = _check_time(time)
+    time, event, Z = _check_time_event_Z(time, event, Z)
     n_samples = time.shape[0]
-    event = _check_event(event, n_samples)
-    Z = _check_X(Z, "Z")
-    if Z.shape[0] != n_samples:
-        raise ValueError(
-            f"Z must have one row per entry of time ({n_samples}), got {Z.shape[0]} rows"
-        )
     left = check_flag(left, "left")
     if sample_weight is None:
         weights = np.ones(n_samples)
@@ -1003,14 +1010,8 @@ def censoring_dependence_test(time, event, Z):
     """
     from scipy.stats import chi2
 
-    time = _check_time(time)
+    time, event, Z = _check_time_event_Z(time, event, Z)
     n_samples = time.shape[0]
-    event = _check_event(event, n_samples)
-    Z = _check_X(Z, "Z")
-    if Z.shape[0] != n_samples:
-        raise ValueError(
-            f"Z must have one row per entry of time ({n_samples}), got {Z.shape[0]} rows"
-        )
     cens = event == 0
     if not cens.any():
         return CensoringTestResult(0.0, 0, 1.0)
