@@ -17,6 +17,7 @@ __all__ = [
     "as_float_array",
     "check_1d_finite",
     "check_choice",
+    "check_flag",
     "check_int",
     "check_n_threads",
     "check_positive_float",
@@ -366,6 +367,13 @@ def check_real(value, name, *, low=None, high=None, low_open=False, high_open=Fa
         raise ValueError(f"{name} must be a finite number{' ' + bounds if bounds else ''}, "
                          f"got {_describe(value)}")
     return float(value)
+
+
+def check_flag(value, name):
+    """Validate a boolean flag (Python or NumPy bool; 0/1 and strings are refused)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"{name} must be True or False, got {_describe(value)}")
 
 
 def check_int(value, name, minimum=1, maximum=None):

@@ -13,6 +13,7 @@ from statoptim._validation import (
     check_1d_finite,
     check_binary,
     check_choice,
+    check_flag,
     check_real,
 )
 
@@ -32,13 +33,6 @@ DEFAULT_LEARNING_RATE = {"sgd": 0.01, "momentum": 0.01, "rmsprop": 1e-3, "adam":
 #: separation LP (see :func:`column_scales`). In that range x**2, n * x**2 and the
 #: products with coefficients of order 1/x neither overflow nor leave the normal range.
 SAFE_EXPONENT = 100
-
-
-def check_bool(value, name):
-    """Validate a boolean flag (bool or numpy bool); returns a Python bool."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise ValueError(f"{name} must be True or False, got {_describe(value)}")
 
 
 def _not_sparse(value, name):
@@ -249,9 +243,9 @@ def method_hyper(method, *, momentum, rho, beta1, beta2, eps, nesterov, amsgrad,
     """Validate hyper-parameters and return (code, flags, adam_form_code, b1, b2, eps)."""
     check_choice(method, "solver" if method not in METHODS else "method", tuple(METHODS))
     eps = check_real(eps, "eps", low=0.0, low_open=True)
-    nesterov = check_bool(nesterov, "nesterov")
-    amsgrad = check_bool(amsgrad, "amsgrad")
-    eps_inside = check_bool(eps_inside, "eps_inside")
+    nesterov = check_flag(nesterov, "nesterov")
+    amsgrad = check_flag(amsgrad, "amsgrad")
+    eps_inside = check_flag(eps_inside, "eps_inside")
     flags = 0
     if method == "momentum":
         b1 = check_real(momentum, "momentum", low=0.0, high=1.0, high_open=True)

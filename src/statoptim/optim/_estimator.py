@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from statoptim._validation import (
     _describe,
     check_choice,
+    check_flag,
     check_positive_int,
     check_random_state,
     check_real,
@@ -24,7 +25,6 @@ from statoptim.optim._common import (
     DEFAULT_LEARNING_RATE,
     SAFE_EXPONENT,
     check_average,
-    check_bool,
     check_schedule,
     check_shuffle,
     column_scales,
@@ -275,7 +275,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             check_real(getattr(self, name), name, low=0.0, high=1.0, high_open=True)
         check_real(self.eps, "eps", low=0.0, low_open=True)
         for name in ("nesterov", "eps_inside", "amsgrad", "warm_start"):
-            check_bool(getattr(self, name), name)
+            check_flag(getattr(self, name), name)
         check_choice(self.adam_form, "adam_form", tuple(ADAM_FORMS))
         check_average(self.average)
         check_shuffle(self.shuffle)
@@ -361,7 +361,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self
         """
         alpha, tol, max_iter = self._validate_params()
-        warm_start = check_bool(self.warm_start, "warm_start")
+        warm_start = check_flag(self.warm_start, "warm_start")
         self._runner = None  # a refit never continues a previous minibatch state
         previous = None
         if warm_start and hasattr(self, "coef_"):

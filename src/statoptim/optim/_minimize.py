@@ -9,6 +9,7 @@ from scipy.optimize import OptimizeResult
 from statoptim._validation import (
     _describe,
     check_choice,
+    check_flag,
     check_int,
     check_positive_int,
     check_random_state,
@@ -18,7 +19,6 @@ from statoptim.optim._common import (
     DEFAULT_LEARNING_RATE,
     _as_real_array,
     check_average,
-    check_bool,
     check_schedule,
     check_shuffle,
     epoch_order,
@@ -90,7 +90,7 @@ class _Optimizer:
         if not np.all(np.isfinite(g)):
             raise ValueError(f"grad must be finite, got {int((~np.isfinite(g)).sum())} NaN or "
                              f"inf at step t = {self.t + 1}")
-        if check_bool(self.maximize, "maximize"):
+        if check_flag(self.maximize, "maximize"):
             g = -g
         t = check_int(self.t, "t", minimum=0)
         lr = DEFAULT_LEARNING_RATE[self._method] if self.learning_rate is None else check_real(
@@ -398,7 +398,7 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     tol = (1e-10 if method == "newton" else 1e-4) if tol is None else check_real(
         tol, "tol", low=0.0)
     n_iter_no_change = check_positive_int(n_iter_no_change, "n_iter_no_change")
-    sign = -1.0 if check_bool(maximize, "maximize") else 1.0
+    sign = -1.0 if check_flag(maximize, "maximize") else 1.0
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be None or callable, got {_describe(callback)}")
     lr = DEFAULT_LEARNING_RATE.get(method) if learning_rate is None else check_real(

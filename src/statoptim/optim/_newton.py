@@ -14,9 +14,10 @@ import numpy as np
 from scipy.linalg.blas import dsyrk
 from scipy.linalg.lapack import dpotrf, dpotrs
 
-from statoptim._validation import _describe, check_int, check_random_state, check_real
+from statoptim._validation import (
+    _describe, check_flag, check_int, check_random_state, check_real,
+)
 from statoptim.optim._common import (
-    check_bool,
     check_labels01,
     check_matrix,
     check_vector,
@@ -384,7 +385,7 @@ def newton_logistic(X, y, alpha, *, tol=1e-10, max_iter=100, theta0=None,
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     if theta0 is not None:
         theta0 = check_vector(theta0, "theta0", n_features + 1)
-    separation_check = check_bool(separation_check, "separation_check")
+    separation_check = check_flag(separation_check, "separation_check")
     if hessian_subsample is not None:
         hessian_subsample = check_int(hessian_subsample, "hessian_subsample", minimum=2)
     rng = np.random.default_rng(0) if rng is None else check_random_state(rng, "rng")

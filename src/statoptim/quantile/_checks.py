@@ -18,6 +18,7 @@ from statoptim._validation import (
 )
 from statoptim._validation import (
     check_binary as check_indicator,
+    check_flag,
 )
 from statoptim._validation import (
     check_quantiles as check_quantile_levels,
@@ -55,14 +56,6 @@ def check_finite(arr, name, what="NaN or infinite value(s)"):
         where = f"index {first[0]}" if arr.ndim == 1 else f"row {first[0]}, column {first[1]}"
         raise ValueError(f"{name} must be finite, got {int(bad.sum())} {what} (first at {where})")
     return arr
-
-
-def check_flag(value, name):
-    """A bool (Python or NumPy); 0/1 and strings are refused."""
-    ok = isinstance(value, (bool, np.bool_))
-    if not ok:  # a ValueError, as for every other parameter of an estimator
-        raise ValueError(f"{name} must be True or False, got {_describe(value)}")
-    return bool(value)
 
 
 def check_count(value, name, minimum=1):

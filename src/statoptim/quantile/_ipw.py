@@ -447,12 +447,7 @@ default="scott"
     h = _resolve_bandwidth(bandwidth, n_samples, n_features)
     method = check_choice(method, "method", ("auto", "exact", "fft"))
     leave_one_out = check_flag(leave_one_out, "leave_one_out")
-    try:
-        grid_spacing = check_number(grid_spacing, "grid_spacing", low=0, high=1, low_open=True)
-    except ValueError:
-        raise ValueError(
-            f"grid_spacing must be a number in (0, 1], got {_describe(grid_spacing)}"
-        ) from None
+    grid_spacing = _check_grid_spacing(grid_spacing)
     n_threads = _check_n_threads(n_threads, n_samples)
     if method == "fft" and n_features > 3:
         raise ValueError(
@@ -783,6 +778,16 @@ def _standardise(Z, h):
     return _scaled_coordinates(Z, h, "Z")
 
 
+def _check_grid_spacing(grid_spacing):
+    """Grid step of the binned approximations, in bandwidths: a number in (0, 1]."""
+    try:
+        return check_number(grid_spacing, "grid_spacing", low=0, high=1, low_open=True)
+    except ValueError:
+        raise ValueError(
+            f"grid_spacing must be a number in (0, 1], got {_describe(grid_spacing)}"
+        ) from None
+
+
 def _check_time_event_Z(time, event, Z):
     """Validated times, 0/1 events and covariates ``Z`` with one row per time."""
     time = _check_time(time)
@@ -929,12 +934,7 @@ default="scott"
             )
         weights = np.ldexp(weights, -pow2_exponents(weights))  # exact; no overflow in sums
     method = check_choice(method, "method", ("auto", "exact", "binned"))
-    try:
-        grid_spacing = check_number(grid_spacing, "grid_spacing", low=0, high=1, low_open=True)
-    except ValueError:
-        raise ValueError(
-            f"grid_spacing must be a number in (0, 1], got {_describe(grid_spacing)}"
-        ) from None
+    grid_spacing = _check_grid_spacing(grid_spacing)
     n_threads = _check_n_threads(n_threads, n_samples)
     h = _beran_bandwidth(bandwidth, n_samples, Z.shape[1])
     if method == "binned" and Z.shape[1] > 3:

@@ -12,8 +12,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from statoptim._validation import (
-    _describe,
     check_choice,
+    check_flag,
     check_int,
     check_random_state,
     check_real,
@@ -328,9 +328,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         check_int(self.max_iter, "max_iter")
         check_int(self.n_bootstrap, "n_bootstrap")
         for name in ("orthogonal", "warm_start"):
-            value = getattr(self, name)
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {_describe(value)}")
+            check_flag(getattr(self, name), name)
         for name in ("max_nonzero_rows", "max_nonzero_features"):
             if getattr(self, name) is not None:
                 check_int(getattr(self, name), name)
