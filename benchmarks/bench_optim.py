@@ -15,7 +15,6 @@ Groups
 The full time-to-tolerance tables (1e-2 / 1e-3 / 1e-4, tuned learning rates, every
 peer) are produced by ``python benchmarks/optim_tolerance.py``; see BENCHMARKS.md.
 """
-import os
 import warnings
 
 import numpy as np
@@ -40,13 +39,11 @@ def _small(request):
     return request.config.getoption("benchmark_disable", default=False)
 
 
-def _data_dir():
-    here = os.path.dirname(os.path.abspath(__file__))
-    for d in (os.environ.get("STATOPTIM_DATA"), os.path.join(here, "..", "shared", "data"),
-              os.path.join(here, "..", "..", "shared", "data")):
-        if d and os.path.isfile(os.path.join(d, "mnist", "train-labels-idx1-ubyte.gz")):
-            return d
-    return None
+def _mnist_dir():
+    """The MNIST folder (statoptim.datasets.find_dataset), or None."""
+    from statoptim.datasets import find_dataset
+
+    return find_dataset("mnist", required=False)
 
 
 _CACHE = {}
@@ -62,10 +59,10 @@ def _problem(name, small):
             X, y, _ = make_logistic(1000, 99, random_state=np.random.default_rng([0, 99, 1000]))
             alpha, cap, b = 0.0, 300, 128
         elif name == "mnist":
-            d = _data_dir()
+            d = _mnist_dir()
             if d is None:
                 pytest.skip("MNIST files not available")
-            Xtr, ytr = load_mnist(os.path.join(d, "mnist"))
+            Xtr, ytr = load_mnist(d)
             X, y = mnist_binary(Xtr, ytr)
             if small:
                 X, y = X[:2000], y[:2000]

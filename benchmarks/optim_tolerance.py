@@ -18,7 +18,6 @@ default, or "batches"). Prints Markdown tables.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings
@@ -136,7 +135,9 @@ def problem(name, data):
         X, y, beta = make_logistic(1000, p, random_state=np.random.default_rng([0, p, 1000]))
         return X, y, 0.0, 300, 128, f"Sim p = {p}, n = 1000, alpha = 0"
     if name == "mnist":
-        Xtr, ytr = load_mnist(os.path.join(data, "mnist"))
+        from statoptim.datasets import find_dataset
+
+        Xtr, ytr = load_mnist(find_dataset("mnist", data, option="--data"))
         X, y = mnist_binary(Xtr, ytr)
         return X, y, 1.0 / X.shape[0], 60, 128, "MNIST 0 vs 6, n = 11841, p = 784, alpha = 1/n"
     X, y, beta = make_logistic(1_000_000, 100, random_state=np.random.default_rng([0, 100]))
@@ -148,7 +149,9 @@ def main(argv=None):
     parser.add_argument("--problems", nargs="+", default=["sim19", "sim99", "mnist", "large"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--shuffle", choices=["rows", "batches"], default="rows")
-    parser.add_argument("--data", default=os.environ.get("STATOPTIM_DATA", "../shared/data"))
+    parser.add_argument("--data", default=None,
+                        help="folder with one subfolder per data set (default: "
+                             "statoptim.datasets.find_dataset's places)")
     args = parser.parse_args(argv)
     global SHUFFLE
     SHUFFLE = args.shuffle

@@ -679,11 +679,14 @@ def test_study_precision_recall_points_hand_computed():
 
 # ------------------------------------------------------------------ real data
 def _data_dir():
-    for cand in (os.environ.get("STATOPTIM_DATA"), "./shared/data", "../shared/data",
-                 "/work/shared/data"):
-        if cand and os.path.isdir(os.path.join(cand, "wikipedia_rasiwasia2010")):
-            return cand
-    return None
+    """The data folder holding wikipedia_rasiwasia2010/ and uci_multifeature/, or None."""
+    from statoptim.datasets import find_dataset
+
+    found = [find_dataset(name, required=False)
+             for name in ("wikipedia_rasiwasia2010", "uci_multifeature")]
+    if None in found or os.path.dirname(found[0]) != os.path.dirname(found[1]):
+        return None
+    return os.path.dirname(found[0])
 
 
 @pytest.mark.skipif(_data_dir() is None, reason="shared Wikipedia data not available")

@@ -1,7 +1,6 @@
 """statoptim.optim: kernels against plain-NumPy references, solvers against Newton and
 SciPy, seeding, separation, the estimator contract, bad input and the IDX loader."""
 import gzip
-import os
 import warnings
 
 import numpy as np
@@ -741,12 +740,9 @@ def test_idx_errors(tmp_path):
 
 
 def _mnist_dir():
-    here = os.path.dirname(os.path.abspath(__file__))
-    for d in (os.environ.get("STATOPTIM_DATA"), os.path.join(here, "..", "..", "shared", "data"),
-              "/work/shared/data"):
-        if d and os.path.isfile(os.path.join(d, "mnist", "train-labels-idx1-ubyte.gz")):
-            return os.path.join(d, "mnist")
-    return None
+    from statoptim.datasets import find_dataset
+
+    return find_dataset("mnist", required=False)
 
 
 @pytest.mark.skipif(_mnist_dir() is None, reason="real MNIST files not available")

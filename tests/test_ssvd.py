@@ -37,11 +37,10 @@ def planted(seed, n_samples=500, n_features=100, d=(80.0, 60.0), k_u=20, k_v=10)
 
 
 def data_dir():
-    for cand in (os.environ.get("STATOPTIM_DATA"), "./shared/data", "../shared/data",
-                 "/work/shared/data"):
-        if cand and os.path.exists(os.path.join(cand, "lung200", "lung200.csv")):
-            return cand
-    return None
+    """The folder holding lung200/ (at the latest the copy shipped in the package)."""
+    from statoptim.datasets import find_dataset
+
+    return os.path.dirname(find_dataset("lung200"))
 
 
 def supp(A, tol=0.0):

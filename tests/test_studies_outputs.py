@@ -269,26 +269,40 @@ def test_a_figure_without_out_is_not_drawn_and_the_run_says_how(tmp_path, monkey
 
 def test_find_dataset_looks_in_data_then_the_default_places(tmp_path, monkeypatch):
     root = tmp_path / "somewhere"
-    (root / "lung200").mkdir(parents=True)
-    (root / "lung200" / "lung200.csv").write_text("x")
-    assert find_dataset(str(root), "lung200", ["lung200.csv"]) == str(root / "lung200")
-    with pytest.raises(ValueError, match=r"argument --data: .*lung200.csv' not found"):
-        find_dataset(str(tmp_path), "lung200", ["lung200.csv"])
+    (root / "uci_multifeature").mkdir(parents=True)
+    (root / "uci_multifeature" / "mfeat-fou.csv").write_text("x")
+    files = ["mfeat-fou.csv"]
+    assert find_dataset(str(root), "uci_multifeature", files) == str(root / "uci_multifeature")
+    with pytest.raises(ValueError, match=r"argument --data: .*mfeat-fou.csv' not found; pass "
+                                         r"--data DIR.*fetch_uci_multifeature\(\)"):
+        find_dataset(str(tmp_path), "uci_multifeature", files)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
     monkeypatch.delenv("STATOPTIM_DATA", raising=False)
-    assert find_dataset(None, "lung200", ["lung200.csv"], required=False) is None
-    with pytest.raises(ValueError, match=r"argument --data: the data set lung200/ was found "
-                                         r"neither in \$STATOPTIM_DATA \(not set\)"):
-        find_dataset(None, "lung200", ["lung200.csv"])
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # an empty per-user cache
+    assert find_dataset(None, "uci_multifeature", files, required=False) is None
+    with pytest.raises(ValueError, match=r"argument --data: the data set uci_multifeature/ was "
+                                         r"found neither in \$STATOPTIM_DATA \(not set\), the "
+                                         r"cache .*cache/statoptim"):
+        find_dataset(None, "uci_multifeature", files)
     monkeypatch.setenv("STATOPTIM_DATA", str(root))
-    assert find_dataset(None, "lung200", ["lung200.csv"]) == os.path.join(str(root), "lung200")
+    assert find_dataset(None, "uci_multifeature", files) == os.path.join(
+        str(root), "uci_multifeature")
     monkeypatch.delenv("STATOPTIM_DATA")
+    os.makedirs(tmp_path / "cache")
+    os.rename(root, tmp_path / "cache" / "statoptim")  # the cache of the fetchers
+    assert find_dataset(None, "uci_multifeature", files) == os.path.join(
+        str(tmp_path / "cache" / "statoptim"), "uci_multifeature")
     (tmp_path / "shared").mkdir()
-    os.rename(root, tmp_path / "shared" / "data")  # ../shared/data, as on the project machine
+    os.rename(tmp_path / "cache" / "statoptim", tmp_path / "shared" / "data")
+    # ../shared/data, the development fallback beside a checkout
+    assert find_dataset(None, "uci_multifeature", files) == os.path.join(
+        "../shared/data", "uci_multifeature")
+    # lung200 ships inside the package: found with nothing else around
+    from statoptim.datasets._fetch import packaged_data_home
     assert find_dataset(None, "lung200", ["lung200.csv"]) == os.path.join(
-        "../shared/data", "lung200")
+        packaged_data_home(), "lung200")
 
 
 def test_optional_imports_and_the_one_line_note(monkeypatch):

@@ -1,5 +1,21 @@
-"""Simulation designs of the talks and loaders for real data given by path."""
+"""Simulation designs of the talks, the real data sets and where they live.
+
+Real data: ``fetch_mnist``, ``fetch_uci_multifeature`` and ``fetch_wikipedia``
+download into a cache (:func:`get_data_home`) once and then read offline;
+``load_lung200()`` reads the copy shipped inside the package; the ``load_*``
+functions read a folder given by path; :func:`find_dataset` is the one lookup
+of a data set's folder (used by the studies' ``--data``, the tests and the
+benchmarks).
+"""
 from statoptim.datasets._censored import censoring_mean, make_censored_quantile
+from statoptim.datasets._fetch import (
+    ChecksumError,
+    fetch_mnist,
+    fetch_uci_multifeature,
+    fetch_wikipedia,
+    find_dataset,
+    get_data_home,
+)
 from statoptim.datasets._logistic import (
     load_digits_0v6,
     load_mnist,
@@ -16,7 +32,13 @@ from statoptim.datasets._simulated import make_quantile_regression, quantile_tru
 from statoptim.datasets._ssvd import load_lung200, make_lung_spiked, make_rank_one_ssvd
 
 __all__ = [
+    "ChecksumError",
     "censoring_mean",
+    "fetch_mnist",
+    "fetch_uci_multifeature",
+    "fetch_wikipedia",
+    "find_dataset",
+    "get_data_home",
     "load_digits_0v6",
     "load_lung200",
     "load_mnist",

@@ -157,6 +157,23 @@ def _read_view(path, name):
     return np.ascontiguousarray(a[:, :-1]), labels.astype(np.int64)
 
 
+def check_views(views):
+    """``views`` as a non-empty list of UCI view names (a single name is one view)."""
+    if isinstance(views, str):
+        views = (views,)
+    try:
+        views = list(views)
+    except TypeError:
+        raise TypeError(f"views must be a sequence of view names among {UCI_VIEWS}, "
+                        f"got {_describe(views)}") from None
+    if not views:
+        raise ValueError(f"views must name at least one view among {UCI_VIEWS}, got none")
+    for name in views:
+        if not isinstance(name, str) or name not in UCI_VIEWS:
+            raise ValueError(f"views must be among {UCI_VIEWS}, got {_describe(name)}")
+    return views
+
+
 def load_uci_multifeature(directory, views=UCI_VIEWS):
     """The six row-aligned views of UCI Multiple Features (2,000 digits, 10 classes).
 
@@ -177,18 +194,7 @@ def load_uci_multifeature(directory, views=UCI_VIEWS):
         The labels (the same in every view).
     """
     directory = check_dir(directory, "directory", "the UCI Multiple Features data set")
-    if isinstance(views, str):
-        views = (views,)
-    try:
-        views = list(views)
-    except TypeError:
-        raise TypeError(f"views must be a sequence of view names among {UCI_VIEWS}, "
-                        f"got {_describe(views)}") from None
-    if not views:
-        raise ValueError(f"views must name at least one view among {UCI_VIEWS}, got none")
-    for name in views:
-        if not isinstance(name, str) or name not in UCI_VIEWS:
-            raise ValueError(f"views must be among {UCI_VIEWS}, got {_describe(name)}")
+    views = check_views(views)
     X, y, first = {}, None, None
     for name in views:
         path = check_file(os.path.join(directory, f"mfeat-{name}.csv"), "directory",

@@ -127,17 +127,23 @@ def _triple(value, name, what):
     return items
 
 
-def load_lung200(data_dir):
-    """Load ``lung200/lung200.csv`` from ``data_dir`` (the directory holding ``lung200/``).
+def load_lung200(data_dir=None):
+    """Load the lung200 expression data (200 genes x 56 tumour samples).
 
-    The file has a header ``probe_id,label_1,...,label_p`` and one row per gene:
-    its probe id, then ``p`` finite numbers. Any other layout is a ``ValueError``
-    naming the file, the row and the column.
+    Without ``data_dir`` this reads the copy shipped inside the package
+    (``statoptim/datasets/data/lung200/``, with its provenance in
+    ``README.md``). The file has a header ``probe_id,label_1,...,label_p`` and
+    one row per gene: its probe id, then ``p`` finite numbers. Any other
+    layout is a ``ValueError`` naming the file, the row and the column.
+
+    Licence: GPL-2, as the R package s4vd 1.1-1 (M. Sill, S. Kaiser) it comes
+    from; original data A. Bhattacharjee et al. (2001), PNAS 98(24).
 
     Parameters
     ----------
-    data_dir : str or path-like
-        The folder holding ``lung200/lung200.csv``.
+    data_dir : str or path-like, optional
+        The folder holding ``lung200/lung200.csv`` (one subfolder per data
+        set, as ``--data DIR`` of the studies). Default: the shipped copy.
 
     Returns
     -------
@@ -146,7 +152,18 @@ def load_lung200(data_dir):
     labels : list of str
         The 56 tumour-type labels, in column order.
     probe_ids : ndarray of str, shape (200,)
+
+    Examples
+    --------
+    >>> from statoptim.datasets import load_lung200
+    >>> X, labels, probe_ids = load_lung200()
+    >>> X.shape, labels[0], labels[-1]
+    ((200, 56), 'Carcinoid', 'SmallCell')
     """
+    if data_dir is None:
+        from statoptim.datasets._fetch import packaged_data_home
+
+        data_dir = packaged_data_home()
     folder = check_dir(data_dir, "data_dir", "the folder holding lung200/lung200.csv")
     path = check_file(os.path.join(folder, "lung200", "lung200.csv"), "data_dir",
                       "lung200 data lung200/lung200.csv")

@@ -210,9 +210,11 @@ COMMON_OPTIONS = ("--out", "--replications", "--seed", "--jobs", "--scheduler",
                   "--no-figures", "--no-progress", "--data")
 
 #: Where a study looks for its data without ``--data``, in this order: the
-#: folder named by this environment variable, then ``DEFAULT_DATA``.
+#: folder named by this environment variable, then ``DEFAULT_DATA`` (for help
+#: texts; the lookup is :func:`statoptim.datasets.find_dataset`).
 DATA_ENV = "STATOPTIM_DATA"
-DEFAULT_DATA = ("./shared/data", "../shared/data")
+DEFAULT_DATA = ("the data cache (statoptim.datasets.get_data_home())",
+                "./shared/data", "../shared/data")
 
 
 def _note(namespace, text):
@@ -405,13 +407,19 @@ def pending_notes(args):
 def find_dataset(data, name, files=(), *, required=True, option="--data"):
     """The folder of the data set ``name``: ``DATA/name``, holding ``files``.
 
+    The lookup is :func:`statoptim.datasets.find_dataset`'s (one helper for
+    the studies, the loaders, the tests and the benchmarks); this wrapper
+    reports what is not found as a command-line error.
+
     Parameters
     ----------
     data : str or None
-        ``--data``: the folder with one subfolder per data set. None looks in
-        ``$STATOPTIM_DATA``, then ``./shared/data`` and ``../shared/data``
-        (relative to the current folder) and takes the first that holds the
-        data set.
+        ``--data``: the folder with one subfolder per data set, the only place
+        looked at when given. None looks in ``$STATOPTIM_DATA``, then the
+        per-user cache of the ``statoptim.datasets.fetch_*`` functions, then
+        the copy shipped in the package (lung200), then ``./shared/data`` and
+        ``../shared/data`` (relative to the current folder), and takes the
+        first that holds the data set.
     name : str
         The data set's subfolder, e.g. ``"lung200"``.
     files : sequence of str
@@ -431,36 +439,15 @@ def find_dataset(data, name, files=(), *, required=True, option="--data"):
     ------
     ValueError
         ``argument --data: ...`` if ``data`` lacks the data set, or it is found
-        nowhere and ``required``; the message names the first missing file.
+        nowhere and ``required``; the message names the first missing file and
+        how to get the data.
     """
-    files = tuple(files)
+    from statoptim.datasets import find_dataset as lookup
 
-    def first_missing(folder):
-        for f in files:
-            if not os.path.isfile(os.path.join(folder, f)):
-                return os.path.join(folder, f)
-        return None if os.path.isdir(folder) else folder
-
-    if data is not None:
-        folder = os.path.join(data, name)
-        absent = first_missing(folder)
-        if absent is not None:
-            raise ValueError(f"argument {option}: {absent!r} not found; pass --data DIR, the "
-                             f"folder with one subfolder per data set ({name}/ for this one)")
-        return folder
-    env = os.environ.get(DATA_ENV)
-    places = ([env] if env else []) + list(DEFAULT_DATA)
-    for root in places:
-        folder = os.path.join(root, name)
-        if first_missing(folder) is None:
-            return folder
-    if required:
-        where = (f"${DATA_ENV} ({env!r}), " if env else f"${DATA_ENV} (not set), ") + \
-            " or ".join(DEFAULT_DATA)
-        raise ValueError(f"argument {option}: the data set {name}/ was found neither in "
-                         f"{where}; pass --data DIR, the folder with one subfolder per data "
-                         f"set ({name}/ for this one)")
-    return None
+    try:
+        return lookup(name, data, files, required=required, option=option)
+    except FileNotFoundError as exc:
+        raise ValueError(f"argument {exc}") from None
 
 
 def one_blas_thread(openmp=False):
