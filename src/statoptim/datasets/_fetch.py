@@ -300,7 +300,10 @@ def find_dataset(name, data_home=None, files=None, *, required=True, option="dat
     >>> folder.endswith("lung200")
     True
     """
-    if not isinstance(name, str) or not name or os.sep in name or "/" in name:
+    if not isinstance(name, str):
+        raise TypeError(f"name must be the name of a data set folder such as 'mnist' (a str), "
+                        f"got {_describe(name)}")
+    if not name or os.sep in name or "/" in name:
         raise ValueError(f"name must be the name of a data set folder such as 'mnist', "
                          f"got {_describe(name)}")
     if files is None:
@@ -347,12 +350,12 @@ def _sha256(path, gzip_content):
     return h.hexdigest()
 
 
-def _check_sum(path, expected, gzip_content, where):
+def _check_sum(path, expected, gzip_content, where, fname=None):
     got = _sha256(path, gzip_content)
     if got != expected:
         what = "SHA-256 of its gunzipped content" if gzip_content else "SHA-256"
-        raise ChecksumError(f"{os.path.basename(path)} {where}: {what} mismatch, expected "
-                            f"{expected}, received {got}")
+        raise ChecksumError(f"{fname or os.path.basename(path)} {where}: {what} mismatch, "
+                            f"expected {expected}, received {got}")
 
 
 # ----------------------------------------------------------------- download
@@ -388,7 +391,8 @@ def _download_one(url, dest, expected, gzip_content):
                     raise http.client.IncompleteRead(b"", int(size) - got)
             out.flush()
             os.fsync(out.fileno())
-        _check_sum(tmp, expected, gzip_content, f"downloaded from {url}")
+        _check_sum(tmp, expected, gzip_content, f"downloaded from {url}",
+                   os.path.basename(dest))
         os.replace(tmp, dest)
     except BaseException:
         try:
