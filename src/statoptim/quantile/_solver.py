@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from statoptim._threads import single_blas_thread
 from statoptim._validation import check_random_state
 from statoptim.quantile import _mm
 from statoptim.quantile._checks import (
@@ -37,6 +38,8 @@ _PREPROCESS_MIN_SAMPLES = 10_000
 _PREPROCESS_MIN_RATIO = 1_000
 # MM steps allowed on each reduced problem of preprocessing
 _REDUCED_MM_ITER = 30
+# Fits on at least this many entries of Z hold BLAS at one thread.
+_SINGLE_THREAD_MIN_SIZE = 50_000
 
 
 @dataclass
@@ -610,9 +613,13 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
             # a warm start whose residuals overflow is no help: start from least squares
             if not (np.all(np.isfinite(theta0)) and np.all(np.isfinite(Z @ theta0))):
                 theta0 = None
-    sol = _solve_scaled(Z, y, w, q, theta0=theta0, tol=tol, max_iter=max_iter,
-                        max_pivots=max_pivots, preprocess=preprocess,
-                        random_state=random_state, design=_Design(design, intercept))
+    # BLAS at one thread (statoptim/_threads.py): the products here are small
+    # and threads only lose, badly on a loaded machine. Below the threshold a
+    # fit takes well under a millisecond and the limit itself would cost more.
+    with single_blas_thread(Z.size >= _SINGLE_THREAD_MIN_SIZE):
+        sol = _solve_scaled(Z, y, w, q, theta0=theta0, tol=tol, max_iter=max_iter,
+                            max_pivots=max_pivots, preprocess=preprocess,
+                            random_state=random_state, design=_Design(design, intercept))
     sol.coef = _unscale_coef(sol.coef, k_y - k_z, Z, y, _Design(design, intercept), colmax)
     if k_y or k_w:
         with np.errstate(over="ignore", under="ignore"):  # inf only if the true value is
