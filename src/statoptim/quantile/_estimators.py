@@ -17,6 +17,7 @@ from statoptim.quantile._checks import (
     check_tol,
     check_weights,
 )
+from statoptim.quantile._distributed import is_dask_array, solve_quantile_dask
 from statoptim.quantile._inference import summarize
 from statoptim.quantile._loss import r2_score_scaled
 from statoptim.quantile._process import fit_process, rearrange
@@ -168,6 +169,8 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         self : QuantileRegressor
             The fitted estimator.
         """
+        if is_dask_array(X):
+            return self._fit_dask(X, y, sample_weight)
         if is_ready_float64(X, y):
             validate_data(self, X, y, skip_check_array=True)  # n_features_in_, names
             y = np.ascontiguousarray(y)
@@ -236,25 +239,75 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             theta = res.coef
             coefs[k], n_iter[k], n_pivots[k] = res.coef, res.n_iter, res.n_pivots
             objective[k], status[k] = res.objective, res.status
-            if res.mm_capped:
-                warnings.warn(
-                    f"QuantileRegressor: the MM iteration for quantile {quantiles[k]:g} hit "
-                    f"max_iter={self.max_iter} after {res.n_iter} iterations; the exact "
-                    f"finish then took {res.n_pivots} simplex pivots. Increase max_iter or tol "
-                    f"to silence this.",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
-            if res.status != "optimal":
-                warnings.warn(
-                    f"QuantileRegressor: the exact finish for quantile {quantiles[k]:g} "
-                    f"stopped after {res.n_pivots} simplex pivots ({res.status}); the "
-                    f"returned coefficients are the best point found, not a certified "
-                    f"optimum. Increase max_pivots.",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
+            self._warn_unconverged(res, quantiles[k])
+        return self._store(coefs, n_iter, n_pivots, objective, status, scalar, fit_intercept)
 
+    def _warn_unconverged(self, res, quantile):
+        if res.mm_capped:
+            warnings.warn(
+                f"QuantileRegressor: the MM iteration for quantile {quantile:g} hit "
+                f"max_iter={self.max_iter} after {res.n_iter} iterations; the exact "
+                f"finish then took {res.n_pivots} simplex pivots. Increase max_iter or tol "
+                f"to silence this.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if res.status != "optimal":
+            warnings.warn(
+                f"QuantileRegressor: the exact finish for quantile {quantile:g} "
+                f"stopped after {res.n_pivots} simplex pivots ({res.status}); the "
+                f"returned coefficients are the best point found, not a certified "
+                f"optimum. Increase max_pivots.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _fit_dask(self, X, y, sample_weight):
+        """``fit`` on a ``dask.array`` ``X`` chunked by rows, never gathering it.
+
+        The distributed Portnoy-Koenker passes of
+        :func:`statoptim.quantile._distributed.solve_quantile_dask`; the answer
+        is the same exact optimum as in memory. ``y`` and ``sample_weight`` may
+        be dask or NumPy arrays. ``summary()`` then needs ``X`` and ``y`` in
+        memory, passed explicitly.
+        """
+        if _is_process(self.quantile):
+            raise ValueError("quantile='all' (the whole process) needs X in memory; it is "
+                             "not available for a dask array")
+        quantiles, scalar = check_quantile_levels(self.quantile)
+        tol = check_tol(self.tol)
+        max_iter = check_count(self.max_iter, "max_iter")
+        max_pivots = None if self.max_pivots is None else check_count(self.max_pivots,
+                                                                       "max_pivots")
+        check_preprocess(self.preprocess)  # always preprocessed: it is what distributes
+        fit_intercept = check_flag(self.fit_intercept, "fit_intercept")
+        if X.ndim == 2 and X.shape[1] == 0 and not fit_intercept:
+            raise ValueError("X has no columns and fit_intercept=False: there is nothing to fit")
+        self.__dict__.pop("process_", None)
+        self.__dict__.pop("feature_names_in_", None)
+        self._training_data = None
+        n_coef = X.shape[1] + int(fit_intercept) if X.ndim == 2 else 0
+        self.quantiles_ = quantiles.copy()
+        coefs = np.empty((quantiles.size, n_coef))
+        n_iter = np.zeros(quantiles.size, dtype=np.intp)
+        n_pivots = np.zeros(quantiles.size, dtype=np.intp)
+        objective = np.empty(quantiles.size)
+        status = [""] * quantiles.size
+        theta = None
+        for k in np.argsort(quantiles, kind="stable"):
+            res = solve_quantile_dask(X, y, sample_weight, float(quantiles[k]),
+                                      fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
+                                      max_pivots=max_pivots, random_state=0, theta0=theta)
+            theta = res.coef
+            coefs[k], n_iter[k], n_pivots[k] = res.coef, res.n_iter, res.n_pivots
+            objective[k], status[k] = res.objective, res.status
+            self._warn_unconverged(res, quantiles[k])
+        self.n_features_in_ = int(X.shape[1])
+        return self._store(coefs, n_iter, n_pivots, objective, status, scalar, fit_intercept)
+
+    def _store(self, coefs, n_iter, n_pivots, objective, status, scalar, fit_intercept):
+        """Set the fitted attributes from one row of coefficients per quantile."""
+        quantiles = self.quantiles_
         if fit_intercept:
             intercept, coef = coefs[:, 0], coefs[:, 1:]
         else:
@@ -392,6 +445,9 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             if sample_weight is not None:
                 raise ValueError("sample_weight needs X and y: without them the weights "
                                  "kept by fit are used")
+            if self._training_data is None:
+                raise ValueError("this model was fitted on a dask array, whose rows fit does "
+                                 "not keep: pass X and y (in memory) to summary()")
             X, y, w = self._training_data
         else:
             X, y = validate_named(self, X, y, reset=False, dtype=np.float64, y_numeric=True)

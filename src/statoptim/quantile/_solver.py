@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from statoptim._threads import single_blas_thread
 from statoptim._validation import check_random_state
 from statoptim.quantile import _mm
 from statoptim.quantile._checks import (
@@ -37,6 +38,8 @@ _PREPROCESS_MIN_SAMPLES = 10_000
 _PREPROCESS_MIN_RATIO = 1_000
 # MM steps allowed on each reduced problem of preprocessing
 _REDUCED_MM_ITER = 30
+# Fits on at least this many entries of Z hold BLAS at one thread.
+_SINGLE_THREAD_MIN_SIZE = 50_000
 
 
 @dataclass
@@ -149,8 +152,13 @@ def _start(Z, y, w, gram=None):
         return np.linalg.lstsq(gram, rhs, rcond=None)[0]
 
 
-def _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram=None):
-    """MM with continuation, then the exact simplex finish, on all rows."""
+def _mm_fit(Z, y, w, q, theta0, tol, max_iter, gram=None):
+    """MM with continuation in the perturbation, without the exact finish.
+
+    Returns ``(theta, resid, scale, n_iter, mm_capped)``: the last iterate,
+    its residuals, the residual scale that set the perturbations and the
+    iteration count.
+    """
     n_samples, n_features = Z.shape
     theta = np.array(theta0, dtype=np.float64) if theta0 is not None else _start(Z, y, w, gram)
     resid = y - Z @ theta
@@ -176,23 +184,28 @@ def _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram=None):
     n_iter, status = _mm.mm_quantile_fit(
         Z, y, w, q, theta, eps_stages, tol, max_iter, resid, work_n, work_np
     )
-    del work_np
     # status 1: an MM Gram matrix was numerically singular although the design
     # has full rank (MM weights w_i / (e + |r_i|) spanning 1e17 when fewer than
     # p rows with positive weight fit exactly, e.g. rows of zeros among them).
     # MM only supplies a start: the exact finish goes on from the last iterate.
     mm_capped = status == 0 and n_iter >= max_iter
+    return theta, resid, scale, int(n_iter), bool(mm_capped)
 
+
+def _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram=None):
+    """MM with continuation, then the exact simplex finish, on all rows."""
+    n_samples, n_features = Z.shape
+    theta, resid, scale, n_iter, mm_capped = _mm_fit(Z, y, w, q, theta0, tol, max_iter, gram)
     if max_pivots is None:
         max_pivots = 10 * (n_samples + n_features) + 100
     n_pivots, fstatus, objective = _exact_finish(Z, y, w, q, theta, resid, max_pivots, scale)
     return QuantileSolution(
         coef=theta,
         objective=float(objective),
-        n_iter=int(n_iter),
+        n_iter=n_iter,
         n_pivots=int(n_pivots),
         status=_STATUS[fstatus],
-        mm_capped=bool(mm_capped),
+        mm_capped=mm_capped,
     )
 
 
@@ -298,16 +311,21 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
                         design=_X_DESIGN):
     """Portnoy-Koenker (1997) preprocessing around the exact direct solver.
 
-    Solve on a subsample of ``m = ((p + 1) n)^(2/3)`` rows; rows whose
-    standardised residuals lie far below (above) the fit are merged into one
+    Fit MM on a subsample of ``m = ((p + 1) n)^(2/3)`` rows; rows whose
+    standardised residuals lie far below (above) that fit are merged into one
     pseudo-row each (weighted means of their ``z`` and ``y`` with the sum of
-    their weights); the reduced problem of about ``0.8 m + 2`` rows is solved
-    exactly. Since ``sum_i w_i rho(r_i) >= rho(sum_i w_i r_i)`` with equality
-    when the ``r_i`` share a sign, the reduced objective is a lower bound of
-    the full one, tight at the reduced solution if no merged row changed
-    sign: the answer is then exact for the full data. Offenders are moved
-    back (when few) or ``m`` is doubled (when more than ``0.1 M``).
-    Each full-data step is one compiled pass; memory is O(n), Z is not copied.
+    their weights). Since ``sum_i w_i rho(r_i) >= rho(sum_i w_i r_i)`` with
+    equality when the ``r_i`` share a sign, the objective of such a reduced
+    problem is a lower bound of the full one, tight at the reduced solution
+    if no merged row changed sign: the answer is then exact for the full
+    data. The band of about ``0.8 m`` kept rows is sized for the subsample's
+    sampling error; MM on that reduced problem then pins the coefficients
+    down far more precisely, so the band is narrowed around the MM fit
+    (:func:`_narrow`) before the exact simplex finish, whose pivots each cost
+    a pass over the kept rows. Offenders are moved back (when few); a
+    narrowed band that fails is widened again, and ``m`` is doubled when the
+    wide band fails. Each full-data step is one compiled pass; memory is
+    O(n), Z is not copied.
     """
     n_samples, n_features = Z.shape
     m = int(((n_features + 1) * n_samples) ** (2.0 / 3.0))
@@ -337,13 +355,15 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
             _check_full_rank(Z, w, design)  # raises if the full design is rank deficient
             m = min(n_samples, 2 * m)  # else an unlucky subsample: grow it
             continue
-        sol = _solve_direct(Zs, ys, ws, q, theta, tol, max_iter, max_pivots, gram)
-        total_iter += sol.n_iter
-        total_piv += sol.n_pivots
-        capped |= sol.mm_capped
-        theta = sol.coef
+        # The subsample fit only places the band: its sampling error, of order
+        # m^-1/2, dwarfs what the exact finish would correct.
+        theta, _, _, n_iter, mm_capped = _mm_fit(Zs, ys, ws, q, theta, tol, max_iter, gram)
+        total_iter += n_iter
+        capped |= mm_capped
+        del Zs, ys, ws
         # standardised residuals r_i / b_i, b_i = sqrt(z_i'(Zs'Ws Zs)^{-1} z_i)
-        _mm.standardized_residuals(Z, y, theta, np.ascontiguousarray(np.linalg.inv(gram)), u)
+        root = _inverse_gram_root(gram)
+        _mm.standardized_residuals(Z, y, theta, root, u)
         n_keep = int(0.8 * m)
         k_lo = int(np.floor((q - n_keep / (2.0 * n_samples)) * n_samples))
         k_hi = int(np.ceil((q + n_keep / (2.0 * n_samples)) * n_samples))
@@ -353,7 +373,20 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
         kappa_hi = part[k_hi] if k_hi < n_samples else np.inf
         del part
         _mm.split_globs(Z, y, w, u, kappa_lo, kappa_hi, side, glob_z, glob_yw)
-        for _ in range(8):  # fix-up rounds with offenders moved back
+        keep = np.flatnonzero(side == 0)
+        wide = (side.copy(), glob_z.copy(), glob_yw.copy())
+        n_narrow = max(n_keep // 6, 10 * n_features**2)
+        narrowed = False
+        if n_narrow < keep.size // 2:
+            Zr, yr, wr = _glob(Z[keep], y[keep], w[keep], glob_z, glob_yw)
+            theta, resid, _, n_iter, mm_capped = _mm_fit(
+                Zr, yr, wr, q, theta, tol, min(max_iter, _REDUCED_MM_ITER))
+            total_iter += n_iter
+            del Zr, yr, wr
+            _narrow(Z, y, w, keep, resid[:keep.size], n_narrow, side, glob_z, glob_yw)
+            narrowed = True
+        n_fixups = 0
+        while n_fixups < 8:  # fix-up rounds with offenders moved back
             keep = np.flatnonzero(side == 0)
             Zr, yr, wr = _glob(Z[keep], y[keep], w[keep], glob_z, glob_yw)
             # a few MM steps only: the start is near the optimum, and the heavy
@@ -362,16 +395,21 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
                                 max_pivots)
             total_iter += sol.n_iter
             total_piv += sol.n_pivots
-            theta = sol.coef
-            n_bad, objective = _mm.glob_offenders(Z, y, w, q, theta, side, offenders)
+            n_bad, objective = _mm.glob_offenders(Z, y, w, q, sol.coef, side, offenders)
             if n_bad == 0:
                 return QuantileSolution(
-                    coef=theta, objective=float(objective), n_iter=total_iter,
+                    coef=sol.coef, objective=float(objective), n_iter=total_iter,
                     n_pivots=total_piv, status=sol.status, mm_capped=capped,
                     n_rounds=n_rounds,
                 )
-            if n_bad > 0.1 * n_keep:
-                break
+            if n_bad > 0.1 * keep.size:
+                if not narrowed:
+                    break
+                # the narrow band missed the optimum: back to the wide one
+                side[:], glob_z[:], glob_yw[:] = wide
+                narrowed = False
+                continue
+            theta = sol.coef
             bad = offenders[:n_bad]
             for g, sign in ((0, -1), (1, 1)):
                 mine = bad[side[bad] == sign]
@@ -381,7 +419,38 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
                     glob_yw[g] -= float(wm @ y[mine])
                     glob_yw[2 + g] -= float(wm.sum())
             side[bad] = 0
+            n_fixups += 1
         m = min(n_samples, 2 * m)
+
+
+def _inverse_gram_root(gram):
+    """``M`` with ``M M' = gram^{-1}`` (the transposed inverse Cholesky factor)."""
+    d = np.sqrt(np.diag(gram))
+    try:
+        lower = np.linalg.cholesky(gram / np.outer(d, d))
+    except np.linalg.LinAlgError:  # pragma: no cover - the rank was checked
+        vals, vecs = np.linalg.eigh(gram)
+        return np.ascontiguousarray(vecs / np.sqrt(np.maximum(vals, vals[-1] * 1e-16)))
+    root = np.linalg.inv(lower).T / d[:, None]
+    return np.ascontiguousarray(root)
+
+
+def _narrow(Z, y, w, keep, resid_keep, n_narrow, side, glob_z, glob_yw):
+    """Move all but the ``n_narrow`` kept rows of smallest ``|resid|`` into the globs.
+
+    ``resid_keep`` are the residuals of the rows ``keep`` at a fit far more
+    precise than the subsample's, so the rows that can still change sign
+    at the optimum lie close to it. Updates ``side``, ``glob_z`` and
+    ``glob_yw`` in place; the verification pass catches a band too narrow.
+    """
+    delta = np.partition(np.abs(resid_keep), n_narrow)[n_narrow]
+    for g, rows in ((0, keep[resid_keep < -delta]), (1, keep[resid_keep > delta])):
+        if rows.size:
+            wm = w[rows]
+            glob_z[g] += wm @ Z[rows]
+            glob_yw[g] += float(wm @ y[rows])
+            glob_yw[2 + g] += float(wm.sum())
+            side[rows] = 2 * g - 1
 
 
 def _glob(Z_keep, y_keep, w_keep, glob_z, glob_yw):
@@ -518,7 +587,10 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
     # unless it leaves the float64 range (checked below).
     k_y = int(_power_of_two_scale(y))
     k_w = int(_power_of_two_scale(w, nonnegative=True))
-    k_z = _power_of_two_scale(Z, axis=0) if n_samples else np.zeros(n_features, np.int64)
+    colmax = np.zeros(n_features)
+    if n_samples:
+        _mm.column_absmax(Z, colmax)  # one pass, no n x p temporary
+    k_z = _power_of_two_scale(colmax[None, :], axis=0, nonnegative=True)
     if k_y:
         y = np.ldexp(y, -k_y)
     if k_w:
@@ -531,6 +603,7 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
         )
     if np.any(k_z):
         Z = np.ldexp(Z, -k_z[None, :])
+        colmax = np.ldexp(colmax, -k_z)
     if theta0 is not None:
         theta0 = np.asarray(theta0, dtype=np.float64)
         if theta0.shape != (n_features,):
@@ -540,31 +613,37 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
             # a warm start whose residuals overflow is no help: start from least squares
             if not (np.all(np.isfinite(theta0)) and np.all(np.isfinite(Z @ theta0))):
                 theta0 = None
-    sol = _solve_scaled(Z, y, w, q, theta0=theta0, tol=tol, max_iter=max_iter,
-                        max_pivots=max_pivots, preprocess=preprocess,
-                        random_state=random_state, design=_Design(design, intercept))
-    sol.coef = _unscale_coef(sol.coef, k_y - k_z, Z, y, _Design(design, intercept))
+    # BLAS at one thread (statoptim/_threads.py): the products here are small
+    # and threads only lose, badly on a loaded machine. Below the threshold a
+    # fit takes well under a millisecond and the limit itself would cost more.
+    with single_blas_thread(Z.size >= _SINGLE_THREAD_MIN_SIZE):
+        sol = _solve_scaled(Z, y, w, q, theta0=theta0, tol=tol, max_iter=max_iter,
+                            max_pivots=max_pivots, preprocess=preprocess,
+                            random_state=random_state, design=_Design(design, intercept))
+    sol.coef = _unscale_coef(sol.coef, k_y - k_z, Z, y, _Design(design, intercept), colmax)
     if k_y or k_w:
         with np.errstate(over="ignore", under="ignore"):  # inf only if the true value is
             sol.objective = float(np.ldexp(sol.objective, k_y + k_w))
     return sol
 
 
-def _unscale_coef(theta, shift, Z, y, design):
+def _unscale_coef(theta, shift, Z, y, design, colmax=None):
     """``theta * 2**shift``, or a ``ValueError`` if that leaves the float64 range.
 
     ``theta`` solves the problem on the scaled data ``Z``, ``y``. The product
     is exact unless it overflows (inf) or underflows into the subnormals,
     where it is rounded to a multiple of ``2**-1074``; such rounding is
     accepted while the fitted values it moves, ``sum_j |d theta_j| max|Z_j|``,
-    stay within a few ulps of their own magnitude.
+    stay within a few ulps of their own magnitude. ``colmax``, if given, is
+    ``max_i |Z[i, j]|`` per column (saves a pass).
     """
     if not np.all(np.isfinite(theta)):  # pragma: no cover - finite data, full rank
         raise ValueError("the solver produced non-finite coefficients; please report this")
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         coef = np.ldexp(theta, shift)
         back = np.ldexp(coef, -shift)
-    colmax = np.max(np.abs(Z), axis=0)
+    if colmax is None:
+        colmax = np.max(np.abs(Z), axis=0)
     moved = np.abs(back - theta) * colmax
     scale = float(np.max(np.abs(y))) + float(np.abs(theta) @ colmax)
     bad = ~(moved <= 64 * np.finfo(np.float64).eps * scale)  # also catches inf and NaN
