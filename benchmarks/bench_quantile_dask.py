@@ -54,6 +54,7 @@ def stored(tmp_path_factory, request):
         y[start:stop] = X[start:stop].sum(axis=1) + rng.standard_t(3, stop - start)
     X.flush()
     del X
+    np.save(path.with_name("y.npy"), y)
     return path, y
 
 
@@ -61,13 +62,17 @@ def _read(path, start, stop):
     return np.array(np.load(path, mmap_mode="r")[start:stop])
 
 
-def _dask_x(path, n, chunk):
-    import dask.array as da
-
+def _on_disk(path, n, chunk, shape):
+    """A dask array whose tasks each read their own rows of a ``.npy`` file."""
     blocks = [da.from_delayed(dask.delayed(_read)(str(path), s, min(n, s + chunk)),
-                              shape=(min(n, s + chunk) - s, N_FEATURES), dtype=np.float64)
+                              shape=(min(n, s + chunk) - s, *shape), dtype=np.float64)
               for s in range(0, n, chunk)]
     return da.concatenate(blocks, axis=0)
+
+
+def _dask_xy(path, n):
+    return (_on_disk(path, n, CHUNK, (N_FEATURES,)),
+            _on_disk(path.with_name("y.npy"), n, CHUNK, ()))
 
 
 def _fit(X, y):
@@ -104,8 +109,7 @@ def test_in_memory(benchmark, stored, reference):
 def test_dask_threads(benchmark, stored, reference):
     path, y = stored
     benchmark.group = f"qr dask n={y.size}"
-    X = _dask_x(path, y.size, CHUNK)
-    yd = da.from_array(y, chunks=CHUNK)
+    X, yd = _dask_xy(path, y.size)
     with dask.config.set(scheduler="threads"):
         model, peak = _peak(lambda: _fit(X, yd))
         benchmark.extra_info["peak_mib"] = round(peak, 1)
@@ -121,8 +125,7 @@ def test_dask_cluster(benchmark, stored, reference):
     distributed = pytest.importorskip("distributed")
     path, y = stored
     benchmark.group = f"qr dask n={y.size}"
-    X = _dask_x(path, y.size, CHUNK)
-    yd = da.from_array(y, chunks=CHUNK)
+    X, yd = _dask_xy(path, y.size)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
