@@ -11,10 +11,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from statoptim._validation import (
-    _describe, check_int, check_random_state, check_real, check_sparse_structure,
+    _describe,
+    check_int,
+    check_random_state,
+    check_real,
+    check_sparse_structure,
 )
 from statoptim.multiview._calibration import fit_temperature, softmax_scores
-from statoptim.multiview._solver import CPSolver, linear_design
+from statoptim.multiview._solver import CPSolver
+from statoptim.multiview._state import linear_design
 
 __all__ = ["MixingCollapseWarning", "MultiViewTensorMachine", "RedundantRankWarning"]
 
