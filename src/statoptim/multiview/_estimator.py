@@ -36,9 +36,8 @@ RIDGE_RANGE = (1e-12, 1e12)
 def _blas_limit():
     """BLAS at one thread for the fit, as scikit-learn's KMeans does for its loops.
 
-    The products inside BCD are small (N x d x R) and many; on a shared
-    2-core machine two-thread OpenBLAS made them up to ten times slower.
-    threadpoolctl is a dependency of scikit-learn.
+    The products inside BCD are small (N x d x R) and many, too small for
+    threads to pay off. threadpoolctl is a dependency of scikit-learn.
     """
     try:
         from threadpoolctl import threadpool_limits
