@@ -84,6 +84,11 @@ class CPProblem:
     @classmethod
     def build(cls, Z, n_topics, rank, ridge, linear_ridge, consensus, kernels, block_update,
               linear):
+        """The problem of designs Z (n_topics, rank and ridges as in CPSolver).
+
+        ``kernels``: the kernel module; ``block_update`` picks each Theta block's
+        update; ``linear`` adds the linear-term designs and their Gram matrices.
+        """
         n_samples = Z[0][0].shape[0]
         modes = _theta_modes(Z, block_update)
         view_grams = [[None if mode == "prox" else _gram_eigen(z, n_samples)
