@@ -9,7 +9,7 @@ Groups
 - multiview-block-update: the same fit with exact (assembled + Cholesky)
   versus preconditioned-CG multi-view block updates.
 - multiview-backend-*: the same 30-cycle BCD run on the Cython kernels and on
-  their plain-NumPy twins (`multiview/_kernels_numpy.py`), over samples and
+  their plain-NumPy twins (`harness.numpy_kernels`), over samples and
   block updates.
 - multiview-loss: the same 30-cycle fit with the squared loss and with the
   softmax (cross-entropy) loss (Boehning majorant blocks), and the cost of
@@ -29,8 +29,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from statoptim import MultiViewTensorMachine
-from statoptim.multiview import _cp
-from statoptim.multiview._solver import CPSolver
+from statoptim.multiview.harness import CPSolver, cython_kernels, fit_temperature, prepare
 
 N_TOPICS = 10
 
@@ -133,7 +132,7 @@ def test_fit_linear_term_peer_logistic_sm(benchmark):
 def test_softmax_curvature(benchmark, adaptive):
     a, b, y = make_views(1000, 2, 40)
     benchmark.group = "multiview-softmax-curvature"
-    Z, Y, _ = MultiViewTensorMachine(rank=10)._prepare(a, b, y)
+    Z, Y = prepare(a, b, y, rank=10)
     fits = []
 
     def setup():
@@ -151,8 +150,6 @@ def test_softmax_curvature(benchmark, adaptive):
 
 
 def test_temperature_fit(benchmark):
-    from statoptim.multiview._calibration import fit_temperature
-
     rng = np.random.default_rng(0)
     y = rng.integers(0, N_TOPICS, 2000)
     Y = np.eye(N_TOPICS)[y]
@@ -177,7 +174,7 @@ def test_block_update(benchmark, block_update):
 @pytest.mark.parametrize("n_samples", [500, 2000])
 def test_fit_backend(benchmark, backend, block_update, n_samples):
     a, b, y = make_views(n_samples, 2, 40)
-    Z, Y, _ = MultiViewTensorMachine(rank=10)._prepare(a, b, y)
+    Z, Y = prepare(a, b, y, rank=10)
 
     def run():
         solver = CPSolver(Z, Y, 10, 1e-3, 1.0, block_update=block_update,
@@ -215,7 +212,7 @@ def test_kernel_hadamard(benchmark, impl, n_views):
     benchmark.group = f"multiview-kernel-hadamard-V{n_views}"
     if impl == "cython":
         prod, loo = np.empty((2000, 10)), np.empty((n_views, 2000, 10))
-        benchmark(_cp.hadamard_products, A, prod, loo)
+        benchmark(cython_kernels.hadamard_products, A, prod, loo)
     else:
         prod, loo = benchmark(_numpy_hadamard, A)
     np.testing.assert_allclose(prod, np.prod(A, axis=0), rtol=1e-12)
@@ -235,7 +232,7 @@ def test_kernel_khatri_rao_system(benchmark, impl, n_features):
     if impl == "cython":
         H = np.empty((n, n))
         scratch = np.empty((256, n))
-        benchmark(_cp.khatri_rao_system, Z, W, Q, 1.0 / n_samples, 1e-3, H, scratch)
+        benchmark(cython_kernels.khatri_rao_system, Z, W, Q, 1.0 / n_samples, 1e-3, H, scratch)
     else:
         H = benchmark(_numpy_khatri_rao, Z, W, Q, 1.0 / n_samples, 1e-3)
     np.testing.assert_allclose(H, H.T, rtol=0, atol=1e-12)
@@ -253,7 +250,7 @@ def test_kernel_block_operator(benchmark, impl):
     if impl == "cython":
         out = np.empty_like(theta)
         s1, s2 = np.empty((n_samples, rank)), np.empty((n_samples, rank))
-        benchmark(_cp.block_operator, Z, W, Q, 1.0 / n_samples, 1e-3, theta, s1, s2, out)
+        benchmark(cython_kernels.block_operator, Z, W, Q, 1.0 / n_samples, 1e-3, theta, s1, s2, out)
     else:
         out = benchmark(_numpy_operator, Z, W, Q, 1.0 / n_samples, 1e-3, theta)
     np.testing.assert_allclose(out, _numpy_operator(Z, W, Q, 1.0 / n_samples, 1e-3, theta),

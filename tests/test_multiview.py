@@ -16,11 +16,19 @@ from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
 from sklearn.metrics import average_precision_score
 
 from statoptim import (
-    MultiViewTensorMachine, map_at_k, mean_average_precision, precision_at_k, retrieve,
+    MultiViewTensorMachine,
+    map_at_k,
+    mean_average_precision,
+    precision_at_k,
+    retrieve,
 )
 from statoptim.multiview import (
-    MixingCollapseWarning, RedundantRankWarning, ZeroScoreWarning, _cp,
+    MixingCollapseWarning,
+    RedundantRankWarning,
+    ZeroScoreWarning,
+    _cp,
 )
+from statoptim.multiview._losses import BOEHNING_CURVATURE
 from statoptim.multiview._solver import CPSolver
 
 N_SMALL = 40
@@ -228,7 +236,7 @@ def test_single_view_shortcut_equals_kronecker_solve(rng):
     s.update_theta_exact(1, 0)
     fast = s.Theta[1][0].copy()
     s.set_state(*shortcut)
-    s._gram_eig[1] = None  # force the generic Khatri-Rao + Cholesky path
+    s.problem.single_view_grams[1] = None  # force the generic Khatri-Rao + Cholesky path
     s.update_theta_exact(1, 0)
     assert_allclose(s.Theta[1][0], fast, rtol=1e-10, atol=1e-12)
 
@@ -242,9 +250,9 @@ def test_iterative_solves_match_cholesky(rng):
         s.update_theta_exact(m, v)  # Cholesky (size 28 or 24 <= CHOLESKY_MAX_SIZE)
         chol = s.Theta[m][v].copy()
         s.set_state(*start)
-        s.cholesky_max_size = 0
+        s.problem.cholesky_max_size = 0
         s.update_theta_exact(m, v)
-        s.cholesky_max_size = 3000
+        s.problem.cholesky_max_size = 3000
         assert_allclose(s.Theta[m][v], chol, rtol=1e-9, atol=1e-11)
     s.set_state(*start)
     s.update_theta_exact(1, 0)
@@ -787,14 +795,14 @@ def test_softmax_majorant_is_an_upper_bound_tight_at_the_point(rng):
     """Boehning: CE(f') <= CE(f) + grad^T (f' - f) + ||f' - f||^2 / 4 = a ||f' - Y_w||^2 + c."""
     s = _small_solver(rng, 0.0, loss="softmax")
     f = 3 * rng.standard_normal(s.Y.shape)
-    a, Yw = s._working(f)
-    const = s._loss(f) - a * np.sum((f - Yw) ** 2)
+    a, Yw = s.loss.working(f, BOEHNING_CURVATURE)
+    const = s.loss.value(f) - a * np.sum((f - Yw) ** 2)
     assert a == 0.25
     for scale in (1e-3, 0.1, 1.0, 10.0):
         for _ in range(20):
             g = f + scale * rng.standard_normal(f.shape)
-            assert s._loss(g) <= a * np.sum((g - Yw) ** 2) + const + 1e-12
-    assert_allclose(2 * a * (f - Yw), s._loss_grad(f), rtol=1e-10, atol=1e-14)  # tangent at f
+            assert s.loss.value(g) <= a * np.sum((g - Yw) ** 2) + const + 1e-12
+    assert_allclose(2 * a * (f - Yw), s.loss.gradient(f), rtol=1e-10, atol=1e-14)  # tangent at f
 
 
 @pytest.mark.parametrize("update", ["exact", "cg", "prox-linear"])
@@ -911,7 +919,7 @@ def test_inner_cv_selection_uses_training_rows_only(rng):
 def test_fast_row_logsumexp_and_softmax_match_scipy(rng):
     from scipy.special import logsumexp, softmax
 
-    from statoptim.multiview._solver import _logsumexp_softmax_rows
+    from statoptim.multiview._losses import logsumexp_softmax_rows as _logsumexp_softmax_rows
     f = 5 * rng.standard_normal((40, 6))
     f[0] += 800.0   # would overflow exp without the shift
     f[1] -= 800.0
@@ -937,13 +945,12 @@ def test_adaptive_curvature_trial_model_is_not_a_majorant_but_shares_the_tangent
     same fixed points) but can undercut the loss: hence the safeguard."""
     s = _small_solver(rng, 0.0, loss="softmax")
     f = 3 * rng.standard_normal(s.Y.shape)
-    s._curvature = 0.25 / 64
-    a, Yw = s._working(f)
+    a, Yw = s.loss.working(f, 0.25 / 64)
     assert a == 0.25 / 64
-    assert_allclose(2 * a * (f - Yw), s._loss_grad(f), rtol=1e-10, atol=1e-14)
-    const = s._loss(f) - a * np.sum((f - Yw) ** 2)
+    assert_allclose(2 * a * (f - Yw), s.loss.gradient(f), rtol=1e-10, atol=1e-14)
+    const = s.loss.value(f) - a * np.sum((f - Yw) ** 2)
     g = f + 10 * rng.standard_normal(f.shape)
-    assert s._loss(g) > a * np.sum((g - Yw) ** 2) + const
+    assert s.loss.value(g) > a * np.sum((g - Yw) ** 2) + const
 
 
 @pytest.mark.parametrize("block", ["phi", "theta", "alpha"])

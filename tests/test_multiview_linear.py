@@ -70,7 +70,7 @@ def _linear_solver(rng, mu, loss="squared", **kw):
     Theta, Phi, alpha = s.get_state()
     s = CPSolver(s.Z, Y, s.rank, s.reg, mu, rng=np.random.default_rng(1), loss=loss,
                  linear=True, **kw)
-    W = [0.3 * rng.standard_normal((L.shape[1], Y.shape[1])) for L in s.L]
+    W = [0.3 * rng.standard_normal((L.shape[1], Y.shape[1])) for L in s.problem.linear_designs]
     s.set_state(Theta=Theta, Phi=Phi, alpha=alpha, W=W)
     return s
 
@@ -81,8 +81,9 @@ def _linear_solver(rng, mu, loss="squared", **kw):
 def test_linear_objective_matches_numpy(rng, mu, loss):
     s = _linear_solver(rng, mu, loss)
     Theta, Phi, alpha = s.get_state()
-    assert s.L[0].shape == (N_SMALL, 1 + 4 + 3) and s.L[1].shape == (N_SMALL, 1 + 5)
-    assert_allclose(s.L[0], _L(s.Z[0]), rtol=0, atol=0)
+    L = s.problem.linear_designs
+    assert L[0].shape == (N_SMALL, 1 + 4 + 3) and L[1].shape == (N_SMALL, 1 + 5)
+    assert_allclose(L[0], _L(s.Z[0]), rtol=0, atol=0)
     ref = _lin_objective(s.Z, Theta, Phi, alpha, s.W, s.Y, s.reg, mu, loss)
     assert_allclose(s.objective(), ref, rtol=1e-12)
     # W = 0: the same J as the model without the linear term

@@ -436,7 +436,7 @@ def test_exact_block_survives_a_numerically_indefinite_cholesky():
     Y, _ = _check_labels(y, 30)
     solver = CPSolver(Z, Y, 3, 1e-12, 1.0, block_update="exact", loss="softmax",
                       rng=np.random.default_rng(0))
-    kernels = solver._k
+    kernels = solver.problem.kernels
     failures = []
 
     class Counting:
@@ -448,7 +448,7 @@ def test_exact_block_survives_a_numerically_indefinite_cholesky():
             failures.append(info != 0)
             return info
 
-    solver._k = Counting()
+    solver.problem.kernels = Counting()
     values = solver.fit(15, 0.0)[0]
     assert any(failures)
     assert np.all(np.isfinite(values))

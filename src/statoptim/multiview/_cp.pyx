@@ -21,11 +21,12 @@
 # gradient (G1) with M = G_m Phi_m and the right-hand side B with M = T Phi_m.
 # `block_operator` applies H without forming it (power iterations, prox-linear).
 #
-# Arrays are C-contiguous float64. The solver in `_solver.py` allocates every output
-# and scratch array; nothing here allocates, warns or holds the GIL in a loop. Each
-# kernel still checks that the shapes of its arguments agree (and fit the 32-bit
-# BLAS integers) before it enters the nogil loops, so a wrong call raises a
-# ValueError naming the argument instead of reading or writing out of bounds.
+# Arrays are C-contiguous float64. The callers (`_state.py`, `_blocks.py` and
+# `_solver.py`) allocate every output and scratch array; nothing here allocates,
+# warns or holds the GIL in a loop. Each kernel still checks that the shapes of
+# its arguments agree (and fit the 32-bit BLAS integers) before it enters the
+# nogil loops, so a wrong call raises a ValueError naming the argument instead
+# of reading or writing out of bounds.
 
 from statoptim._cy._blas cimport xsyrk_gram, xpotrf_solve, xgemm_tn, xgemm_nn
 

@@ -11,10 +11,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from statoptim._validation import (
-    _describe, check_int, check_random_state, check_real, check_sparse_structure,
+    _describe,
+    check_int,
+    check_random_state,
+    check_real,
+    check_sparse_structure,
 )
 from statoptim.multiview._calibration import fit_temperature, softmax_scores
-from statoptim.multiview._solver import CPSolver, linear_design
+from statoptim.multiview._solver import CPSolver
+from statoptim.multiview._state import linear_design
 
 __all__ = ["MixingCollapseWarning", "MultiViewTensorMachine", "RedundantRankWarning"]
 
@@ -31,9 +36,8 @@ RIDGE_RANGE = (1e-12, 1e12)
 def _blas_limit():
     """BLAS at one thread for the fit, as scikit-learn's KMeans does for its loops.
 
-    The products inside BCD are small (N x d x R) and many; on a shared
-    2-core machine two-thread OpenBLAS made them up to ten times slower.
-    threadpoolctl is a dependency of scikit-learn.
+    The products inside BCD are small (N x d x R) and many, too small for
+    threads to pay off. threadpoolctl is a dependency of scikit-learn.
     """
     try:
         from threadpoolctl import threadpool_limits

@@ -182,6 +182,36 @@ def _rank_block(key, k, ties, rng):
     return np.take_along_axis(top, order, axis=1)
 
 
+def _cosine_keys(Q, D):
+    """keys(rows): minus the cosines of query rows ``rows`` with every database row."""
+    Qs = _unit_rows(Q, "query")
+    Dneg = -_unit_rows(D, "database")
+
+    def keys(rows):
+        return Qs[rows] @ Dneg.T
+    return keys
+
+
+def _dot_keys(Q, D):
+    """keys(rows): ranking keys of the dot products (smaller = better), rescaled exactly."""
+    _warn_zero(Q, "dot product", "query")
+    Qs = np.ldexp(Q, -_row_exponents(Q)[:, None])   # order within a row unchanged
+    expo = _row_exponents(D)
+    nonzero = np.any(D != 0, axis=1)   # a zero row's exponent (0) means nothing
+    top = int(expo[nonzero].max()) if nonzero.any() else 0
+    if nonzero.any() and top - int(expo[nonzero].min()) > _DOT_EXPONENT_RANGE:
+        M = np.ldexp(D, -expo[:, None])
+
+        def keys(rows):
+            return _wide_dot_keys(Qs[rows], M, expo)
+        return keys
+    Dneg = -np.ldexp(D, -top)   # one common power of two: the ranking is unchanged
+
+    def keys(rows):
+        return Qs[rows] @ Dneg.T
+    return keys
+
+
 def retrieve(queries, database, *, similarity="cosine", n_results=None, ties="random",
              random_state=None):
     """Rank database items for every query by decreasing similarity.
@@ -242,28 +272,7 @@ def retrieve(queries, database, *, similarity="cosine", n_results=None, ties="ra
                          f"got {_describe(n_results)}")
     n_results = int(n_results)
     rng = check_random_state(random_state)
-    if similarity == "cosine":
-        Qs = _unit_rows(Q, "query")
-        Dneg = -_unit_rows(D, "database")
-
-        def keys(rows):
-            return Qs[rows] @ Dneg.T
-    else:
-        _warn_zero(Q, "dot product", "query")
-        Qs = np.ldexp(Q, -_row_exponents(Q)[:, None])   # order within a row unchanged
-        expo = _row_exponents(D)
-        nonzero = np.any(D != 0, axis=1)   # a zero row's exponent (0) means nothing
-        top = int(expo[nonzero].max()) if nonzero.any() else 0
-        if nonzero.any() and top - int(expo[nonzero].min()) > _DOT_EXPONENT_RANGE:
-            M = np.ldexp(D, -expo[:, None])
-
-            def keys(rows):
-                return _wide_dot_keys(Qs[rows], M, expo)
-        else:
-            Dneg = -np.ldexp(D, -top)   # one common power of two: the ranking is unchanged
-
-            def keys(rows):
-                return Qs[rows] @ Dneg.T
+    keys = _cosine_keys(Q, D) if similarity == "cosine" else _dot_keys(Q, D)
     ranking = np.empty((Q.shape[0], n_results), dtype=np.int64)
     step = _block_rows(n_database)
     for start in range(0, Q.shape[0], step):
