@@ -15,17 +15,37 @@ from statoptim.optim._newton import (
     logistic_objective,
     newton_logistic,
 )
+from statoptim.optim._optimizers import SWATS, AdamW, swats_projection
+from statoptim.optim._schedules import (
+    CosineDecay,
+    ExponentialDecay,
+    LinearWarmup,
+    Schedule,
+    SequentialSchedule,
+    StepDecay,
+    warmup_cosine,
+)
 
 __all__ = [
     "SGD",
+    "SWATS",
     "Adam",
+    "AdamW",
     "Adamax",
+    "CosineDecay",
+    "ExponentialDecay",
+    "LinearWarmup",
     "LogisticRegression",
     "Momentum",
     "RMSprop",
+    "Schedule",
     "SeparationWarning",
+    "SequentialSchedule",
+    "StepDecay",
     "check_separation",
     "logistic_objective",
     "minimize",
     "newton_logistic",
+    "swats_projection",
+    "warmup_cosine",
 ]
