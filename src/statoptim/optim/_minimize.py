@@ -18,6 +18,7 @@ from statoptim._validation import (
 )
 from statoptim.optim._common import (
     DEFAULT_LEARNING_RATE,
+    METHODS,
     _as_real_array,
     check_average,
     check_schedule,
@@ -26,6 +27,7 @@ from statoptim.optim._common import (
     method_hyper,
     step_sizes,
 )
+from statoptim.optim._optim_fast import update as _update
 from statoptim.optim._optimizers import (
     SGD,
     SWATS,
@@ -34,21 +36,24 @@ from statoptim.optim._optimizers import (
     AdamW,
     Momentum,
     RMSprop,
+    swats_projection,
 )
+from statoptim.optim._schedules import Schedule
 from statoptim.optim._sgd_fast import apply_update
 
 __all__ = ["SGD", "SWATS", "Adam", "AdamW", "Adamax", "Momentum", "RMSprop", "minimize"]
 
 
 _CLASSES = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam,
-            "adamax": Adamax}
+            "adamax": Adamax, "swats": SWATS}
 
 #: The ``**options`` of :func:`minimize` each method reads (beta2 is also the decay of
 #: ``average="ema"``, for every method).
 _OPTIONS_USED = {"sgd": (), "momentum": ("momentum", "nesterov"),
                  "rmsprop": ("rho", "eps", "eps_inside"),
                  "adam": ("beta1", "beta2", "eps", "amsgrad", "adam_form"),
-                 "adamax": ("beta1", "beta2")}
+                 "adamax": ("beta1", "beta2"),
+                 "swats": ("beta1", "beta2", "eps", "switch_tol")}
 
 
 def _call(fun, theta, rows, sign, t):
@@ -146,13 +151,22 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
         their gradients; ``rows=None`` means all rows. Non-finite returns raise
         ValueError.
     x0 : array-like of shape (n_params,)
-    method : {"sgd", "momentum", "rmsprop", "adam", "adamax", "newton"}, default="adam"
+    method : {"sgd", "momentum", "rmsprop", "adam", "adamax", "swats", "newton"}, default="adam"
+        "swats": Adam that switches to SGD with momentum when the projected SGD
+        learning rate settles (Keskar & Socher 2017; see below and
+        :class:`statoptim.optim.SWATS`).
     n_samples : int, default=None
         Number of rows; None runs full-batch steps (one step per epoch).
     batch_size : int, default=None
         Rows per minibatch, default ``min(128, n_samples)``.
-    learning_rate, schedule, average, shuffle
-        As in :class:`statoptim.LogisticRegression` (t0 of "invtime" = one epoch).
+    learning_rate, average, shuffle
+        As in :class:`statoptim.LogisticRegression`.
+    schedule : {"constant", "invsqrt", "invtime"}, Schedule or callable, default="constant"
+        As in :class:`statoptim.LogisticRegression` (t0 of "invtime" = one epoch); a
+        :class:`statoptim.optim.Schedule` multiplies ``learning_rate`` by
+        ``schedule.multiplier(t)`` at update t (t counts minibatch updates: an epoch is
+        ceil(n_samples / batch_size) of them, e.g. ``StepDecay(10 * n_batches)`` decays
+        every 10 epochs).
     stopping : {"grad", "loss", None}, default="grad"
         "grad": ||full gradient||_inf <= tol after an epoch (one extra full call);
         "loss": the full value fails to improve by tol * max(1, |F|) for
@@ -174,8 +188,9 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     **options
         Method hyper-parameters: ``momentum``, ``nesterov`` (momentum); ``rho``, ``eps``,
         ``eps_inside`` (rmsprop); ``beta1``, ``beta2``, ``eps``, ``amsgrad``,
-        ``adam_form`` (adam); ``beta1``, ``beta2`` (adamax); ``beta2`` is also the EMA
-        decay of ``average="ema"``. An option the method does not use raises
+        ``adam_form`` (adam); ``beta1``, ``beta2`` (adamax); ``beta1``, ``beta2``, ``eps``,
+        ``switch_tol`` (swats: the paper's epsilon, default 1e-9); ``beta2`` is also the
+        EMA decay of ``average="ema"``. An option the method does not use raises
         ValueError (it would be silently ignored), as does any option with Newton,
         ``hess`` with another method, and ``batch_size`` without ``n_samples``.
 
@@ -184,9 +199,25 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     OptimizeResult
         ``x``, ``fun`` (full-data value at ``x``), ``jac``, ``nit`` (epochs or Newton
         iterations), ``t`` (updates), ``loss_history`` (full-data value after each
-        epoch, starting at x0), ``success``, ``message``.
+        epoch, starting at x0), ``success``, ``message``. With ``method="swats"`` also
+        ``switch_t`` (the update k at which SGD took over, None if it did not),
+        ``switch_epoch`` (the epoch of that update, 1-based, None if none) and
+        ``switch_learning_rate`` (the SGD learning rate Lambda, None if none).
+
+    Notes
+    -----
+    SWATS (Keskar & Socher 2017, "Improving generalization performance by switching
+    from Adam to SGD", Algorithm 1) runs Adam steps p_k = -alpha_k sqrt(1 - b2^k) /
+    (1 - b1^k) m_k / (sqrt(a_k) + eps); after each it computes the learning rate for
+    which SGD's step projects onto p_k, gamma_k = p_k^T p_k / (-p_k^T g_k) (eq. 2), and
+    its average lambda_k = b2 lambda_{k-1} + (1 - b2) gamma_k (eq. 3). Once k > 1 and
+    |lambda_k / (1 - b2^k) - gamma_k| < ``switch_tol`` (and the estimate is positive),
+    the remaining updates are SGD with momentum b1, v_k = b1 v_{k-1} + g_k,
+    x_k = x_{k-1} - (1 - b1) Lambda v_k with Lambda = lambda_k / (1 - b2^k) (scaled by
+    the schedule's decay since the switch, ``alpha_k / alpha_switch``).
     """
     check_choice(method, "method", tuple(_CLASSES) + ("newton",))
+    swats = method == "swats"
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {_describe(fun)}")
     x = np.atleast_1d(_as_real_array(x0, "x0", "a 1-D array of real numbers"))
@@ -203,9 +234,10 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     sign = -1.0 if check_flag(maximize, "maximize") else 1.0
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be None or callable, got {_describe(callback)}")
-    lr = DEFAULT_LEARNING_RATE.get(method) if learning_rate is None else check_real(
-        learning_rate, "learning_rate", low=0.0, low_open=True)
-    schedule = check_schedule(schedule)
+    lr = DEFAULT_LEARNING_RATE.get("adam" if swats else method) if learning_rate is None \
+        else check_real(learning_rate, "learning_rate", low=0.0, low_open=True)
+    if not isinstance(schedule, Schedule):
+        schedule = check_schedule(schedule)
     avg_mode = check_average(average)
     shuffle = check_shuffle(shuffle)
     if n_samples is None:
@@ -232,7 +264,7 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     if hess is not None:
         raise ValueError(f"hess is only used by method='newton', got method={method!r}")
     unknown = set(options) - set(_OPTIONS_USED["adam"]) - {"momentum", "nesterov", "rho",
-                                                            "eps_inside"}
+                                                            "eps_inside", "switch_tol"}
     if unknown:
         raise ValueError(f"unknown option(s) for method={method!r}: {sorted(unknown)}")
     used = set(_OPTIONS_USED[method]) | ({"beta2"} if avg_mode == 2 else set())
@@ -244,7 +276,10 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
                 "eps_inside": False, "beta1": 0.9, "beta2": 0.999, "amsgrad": False,
                 "adam_form": "algorithm1"}
     hyper_kw.update(options)
-    code, flags, form, b1, b2, eps = method_hyper(method, **hyper_kw)
+    switch_tol = check_real(hyper_kw.pop("switch_tol", 1e-9), "switch_tol", low=0.0,
+                            low_open=True)
+    code, flags, form, b1, b2, eps = method_hyper("adam" if swats else method, **hyper_kw)
+    phase_sgd, lam, switch = False, 0.0, None  # SWATS: (t, epoch, Lambda, alpha_t)
     state = np.zeros((3, x.size))
     x_avg = x.copy()
     t = 0
@@ -262,12 +297,26 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
         else:
             order = epoch_order(n_rows, b, shuffle, rng)
             batches = [order[k * b:(k + 1) * b] for k in range(n_batches)]
-        steps = step_sizes(schedule, lr, t, n_batches, n_batches)
+        if isinstance(schedule, Schedule):
+            steps = lr * schedule.multipliers(t, n_batches)
+        else:
+            steps = step_sizes(schedule, lr, t, n_batches, n_batches)
         for k, rows in enumerate(batches):
             _, g = _call(fun, x, rows, sign, t + 1)
             t += 1
-            apply_update(code, flags, form, b1, b2, eps, t, steps[k], g, x,
-                         state[0], state[1], state[2])
+            if not swats:
+                apply_update(code, flags, form, b1, b2, eps, t, steps[k], g, x,
+                             state[0], state[1], state[2])
+            elif phase_sgd:  # momentum buffer state[2]: zero at the switch
+                _update(METHODS["momentum"], 0, 0, b1, b2, eps, t,
+                        switch[2] * (steps[k] / switch[3]), 0.0, 0.0, g, x,
+                        state[2], state[0], state[1])
+            else:
+                pg, pp = _update(code, flags, form, b1, b2, eps, t, steps[k], 0.0, 0.0, g, x,
+                                 state[0], state[1], state[2])
+                lam, Lambda = swats_projection(pg, pp, t, lam, b2, switch_tol)
+                if Lambda is not None:
+                    phase_sgd, switch = True, (t, epoch, Lambda, steps[k])
             if not np.all(np.isfinite(x)):
                 raise ValueError(f"the {method} iterates diverged (non-finite parameters) at "
                                  f"update t = {t}; reduce learning_rate (got {lr:g})")
@@ -300,6 +349,10 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
                            f"{n_iter_no_change} epochs (not a certificate)")
                 break
     F, g_full = _call(fun, x_rep, None, sign, t)
-    return OptimizeResult(x=x_rep, fun=sign * F, jac=sign * g_full, nit=epoch, t=t,
-                          loss_history=np.asarray(history), success=converged,
-                          status=0 if converged else 1, message=message)
+    result = OptimizeResult(x=x_rep, fun=sign * F, jac=sign * g_full, nit=epoch, t=t,
+                            loss_history=np.asarray(history), success=converged,
+                            status=0 if converged else 1, message=message)
+    if swats:
+        result.switch_t, result.switch_epoch, result.switch_learning_rate = (
+            (None, None, None) if switch is None else switch[:3])
+    return result

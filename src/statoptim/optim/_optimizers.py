@@ -13,12 +13,14 @@ A list of arrays, one group::
 
 Parameter groups with their own hyper-parameters (torch's ``Adam(params, lr=...)``)::
 
-    opt = Adam([{"params": [W, b], "learning_rate": 1e-2},
-                {"params": [c], "weight_decay": 1e-4}], learning_rate=1e-3)
+    opt = Adam(1e-3, params=[{"params": [W, b], "learning_rate": 1e-2},
+                             {"params": [c], "weight_decay": 1e-4}])
     opt.step([gW, gb, gc])                # gradients in the order the arrays were given
 
-The first positional argument is the learning rate or, as in torch, the parameters;
-``params=`` names them explicitly. Keys of a group override the optimiser's
+The first positional argument is the default learning rate or, as in torch, the
+parameters: ``Adam([{"params": [W, b], "learning_rate": 1e-2}, {"params": [c]}])``
+(groups without a rate use the default, 1e-3 for Adam). To give both a default rate
+and the parameters, name them: ``Adam(1e-3, params=...)``. Keys of a group override the optimiser's
 arguments of the same name for its arrays: ``learning_rate``, ``weight_decay`` and the
 rule's own hyper-parameters (``beta1``, ``beta2``, ``eps``, ... as in the constructor).
 torch's ``lr`` is spelt ``learning_rate``.

@@ -14,7 +14,7 @@ Where they are used:
 - :func:`statoptim.optim.minimize` takes ``schedule=<Schedule>`` and counts updates
   (minibatch steps; one epoch is ceil(n_samples / batch_size) updates);
 - any code that takes a callable ``t -> step size`` (for example
-  ``LogisticRegression(schedule=...)``) can use ``schedule.step_size(learning_rate)``.
+  ``LogisticRegression(schedule=...)``) can use ``schedule.step_size_fn(learning_rate)``.
 
 Schedules are deliberately not callable: a callable ``schedule`` elsewhere in
 statoptim returns a step size, and a multiplier passed there would be silently
@@ -64,11 +64,11 @@ class Schedule:
         return np.array([self.multiplier(t_start + k + 1) for k in range(n_steps)],
                         dtype=np.float64)
 
-    def step_size(self, learning_rate):
+    def step_size_fn(self, learning_rate):
         """A plain callable ``t -> learning_rate * multiplier(t)`` (step sizes).
 
         For code that takes a step-size callable, e.g. ``LogisticRegression(schedule=
-        CosineDecay(1000).step_size(0.1))``. Step sizes elsewhere must be > 0, so use a
+        CosineDecay(1000).step_size_fn(0.1))``. Step sizes elsewhere must be > 0, so use a
         schedule whose multiplier stays positive there (``min_factor > 0``).
         """
         lr = check_real(learning_rate, "learning_rate", low=0.0, low_open=True)
