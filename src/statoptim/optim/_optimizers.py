@@ -645,10 +645,10 @@ def swats_projection(pg, pp, k, lam, beta2, switch_tol):
     For the Adam step p_k and the gradient g_k (``pg`` = p_k^T g_k, ``pp`` = p_k^T p_k)
     at step k, the projection of -gamma_k g_k on p_k equals p_k for
 
-        gamma_k = p_k^T p_k / (-p_k^T g_k)                      (the paper's eq. 2)
+        gamma_k = p_k^T p_k / (-p_k^T g_k)   (Algorithm 1, line 15)
 
     and its exponential average is lambda_k = beta2 lambda_{k-1} + (1 - beta2) gamma_k
-    (eq. 3); the switch happens when k > 1 and |lambda_k / (1 - beta2^k) - gamma_k| <
+    (line 16); the switch happens when k > 1 and |lambda_k / (1 - beta2^k) - gamma_k| <
     ``switch_tol`` (the paper's epsilon), with the SGD learning rate Lambda =
     lambda_k / (1 - beta2^k). If p_k^T g_k = 0, lambda_k = lambda_{k-1}. As a safeguard
     not in Algorithm 1, a switch needs Lambda > 0 (a negative estimate would make the
@@ -679,10 +679,14 @@ class SWATS(_Optimizer):
         p_k = -alpha_k sqrt(1 - b2^k) / (1 - b1^k) m_k / (sqrt(a_k) + eps),
         w_k = w_{k-1} + p_k
 
-    (computed in Kingma & Ba's Algorithm 1 form, equal up to the placement of eps);
-    after each Adam step the projected SGD learning rate gamma_k = p_k^T p_k /
-    (-p_k^T g_k) (eq. 2) and its bias-corrected average Lambda_k = lambda_k /
-    (1 - b2^k), lambda_k = b2 lambda_{k-1} + (1 - b2) gamma_k (eq. 3) are updated, and
+    (line 12 is ``adam_form="constant_eps_hat"``; the default "algorithm1" is
+    Kingma & Ba's form, alpha_k m_hat_k / (sqrt(a_hat_k) + eps), so that the Adam phase
+    is exactly :class:`Adam`; they differ in the placement of eps only, which matters
+    for the switch: with a constant gradient g the paper's form gives p_k = -alpha_k g /
+    (|g| + eps / sqrt(1 - b2^k)), whose drift with k alone can keep |Lambda_k - gamma_k|
+    above ``switch_tol``); after each Adam step the projected SGD learning rate gamma_k = p_k^T p_k /
+    (-p_k^T g_k) (line 15) and its bias-corrected average Lambda_k = lambda_k /
+    (1 - b2^k), lambda_k = b2 lambda_{k-1} + (1 - b2) gamma_k (line 16) are updated, and
     the optimiser switches for good when k > 1 and |Lambda_k - gamma_k| < ``switch_tol``
     (lines 14-21; see :func:`swats_projection`). SGD phase (lines 5-8)::
 
@@ -700,21 +704,24 @@ class SWATS(_Optimizer):
     beta1, beta2, eps : float, defaults 0.9, 0.999, 1e-8
     switch_tol : float > 0, default=1e-9
         The paper's epsilon of the switching criterion.
+    adam_form : {"algorithm1", "constant_eps_hat", "efficient"}, default="algorithm1"
+        Form of the Adam step (see :class:`Adam`); "constant_eps_hat" is the paper's.
     params, weight_decay (coupled, L2), schedule, t0, maximize
         As in :class:`Adam`. Groups may set ``beta1``, ``beta2``, ``eps``,
-        ``switch_tol``.
+        ``switch_tol``, ``adam_form``.
     """
 
     _method = "adam"
-    _hyper_keys = ("beta1", "beta2", "eps", "switch_tol")
+    _hyper_keys = ("beta1", "beta2", "eps", "switch_tol", "adam_form")
 
     def __init__(self, learning_rate=None, *, beta1=0.9, beta2=0.999, eps=1e-8,
-                 switch_tol=1e-9, params=None, weight_decay=0.0, schedule="constant",
-                 t0=100.0, maximize=False):
+                 switch_tol=1e-9, adam_form="algorithm1", params=None,
+                 weight_decay=0.0, schedule="constant", t0=100.0, maximize=False):
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
         self.switch_tol = switch_tol
+        self.adam_form = adam_form
         super().__init__(learning_rate, params=params, weight_decay=weight_decay,
                          schedule=schedule, t0=t0, maximize=maximize)
 
