@@ -107,7 +107,7 @@ def _least_squares():
 
 
 def test_swats_minibatches_match_algorithm_1_and_report_a_consistent_switch_epoch():
-    X, y, beta, fun = _least_squares()
+    beta, fun = _least_squares()[2:]
     n, b, epochs = 100, 10, 195
     kw = {"method": "swats", "learning_rate": 0.01, "n_samples": n, "batch_size": b,
           "shuffle": False, "switch_tol": 1e-5}
@@ -128,7 +128,7 @@ def test_swats_minibatches_match_algorithm_1_and_report_a_consistent_switch_epoc
 
 
 def test_no_switch_is_reported_as_none_and_adam_phase_is_plain_adam():
-    X, y, beta, fun = _least_squares()
+    fun = _least_squares()[3]
     kw = {"learning_rate": 0.01, "n_samples": 100, "batch_size": 10, "shuffle": False,
           "max_iter": 20, "stopping": None}
     s = minimize(fun, np.zeros(4), method="swats", **kw)
@@ -177,11 +177,10 @@ def test_swats_projection_formula():
     # gamma = p.p / (-p.g); first call: lambda_1 = (1 - b2) gamma and no switch at k = 1
     lam, sw = swats_projection(-0.5, 0.25, 1, 0.0, 0.9, 1e-9)
     assert lam == pytest.approx(0.1 * 0.5) and sw is None
-    lam2, sw = swats_projection(-0.5, 0.25, 2, lam, 0.9, 1e-9)  # same gamma: switch
+    sw = swats_projection(-0.5, 0.25, 2, lam, 0.9, 1e-9)[1]  # same gamma: switch
     assert sw == pytest.approx(0.5, rel=1e-14)
     assert swats_projection(0.0, 1.0, 5, 0.3, 0.9, 1e-9) == (0.3, None)  # p.g = 0: kept
-    lam3, sw = swats_projection(0.5, 0.25, 2, -0.05, 0.9, 1.0)  # negative: never switch
-    assert sw is None
+    assert swats_projection(0.5, 0.25, 2, -0.05, 0.9, 1.0)[1] is None  # negative: no switch
 
 
 def test_swats_bad_input():
