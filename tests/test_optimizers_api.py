@@ -515,3 +515,27 @@ def test_fuzz_parameter_lists(data):
         tol = 1e-12 if a.dtype == np.float64 else 1e-6
         scale = max(1.0, float(np.abs(b0).max()))
         assert_allclose(a, expected, rtol=tol, atol=tol * scale)
+
+
+def test_kernel_checks_its_arguments():
+    from statoptim.optim._optim_fast import update
+
+    z = np.zeros(3)
+
+    def call(**kw):
+        args = {"method": 3, "flags": 0, "form": 0, "t": 1, "grad": np.ones(3), "theta": z.copy(),
+                "s1": z.copy(), "s2": z.copy(), "s3": z.copy()}
+        args.update(kw)
+        return update(args["method"], args["flags"], args["form"], 0.9, 0.999, 1e-8, args["t"],
+                      0.1, 0.0, 0.0, args["grad"], args["theta"], args["s1"], args["s2"],
+                      args["s3"])
+
+    for name in ("grad", "s1", "s2", "s3"):
+        _raises_naming(lambda name=name: call(**{name: np.zeros(2)}), name)
+    _raises_naming(lambda: call(t=0), "t")
+    _raises_naming(lambda: call(method=7), "method")
+    _raises_naming(lambda: call(form=5), "adam_form")
+    with pytest.raises(ValueError):  # one dtype for all arrays (the fused type)
+        call(grad=np.ones(3, dtype=np.float32))
+    pg, pp = call()
+    assert pp > 0 and pg < 0

@@ -6,6 +6,9 @@
   :class:`RMSprop`, :class:`Adam`, :class:`Adamax` (``step(params, grad)``) for
   user objectives that are means of smooth per-row terms.
 - :func:`logistic_objective`, :func:`check_separation` and :class:`SeparationWarning`.
+- :class:`AdamW` (decoupled weight decay), :class:`SWATS` (Adam, then SGD) and the
+  learning-rate schedules (:class:`Schedule`, :func:`warmup_cosine`, ...); every optimiser
+  object steps lists of float32/float64 arrays, with parameter groups and ``state_dict()``.
 """
 from statoptim.optim._estimator import LogisticRegression
 from statoptim.optim._minimize import SGD, Adam, Adamax, Momentum, RMSprop, minimize

@@ -270,11 +270,11 @@ class _Optimizer:
                 raise ValueError(f"params must be a writeable C-contiguous float32 or float64 "
                                  "ndarray (updated in place) or a non-empty list of them, got "
                                  f"{_describe(params)}")
-            if not self.param_groups:
+            if not self.param_groups and len(arrays) > 1:
                 for a, name in zip(arrays, names):
                     _check_param(a, name)
                 _check_no_alias(arrays, names)
-                dtypes = sorted({str(a.dtype) for a in arrays})
+                dtypes = sorted(str(d) for d in {a.dtype for a in arrays})
                 if len(dtypes) > 1:
                     raise ValueError(f"params mixes dtypes {dtypes}: the arrays of one "
                                      "parameter group must share one dtype (float32 or "
@@ -351,8 +351,8 @@ class _Optimizer:
                              "reset() to start over with new parameters")
         else:
             state = [s.copy() for s in self._states]
-        base_values = self._values({})
-        base_lr = self._rule(base_values, None)[6]
+        base_rule = self._rule(self._values({}), None)  # validates the defaults too
+        base_lr = base_rule[6]
         new = [a.reshape(-1).copy() for a in arrays]
         if sign < 0:
             grads = [-g for g in grads]
@@ -360,7 +360,7 @@ class _Optimizer:
         for gi, group in enumerate(groups):
             overrides = {k: v for k, v in group.items() if k != "params"}
             where = None if self.param_groups is None else f"params[{gi}]"
-            rule = self._rule(self._values(overrides), where)
+            rule = self._rule(self._values(overrides), where) if overrides else base_rule
             lr_t = self._step_size(schedule, rule[6], base_lr, t + 1, t0)
             items = [(grads[i], new[i], state[i]) for i in group["params"]]
             self._group_step(gi, rule, lr_t, t + 1, items, extra)
