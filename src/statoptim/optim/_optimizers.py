@@ -400,7 +400,8 @@ class _Optimizer:
         """The step counter, hyper-parameters, groups and state (copies), as a dict.
 
         ``load_state_dict`` of an optimiser of the same class over arrays of the same
-        layout restores it; the following steps are then bit-identical.
+        layout restores it; the following steps are then bit-identical. It pickles when
+        ``schedule`` does (strings and Schedule objects do; a lambda does not).
         """
         return {
             "optimizer": type(self).__name__,
