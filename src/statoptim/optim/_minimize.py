@@ -1,5 +1,7 @@
-"""Optimiser objects with a ``step(params, grad)`` interface and the ``minimize`` driver
-for user objectives that are means of smooth per-row terms."""
+"""The ``minimize`` driver for user objectives that are means of smooth per-row terms.
+
+The optimiser objects (``step(params, grad)``) live in ``_optimizers.py`` and are
+re-exported here."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,13 +12,13 @@ from statoptim._validation import (
     _describe,
     check_choice,
     check_flag,
-    check_int,
     check_positive_int,
     check_random_state,
     check_real,
 )
 from statoptim.optim._common import (
     DEFAULT_LEARNING_RATE,
+    METHODS,
     _as_real_array,
     check_average,
     check_schedule,
@@ -25,228 +27,33 @@ from statoptim.optim._common import (
     method_hyper,
     step_sizes,
 )
+from statoptim.optim._optim_fast import update as _update
+from statoptim.optim._optimizers import (
+    SGD,
+    SWATS,
+    Adam,
+    Adamax,
+    AdamW,
+    Momentum,
+    RMSprop,
+    swats_projection,
+)
+from statoptim.optim._schedules import Schedule
 from statoptim.optim._sgd_fast import apply_update
 
-__all__ = ["SGD", "Adam", "Adamax", "Momentum", "RMSprop", "minimize"]
-
-
-class _Optimizer:
-    """Base class: the update rule of ``_method`` applied by the compiled kernel."""
-
-    _method = None
-
-    def __init__(self, learning_rate=None, *, schedule="constant", t0=100.0, maximize=False):
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.t0 = t0
-        self.maximize = maximize
-        self.t = 0
-        self._state = None
-
-    def _hyper(self):  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def reset(self):
-        """Forget the step counter and all state."""
-        self.t = 0
-        self._state = None
-
-    def step(self, params, grad):
-        """Update ``params`` in place with one step on ``grad`` and return it.
-
-        Parameters
-        ----------
-        params : ndarray of float64, C-contiguous, writeable, finite, non-empty
-            Updated in place (1-D; other shapes are flattened views). The optimiser
-            state is for one parameter size: after ``reset()`` it may change.
-        grad : array-like of real numbers with the shape of ``params``
-            Gradient of the objective at ``params`` (ascent direction if
-            ``maximize=True``); finite.
-
-        Raises
-        ------
-        ValueError
-            For bad arguments or hyper-parameters, and when the step would make
-            ``params`` non-finite (too large a learning rate); ``params``, the state
-            and ``t`` are then left unchanged.
-        """
-        if not (isinstance(params, np.ndarray) and params.dtype == np.float64
-                and params.flags.c_contiguous and params.flags.writeable):
-            raise ValueError("params must be a writeable C-contiguous float64 ndarray "
-                             f"(updated in place), got {_describe(params)}")
-        if params.size == 0:
-            raise ValueError("params must have at least one entry, got an empty array")
-        if not np.all(np.isfinite(params)):
-            raise ValueError(f"params must be finite, got {int((~np.isfinite(params)).sum())} "
-                             "NaN or inf")
-        flat = params.reshape(-1)
-        g = _as_real_array(grad, "grad", "an array of real numbers")
-        if g.shape != params.shape:
-            raise ValueError(f"grad must have the shape of params {params.shape}, got shape "
-                             f"{g.shape}")
-        g = np.ascontiguousarray(g, dtype=np.float64).reshape(-1)
-        if np.may_share_memory(g, flat):
-            g = g.copy()
-        if not np.all(np.isfinite(g)):
-            raise ValueError(f"grad must be finite, got {int((~np.isfinite(g)).sum())} NaN or "
-                             f"inf at step t = {self.t + 1}")
-        if check_flag(self.maximize, "maximize"):
-            g = -g
-        t = check_int(self.t, "t", minimum=0)
-        lr = DEFAULT_LEARNING_RATE[self._method] if self.learning_rate is None else check_real(
-            self.learning_rate, "learning_rate", low=0.0, low_open=True)
-        schedule = check_schedule(self.schedule)
-        t0 = check_real(self.t0, "t0", low=0.0, low_open=True)
-        code, flags, form, b1, b2, eps = self._hyper()
-        if self._state is None:
-            if t != 0:
-                raise ValueError(f"t must be 0 for an optimiser without state, got {t}; "
-                                 "call reset()")
-            state = np.zeros((3, flat.size))
-        elif self._state.shape[1] != flat.size:
-            raise ValueError(f"params must have {self._state.shape[1]} entries like in the "
-                             f"previous steps of this optimiser, got {flat.size}; call reset() "
-                             "to start over with new parameters")
-        else:
-            state = self._state.copy()
-        lr_t = step_sizes(schedule, lr, t, 1, t0)[0]
-        new = flat.copy()
-        apply_update(code, flags, form, b1, b2, eps, t + 1, lr_t, g, new,
-                     state[0], state[1], state[2])
-        if not (np.all(np.isfinite(new)) and np.all(np.isfinite(state))):
-            raise ValueError(f"the step t = {t + 1} would make params or the optimiser state "
-                             f"non-finite (step size {lr_t:g}, max |grad| = "
-                             f"{float(np.abs(g).max()):.3g}); reduce learning_rate or rescale "
-                             "the objective")
-        flat[:] = new
-        self._state = state
-        self.t = t + 1
-        return params
-
-
-class SGD(_Optimizer):
-    """Plain (minibatch) gradient steps: theta_t = theta_{t-1} - alpha_t g_t.
-
-    Parameters
-    ----------
-    learning_rate : float, default=None (0.01)
-    schedule : {"constant", "invsqrt", "invtime"} or callable, default="constant"
-    t0 : float, default=100
-        Time scale of "invtime": alpha_t = alpha / (1 + t / t0).
-    maximize : bool, default=False
-        Step along +grad.
-    """
-
-    _method = "sgd"
-
-    def _hyper(self):
-        return method_hyper("sgd", momentum=0.9, rho=0.9, beta1=0.9, beta2=0.999, eps=1e-8,
-                            nesterov=False, amsgrad=False, eps_inside=False,
-                            adam_form="algorithm1")
-
-
-class Momentum(_Optimizer):
-    """Classical momentum in the EMA form, with an optional Nesterov look-ahead.
-
-    v_t = mu v_{t-1} + (1 - mu) g_t and theta_t = theta_{t-1} - alpha_t v_t, or with
-    ``nesterov=True`` theta_t = theta_{t-1} - alpha_t (mu v_t + (1 - mu) g_t).
-    torch's ``SGD(lr=gamma, momentum=mu)`` (heavy ball) is this with
-    alpha = gamma / (1 - mu). Defaults: learning_rate 0.01, momentum 0.9.
-    """
-
-    _method = "momentum"
-
-    def __init__(self, learning_rate=None, *, momentum=0.9, nesterov=False,
-                 schedule="constant", t0=100.0, maximize=False):
-        super().__init__(learning_rate, schedule=schedule, t0=t0, maximize=maximize)
-        self.momentum = momentum
-        self.nesterov = nesterov
-
-    def _hyper(self):
-        return method_hyper("momentum", momentum=self.momentum, rho=0.9, beta1=0.9,
-                            beta2=0.999, eps=1e-8, nesterov=self.nesterov, amsgrad=False,
-                            eps_inside=False, adam_form="algorithm1")
-
-
-class RMSprop(_Optimizer):
-    """RMSprop: S_t = rho S_{t-1} + (1 - rho) g_t^2, theta -= alpha_t g_t / (sqrt(S_t) + eps).
-
-    ``eps_inside=True`` uses g / sqrt(S + eps) (the talk's and Keras's form). S is not
-    bias-corrected, so the first step is about 3.2 alpha at rho = 0.9 (as in every
-    library). Defaults: learning_rate 1e-3, rho 0.9, eps 1e-8.
-    """
-
-    _method = "rmsprop"
-
-    def __init__(self, learning_rate=None, *, rho=0.9, eps=1e-8, eps_inside=False,
-                 schedule="constant", t0=100.0, maximize=False):
-        super().__init__(learning_rate, schedule=schedule, t0=t0, maximize=maximize)
-        self.rho = rho
-        self.eps = eps
-        self.eps_inside = eps_inside
-
-    def _hyper(self):
-        return method_hyper("rmsprop", momentum=0.9, rho=self.rho, beta1=0.9, beta2=0.999,
-                            eps=self.eps, nesterov=False, amsgrad=False,
-                            eps_inside=self.eps_inside, adam_form="algorithm1")
-
-
-class Adam(_Optimizer):
-    """Adam (Kingma & Ba 2015, Algorithm 1), optionally AMSGrad or the efficient form.
-
-    m_t = b1 m + (1 - b1) g, v_t = b2 v + (1 - b2) g^2, theta -= alpha_t m_hat /
-    (sqrt(v_hat) + eps). ``adam_form="efficient"`` uses a_t = alpha sqrt(1 - b2^t) /
-    (1 - b1^t) with eps_hat_t = eps sqrt(1 - b2^t) (equal to Algorithm 1 up to
-    rounding); "constant_eps_hat" uses a constant eps_hat = eps (TF/Keras).
-    ``amsgrad=True`` replaces v by its running maximum (torch's variant).
-    Defaults: learning_rate 1e-3, beta1 0.9, beta2 0.999, eps 1e-8.
-    """
-
-    _method = "adam"
-
-    def __init__(self, learning_rate=None, *, beta1=0.9, beta2=0.999, eps=1e-8,
-                 amsgrad=False, adam_form="algorithm1", schedule="constant", t0=100.0,
-                 maximize=False):
-        super().__init__(learning_rate, schedule=schedule, t0=t0, maximize=maximize)
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
-        self.amsgrad = amsgrad
-        self.adam_form = adam_form
-
-    def _hyper(self):
-        return method_hyper("adam", momentum=0.9, rho=0.9, beta1=self.beta1, beta2=self.beta2,
-                            eps=self.eps, nesterov=False, amsgrad=self.amsgrad,
-                            eps_inside=False, adam_form=self.adam_form)
-
-
-class Adamax(_Optimizer):
-    """Adamax (Kingma & Ba 2015, section 7.1): u_t = max(b2 u_{t-1}, |g_t|),
-    theta -= alpha_t m_t / ((1 - b1^t) u_t). Defaults: learning_rate 2e-3."""
-
-    _method = "adamax"
-
-    def __init__(self, learning_rate=None, *, beta1=0.9, beta2=0.999, schedule="constant",
-                 t0=100.0, maximize=False):
-        super().__init__(learning_rate, schedule=schedule, t0=t0, maximize=maximize)
-        self.beta1 = beta1
-        self.beta2 = beta2
-
-    def _hyper(self):
-        return method_hyper("adamax", momentum=0.9, rho=0.9, beta1=self.beta1,
-                            beta2=self.beta2, eps=1e-8, nesterov=False, amsgrad=False,
-                            eps_inside=False, adam_form="algorithm1")
+__all__ = ["SGD", "SWATS", "Adam", "AdamW", "Adamax", "Momentum", "RMSprop", "minimize"]
 
 
 _CLASSES = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSprop, "adam": Adam,
-            "adamax": Adamax}
+            "adamax": Adamax, "swats": SWATS}
 
 #: The ``**options`` of :func:`minimize` each method reads (beta2 is also the decay of
 #: ``average="ema"``, for every method).
 _OPTIONS_USED = {"sgd": (), "momentum": ("momentum", "nesterov"),
                  "rmsprop": ("rho", "eps", "eps_inside"),
                  "adam": ("beta1", "beta2", "eps", "amsgrad", "adam_form"),
-                 "adamax": ("beta1", "beta2")}
+                 "adamax": ("beta1", "beta2"),
+                 "swats": ("beta1", "beta2", "eps", "switch_tol", "adam_form")}
 
 
 def _call(fun, theta, rows, sign, t):
@@ -344,13 +151,22 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
         their gradients; ``rows=None`` means all rows. Non-finite returns raise
         ValueError.
     x0 : array-like of shape (n_params,)
-    method : {"sgd", "momentum", "rmsprop", "adam", "adamax", "newton"}, default="adam"
+    method : {"sgd", "momentum", "rmsprop", "adam", "adamax", "swats", "newton"}, default="adam"
+        "swats": Adam that switches to SGD with momentum when the projected SGD
+        learning rate settles (Keskar & Socher 2017; see below and
+        :class:`statoptim.optim.SWATS`).
     n_samples : int, default=None
         Number of rows; None runs full-batch steps (one step per epoch).
     batch_size : int, default=None
         Rows per minibatch, default ``min(128, n_samples)``.
-    learning_rate, schedule, average, shuffle
-        As in :class:`statoptim.LogisticRegression` (t0 of "invtime" = one epoch).
+    learning_rate, average, shuffle
+        As in :class:`statoptim.LogisticRegression`.
+    schedule : {"constant", "invsqrt", "invtime"}, Schedule or callable, default="constant"
+        As in :class:`statoptim.LogisticRegression` (t0 of "invtime" = one epoch); a
+        :class:`statoptim.optim.Schedule` multiplies ``learning_rate`` by
+        ``schedule.multiplier(t)`` at update t (t counts minibatch updates: an epoch is
+        ceil(n_samples / batch_size) of them, e.g. ``StepDecay(10 * n_batches)`` decays
+        every 10 epochs).
     stopping : {"grad", "loss", None}, default="grad"
         "grad": ||full gradient||_inf <= tol after an epoch (one extra full call);
         "loss": the full value fails to improve by tol * max(1, |F|) for
@@ -372,8 +188,10 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     **options
         Method hyper-parameters: ``momentum``, ``nesterov`` (momentum); ``rho``, ``eps``,
         ``eps_inside`` (rmsprop); ``beta1``, ``beta2``, ``eps``, ``amsgrad``,
-        ``adam_form`` (adam); ``beta1``, ``beta2`` (adamax); ``beta2`` is also the EMA
-        decay of ``average="ema"``. An option the method does not use raises
+        ``adam_form`` (adam); ``beta1``, ``beta2`` (adamax); ``beta1``, ``beta2``, ``eps``,
+        ``switch_tol`` (the paper's epsilon, default 1e-9), ``adam_form`` (swats; the
+        paper's form is "constant_eps_hat", see :class:`statoptim.optim.SWATS`); ``beta2`` is also the EMA decay of
+        ``average="ema"``. An option the method does not use raises
         ValueError (it would be silently ignored), as does any option with Newton,
         ``hess`` with another method, and ``batch_size`` without ``n_samples``.
 
@@ -382,9 +200,26 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     OptimizeResult
         ``x``, ``fun`` (full-data value at ``x``), ``jac``, ``nit`` (epochs or Newton
         iterations), ``t`` (updates), ``loss_history`` (full-data value after each
-        epoch, starting at x0), ``success``, ``message``.
+        epoch, starting at x0), ``success``, ``message``. With ``method="swats"`` also
+        ``switch_t`` (the update k at which SGD took over, None if it did not),
+        ``switch_epoch`` (the epoch of that update, 1-based, None if none) and
+        ``switch_learning_rate`` (the SGD learning rate Lambda, None if none).
+
+    Notes
+    -----
+    SWATS (Keskar & Socher 2017, "Improving generalization performance by switching
+    from Adam to SGD", Algorithm 1) runs Adam steps p_k = -alpha_k m_hat_k /
+    (sqrt(v_hat_k) + eps) (the paper's line 12 with eps placed as in Kingma & Ba; the
+    paper's own placement is ``adam_form="constant_eps_hat"``); after each it computes
+    the learning rate for which SGD's step projects onto p_k, gamma_k = p_k^T p_k / (-p_k^T g_k) (line 15), and
+    its average lambda_k = b2 lambda_{k-1} + (1 - b2) gamma_k (line 16). Once k > 1 and
+    |lambda_k / (1 - b2^k) - gamma_k| < ``switch_tol`` (and the estimate is positive),
+    the remaining updates are SGD with momentum b1, v_k = b1 v_{k-1} + g_k,
+    x_k = x_{k-1} - (1 - b1) Lambda v_k with Lambda = lambda_k / (1 - b2^k) (scaled by
+    the schedule's decay since the switch, ``alpha_k / alpha_switch``).
     """
     check_choice(method, "method", tuple(_CLASSES) + ("newton",))
+    swats = method == "swats"
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {_describe(fun)}")
     x = np.atleast_1d(_as_real_array(x0, "x0", "a 1-D array of real numbers"))
@@ -401,9 +236,10 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     sign = -1.0 if check_flag(maximize, "maximize") else 1.0
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be None or callable, got {_describe(callback)}")
-    lr = DEFAULT_LEARNING_RATE.get(method) if learning_rate is None else check_real(
-        learning_rate, "learning_rate", low=0.0, low_open=True)
-    schedule = check_schedule(schedule)
+    lr = DEFAULT_LEARNING_RATE.get("adam" if swats else method) if learning_rate is None \
+        else check_real(learning_rate, "learning_rate", low=0.0, low_open=True)
+    if not isinstance(schedule, Schedule):
+        schedule = check_schedule(schedule)
     avg_mode = check_average(average)
     shuffle = check_shuffle(shuffle)
     if n_samples is None:
@@ -430,7 +266,7 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     if hess is not None:
         raise ValueError(f"hess is only used by method='newton', got method={method!r}")
     unknown = set(options) - set(_OPTIONS_USED["adam"]) - {"momentum", "nesterov", "rho",
-                                                            "eps_inside"}
+                                                            "eps_inside", "switch_tol"}
     if unknown:
         raise ValueError(f"unknown option(s) for method={method!r}: {sorted(unknown)}")
     used = set(_OPTIONS_USED[method]) | ({"beta2"} if avg_mode == 2 else set())
@@ -442,7 +278,10 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
                 "eps_inside": False, "beta1": 0.9, "beta2": 0.999, "amsgrad": False,
                 "adam_form": "algorithm1"}
     hyper_kw.update(options)
-    code, flags, form, b1, b2, eps = method_hyper(method, **hyper_kw)
+    switch_tol = check_real(hyper_kw.pop("switch_tol", 1e-9), "switch_tol", low=0.0,
+                            low_open=True)
+    code, flags, form, b1, b2, eps = method_hyper("adam" if swats else method, **hyper_kw)
+    phase_sgd, lam, switch = False, 0.0, None  # SWATS: (t, epoch, Lambda, alpha_t)
     state = np.zeros((3, x.size))
     x_avg = x.copy()
     t = 0
@@ -460,12 +299,26 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
         else:
             order = epoch_order(n_rows, b, shuffle, rng)
             batches = [order[k * b:(k + 1) * b] for k in range(n_batches)]
-        steps = step_sizes(schedule, lr, t, n_batches, n_batches)
+        if isinstance(schedule, Schedule):
+            steps = lr * schedule.multipliers(t, n_batches)
+        else:
+            steps = step_sizes(schedule, lr, t, n_batches, n_batches)
         for k, rows in enumerate(batches):
             _, g = _call(fun, x, rows, sign, t + 1)
             t += 1
-            apply_update(code, flags, form, b1, b2, eps, t, steps[k], g, x,
-                         state[0], state[1], state[2])
+            if not swats:
+                apply_update(code, flags, form, b1, b2, eps, t, steps[k], g, x,
+                             state[0], state[1], state[2])
+            elif phase_sgd:  # momentum buffer state[2]: zero at the switch
+                _update(METHODS["momentum"], 0, 0, b1, b2, eps, t,
+                        switch[2] * (steps[k] / switch[3]), 0.0, 0.0, g, x,
+                        state[2], state[0], state[1])
+            else:
+                pg, pp = _update(code, flags, form, b1, b2, eps, t, steps[k], 0.0, 0.0, g, x,
+                                 state[0], state[1], state[2])
+                lam, Lambda = swats_projection(pg, pp, t, lam, b2, switch_tol)
+                if Lambda is not None:
+                    phase_sgd, switch = True, (t, epoch, Lambda, steps[k])
             if not np.all(np.isfinite(x)):
                 raise ValueError(f"the {method} iterates diverged (non-finite parameters) at "
                                  f"update t = {t}; reduce learning_rate (got {lr:g})")
@@ -498,6 +351,10 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
                            f"{n_iter_no_change} epochs (not a certificate)")
                 break
     F, g_full = _call(fun, x_rep, None, sign, t)
-    return OptimizeResult(x=x_rep, fun=sign * F, jac=sign * g_full, nit=epoch, t=t,
-                          loss_history=np.asarray(history), success=converged,
-                          status=0 if converged else 1, message=message)
+    result = OptimizeResult(x=x_rep, fun=sign * F, jac=sign * g_full, nit=epoch, t=t,
+                            loss_history=np.asarray(history), success=converged,
+                            status=0 if converged else 1, message=message)
+    if swats:
+        result.switch_t, result.switch_epoch, result.switch_learning_rate = (
+            (None, None, None) if switch is None else switch[:3])
+    return result
