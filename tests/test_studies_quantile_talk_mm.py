@@ -3,6 +3,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from statoptim.cli import main
 from statoptim.studies import quantile as study
@@ -109,3 +111,16 @@ def test_reproduce_writes_one_row_per_size_and_the_talks_mm_tables(tmp_path, cap
     assert [r["n"] for r in timing] == [50, 80]
     assert all(r["ipw_ms"] > 0 and r["talkmm_paper_ms"] > 0 and r["talk_s"] is None
                for r in timing)
+
+
+@given(n=st.integers(5, 40), q=st.floats(0.05, 0.95), seed=st.integers(0, 2**32 - 1),
+       rule=st.sampled_from(["printed", "paper"]))
+def test_fuzz_talk_mm_objective_is_finite_and_at_least_the_lp_optimum(n, q, seed, rule):
+    rng = np.random.default_rng(seed)
+    Z = np.column_stack([np.ones(n), rng.standard_normal((n, 2))])
+    y = Z @ rng.normal(size=3) + rng.standard_t(2, size=n)
+    w = rng.uniform(0.1, 5.0, n)
+    best, _ = lp_quantile_objective(Z, y, q, sample_weight=w)
+    theta, info = talk_mm(Z, y, w, q, rule=rule, max_iter=200)
+    assert np.all(np.isfinite(theta)) and info["status"] in ("converged", "max_iter")
+    assert check_loss(Z, y, w, theta, q) >= best * (1 - 1e-9) - 1e-12
