@@ -10,11 +10,19 @@ the slope 4.5 and 835 s per fit at n = 2000.
 This study runs the same estimator (exactly solved) on both censoring designs
 of the spec: the talk's fixed cut (design A; the estimand is not identifiable
 there, see ``statoptim.datasets.make_censored_quantile``) and independent
-random censoring (design B), prints bias and MSE of theta1 and theta2 beside
-the talk's table, an oracle fit on the uncensored complete data, the
-effective sample size of the weights, the time per fit beside the talk's (each
-labelled with where it was measured), and with ``--out DIR`` writes the tables
-as CSV and JSON and the box plot of theta1 estimates per situation there.
+random censoring (design B), at the talk's sample sizes n = 500, 1000 and 2000
+(``--n``), prints bias and MSE of theta1 and theta2 beside the talk's table, an
+oracle fit on the uncensored complete data, the effective sample size of the
+weights, the time per fit beside the talk's (each labelled with where it was
+measured), and with ``--out DIR`` writes the tables as CSV and JSON and the box
+plot of theta1 estimates per situation there.
+
+The talk's own MM (Hunter & Lange's perturbation with the talk's rule
+``e n |ln e| = tau`` and its stopping rule, read literally and as the paper
+states it) is rerun on every weighted problem as a plain reference
+(``statoptim.studies.quantile_talk_mm``, not the package's solver), with its
+objective gap to the exact optimum: it shows how much of the talk's bias an
+unconverged solver can explain.
 
 Design C adds censoring that depends on the covariate: ``T = 1 + 2x + e``,
 ``C = 4.5 - 1.5x + u`` with ``x ~ U(0, 2)`` and ``e, u ~ N(0, 1)`` (about 52%
@@ -40,8 +48,8 @@ from statoptim.studies._runner import (
     register,
 )
 
-__all__ = ["CELLS", "DESIGN_C_ESTIMATORS", "QUANTILES", "TALK_TABLE", "make_design_c",
-           "replicate", "run", "summarize", "summarize_design_c"]
+__all__ = ["CELLS", "DESIGN_C_ESTIMATORS", "QUANTILES", "TALK_TABLE", "compute",
+           "make_design_c", "replicate", "run", "summarize", "summarize_design_c", "tabulate"]
 
 QUANTILES = (0.25, 0.5, 0.75)
 # (censoring, missing) cells of the talk
@@ -60,6 +68,14 @@ TALK_TABLE = {
     },
 }
 TALK_SECONDS = {500: 23.6, 1000: 130.0, 2000: 835.0}
+#: The talk's sample sizes (of its timings; its bias table states none): the --n default.
+TALK_N = (500, 1000, 2000)
+#: The talk's MM (studies/quantile_talk_mm.py, a reference, not the package's solver):
+#: its stopping-rule readings, tolerance (the talk states none; ours) and iteration cap.
+TALK_MM_RULES = ("printed", "paper")
+TALK_MM_SHORT = {"printed": "printed", "paper": "H-L"}
+TALK_MM_TAU = 1e-6
+TALK_MM_MAX_ITER = 1000
 TRUTH = {"theta1": 4.5, "theta2": -2.0}
 #: Smallest --n: below it the censored, incomplete samples leave too few rows
 #: with positive weight for the 3 coefficients (about 1% of replications fail
@@ -217,39 +233,86 @@ def replicate(setting, rng):
             out[f"{name}_theta2_q{q}"] = float(est.coef_[k, 1])
     out["n_eff"] = float(model.n_eff_)
     out["max_weight_share"] = float(model.max_weight_share_)
+    out.update(_talk_mm_fits(model, data))
     if setting.get("n_boot") and setting["design"] == "identifiable":
         _bootstrap_slope(model, setting, rng, out, TRUTH["theta1"])
     return out
 
 
-def _settings(n_samples, n_boot=0):
-    """The grid: designs A and B per cell, then design C.
+def _talk_mm_fits(model, data):
+    """The talk's MM (a plain reference, not the package's solver) on the same weighted fit.
 
-    ``n_boot`` > 0 (``--coverage``) adds it to the design B and C settings.
+    For each stopping rule of :data:`TALK_MM_RULES` and quantile: the slopes
+    ``talkmm_{rule}_{coef}_q{q}``, the relative objective gap to the exact
+    optimum ``talkmm_{rule}_gap_q{q}`` (``(L_mm - L*) / L*``, >= 0 up to
+    rounding), the iterations ``talkmm_{rule}_iter_q{q}``, and the wall time of
+    the three fits ``talkmm_{rule}_seconds``.
+    """
+    from statoptim.studies.quantile_talk_mm import check_loss, talk_mm
+
+    use = model.weights_ > 0
+    Z = np.column_stack([np.ones(int(use.sum())), data.X[use]])
+    y, w = data.y[use], model.weights_[use]
+    out = {}
+    for rule in TALK_MM_RULES:
+        t0 = time.perf_counter()
+        fits = [talk_mm(Z, y, w, q, tau=TALK_MM_TAU, rule=rule, max_iter=TALK_MM_MAX_ITER)
+                for q in QUANTILES]
+        out[f"talkmm_{rule}_seconds"] = time.perf_counter() - t0
+        for k, (q, (theta, info)) in enumerate(zip(QUANTILES, fits)):
+            exact = np.concatenate([[model.intercept_[k]], model.coef_[k]])
+            best = check_loss(Z, y, w, exact, q)
+            out[f"talkmm_{rule}_theta1_q{q}"] = float(theta[1])
+            out[f"talkmm_{rule}_theta2_q{q}"] = float(theta[2])
+            out[f"talkmm_{rule}_gap_q{q}"] = (check_loss(Z, y, w, theta, q) - best) / best
+            out[f"talkmm_{rule}_iter_q{q}"] = float(info["n_iter"])
+    return out
+
+
+def _n_values(n_samples):
+    """``--n`` as a list of distinct sizes in the given order (an int: one size)."""
+    if isinstance(n_samples, (int, np.integer)):
+        return [int(n_samples)]
+    return list(dict.fromkeys(int(n) for n in n_samples))
+
+
+def _settings(n_samples, n_boot=0):
+    """The grid, per sample size: designs A and B per cell, then design C.
+
+    ``n_samples`` is one size or a sequence of sizes; ``n_boot`` > 0
+    (``--coverage``) adds it to the design B and C settings.
     """
     boot = {"n_boot": n_boot} if n_boot else {}
-    return [
-        {"design": design, "censoring": c, "missing": m, "n": n_samples,
-         **(boot if design == "identifiable" else {})}
-        for design in ("talk", "identifiable")
-        for c, m in CELLS
-    ] + [{"design": DESIGN_C, "n": n_samples, **boot}]
+    grid = []
+    for n in _n_values(n_samples):
+        grid += [
+            {"design": design, "censoring": c, "missing": m, "n": n,
+             **(boot if design == "identifiable" else {})}
+            for design in ("talk", "identifiable")
+            for c, m in CELLS
+        ] + [{"design": DESIGN_C, "n": n, **boot}]
+    return grid
 
 
 def _cell_name(censoring, missing):
     return f"C{round(100 * censoring)} M{round(100 * missing)}"
 
 
-def summarize(records):
+def summarize(records, n=None):
     """Bias and MSE per (design, cell, estimator, coefficient, quantile).
 
     Returns a dict keyed by ``(design, censoring, missing)`` whose values map
     ``"{est}_{coef}_q{q}"`` to ``(bias, mse, values)``, plus ``"n_eff"``,
-    ``"seconds"`` and ``"replications"``.
+    ``"seconds"`` and ``"replications"``; with ``n``, over the records of
+    that sample size only. Records holding the talk's MM (see
+    :func:`_talk_mm_fits`) add ``"talkmm_{rule}_{coef}_q{q}"`` (bias, MSE,
+    values), ``"talkmm_{rule}_gap_q{q}"`` (median, max, values),
+    ``"talkmm_{rule}_iter_q{q}"`` (mean) and ``"talkmm_{rule}_seconds"``
+    (median).
     """
     groups = {}
     for rec in records:
-        if rec["design"] == DESIGN_C:
+        if rec["design"] == DESIGN_C or (n is not None and rec["n"] != n):
             continue
         groups.setdefault((rec["design"], rec["censoring"], rec["missing"]), []).append(rec)
     summary = {}
@@ -265,20 +328,42 @@ def summarize(records):
         cell["n_eff"] = float(np.mean([r["n_eff"] for r in recs]))
         cell["max_weight_share"] = float(np.mean([r["max_weight_share"] for r in recs]))
         cell["seconds"] = float(np.median([r["seconds"] for r in recs]))
+        if all(f"talkmm_{TALK_MM_RULES[0]}_seconds" in r for r in recs):
+            cell.update(_summarize_talk_mm(recs))
         summary[key] = cell
     return summary
 
 
-def summarize_design_c(records):
+def _summarize_talk_mm(recs):
+    """The talk's MM part of :func:`summarize` for one cell's records."""
+    cell = {}
+    for rule in TALK_MM_RULES:
+        for q in QUANTILES:
+            for coef in ("theta1", "theta2"):
+                values = np.array([r[f"talkmm_{rule}_{coef}_q{q}"] for r in recs])
+                err = values - TRUTH[coef]
+                cell[f"talkmm_{rule}_{coef}_q{q}"] = (float(err.mean()),
+                                                     float(np.mean(err**2)), values)
+            gaps = np.array([r[f"talkmm_{rule}_gap_q{q}"] for r in recs])
+            cell[f"talkmm_{rule}_gap_q{q}"] = (float(np.median(gaps)), float(gaps.max()), gaps)
+            cell[f"talkmm_{rule}_iter_q{q}"] = float(np.mean(
+                [r[f"talkmm_{rule}_iter_q{q}"] for r in recs]))
+        cell[f"talkmm_{rule}_seconds"] = float(np.median(
+            [r[f"talkmm_{rule}_seconds"] for r in recs]))
+    return cell
+
+
+def summarize_design_c(records, n=None):
     """Bias and MSE per (estimator, coefficient, quantile) of design C.
 
-    Returns ``None`` without design C records, else a dict mapping
+    With ``n``, over the records of that sample size only. Returns ``None``
+    without design C records, else a dict mapping
     ``"{est}_{coef}_q{q}"`` to ``(bias, mse, n_ok)`` over the replications
     whose fit succeeded, plus ``"{est}_failed"`` (count), ``"{est}_warned"``
     (share of replications with a ``DependentCensoringWarning``),
     ``"censored_share"`` (mean) and ``"replications"``.
     """
-    recs = [r for r in records if r["design"] == DESIGN_C]
+    recs = [r for r in records if r["design"] == DESIGN_C and (n is None or r["n"] == n)]
     if not recs:
         return None
     cell = {"replications": len(recs),
@@ -299,8 +384,10 @@ def summarize_design_c(records):
     return cell
 
 
-def summarize_coverage(records):
+def summarize_coverage(records, n=None):
     """Coverage of the bootstrap slope intervals per design B cell and design C.
+
+    With ``n``, over the records of that sample size only.
 
     Returns a list of rows ``{"design", "cell", "estimator", "q", "truth",
     "coverage", "mc_se", "width", "replications", "failed", "n_boot"}``
@@ -310,7 +397,7 @@ def summarize_coverage(records):
     """
     groups = {}
     for rec in records:
-        if "boot_failed" in rec:
+        if "boot_failed" in rec and (n is None or rec["n"] == n):
             key = (rec["design"], rec.get("censoring"), rec.get("missing"))
             groups.setdefault(key, []).append(rec)
     rows = []
@@ -341,9 +428,16 @@ def summarize_coverage(records):
     return rows
 
 
-def _design_c_table(cell, n_samples):
-    """Design C: bias and MSE of the three estimators side by side."""
-    columns = [Column("coef"), Column("q"), Column("truth", fmt="{:+.4f}")]
+def _sizes(ns):
+    return ", ".join(str(n) for n in ns)
+
+
+def _design_c_table(cells):
+    """Design C: bias and MSE of the three estimators side by side, per sample size.
+
+    ``cells`` maps each sample size to its :func:`summarize_design_c` cell.
+    """
+    columns = [Column("n"), Column("coef"), Column("q"), Column("truth", fmt="{:+.4f}")]
     for est in DESIGN_C_ESTIMATORS:
         label = DESIGN_C_LABELS[est]
         columns += [Column(f"{est}_bias", f"{label} bias", "{:+.4f}"),
@@ -355,52 +449,65 @@ def _design_c_table(cell, n_samples):
         "quantile_bias_mse_design_c",
         "\nDesign C, censoring depending on the covariate: T = 1 + 2x + N(0,1), "
         "C = 4.5 - 1.5x + N(0,1), x ~ U(0,2)\n(truth: slope 2, intercept 1 + Phi^-1(q)); "
-        f"n = {n_samples}",
+        f"n = {_sizes(cells)}",
         columns)
-    for coef in ("theta1", "theta0"):
-        for q in QUANTILES:
-            row = {"coef": coef, "q": q, "truth": design_c_truth(coef, q),
-                   "marginal_warned": cell["marginal_warned"],
-                   "censored_share": cell["censored_share"],
-                   "replications": cell["replications"]}
-            for est in DESIGN_C_ESTIMATORS:
-                bias, mse, n_ok = cell[f"{est}_{coef}_q{q}"]
-                row.update({f"{est}_bias": bias, f"{est}_mse": mse, f"{est}_ok": n_ok})
-            table.add(row)
-    notes = [(f"{100 * cell['censored_share']:.0f}% censored on average; the marginal IPW "
-              "fit issued a DependentCensoringWarning (silenced) in "
-              f"{100 * cell['marginal_warned']:.0f}% of the replications: its Kaplan-Meier "
-              "weights assume censoring independent of x.")]
-    failed = {DESIGN_C_LABELS[e]: cell[f"{e}_failed"] for e in DESIGN_C_ESTIMATORS
-              if cell[f"{e}_failed"]}
-    if failed:
-        notes.append("failed fits, left out of bias and MSE: "
-                     + ", ".join(f"{k} {v}" for k, v in failed.items()))
+    notes = []
+    for n, cell in cells.items():
+        for coef in ("theta1", "theta0"):
+            for q in QUANTILES:
+                row = {"n": n, "coef": coef, "q": q, "truth": design_c_truth(coef, q),
+                       "marginal_warned": cell["marginal_warned"],
+                       "censored_share": cell["censored_share"],
+                       "replications": cell["replications"]}
+                for est in DESIGN_C_ESTIMATORS:
+                    bias, mse, n_ok = cell[f"{est}_{coef}_q{q}"]
+                    row.update({f"{est}_bias": bias, f"{est}_mse": mse, f"{est}_ok": n_ok})
+                table.add(row)
+        notes.append(f"n = {n}: {100 * cell['censored_share']:.0f}% censored on average; the "
+                     "marginal IPW fit issued a DependentCensoringWarning (silenced) in "
+                     f"{100 * cell['marginal_warned']:.0f}% of the replications")
+        failed = {DESIGN_C_LABELS[e]: cell[f"{e}_failed"] for e in DESIGN_C_ESTIMATORS
+                  if cell[f"{e}_failed"]}
+        if failed:
+            notes.append(f"n = {n}: failed fits, left out of bias and MSE: "
+                         + ", ".join(f"{k} {v}" for k, v in failed.items()))
+    notes.append("Its Kaplan-Meier weights assume censoring independent of x.")
     table.note = "\n".join(notes)
     return table
 
 
-def _coverage_table(rows, n_samples):
-    """Coverage of the 95% percentile bootstrap intervals of the slope."""
-    columns = [Column("design"), Column("cell"), Column("estimator"), Column("q"),
+def _coverage_table(rows, n_values):
+    """Coverage of the 95% percentile bootstrap intervals of the slope (rows hold ``n``)."""
+    columns = [Column("n"), Column("design"), Column("cell"), Column("estimator"), Column("q"),
                Column("truth", fmt="{:g}"), Column("coverage", fmt="{:.3f}"),
                Column("mc_se", "MC s.e.", "{:.3f}"), Column("width", "mean width", "{:.4f}"),
                Column("replications", "reps"), Column("failed"), Column("n_boot", "B")]
     table = Table(
         "quantile_bootstrap_coverage",
         f"\nCoverage of the {100 * COVERAGE_LEVEL:.0f}% percentile bootstrap intervals of "
-        f"the slope (pipeline bootstrap); n = {n_samples}",
+        f"the slope (pipeline bootstrap); n = {_sizes(n_values)}",
         columns, rows)
     table.note = ("MC s.e. = sqrt(coverage (1 - coverage) / reps); 'failed': replications "
                   "whose bootstrap (or fit) failed, left out.")
     return table
 
 
-def _bias_tables(summary, n_samples):
-    """The two bias/MSE tables (design A, design B) beside the talk's numbers."""
+_DESIGNS = (
+    ("talk", "a", ("Design A, the talk's fixed cut (NOT identifiable: G(t) = 0 beyond the cut;\n"
+                   "the bias below is a property of the design, not of the estimator)")),
+    ("identifiable", "b", "Design B, independent N(mu_c, sd(T)^2) censoring (identifiable)"),
+)
+
+
+def _bias_tables(summaries):
+    """The two bias/MSE tables (design A, design B) beside the talk's numbers.
+
+    ``summaries`` maps each sample size to its :func:`summarize` result; the
+    rows run over coefficient, cell, quantile and then sample size.
+    """
     columns = [
         Column("coef"), Column("cell"), Column("censoring", show=False),
-        Column("missing", show=False), Column("q"),
+        Column("missing", show=False), Column("q"), Column("n"),
         Column("bias", fmt="{:+.4f}"), Column("mse", "MSE", "{:.4f}"),
         Column("talk_bias", "talk bias", "{:+.4f}"), Column("talk_mse", "talk MSE", "{:.4f}"),
         Column("oracle_bias", "oracle bias", "{:+.4f}"),
@@ -408,31 +515,115 @@ def _bias_tables(summary, n_samples):
         Column("n_eff", fmt="{:.0f}"), Column("replications", "reps"),
     ]
     tables = []
-    for design, name, title in (
-        ("talk", "quantile_bias_mse_design_a",
-         ("Design A, the talk's fixed cut (NOT identifiable: G(t) = 0 beyond the cut;\n"
-          "the bias below is a property of the design, not of the estimator)")),
-        ("identifiable", "quantile_bias_mse_design_b",
-         "Design B, independent N(mu_c, sd(T)^2) censoring (identifiable)"),
-    ):
-        table = Table(name, f"\n{title}; n = {n_samples}", columns)
+    for design, letter, title in _DESIGNS:
+        table = Table(f"quantile_bias_mse_design_{letter}",
+                      f"\n{title}; n = {_sizes(summaries)}", columns,
+                      note="talk: its published table (its n is not stated; the same "
+                           "numbers are shown beside every n)")
         for coef in ("theta1", "theta2"):
             for c, m in CELLS:
-                cell = summary.get((design, c, m))
-                if cell is None:
-                    continue
                 for q in QUANTILES:
-                    bias, mse, _ = cell[f"ipw_{coef}_q{q}"]
-                    tb, tm = TALK_TABLE[coef][(c, m)][q]
-                    obias, omse, _ = cell[f"oracle_{coef}_q{q}"]
-                    table.add(coef=coef, cell=_cell_name(c, m), censoring=c, missing=m, q=q,
-                              bias=bias, mse=mse, talk_bias=tb, talk_mse=tm,
-                              oracle_bias=obias, oracle_mse=omse, n_eff=cell["n_eff"],
-                              replications=cell["replications"])
+                    for n, summary in summaries.items():
+                        cell = summary.get((design, c, m))
+                        if cell is None:
+                            continue
+                        bias, mse, _ = cell[f"ipw_{coef}_q{q}"]
+                        tb, tm = TALK_TABLE[coef][(c, m)][q]
+                        obias, omse, _ = cell[f"oracle_{coef}_q{q}"]
+                        table.add(coef=coef, cell=_cell_name(c, m), censoring=c, missing=m,
+                                  q=q, n=n, bias=bias, mse=mse, talk_bias=tb, talk_mse=tm,
+                                  oracle_bias=obias, oracle_mse=omse, n_eff=cell["n_eff"],
+                                  replications=cell["replications"])
         tables.append(table)
     return tables
 
 
+def _gap(value, row):
+    return "-" if value is None else f"{max(value, 0.0):.1e}"
+
+
+def _talk_mm_tables(summaries):
+    """Per design: the exact fit's theta1 bias beside the talk's MM's and the talk's.
+
+    Rows (cell, q, n); the objective gaps are relative, ``(L_mm - L*) / L*``
+    with ``L*`` the exact optimum of the same weighted problem. Empty list when
+    no stored record holds the talk's MM (results of an older version).
+    """
+    columns = [Column("cell"), Column("q"), Column("n"),
+               Column("exact_bias", "exact: theta1 bias", "{:+.4f}")]
+    for rule in TALK_MM_RULES:
+        # the printed rule always stops after one iteration: its max gap and
+        # iteration count go to the files only
+        columns += [Column(f"{rule}_bias", f"MM {TALK_MM_SHORT[rule]}: bias", "{:+.4f}"),
+                    Column(f"{rule}_gap", "gap (median)", _gap),
+                    Column(f"{rule}_gap_max", "gap (max)", _gap, show=rule == "paper"),
+                    Column(f"{rule}_iter", "iter", "{:.0f}", show=rule == "paper"),
+                    Column(f"{rule}_theta2_bias", show=False)]
+    columns += [Column("exact_theta2_bias", show=False),
+                Column("talk_bias", "talk: theta1 bias", "{:+.4f}"),
+                Column("talk_theta2_bias", show=False), Column("replications", "reps")]
+    tables = []
+    for design, letter, title in _DESIGNS:
+        table = Table(f"quantile_talk_mm_design_{letter}",
+                      f"\nThe talk's MM (e n |ln e| = tau = {TALK_MM_TAU:g}, WLS start, at most "
+                      f"{TALK_MM_MAX_ITER} iterations) on the same weighted problems; "
+                      f"{title.splitlines()[0].split(' (')[0]}; n = {_sizes(summaries)}",
+                      columns)
+        for c, m in CELLS:
+            for q in QUANTILES:
+                for n, summary in summaries.items():
+                    cell = summary.get((design, c, m))
+                    if cell is None or f"talkmm_paper_gap_q{q}" not in cell:
+                        continue
+                    row = {"cell": _cell_name(c, m), "q": q, "n": n,
+                           "exact_bias": cell[f"ipw_theta1_q{q}"][0],
+                           "exact_theta2_bias": cell[f"ipw_theta2_q{q}"][0],
+                           "talk_bias": TALK_TABLE["theta1"][(c, m)][q][0],
+                           "talk_theta2_bias": TALK_TABLE["theta2"][(c, m)][q][0],
+                           "replications": cell["replications"]}
+                    for rule in TALK_MM_RULES:
+                        gap_med, gap_max, _ = cell[f"talkmm_{rule}_gap_q{q}"]
+                        row.update({f"{rule}_bias": cell[f"talkmm_{rule}_theta1_q{q}"][0],
+                                    f"{rule}_theta2_bias":
+                                        cell[f"talkmm_{rule}_theta2_q{q}"][0],
+                                    f"{rule}_gap": gap_med, f"{rule}_gap_max": gap_max,
+                                    f"{rule}_iter": cell[f"talkmm_{rule}_iter_q{q}"]})
+                    table.add(row)
+        if table.rows:
+            table.note = TALK_MM_NOTE
+            tables.append(table)
+    return tables
+
+
+TALK_MM_NOTE = (
+    "MM printed: the slide's stopping rule read literally (signed relative change < tau: the\n"
+    "first decrease stops it, after one iteration); MM Hunter-Lange: |relative change| < tau.\n"
+    "gap: (L_mm - L*) / L*, L* the exact optimum of the same weighted check loss (>= 0).\n"
+    "The MM here is a plain reference (studies/quantile_talk_mm.py), not the package's solver.")
+
+
+def _study_time_table(summaries):
+    """Time per fit measured inside the replications, beside the talk's."""
+    table = Table(
+        "quantile_time_in_study",
+        "\nTime per fit inside the replications (design A, C25 M30; median over the "
+        "replications; all three quantiles):",
+        [Column("n"), Column("ipw_ms", "here: pipeline ms (this machine)", "{:.2f}"),
+         Column("talkmm_paper_ms", "here: talk's MM ms, H-L rule", "{:.2f}"),
+         Column("talkmm_printed_ms", "here: talk's MM ms, printed rule", "{:.2f}"),
+         Column("talk_s", "talk: s per fit (talk's hardware)", "{:g}")])
+    for n, summary in summaries.items():
+        cell = summary.get(("talk",) + CELLS[0])
+        if cell is None:
+            continue
+        table.add(n=n, ipw_ms=1e3 * cell["seconds"], talk_s=TALK_SECONDS.get(n),
+                  **{f"talkmm_{rule}_ms": 1e3 * cell[f"talkmm_{rule}_seconds"]
+                     for rule in TALK_MM_RULES if f"talkmm_{rule}_seconds" in cell})
+    table.note = ("here: wall time inside the study's worker processes on this machine "
+                  "(other jobs running beside them); pipeline = Kaplan-Meier weights + kernel "
+                  "propensities + exact weighted fits; talk's MM = the three reference MM fits "
+                  "on the prepared weights. talk: its whole pipeline, its hardware and code.")
+    return table
 def _timing(n_values, repeats, seed):
     """The time-per-fit table: here (this machine) beside the talk (its hardware)."""
     from statoptim import CensoredQuantileRegressor
@@ -468,32 +659,35 @@ def _timing(n_values, repeats, seed):
     return table
 
 
-def plot_boxplot(summary, path, n_samples):
+
+def plot_boxplot(summaries, path):
     """Box plot of the theta1 estimates per situation (as in the talk), both designs.
 
-    Needs matplotlib (``pip install "statoptim[plot]"``).
+    One row of panels per sample size of ``summaries`` ({n: :func:`summarize`
+    result}). Needs matplotlib (``pip install "statoptim[plot]"``).
     """
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(13, 4.8))
-    axes = fig.subplots(1, 2, sharey=True)
-    for ax, design, title in ((axes[0], "talk", "Design A: the talk's fixed cut"),
-                              (axes[1], "identifiable", "Design B: random censoring")):
-        data, labels = [], []
-        for c, m in CELLS:
-            cell = summary.get((design, c, m))
-            if cell is None:
-                continue
-            for q in QUANTILES:
-                data.append(cell[f"ipw_theta1_q{q}"][2])
-                labels.append(f"{_cell_name(c, m)}\nq={q}")
-        ax.boxplot(data, showfliers=True, flierprops={"markersize": 2})
-        ax.set_xticks(range(1, len(labels) + 1), labels, fontsize=7)
-        ax.axhline(4.5, color="tab:red", lw=1, ls="--", label="truth 4.5")
-        ax.set_title(title)
-        ax.legend(loc="lower left", fontsize=8)
-    axes[0].set_ylabel(r"$\hat\theta_1$ (IPW quantile regression)")
-    fig.suptitle(f"theta1 estimates per situation, n = {n_samples}")
+    fig = Figure(figsize=(13, 1.0 + 3.8 * len(summaries)))
+    axes = np.atleast_2d(fig.subplots(len(summaries), 2, sharey=True, squeeze=False))
+    for row, (n, summary) in zip(axes, summaries.items()):
+        for ax, design, title in ((row[0], "talk", "Design A: the talk's fixed cut"),
+                                  (row[1], "identifiable", "Design B: random censoring")):
+            data, labels = [], []
+            for c, m in CELLS:
+                cell = summary.get((design, c, m))
+                if cell is None:
+                    continue
+                for q in QUANTILES:
+                    data.append(cell[f"ipw_theta1_q{q}"][2])
+                    labels.append(f"{_cell_name(c, m)}\nq={q}")
+            ax.boxplot(data, showfliers=True, flierprops={"markersize": 2})
+            ax.set_xticks(range(1, len(labels) + 1), labels, fontsize=7)
+            ax.axhline(4.5, color="tab:red", lw=1, ls="--", label="truth 4.5")
+            ax.set_title(f"{title}, n = {n}", fontsize=10)
+            ax.legend(loc="lower left", fontsize=8)
+        row[0].set_ylabel(r"$\hat\theta_1$ (IPW quantile regression)")
+    fig.suptitle("theta1 estimates per situation")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     return path
@@ -509,8 +703,10 @@ def _add_arguments(parser):
                              "second per replication at n = 2000)")
     parser.add_argument("--n-boot", type=int_at_least(20), default=200, action=_Store,
                         help="bootstrap replicates per interval with --coverage (default 200)")
-    parser.add_argument("--n", type=n_type, default=500, help="sample size per replication")
-    parser.add_argument("--timing-n", type=n_type, nargs="*", default=[500, 1000, 2000],
+    parser.add_argument("--n", type=n_type, nargs="+", default=list(TALK_N),
+                        help="sample sizes per replication (default: the talk's "
+                             f"{' '.join(map(str, TALK_N))})")
+    parser.add_argument("--timing-n", type=n_type, nargs="*", default=list(TALK_N),
                         help="sample sizes of the time-per-fit table (empty to skip)")
     parser.add_argument("--repeats", type=int_at_least(1), default=5,
                         help="timed fits per sample size in the time-per-fit table (median; "
@@ -535,31 +731,45 @@ def _n_boot(args):
 FIGURE = "quantile_theta1_boxplot.png"
 
 
+def compute(args):
+    """Run (or read, with --summarize-only) the replications; return (records, seconds)."""
+    from statoptim.studies._engine import run_from_args
+
+    t0 = time.perf_counter()
+    records = run_from_args(replicate, _settings(args.n, _n_boot(args)), "quantile", args)
+    return records, time.perf_counter() - t0
+
+
+def tabulate(records, n_values):
+    """Every table computed from the replications, in the printed order."""
+    n_values = _n_values(n_values)
+    summaries = {n: summarize(records, n) for n in n_values}
+    tables = _bias_tables(summaries) + _talk_mm_tables(summaries)
+    cells = {n: summarize_design_c(records, n) for n in n_values}
+    cells = {n: cell for n, cell in cells.items() if cell is not None}
+    if cells:
+        tables.append(_design_c_table(cells))
+    coverage = [{"n": n, **row} for n in n_values for row in summarize_coverage(records, n)]
+    if coverage:
+        tables.append(_coverage_table(coverage, n_values))
+    tables.append(_study_time_table(summaries))
+    return summaries, tables
+
+
 @register("quantile", "censored, incomplete-data quantile regression: the talk's study",
           _add_arguments, _check_arguments)
 def run(args):
-    from statoptim.studies._engine import run_from_args
-
     output = StudyOutput(args, "quantile")
     output.start()
-    settings = _settings(args.n, _n_boot(args))
-    t0 = time.perf_counter()
-    records = run_from_args(replicate, settings, "quantile", args)
-    elapsed = time.perf_counter() - t0
-    summary = summarize(records)
+    records, elapsed = compute(args)
+    summaries, tables = tabulate(records, args.n)
     print("IPW quantile regression for censored responses with a missing covariate")
     print("Model T = 4.5 Z1 - 2 Z2 + r; Z2 missing at random given (Y, Z1); weights "
           "delta D / (G(Y-) pi(Y, Z1)); each weighted fit solved exactly.")
     print("Bias and MSE of theta1 (truth 4.5) and theta2 (truth -2) beside the talk's "
           "published numbers; 'oracle' fits the uncensored, complete data.")
-    for table in _bias_tables(summary, args.n):
+    for table in tables:
         output.table(table)
-    design_c = summarize_design_c(records)
-    if design_c is not None:
-        output.table(_design_c_table(design_c, args.n))
-    coverage = summarize_coverage(records)
-    if coverage:
-        output.table(_coverage_table(coverage, args.n))
     verb = "read from" if args.summarize_only else "computed, in"
     print(f"\n{len(records)} replications in {elapsed:.1f} s ({verb} "
           f"{args.out or 'memory'})")
@@ -569,7 +779,7 @@ def run(args):
                         "table times fits on this machine)")
         else:
             output.table(_timing(args.timing_n, repeats=args.repeats, seed=args.seed))
-    path = output.figure(FIGURE, lambda path: plot_boxplot(summary, path, args.n))
+    path = output.figure(FIGURE, lambda path: plot_boxplot(summaries, path))
     if path:
         print(f"\nbox plot of theta1 written to {path}")
     output.finish()
