@@ -40,6 +40,12 @@ def censoring_mean(rate):
     Returns
     -------
     mu_c : float
+
+    Examples
+    --------
+    >>> from statoptim.datasets import censoring_mean
+    >>> round(censoring_mean(0.25), 4), round(censoring_mean(0.5), 4)
+    (5.5268, 0.0)
     """
     return _censoring_mean(_check_rate(rate, "rate"))
 
@@ -107,6 +113,16 @@ def make_censored_quantile(
         ``min(T, C)``, ``event`` (1 = observed, 0 = censored), ``complete``
         (bool), ``X_full`` and ``time`` (the uncensored ``T``, for an oracle
         fit), ``censoring_time``, ``design``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.datasets import make_censored_quantile
+    >>> data = make_censored_quantile(1000, censoring=0.25, missing=0.3, random_state=0)
+    >>> data.X.shape
+    (1000, 2)
+    >>> float(1 - data.event.mean()), float(np.isnan(data.X[:, 1]).mean())
+    (0.238, 0.315)
     """
     n_samples = check_int(n_samples, "n_samples", minimum=2)
     censoring = _check_rate(censoring, "censoring")

@@ -33,6 +33,13 @@ def make_rank_one_ssvd(rep=0):
     U : ndarray of shape (100, 1)
     d : ndarray of shape (1,)
     V : ndarray of shape (50, 1)
+
+    Examples
+    --------
+    >>> from statoptim.datasets import make_rank_one_ssvd
+    >>> X, u, d, v = make_rank_one_ssvd(0)
+    >>> X.shape, d, int((u != 0).sum()), int((v != 0).sum())
+    ((100, 50), array([50.]), 25, 16)
     """
     rep = check_int(rep, "rep", minimum=0)
     u = np.r_[np.arange(10, 2, -1), np.full(17, 2.0), np.zeros(75)].astype(float)
@@ -74,6 +81,15 @@ def make_lung_spiked(rep=0, *, n_samples=12_625, d=(150.0, 100.0, 70.0),
     U : ndarray of shape (n_samples, 3)
     d : ndarray of shape (3,)
     V : ndarray of shape (56, 3)
+
+    Examples
+    --------
+    >>> from statoptim.datasets import make_lung_spiked
+    >>> X, U, d, V = make_lung_spiked(0, n_samples=1000, u_sizes=(40, 30, 20))
+    >>> X.shape, d
+    ((1000, 56), array([150., 100.,  70.]))
+    >>> int((U != 0).any(axis=1).sum()), int((V != 0).any(axis=1).sum())
+    (90, 39)
     """
     rep = check_int(rep, "rep", minimum=0)
     d = _triple(d, "d", "finite numbers > 0")
@@ -146,6 +162,19 @@ def load_lung200(data_dir):
     labels : list of str
         The 56 tumour-type labels, in column order.
     probe_ids : ndarray of str, shape (200,)
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from statoptim.datasets import load_lung200
+    >>> root = tempfile.mkdtemp()
+    >>> os.mkdir(os.path.join(root, "lung200"))
+    >>> with open(os.path.join(root, "lung200", "lung200.csv"), "w") as f:
+    ...     _ = f.write("probe_id,Colon,Normal,Normal\\n1007_s_at,0.5,-0.25,-0.25\\n1053_at,-1,0.5,0.5\\n")
+    >>> X, labels, probe_ids = load_lung200(root)
+    >>> X, labels, probe_ids
+    (array([[ 0.5 , -0.25, -0.25],
+           [-1.  ,  0.5 ,  0.5 ]]), ['Colon', 'Normal', 'Normal'], array(['1007_s_at', '1053_at'], dtype='<U9'))
     """
     folder = check_dir(data_dir, "data_dir", "the folder holding lung200/lung200.csv")
     path = check_file(os.path.join(folder, "lung200", "lung200.csv"), "data_dir",

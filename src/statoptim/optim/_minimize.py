@@ -135,6 +135,17 @@ class SGD(_Optimizer):
         Time scale of "invtime": alpha_t = alpha / (1 + t / t0).
     maximize : bool, default=False
         Step along +grad.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import SGD
+    >>> theta = np.array([1.0, -2.0])
+    >>> opt = SGD(learning_rate=0.1)
+    >>> for _ in range(3):
+    ...     _ = opt.step(theta, 2 * theta)       # gradient of ||theta||^2
+    >>> theta.round(4), opt.t
+    (array([ 0.512, -1.024]), 3)
     """
 
     _method = "sgd"
@@ -152,6 +163,17 @@ class Momentum(_Optimizer):
     ``nesterov=True`` theta_t = theta_{t-1} - alpha_t (mu v_t + (1 - mu) g_t).
     torch's ``SGD(lr=gamma, momentum=mu)`` (heavy ball) is this with
     alpha = gamma / (1 - mu). Defaults: learning_rate 0.01, momentum 0.9.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import Momentum
+    >>> theta = np.array([1.0, -2.0])
+    >>> opt = Momentum(learning_rate=0.1, momentum=0.9, nesterov=True)
+    >>> for _ in range(3):
+    ...     _ = opt.step(theta, 2 * theta)
+    >>> theta.round(4)
+    array([ 0.8445, -1.6891])
     """
 
     _method = "momentum"
@@ -174,6 +196,16 @@ class RMSprop(_Optimizer):
     ``eps_inside=True`` uses g / sqrt(S + eps) (the talk's and Keras's form). S is not
     bias-corrected, so the first step is about 3.2 alpha at rho = 0.9 (as in every
     library). Defaults: learning_rate 1e-3, rho 0.9, eps 1e-8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import RMSprop
+    >>> theta = np.array([1.0, -2.0])
+    >>> opt = RMSprop(learning_rate=0.01)
+    >>> _ = opt.step(theta, 2 * theta)            # first step ~ 3.2 * learning_rate
+    >>> theta.round(4)
+    array([ 0.9684, -1.9684])
     """
 
     _method = "rmsprop"
@@ -200,6 +232,17 @@ class Adam(_Optimizer):
     rounding); "constant_eps_hat" uses a constant eps_hat = eps (TF/Keras).
     ``amsgrad=True`` replaces v by its running maximum (torch's variant).
     Defaults: learning_rate 1e-3, beta1 0.9, beta2 0.999, eps 1e-8.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import Adam
+    >>> theta = np.array([1.0, -2.0])
+    >>> opt = Adam(learning_rate=0.1)
+    >>> for _ in range(200):
+    ...     _ = opt.step(theta, 2 * (theta - 3))  # minimise ||theta - 3||^2
+    >>> theta.round(2)
+    array([3., 3.])
     """
 
     _method = "adam"
@@ -222,7 +265,18 @@ class Adam(_Optimizer):
 
 class Adamax(_Optimizer):
     """Adamax (Kingma & Ba 2015, section 7.1): u_t = max(b2 u_{t-1}, |g_t|),
-    theta -= alpha_t m_t / ((1 - b1^t) u_t). Defaults: learning_rate 2e-3."""
+    theta -= alpha_t m_t / ((1 - b1^t) u_t). Defaults: learning_rate 2e-3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import Adamax
+    >>> theta = np.array([1.0, -2.0])
+    >>> opt = Adamax(learning_rate=0.1)
+    >>> _ = opt.step(theta, 2 * theta)            # the first step is learning_rate * sign(grad)
+    >>> theta.round(4)
+    array([ 0.9, -1.9])
+    """
 
     _method = "adamax"
 
@@ -383,6 +437,25 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
         ``x``, ``fun`` (full-data value at ``x``), ``jac``, ``nit`` (epochs or Newton
         iterations), ``t`` (updates), ``loss_history`` (full-data value after each
         epoch, starting at x0), ``success``, ``message``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import minimize
+    >>> A = np.random.default_rng(0).standard_normal((200, 3))
+    >>> b = A @ np.array([1.0, -2.0, 0.5])
+    >>> def fun(theta, rows):                      # mean squared error over the rows
+    ...     rows = slice(None) if rows is None else rows
+    ...     r = A[rows] @ theta - b[rows]
+    ...     return r @ r / len(r), 2 * A[rows].T @ r / len(r)
+    >>> res = minimize(fun, np.zeros(3), method="adam", n_samples=200, batch_size=20,
+    ...                learning_rate=0.05, schedule="invsqrt", average=True, max_iter=200,
+    ...                random_state=0)
+    >>> res.x.round(2)
+    array([ 0.97, -1.71,  0.5 ])
+    >>> newton = minimize(fun, np.zeros(3), method="newton", hess=lambda th: 2 * A.T @ A / 200)
+    >>> newton.x.round(6), newton.success
+    (array([ 1. , -2. ,  0.5]), True)
     """
     check_choice(method, "method", tuple(_CLASSES) + ("newton",))
     if not callable(fun):

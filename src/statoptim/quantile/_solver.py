@@ -458,6 +458,16 @@ def solve_quantile(
         returned exactly.
     TypeError
         For sparse, complex or non-numeric arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.quantile import solve_quantile
+    >>> Z = np.column_stack([np.ones(5), [0.0, 1.0, 2.0, 3.0, 4.0]])
+    >>> y = np.array([0.0, 1.5, 1.8, 3.2, 4.0])
+    >>> sol = solve_quantile(Z, y, quantile=0.5)
+    >>> sol.status, sol.coef.round(4), round(sol.objective, 4)
+    ('optimal', array([0., 1.]), 0.45)
     """
     Z = as_float_array(Z, "Z", expected="a 2-D array of numbers")
     if Z.ndim != 2:
