@@ -129,7 +129,11 @@ def _write_api_pages(srcdir):
     for page, lines in pages.items():
         text = "\n".join(lines) + "\n"
         path = os.path.join(here, f"{page}.rst")
-        if not os.path.exists(path) or open(path).read() != text:
+        old = None
+        if os.path.exists(path):
+            with open(path) as fh:
+                old = fh.read()
+        if old != text:
             with open(path, "w") as fh:
                 fh.write(text)
 
