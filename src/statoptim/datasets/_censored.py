@@ -1,4 +1,4 @@
-"""The talk's censored, incomplete-data design (spec ``quantile.md``, section 6)."""
+"""The talk's censored, incomplete-data design (docs/quantile.rst, "Simulation designs")."""
 from __future__ import annotations
 
 import functools
@@ -30,7 +30,8 @@ def censoring_mean(rate):
 
     Solves ``P(T > C) = (1/12) int_{-6}^{6} Phi((b - mu_c) / s) db = rate`` with
     ``s = sqrt(21.25 + 33.25)`` by quadrature and root finding (design B of
-    the spec): ``mu_c = 5.5268`` gives 25% and ``mu_c = 0`` gives 50%.
+    docs/quantile.rst, "Simulation designs"): ``mu_c = 5.5268`` gives 25% and
+    ``mu_c = 0`` gives 50%.
 
     Parameters
     ----------

@@ -235,8 +235,9 @@ def load_uci_multifeature(directory, views=UCI_VIEWS):
 
 
 def uci_multifeature_split(y, seed):
-    """The spec's stratified 50/50 split: per class (in order) a permutation of its
-    row indices from ``default_rng(seed)``; first half train, rest test; both sorted.
+    """The stratified 50/50 split of docs/multiview.rst, "Data and protocol": per
+    class (in order) a permutation of its row indices from ``default_rng(seed)``;
+    first half train, rest test; both sorted.
 
     Parameters
     ----------

@@ -1,4 +1,7 @@
-"""Simulation designs and the real-data loader of the FIT-SSVD study (spec ssvd.md, section 6)."""
+"""Simulation designs and the real-data loader of the FIT-SSVD study.
+
+See docs/ssvd.rst, "Simulation designs".
+"""
 from __future__ import annotations
 
 import numbers
@@ -53,14 +56,14 @@ def make_rank_one_ssvd(rep=0):
 
 def make_lung_spiked(rep=0, *, n_samples=12_625, d=(150.0, 100.0, 70.0),
                      u_sizes=(200, 120, 60), sigma=1.0):
-    """Lung-sized spiked model: 12,625 x 56, rank 3 (spec 6b).
+    """Lung-sized spiked model: 12,625 x 56, rank 3 (docs/ssvd.rst, "Simulation designs").
 
     v_1, v_2, v_3 live on the Carcinoid, Colon and SmallCell columns (random
     sign x Uniform(0.5, 1), centred within the support, unit norm); the
     Normal columns are pure noise. The u_k have disjoint random supports of
     200, 120 and 60 rows with magnitudes decreasing linearly from 1 to 0.2,
     random signs and unit norm. Draws from ``default_rng(56012625 + rep)`` in
-    the spec's order.
+    the order of docs/ssvd.rst, "Simulation designs".
 
     Parameters
     ----------

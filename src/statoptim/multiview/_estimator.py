@@ -43,7 +43,7 @@ def _blas_limit():
 
 
 class MixingCollapseWarning(UserWarning):
-    """Some mixing weight reached 0 or 1 with ``consensus=0`` (spec section 4).
+    """Some mixing weight reached 0 or 1 with ``consensus=0``.
 
     The modality with weight 0 then gets a zero topic factor for that topic; when
     this happens for every topic the two modalities score disjoint topics and

@@ -155,7 +155,7 @@ def _warn_inexact(q, sol):
 class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     """Linear quantile regression of a right-censored response with missing covariates.
 
-    Inverse-probability weighting (spec, section 5): each row gets the weight
+    Inverse-probability weighting (docs/quantile.rst, "Combined weights"): each row gets the weight
     ``w_i = D_i delta_i / (G(Y_i-) pi(X_i))``, where ``D_i`` says whether the
     response was observed (not censored), ``delta_i`` whether the row's
     covariates are complete, ``G(Y_i-)`` is the Kaplan-Meier estimate of the

@@ -383,7 +383,8 @@ def kernel_propensity(
 
     ``pi(x_i) = sum_j K_ij delta_j / sum_j K_ij`` with the product Gaussian
     kernel ``K_ij = exp(-0.5 sum_k ((u_ik - u_jk) / h_k)^2)`` on standardised
-    coordinates ``u = (x - mean) / sd`` (Chen, Wan & Zhou 2015; spec section 4).
+    coordinates ``u = (x - mean) / sd`` (Chen, Wan & Zhou 2015; docs/quantile.rst,
+    "Missingness propensity").
     The sums include ``j = i`` unless ``leave_one_out``, so every complete row
     has ``pi > 0`` and inverse weights stay finite.
 

@@ -27,7 +27,8 @@ __all__ = ["QuantileSolution", "solve_quantile"]
 
 _STATUS = {0: "optimal", 1: "singular", 2: "inexact", 3: "inexact", 4: "singular", 5: "inexact"}
 
-# Continuation of the perturbation, relative to the residual scale (spec 2.3).
+# Continuation of the perturbation, relative to the residual scale (docs/quantile.rst,
+# "Continuation and the monotone guard").
 # The exact finish makes deep continuation unnecessary: MM only has to bring
 # the p smallest residuals near the optimal basis, after which each simplex
 # pivot (one pass over the data) is cheaper than an MM step (a Gram matrix).

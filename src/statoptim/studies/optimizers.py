@@ -12,8 +12,9 @@ methods on a 2-D problem. Times are CPU seconds on this machine; the talk's rows
 are its own numbers, on its hardware.
 
 The module also holds the honest time-to-tolerance harness used by
-``benchmarks/bench_optim.py`` (spec section 3): F* from a float64 Newton solve, the
-gap evaluated outside the timed region, CPU time (``time.process_time``), medians.
+``benchmarks/bench_optim.py`` (docs/optim.rst, "Honest time to tolerance"): F* from
+a float64 Newton solve, the gap evaluated outside the timed region, CPU time
+(``time.process_time``), medians.
 """
 from __future__ import annotations
 
@@ -51,8 +52,8 @@ METHODS = ("sgd", "momentum", "rmsprop", "adam")
 LABELS = {"sgd": "SGD", "momentum": "CM", "rmsprop": "RMSprop", "adam": "Adam",
           "newton": "N-R"}
 
-#: The talk's tables (OCR fixed as in the spec): time (s), train err %, test err %,
-#: ||beta_hat - beta||, for SGD, CM, Adam, N-R.
+#: The talk's tables (OCR fixed; docs/optim.rst, "The talk's experiments"): time (s),
+#: train err %, test err %, ||beta_hat - beta||, for SGD, CM, Adam, N-R.
 TALK = {
     "sim19": {"time": (0.23, 0.35, 0.08, 0.01), "train": (15.83, 15.83, 22.71, 16.04),
               "test": (30.83, 30.83, 27.50, 30.83), "dist": (0.66, 0.77, 2.11, 0.72)},
@@ -161,7 +162,7 @@ def _fit_all(X, y, Xte, yte, beta, alpha, *, epochs, batch_size, seed, steps, de
     """One fit per method; returns {method: dict(time, train, test, dist, gap)}.
 
     ``decay=True`` runs the stochastic methods with alpha_t = alpha / sqrt(t) and
-    Polyak averaging (the remedy of spec section 3) instead of constant steps."""
+    Polyak averaging (docs/optim.rst, "Noise floor and remedies") instead of constant steps."""
     from statoptim import LogisticRegression
     from statoptim.optim import SeparationWarning, logistic_objective
 
