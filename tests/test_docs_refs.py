@@ -7,6 +7,7 @@ documents outside the repository (the old "spec, section N" citations) must
 not be cited at all.
 """
 import io
+import itertools
 import pathlib
 import re
 import tokenize
@@ -53,7 +54,7 @@ def section_titles(page):
     """Titles of the sections of a reST page (a line underlined by = - ~ ^ or ")."""
     lines = page.read_text(encoding="utf-8").splitlines()
     titles = set()
-    for title, under in zip(lines, lines[1:]):
+    for title, under in itertools.pairwise(lines):
         if (title.strip() and under and len(set(under)) == 1 and under[0] in "=-~^\"'"
                 and len(under) >= len(title.rstrip())):
             titles.add(title.strip())
