@@ -1,4 +1,4 @@
-"""The talk's censored, incomplete-data design (spec ``quantile.md``, section 6)."""
+"""The talk's censored, incomplete-data design (docs/quantile.rst, "Simulation designs")."""
 from __future__ import annotations
 
 import functools
@@ -30,7 +30,8 @@ def censoring_mean(rate):
 
     Solves ``P(T > C) = (1/12) int_{-6}^{6} Phi((b - mu_c) / s) db = rate`` with
     ``s = sqrt(21.25 + 33.25)`` by quadrature and root finding (design B of
-    the spec): ``mu_c = 5.5268`` gives 25% and ``mu_c = 0`` gives 50%.
+    docs/quantile.rst, "Simulation designs"): ``mu_c = 5.5268`` gives 25% and
+    ``mu_c = 0`` gives 50%.
 
     Parameters
     ----------
@@ -40,6 +41,12 @@ def censoring_mean(rate):
     Returns
     -------
     mu_c : float
+
+    Examples
+    --------
+    >>> from statoptim.datasets import censoring_mean
+    >>> round(censoring_mean(0.25), 4), round(censoring_mean(0.5), 4)
+    (5.5268, 0.0)
     """
     return _censoring_mean(_check_rate(rate, "rate"))
 
@@ -107,6 +114,16 @@ def make_censored_quantile(
         ``min(T, C)``, ``event`` (1 = observed, 0 = censored), ``complete``
         (bool), ``X_full`` and ``time`` (the uncensored ``T``, for an oracle
         fit), ``censoring_time``, ``design``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.datasets import make_censored_quantile
+    >>> data = make_censored_quantile(1000, censoring=0.25, missing=0.3, random_state=0)
+    >>> data.X.shape
+    (1000, 2)
+    >>> float(1 - data.event.mean()), float(np.isnan(data.X[:, 1]).mean())
+    (0.238, 0.315)
     """
     n_samples = check_int(n_samples, "n_samples", minimum=2)
     censoring = _check_rate(censoring, "censoring")

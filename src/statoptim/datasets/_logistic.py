@@ -58,6 +58,13 @@ def make_logistic(n_samples=1000, n_features=19, *, n_test=0, rho=0.3, random_st
     beta : ndarray of shape (n_features + 1,)
         The true coefficients, intercept first.
     X_test, y_test : ndarrays, only if ``n_test > 0``
+
+    Examples
+    --------
+    >>> from statoptim.datasets import make_logistic
+    >>> X, y, beta = make_logistic(100, 5, random_state=0)
+    >>> X.shape, y.shape, beta.shape
+    ((100, 5), (100,), (6,))
     """
     n_samples = check_int(n_samples, "n_samples", minimum=1)
     n_features = check_int(n_features, "n_features", minimum=1)
@@ -102,6 +109,17 @@ def read_idx(path):
     -------
     array : ndarray of uint8
         Of the shape given in the header (read-only view of the file's bytes).
+
+    Examples
+    --------
+    >>> import os, struct, tempfile
+    >>> import numpy as np
+    >>> from statoptim.datasets import read_idx
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
+    >>> with open(path, "wb") as f:                # magic 0x00000801: 1-D uint8
+    ...     _ = f.write(struct.pack(">IIBBB", 0x801, 3, 7, 0, 6))
+    >>> read_idx(path)
+    array([7, 0, 6], dtype=uint8)
     """
     path = check_path(path, "path")
     if not os.path.exists(path):
@@ -190,6 +208,20 @@ def load_mnist(path, *, kind="train"):
     images : ndarray of shape (n, 784), uint8 (scale by 1/255 yourself)
     labels : ndarray of shape (n,), uint8
         With ``kind="both"``: ``(X_train, y_train, X_test, y_test)``.
+
+    Examples
+    --------
+    >>> import os, struct, tempfile
+    >>> from statoptim.datasets import load_mnist
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(os.path.join(folder, "train-images-idx3-ubyte"), "wb") as f:
+    ...     _ = f.write(struct.pack(">IIII", 0x803, 2, 2, 2) + bytes(range(8)))
+    >>> with open(os.path.join(folder, "train-labels-idx1-ubyte"), "wb") as f:
+    ...     _ = f.write(struct.pack(">II", 0x801, 2) + bytes([0, 6]))
+    >>> images, labels = load_mnist(folder)
+    >>> images, labels
+    (array([[0, 1, 2, 3],
+           [4, 5, 6, 7]], dtype=uint8), array([0, 6], dtype=uint8))
     """
     kind = check_choice(kind, "kind", ("train", "test", "both"))
     path = check_path(path, "path")
@@ -242,6 +274,17 @@ def mnist_binary(images, labels, digits=(0, 6), *, dtype=np.float64):
     -------
     X : ndarray of shape (n_kept, n_pixels) and the given dtype
     y : ndarray of shape (n_kept,), int64 in {0, 1}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.datasets import mnist_binary
+    >>> images = np.array([[0, 255], [255, 0], [51, 102]], dtype=np.uint8)
+    >>> labels = np.array([0, 6, 3], dtype=np.uint8)
+    >>> X, y = mnist_binary(images, labels, digits=(0, 6))
+    >>> X, y
+    (array([[0., 1.],
+           [1., 0.]]), array([0, 1]))
     """
     dtype = _check_float_dtype(dtype)
     if isinstance(digits, (str, bytes)) or not hasattr(digits, "__len__") \
@@ -298,6 +341,13 @@ def load_digits_0v6(*, dtype=np.float64):
     -------
     X : ndarray of shape (359, 64)
     y : ndarray of shape (359,), int64 (1 for the digit 6)
+
+    Examples
+    --------
+    >>> from statoptim.datasets import load_digits_0v6
+    >>> X, y = load_digits_0v6()
+    >>> X.shape, int(y.sum()), float(X.max())
+    ((359, 64), 181, 1.0)
     """
     from sklearn.datasets import load_digits
 

@@ -98,6 +98,23 @@ def load_wikipedia_rasiwasia(directory):
         If ``directory`` or one of the required files does not exist.
     ValueError
         If a file is damaged or the files disagree (messages name the file).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from scipy.io import savemat
+    >>> from statoptim.datasets import load_wikipedia_rasiwasia
+    >>> folder = tempfile.mkdtemp()
+    >>> savemat(os.path.join(folder, "raw_features.mat"),
+    ...         {"I_tr": np.eye(2, 3), "T_tr": np.eye(2), "I_te": np.ones((1, 3)),
+    ...          "T_te": np.ones((1, 2))})
+    >>> for part, lines in [("train", "t1\\ti1\\t1\\nt2\\ti2\\t2\\n"), ("test", "t3\\ti3\\t2\\n")]:
+    ...     with open(os.path.join(folder, f"{part}set_txt_img_cat.list"), "w") as f:
+    ...         _ = f.write(lines)
+    >>> data = load_wikipedia_rasiwasia(folder)
+    >>> data["image_train"].shape, data["text_test"].shape, data["y_train"], data["y_test"]
+    ((2, 3), (1, 2), array([0, 1]), array([1]))
     """
     directory = check_dir(directory, "directory", "the Wikipedia data set")
     data = _load_mat(check_file(os.path.join(directory, "raw_features.mat"), "directory",
@@ -192,6 +209,18 @@ def load_uci_multifeature(directory, views=UCI_VIEWS):
         View name -> array of shape (2000, n_features).
     y : ndarray of shape (2000,), int64
         The labels (the same in every view).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from statoptim.datasets import load_uci_multifeature
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(os.path.join(folder, "mfeat-mor.csv"), "w") as f:
+    ...     _ = f.write("m1,m2,label\\n0.5,1.5,0\\n2.0,0.25,1\\n")
+    >>> X, y = load_uci_multifeature(folder, views="mor")
+    >>> X["mor"], y
+    (array([[0.5 , 1.5 ],
+           [2.  , 0.25]]), array([0, 1]))
     """
     directory = check_dir(directory, "directory", "the UCI Multiple Features data set")
     views = check_views(views)
@@ -212,8 +241,9 @@ def load_uci_multifeature(directory, views=UCI_VIEWS):
 
 
 def uci_multifeature_split(y, seed):
-    """The spec's stratified 50/50 split: per class (in order) a permutation of its
-    row indices from ``default_rng(seed)``; first half train, rest test; both sorted.
+    """The stratified 50/50 split of docs/multiview.rst, "Data and protocol": per
+    class (in order) a permutation of its row indices from ``default_rng(seed)``;
+    first half train, rest test; both sorted.
 
     Parameters
     ----------
@@ -225,6 +255,15 @@ def uci_multifeature_split(y, seed):
     -------
     train, test : ndarrays of int64
         Sorted row indices; together they are ``0..n-1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.datasets import uci_multifeature_split
+    >>> y = np.repeat([0, 1], 4)
+    >>> train, test = uci_multifeature_split(y, seed=0)
+    >>> train, test
+    (array([0, 2, 6, 7]), array([1, 3, 4, 5]))
     """
     rng = check_random_state(seed, "seed")
     try:

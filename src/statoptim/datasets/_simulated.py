@@ -27,6 +27,13 @@ def make_quantile_regression(n_samples=500, n_noise_features=0, *, random_state=
     -------
     X : ndarray of shape (n_samples, 2 + n_noise_features)
     y : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> from statoptim.datasets import make_quantile_regression
+    >>> X, y = make_quantile_regression(100, random_state=0)
+    >>> X.shape, y.shape
+    ((100, 2), (100,))
     """
     n_samples = check_int(n_samples, "n_samples", minimum=1)
     n_noise_features = check_int(n_noise_features, "n_noise_features", minimum=0)
@@ -55,6 +62,13 @@ def quantile_truth(quantile, n_noise_features=0):
         ``Phi^{-1}(quantile)``.
     coef : ndarray of shape (2 + n_noise_features,)
         ``(4.5, -2, 0, ..., 0)``.
+
+    Examples
+    --------
+    >>> from statoptim.datasets import quantile_truth
+    >>> intercept, coef = quantile_truth(0.75)
+    >>> round(intercept, 4), coef
+    (0.6745, array([ 4.5, -2. ]))
     """
     quantile = check_real(quantile, "quantile", low=0, high=1, low_open=True, high_open=True)
     n_noise_features = check_int(n_noise_features, "n_noise_features", minimum=0)

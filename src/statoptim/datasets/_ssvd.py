@@ -1,4 +1,7 @@
-"""Simulation designs and the real-data loader of the FIT-SSVD study (spec ssvd.md, section 6)."""
+"""Simulation designs and the real-data loader of the FIT-SSVD study.
+
+See docs/ssvd.rst, "Simulation designs".
+"""
 from __future__ import annotations
 
 import numbers
@@ -33,6 +36,13 @@ def make_rank_one_ssvd(rep=0):
     U : ndarray of shape (100, 1)
     d : ndarray of shape (1,)
     V : ndarray of shape (50, 1)
+
+    Examples
+    --------
+    >>> from statoptim.datasets import make_rank_one_ssvd
+    >>> X, u, d, v = make_rank_one_ssvd(0)
+    >>> X.shape, d, int((u != 0).sum()), int((v != 0).sum())
+    ((100, 50), array([50.]), 25, 16)
     """
     rep = check_int(rep, "rep", minimum=0)
     u = np.r_[np.arange(10, 2, -1), np.full(17, 2.0), np.zeros(75)].astype(float)
@@ -46,14 +56,14 @@ def make_rank_one_ssvd(rep=0):
 
 def make_lung_spiked(rep=0, *, n_samples=12_625, d=(150.0, 100.0, 70.0),
                      u_sizes=(200, 120, 60), sigma=1.0):
-    """Lung-sized spiked model: 12,625 x 56, rank 3 (spec 6b).
+    """Lung-sized spiked model: 12,625 x 56, rank 3 (docs/ssvd.rst, "Simulation designs").
 
     v_1, v_2, v_3 live on the Carcinoid, Colon and SmallCell columns (random
     sign x Uniform(0.5, 1), centred within the support, unit norm); the
     Normal columns are pure noise. The u_k have disjoint random supports of
     200, 120 and 60 rows with magnitudes decreasing linearly from 1 to 0.2,
     random signs and unit norm. Draws from ``default_rng(56012625 + rep)`` in
-    the spec's order.
+    the order of docs/ssvd.rst, "Simulation designs".
 
     Parameters
     ----------
@@ -74,6 +84,15 @@ def make_lung_spiked(rep=0, *, n_samples=12_625, d=(150.0, 100.0, 70.0),
     U : ndarray of shape (n_samples, 3)
     d : ndarray of shape (3,)
     V : ndarray of shape (56, 3)
+
+    Examples
+    --------
+    >>> from statoptim.datasets import make_lung_spiked
+    >>> X, U, d, V = make_lung_spiked(0, n_samples=1000, u_sizes=(40, 30, 20))
+    >>> X.shape, d
+    ((1000, 56), array([150., 100.,  70.]))
+    >>> int((U != 0).any(axis=1).sum()), int((V != 0).any(axis=1).sum())
+    (90, 39)
     """
     rep = check_int(rep, "rep", minimum=0)
     d = _triple(d, "d", "finite numbers > 0")

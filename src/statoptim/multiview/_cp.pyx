@@ -1,4 +1,4 @@
-# Kernels of the multi-view CP-tensor model (spec A of the multiview spec, section 2).
+# Kernels of the multi-view CP-tensor model (docs/multiview.rst, "Exact block updates").
 #
 # Design
 # ------

@@ -57,6 +57,18 @@ class ZeroScoreWarning(UserWarning):
 
     Raised for zero query or database vectors under the cosine and for zero
     query vectors under the dot product; those queries are ranked by the tie-break.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from statoptim import retrieve
+    >>> from statoptim.multiview import ZeroScoreWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     ranking = retrieve([[0.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]], random_state=0)
+    >>> [w.category.__name__ for w in caught]
+    ['ZeroScoreWarning']
     """
 
 
@@ -253,6 +265,19 @@ def retrieve(queries, database, *, similarity="cosine", n_results=None, ties="ra
     are formed, so the ranking does not change when queries or database are
     multiplied by a power of two and no similarity overflows, even for scores
     of order 1e300 (see the module notes).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim import retrieve
+    >>> queries = np.array([[0.9, 0.1], [0.2, 0.8]])
+    >>> database = np.array([[1.0, 0.0], [0.0, 1.0], [0.7, 0.3]])
+    >>> retrieve(queries, database, random_state=0)
+    array([[0, 2, 1],
+           [1, 2, 0]])
+    >>> retrieve(queries, database, n_results=1, random_state=0)
+    array([[0],
+           [1]])
     """
     Q = _check_scores(queries, "queries")
     D = _check_scores(database, "database")
@@ -437,6 +462,18 @@ def mean_average_precision(query_labels, database_labels, ranking, *, per_query=
     Returns
     -------
     map : float, or ndarray of shape (n_queries,) with ``per_query=True``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim import mean_average_precision
+    >>> query_labels = np.array([0, 1])
+    >>> database_labels = np.array([0, 1, 0, 1])
+    >>> ranking = np.array([[0, 1, 2, 3], [0, 2, 1, 3]])
+    >>> mean_average_precision(query_labels, database_labels, ranking, per_query=True).round(4)
+    array([0.8333, 0.4167])
+    >>> round(mean_average_precision(query_labels, database_labels, ranking), 4)
+    0.625
     """
     if not isinstance(per_query, (bool, np.bool_)):
         raise TypeError(f"per_query must be True or False, got {_describe(per_query)}")
@@ -464,6 +501,14 @@ def precision_at_k(query_labels, database_labels, ranking, k):
     ``P@K(q) = (1/K) sum_{j <= K} rel_q(j)``. ``k`` larger than the database or
     than the rankings raises ``ValueError``; labels and ``ranking`` are checked
     as in :func:`mean_average_precision` (rankings may be truncated).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim import precision_at_k
+    >>> ranking = np.array([[0, 1, 2, 3], [0, 2, 1, 3]])
+    >>> precision_at_k([0, 1], [0, 1, 0, 1], ranking, 2)
+    0.25
     """
     q, d, ranking = _prepare(query_labels, database_labels, ranking, full=False)
     k = _check_k(k, ranking.shape[1], d.shape[0])
@@ -479,6 +524,16 @@ def map_at_k(query_labels, database_labels, ranking, k):
     without a warning). Some papers divide by ``min(|Rel_q|, K)`` instead; this
     function does not. ``k`` larger than the database or the rankings raises;
     labels and ``ranking`` are checked as in :func:`mean_average_precision`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim import map_at_k
+    >>> query_labels = np.array([0, 1])
+    >>> database_labels = np.array([0, 1, 0, 1])
+    >>> ranking = np.array([[0, 1, 2, 3], [0, 2, 1, 3]])
+    >>> round(map_at_k(query_labels, database_labels, ranking, 2), 4)
+    0.5
     """
     q, d, ranking = _prepare(query_labels, database_labels, ranking, full=False)
     k = _check_k(k, ranking.shape[1], d.shape[0])

@@ -1,6 +1,6 @@
-"""Block coordinate descent for the multi-view CP-tensor model (spec A).
+"""Block coordinate descent for the multi-view CP-tensor model.
 
-Notation of the multiview spec, section 2. Two modalities m in {0, 1} (the
+Notation of docs/multiview.rst, "The model". Two modalities m in {0, 1} (the
 estimator's ``a`` and ``b``); modality m has views v with design matrices
 ``Z[m][v] = [1, X_m^(v)]`` (standardised), factors ``Theta[m][v]`` of shape
 (n_cols, rank), topic factors ``Phi[m]`` (n_topics, rank) and mixing weights

@@ -23,7 +23,7 @@ ADAM_FORMS = {"algorithm1": 0, "efficient": 1, "constant_eps_hat": 2}
 AVERAGES = {False: 0, None: 0, True: 1, "polyak": 1, "ema": 2}
 SCHEDULES = ("constant", "invsqrt", "invtime")
 
-#: Default learning rate of each method (spec, section 2).
+#: Default learning rate of each method (docs/optim.rst, "Update rules").
 DEFAULT_LEARNING_RATE = {"sgd": 0.01, "momentum": 0.01, "rmsprop": 1e-3, "adam": 1e-3,
                          "adamax": 2e-3}
 

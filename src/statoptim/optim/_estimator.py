@@ -209,6 +209,23 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     float64 at the scale of X, ``fit`` raises ValueError. The stochastic solvers are
     not scale-invariant (step sizes and ``tol`` are in the units of X) and raise
     ValueError for such columns: standardise X first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim import LogisticRegression
+    >>> from statoptim.datasets import make_logistic
+    >>> X, y, beta = make_logistic(1000, 5, random_state=0)
+    >>> newton = LogisticRegression(alpha=1e-3).fit(X, y)
+    >>> newton.coef_.round(2), newton.n_iter_
+    (array([[-0.53, -0.85, -1.02,  0.7 ,  0.81]]), 4)
+    >>> adam = LogisticRegression("adam", alpha=1e-3, learning_rate=0.3, schedule="invsqrt",
+    ...                           average=True, tol=1e-3, max_iter=300, random_state=0)
+    >>> adam = adam.fit(X, y)
+    >>> bool(np.abs(adam.coef_ - newton.coef_).max() < 0.05)
+    True
+    >>> adam.predict_proba(X[:2]).shape
+    (2, 2)
     """
 
     def __init__(self, solver="newton", *, alpha=1e-4, learning_rate=None, batch_size=None,

@@ -217,6 +217,25 @@ def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learnin
     the remaining updates are SGD with momentum b1, v_k = b1 v_{k-1} + g_k,
     x_k = x_{k-1} - (1 - b1) Lambda v_k with Lambda = lambda_k / (1 - b2^k) (scaled by
     the schedule's decay since the switch, ``alpha_k / alpha_switch``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import minimize
+    >>> A = np.random.default_rng(0).standard_normal((200, 3))
+    >>> b = A @ np.array([1.0, -2.0, 0.5])
+    >>> def fun(theta, rows):                      # mean squared error over the rows
+    ...     rows = slice(None) if rows is None else rows
+    ...     r = A[rows] @ theta - b[rows]
+    ...     return r @ r / len(r), 2 * A[rows].T @ r / len(r)
+    >>> res = minimize(fun, np.zeros(3), method="adam", n_samples=200, batch_size=20,
+    ...                learning_rate=0.05, schedule="invsqrt", average=True, max_iter=200,
+    ...                random_state=0)
+    >>> res.x.round(2)
+    array([ 0.97, -1.71,  0.5 ])
+    >>> newton = minimize(fun, np.zeros(3), method="newton", hess=lambda th: 2 * A.T @ A / 200)
+    >>> newton.x.round(6), newton.success
+    (array([ 1. , -2. ,  0.5]), True)
     """
     check_choice(method, "method", tuple(_CLASSES) + ("newton",))
     swats = method == "swats"

@@ -42,7 +42,22 @@ SEPARATION_MESSAGE = (
 
 class SeparationWarning(UserWarning):
     """The unpenalised logistic MLE does not exist (complete or quasi-complete separation),
-    or some coefficients are not identifiable (constant columns at ``alpha=0``)."""
+    or some coefficients are not identifiable (constant columns at ``alpha=0``).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from statoptim import LogisticRegression
+    >>> from statoptim.optim import SeparationWarning
+    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> y = np.array([0, 0, 1, 1])                 # y = 1 exactly when x > 0
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = LogisticRegression(alpha=0.0).fit(X, y)
+    >>> any(issubclass(w.category, SeparationWarning) for w in caught)
+    True
+    """
 
 
 # Rows per block of the one-pass objective: ~256 KB of float64, so that a block
@@ -103,6 +118,17 @@ def logistic_objective(X, y, theta, alpha, grad=None):
         is not representable in float64 (e.g. |eta_i| above 1.8e308). Columns of X
         of extreme magnitude (max |x| outside [2**-100, 2**100]) are rescaled
         exactly by powers of two first, so the sums over rows cannot overflow.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import logistic_objective
+    >>> X = np.array([[0.5], [-1.0], [2.0]])
+    >>> value, grad, max_abs_eta = logistic_objective(X, [1, 0, 1], np.zeros(2), alpha=0.0)
+    >>> round(value, 6)                            # log(2) at theta = 0
+    0.693147
+    >>> grad.round(6)
+    array([-0.166667, -0.583333])
     """
     X, top = check_matrix(X, "X", min_rows=1)
     n_samples, n_features = X.shape
@@ -229,6 +255,16 @@ def check_separation(X, y):
     Returns
     -------
     separable : bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import check_separation
+    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+    >>> check_separation(X, [0, 0, 1, 1])
+    True
+    >>> check_separation(X, [0, 1, 0, 1])
+    False
     """
     X, _ = check_matrix(X, "X", min_rows=1)
     y = check_labels01(y, X.shape[0], "y")
@@ -376,6 +412,17 @@ def newton_logistic(X, y, alpha, *, tol=1e-10, max_iter=100, theta0=None,
     info : dict
         ``n_iter``, ``converged``, ``separable`` (True, False or None = not
         checked), ``constant_columns``, ``loss_curve``, ``grad_inf``, ``decrement``.
+
+    Examples
+    --------
+    >>> from statoptim.datasets import make_logistic
+    >>> from statoptim.optim import newton_logistic
+    >>> X, y, beta = make_logistic(500, 3, random_state=0)
+    >>> theta, info = newton_logistic(X, y, alpha=1e-3)
+    >>> theta.shape, info["converged"], info["n_iter"]
+    ((4,), True, 5)
+    >>> bool(info["grad_inf"] < 1e-8)
+    True
     """
     X, top = check_matrix(X, "X", min_rows=1)
     n_samples, n_features = X.shape

@@ -2,7 +2,7 @@
 # L2-penalised logistic loss, the shared element-wise update rules, and the
 # full-data loss and gradient.
 #
-# Design (see docs of statoptim.optim and ../shared/specs/optimizers.md):
+# Design (see docs/optim.rst, "Update rules" and "Noise floor and remedies"):
 # - The objective is F(theta) = mean_i [log(1 + e^eta_i) - y_i eta_i]
 #   + alpha/2 * sum_{j>=1} theta_j^2 with eta_i = theta_0 + x_i . theta_{1:},
 #   theta_0 the unpenalised intercept.

@@ -56,6 +56,22 @@ class DependentCensoringWarning(UserWarning):
     covariates (:func:`statoptim.censoring_dependence_test`) has a p-value
     below 0.001: the Kaplan-Meier weights are then inconsistent. Use
     ``censoring="conditional"`` or ``method="peng-huang"``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from statoptim import CensoredQuantileRegressor, DependentCensoringWarning
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 2, 500)
+    >>> t = 1 + 2 * x + rng.standard_normal(500)
+    >>> c = 4.5 - 1.5 * x + rng.standard_normal(500)
+    >>> y, event = np.minimum(t, c), (t <= c).astype(int)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = CensoredQuantileRegressor(0.5).fit(x[:, None], y, event=event)
+    >>> any(issubclass(w.category, DependentCensoringWarning) for w in caught)
+    True
     """
 
 # Warn when the effective sample size of the weights falls below this share of the rows.
@@ -139,7 +155,7 @@ def _warn_inexact(q, sol):
 class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     """Linear quantile regression of a right-censored response with missing covariates.
 
-    Inverse-probability weighting (spec, section 5): each row gets the weight
+    Inverse-probability weighting (docs/quantile.rst, "Combined weights"): each row gets the weight
     ``w_i = D_i delta_i / (G(Y_i-) pi(X_i))``, where ``D_i`` says whether the
     response was observed (not censored), ``delta_i`` whether the row's
     covariates are complete, ``G(Y_i-)`` is the Kaplan-Meier estimate of the

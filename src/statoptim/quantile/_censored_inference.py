@@ -192,6 +192,18 @@ class CensoredQuantileSummary(QuantileSummary):
 
     Other attributes are those of :class:`statoptim.QuantileSummary`;
     ``df_resid`` is ``nobs - n_coef`` but no test uses it.
+
+    Examples
+    --------
+    >>> from statoptim import CensoredQuantileRegressor
+    >>> from statoptim.datasets import make_censored_quantile
+    >>> data = make_censored_quantile(300, censoring=0.25, missing=0.0, random_state=0)
+    >>> model = CensoredQuantileRegressor(0.5).fit(data.X, data.y, event=data.event)
+    >>> summary = model.summary(n_boot=50, random_state=0)
+    >>> summary.coef.shape, summary.conf_int.shape
+    ((3,), (3, 2))
+    >>> bool((summary.bse > 0).all())
+    True
     """
 
     def __init__(self, *, coef, alpha, quantile, scalar, names, nobs, replicates, interval,

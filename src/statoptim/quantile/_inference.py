@@ -643,6 +643,21 @@ class QuantileSummary:
         Rows with positive weight.
     df_resid : int
         ``nobs - n_coef``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim import QuantileRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 2, 200)
+    >>> y = 1 + 2 * x + rng.standard_normal(200)
+    >>> summary = QuantileRegressor(0.5).fit(x[:, None], y).summary(se="nid")
+    >>> summary.coef.round(3)
+    array([1.001, 1.822])
+    >>> summary.conf_int.shape
+    (2, 2)
+    >>> bool(summary.conf_int[1, 0] < 2 < summary.conf_int[1, 1])
+    True
     """
 
     def __init__(self, *, coef, cov, se, alpha, quantile, scalar, names, nobs,

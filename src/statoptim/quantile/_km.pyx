@@ -11,7 +11,7 @@
 #     S(s_k) = prod_{l <= k} (R_l - d_l) / R_l   (KM of T),
 #     G(s_k) = prod_{l <= k} (R_l - c_l) / R_l   (KM of C, events reversed),
 # and for every row i the left limit G(Y_i-) = prod_{l: s_l < Y_i} (R_l - c_l) / R_l
-# (spec, section 3). Ties: failures precede censorings, so censorings at the
+# (docs/quantile.rst, "Censoring weights"). Ties: failures precede censorings, so censorings at the
 # time of a failure do not lower that failure's G(Y_i-): the product runs over
 # s_l < Y_i only. The factors are formed as (R - d) / R, one correctly rounded
 # division of exact integers, rather than 1 - d / R.

@@ -56,6 +56,18 @@ def pinball_loss(y_true, y_pred, *, quantile=0.5, sample_weight=None, reduce="me
     true loss is above the largest float64 (about ``1.8e308``); terms more
     than ``2**1074`` times smaller than the largest are below its rounding
     error and vanish.
+
+    Examples
+    --------
+    >>> from statoptim import pinball_loss
+    >>> y_true = [1.0, 2.0, 3.0]
+    >>> y_pred = [1.5, 1.5, 1.5]
+    >>> float(pinball_loss(y_true, y_pred, quantile=0.5))
+    0.4166666666666667
+    >>> float(pinball_loss(y_true, y_pred, quantile=0.9))
+    0.6166666666666667
+    >>> float(pinball_loss(y_true, y_pred, quantile=0.9, reduce="sum"))
+    1.85
     """
     quantiles, scalar = check_quantile_levels(quantile)
     y_true = as_float_array(y_true, "y_true", expected="a 1-D array of numbers")

@@ -7,7 +7,7 @@
 #     rho_e(r) = rho_q(r) - (e/2) ln(e + |r|),
 # for a decreasing sequence of perturbations e (continuation), each stage
 # warm-started from the previous one. An MM step is one weighted least-squares
-# solve (spec, section 2.1, increment form):
+# solve (docs/quantile.rst, "The MM iteration", increment form):
 #     a_i = w_i / (e + |r_i|),
 #     theta <- theta + (Z'AZ)^{-1} Z'(A r + (2q - 1) w).
 # A monotone guard halves a step that would raise L_e = sum w_i rho_e(r_i)
@@ -16,7 +16,7 @@
 # `simplex_finish` turns the MM point into an exact solution of the linear
 # program: basis from the rows with the smallest residuals, Koenker's
 # optimality certificate, and Barrodale-Roberts pivots (a weighted-median line
-# search along an edge of the polytope) until it holds (spec, section 2.4).
+# search along an edge of the polytope) until it holds (docs/quantile.rst, "Exact finish").
 #
 # Arrays are C-contiguous float64; Z includes the intercept column when there
 # is one. The wrappers in `_solver.py` validate the input, allocate every

@@ -64,6 +64,19 @@ class QuantileProcess:
         path early; the pieces then cover ``[breakpoints[0], breakpoints[-1]]``.
     fit_intercept : bool
         Whether ``coef[:, 0]`` is the intercept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim import QuantileRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 2, 50)
+    >>> y = 1 + 2 * x + (1 + x) * rng.standard_normal(50)
+    >>> process = QuantileRegressor(quantile="all").fit(x[:, None], y).process_
+    >>> process.complete, process.coef.shape[1]
+    (True, 2)
+    >>> bool(np.all(np.diff(process.breakpoints) > 0))
+    True
     """
 
     breakpoints: np.ndarray
@@ -381,6 +394,17 @@ def plot_process(model, *, quantiles=None, ax=None, alpha=0.05, se="nid", ols=Tr
     ------
     ImportError
         Without matplotlib (``pip install "statoptim[plot]"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim import QuantileRegressor
+    >>> from statoptim.quantile import plot_process
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 2, 200)
+    >>> y = 1 + 2 * x + (1 + x) * rng.standard_normal(200)
+    >>> model = QuantileRegressor(quantile="all").fit(x[:, None], y)
+    >>> fig = plot_process(model)  # doctest: +SKIP
     """
     from sklearn.base import clone
 

@@ -6,7 +6,8 @@
 # (standardised, then divided by the per-dimension bandwidth; the wrapper in
 # `_ipw.py` does this), the exact kernel computes
 #     numer_i = sum_j K(v_i - v_j) delta_j,   denom_i = sum_j K(v_i - v_j),
-#     K(v) = exp(-0.5 * sum_k v_k^2)          (product Gaussian, spec section 4),
+#     K(v) = exp(-0.5 * sum_k v_k^2)          (product Gaussian; docs/quantile.rst,
+#                                             "Missingness propensity"),
 # with j = i included unless `leave_one_out` (then the j = i term is left out,
 # not subtracted, so no cancellation). K is symmetric, so each value is
 # computed once, for j > i, and added to the sums of both rows: half the
@@ -93,8 +94,9 @@ def nw_exact(const double[:, ::1] coords_t,   # IN  (n_features, n_samples) scal
     """Exact Nadaraya-Watson numerators and denominators, O(n^2 d) time, O(n d) memory.
 
     ``sum_t acc[t, 0, i] = sum_j K_ij complete[j]``, ``sum_t acc[t, 1, i] = sum_j K_ij``
-    with ``K_ij = exp(-0.5 * sum_k (coords_t[k, i] - coords_t[k, j])^2)`` (spec,
-    section 4); the term j = i is left out when ``leave_one_out``. Each kernel
+    with ``K_ij = exp(-0.5 * sum_k (coords_t[k, i] - coords_t[k, j])^2)``
+    (docs/quantile.rst, "Missingness propensity"); the term j = i is left out when
+    ``leave_one_out``. Each kernel
     value is computed once (K_ij = K_ji): row i pairs with the rows j > i only,
     adding K_ij to its own sums and to those of row j. Rows go in tiles of TILE
     rows, dealt to threads cyclically (static schedule, chunks of one tile:

@@ -28,7 +28,8 @@ __all__ = ["QuantileSolution", "solve_quantile"]
 
 _STATUS = {0: "optimal", 1: "singular", 2: "inexact", 3: "inexact", 4: "singular", 5: "inexact"}
 
-# Continuation of the perturbation, relative to the residual scale (spec 2.3).
+# Continuation of the perturbation, relative to the residual scale (docs/quantile.rst,
+# "Continuation and the monotone guard").
 # The exact finish makes deep continuation unnecessary: MM only has to bring
 # the p smallest residuals near the optimal basis, after which each simplex
 # pivot (one pass over the data) is cheaper than an MM step (a Gram matrix).
@@ -527,6 +528,16 @@ def solve_quantile(
         returned exactly.
     TypeError
         For sparse, complex or non-numeric arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.quantile import solve_quantile
+    >>> Z = np.column_stack([np.ones(5), [0.0, 1.0, 2.0, 3.0, 4.0]])
+    >>> y = np.array([0.0, 1.5, 1.8, 3.2, 4.0])
+    >>> sol = solve_quantile(Z, y, quantile=0.5)
+    >>> sol.status, sol.coef.round(4), round(sol.objective, 4)
+    ('optimal', array([0., 1.]), 0.45)
     """
     Z = as_float_array(Z, "Z", expected="a 2-D array of numbers")
     if Z.ndim != 2:

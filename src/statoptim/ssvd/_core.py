@@ -4,7 +4,7 @@ The hot loops (the fused active-set product + thresholding, the energy scores
 and the bootstrap maxima) are the kernels of ``_fit.pyx``; this module
 prepares their inputs, draws the bootstrap indices, and does the small dense
 linear algebra (thin QR and r x r SVDs of the few nonzero rows) in LAPACK via
-NumPy. Section numbers refer to the spec (``shared/specs/ssvd.md``).
+NumPy. Sections and steps refer to docs/ssvd.rst.
 """
 from __future__ import annotations
 
@@ -384,7 +384,7 @@ def huber_delta(op, beta):
 
 
 # --------------------------------------------------------------------------- #
-# Initial selection of rows and columns (spec 2, step 1)
+# Initial selection of rows and columns (docs/ssvd.rst, "Initialisation")
 # --------------------------------------------------------------------------- #
 def select_chi2(scores, sigma, n_other, alpha):
     """Chi-square-type rule: keep i with scores_i / (sigma^2 m) > 1 + alpha sqrt(log m / m).
@@ -397,7 +397,7 @@ def select_chi2(scores, sigma, n_other, alpha):
 
 
 def select_holm(scores, alpha):
-    """Robust Holm rule (spec 2, step 1.2, "method").
+    """Robust Holm rule (docs/ssvd.rst, "Initialisation", step 2, the "bootstrap" rule).
 
     pi_i = 1 - Phi((t_i - median t) / MAD t); with the scores sorted decreasingly,
     reject the k-th (1-based) while pi_(k) < alpha / (m - k + 1); return the leading
@@ -523,7 +523,8 @@ def energy_delta(op, rule, huber_beta):
 
 
 def select_from_scores(t, s, n_components, sigma, rule, alpha_theory, alpha_holm):
-    """Rows and columns selected from the energy scores t, s (spec 2, steps 1.2-1.3).
+    """Rows and columns selected from the energy scores t, s (docs/ssvd.rst,
+    "Initialisation", steps 2-3).
 
     Returns (I, J, (row_fallback, col_fallback)).
     """
@@ -545,7 +546,7 @@ def select_from_scores(t, s, n_components, sigma, rule, alpha_theory, alpha_holm
 
 
 def initial_selection(op, n_components, sigma, rule, alpha_theory, alpha_holm, huber_beta):
-    """Rows I and columns J of the initial block (spec 2, step 1.1-1.3).
+    """Rows I and columns J of the initial block (docs/ssvd.rst, "Initialisation").
 
     Returns (I, J, (row_fallback, col_fallback)).
     """
@@ -584,7 +585,9 @@ class Frame:
 
 def initial_frame(op, n_components, sigma, rule, alpha_theory, alpha_holm, huber_beta,
                   refine=None):
-    """Initial U (n_samples, r) and V (n_features, r): spec 2, step 1, completed by deflation.
+    """Initial U (n_samples, r) and V (n_features, r), completed by deflation.
+
+    See docs/ssvd.rst, "Initialisation".
 
     The reference takes the rank-r SVD of the block X[I, J] selected by the energy scores.
     When one component is much weaker than the others its rows and columns can be missing
@@ -683,7 +686,7 @@ FALLBACK_HYSTERESIS = 0.1
 
 def _bootstrap_threshold(op, side, W_old, W_other, n_bootstrap, scale, rng, theory_value,
                          old_mask=None, other_mask=None, previous=None):
-    """Data-driven thresholds, one per component (spec 2, "Bootstrap threshold").
+    """Data-driven thresholds, one per component (docs/ssvd.rst, "Bootstrap threshold").
 
     side "u": rows R = rows of X with U_old = 0, columns C = columns with V = 0,
     n_out = n_samples. side "v": the same on X' (rows of X with U = 0, columns
@@ -749,7 +752,7 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
              gamma_v=math.sqrt(2.0), alpha_theory=1.5, alpha_holm=0.05, huber_beta=0.95,
              tol=1e-8, max_iter=100, n_bootstrap=100, orthogonal=True, rng=None,
              max_rows=None, max_cols=None, init=None):
-    """Run FIT-SSVD at a fixed rank on a wrapped matrix (spec section 2).
+    """Run FIT-SSVD at a fixed rank on a wrapped matrix (docs/ssvd.rst, "Iterations").
 
     ``max_rows``/``max_cols`` cap the number of nonzero rows of U / V after each
     thresholding (the rows with the largest norms are kept). ``init`` = (U0, V0),
@@ -797,7 +800,7 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
     u_mask, v_mask = _row_mask(U), _row_mask(V)
     fell_back = {"u": None, "v": None}
     for it in range(1, max_iter + 1):
-        # u half-step (spec 2, steps 2.1-2.4)
+        # u half-step (docs/ssvd.rst, "Iterations", steps 1-4)
         J = np.flatnonzero(v_mask)
         if rule == "bootstrap":
             gu, fb = _bootstrap_threshold(op, "u", U, V, n_bootstrap, scale, rng, theory_u,
@@ -822,7 +825,7 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
         dist_u = principal_distance(U_new[I], U[I])   # U_new is zero off I
         U = U_new
 
-        # v half-step with the new U (spec 2, step 2.5)
+        # v half-step with the new U (docs/ssvd.rst, "Iterations", step 5)
         if rule == "bootstrap":
             gv, fb = _bootstrap_threshold(op, "v", V, U, n_bootstrap, scale, rng, theory_v,
                                           v_mask, u_mask, previous=fell_back["v"])
@@ -895,7 +898,9 @@ def _cap_rows(A, max_rows, nnz):
 
 
 def _non_orthogonal_step(op, U, V, scale, gu, gv, soft, res, max_rows=None, max_cols=None):
-    """One more half-step per side without QR: u_k = eta(X_s V)_k / ||.|| (spec 2, final step).
+    """One more half-step per side without QR: u_k = eta(X_s V)_k / ||.||.
+
+    See docs/ssvd.rst, "Final step".
 
     A column thresholded to zero keeps its orthonormal value (counted in
     ``res.zero_column_events``).

@@ -49,6 +49,12 @@ class WeakComponentWarning(ConvergenceWarning):
     pure noise with the same number of entries above the thresholds would reach, so it
     may be noise (the data may hold fewer than ``n_components`` detectable components)
     or a real component recovered only in part.
+
+    Examples
+    --------
+    >>> from statoptim.ssvd import WeakComponentWarning
+    >>> issubclass(WeakComponentWarning, UserWarning)
+    True
     """
 
 _THREADPOOL_CONTROLLER = None

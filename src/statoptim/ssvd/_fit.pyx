@@ -2,7 +2,7 @@
 #
 # Design
 # ------
-# One FIT-SSVD iteration (spec ssvd.md, section 2, step 2) is, on the u side,
+# One FIT-SSVD iteration (docs/ssvd.rst, "Iterations") is, on the u side,
 #     U~ = eta(X_s[:, J_v] V[J_v, :], gamma_u),    X_s = X / sigma,
 # followed by a thin QR, and the same on the v side with X_s' and the new U.
 # The product touches only the active columns J_v (u side) or active rows
@@ -23,12 +23,12 @@
 # over-thresholded (all-zero) column without another pass.
 #
 # `energy_scores` is the fused O(n_samples * n_features) pass of the
-# initialisation (spec 2, step 1.1): the (optionally Huberised) energy
-# Y_ij = X_ij^2 (or 2 sqrt(delta) |X_ij| - delta above delta), summed over rows
+# initialisation (docs/ssvd.rst, "Initialisation", step 1): the (optionally
+# Huberised) energy Y_ij = X_ij^2 (or 2 sqrt(delta) |X_ij| - delta above delta), summed over rows
 # and columns at once.
 #
 # `bootstrap_maxima` / `column_medians` compute the data-driven thresholds of
-# the "method" rule (spec 2, "Bootstrap threshold"): for each replicate b,
+# the "bootstrap" rule (docs/ssvd.rst, "Bootstrap threshold"): for each replicate b,
 # max_i |(Z*_b W)_ik| where Z*_b is filled from a pool of noise entries by
 # indices drawn by the wrapper; then the median over the replicates.
 #
@@ -159,7 +159,7 @@ def threshold_columns(const double[:, ::1] A,      # IN  (n_rows, n_components)
                       bint soft,
                       double[:, ::1] out,          # OUT (n_rows, n_components), may alias A
                       Py_ssize_t[::1] col_nnz):    # OUT (n_components,) nonzeros per column
-    """out = eta(A, gamma) column by column (spec section 1: hard keeps |x| == gamma)."""
+    """out = eta(A, gamma) column by column; hard keeps |x| == gamma (docs/ssvd.rst)."""
     cdef Py_ssize_t i, k, n_rows = A.shape[0], n_components = A.shape[1]
     if not (gamma.shape[0] == n_components):
         _fail("gamma", f"of length {n_components}", gamma.shape[0])
@@ -182,7 +182,7 @@ def energy_scores(const floating[:, ::1] X,        # IN  (n_samples, n_features)
                   double delta,                    # IN  Huber cut on X^2; INFINITY: plain X^2
                   double[::1] row_scores,          # OUT (n_samples,)  t_i = sum_j Y_ij
                   double[::1] col_scores):         # OUT (n_features,) s_j = sum_i Y_ij
-    """Row and column sums of the energy Y in one pass (spec 2, step 1.1).
+    """Row and column sums of the energy Y in one pass (docs/ssvd.rst, "Initialisation", step 1).
 
     Y_ij = X_ij^2 if X_ij^2 <= delta, else 2 sqrt(delta) |X_ij| - delta
     (the Huberised energy of the "method" rule; delta = INFINITY gives X^2).
@@ -221,7 +221,9 @@ def dense_product_rows(const floating[:, ::1] X,   # IN  (n_samples, n_features)
                        bint soft,
                        double[:, ::1] out,         # OUT (n_samples, n_components)
                        Py_ssize_t[::1] col_nnz):   # OUT (n_components,)
-    """out = eta(scale * X[:, J] @ V[J, :], gamma): the u half-step (spec 2, steps 2.1, 2.3).
+    """out = eta(scale * X[:, J] @ V[J, :], gamma): the u half-step.
+
+    See docs/ssvd.rst, "Iterations", steps 1 and 3.
 
     V enters compact and transposed (``Wt[k, a] = V[J[a], k]``) so that each
     output entry is one scalar dot product over the active columns of a row.
@@ -263,7 +265,10 @@ def dense_product_cols(const floating[:, ::1] X,   # IN  (n_samples, n_features)
                        bint soft,
                        double[:, ::1] out,         # OUT (n_features, n_components)
                        Py_ssize_t[::1] col_nnz):   # OUT (n_components,)
-    """out = eta(scale * X[I, :]' @ W[I, :], gamma): the v half-step (spec 2, step 2.5)."""
+    """out = eta(scale * X[I, :]' @ W[I, :], gamma): the v half-step.
+
+    See docs/ssvd.rst, "Iterations", step 5.
+    """
     cdef Py_ssize_t i, a, j, k, n_features = X.shape[1], n_active = active.shape[0]
     cdef Py_ssize_t n_components = W.shape[1], m
     cdef double x
@@ -477,7 +482,7 @@ def bootstrap_maxima(const double[::1] pool,       # IN  (n_pool,) nonzero noise
                      double scale,                 # IN  1 / sigma
                      double[:, ::1] acc,           # SCRATCH (2, n_components)
                      double[:, ::1] maxima):       # OUT (n_boot, n_components)
-    """maxima[b, k] = max_i |(Z*_b W)_ik| (spec 2, "Bootstrap threshold").
+    """maxima[b, k] = max_i |(Z*_b W)_ik| (docs/ssvd.rst, "Bootstrap threshold").
 
     Z*_b is the (n_out, n_active) matrix whose entry (i, a) is `scale` times
     pool[d] with d = draws[(b * n_out + i) * n_active + a] if 0 <= d < n_pool, and 0

@@ -1,6 +1,6 @@
 """Rank selection for FIT-SSVD by Wold-style ("speckled") cross-validation.
 
-Spec section 4 (after HSSVD's "Algorithm 2" and Owen & Perry 2009): the
+docs/ssvd.rst, "Rank selection" (after HSSVD's "Algorithm 2" and Owen & Perry 2009): the
 entries of the selected block X[I, J] are split at random into folds; each
 fold in turn is treated as missing and filled by SVDImpute (Troyanskaya et
 al. 2001) at every candidate rank k = 0..k_max; the rank with the smallest

@@ -92,6 +92,16 @@ def register(name, help, add_arguments=None, check=None):
     ``add_arguments(parser)`` adds the study's options; ``check(args)``, if
     given, validates the parsed options before anything is computed (raise
     ``ValueError`` with a message starting ``argument --OPTION:``).
+
+    Examples
+    --------
+    >>> from statoptim.studies import STUDIES, register
+    >>> @register("hello", "print a greeting")
+    ... def run(args):
+    ...     print("hello")
+    >>> STUDIES["hello"].help
+    'print a greeting'
+    >>> del STUDIES["hello"]
     """
 
     def decorator(run):

@@ -15,7 +15,7 @@ shows 11-point interpolated precision-recall curves.
 Retrieval representations of the CP model: the raw topic scores f_m
 (``decision_function``) and the temperature-scaled posteriors
 softmax(beta_m f_m) (``predict_proba``, beta fitted on the training rows),
-scored by the cosine (the spec's default) or by their dot product. On
+scored by the cosine (the default of ``retrieve``) or by their dot product. On
 posteriors the dot product sum_p P(p | query) P(p | item) is the probability
 that query and item share their topic, so ranking by it follows the
 probability ranking principle (Robertson 1977); those rows are labelled
@@ -64,7 +64,8 @@ BASELINES = ("CCA", "PLSC", "SM", "SCM", "LS-SM")
 RELEVANCE_BASELINES = ("SM", "SCM")
 K_VALUES = (10, 50, 100)
 
-# Spec section 6: published numbers on the same Wikipedia features and split.
+# Published numbers on the same Wikipedia features and split (docs/multiview.rst,
+# "Published numbers").
 PUBLISHED_WIKIPEDIA = [
     ("random (Rasiwasia et al. 2010)", "0.118", "0.118", "paper"),
     ("CM / CCA (Rasiwasia et al. 2010)", "0.249", "0.196", "recalled, not re-verified"),
@@ -494,7 +495,7 @@ def run(args):
     output.table(Table(
         "multiview_published_wikipedia",
         "\nPublished mAP on the same Wikipedia features and split (image->text / "
-        "text->image; spec section 6):",
+        "text->image; docs/multiview.rst, 'Published numbers'):",
         [Column("method"), Column("i_to_t", "I->T", "{:.4g}"),
          Column("t_to_i", "T->I", "{:.4g}"), Column("source")],
         [{"method": m, "i_to_t": float(a), "t_to_i": float(b), "source": src}
@@ -516,7 +517,7 @@ def run(args):
           "i_to_t_precision": float(a.split("/")[1]), "t_to_i_map": float(b.split("/")[0]),
           "t_to_i_precision": float(b.split("/")[1])} for m, a, b in NUS_WIDE_TALK]))
 
-    # The figure keeps the talk's objective, the spec's default, the headline
+    # The figure keeps the talk's objective, the package default, the headline
     # (inner-CV, or the +linear row without it) and the baselines.
     headline = f"TM {mu} inner-CV relevance" if args.inner_cv else \
         f"TM {mu} softmax +linear relevance"

@@ -17,8 +17,9 @@ the iterates of Adam and AMSGrad on Reddi et al.'s problem. Times are CPU second
 on this machine; the talk's rows are its own numbers, on its hardware.
 
 The module also holds the honest time-to-tolerance harness used by
-``benchmarks/bench_optim.py`` (spec section 3): F* from a float64 Newton solve, the
-gap evaluated outside the timed region, CPU time (``time.process_time``), medians.
+``benchmarks/bench_optim.py`` (docs/optim.rst, "Honest time to tolerance"): F* from
+a float64 Newton solve, the gap evaluated outside the timed region, CPU time
+(``time.process_time``), medians.
 """
 from __future__ import annotations
 
@@ -60,8 +61,8 @@ METHODS = ("sgd", "momentum", "rmsprop", "adam")
 LABELS = {"sgd": "SGD", "momentum": "CM", "rmsprop": "RMSprop", "adam": "Adam",
           "newton": "N-R"}
 
-#: The talk's tables (OCR fixed as in the spec): time (s), train err %, test err %,
-#: ||beta_hat - beta||, for SGD, CM, Adam, N-R.
+#: The talk's tables (OCR fixed; docs/optim.rst, "The talk's experiments"): time (s),
+#: train err %, test err %, ||beta_hat - beta||, for SGD, CM, Adam, N-R.
 TALK = {
     "sim19": {"time": (0.23, 0.35, 0.08, 0.01), "train": (15.83, 15.83, 22.71, 16.04),
               "test": (30.83, 30.83, 27.50, 30.83), "dist": (0.66, 0.77, 2.11, 0.72)},
@@ -171,7 +172,7 @@ def _fit_all(X, y, Xte, yte, beta, alpha, *, epochs, batch_size, seed, steps, de
     """One fit per method; returns {method: dict(time, train, test, dist, gap, ...)}.
 
     ``decay=True`` runs the stochastic methods with alpha_t = alpha / sqrt(t) and
-    Polyak averaging (the remedy of spec section 3) instead of constant steps.
+    Polyak averaging (docs/optim.rst, "Noise floor and remedies") instead of constant steps.
     ``methods``: the stochastic methods to run (N-R always runs)."""
     from statoptim import LogisticRegression
     from statoptim.optim import SeparationWarning, logistic_objective
@@ -372,7 +373,7 @@ STEPS = {"sgd": 0.5, "momentum": 0.5, "rmsprop": 3e-3, "adam": 3e-3}
 DECAY_STEPS = {"sgd": 3.0, "momentum": 3.0, "rmsprop": 0.1, "adam": 0.1}
 
 
-# The short explanations printed beside the tables (spec section 4).
+# The short explanations printed beside the tables (docs/optim.rst, "The talk's experiments").
 WHY_480 = (
     "Why 480/120: the talk states n_train = 1000 and n_test = 250, but every simulated error "
     "rate it prints is a multiple\nof 1/480 (train) or 1/120 (test) and none of 1/1000 or "

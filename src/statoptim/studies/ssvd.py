@@ -1,4 +1,6 @@
-"""``statoptim reproduce ssvd``: FIT-SSVD on the talk's examples (spec ssvd.md, sections 6-7).
+"""``statoptim reproduce ssvd``: FIT-SSVD on the talk's examples.
+
+The designs are those of docs/ssvd.rst, "Simulation designs".
 
 Three settings:
 
@@ -9,7 +11,8 @@ Three settings:
 
 For (a) and (b) it prints projection losses, support recovery, relative
 reconstruction error and time for FIT-SSVD ("theory" and "bootstrap" rules), the
-dense SVD and scikit-learn's SparsePCA, beside the reference figures of the spec. For
+dense SVD and scikit-learn's SparsePCA, beside the R reference figures
+(docs/ssvd.rst, "Reference figures"). For
 (c), with ``--out DIR``, it writes the talk's two figures there: the scatter of the
 right singular vectors coloured by tumour type, and the rank-3 reconstruction.
 """
@@ -40,8 +43,8 @@ __all__ = ["default_data_dir", "projection_loss", "relative_error", "run", "supp
 LUNG200_FILES = ("lung200.csv",)
 FIGURES = ("ssvd_lung200_right_vectors.png", "ssvd_lung200_reconstruction.png")
 
-# Reference figures of the spec (section 7): (seconds, lossU, lossV), R implementations
-# on the same designs (median time over 3 data sets; losses are means).
+# R reference figures (docs/ssvd.rst, "Reference figures"): (seconds, lossU, lossV), R
+# implementations on the same designs (median time over 3 data sets; losses are means).
 _REFERENCE_B = [
     ("R ssvd 1.0 'method'", 1.21, 0.098, 0.0067),
     ("R ssvd 1.0 'theory'", 0.29, 0.098, 0.0062),
@@ -60,7 +63,8 @@ def default_data_dir():
 
 
 def projection_loss(A, B):
-    """||AA' - BB'||_F^2 / 2 = r - ||A'B||_F^2 for orthonormal A, B (spec section 5)."""
+    """||AA' - BB'||_F^2 / 2 = r - ||A'B||_F^2 for orthonormal A, B (docs/ssvd.rst,
+    "Accuracy metrics")."""
     return float(A.shape[1] - np.linalg.norm(A.T @ B) ** 2)
 
 
@@ -186,7 +190,7 @@ def _simulation_table(name, title, make, reps, r, args, reference_rows, extra_no
                   nnz_rows_v=float(np.mean(st["nnzv"])), fp_rows_u=float(np.mean(st["fp"])),
                   fn_rows_u=float(np.mean(st["fn"])), relerr=float(np.mean(st["rel"])))
     for method, t, lu, lv in reference_rows:
-        table.add(method=f"[spec] {method}", source="spec", data_sets=3, median_s=t,
+        table.add(method=f"[R reference] {method}", source="R reference", data_sets=3, median_s=t,
                   loss_u=lu, loss_v=lv)
     return stats, table
 
@@ -218,7 +222,7 @@ def _lung200(args, X, labels, output):
          Column("d2", show=False), Column("d3", show=False),
          Column("ari_kmeans4_v", "ARI k-means(4) on V", "{:.2f}")],
         note=f"noise scale (MAD) {model.noise_scale_:.5f} (data README: 1.61441); "
-             f"{model.n_iter_} iterations. Spec: the R reference keeps 170 genes / 54 "
+             f"{model.n_iter_} iterations. The R reference keeps 170 genes / 54 "
              "patients, ARI 0.38 vs 0.74 for the SVD.")
     d = model.singular_values_
     table.add(method="FIT-SSVD theory, r=3", seconds=t_fit,
@@ -335,8 +339,9 @@ def run(args):
     print("FIT-SSVD (statoptim.SparseSVD): sparse SVD by fast iterative thresholding "
           "(Yang, Ma & Buja 2014)")
     print("Times: median wall time on this machine of one fit (validation included), one "
-          "BLAS thread; losses are means over data sets. [spec] rows: the R reference on the "
-          "same designs, as the spec reports them (not rerun here).")
+          "BLAS thread; losses are means over data sets. [R reference] rows: the R "
+          "implementations on the "
+          "same designs, as docs/ssvd.rst reports them (not rerun here).")
     _, table = _simulation_table(
         "ssvd_rank_one", "(a) rank-one example of Lee et al. (2010): 100 x 50, d = 50",
         make_rank_one_ssvd, args.replications, 1, args,
@@ -352,7 +357,7 @@ def run(args):
     t_fit = float(np.median(stats["FIT-SSVD theory"]["t"]))
     print(f"talk: FIT-SSVD 3.7 s (and LSHM > 1 hour) on the real 12,625 x 56 lung data, on "
           f"the talk's (unstated) hardware; here: FIT-SSVD 'theory' {t_fit:.4f} s on this "
-          "machine, on the simulated model of that size. Spec table (R, its machine): ssvd "
+          "machine, on the simulated model of that size. R reference (its machine): ssvd "
           "'theory' 0.29 s, LSHM 114 s. Different data, hardware and code: no speed-up is "
           "claimed from these.")
 
