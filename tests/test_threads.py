@@ -39,3 +39,10 @@ def test_quantile_solver_holds_blas_at_one_thread_on_large_fits(monkeypatch, n_s
     y = Z @ np.ones(3) + rng.standard_normal(n_samples)
     assert solve_quantile(Z, y).status == "optimal"
     assert seen == [limited]
+
+
+def test_single_blas_thread_with_openmp_limits_every_runtime():
+    from threadpoolctl import threadpool_info
+
+    with single_blas_thread(openmp=True):
+        assert all(lib["num_threads"] == 1 for lib in threadpool_info())

@@ -31,8 +31,11 @@ def _controller():
     return _CONTROLLER
 
 
-def single_blas_thread(enabled=True):
-    """Context manager holding BLAS at one thread (a no-op when ``enabled`` is false).
+def single_blas_thread(enabled=True, *, openmp=False):
+    """Context manager holding BLAS (and with ``openmp`` also OpenMP) at one thread.
+
+    A no-op when ``enabled`` is false. Studies use ``openmp=True`` for timings
+    that compare like with like across machines.
 
     Examples
     --------
@@ -46,6 +49,10 @@ def single_blas_thread(enabled=True):
     if not enabled:
         return contextlib.nullcontext()
     try:
+        if openmp:  # OpenMP runtimes load with the kernels that use them: scan afresh
+            from threadpoolctl import threadpool_limits
+
+            return threadpool_limits(limits=1)
         controller = _controller()
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return contextlib.nullcontext()

@@ -1,7 +1,6 @@
 """The multi-view CP-tensor model as a scikit-learn style estimator."""
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -10,6 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from statoptim._threads import single_blas_thread
 from statoptim._validation import (
     _describe,
     check_int,
@@ -31,19 +31,6 @@ __all__ = ["MixingCollapseWarning", "MultiViewTensorMachine", "RedundantRankWarn
 #: features than samples -- give numerically singular blocks and overflowing
 #: factors); above 1e12 it shrinks every factor to zero in double precision.
 RIDGE_RANGE = (1e-12, 1e12)
-
-
-def _blas_limit():
-    """BLAS at one thread for the fit, as scikit-learn's KMeans does for its loops.
-
-    The products inside BCD are small (N x d x R) and many, too small for
-    threads to pay off. threadpoolctl is a dependency of scikit-learn.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 class MixingCollapseWarning(UserWarning):
@@ -485,7 +472,7 @@ class MultiViewTensorMachine(BaseEstimator):
         Z, Y, attrs = self._prepare(views_a, views_b, Y)
         rng = check_random_state(self.random_state)
         best = None
-        with _blas_limit():
+        with single_blas_thread():  # small products: threads only lose (_threads.py)
             for _ in range(self.n_init):
                 solver = self._solver(Z, Y, rng)
                 fit = solver.fit(self.max_iter, self.tol)

@@ -49,7 +49,6 @@ __all__ = [
     "given",
     "int_at_least",
     "nonzero_int",
-    "one_blas_thread",
     "pending_notes",
     "real_in",
     "register",
@@ -458,17 +457,6 @@ def find_dataset(data, name, files=(), *, required=True, option="--data"):
         return lookup(name, data, files, required=required, option=option)
     except FileNotFoundError as exc:
         raise ValueError(f"argument {exc}") from None
-
-
-def one_blas_thread(openmp=False):
-    """Context manager: BLAS (and with ``openmp`` also OpenMP) limited to one thread.
-
-    For timings that compare like with like across machines; threadpoolctl
-    comes with scikit-learn.
-    """
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api=None if openmp else "blas")
 
 
 def format_table(header, rows, floatfmt="{:.4g}"):

@@ -41,6 +41,7 @@ import warnings
 import numpy as np
 
 from statoptim._optional import Progress
+from statoptim._threads import single_blas_thread
 from statoptim.studies._output import Column, StudyOutput, Table
 from statoptim.studies._runner import (
     DATA_ENV,
@@ -52,7 +53,6 @@ from statoptim.studies._runner import (
     find_dataset,
     given,
     int_at_least,
-    one_blas_thread,
     real_in,
     register,
 )
@@ -410,7 +410,7 @@ def run(args):
     results = {}   # (setting, method) -> list of per-seed dicts
     bar = Progress(n_settings * len(methods), "multiview", unit="method",
                    enabled=not args.no_progress, leave=False)
-    with one_blas_thread(), warnings.catch_warnings(), bar:
+    with single_blas_thread(), warnings.catch_warnings(), bar:
         warnings.simplefilter("ignore", category=UserWarning)  # collapse/rank notes: reported
         for setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te in _settings(
                 args.data, seeds, wikipedia_seed=args.seed):

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from statoptim._optional import Progress
+from statoptim._threads import single_blas_thread
 from statoptim.studies._output import Column, StudyOutput, Table
 from statoptim.studies._runner import (
     DATA_ENV,
@@ -34,7 +35,6 @@ from statoptim.studies._runner import (
     deprecated_alias,
     find_dataset,
     int_at_least,
-    one_blas_thread,
     register,
 )
 
@@ -147,7 +147,7 @@ def _simulation_table(name, title, make, reps, r, args, reference_rows, extra_no
     data = {}
     bar = Progress(len(jobs), title.split(":")[0], unit="fit", enabled=not args.no_progress,
                    leave=False)
-    with one_blas_thread(openmp=True), bar:
+    with single_blas_thread(openmp=True), bar:
         for rep, (method, fit, repeats) in bar.iterate(jobs):
             if method.startswith("SparsePCA") and rep >= args.sparsepca_reps:
                 continue
@@ -201,7 +201,7 @@ def _lung200(args, X, labels, output):
 
     from statoptim import SparseSVD
 
-    with one_blas_thread(openmp=True):
+    with single_blas_thread(openmp=True):
         (model, t_fit) = _timed(lambda: SparseSVD(3).fit(X), args.repeats)
         (svd, t_svd) = _timed(lambda: np.linalg.svd(X, full_matrices=False), args.repeats)
     U, s, Vt = svd
