@@ -71,7 +71,27 @@ _CHUNK = 1 << 20
 
 
 class ChecksumError(ValueError):
-    """A data file whose SHA-256 differs from the pinned value."""
+    """A data file whose SHA-256 differs from the pinned value.
+
+    Raised by the fetchers for a corrupted or altered file in the cache (delete it
+    and fetch again) and for a download that does not match (the file is not kept).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from statoptim.datasets import ChecksumError, fetch_uci_multifeature
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> os.makedirs(os.path.join(tmp.name, "uci_multifeature"))
+    >>> with open(os.path.join(tmp.name, "uci_multifeature", "mfeat-fou.csv"), "w") as f:
+    ...     _ = f.write("not the data")
+    >>> try:
+    ...     fetch_uci_multifeature(tmp.name, download_if_missing=False)
+    ... except ChecksumError as exc:
+    ...     print(exc)
+    mfeat-fou.csv in '...uci_multifeature': SHA-256 mismatch, expected b517f895..., received
+    ...; delete it and call fetch_uci_multifeature() again to download it afresh
+    >>> tmp.cleanup()
+    """
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Block solvers of the multi-view CP-tensor model (spec A, section 2).
+"""Block solvers of the multi-view CP-tensor model.
+
+Design notes: docs/multiview.rst, "Exact block updates" and "Large blocks".
 
 Every block (Phi_m, Theta_m^(v), the linear term W_m, alpha) enters the
 objective through the quadratic data model of the current state: targets

@@ -509,6 +509,17 @@ class SGD(_Optimizer):
         Time scale of "invtime": alpha_t = alpha / (1 + t / t0).
     maximize : bool, default=False
         Step along +grad.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import SGD
+    >>> theta = np.array([1.0, -2.0])
+    >>> opt = SGD(learning_rate=0.1)
+    >>> for _ in range(3):
+    ...     _ = opt.step(theta, 2 * theta)       # gradient of ||theta||^2
+    >>> theta.round(4), opt.t
+    (array([ 0.512, -1.024]), 3)
     """
 
     _method = "sgd"
@@ -525,6 +536,28 @@ class Momentum(_Optimizer):
     torch's ``SGD(lr=gamma, momentum=mu)`` (heavy ball) is this with
     alpha = gamma / (1 - mu). Defaults: learning_rate 0.01, momentum 0.9. Groups may
     set ``momentum`` and ``nesterov``; the other arguments are those of :class:`SGD`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import Momentum
+    >>> theta = np.array([1.0, -2.0])
+    >>> opt = Momentum(learning_rate=0.1, momentum=0.9, nesterov=True)
+    >>> for _ in range(3):
+    ...     _ = opt.step(theta, 2 * theta)
+    >>> theta.round(4)
+    array([ 0.8445, -1.6891])
+
+    ``state_dict()`` saves the counter and the velocity; a restored copy continues
+    bit for bit:
+
+    >>> clone = Momentum()
+    >>> clone.load_state_dict(opt.state_dict())
+    >>> a, b = theta.copy(), theta.copy()
+    >>> _ = opt.step(a, 2 * a)
+    >>> _ = clone.step(b, 2 * b)
+    >>> np.array_equal(a, b), clone.t
+    (True, 4)
     """
 
     _method = "momentum"
@@ -548,6 +581,16 @@ class RMSprop(_Optimizer):
     bias-corrected, so the first step is about 3.2 alpha at rho = 0.9 (as in every
     library). Defaults: learning_rate 1e-3, rho 0.9, eps 1e-8. Groups may set ``rho``,
     ``eps``, ``eps_inside``; the other arguments are those of :class:`SGD`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import RMSprop
+    >>> theta = np.array([1.0, -2.0])
+    >>> opt = RMSprop(learning_rate=0.01)
+    >>> _ = opt.step(theta, 2 * theta)            # first step ~ 3.2 * learning_rate
+    >>> theta.round(4)
+    array([ 0.9684, -1.9684])
     """
 
     _method = "rmsprop"
@@ -578,6 +621,26 @@ class Adam(_Optimizer):
     decoupled decay use :class:`AdamW`. Defaults: learning_rate 1e-3, beta1 0.9,
     beta2 0.999, eps 1e-8. Groups may set ``beta1``, ``beta2``, ``eps``, ``amsgrad``,
     ``adam_form``; the other arguments are those of :class:`SGD`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import Adam
+    >>> theta = np.array([1.0, -2.0])
+    >>> opt = Adam(learning_rate=0.1)
+    >>> for _ in range(200):
+    ...     _ = opt.step(theta, 2 * (theta - 3))  # minimise ||theta - 3||^2
+    >>> theta.round(2)
+    array([3., 3.])
+
+    Several arrays are stepped together, each in place (the first Adam step is
+    about ``learning_rate`` against the sign of the gradient):
+
+    >>> W, b = np.ones((2, 2)), np.zeros(2)
+    >>> _ = Adam(0.1).step([W, b], [W - 3, b + 1])
+    >>> W.round(2), b.round(2)
+    (array([[1.1, 1.1],
+           [1.1, 1.1]]), array([-0.1, -0.1]))
     """
 
     _method = "adam"
@@ -608,6 +671,22 @@ class AdamW(Adam):
     line 12, theta_t = theta_{t-1} - eta_t (alpha m_hat_t / (sqrt(v_hat_t) + eps) +
     lambda theta_{t-1}), with eta_t the schedule multiplier and lambda = alpha w.
     Defaults as :class:`Adam` with ``weight_decay=0.01`` (torch's default).
+
+    Examples
+    --------
+    Parameter groups: decay the weights ``W`` but not the bias ``b``. With zero
+    gradients only the decay acts, W <- W (1 - 0.1 * 0.5) at each step:
+
+    >>> import numpy as np
+    >>> from statoptim.optim import AdamW
+    >>> W, b = np.ones((2, 2)), np.ones(2)
+    >>> opt = AdamW(0.1, params=[{"params": [W], "weight_decay": 0.5},
+    ...                          {"params": [b], "weight_decay": 0.0}])
+    >>> for _ in range(3):
+    ...     _ = opt.step([np.zeros((2, 2)), np.zeros(2)])   # the gradients, in order
+    >>> W.round(4), b
+    (array([[0.8574, 0.8574],
+           [0.8574, 0.8574]]), array([1., 1.]))
     """
 
     _decoupled = True
@@ -623,7 +702,18 @@ class AdamW(Adam):
 class Adamax(_Optimizer):
     """Adamax (Kingma & Ba 2015, section 7.1): u_t = max(b2 u_{t-1}, |g_t|),
     theta -= alpha_t m_t / ((1 - b1^t) u_t). Defaults: learning_rate 2e-3. Groups may
-    set ``beta1``, ``beta2``; the other arguments are those of :class:`SGD`."""
+    set ``beta1``, ``beta2``; the other arguments are those of :class:`SGD`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim.optim import Adamax
+    >>> theta = np.array([1.0, -2.0])
+    >>> opt = Adamax(learning_rate=0.1)
+    >>> _ = opt.step(theta, 2 * theta)            # the first step is learning_rate * sign(grad)
+    >>> theta.round(4)
+    array([ 0.9, -1.9])
+    """
 
     _method = "adamax"
     _hyper_keys = ("beta1", "beta2")
@@ -659,6 +749,19 @@ def swats_projection(pg, pp, k, lam, beta2, switch_tol):
     -------
     (lam, Lambda_or_None)
         The new lambda_k and, if the switch happens at this step, Lambda.
+
+    Examples
+    --------
+    A constant Adam step p = (-0.1, 0.1) against the gradient g = (1, -1) gives
+    gamma_k = 0.02 / 0.2 = 0.1 at every step, so the estimate settles at step 2:
+
+    >>> from statoptim.optim import swats_projection
+    >>> lam, Lambda = swats_projection(-0.2, 0.02, 1, 0.0, 0.999, 1e-9)
+    >>> round(lam, 6), Lambda                       # no switch at step 1
+    (0.0001, None)
+    >>> lam, Lambda = swats_projection(-0.2, 0.02, 2, lam, 0.999, 1e-9)
+    >>> round(Lambda, 6)                            # switch: SGD with learning rate 0.1
+    0.1
     """
     if pg == 0.0 or not math.isfinite(pg) or not math.isfinite(pp):
         return lam, None
@@ -710,6 +813,20 @@ class SWATS(_Optimizer):
     params, weight_decay (coupled, L2), schedule, t0, maximize
         As in :class:`Adam`. Groups may set ``beta1``, ``beta2``, ``eps``,
         ``switch_tol``, ``adam_form``.
+
+    Examples
+    --------
+    On the Huber loss far from its minimum the gradient is constant, the projected
+    rate settles at once and SWATS switches to SGD at step 2:
+
+    >>> import numpy as np
+    >>> from statoptim.optim import SWATS
+    >>> theta = np.array([5.0, -5.0])
+    >>> opt = SWATS(0.1)
+    >>> for _ in range(100):
+    ...     _ = opt.step(theta, np.clip(theta, -1, 1))   # gradient of the Huber loss
+    >>> opt.switch_steps, round(opt.switch_learning_rates[0], 4), theta.round(2)
+    ([2], 0.1, array([ 0.02, -0.02]))
     """
 
     _method = "adam"

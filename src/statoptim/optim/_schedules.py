@@ -44,6 +44,24 @@ class Schedule:
     """Base class: a map from the count t = 1, 2, ... to a learning-rate multiplier >= 0.
 
     Subclasses implement ``_multiplier(t)`` for a validated integer t >= 1.
+
+    Examples
+    --------
+    A schedule that halves the learning rate at every step, used by an optimiser:
+
+    >>> import numpy as np
+    >>> from statoptim.optim import SGD, Schedule
+    >>> class Halving(Schedule):
+    ...     def _multiplier(self, t):
+    ...         return 0.5 ** (t - 1)
+    >>> Halving().multipliers(0, 3)
+    array([1.  , 0.5 , 0.25])
+    >>> theta = np.array([1.0])
+    >>> opt = SGD(0.1, schedule=Halving())
+    >>> for _ in range(3):
+    ...     _ = opt.step(theta, [1.0])              # steps 0.1, 0.05, 0.025
+    >>> theta.round(4)
+    array([0.825])
     """
 
     def _multiplier(self, t):  # pragma: no cover - overridden
@@ -102,6 +120,12 @@ class StepDecay(Schedule):
     step_size : int >= 1
         Steps (or epochs) between decays.
     gamma : float in (0, 1], default=0.1
+
+    Examples
+    --------
+    >>> from statoptim.optim import StepDecay
+    >>> StepDecay(2, gamma=0.5).multipliers(0, 5)
+    array([1.  , 1.  , 0.5 , 0.5 , 0.25])
     """
 
     def __init__(self, step_size, gamma=0.1):
@@ -118,6 +142,12 @@ class ExponentialDecay(Schedule):
     Parameters
     ----------
     gamma : float in (0, 1]
+
+    Examples
+    --------
+    >>> from statoptim.optim import ExponentialDecay
+    >>> ExponentialDecay(0.9).multipliers(0, 3)
+    array([1.  , 0.9 , 0.81])
     """
 
     def __init__(self, gamma):
@@ -138,6 +168,12 @@ class CosineDecay(Schedule):
     total_steps : int >= 1
     min_factor : float in [0, 1], default=0
         The final multiplier (torch's ``eta_min / lr``).
+
+    Examples
+    --------
+    >>> from statoptim.optim import CosineDecay
+    >>> CosineDecay(4).multipliers(0, 6).round(3)       # held at min_factor after t = 5
+    array([1.   , 0.854, 0.5  , 0.146, 0.   , 0.   ])
     """
 
     def __init__(self, total_steps, min_factor=0.0):
@@ -160,6 +196,12 @@ class LinearWarmup(Schedule):
     Parameters
     ----------
     warmup_steps : int >= 1
+
+    Examples
+    --------
+    >>> from statoptim.optim import LinearWarmup
+    >>> LinearWarmup(4).multipliers(0, 5)
+    array([0.25, 0.5 , 0.75, 1.  , 1.  ])
     """
 
     def __init__(self, warmup_steps):
@@ -180,6 +222,14 @@ class SequentialSchedule(Schedule):
     ----------
     schedules : sequence of Schedule, length k >= 1
     milestones : sequence of k - 1 strictly increasing ints >= 1
+
+    Examples
+    --------
+    Two warm-up steps, then halving at every step (its count restarts at 1):
+
+    >>> from statoptim.optim import ExponentialDecay, LinearWarmup, SequentialSchedule
+    >>> SequentialSchedule([LinearWarmup(2), ExponentialDecay(0.5)], [2]).multipliers(0, 5)
+    array([0.5 , 1.  , 1.  , 0.5 , 0.25])
     """
 
     def __init__(self, schedules, milestones):
@@ -217,6 +267,14 @@ def warmup_cosine(warmup_steps, total_steps, min_factor=0.0):
 
     multiplier(t) = t / W for t <= W, then m + (1 - m)(1 + cos(pi (t - W - 1) / (T - W))) / 2,
     held at m after t = T + 1, with W = ``warmup_steps`` < T = ``total_steps``.
+
+    Examples
+    --------
+    >>> from statoptim.optim import Adam, warmup_cosine
+    >>> schedule = warmup_cosine(2, 6)
+    >>> schedule.multipliers(0, 7).round(3)
+    array([0.5  , 1.   , 1.   , 0.854, 0.5  , 0.146, 0.   ])
+    >>> opt = Adam(1e-3, schedule=schedule)             # step t uses 1e-3 * multiplier(t)
     """
     w = check_int(warmup_steps, "warmup_steps", minimum=1)
     total = check_int(total_steps, "total_steps", minimum=2)
