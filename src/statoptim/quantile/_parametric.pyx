@@ -670,3 +670,420 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
     free(s.ipiv)
     free(s.cand)
     return n_out, n_pivots, status, T, bool(s.moved or moved), bool(first_moved)
+
+
+# ==========================================================================
+# Rank-inversion walk (summary(se="rank")): parametric programming in b
+# ==========================================================================
+#
+# The restricted fit of y - b c on A (n x m, weights w, level q) as b moves
+# in one direction, with the rank-score statistic T(b) = c'psi(b) / scale of
+# its dual solution psi, until |T| reaches the cutoff. The kernel takes the
+# same steps, with the same tests and tolerances, as the NumPy walk in
+# `_inference.py` (`_Restricted.segment` / `.enter`, `_rank_bound`), which
+# stays the reference and handles every step the kernel hands back.
+#
+# A step starts at b_at with rows R = h + C (m + 1 rows of zero residual at
+# b_at: the basis of the last segment and the row crossing there). The
+# candidate bases are the m-subsets of R in the order of
+# itertools.combinations; candidate h' (row l of R left out) has duals
+#     v_h' = -A_h'^{-T} (g0 + w_l psi_l a_l),  g0 = sum_{i not in R} psi_i a_i,
+# with psi_i = w_i (q - 1{r_i < 0}) at b_at+ and psi_l from the side row l
+# moves to. The first candidate whose duals are inside their boxes with a
+# clear margin is taken (the one optimal basis when the vertex is not
+# degenerate). Then one pass over the rows gives u = y - A sol0 and
+# v = c - A sol1 (the residual r(b) = u - b v on the segment), the next
+# crossing b_next = min u_i / v_i ahead, and a second pass the signs at
+# b_next and g0 for the next step. Cost per step: O(n m) for the two passes
+# and O(m^3) per candidate.
+#
+# The kernel stops and hands the step back (status RANK_HAND_BACK, with R
+# and b_at) whenever the NumPy walk would take a path it does not: several
+# rows crossing together (ties), a residual zero to rounding outside R
+# (rows whose residual stays zero need the small LP of the free duals), a
+# candidate with such a row, or no candidate with a clear margin.
+
+DEF RANK_BOUND = 0       # |T| reached the cutoff: interpolate
+DEF RANK_INFINITE = 1    # no further crossing: the bound is infinite
+DEF RANK_HAND_BACK = 2   # the next step needs the NumPy walk
+DEF RANK_STEP_CAP = 3    # max_steps reached
+
+
+cdef struct Walk:
+    Py_ssize_t n
+    Py_ssize_t m
+    const double* A
+    const double* c
+    const double* y
+    const double* w
+    const double* absA     # (n,) sum_j |A_ij|
+    double* wabsA          # (m,) sum_i w_i |A_ij|
+    double q
+    double* M              # (m * m) LU, Fortran order (row k of A_h in column k... see load)
+    double* inv            # (m * m) A_h^{-1}, Fortran order: inv[k + j m] = (A_h^{-1})_kj
+    blas_int* ipiv
+    double* sol0           # (m,) A_h^{-1} y_h
+    double* sol1           # (m,) A_h^{-1} c_h
+    double* vh             # (m,) duals of the basis
+    double* g              # (m,) scratch
+    double* u              # (n,) residual at b = 0 of the segment's basis
+    double* v              # (n,) its slope (r(b) = u - b v)
+    double* utol           # (n,) rounding levels of u and v
+    double* vtol
+    double* bkey           # (n,) direction times the crossing point (inf: none ahead)
+    signed char* mark      # (n,) 1 on the rows of R
+
+
+cdef int load_basis(Walk* s, const Py_ssize_t* h) noexcept nogil:
+    """LU and inverse of A_h, sol0, sol1; 1 if singular or ill conditioned
+    (the NumPy walk's test: ||A_h||_1 ||A_h^{-1}||_1 < 1e12)."""
+    cdef Py_ssize_t k, j, m = s.m
+    cdef double norm_a = 0.0, norm_i = 0.0, col, maxs0 = 0.0
+    for k in range(m):       # M = A_h in Fortran order: M[k + j m] = A[h_k, j]
+        for j in range(m):
+            s.M[k + j * m] = s.A[h[k] * m + j]
+    for j in range(m):
+        col = 0.0
+        for k in range(m):
+            col += fabs(s.M[k + j * m])
+        if col > norm_a:
+            norm_a = col
+    if xgetrf(m, s.M, s.ipiv) != 0:
+        return 1
+    for j in range(m):
+        for k in range(m):
+            s.inv[k + j * m] = 1.0 if k == j else 0.0
+        xgetrs(m, s.M, s.ipiv, &s.inv[j * m], False)
+        col = 0.0
+        for k in range(m):
+            col += fabs(s.inv[k + j * m])
+        if col > norm_i:
+            norm_i = col
+    if not (norm_a * norm_i < 1e12):
+        return 1
+    for k in range(m):
+        s.sol0[k] = 0.0
+        s.sol1[k] = 0.0
+    for j in range(m):
+        for k in range(m):
+            s.sol0[k] += s.inv[k + j * m] * s.y[h[j]]
+            s.sol1[k] += s.inv[k + j * m] * s.c[h[j]]
+    return 0
+
+
+cdef inline double max_abs(const double* x, Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t k
+    cdef double out = 0.0
+    for k in range(m):
+        if fabs(x[k]) > out:
+            out = fabs(x[k])
+    return out
+
+
+cdef void residuals(Walk* s, const Py_ssize_t* h) noexcept nogil:
+    """u, v and their rounding levels on every row for the loaded basis."""
+    cdef Py_ssize_t i, k, m = s.m
+    cdef double ui, vi, m0 = max_abs(s.sol0, m), m1 = max_abs(s.sol1, m)
+    cdef const double* ai
+    for i in range(s.n):
+        ai = s.A + i * m
+        ui = s.y[i]
+        vi = s.c[i]
+        for k in range(m):
+            ui -= ai[k] * s.sol0[k]
+            vi -= ai[k] * s.sol1[k]
+        s.u[i] = ui
+        s.v[i] = vi
+        s.vtol[i] = 64.0 * DBL_EPS * (fabs(s.c[i]) + s.absA[i] * m1)
+        s.utol[i] = 64.0 * DBL_EPS * (fabs(s.y[i]) + s.absA[i] * m0)
+    for k in range(m):
+        s.u[h[k]] = 0.0
+        s.v[h[k]] = 0.0
+
+
+cdef int outside_sums(Walk* s, double b, double* g0, double* gc) noexcept nogil:
+    """g0 = sum psi_i a_i and gc = sum psi_i c_i over the rows outside R (mark 0)
+    at b+; 1 if one of them has a residual zero to rounding there."""
+    cdef Py_ssize_t i, k, m = s.m
+    cdef double r, psi, q = s.q
+    cdef const double* ai
+    for k in range(m):
+        g0[k] = 0.0
+    gc[0] = 0.0
+    for i in range(s.n):
+        if s.mark[i]:
+            continue
+        r = s.u[i] - b * s.v[i]
+        if fabs(r) <= s.utol[i] + fabs(b) * s.vtol[i]:
+            return 1
+        psi = s.w[i] * (q - 1.0 if r < 0.0 else q)
+        ai = s.A + i * m
+        for k in range(m):
+            g0[k] += psi * ai[k]
+        gc[0] += psi * s.c[i]
+    return 0
+
+
+def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
+              const double[::1] c,           # IN  (n,) the tested column
+              const double[::1] y,           # IN  (n,)
+              const double[::1] w,           # IN  (n,) weights > 0
+              double q,                      # IN  quantile level in (0, 1)
+              Py_ssize_t[::1] rows,          # IN/OUT (n + 1,) basis (m) then crossing rows
+              Py_ssize_t n_rows,             # IN  m + number of crossing rows
+              double b_at,                   # IN  where the crossing rows cross
+              double direction,              # IN  +1 or -1
+              double prev_b,                 # IN  start of the last segment
+              double prev_t,                 # IN  T on the last segment
+              double cutoff,                 # IN  critical value of |T|
+              double scale,                  # IN  T = c'psi / scale
+              Py_ssize_t max_steps):
+    """Follow the rank-inversion walk from the end of a segment (see above).
+
+    ``rows[:m]`` is the basis of the segment that ended at ``b_at`` and
+    ``rows[m:n_rows]`` the rows crossing zero there (as `_rank_bound` holds
+    them). Returns ``(status, n_rows, b_at, prev_b, prev_t, t_here,
+    n_steps)``: status 0 (|T| = |t_here| >= cutoff on the segment from
+    ``b_at``; the bound interpolates from ``(prev_b, prev_t)``), 1 (no
+    crossing beyond ``prev_b``: infinite bound), 2 (the step from ``b_at``
+    with ``rows[:n_rows]`` needs the NumPy walk; ``prev_*`` updated) or 3
+    (``max_steps`` taken; the same state as 2).
+    """
+    cdef Py_ssize_t n = A.shape[0], m = A.shape[1]
+    cdef Py_ssize_t i, k, e, j, steps = 0, best_e, n_c, nr = n_rows
+    cdef Py_ssize_t leave, first_tie
+    cdef int status = RANK_HAND_BACK
+    cdef bint need_np, ok
+    cdef double gc, cl, vl, ul, psil, margin, bm, tolk, lo_hi, clear, wmax
+    cdef double t_here = 0.0, b_next, bc, key, best_key, dirn = direction
+    cdef Walk s
+    cdef double* buf
+    cdef Py_ssize_t* h
+    cdef Py_ssize_t* cand_rows
+    cdef double* g0
+    cdef double* best_vh
+
+    if m < 1 or n < m + 1:
+        raise ValueError("A must have at least one column and more rows than columns")
+    if c.shape[0] != n or y.shape[0] != n or w.shape[0] != n or rows.shape[0] < n + 1:
+        raise ValueError("c, y and w must have one entry per row of A, rows n + 1 entries")
+    if not (m + 1 <= n_rows <= n):
+        raise ValueError("n_rows must lie in [m + 1, n]")
+    for k in range(n_rows):
+        if rows[k] < 0 or rows[k] >= n:
+            raise ValueError("rows must hold row indices of A")
+    if direction != 1.0 and direction != -1.0:
+        raise ValueError("direction must be +1 or -1")
+
+    buf = <double*>malloc((2 * m * m + 8 * m + 6 * n + 4) * sizeof(double))
+    s.ipiv = <blas_int*>malloc(m * sizeof(blas_int))
+    s.mark = <signed char*>malloc(n * sizeof(signed char))
+    h = <Py_ssize_t*>malloc(2 * (m + 1) * sizeof(Py_ssize_t))
+    if buf == NULL or s.ipiv == NULL or s.mark == NULL or h == NULL:
+        free(buf)
+        free(s.ipiv)
+        free(s.mark)
+        free(h)
+        raise MemoryError()
+    cand_rows = h + (m + 1)
+    s.n = n
+    s.m = m
+    s.A = &A[0, 0]
+    s.c = &c[0]
+    s.y = &y[0]
+    s.w = &w[0]
+    s.q = q
+    s.M = buf
+    s.inv = s.M + m * m
+    s.sol0 = s.inv + m * m
+    s.sol1 = s.sol0 + m
+    s.vh = s.sol1 + m
+    s.g = s.vh + m
+    s.wabsA = s.g + m
+    g0 = s.wabsA + m
+    best_vh = g0 + m
+    s.u = best_vh + m
+    s.v = s.u + n
+    s.utol = s.v + n
+    s.vtol = s.utol + n
+    s.absA = s.vtol + n
+    s.bkey = s.absA + n
+
+    with nogil:
+        for k in range(m):
+            s.wabsA[k] = 0.0
+        for i in range(n):
+            s.mark[i] = 0
+            cl = 0.0
+            for k in range(m):
+                cl += fabs(s.A[i * m + k])
+                s.wabsA[k] += s.w[i] * fabs(s.A[i * m + k])
+            (<double*>s.absA)[i] = cl
+        # the segment that ended at b_at: its residuals, then the sums outside R
+        for k in range(m):
+            h[k] = rows[k]
+        if load_basis(&s, h) != 0:
+            status = RANK_HAND_BACK
+        else:
+            residuals(&s, h)
+            for k in range(nr):
+                s.mark[rows[k]] = 1
+            if nr == m + 1 and outside_sums(&s, b_at, g0, &gc) == 0:
+                status = -1   # carry on
+        while status == -1:
+            if steps >= max_steps:
+                status = RANK_STEP_CAP
+                break
+            # --- the candidate bases: R without R[e], e = m, m - 1, ..., 0
+            for k in range(m + 1):
+                cand_rows[k] = rows[k]
+            wmax = 0.0
+            for k in range(m + 1):
+                if s.w[cand_rows[k]] > wmax:
+                    wmax = s.w[cand_rows[k]]
+            clear = 1e-7 * wmax
+            need_np = False
+            best_e = -1
+            bm = -INFINITY
+            for e in range(m, -1, -1):
+                j = 0
+                for k in range(m + 1):
+                    if k != e:
+                        h[j] = cand_rows[k]
+                        j += 1
+                leave = cand_rows[e]
+                if load_basis(&s, h) != 0:
+                    continue
+                ul = s.y[leave]
+                vl = s.c[leave]
+                for k in range(m):
+                    ul -= s.A[leave * m + k] * s.sol0[k]
+                    vl -= s.A[leave * m + k] * s.sol1[k]
+                tolk = 64.0 * DBL_EPS * (fabs(s.c[leave])
+                                         + s.absA[leave] * max_abs(s.sol1, m))
+                if fabs(vl) <= tolk and fabs(ul - b_at * vl) <= 64.0 * DBL_EPS * (
+                        fabs(s.y[leave]) + s.absA[leave] * max_abs(s.sol0, m)) \
+                        + fabs(b_at) * tolk:
+                    need_np = True   # a residual that stays zero: free duals
+                    continue
+                psil = s.w[leave] * (q - 1.0 if -dirn * vl < 0.0 else q)
+                for k in range(m):
+                    s.g[k] = g0[k] + psil * s.A[leave * m + k]
+                margin = INFINITY
+                for k in range(m):
+                    s.vh[k] = 0.0
+                    tolk = 0.0
+                    for j in range(m):
+                        s.vh[k] -= s.inv[j + k * m] * s.g[j]
+                        tolk += fabs(s.inv[j + k * m]) * s.wabsA[j]
+                    tolk = 1e-9 * s.w[h[k]] + 64.0 * DBL_EPS * tolk
+                    lo_hi = s.vh[k] - s.w[h[k]] * (q - 1.0)
+                    if s.w[h[k]] * q - s.vh[k] < lo_hi:
+                        lo_hi = s.w[h[k]] * q - s.vh[k]
+                    if lo_hi + tolk < margin:
+                        margin = lo_hi + tolk
+                if margin < 0.0:
+                    continue
+                if margin > bm:
+                    bm = margin
+                    best_e = e
+                if margin > clear:
+                    break
+            else:
+                # no candidate with a clear margin: the NumPy walk chooses
+                if need_np or best_e < 0:
+                    status = RANK_HAND_BACK
+                    break
+            if best_e != e or e < 0:   # re-load the chosen candidate
+                e = best_e
+                j = 0
+                for k in range(m + 1):
+                    if k != e:
+                        h[j] = cand_rows[k]
+                        j += 1
+                load_basis(&s, h)
+                leave = cand_rows[e]
+                vl = s.c[leave]
+                for k in range(m):
+                    vl -= s.A[leave * m + k] * s.sol1[k]
+                psil = s.w[leave] * (q - 1.0 if -dirn * vl < 0.0 else q)
+                for k in range(m):
+                    s.g[k] = g0[k] + psil * s.A[leave * m + k]
+                for k in range(m):
+                    s.vh[k] = 0.0
+                    for j in range(m):
+                        s.vh[k] -= s.inv[j + k * m] * s.g[j]
+            # --- T on the segment from b_at
+            cl = gc + s.c[leave] * psil
+            for k in range(m):
+                cl += s.c[h[k]] * s.vh[k]
+            t_here = cl / scale
+            steps += 1
+            if fabs(t_here) >= cutoff:
+                status = RANK_BOUND
+                break
+            prev_b = b_at
+            prev_t = t_here
+            # --- the segment: residuals and the next crossing (one pass
+            # with the O(m) products, then one over the crossing points)
+            residuals(&s, h)
+            for k in range(nr):
+                s.mark[rows[k]] = 0
+            best_key = INFINITY
+            first_tie = -1
+            for i in range(n):
+                key = INFINITY
+                if fabs(s.v[i]) > s.vtol[i] and i != leave:
+                    bc = s.u[i] / s.v[i]
+                    if dirn * (bc - b_at) > 0.0:
+                        key = dirn * bc
+                        if key < best_key:
+                            best_key = key
+                            first_tie = i
+                s.bkey[i] = key
+            if first_tie < 0:
+                status = RANK_INFINITE
+                break
+            b_next = s.u[first_tie] / s.v[first_tie]
+            # the rows crossing at b_next (to rounding); every other row must
+            # have a residual clear of zero there
+            for k in range(m):
+                rows[k] = h[k]
+                s.mark[h[k]] = 1
+            nr = m
+            tolk = 1e-12 * (fabs(b_next) + fabs(b_next - b_at))
+            for i in range(n):
+                if s.bkey[i] < INFINITY and fabs(dirn * s.bkey[i] - b_next) <= tolk:
+                    if nr < n:
+                        rows[nr] = i
+                    nr += 1
+                    s.mark[i] = 1
+            if nr != m + 1:
+                status = RANK_HAND_BACK
+                nr = min(nr, n)
+                b_at = b_next
+                break
+            e = rows[m]   # the crossing row: it joins R; the leaving row leaves it
+            for i in range(n):
+                if not s.mark[i] and fabs(s.u[i] - b_next * s.v[i]) <= \
+                        s.utol[i] + fabs(b_next) * s.vtol[i]:
+                    status = RANK_HAND_BACK
+                    break
+            b_at = b_next
+            if status != -1:
+                break
+            if steps % 64 == 0:
+                if outside_sums(&s, b_at, g0, &gc) != 0:   # pragma: no cover - checked above
+                    status = RANK_HAND_BACK
+                    break
+            else:
+                # psi of the crossing row on the segment it ends: sign of v_e * direction
+                cl = s.w[e] * (q - 1.0 if dirn * s.v[e] < 0.0 else q)
+                for k in range(m):
+                    g0[k] += psil * s.A[leave * m + k] - cl * s.A[e * m + k]
+                gc += psil * s.c[leave] - cl * s.c[e]
+    free(buf)
+    free(s.ipiv)
+    free(s.mark)
+    free(h)
+    return status, nr, b_at, prev_b, prev_t, t_here, steps
