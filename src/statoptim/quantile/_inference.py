@@ -556,14 +556,18 @@ def _rank_inference(problem, q, coef, alpha):
         # T(0): 0 may be a crossing point itself (ties): take both sides
         width = conf[j, 1] - conf[j, 0]
         step = 1e-9 * (abs(coef[j]) + (width if np.isfinite(width) else 1.0))
-        found = [fit.probe(b, 1.0) for b in (0.0, step, -step)]
+        at_zero = fit.probe(0.0, 1.0)
+        if at_zero is not None:
+            tstat[j] = float(fit.c @ at_zero[1][0]) / scale
+            continue
+        found = [fit.probe(b, 1.0) for b in (step, -step)]
         values = [float(fit.c @ f[1][0]) / scale for f in found if f is not None]
         if not values:
             raise ValueError(
                 "se='rank': the restricted fit at b = 0 is degenerate (tied data); use "
                 "se='nid', 'ker' or 'boot'"
             )
-        tstat[j] = values[0] if found[0] is not None else min(values, key=abs)
+        tstat[j] = min(values, key=abs)
     return conf, tstat
 
 

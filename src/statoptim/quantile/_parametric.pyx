@@ -681,21 +681,32 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
 # its dual solution psi, until |T| reaches the cutoff. The kernel takes the
 # same steps, with the same tests and tolerances, as the NumPy walk in
 # `_inference.py` (`_Restricted.segment` / `.enter`, `_rank_bound`), which
-# stays the reference and handles every step the kernel hands back.
+# stays the reference and takes every step the kernel hands back.
 #
 # A step starts at b_at with rows R = h + C (m + 1 rows of zero residual at
 # b_at: the basis of the last segment and the row crossing there). The
 # candidate bases are the m-subsets of R in the order of
 # itertools.combinations; candidate h' (row l of R left out) has duals
-#     v_h' = -A_h'^{-T} (g0 + w_l psi_l a_l),  g0 = sum_{i not in R} psi_i a_i,
-# with psi_i = w_i (q - 1{r_i < 0}) at b_at+ and psi_l from the side row l
-# moves to. The first candidate whose duals are inside their boxes with a
-# clear margin is taken (the one optimal basis when the vertex is not
-# degenerate). Then one pass over the rows gives u = y - A sol0 and
-# v = c - A sol1 (the residual r(b) = u - b v on the segment), the next
-# crossing b_next = min u_i / v_i ahead, and a second pass the signs at
-# b_next and g0 for the next step. Cost per step: O(n m) for the two passes
-# and O(m^3) per candidate.
+#     v_h' = -A_h'^{-T} (g0 + psi_l a_l),  g0 = sum_{i not in R} psi_i a_i,
+# psi_i = w_i (q - 1{r_i < 0}) at b_at+ and psi_l from the side row l moves
+# to. The first candidate whose duals lie in their boxes with a clear margin
+# is taken (the one optimal basis when the vertex is not degenerate). On the
+# segment of basis h the residuals are r_i(b) = u_i - b v_i, u = y - A sol0,
+# v = c - A sol1 (sol = A_h^{-1} (y_h, c_h)); the next crossing is the
+# smallest u_i / v_i ahead. g0 and T are updated by the two rows that swap
+# sides (the crossing row joins R, the leaving row leaves it) and recomputed
+# every RANK_REFRESH steps.
+#
+# Screening, as for the process above, in zeta = (b, theta) with rows
+# z_i = (c_i, a_i): |r_i(zeta)| / ||z_i|| moves by at most
+# ||zeta - zeta_ref|| from its key at a reference vertex, and |v_i| <=
+# ||z_i|| ||(1, sol1)||, so a row whose key exceeds
+#     ||zeta_at - zeta_ref|| + ||(1, sol1)|| |b_next - b_at| (+ rounding)
+# neither crosses before b_next nor has a residual zero to rounding there.
+# The rows with the K ~ 4 sqrt(n) smallest keys are kept sorted and a step
+# looks at them in that order until the bound stops it: O(K m) per step
+# instead of O(n m). The reference is rebuilt (a pass, a quickselect and a
+# sort of K keys) when a scan gets long or has to be a full pass.
 #
 # The kernel stops and hands the step back (status RANK_HAND_BACK, with R
 # and b_at) whenever the NumPy walk would take a path it does not: several
@@ -707,6 +718,7 @@ DEF RANK_BOUND = 0       # |T| reached the cutoff: interpolate
 DEF RANK_INFINITE = 1    # no further crossing: the bound is infinite
 DEF RANK_HAND_BACK = 2   # the next step needs the NumPy walk
 DEF RANK_STEP_CAP = 3    # max_steps reached
+DEF RANK_REFRESH = 64    # recompute g0 and T from scratch this often
 
 
 cdef struct Walk:
@@ -716,29 +728,36 @@ cdef struct Walk:
     const double* c
     const double* y
     const double* w
-    const double* absA     # (n,) sum_j |A_ij|
-    double* wabsA          # (m,) sum_i w_i |A_ij|
     double q
-    double* M              # (m * m) LU, Fortran order (row k of A_h in column k... see load)
+    double* absA           # (n,) sum_j |A_ij|
+    double* zn             # (n,) ||(c_i, a_i)||_2
+    double* wabsA          # (m,) sum_i w_i |A_ij|
+    double* M              # (m * m) LU of A_h, Fortran order
     double* inv            # (m * m) A_h^{-1}, Fortran order: inv[k + j m] = (A_h^{-1})_kj
     blas_int* ipiv
     double* sol0           # (m,) A_h^{-1} y_h
     double* sol1           # (m,) A_h^{-1} c_h
     double* vh             # (m,) duals of the basis
     double* g              # (m,) scratch
-    double* u              # (n,) residual at b = 0 of the segment's basis
-    double* v              # (n,) its slope (r(b) = u - b v)
-    double* utol           # (n,) rounding levels of u and v
-    double* vtol
+    double* u              # (n,) u_i, v_i of the rows looked at in this step
+    double* v
     double* bkey           # (n,) direction times the crossing point (inf: none ahead)
+    Py_ssize_t* seen       # (n,) the rows looked at in this step
     signed char* mark      # (n,) 1 on the rows of R
+    # screening
+    Keyed* cand
+    Py_ssize_t n_cand
+    double key_cut
+    double* zeta_ref       # (m + 1,) (b, theta) at the reference
+    double ynorm_max       # max_i |y_i| / ||z_i||
+    bint want_rebuild
 
 
 cdef int load_basis(Walk* s, const Py_ssize_t* h) noexcept nogil:
     """LU and inverse of A_h, sol0, sol1; 1 if singular or ill conditioned
     (the NumPy walk's test: ||A_h||_1 ||A_h^{-1}||_1 < 1e12)."""
     cdef Py_ssize_t k, j, m = s.m
-    cdef double norm_a = 0.0, norm_i = 0.0, col, maxs0 = 0.0
+    cdef double norm_a = 0.0, norm_i = 0.0, col
     for k in range(m):       # M = A_h in Fortran order: M[k + j m] = A[h_k, j]
         for j in range(m):
             s.M[k + j * m] = s.A[h[k] * m + j]
@@ -780,32 +799,24 @@ cdef inline double max_abs(const double* x, Py_ssize_t m) noexcept nogil:
     return out
 
 
-cdef void residuals(Walk* s, const Py_ssize_t* h) noexcept nogil:
-    """u, v and their rounding levels on every row for the loaded basis."""
-    cdef Py_ssize_t i, k, m = s.m
-    cdef double ui, vi, m0 = max_abs(s.sol0, m), m1 = max_abs(s.sol1, m)
-    cdef const double* ai
-    for i in range(s.n):
-        ai = s.A + i * m
-        ui = s.y[i]
-        vi = s.c[i]
-        for k in range(m):
-            ui -= ai[k] * s.sol0[k]
-            vi -= ai[k] * s.sol1[k]
-        s.u[i] = ui
-        s.v[i] = vi
-        s.vtol[i] = 64.0 * DBL_EPS * (fabs(s.c[i]) + s.absA[i] * m1)
-        s.utol[i] = 64.0 * DBL_EPS * (fabs(s.y[i]) + s.absA[i] * m0)
-    for k in range(m):
-        s.u[h[k]] = 0.0
-        s.v[h[k]] = 0.0
+cdef inline void uv(Walk* s, Py_ssize_t i, double* ui, double* vi) noexcept nogil:
+    """u_i = y_i - a_i'sol0 and v_i = c_i - a_i'sol1 for the loaded basis."""
+    cdef Py_ssize_t k
+    cdef const double* ai = s.A + i * s.m
+    cdef double uu = s.y[i], vv = s.c[i]
+    for k in range(s.m):
+        uu -= ai[k] * s.sol0[k]
+        vv -= ai[k] * s.sol1[k]
+    ui[0] = uu
+    vi[0] = vv
 
 
 cdef int outside_sums(Walk* s, double b, double* g0, double* gc) noexcept nogil:
     """g0 = sum psi_i a_i and gc = sum psi_i c_i over the rows outside R (mark 0)
-    at b+; 1 if one of them has a residual zero to rounding there."""
+    at b+ on the segment of the loaded basis; 1 if one of them has a residual
+    zero to rounding there."""
     cdef Py_ssize_t i, k, m = s.m
-    cdef double r, psi, q = s.q
+    cdef double r, psi, q = s.q, ui, vi, m0 = max_abs(s.sol0, m), m1 = max_abs(s.sol1, m)
     cdef const double* ai
     for k in range(m):
         g0[k] = 0.0
@@ -813,8 +824,10 @@ cdef int outside_sums(Walk* s, double b, double* g0, double* gc) noexcept nogil:
     for i in range(s.n):
         if s.mark[i]:
             continue
-        r = s.u[i] - b * s.v[i]
-        if fabs(r) <= s.utol[i] + fabs(b) * s.vtol[i]:
+        uv(s, i, &ui, &vi)
+        r = ui - b * vi
+        if fabs(r) <= 64.0 * DBL_EPS * (fabs(s.y[i]) + s.absA[i] * m0 + fabs(b) * (
+                fabs(s.c[i]) + s.absA[i] * m1)):
             return 1
         psi = s.w[i] * (q - 1.0 if r < 0.0 else q)
         ai = s.A + i * m
@@ -822,6 +835,56 @@ cdef int outside_sums(Walk* s, double b, double* g0, double* gc) noexcept nogil:
             g0[k] += psi * ai[k]
         gc[0] += psi * s.c[i]
     return 0
+
+
+cdef void rank_rebuild(Walk* s, double b, Py_ssize_t k_target) noexcept nogil:
+    """Reference at (b, theta(b)) of the loaded basis: keys and candidates."""
+    cdef Py_ssize_t i, j, n = s.n, m = s.m
+    cdef double ui, vi
+    s.zeta_ref[0] = b
+    for j in range(m):
+        s.zeta_ref[j + 1] = s.sol0[j] - b * s.sol1[j]
+    for i in range(n):
+        uv(s, i, &ui, &vi)
+        s.cand[i].row = i
+        if s.zn[i] > 0.0:
+            s.cand[i].key = fabs(ui - b * vi) / s.zn[i]
+        else:
+            s.cand[i].key = 0.0 if s.y[i] == 0.0 else INFINITY
+    if k_target >= n:
+        s.n_cand = n
+        s.key_cut = INFINITY
+    else:
+        select_smallest(s.cand, n, k_target + 1)
+        j = 0
+        for i in range(1, k_target + 1):
+            if compare_keyed(&s.cand[i], &s.cand[j]) > 0:
+                j = i
+        s.key_cut = s.cand[j].key
+        s.cand[j], s.cand[k_target] = s.cand[k_target], s.cand[j]
+        s.n_cand = k_target
+    qsort(s.cand, s.n_cand, sizeof(Keyed), compare_keyed)
+    s.want_rebuild = False
+
+
+cdef inline void look_at(Walk* s, Py_ssize_t i, Py_ssize_t leave, double b_at, double dirn,
+                         double m1, Py_ssize_t* n_seen, double* best_key,
+                         Py_ssize_t* first) noexcept nogil:
+    """u_i, v_i and the crossing point of row i (not a basic row)."""
+    cdef double ui, vi, bc, key = INFINITY
+    uv(s, i, &ui, &vi)
+    s.u[i] = ui
+    s.v[i] = vi
+    if i != leave and fabs(vi) > 64.0 * DBL_EPS * (fabs(s.c[i]) + s.absA[i] * m1):
+        bc = ui / vi
+        if dirn * (bc - b_at) > 0.0:
+            key = dirn * bc
+            if key < best_key[0] or (key == best_key[0] and i < first[0]):
+                best_key[0] = key
+                first[0] = i
+    s.bkey[i] = key
+    s.seen[n_seen[0]] = i
+    n_seen[0] += 1
 
 
 def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
@@ -837,31 +900,33 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
               double prev_t,                 # IN  T on the last segment
               double cutoff,                 # IN  critical value of |T|
               double scale,                  # IN  T = c'psi / scale
-              Py_ssize_t max_steps):
+              Py_ssize_t max_steps,
+              Py_ssize_t n_candidates=-1):   # screening set size (-1: 4 sqrt(n) + 32)
     """Follow the rank-inversion walk from the end of a segment (see above).
 
     ``rows[:m]`` is the basis of the segment that ended at ``b_at`` and
     ``rows[m:n_rows]`` the rows crossing zero there (as `_rank_bound` holds
-    them). Returns ``(status, n_rows, b_at, prev_b, prev_t, t_here,
-    n_steps)``: status 0 (|T| = |t_here| >= cutoff on the segment from
-    ``b_at``; the bound interpolates from ``(prev_b, prev_t)``), 1 (no
-    crossing beyond ``prev_b``: infinite bound), 2 (the step from ``b_at``
-    with ``rows[:n_rows]`` needs the NumPy walk; ``prev_*`` updated) or 3
+    them). ``n_candidates >= n`` turns the screening off. Returns
+    ``(status, n_rows, b_at, prev_b, prev_t, t_here, n_steps)``: status 0
+    (|T| = |t_here| >= cutoff on the segment from ``b_at``; the bound
+    interpolates from ``(prev_b, prev_t)``), 1 (no crossing beyond
+    ``prev_b``: infinite bound), 2 (the step from ``b_at`` with
+    ``rows[:n_rows]`` needs the NumPy walk; ``prev_*`` updated) or 3
     (``max_steps`` taken; the same state as 2).
     """
     cdef Py_ssize_t n = A.shape[0], m = A.shape[1]
-    cdef Py_ssize_t i, k, e, j, steps = 0, best_e, n_c, nr = n_rows
-    cdef Py_ssize_t leave, first_tie
+    cdef Py_ssize_t i, k, e, j, idx, steps = 0, best_e, nr = n_rows, k_target
+    cdef Py_ssize_t leave = -1, first, n_seen
     cdef int status = RANK_HAND_BACK
-    cdef bint need_np, ok
-    cdef double gc, cl, vl, ul, psil, margin, bm, tolk, lo_hi, clear, wmax
-    cdef double t_here = 0.0, b_next, bc, key, best_key, dirn = direction
+    cdef bint need_np, stopped
+    cdef double gc = 0.0, cl, vl, ul, psil = 0.0, margin, bm, tolk, lo_hi, clear, wmax
+    cdef double t_here = 0.0, b_next, best_key, dirn = direction
+    cdef double m0, m1, dnorm, delta, znorm_at, znorm_ref, zt, bound, dist, base, slack
     cdef Walk s
     cdef double* buf
     cdef Py_ssize_t* h
     cdef Py_ssize_t* cand_rows
     cdef double* g0
-    cdef double* best_vh
 
     if m < 1 or n < m + 1:
         raise ValueError("A must have at least one column and more rows than columns")
@@ -874,18 +939,29 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
             raise ValueError("rows must hold row indices of A")
     if direction != 1.0 and direction != -1.0:
         raise ValueError("direction must be +1 or -1")
+    if not (0.0 < q < 1.0) or not (scale > 0.0) or not (cutoff > 0.0):
+        raise ValueError("q must lie in (0, 1), scale and cutoff must be positive")
+    for i in range(n):
+        if not w[i] > 0.0:
+            raise ValueError("w must be positive")
+    k_target = 4 * <Py_ssize_t>sqrt(<double>n) + 32 if n_candidates < 0 else n_candidates
+    if k_target > n:
+        k_target = n
 
-    buf = <double*>malloc((2 * m * m + 8 * m + 6 * n + 4) * sizeof(double))
+    buf = <double*>malloc((2 * m * m + 8 * m + 6 * n + 8) * sizeof(double))
     s.ipiv = <blas_int*>malloc(m * sizeof(blas_int))
     s.mark = <signed char*>malloc(n * sizeof(signed char))
-    h = <Py_ssize_t*>malloc(2 * (m + 1) * sizeof(Py_ssize_t))
-    if buf == NULL or s.ipiv == NULL or s.mark == NULL or h == NULL:
+    h = <Py_ssize_t*>malloc((2 * (m + 1) + n) * sizeof(Py_ssize_t))
+    s.cand = <Keyed*>malloc(n * sizeof(Keyed))
+    if buf == NULL or s.ipiv == NULL or s.mark == NULL or h == NULL or s.cand == NULL:
         free(buf)
         free(s.ipiv)
         free(s.mark)
         free(h)
+        free(s.cand)
         raise MemoryError()
     cand_rows = h + (m + 1)
+    s.seen = cand_rows + (m + 1)
     s.n = n
     s.m = m
     s.A = &A[0, 0]
@@ -901,35 +977,38 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
     s.g = s.vh + m
     s.wabsA = s.g + m
     g0 = s.wabsA + m
-    best_vh = g0 + m
-    s.u = best_vh + m
+    s.zeta_ref = g0 + m
+    s.u = s.zeta_ref + m + 1
     s.v = s.u + n
-    s.utol = s.v + n
-    s.vtol = s.utol + n
-    s.absA = s.vtol + n
-    s.bkey = s.absA + n
+    s.bkey = s.v + n
+    s.absA = s.bkey + n
+    s.zn = s.absA + n
 
     with nogil:
+        s.ynorm_max = 0.0
         for k in range(m):
             s.wabsA[k] = 0.0
         for i in range(n):
             s.mark[i] = 0
             cl = 0.0
+            vl = c[i] * c[i]
             for k in range(m):
                 cl += fabs(s.A[i * m + k])
+                vl += s.A[i * m + k] * s.A[i * m + k]
                 s.wabsA[k] += s.w[i] * fabs(s.A[i * m + k])
-            (<double*>s.absA)[i] = cl
-        # the segment that ended at b_at: its residuals, then the sums outside R
+            s.absA[i] = cl
+            s.zn[i] = sqrt(vl)
+            if s.zn[i] > 0.0 and fabs(y[i]) / s.zn[i] > s.ynorm_max:
+                s.ynorm_max = fabs(y[i]) / s.zn[i]
+        # the segment that ended at b_at: the sums outside R, the reference
         for k in range(m):
             h[k] = rows[k]
-        if load_basis(&s, h) != 0:
-            status = RANK_HAND_BACK
-        else:
-            residuals(&s, h)
+        if load_basis(&s, h) == 0:
             for k in range(nr):
                 s.mark[rows[k]] = 1
             if nr == m + 1 and outside_sums(&s, b_at, g0, &gc) == 0:
                 status = -1   # carry on
+                rank_rebuild(&s, b_at, k_target)
         while status == -1:
             if steps >= max_steps:
                 status = RANK_STEP_CAP
@@ -954,11 +1033,7 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
                 leave = cand_rows[e]
                 if load_basis(&s, h) != 0:
                     continue
-                ul = s.y[leave]
-                vl = s.c[leave]
-                for k in range(m):
-                    ul -= s.A[leave * m + k] * s.sol0[k]
-                    vl -= s.A[leave * m + k] * s.sol1[k]
+                uv(&s, leave, &ul, &vl)
                 tolk = 64.0 * DBL_EPS * (fabs(s.c[leave])
                                          + s.absA[leave] * max_abs(s.sol1, m))
                 if fabs(vl) <= tolk and fabs(ul - b_at * vl) <= 64.0 * DBL_EPS * (
@@ -994,7 +1069,7 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
                 if need_np or best_e < 0:
                     status = RANK_HAND_BACK
                     break
-            if best_e != e or e < 0:   # re-load the chosen candidate
+            if best_e != e:   # load the chosen candidate again
                 e = best_e
                 j = 0
                 for k in range(m + 1):
@@ -1003,9 +1078,7 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
                         j += 1
                 load_basis(&s, h)
                 leave = cand_rows[e]
-                vl = s.c[leave]
-                for k in range(m):
-                    vl -= s.A[leave * m + k] * s.sol1[k]
+                uv(&s, leave, &ul, &vl)
                 psil = s.w[leave] * (q - 1.0 if -dirn * vl < 0.0 else q)
                 for k in range(m):
                     s.g[k] = g0[k] + psil * s.A[leave * m + k]
@@ -1024,55 +1097,93 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
                 break
             prev_b = b_at
             prev_t = t_here
-            # --- the segment: residuals and the next crossing (one pass
-            # with the O(m) products, then one over the crossing points)
-            residuals(&s, h)
-            for k in range(nr):
-                s.mark[rows[k]] = 0
+            # --- the segment: the next crossing, screened
+            for k in range(m + 1):
+                s.mark[cand_rows[k]] = 0
+            for k in range(m):
+                s.mark[h[k]] = 1
+            if s.want_rebuild:
+                rank_rebuild(&s, b_at, k_target)
+            m0 = max_abs(s.sol0, m)
+            m1 = max_abs(s.sol1, m)
+            dnorm = 1.0
+            delta = (b_at - s.zeta_ref[0]) ** 2
+            znorm_at = b_at * b_at
+            znorm_ref = s.zeta_ref[0] ** 2
+            for k in range(m):
+                dnorm += s.sol1[k] * s.sol1[k]
+                cl = s.sol0[k] - b_at * s.sol1[k]
+                delta += (cl - s.zeta_ref[k + 1]) ** 2
+                znorm_at += cl * cl
+                znorm_ref += s.zeta_ref[k + 1] ** 2
+            dnorm = sqrt(dnorm)
+            delta = sqrt(delta)
+            # rounding of the keys and of delta; a residual zero to rounding
+            # at b (relative to ||z_i||) is below zt + 64 eps |b| (1 + m1) sqrt(m + 1)
+            base = delta + 64.0 * DBL_EPS * (s.ynorm_max + sqrt(znorm_at) + sqrt(znorm_ref)) \
+                + 1e-12 * delta
+            zt = 64.0 * DBL_EPS * (s.ynorm_max + sqrt(<double>(m + 1)) * (m0 + 1.0 + m1))
             best_key = INFINITY
-            first_tie = -1
-            for i in range(n):
-                key = INFINITY
-                if fabs(s.v[i]) > s.vtol[i] and i != leave:
-                    bc = s.u[i] / s.v[i]
-                    if dirn * (bc - b_at) > 0.0:
-                        key = dirn * bc
-                        if key < best_key:
-                            best_key = key
-                            first_tie = i
-                s.bkey[i] = key
-            if first_tie < 0:
+            first = -1
+            n_seen = 0
+            stopped = False
+            bound = INFINITY
+            for idx in range(s.n_cand):
+                i = s.cand[idx].row
+                if first >= 0:
+                    dist = dirn * (dirn * best_key - b_at)
+                    slack = fabs(b_at) + dist
+                    bound = base + zt * (1.0 + slack) + dnorm * (
+                        dist * (1.0 + 1e-9) + 1e-9 * slack)
+                    if s.cand[idx].key > bound:
+                        stopped = True
+                        break
+                if s.mark[i]:
+                    continue
+                look_at(&s, i, leave, b_at, dirn, m1, &n_seen, &best_key, &first)
+            if not stopped and s.n_cand < n and not (s.key_cut > bound):
+                # the rows outside the candidates may matter: a full pass
+                n_seen = 0
+                best_key = INFINITY
+                first = -1
+                for i in range(n):
+                    if not s.mark[i]:
+                        look_at(&s, i, leave, b_at, dirn, m1, &n_seen, &best_key, &first)
+                s.want_rebuild = True
+            elif 2 * n_seen > s.n_cand:
+                s.want_rebuild = True
+            if first < 0:
                 status = RANK_INFINITE
                 break
-            b_next = s.u[first_tie] / s.v[first_tie]
+            b_next = s.u[first] / s.v[first]
             # the rows crossing at b_next (to rounding); every other row must
             # have a residual clear of zero there
             for k in range(m):
                 rows[k] = h[k]
-                s.mark[h[k]] = 1
             nr = m
             tolk = 1e-12 * (fabs(b_next) + fabs(b_next - b_at))
-            for i in range(n):
+            for idx in range(n_seen):
+                i = s.seen[idx]
                 if s.bkey[i] < INFINITY and fabs(dirn * s.bkey[i] - b_next) <= tolk:
-                    if nr < n:
-                        rows[nr] = i
+                    rows[nr] = i
                     nr += 1
                     s.mark[i] = 1
             if nr != m + 1:
                 status = RANK_HAND_BACK
-                nr = min(nr, n)
                 b_at = b_next
                 break
-            e = rows[m]   # the crossing row: it joins R; the leaving row leaves it
-            for i in range(n):
-                if not s.mark[i] and fabs(s.u[i] - b_next * s.v[i]) <= \
-                        s.utol[i] + fabs(b_next) * s.vtol[i]:
+            e = rows[m]   # the crossing row joins R; the leaving row leaves it
+            for idx in range(n_seen):
+                i = s.seen[idx]
+                if not s.mark[i] and fabs(s.u[i] - b_next * s.v[i]) <= 64.0 * DBL_EPS * (
+                        fabs(s.y[i]) + s.absA[i] * m0
+                        + fabs(b_next) * (fabs(s.c[i]) + s.absA[i] * m1)):
                     status = RANK_HAND_BACK
                     break
             b_at = b_next
             if status != -1:
                 break
-            if steps % 64 == 0:
+            if steps % RANK_REFRESH == 0:
                 if outside_sums(&s, b_at, g0, &gc) != 0:   # pragma: no cover - checked above
                     status = RANK_HAND_BACK
                     break
@@ -1086,4 +1197,5 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
     free(s.ipiv)
     free(s.mark)
     free(h)
+    free(s.cand)
     return status, nr, b_at, prev_b, prev_t, t_here, steps
