@@ -49,6 +49,15 @@
 # test is a full pass). The objective sums and c are kept relative to the
 # reference, refreshed at each rebuild, so nothing drifts.
 #
+# The basis. Z_h^{-1} is kept explicitly and updated at each pivot (one row of
+# Z_h replaced: the product-form / Sherman-Morrison update, O(p^2)); theta,
+# eta, the directions d (columns of Z_h^{-1}) and the duals (Z_h^{-T} times
+# a vector) are products with it. It is refactorised (LU, O(p^3)) every
+# REFACTOR_EVERY pivots, when the pivot element is small relative to its row,
+# and whenever theta fails the residual check |y_h - Z_h theta| <= 16 eps
+# (|y_h| + |Z_h| |theta|); the tolerances below use |Z_h^{-1}| as before.
+# Before, every pivot refactorised: O(p^3) per pivot, most of the time at p = 20.
+#
 # Arrays are C-contiguous float64; the wrapper in `_process.py` validates,
 # scales and allocates. Nothing here allocates in a loop or holds the GIL.
 
@@ -66,6 +75,8 @@ DEF STATUS_NUMERICAL = 3   # singular basis or no row to enter (rounding)
 DEF DBL_EPS = 2.220446049250313e-16
 # rebuild the reference at least this often (bounds the drift of c and the sums)
 DEF MAX_SINCE_REBUILD = 1024
+# refactorise the basis (LU) at least this often between product-form updates
+DEF REFACTOR_EVERY = 32
 
 
 cdef struct Keyed:
@@ -135,6 +146,9 @@ cdef struct Path:
     double* col        # (p,) scratch
     double* M          # LU of Z_h' (Fortran order: column k is row basis[k])
     blas_int* ipiv
+    double* Binv       # (p, p) Z_h^{-1}, row-major; updated by each pivot
+    double* alpha      # (p,) scratch of the update
+    Py_ssize_t since_refactor
     double* cneg       # sum over non-basic rows with s < 0 of w z
     double* a_all      # sum over all rows of w z
     double* gabs       # sum over all rows of w |z|
@@ -164,7 +178,7 @@ cdef inline double resid_at(Path* s, Py_ssize_t i, const double* theta) noexcept
 
 
 cdef int factorize(Path* s) noexcept nogil:
-    """LU of Z_h', theta = Z_h^{-1} y_h and its rounding bound; returns LAPACK info."""
+    """LU of Z_h', Z_h^{-1}, theta = Z_h^{-1} y_h and its rounding bound; returns LAPACK info."""
     cdef Py_ssize_t k, j, p = s.p
     cdef int info
     cdef double yk
@@ -182,15 +196,70 @@ cdef int factorize(Path* s) noexcept nogil:
     xgetrs(p, s.M, s.ipiv, s.eta, True)
     for j in range(p):
         s.theta_err[j] = fabs(s.theta[j])
-    for k in range(p):   # column k of Z_h^{-1}, times |y_k|
-        yk = fabs(s.y[s.basis[k]])
-        if yk == 0.0:
-            continue
+    for k in range(p):   # column k of Z_h^{-1} (times |y_k| in the rounding bound)
         for j in range(p):
             s.col[j] = 1.0 if j == k else 0.0
         xgetrs(p, s.M, s.ipiv, s.col, True)
+        yk = fabs(s.y[s.basis[k]])
         for j in range(p):
+            s.Binv[j * p + k] = s.col[j]
             s.theta_err[j] += fabs(s.col[j]) * yk
+    s.since_refactor = 0
+    return 0
+
+
+cdef int update_basis(Path* s, Py_ssize_t kpos) noexcept nogil:
+    """Z_h^{-1} after row ``basis[kpos]`` (already replaced in ``basis``) changed:
+    the product-form (Sherman-Morrison) update in O(p^2), then theta, eta and
+    the rounding bound from it. A refactorisation instead every REFACTOR_EVERY
+    pivots, when the pivot element is small, or when theta does not solve
+    Z_h theta = y_h to rounding (the residual check). Returns LAPACK info."""
+    cdef Py_ssize_t k, j, p = s.p, e = s.basis[kpos]
+    cdef double piv, amax = 0.0, yk, r, tol
+    cdef const double* ze = s.Z + e * p
+    cdef const double* zk
+    if s.since_refactor >= REFACTOR_EVERY:
+        return factorize(s)
+    for j in range(p):
+        s.alpha[j] = 0.0
+    for k in range(p):
+        for j in range(p):
+            s.alpha[j] += ze[k] * s.Binv[k * p + j]
+    for j in range(p):
+        if fabs(s.alpha[j]) > amax:
+            amax = fabs(s.alpha[j])
+    piv = s.alpha[kpos]
+    if not (fabs(piv) > 1e-6 * amax):
+        return factorize(s)
+    for k in range(p):
+        s.Binv[k * p + kpos] /= piv
+    for k in range(p):
+        for j in range(p):
+            if j != kpos:
+                s.Binv[k * p + j] -= s.alpha[j] * s.Binv[k * p + kpos]
+    for j in range(p):
+        s.theta[j] = 0.0
+        s.eta[j] = 0.0
+        s.theta_err[j] = 0.0
+    for k in range(p):
+        yk = s.y[s.basis[k]]
+        for j in range(p):
+            s.theta[j] += s.Binv[j * p + k] * yk
+            s.eta[j] += s.Binv[j * p + k] * s.xi[s.basis[k]]
+            s.theta_err[j] += fabs(s.Binv[j * p + k]) * fabs(yk)
+    for j in range(p):
+        s.theta_err[j] += fabs(s.theta[j])
+    # residual check: the basic rows must be interpolated to rounding
+    for k in range(p):
+        zk = s.Z + s.basis[k] * p
+        r = s.y[s.basis[k]]
+        tol = fabs(r)
+        for j in range(p):
+            r -= zk[j] * s.theta[j]
+            tol += fabs(zk[j] * s.theta[j])
+        if fabs(r) > 16.0 * DBL_EPS * tol:
+            return factorize(s)
+    s.since_refactor += 1
     return 0
 
 
@@ -327,8 +396,8 @@ cdef int pivot(Path* s, Py_ssize_t kpos, double sigma, double* d) noexcept nogil
     cdef double dinf = 0.0, t
     for j in range(p):
         d[j] = 0.0
-    d[kpos] = sigma
-    xgetrs(p, s.M, s.ipiv, d, True)
+    for j in range(p):   # column kpos of Z_h^{-1}
+        d[j] = sigma * s.Binv[j * p + kpos]
     for j in range(p):
         if fabs(d[j]) > dinf:
             dinf = fabs(d[j])
@@ -351,7 +420,7 @@ cdef int pivot(Path* s, Py_ssize_t kpos, double sigma, double* d) noexcept nogil
         s.sign[leave] = 1
     s.sign[enter] = 0
     s.basis[kpos] = enter
-    if factorize(s) != 0:
+    if update_basis(s, kpos) != 0:
         return STATUS_NUMERICAL
     s.since_rebuild += 1
     return 0
@@ -478,7 +547,7 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
     if k_target > n:
         k_target = n
 
-    buf = <double*>malloc((p * p * 2 + 12 * p + 2 * n + 4) * sizeof(double))
+    buf = <double*>malloc((p * p * 2 + 13 * p + 2 * n + 4) * sizeof(double))
     s.cand = <Keyed*>malloc(n * sizeof(Keyed))
     s.ipiv = <blas_int*>malloc(p * sizeof(blas_int))
     if buf == NULL or s.ipiv == NULL or s.cand == NULL:
@@ -510,6 +579,8 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
     s.xi = &xi[0]
     s.znorm = s.eta + p
     s.zn2 = s.znorm + n
+    s.alpha = s.zn2 + n
+    s.Binv = inv
 
     with nogil:
         for j in range(p):
@@ -543,15 +614,16 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
                 wi = w[basis[k]]
                 for j in range(p):
                     v1[j] += wi * s.Z[basis[k] * p + j]
-            xgetrs(p, s.M, s.ipiv, v1, False)
-            for j in range(p):
-                v0[j] = s.cneg[j]
-            xgetrs(p, s.M, s.ipiv, v0, False)
-            # rounding bound of v: |Z_h^{-T}| sum_i w_i |z_i|
+            # (inv is Z_h^{-1}, row-major: Z_h^{-T} x = inv' x)
             for k in range(p):
-                for j in range(p):
-                    inv[k * p + j] = 1.0 if k == j else 0.0
-                xgetrs(p, s.M, s.ipiv, &inv[k * p], False)
+                s.col[k] = v1[k]
+                v1[k] = 0.0
+                v0[k] = 0.0
+            for j in range(p):
+                for k in range(p):
+                    v1[k] += inv[j * p + k] * s.col[j]
+                    v0[k] += inv[j * p + k] * s.cneg[j]
+            # rounding bound of v: |Z_h^{-T}| sum_i w_i |z_i|
             # and the backward error of the solves, |Z_h^{-T}| |Z_h'| |v|, in `col`
             for j in range(p):
                 s.col[j] = 0.0
@@ -921,7 +993,8 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
     cdef bint need_np, stopped
     cdef double gc = 0.0, cl, vl, ul, psil = 0.0, margin, bm, tolk, lo_hi, clear, wmax
     cdef double t_here = 0.0, b_next, best_key, dirn = direction
-    cdef double m0, m1, dnorm, delta, znorm_at, znorm_ref, zt, bound, dist, base, slack
+    cdef double m0, m1, dnorm, delta, znorm_at, znorm_ref, zt, bound, dist, base, slack, amb
+    cdef double* margins
     cdef Walk s
     cdef double* buf
     cdef Py_ssize_t* h
@@ -948,7 +1021,7 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
     if k_target > n:
         k_target = n
 
-    buf = <double*>malloc((2 * m * m + 8 * m + 6 * n + 8) * sizeof(double))
+    buf = <double*>malloc((2 * m * m + 9 * m + 6 * n + 9) * sizeof(double))
     s.ipiv = <blas_int*>malloc(m * sizeof(blas_int))
     s.mark = <signed char*>malloc(n * sizeof(signed char))
     h = <Py_ssize_t*>malloc((2 * (m + 1) + n) * sizeof(Py_ssize_t))
@@ -983,6 +1056,7 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
     s.bkey = s.v + n
     s.absA = s.bkey + n
     s.zn = s.absA + n
+    margins = s.zn + n
 
     with nogil:
         s.ynorm_max = 0.0
@@ -1024,7 +1098,9 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
             need_np = False
             best_e = -1
             bm = -INFINITY
+            amb = 1e-10 * wmax
             for e in range(m, -1, -1):
+                margins[e] = -INFINITY
                 j = 0
                 for k in range(m + 1):
                     if k != e:
@@ -1051,6 +1127,8 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
                     for j in range(m):
                         s.vh[k] -= s.inv[j + k * m] * s.g[j]
                         tolk += fabs(s.inv[j + k * m]) * s.wabsA[j]
+                    if 256.0 * DBL_EPS * tolk > amb:
+                        amb = 256.0 * DBL_EPS * tolk
                     tolk = 1e-9 * s.w[h[k]] + 64.0 * DBL_EPS * tolk
                     lo_hi = s.vh[k] - s.w[h[k]] * (q - 1.0)
                     if s.w[h[k]] * q - s.vh[k] < lo_hi:
@@ -1059,15 +1137,25 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
                         margin = lo_hi + tolk
                 if margin < 0.0:
                     continue
+                margins[e] = margin
                 if margin > bm:
                     bm = margin
                     best_e = e
                 if margin > clear:
                     break
             else:
-                # no candidate with a clear margin: the NumPy walk chooses
+                # no candidate with a clear margin: the NumPy walk takes the
+                # largest margin; a runner-up within rounding of it (dual
+                # degeneracy: both bases optimal) makes that choice a matter
+                # of rounding, which only the NumPy walk can repeat
                 if need_np or best_e < 0:
                     status = RANK_HAND_BACK
+                    break
+                for k in range(m + 1):
+                    if k != best_e and margins[k] >= bm - amb:
+                        status = RANK_HAND_BACK
+                        break
+                if status != -1:
                     break
             if best_e != e:   # load the chosen candidate again
                 e = best_e
