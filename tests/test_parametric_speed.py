@@ -10,7 +10,7 @@ set (every step a full pass and a rebuild).
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from statoptim import QuantileRegressor
@@ -98,6 +98,11 @@ def test_screening_does_not_change_the_walk(n_candidates, monkeypatch):
 
 
 @settings(deadline=None)
+# found by the long profile: dual degeneracy (n q integer; the NumPy walk's
+# choice between tied margins is rounding's: handed back), and ties at b = 0
+# handed back in the scan's order instead of the row order
+@example(seed=0, n=50, p=1, q=0.1, rounded=False)
+@example(seed=0, n=50, p=1, q=0.5, rounded=True)
 @given(seed=st.integers(0, 2**31 - 1), n=st.integers(12, 120), p=st.integers(1, 4),
        q=st.sampled_from([0.1, 0.35, 0.5, 0.8]), rounded=st.booleans())
 def test_fuzz_rank_walk_matches_numpy(seed, n, p, q, rounded):

@@ -793,6 +793,11 @@ DEF RANK_STEP_CAP = 3    # max_steps reached
 DEF RANK_REFRESH = 64    # recompute g0 and T from scratch this often
 
 
+cdef int compare_index(const void* a, const void* b) noexcept nogil:
+    cdef Py_ssize_t ia = (<const Py_ssize_t*>a)[0], ib = (<const Py_ssize_t*>b)[0]
+    return (ia > ib) - (ia < ib)
+
+
 cdef struct Walk:
     Py_ssize_t n
     Py_ssize_t m
@@ -1257,6 +1262,9 @@ def rank_walk(const double[:, ::1] A,       # IN  (n, m) the other columns
                     nr += 1
                     s.mark[i] = 1
             if nr != m + 1:
+                # ties: in increasing row order, as the NumPy walk lists them
+                # (its search over the candidate bases depends on that order)
+                qsort(&rows[m], nr - m, sizeof(Py_ssize_t), compare_index)
                 status = RANK_HAND_BACK
                 b_at = b_next
                 break
