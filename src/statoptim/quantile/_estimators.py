@@ -88,8 +88,9 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         ``[quantiles_[j], quantiles_[j + 1]]``, the last one up to 1).
     process_ : QuantileProcess
         Only with ``quantile="all"``: breakpoints (0 to 1), the solution,
-        objective and interpolated rows of each piece, and ``coef_at(tau)``
-        to evaluate the process at any level.
+        objective and interpolated rows of each piece; ``process_(tau)``
+        (or ``coef_at(tau)``) evaluates it at any levels and
+        ``predict(X, quantile=tau)`` predicts there, without refitting.
     n_iter_ : int or ndarray of shape (n_quantiles,)
         MM iterations used (pivots are in ``n_pivots_``).
     n_pivots_ : int or ndarray of shape (n_quantiles,)
