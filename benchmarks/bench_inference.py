@@ -17,10 +17,11 @@ q = 0.5. Timed in the same run:
   three covariates and the intercept), with R's ``summary(rq(y ~ ., tau = 0.5),
   se = "rank")`` (``rq.fit.br(ci = TRUE)``) on the same data, timed inside R by
   ``benchmarks/r_inference.R bench`` (fit excluded, as for statoptim; skipped
-  without Rscript);
+  without Rscript, and at n = 1e4 in the smoke run);
 * ``nid`` at n = 1e6 (p = 6): statoptim's summary, fit included or not; R's
   ``summary(rq(..., method = "fn"), se = "nid")`` and statsmodels' ``fit`` only
-  with ``BENCH_SLOW=1`` (tens of seconds each).
+  with ``BENCH_SLOW=1`` (tens of seconds each); the whole case is skipped in
+  the smoke run (``--benchmark-disable``).
 
 CPU seconds (``time.process_time`` for statoptim, R's user + system time) are
 stored in ``extra_info["cpu_s"]`` (best of the rounds): on a shared machine they
@@ -196,7 +197,9 @@ RANK_CASES = [pytest.param(n, impl, id=f"{impl}-n{n}")
 
 
 @pytest.mark.parametrize("n_samples, impl", RANK_CASES)
-def test_rank(benchmark, n_samples, impl, tmp_path):
+def test_rank(benchmark, n_samples, impl, tmp_path, request):
+    if impl == "R" and n_samples > 2000 and request.config.getoption("benchmark_disable"):
+        pytest.skip("smoke test (--benchmark-disable): large peer cases skipped")
     data = _data(n_samples, 1)
     X, y = data["X"], data["y"]
     benchmark.group = f"inference rank n={n_samples} p=4"
@@ -226,7 +229,9 @@ NID_MILLION = [pytest.param("statoptim-summary", id="statoptim-summary"),
 
 
 @pytest.mark.parametrize("method", NID_MILLION)
-def test_nid_million(benchmark, method, tmp_path):
+def test_nid_million(benchmark, method, tmp_path, request):
+    if request.config.getoption("benchmark_disable"):
+        pytest.skip("smoke test (--benchmark-disable): the largest case is skipped")
     data = _data(1_000_000)
     X, y = data["X"], data["y"]
     benchmark.group = "inference nid n=1e6 p=6"

@@ -9,7 +9,8 @@ Data: ``y = 1 + x1 + 2 x2 + e`` with x1, x2, e independent N(0, 1), n = 1e4
   (every pivot a pass over the data), to show what the screening buys;
 * ``R``: ``rq(y ~ x1 + x2, tau = -1)`` of quantreg on the same data (written to
   a CSV), timed inside R by ``benchmarks/r_process.R bench`` (3 runs; the
-  median is stored in ``extra_info["r_seconds"]``); skipped without Rscript.
+  median is stored in ``extra_info["r_seconds"]``); skipped without Rscript
+  and in the smoke run (``--benchmark-disable``).
   Most of R's time goes to allocating its n x n_breakpoints dual solution.
 
 The number of pieces must equal R's number of columns minus one (R repeats the
@@ -103,9 +104,12 @@ def test_process_statoptim_fullpass(benchmark, monkeypatch):
     _check(model, X, y)
 
 
-def test_process_r(benchmark, tmp_path):
+def test_process_r(benchmark, tmp_path, request):
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript is not installed")
+    if request.config.getoption("benchmark_disable"):
+        pytest.skip("smoke test (--benchmark-disable): large peer cases skipped (R takes "
+                    "about 15 s of CPU)")
     X, y = _data()
     benchmark.group = "quantile process n=1e4 p=3"
     path = tmp_path / "process_bench.csv"
