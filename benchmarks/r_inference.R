@@ -4,8 +4,32 @@
 # Prints Python literals that are pasted into tests/test_inference.py (R_SUMMARY,
 # R_AKJ, R_BOOT, R_RANK, R_RANK_TEST). Needs R with the quantreg package
 # (Debian: r-cran-quantreg); the test suite itself never needs R.
+#
+# Timing mode (benchmarks/bench_inference.py runs it; skipped there without R):
+#   Rscript benchmarks/r_inference.R bench DATA.csv SE [METHOD]
+#       DATA.csv has columns x1, ..., y; fits rq(y ~ ., tau = 0.5, method = METHOD)
+#       (default "br"; "fn" at n = 1e6) once, then times summary(fit, se = SE)
+#       3 times and prints the CPU (user + system) and elapsed seconds of each
+#       run and the coefficient table of the last one.
 suppressMessages(library(quantreg))
 options(warn = 1)
+
+args <- commandArgs(trailingOnly = TRUE)
+if (length(args) && args[1] == "bench") {
+  d <- read.csv(args[2])
+  se <- args[3]
+  method <- if (length(args) >= 4) args[4] else "br"
+  fit <- rq(y ~ ., tau = 0.5, data = d, method = method)
+  for (r in 1:3) {
+    t <- system.time(s <- summary(fit, se = se))
+    cat(sprintf("run %d: se = %s, n = %d, p = %d, cpu %.4f s, elapsed %.4f s\n", r, se,
+                nrow(d), ncol(d), t[["user.self"]] + t[["sys.self"]], t[["elapsed"]]))
+  }
+  tab <- coef(s)
+  for (j in seq_len(nrow(tab)))
+    cat("coef", j, sprintf("%.12g", tab[j, ]), "\n")
+  quit(save = "no")
+}
 
 hetero <- read.csv("tests/data/inference_hetero.csv")
 weighted <- read.csv("tests/data/inference_weighted.csv")

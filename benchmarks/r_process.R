@@ -12,8 +12,9 @@
 #         ties:      rq(round(y, 1) ~ x1 + x2, tau = -1, data = d)
 #
 #   Rscript benchmarks/r_process.R bench [data.csv]
-#       times rq(y ~ x1 + x2, tau = -1) at n = 1e4 (p = 3 with the intercept) on
-#       data.csv (columns x1, x2, y: bench_process.py writes it) or, without it,
+#       times rq(y ~ ., tau = -1) at n = 1e4 (p = 3 with the intercept) on
+#       data.csv (columns x1, x2, ..., y: bench_process.py writes it; 19
+#       covariates for its p = 20 case) or, without it,
 #       on y = 1 + x1 + 2 x2 + N(0, 1) noise; prints the elapsed times of 3 runs
 #       and the number of breakpoints.
 suppressMessages(library(quantreg))
@@ -51,7 +52,7 @@ if (mode == "reference") {
     d$y <- 1 + d$x1 + 2 * d$x2 + rnorm(n)
   }
   for (r in 1:3) {
-    t <- system.time(f <- rq(y ~ x1 + x2, tau = -1, data = d))
+    t <- system.time(f <- rq(y ~ ., tau = -1, data = d))
     cat(sprintf("run %d: n = %d, %d breakpoints, elapsed %.2f s (user %.2f, system %.2f)\n",
                 r, nrow(d), ncol(f$sol), t[["elapsed"]], t[["user.self"]], t[["sys.self"]]))
   }

@@ -517,3 +517,86 @@ def test_fuzz_process_exact(n, p, intercept, digits, weighted, seed):
         best = _highs(Z, y, ww, tau)
         _assert_optimal(_objective(Z, y, ww, proc.coef_at(tau), tau), best, y, ww)
         _assert_optimal(proc.objective_at(tau), best, y, ww)
+
+
+# --------------------------------------------------------------------------
+# the fitted process as a function of the level (issue 13, part 4)
+# --------------------------------------------------------------------------
+def test_process_is_callable_and_predicts_at_any_quantile():
+    X, y, w = _data()
+    model = QuantileRegressor(quantile="all").fit(X, y, w)
+    proc = model.process_
+    taus = np.array([0.013, 0.2, 0.5, 0.77, 0.999])
+    np.testing.assert_array_equal(proc(taus), proc.coef_at(taus))
+    np.testing.assert_array_equal(proc(0.3), proc.coef_at(0.3))
+    pred = model.predict(X, quantile=taus)
+    assert pred.shape == (len(y), taus.size)
+    np.testing.assert_allclose(pred, _design(X, True) @ proc(taus).T, rtol=1e-14, atol=1e-14)
+    assert model.predict(X[:4], quantile=0.25).shape == (4,)
+    assert model.predict(X[:4], quantile=[[0.1, 0.2, 0.3]]).shape == (4, 1, 3)
+    # right-continuous at a breakpoint: the piece that takes over there
+    b = proc.breakpoints[5]
+    np.testing.assert_array_equal(model.predict(X[:3], quantile=b),
+                                  _design(X[:3], True) @ proc.coef[5])
+
+
+@pytest.mark.parametrize("fit_intercept, weighted", [(True, False), (True, True),
+                                                     (False, False)])
+def test_predict_at_quantiles_equals_separate_exact_fits(fit_intercept, weighted):
+    # the process at tau is an exact optimum: its objective equals that of a
+    # separate fit at tau (the solution itself may differ only where it is not
+    # unique, i.e. at breakpoints)
+    X, y, w = _data()
+    w = w if weighted else np.ones_like(y)
+    model = QuantileRegressor(quantile="all", fit_intercept=fit_intercept).fit(X, y, w)
+    Z = _design(X, fit_intercept)
+    taus = np.random.default_rng(3).uniform(0.01, 0.99, 12)
+    pred = model.predict(X, quantile=taus)
+    for k, tau in enumerate(taus):
+        single = QuantileRegressor(quantile=tau, fit_intercept=fit_intercept).fit(X, y, w)
+        best = _objective(Z, y, w, np.r_[single.intercept_, single.coef_] if fit_intercept
+                          else single.coef_, tau)
+        r = y - pred[:, k]
+        _assert_optimal(float(np.sum(w * r * (tau - (r < 0)))), best, y, w)
+        _assert_optimal(best, _highs(Z, y, w, tau), y, w)
+
+
+def test_predict_at_quantiles_monotone():
+    X, y, _ = _data()
+    model = QuantileRegressor(quantile="all").fit(X, y)
+    proc = model.process_
+    Xn = np.vstack([X, [[4.0, 3.0], [-4.0, -1.0]]])  # far out: crossing predictions
+    taus = np.linspace(0.0, 1.0, 201)
+    plain = model.predict(Xn, quantile=taus)
+    mono = model.predict(Xn, quantile=taus, monotone=True)
+    assert np.all(np.diff(mono, axis=1) >= 0)
+    # the same distribution of values over [0, 1] as the plain process
+    assert np.any(np.diff(plain, axis=1) < 0)
+    np.testing.assert_allclose(np.sort(mono, axis=1)[:, [0, -1]],
+                               np.sort(plain, axis=1)[:, [0, -1]])
+    # at the midpoints of the pieces: predict(monotone=True) of the process
+    mids = 0.5 * (proc.breakpoints[:-1] + proc.breakpoints[1:])
+    np.testing.assert_allclose(model.predict(Xn, quantile=mids, monotone=True),
+                               model.predict(Xn, monotone=True), rtol=1e-12, atol=1e-12)
+    # by definition: the smallest value v with |{tau : Q(tau) <= v}| > tau
+    lengths = np.diff(proc.breakpoints)
+    for i in (0, len(Xn) - 1):
+        values = _design(Xn[i:i + 1], True) @ proc.coef.T
+        for k in (3, 100, 180):
+            below = np.array([lengths[values[0] <= v].sum() for v in values[0]])
+            np.testing.assert_allclose(mono[i, k], values[0][below > taus[k]].min())
+
+
+def test_predict_quantile_bad_input():
+    X, y, _ = _data()
+    grid = QuantileRegressor(quantile=[0.25, 0.75]).fit(X, y)
+    with pytest.raises(ValueError, match="quantile='all'"):
+        grid.predict(X, quantile=0.5)
+    model = QuantileRegressor(quantile="all").fit(X, y)
+    for bad in (1.5, -0.1, [0.2, np.nan]):
+        with pytest.raises(ValueError, match="quantile"):
+            model.predict(X, quantile=bad)
+    with pytest.raises((ValueError, TypeError), match="quantile"):
+        model.predict(X, quantile="half")
+    with pytest.raises(ValueError, match="monotone"):
+        model.predict(X, quantile=0.5, monotone="yes")

@@ -89,8 +89,9 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         ``[quantiles_[j], quantiles_[j + 1]]``, the last one up to 1).
     process_ : QuantileProcess
         Only with ``quantile="all"``: breakpoints (0 to 1), the solution,
-        objective and interpolated rows of each piece, and ``coef_at(tau)``
-        to evaluate the process at any level.
+        objective and interpolated rows of each piece; ``process_(tau)``
+        (or ``coef_at(tau)``) evaluates it at any levels and
+        ``predict(X, quantile=tau)`` predicts there, without refitting.
     n_iter_ : int or ndarray of shape (n_quantiles,)
         MM iterations used (pivots are in ``n_pivots_``).
     n_pivots_ : int or ndarray of shape (n_quantiles,)
@@ -461,7 +462,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                          n_boot=n_boot, bootstrap=bootstrap, random_state=random_state,
                          n_threads=n_threads)
 
-    def predict(self, X, monotone=False):
+    def predict(self, X, monotone=False, quantile=None):
         """Predict conditional quantiles.
 
         Parameters
@@ -477,17 +478,33 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             value carried with the length of its piece) is evaluated at the
             midpoint of each piece. Predictions that do not cross are left
             unchanged; with a single quantile there is nothing to rearrange.
+            With ``quantile``: the rearranged process at those levels.
+        quantile : float or array-like of float in [0, 1], default=None
+            Only for a model fitted with ``quantile="all"``: predict at these
+            levels from the fitted process (exact, no refit; see
+            :meth:`QuantileProcess.predict`). None: the fitted quantiles.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_quantiles)
             One column per quantile when several were fitted, one per piece
-            of the process (``quantiles_``) with ``quantile="all"``.
+            of the process (``quantiles_``) with ``quantile="all"``; with
+            ``quantile``, ``(n_samples,) + np.shape(quantile)``.
         """
         check_is_fitted(self)
         monotone = check_flag(monotone, "monotone")
         with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
             X = validate_named(self, X, dtype=np.float64, reset=False)
+        if quantile is not None:
+            process = getattr(self, "process_", None)
+            if process is None:
+                raise ValueError(
+                    f"predict(quantile=...) needs the whole process: fit with "
+                    f"quantile='all' (this model was fitted with quantile={self.quantile!r}), "
+                    f"or refit at the levels wanted"
+                )
+            Z = np.column_stack([np.ones(X.shape[0]), X]) if self.fit_intercept else X
+            return process.predict(Z, quantile, monotone=monotone)
         pred = X @ np.asarray(self.coef_).T + self.intercept_
         if monotone and pred.ndim == 2:
             process = getattr(self, "process_", None)

@@ -55,6 +55,7 @@ from statoptim._validation import (
     check_random_state,
     check_real,
 )
+from statoptim.quantile import _parametric
 from statoptim.quantile._solver import _solve
 
 __all__ = ["QuantileSummary", "sparsity_bandwidth", "summarize"]
@@ -299,6 +300,9 @@ def _sandwich(Zt, f, q, what):
 # Most candidate bases tried at a vertex where several residuals cross zero
 # together (ties); beyond that the walk restarts from an exact fit.
 _MAX_CANDIDATES = 200
+# The compiled walk (_parametric.rank_walk) takes the steps it can; False
+# leaves every step to the NumPy walk below, the reference it is tested against.
+_COMPILED_WALK = True
 
 
 class _Restricted:
@@ -450,6 +454,14 @@ class _Restricted:
         return self.enter(zero, b, direction)
 
 
+def _interpolate(prev_b, prev_t, b_at, t_here, direction, cutoff):
+    """Where ``|T|`` reaches the cutoff, linearly between two segments (R's ``interp``)."""
+    if t_here == prev_t:  # pragma: no cover - a jump is never zero
+        return b_at
+    return prev_b + direction * abs(b_at - prev_b) * (cutoff - abs(prev_t)) / abs(
+        t_here - prev_t)
+
+
 def _rank_bound(fit, b0, rows, direction, cutoff, scale):
     """Walk the restricted fits from ``b0`` until ``|T(b)| >= cutoff``.
 
@@ -459,10 +471,29 @@ def _rank_bound(fit, b0, rows, direction, cutoff, scale):
     the bound interpolates linearly between the last segment inside and the
     first outside, as R's ``rq.fit.br(ci = TRUE, interp = TRUE)`` does.
     """
-    n = fit.A.shape[0]
+    n, m = fit.A.shape
     prev_b, prev_t = b0, 0.0
     b_at = b0
-    for _ in range(4 * n + 10):
+    max_steps = 4 * n + 10
+    steps = 0
+    buffer = np.empty(n + 1, dtype=np.intp)
+    while steps < max_steps:
+        if _COMPILED_WALK and m and steps and len(rows) == m + 1:
+            # the compiled walk takes every step it can; it hands back the
+            # ones that need the combinatorial search below (ties, free duals)
+            buffer[:m + 1] = rows
+            status, n_rows, b_at, prev_b, prev_t, t_here, taken = _parametric.rank_walk(
+                fit.A, fit.c, fit.y, fit.w, fit.q, buffer, m + 1, b_at, direction, prev_b,
+                prev_t, cutoff, scale, max_steps - steps)
+            steps += taken
+            if status == 0:
+                return _interpolate(prev_b, prev_t, b_at, t_here, direction, cutoff)
+            if status == 1:
+                return direction * np.inf
+            rows = buffer[:n_rows].copy()
+            if steps >= max_steps:
+                break
+        steps += 1
         found = fit.enter(rows, b_at, direction)
         if found is None:
             # a degenerate vertex (ties): restart from an exact fit just past it
@@ -476,10 +507,7 @@ def _rank_bound(fit, b0, rows, direction, cutoff, scale):
         basis, (psi, b_next, crossing, _) = found
         t_here = float(fit.c @ psi) / scale
         if abs(t_here) >= cutoff:
-            if t_here == prev_t:  # pragma: no cover - a jump is never zero
-                return b_at
-            return prev_b + direction * abs(b_at - prev_b) * (cutoff - abs(prev_t)) / abs(
-                t_here - prev_t)
+            return _interpolate(prev_b, prev_t, b_at, t_here, direction, cutoff)
         prev_b, prev_t = b_at, t_here
         if b_next is None:
             return direction * np.inf
@@ -528,14 +556,18 @@ def _rank_inference(problem, q, coef, alpha):
         # T(0): 0 may be a crossing point itself (ties): take both sides
         width = conf[j, 1] - conf[j, 0]
         step = 1e-9 * (abs(coef[j]) + (width if np.isfinite(width) else 1.0))
-        found = [fit.probe(b, 1.0) for b in (0.0, step, -step)]
+        at_zero = fit.probe(0.0, 1.0)
+        if at_zero is not None:
+            tstat[j] = float(fit.c @ at_zero[1][0]) / scale
+            continue
+        found = [fit.probe(b, 1.0) for b in (step, -step)]
         values = [float(fit.c @ f[1][0]) / scale for f in found if f is not None]
         if not values:
             raise ValueError(
                 "se='rank': the restricted fit at b = 0 is degenerate (tied data); use "
                 "se='nid', 'ker' or 'boot'"
             )
-        tstat[j] = values[0] if found[0] is not None else min(values, key=abs)
+        tstat[j] = min(values, key=abs)
     return conf, tstat
 
 

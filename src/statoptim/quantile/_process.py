@@ -121,6 +121,63 @@ class QuantileProcess:
         _, j = self._piece(quantile)
         return self.coef[j]
 
+    def __call__(self, quantile):
+        """The process as a function of the level: the same as :meth:`coef_at`.
+
+        ``model.process_(tau)`` gives the exact solution at every level of the
+        array ``tau`` (piecewise constant, right-continuous at breakpoints)
+        without refitting.
+
+        Parameters
+        ----------
+        quantile : float or array-like of float in [0, 1]
+
+        Returns
+        -------
+        coef : ndarray of shape (n_coef,) or quantile.shape + (n_coef,)
+        """
+        return self.coef_at(quantile)
+
+    def predict(self, Z, quantile, monotone=False):
+        """Predicted quantiles ``Z theta(tau)`` of design rows at the levels ``quantile``.
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n_samples, n_coef)
+            Design rows, the intercept's column of ones first when one was
+            fitted (:meth:`QuantileRegressor.predict` adds it).
+        quantile : float or array-like of float in [0, 1]
+        monotone : bool, default=False
+            Evaluate the rearranged quantile function of each row instead
+            (Chernozhukov, Fernandez-Val & Galichon 2010): the piecewise-constant
+            predictions ``z'theta(tau)``, each carried with the length of its
+            piece, sorted; its value at ``tau`` is the smallest prediction
+            whose cumulated length from ``breakpoints[0]`` exceeds
+            ``tau - breakpoints[0]`` (right-continuous, as :meth:`coef_at`).
+            Equal to the plain prediction for rows whose predictions never
+            cross.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) + quantile.shape
+        """
+        q, j = self._piece(quantile)
+        if not monotone:
+            return np.moveaxis(np.asarray(self.coef[j] @ Z.T), -1, 0)
+        lengths = np.diff(self.breakpoints)
+        flat = np.atleast_1d(q).ravel()
+        out = np.empty((Z.shape[0], flat.size))
+        # rows in blocks: the predictions at every piece are (block, n_pieces)
+        step = max(1, (1 << 22) // max(self.n_pieces, 1))
+        for start in range(0, Z.shape[0], step):
+            pred = Z[start:start + step] @ self.coef.T
+            order = np.argsort(pred, axis=1, kind="stable")
+            ends = self.breakpoints[0] + np.cumsum(lengths[order], axis=1)
+            for i in range(pred.shape[0]):
+                k = np.searchsorted(ends[i], flat, side="right")
+                out[start + i] = pred[i, order[i, np.minimum(k, self.n_pieces - 1)]]
+        return out.reshape((Z.shape[0],) + np.shape(q))
+
     def objective_at(self, quantile):
         """The minimal objective ``sum_i w_i rho_tau(r_i)`` at the level(s) ``quantile``.
 
