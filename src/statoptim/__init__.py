@@ -18,6 +18,7 @@ from statoptim.quantile import (
     CensoringTestResult,
     DependentCensoringWarning,
     KaplanMeierResult,
+    PartiallyLinearQuantileRegressor,
     QuantileRegressor,
     censoring_dependence_test,
     censoring_survival,
@@ -35,6 +36,7 @@ __all__ = [
     # quantile regression, censored and incomplete data
     "QuantileRegressor",
     "CensoredQuantileRegressor",
+    "PartiallyLinearQuantileRegressor",
     "DependentCensoringWarning",
     "CensoringTestResult",
     "pinball_loss",

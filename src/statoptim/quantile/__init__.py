@@ -14,6 +14,7 @@ from statoptim.quantile._ipw import (
     kernel_propensity,
 )
 from statoptim.quantile._loss import pinball_loss
+from statoptim.quantile._partially_linear import PartiallyLinearQuantileRegressor
 from statoptim.quantile._process import QuantileProcess, plot_process
 from statoptim.quantile._solver import solve_quantile
 
@@ -32,3 +33,4 @@ __all__ += [
     "kaplan_meier",
     "kernel_propensity",
 ]
+__all__ += ["PartiallyLinearQuantileRegressor"]
