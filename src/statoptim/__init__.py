@@ -28,6 +28,7 @@ from statoptim.quantile import (
     kernel_propensity,
     pinball_loss,
 )
+from statoptim._config import config_info, show_config
 from statoptim.ssvd import SparseSVD
 
 __version__ = "0.1.0.dev0"
@@ -58,5 +59,7 @@ __all__ = [
     "mean_average_precision",
     "precision_at_k",
     "map_at_k",
+    "config_info",
+    "show_config",
     "__version__",
 ]

@@ -9,7 +9,9 @@
  * 1e-12. Below -708 the result is 0 (the true value is below 3.3e-308).
  *
  * Functions are compiled once per instruction set (AVX-512F, AVX2, baseline) and
- * picked at load time where GCC on x86-64 Linux supports target_clones.
+ * picked at load time where GCC on x86-64 Linux supports target_clones; the build
+ * option -Dsimd-clones=avx2|none builds fewer, and gk_simd_clone() names the one
+ * this CPU runs.
  */
 #ifndef STATOPTIM_GAUSS_KERNEL_H
 #define STATOPTIM_GAUSS_KERNEL_H
@@ -18,11 +20,31 @@
 #include <string.h>
 #include <Python.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define GK_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(STATOPTIM_SIMD_CLONES_NONE)
+#define GK_HAVE_CLONES 1
+#if defined(STATOPTIM_SIMD_CLONES_AVX2)
+#define GK_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
 #else
+#define GK_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#else
+#define GK_HAVE_CLONES 0
 #define GK_SIMD_CLONES
 #endif
+
+/* The clone the loader picks on this CPU: "avx512f", "avx2" or "default". */
+static inline const char *gk_simd_clone(void)
+{
+#if GK_HAVE_CLONES
+    __builtin_cpu_init();
+#if !defined(STATOPTIM_SIMD_CLONES_AVX2)
+    if (__builtin_cpu_supports("avx512f")) return "avx512f";
+#endif
+    if (__builtin_cpu_supports("avx2")) return "avx2";
+#endif
+    return "default";
+}
 #if defined(_OPENMP)
 #define GK_PRAGMA_SIMD _Pragma("omp simd")
 #else

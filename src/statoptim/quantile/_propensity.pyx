@@ -72,6 +72,7 @@ cdef extern from *:
         *den_out += den;
     }
     """
+    const char* gk_simd_clone() noexcept nogil
     void so_sqdist_block(const double* coords_t, Py_ssize_t stride, Py_ssize_t n_features,
                          const double* v, Py_ssize_t jb, Py_ssize_t nb,
                          double* buf) noexcept nogil
@@ -83,6 +84,11 @@ cdef extern from *:
 cdef enum:
     BLOCK = 512   # columns per block
     TILE = 32     # rows per tile of the symmetric kernel
+
+
+def simd_clone():
+    """The instruction-set clone of the kernel loops this CPU runs: "avx512f", "avx2" or "default"."""
+    return gk_simd_clone().decode("ascii")
 
 
 def nw_exact(const double[:, ::1] coords_t,   # IN  (n_features, n_samples) scaled coordinates
