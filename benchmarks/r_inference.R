@@ -10,7 +10,10 @@
 #       DATA.csv has columns x1, ..., y; fits rq(y ~ ., tau = 0.5, method = METHOD)
 #       (default "br"; "fn" at n = 1e6) once, then times summary(fit, se = SE)
 #       3 times and prints the CPU (user + system) and elapsed seconds of each
-#       run and the coefficient table of the last one.
+#       run and the coefficient table of the last one. For SE = rank it passes
+#       alpha = 0.05 (statoptim's default; R's default is alpha = 0.1).
+# The rank-interval comparison on simulated designs: benchmarks/rank_vs_r.py
+# (with benchmarks/r_rank_compare.R).
 suppressMessages(library(quantreg))
 options(warn = 1)
 
@@ -21,7 +24,10 @@ if (length(args) && args[1] == "bench") {
   method <- if (length(args) >= 4) args[4] else "br"
   fit <- rq(y ~ ., tau = 0.5, data = d, method = method)
   for (r in 1:3) {
-    t <- system.time(s <- summary(fit, se = se))
+    # se = "rank": alpha = 0.05 as statoptim's default; R's own default is
+    # rq.fit.br's alpha = 0.1 (90% intervals), which summary.rq does not override
+    t <- system.time(s <- if (se == "rank") summary(fit, se = se, alpha = 0.05)
+                          else summary(fit, se = se))
     cat(sprintf("run %d: se = %s, n = %d, p = %d, cpu %.4f s, elapsed %.4f s\n", r, se,
                 nrow(d), ncol(d), t[["user.self"]] + t[["sys.self"]], t[["elapsed"]]))
   }

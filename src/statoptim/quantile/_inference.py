@@ -23,7 +23,13 @@ R's ``quantreg::summary.rq`` (Koenker 2005, section 3.4):
 ``"rank"``
     Intervals from inverting the regression rank-score test (Gutenbrunner,
     Jureckova, Koenker & Portnoy 1993; Koenker 1994), by parametric linear
-    programming in the tested value; no covariance.
+    programming in the tested value; no covariance. Equal to R's
+    ``summary(fit, se = "rank", alpha = alpha)``; note that R's default level
+    there is ``rq.fit.br``'s ``alpha = 0.1`` (90% intervals), not 0.05.
+    Where the restricted fit is degenerate (e.g. p = 2 with an intercept and
+    ``n * tau`` an integer) R's interpolated bound depends on which optimal
+    basis its simplex holds and can differ from ours by a few percent of the
+    interval width (both inside the same step of the rank statistic).
 
 Weights follow R's convention for ``rq(..., weights = w)``: every row of
 ``(X, y)`` and every residual is multiplied by its weight before the formulas
