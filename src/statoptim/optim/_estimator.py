@@ -5,8 +5,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
@@ -18,6 +20,8 @@ from statoptim._validation import (
     check_positive_int,
     check_random_state,
     check_real,
+    check_sample_weight,
+    check_sparse_structure,
     validate_named,
 )
 from statoptim.optim._common import (
@@ -29,11 +33,13 @@ from statoptim.optim._common import (
     check_shuffle,
     column_scales,
     method_hyper,
+    sparse_column_absmax,
 )
 from statoptim.optim._newton import (
     SEPARATION_MESSAGE,
     SeparationWarning,
     _objective,
+    _positive_rows,
     _separable,
     lbfgs_core,
     newton_core,
@@ -44,8 +50,12 @@ from statoptim.optim._stochastic import LogisticEpochRunner
 
 __all__ = ["LogisticRegression"]
 
-SOLVERS = ("newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax")
-FULL_BATCH = ("newton", "lbfgs")
+SOLVERS = ("auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax")
+FULL_BATCH = ("auto", "newton", "lbfgs")
+
+#: solver="auto" uses Newton when n_features + 1 <= AUTO_NEWTON_MAX_COEF, L-BFGS
+#: otherwise (see the class docstring and BENCHMARKS.md for the measurements).
+AUTO_NEWTON_MAX_COEF = 200
 STOPPINGS = ("grad", "loss", None)
 
 
@@ -61,17 +71,39 @@ def _is_stochastic(est):
     return est.solver not in FULL_BATCH
 
 
+def resolve_solver(solver, n_features):
+    """The solver that ``solver="auto"`` stands for on n_features columns."""
+    if solver != "auto":
+        return solver
+    return "newton" if n_features + 1 <= AUTO_NEWTON_MAX_COEF else "lbfgs"
+
+
+def _as_csr(X):
+    """A checked sparse X as CSR (CSC converted once) with canonical entries and index
+    arrays of one dtype (int32 or intp), as the compiled CSR kernels read them."""
+    X = X.tocsr() if X.format != "csr" else X
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    if X.indices.dtype != X.indptr.dtype or X.indices.dtype not in (np.int32, np.intp):
+        X = sp.csr_matrix((X.data, X.indices.astype(np.intp), X.indptr.astype(np.intp)),
+                          shape=X.shape)
+    return X
+
+
 def _check_stochastic_scale(X, solver):
     """The minibatch solvers need columns of ordinary magnitude: their step sizes and the
     gradient tolerance are in the units of X, so a column with max |x| outside
     [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] would overflow the iterates or never move its
     coefficient (a silently wrong answer at alpha=0). Newton and L-BFGS rescale such
     columns exactly instead."""
-    scale = column_scales(X)
+    tops = sparse_column_absmax(X) if sp.issparse(X) else None
+    scale = column_scales(X, tops)
     if scale is None:
         return
     j = int(np.flatnonzero(scale != 1.0)[0])
-    top = max(float(np.max(X[:, j])), -float(np.min(X[:, j])))
+    top = float(tops[j]) if tops is not None else max(float(np.max(X[:, j])),
+                                                        -float(np.min(X[:, j])))
     raise ValueError(
         f"X has a column of extreme magnitude (column {j}: max |x| = {top:.3g}, outside "
         f"[2**-{SAFE_EXPONENT}, 2**{SAFE_EXPONENT}]): solver={solver!r} is not "
@@ -90,8 +122,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    solver : {"newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax"}, \
-            default="newton"
+    solver : {"auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", \
+            "adamax"}, default="auto"
+        "auto": "newton" when n_features + 1 <= 200 (the (p + 1) x (p + 1) Cholesky
+        and the n p^2 Hessian are cheap next to the ~10x more passes over X that
+        L-BFGS needs), "lbfgs" otherwise; the choice is stored in ``solver_``.
         "newton": damped Newton-Raphson with a Cholesky solve and a backtracking line
         search (full batch). "lbfgs": SciPy's L-BFGS on the compiled one-pass
         objective (for large n_features, where a p x p Cholesky per step is too
@@ -181,9 +216,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         optimiser state (moments, t) is not kept; use ``partial_fit`` for that.
     random_state : None, int or numpy Generator, default=None
         Seeds the permutations; a Generator is used as given, not reseeded.
+    class_weight : None, "balanced" or dict, default=None
+        Row weights by class, as in scikit-learn: a dict ``{class label: weight}``
+        (classes not named get 1), or "balanced": ``n_samples / (2 * count_c)``
+        with the (sample-weighted) class counts, i.e.
+        ``sklearn.utils.class_weight.compute_class_weight``. Multiplies
+        ``sample_weight``. "balanced" is refused by ``partial_fit`` (one batch's
+        counts are not the data's); pass the dict it computes instead.
 
     Attributes
     ----------
+    solver_ : str
+        The solver used ("auto" resolved).
     coef_ : ndarray of shape (1, n_features)
     intercept_ : ndarray of shape (1,)
     classes_ : ndarray of shape (2,)
@@ -202,6 +246,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
+    **Weights.** With row weights w_i (``sample_weight`` times the class weight)
+    the loss is the weighted mean ``sum_i w_i l_i / sum_i w_i``, so an integer
+    weight k is exactly k copies of the row (Newton and L-BFGS give the same
+    coefficients to rounding) and a weight of 0 drops the row. The minibatch
+    solvers use ``sum_{i in B} w_i g_i / (|B| mean(w))`` plus the ridge, an unbiased
+    estimate of the weighted gradient (exact for a full batch), so they converge
+    to the same minimiser, but their iterates are not those of the duplicated data.
+    In ``partial_fit`` the weights are normalised over the given batch.
+
+    **Sparse X.** CSR input (CSC is converted once; other formats as scikit-learn
+    converts them) is never densified: the objective, the gradient and the
+    minibatch epochs read the stored entries only (compiled kernels), and Newton's
+    Hessian is accumulated from them in O(sum_i nnz_i^2) (a dense (p+1)^2 array,
+    so use "lbfgs" or "auto" for many columns).
+
     Columns of X whose largest |x| lies outside [2**-100, 2**100] are handled
     exactly by Newton and L-BFGS: they solve the same problem on the columns divided
     by powers of two (ridge alpha / s_j^2 on the rescaled coefficients) and return the
@@ -216,7 +275,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                  beta2=0.999, eps=1e-8, eps_inside=False, adam_form="algorithm1",
                  amsgrad=False, average=False, shuffle=True, stopping="grad", tol=None,
                  n_iter_no_change=5, check_every=1, hessian_subsample=None, max_iter=None,
-                 warm_start=False, random_state=None):
+                 warm_start=False, random_state=None, class_weight=None):
         self.solver = solver
         self.alpha = alpha
         self.learning_rate = learning_rate
@@ -241,23 +300,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.max_iter = max_iter
         self.random_state = random_state
+        self.class_weight = class_weight
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
+        tags.input_tags.sparse = True
         return tags
 
     # ------------------------------------------------------------------ checks
     def _validate_params(self):
         check_choice(self.solver, "solver", SOLVERS)
         alpha = check_real(self.alpha, "alpha", low=0.0)
-        tol = self.tol
-        if tol is None:
-            tol = {"newton": 1e-10, "lbfgs": 1e-8}.get(self.solver, 1e-4)
-        tol = check_real(tol, "tol", low=0.0)
-        default_iter = 1000 if self.solver == "lbfgs" else 100
-        max_iter = default_iter if self.max_iter is None else check_positive_int(
-            self.max_iter, "max_iter")
+        tol, max_iter = self._defaults(self.solver)
         if self.hessian_subsample is not None:
             check_positive_int(self.hessian_subsample, "hessian_subsample", minimum=2)
         self._check_other_params()
@@ -283,6 +338,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         check_positive_int(self.n_iter_no_change, "n_iter_no_change")
         check_positive_int(self.check_every, "check_every")
         check_random_state(self.random_state)
+        if self.class_weight is not None and not (
+                isinstance(self.class_weight, dict) or (isinstance(self.class_weight, str)
+                                                        and self.class_weight == "balanced")):
+            raise ValueError("class_weight must be None, 'balanced' or a dict {class label: "
+                             f"weight}}, got {_describe(self.class_weight)}")
 
     def _validate_stochastic(self, n_samples):
         lr = self.learning_rate
@@ -305,10 +365,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return lr, batch_size, schedule, hyper
 
     def _validate_Xy(self, X, y, reset):
+        X = check_sparse_structure(X, "X")  # before scikit-learn reads the index arrays
         with np.errstate(invalid="ignore", over="ignore"):  # scikit-learn's finiteness
             # check sums X: +inf and -inf would warn before its clear error
             X, y = validate_named(self, X, y, dtype=[np.float64, np.float32], order="C",
-                                  reset=reset)
+                                  accept_sparse=("csr", "csc"), reset=reset)
+        if sp.issparse(X):
+            X = _as_csr(X)
         return X, y
 
     def _encode(self, y, classes=None):
@@ -345,16 +408,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return classes, (y == classes[1]).astype(np.float64)
 
     # --------------------------------------------------------------------- fit
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            float64, or float32 for the stochastic solvers (stored and read as
-            float32, accumulated in float64).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            float64, or float32 (read as float32, accumulated in float64). CSR or
+            CSC matrices are never densified.
         y : array-like of shape (n_samples,)
             Exactly two classes; the second of ``np.unique(y)`` is the positive one.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Finite non-negative row weights with a positive sum (see Notes); None
+            means unit weights.
 
         Returns
         -------
@@ -368,16 +434,54 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             previous = (np.concatenate([self.intercept_, self.coef_[0]]), self.classes_)
         X, y = self._validate_Xy(X, y, reset=True)
         self.classes_, yb = self._encode(y)
+        sw = self._row_weights(y, yb, sample_weight, partial=False)
+        solver = self.solver_ = resolve_solver(self.solver, X.shape[1])
+        if self.solver == "auto":
+            tol, max_iter = self._defaults(solver)
         theta0 = None
         if previous is not None and previous[0].shape[0] == X.shape[1] + 1 and np.array_equal(
                 previous[1], self.classes_):
             theta0 = previous[0]
-        if self.solver in FULL_BATCH:
-            return self._fit_newton(X, yb, alpha, tol, max_iter, theta0)
+        if solver in FULL_BATCH:
+            return self._fit_newton(X, yb, alpha, tol, max_iter, theta0, sw)
         _check_stochastic_scale(X, self.solver)
         self._new_runner(X, alpha, theta0)
-        self._fit_epochs(X, yb, alpha, tol, max_iter, check=True)
+        self._fit_epochs(X, yb, alpha, tol, max_iter, check=True, sw=sw)
         return self
+
+    def _defaults(self, solver):
+        """tol and max_iter for the given (resolved) solver."""
+        tol = self.tol
+        if tol is None:
+            tol = {"newton": 1e-10, "lbfgs": 1e-8}.get(solver, 1e-4)
+        tol = check_real(tol, "tol", low=0.0)
+        default_iter = 1000 if solver == "lbfgs" else 100
+        max_iter = default_iter if self.max_iter is None else check_positive_int(
+            self.max_iter, "max_iter")
+        return tol, max_iter
+
+    def _row_weights(self, y, yb, sample_weight, partial):
+        """Row weights w_i = sample_weight_i * class_weight[y_i], normalised to mean 1
+        over the rows (the kernels' ``sw``); None when every weight is equal."""
+        n = yb.shape[0]
+        w = None
+        if sample_weight is not None:
+            w = check_sample_weight(sample_weight, n, "sample_weight")
+        if self.class_weight is not None:
+            cw = class_weights(self.class_weight, self.classes_, y, w, partial=partial)
+            w = (np.ones(n) if w is None else w) * cw[yb.astype(np.intp)]
+        if w is None:
+            return None
+        with np.errstate(over="ignore"):
+            total = float(np.sum(w))
+        if not (np.isfinite(total) and total > 0.0):
+            raise ValueError(
+                "sample_weight times class_weight must have a finite positive sum, got "
+                f"{total!r}")
+        sw = w * (n / total)
+        if np.all(sw == 1.0):
+            return None
+        return np.ascontiguousarray(sw, dtype=np.float64)
 
     def _runner_key(self):
         """What a minibatch state belongs to: partial_fit starts a new state (moments,
@@ -398,11 +502,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.loss_curve_ = []
         self.n_iter_ = 0
 
-    def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None):
+    def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None, sw=None):
         X, pen, scale = rescaled_problem(X, alpha)
-        if self.solver == "lbfgs":
+        if self.solver_ == "lbfgs":
             theta, info = lbfgs_core(X, yb, pen, scale, tol=tol, max_iter=max_iter,
-                                     theta0=theta0)
+                                     theta0=theta0, sw=sw)
             if not info["converged"]:
                 warnings.warn(
                     f"lbfgs did not converge after {info['n_iter']} iterations "
@@ -418,7 +522,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         theta, info = newton_core(X, yb, alpha, pen, scale, tol=tol, max_iter=max_iter,
                                   theta0=theta0, separation_check=True,
                                   hessian_subsample=self.hessian_subsample,
-                                  rng=check_random_state(self.random_state), callback=None)
+                                  rng=check_random_state(self.random_state), callback=None,
+                                  sw=sw)
         warn_identifiability(info)
         if not info["converged"] and not info["separable"]:
             curve = info["loss_curve"]
@@ -440,7 +545,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.coef_ = theta[1:].reshape(1, -1).copy()
         self.intercept_ = theta[:1].copy()
 
-    def _fit_epochs(self, X, yb, alpha, tol, max_iter, check):
+    def _fit_epochs(self, X, yb, alpha, tol, max_iter, check, sw=None):
         runner = self._runner
         grad = np.empty(X.shape[1] + 1)
         best = np.inf
@@ -449,7 +554,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         converged = False
         F = np.nan
         for epoch in range(1, max_iter + 1):
-            runner.run_epoch(X, yb)
+            runner.run_epoch(X, yb, sw)
             self.n_iter_ += 1
             last = epoch == max_iter
             if not (epoch % self.check_every == 0 or last):
@@ -457,7 +562,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             theta = runner.coef()
             F_prev = F
             if np.all(np.isfinite(theta)):
-                F, max_eta = _objective(X, yb, theta, alpha, grad)
+                F, max_eta = _objective(X, yb, theta, alpha, grad, sw)
             if not (np.all(np.isfinite(theta)) and np.isfinite(F)
                     and np.all(np.isfinite(grad))):
                 raise ValueError(
@@ -486,7 +591,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.grad_inf_ = float(np.abs(grad).max())
         self.separable_ = None
         if alpha == 0.0 and max_eta > 30.0 and X.shape[0] * (X.shape[1] + 1) <= 4_000_000:
-            self.separable_ = _separable(X, yb)
+            self.separable_ = _separable(*_positive_rows(X, yb, sw))
             if self.separable_:
                 warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
         if check and self.stopping is not None and not converged:
@@ -501,7 +606,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 ConvergenceWarning, stacklevel=3)
 
     @available_if(_is_stochastic)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of minibatch updates over the given rows, keeping t and all state.
 
         Not per-sample SGD: the rows are split into minibatches of ``batch_size``.
@@ -512,6 +617,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         (other parameters changed by ``set_params`` apply from this call on); after a
         ``fit`` by Newton or L-BFGS, or a change of solver or ``average``, a new state
         starts from the fitted coefficients. ``fit`` always starts a new state.
+        ``sample_weight`` (and a dict ``class_weight``) weight the rows of this call,
+        normalised to mean 1 over them.
 
         Returns
         -------
@@ -521,8 +628,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         fitted = hasattr(self, "coef_") and hasattr(self, "classes_")
         X, y = self._validate_Xy(X, y, reset=not fitted)
         _check_stochastic_scale(X, self.solver)
+        self.solver_ = self.solver
         if not fitted:
             self.classes_, yb = self._encode(y, classes)
+            sw = self._row_weights(y, yb, sample_weight, partial=True)
             self._new_runner(X, alpha)
         else:
             if classes is not None and not np.array_equal(
@@ -530,6 +639,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"classes must match the fitted {self.classes_.tolist()!r}"
                                  f", got {_describe(classes)}")
             _, yb = self._encode(y, self.classes_)
+            sw = self._row_weights(y, yb, sample_weight, partial=True)
             runner = getattr(self, "_runner", None)
             if runner is None or runner.key != self._runner_key():
                 # fitted by another solver, or the solver / averaging changed since: a new
@@ -540,15 +650,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 runner.update_params(hyper, learning_rate=lr, schedule=schedule, alpha=alpha,
                                      batch_size=batch_size, avg_decay=hyper[4],
                                      shuffle=self.shuffle)
-        self._fit_epochs(X, yb, alpha, tol, 1, check=False)
+        self._fit_epochs(X, yb, alpha, tol, 1, check=False, sw=sw)
         return self
 
     # ----------------------------------------------------------------- predict
     def decision_function(self, X):
         """eta = intercept + X @ coef, shape (n_samples,)."""
         check_is_fitted(self)
+        X = check_sparse_structure(X, "X")
         with np.errstate(invalid="ignore", over="ignore"):
-            X = validate_named(self, X, reset=False, dtype=[np.float64, np.float32])
+            X = validate_named(self, X, reset=False, dtype=[np.float64, np.float32],
+                               accept_sparse=("csr", "csc"))
         return np.asarray(X @ self.coef_[0], dtype=np.float64) + self.intercept_[0]
 
     def predict_proba(self, X):
@@ -566,3 +678,47 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """The class of larger probability (``classes_[1]`` when eta > 0)."""
         positive = self.decision_function(X) > 0
         return self.classes_[positive.astype(int)]
+
+
+def class_weights(class_weight, classes, y, sample_weight=None, *, partial=False):
+    """The weight of each class of ``classes`` (in that order) for ``class_weight``.
+
+    ``class_weight`` is a dict {label: weight} (unnamed classes get 1) or "balanced"
+    (scikit-learn's ``compute_class_weight``, with the sample-weighted class counts).
+    A label that is not a class, or a negative or non-finite weight, is a ValueError
+    naming class_weight; "balanced" is refused when ``partial`` (partial_fit).
+    """
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError("class_weight must be None, 'balanced' or a dict {class label: "
+                             f"weight}}, got {class_weight!r}")
+        if partial:
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one batch's class "
+                "counts are not those of the data. Pass the dict of "
+                "sklearn.utils.class_weight.compute_class_weight('balanced', classes=classes, "
+                "y=y) computed on all the labels instead")
+        return compute_class_weight("balanced", classes=classes, y=y,
+                                    sample_weight=sample_weight)
+    if not isinstance(class_weight, dict):
+        raise ValueError("class_weight must be None, 'balanced' or a dict {class label: "  # noqa: TRY004
+                         f"weight}}, got {_describe(class_weight)}")
+    known = classes.tolist()
+    unknown = [k for k in class_weight if not any(_same_label(k, c) for c in known)]
+    if unknown:
+        raise ValueError(f"class_weight names labels that are not classes of y: {unknown!r} "
+                         f"(the classes are {known!r})")
+    out = np.ones(len(known))
+    for key, value in class_weight.items():
+        value = check_real(value, f"class_weight[{key!r}]", low=0.0)
+        for j, c in enumerate(known):
+            if _same_label(key, c):
+                out[j] = value
+    return out
+
+
+def _same_label(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # pragma: no cover - exotic label types
+        return False
