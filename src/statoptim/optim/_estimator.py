@@ -270,7 +270,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     ValueError for such columns: standardise X first.
     """
 
-    def __init__(self, solver="newton", *, alpha=1e-4, learning_rate=None, batch_size=None,
+    def __init__(self, solver="auto", *, alpha=1e-4, learning_rate=None, batch_size=None,
                  schedule="constant", momentum=0.9, nesterov=False, rho=0.9, beta1=0.9,
                  beta2=0.999, eps=1e-8, eps_inside=False, adam_form="algorithm1",
                  amsgrad=False, average=False, shuffle=True, stopping="grad", tol=None,
