@@ -434,7 +434,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             previous = (np.concatenate([self.intercept_, self.coef_[0]]), self.classes_)
         X, y = self._validate_Xy(X, y, reset=True)
         self.classes_, yb = self._encode(y)
-        sw = self._row_weights(y, yb, sample_weight, partial=False)
+        sw, _ = self._row_weights(y, yb, sample_weight, partial=False)
         solver = self.solver_ = resolve_solver(self.solver, X.shape[1])
         if self.solver == "auto":
             tol, max_iter = self._defaults(solver)
@@ -462,7 +462,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _row_weights(self, y, yb, sample_weight, partial):
         """Row weights w_i = sample_weight_i * class_weight[y_i], normalised to mean 1
-        over the rows (the kernels' ``sw``); None when every weight is equal."""
+        over the rows (the kernels' ``sw``; None when every weight is equal), and their
+        sum before normalisation."""
         n = yb.shape[0]
         w = None
         if sample_weight is not None:
@@ -471,7 +472,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             cw = class_weights(self.class_weight, self.classes_, y, w, partial=partial)
             w = (np.ones(n) if w is None else w) * cw[yb.astype(np.intp)]
         if w is None:
-            return None
+            return None, float(n)
         with np.errstate(over="ignore"):
             total = float(np.sum(w))
         if not (np.isfinite(total) and total > 0.0):
@@ -480,8 +481,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"{total!r}")
         sw = w * (n / total)
         if np.all(sw == 1.0):
-            return None
-        return np.ascontiguousarray(sw, dtype=np.float64)
+            return None, total
+        return np.ascontiguousarray(sw, dtype=np.float64), total
 
     def _runner_key(self):
         """What a minibatch state belongs to: partial_fit starts a new state (moments,
@@ -631,7 +632,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.solver_ = self.solver
         if not fitted:
             self.classes_, yb = self._encode(y, classes)
-            sw = self._row_weights(y, yb, sample_weight, partial=True)
+            sw, _ = self._row_weights(y, yb, sample_weight, partial=True)
             self._new_runner(X, alpha)
         else:
             if classes is not None and not np.array_equal(
@@ -639,7 +640,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"classes must match the fitted {self.classes_.tolist()!r}"
                                  f", got {_describe(classes)}")
             _, yb = self._encode(y, self.classes_)
-            sw = self._row_weights(y, yb, sample_weight, partial=True)
+            sw, _ = self._row_weights(y, yb, sample_weight, partial=True)
             runner = getattr(self, "_runner", None)
             if runner is None or runner.key != self._runner_key():
                 # fitted by another solver, or the solver / averaging changed since: a new
@@ -652,6 +653,59 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                      shuffle=self.shuffle)
         self._fit_epochs(X, yb, alpha, tol, 1, check=False, sw=sw)
         return self
+
+    # --------------------------------------------------------------- inference
+    def summary(self, X, y, sample_weight=None, *, level=0.95):
+        """Standard errors, z tests and Wald intervals of the fitted coefficients.
+
+        At ``alpha=0`` the covariance is the inverse of the observed information
+        ``I = sum_i w_i pi_i (1 - pi_i) x~_i x~_i^T`` at the fit (for the logit link
+        the observed and expected information are equal), as statsmodels' ``Logit``
+        reports it. For a ridge fit (``alpha > 0``) it is the sandwich
+        ``(I + P)^{-1} I (I + P)^{-1}``, P the penalty's Hessian, and the result says
+        so: the ridge shrinks the coefficients, so those intervals are not calibrated.
+        Weights (``sample_weight`` times the class weights) count as frequency
+        weights: an integer weight k is k copies of the row, as in ``fit``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data given to ``fit`` (the estimator does not keep them).
+        y : array-like of shape (n_samples,)
+            The labels given to ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights given to ``fit``.
+        level : float, default=0.95
+            Confidence level of the intervals, in (0, 1).
+
+        Returns
+        -------
+        summary : LogisticSummary
+            Arrays ``coef``, ``bse``, ``zvalues``, ``pvalues``, ``conf_int``, ``cov``;
+            ``print(summary)`` shows the table and ``summary.to_frame()`` gives it
+            as a pandas DataFrame.
+
+        Raises
+        ------
+        ValueError
+            Under separation at ``alpha=0`` (no MLE: the reason is given), when the
+            information is singular (collinear or constant columns at alpha=0), or
+            when the coefficients are not a stationary point of the objective on
+            the given data (other data than ``fit``'s, or an unconverged fit).
+        """
+        from statoptim.optim._inference import logistic_summary
+
+        check_is_fitted(self)
+        level = check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
+        alpha = check_real(self.alpha, "alpha", low=0.0)
+        X, y = self._validate_Xy(X, y, reset=False)
+        _, yb = self._encode(y, self.classes_)
+        sw, total = self._row_weights(y, yb, sample_weight, partial=False)
+        theta = np.concatenate([self.intercept_, self.coef_[0]])
+        names = ["intercept"] + [str(c) for c in getattr(
+            self, "feature_names_in_", [f"x{j}" for j in range(X.shape[1])])]
+        return logistic_summary(X, yb, sw, total, theta, alpha, level=level,
+                                names=names, separable=getattr(self, "separable_", None))
 
     # ----------------------------------------------------------------- predict
     def decision_function(self, X):
