@@ -517,9 +517,15 @@ def test_separation_talk_design_480_vs_1000_rows():
     X, y, _ = make_logistic(1000, 99, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        est = LogisticRegression(alpha=0.0).fit(X, y)
+        est = LogisticRegression("newton", alpha=0.0).fit(X, y)  # issue 16: the default
+        # is now "auto", which is L-BFGS at p = 99
     assert est.separable_ is False or est.separable_ is None
     assert est.n_iter_ <= 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auto = LogisticRegression(alpha=0.0, tol=1e-10).fit(X, y)
+    assert auto.solver_ == "lbfgs"
+    np.testing.assert_allclose(auto.coef_, est.coef_, rtol=1e-5, atol=1e-6)
 
 
 def test_separation_digits_zero_columns():

@@ -34,6 +34,7 @@ from statoptim.optim._common import (
     column_scales,
     method_hyper,
     sparse_column_absmax,
+    sparse_ptp,
 )
 from statoptim.optim._newton import (
     SEPARATION_MESSAGE,
@@ -54,8 +55,11 @@ SOLVERS = ("auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "ada
 FULL_BATCH = ("auto", "newton", "lbfgs")
 
 #: solver="auto" uses Newton when n_features + 1 <= AUTO_NEWTON_MAX_COEF, L-BFGS
-#: otherwise (see the class docstring and BENCHMARKS.md for the measurements).
-AUTO_NEWTON_MAX_COEF = 200
+#: otherwise. Newton's iteration costs ~n p^2 (BLAS-3) against ~4 n p (BLAS-2) for an
+#: L-BFGS evaluation, with ~5-8 against ~10-30 iterations (100 on MNIST 0 vs 6): the
+#: crossover measured on the talk's design (n = 10^3 and 10^5) lies at p ~ 20-25, and
+#: L-BFGS is 2-5x faster at p = 99, 10^6 x 100 and MNIST (BENCHMARKS.md, issue 16).
+AUTO_NEWTON_MAX_COEF = 25
 STOPPINGS = ("grad", "loss", None)
 
 
@@ -124,9 +128,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     ----------
     solver : {"auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", \
             "adamax"}, default="auto"
-        "auto": "newton" when n_features + 1 <= 200 (the (p + 1) x (p + 1) Cholesky
-        and the n p^2 Hessian are cheap next to the ~10x more passes over X that
-        L-BFGS needs), "lbfgs" otherwise; the choice is stored in ``solver_``.
+        "auto": "newton" when n_features + 1 <= 25, "lbfgs" otherwise; the choice is
+        stored in ``solver_``. A Newton iteration costs ~n p^2 (the Hessian) and an
+        L-BFGS one ~4 n p (one pass for F and its gradient), with ~5-8 Newton against
+        ~10-100 L-BFGS iterations: measured on the talk's design, Newton is faster
+        up to p ~ 20 and L-BFGS 2-5x faster at p = 99, on 10^6 x 100 and on MNIST
+        0 vs 6 (BENCHMARKS.md). Both give the same minimiser; at alpha = 0 both
+        check separation.
         "newton": damped Newton-Raphson with a Cholesky solve and a backtracking line
         search (full batch). "lbfgs": SciPy's L-BFGS on the compiled one-pass
         objective (for large n_features, where a p x p Cholesky per step is too
@@ -506,8 +514,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None, sw=None):
         X, pen, scale = rescaled_problem(X, alpha)
         if self.solver_ == "lbfgs":
-            theta, info = lbfgs_core(X, yb, pen, scale, tol=tol, max_iter=max_iter,
-                                     theta0=theta0, sw=sw)
+            theta, info = self._lbfgs(X, yb, alpha, pen, scale, tol, max_iter, theta0, sw)
             if not info["converged"]:
                 warnings.warn(
                     f"lbfgs did not converge after {info['n_iter']} iterations "
@@ -519,6 +526,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.loss_curve_ = list(info["loss_curve"])
             self.grad_inf_ = info["grad_inf"]
             self.separable_ = None
+            # diverging iterates at alpha = 0: the MLE may not exist (as Newton checks)
+            if (alpha == 0.0 and info["max_eta"] > 30.0
+                    and X.shape[0] * (X.shape[1] + 1) <= 4_000_000):
+                self.separable_ = _separable(*_positive_rows(X, yb, sw))
+                if self.separable_:
+                    warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
             return self
         theta, info = newton_core(X, yb, alpha, pen, scale, tol=tol, max_iter=max_iter,
                                   theta0=theta0, separation_check=True,
@@ -541,6 +554,30 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.grad_inf_ = info["grad_inf"]
         self.separable_ = info["separable"]
         return self
+
+    @staticmethod
+    def _lbfgs(X, yb, alpha, pen, scale, tol, max_iter, theta0, sw):
+        """L-BFGS; at alpha = 0 constant columns are not identifiable: as Newton does, their
+        coefficients are set to 0 and reported (SeparationWarning)."""
+        const = np.zeros(0, dtype=np.intp)
+        if alpha == 0.0 and X.shape[0] > 0:
+            Xp, _ = _positive_rows(X, yb, sw)
+            ptp = sparse_ptp(Xp) if sp.issparse(Xp) else np.ptp(Xp, axis=0)
+            const = np.flatnonzero(ptp == 0)
+        if const.size == 0:
+            return lbfgs_core(X, yb, pen, scale, tol=tol, max_iter=max_iter, theta0=theta0,
+                              sw=sw)
+        active = np.setdiff1d(np.arange(X.shape[1]), const)
+        Xa = _as_csr(X[:, active]) if sp.issparse(X) else np.ascontiguousarray(X[:, active])
+        keep = np.concatenate([[0], 1 + active])
+        theta_a, info = lbfgs_core(Xa, yb, pen, None if scale is None else scale[active],
+                                   tol=tol, max_iter=max_iter,
+                                   theta0=None if theta0 is None else theta0[keep], sw=sw)
+        theta = np.zeros(X.shape[1] + 1)
+        theta[keep] = theta_a
+        info["constant_columns"] = const
+        warn_identifiability({"constant_columns": const})
+        return theta, info
 
     def _set_coef(self, theta):
         self.coef_ = theta[1:].reshape(1, -1).copy()

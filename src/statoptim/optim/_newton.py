@@ -639,6 +639,7 @@ def lbfgs_core(X, y, pen, scale, *, tol, max_iter, theta0=None, callback=None, m
                    options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": memory,
                             "maxfun": 2 * max_iter + 20})
     g_inf = float(np.abs(res.jac).max())
+    _, max_eta = _objective(X, y, res.x, pen, np.empty(n_coef), sw)
     # SciPy's status 2 (ABNORMAL line search), or status 0 by "relative reduction of F
     # <= 0" (ftol is 0), with a gradient this small means F can no longer decrease in
     # float64: the optimum to machine precision, not a failure. Status 1 (an iteration
@@ -648,4 +649,4 @@ def lbfgs_core(X, y, pen, scale, *, tol, max_iter, theta0=None, callback=None, m
     return _unscale(res.x, scale), {
         "n_iter": int(res.nit), "converged": converged, "separable": None,
         "constant_columns": np.zeros(0, dtype=np.intp), "loss_curve": curve,
-        "grad_inf": g_inf, "message": str(res.message)}
+        "grad_inf": g_inf, "message": str(res.message), "max_eta": max_eta}
