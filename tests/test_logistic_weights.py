@@ -130,6 +130,9 @@ def test_stochastic_minibatch_weighted_reaches_weighted_optimum():
 
 def test_unit_weights_are_the_unweighted_fit():
     X, y, _ = _problem()
+    # huge equal weights: their sum overflows float64, but the fit is scale-free
+    a = LogisticRegression().fit(X, y, sample_weight=np.full(len(y), 1e308))
+    np.testing.assert_array_equal(_theta(a), _theta(LogisticRegression().fit(X, y)))
     for solver in ("newton", "adam"):
         kw = {"solver": solver, "random_state": 0, "max_iter": 5, "stopping": None}
         with warnings.catch_warnings():
@@ -173,7 +176,7 @@ def test_class_weight_matches_sklearn_logistic_regression():
     ({"sample_weight": np.full(120, np.inf)}, "sample_weight"),
     ({"sample_weight": np.ones(7)}, "sample_weight"),
     ({"sample_weight": np.zeros(120)}, "sample_weight"),
-    ({"sample_weight": np.full(120, 1e308)}, "sample_weight"),
+    ({"sample_weight": np.r_[np.zeros(119), 1.0]}, "sample_weight.*both classes"),
 ])
 def test_bad_sample_weight(kwargs, match):
     X, y, _ = _problem()
@@ -194,6 +197,16 @@ def test_bad_class_weight(class_weight, match):
     X, y, _ = _problem()
     with pytest.raises(ValueError, match=match):
         LogisticRegression(class_weight=class_weight).fit(X, y)
+
+
+def test_weights_leaving_one_class_are_refused():
+    # found by the fuzz test: all weight on rows of one class left the intercept to
+    # diverge (Newton's ConvergenceWarning); duplicated rows would be a one-class y
+    X, y, _ = _problem()
+    w = np.where(y == 1, 1.0, 0.0)
+    for solver in ("newton", "lbfgs", "adam"):
+        with pytest.raises(ValueError, match="sample_weight.*both classes"):
+            LogisticRegression(solver).fit(X, y, sample_weight=w)
 
 
 def test_partial_fit_refuses_balanced_but_takes_a_dict():
@@ -219,3 +232,46 @@ def test_weights_with_string_labels_and_separation_on_positive_rows():
         LogisticRegression(alpha=0.0).fit(X, y, sample_weight=w)
     est = LogisticRegression(alpha=0.1, class_weight={"b": 2.0}).fit(X, y)
     assert list(est.classes_) == ["a", "b"]
+
+
+# ------------------------------------------------------------------------- fuzz
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+
+def _numpy_objective(X, y, theta, alpha):
+    eta = theta[0] + X @ theta[1:]
+    value = np.mean(np.logaddexp(0.0, eta) - y * eta) + 0.5 * alpha * theta[1:] @ theta[1:]
+    r = 1.0 / (1.0 + np.exp(-eta)) - y
+    return value, np.r_[r.mean(), X.T @ r / len(y) + alpha * theta[1:]]
+
+
+@given(w=arrays(np.float64, 12, elements=st.one_of(
+           st.integers(0, 3).map(float), st.sampled_from([-1.0, np.nan, np.inf]))),
+       scale=st.sampled_from([1.0, 1e-300, 1e300]), seed=st.integers(0, 2**16),
+       sparse=st.booleans())
+def test_fuzz_logistic_weights(w, scale, seed, sparse):
+    # integer weights (times a common scale, which changes nothing), or bad entries
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((12, 2)) * (rng.random((12, 2)) < 0.7)
+    y = np.r_[0.0, 1.0, (rng.random(10) < 0.5).astype(float)]
+    Xin = sp.csr_matrix(X) if sparse else X
+    try:
+        est = LogisticRegression(alpha=0.1, tol=1e-14).fit(Xin, y, sample_weight=w * scale)
+    except ValueError as exc:
+        assert "sample_weight" in str(exc)
+        assert not (np.all(np.isfinite(w)) and np.all(w >= 0)
+                    and len(np.unique(y[w > 0])) == 2)
+        return
+    k = w.astype(int)
+    Xd, yd = X[np.repeat(np.arange(12), k)], y[np.repeat(np.arange(12), k)]
+    theta = _theta(est)
+    # the fit is the duplicated rows' fit, and stationary for their objective (NumPy)
+    ref = LogisticRegression(alpha=0.1, tol=1e-14).fit(Xd, yd)
+    assert_allclose(theta, _theta(ref), rtol=1e-8, atol=1e-8)
+    _, g = _numpy_objective(Xd, yd, theta, 0.1)
+    assert np.abs(g).max() < 1e-6
+

@@ -481,13 +481,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             w = (np.ones(n) if w is None else w) * cw[yb.astype(np.intp)]
         if w is None:
             return None, float(n)
-        with np.errstate(over="ignore"):
-            total = float(np.sum(w))
-        if not (np.isfinite(total) and total > 0.0):
+        top = float(np.max(w))
+        if not (np.isfinite(top) and top > 0.0):
             raise ValueError(
-                "sample_weight times class_weight must have a finite positive sum, got "
-                f"{total!r}")
+                "sample_weight times class_weight must be finite with a positive entry, got "
+                f"a largest weight of {top!r}")
+        w = w / top  # the sum of huge weights could overflow; the fit is scale-free
+        total = float(np.sum(w))
+        if not partial and np.unique(yb[w > 0]).shape[0] < 2:
+            raise ValueError(
+                "sample_weight (times class_weight) must give positive weight to rows of both "
+                f"classes, got positive weights only for class "
+                f"{self.classes_[int(yb[w > 0][0])]!r}: the weighted data have one class")
         sw = w * (n / total)
+        with np.errstate(over="ignore"):
+            total *= top  # the sum of the weights (inf if it overflows; only summary reads it)
         if np.all(sw == 1.0):
             return None, total
         return np.ascontiguousarray(sw, dtype=np.float64), total
