@@ -235,9 +235,9 @@ def test_weights_with_string_labels_and_separation_on_positive_rows():
 
 
 # ------------------------------------------------------------------------- fuzz
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra.numpy import arrays  # noqa: E402
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 
 def _numpy_objective(X, y, theta, alpha):
