@@ -52,6 +52,7 @@ from statoptim.optim._stochastic import LogisticEpochRunner
 __all__ = ["LogisticRegression"]
 
 SOLVERS = ("auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax")
+MULTINOMIAL_SOLVERS = ("auto", "lbfgs")
 FULL_BATCH = ("auto", "newton", "lbfgs")
 
 #: solver="auto" uses Newton when n_features + 1 <= AUTO_NEWTON_MAX_COEF, L-BFGS
@@ -312,7 +313,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.multi_class = self.solver in MULTINOMIAL_SOLVERS
         tags.input_tags.sparse = True
         return tags
 
@@ -394,7 +395,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "Only binary classification is supported. The type of the target is "
                 f"{type_of_target(y, input_name='y')}: y must contain exactly two classes, "
-                f"got {labels.shape[0]} class(es)")
+                f"got {labels.shape[0]} class(es) (solver={self.solver!r}; solver='auto' or "
+                "'lbfgs' fits a multinomial model)")
         if classes is None:
             classes = labels
         else:
@@ -438,9 +440,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         warm_start = check_flag(self.warm_start, "warm_start")
         self._runner = None  # a refit never continues a previous minibatch state
         previous = None
-        if warm_start and hasattr(self, "coef_"):
+        if warm_start and hasattr(self, "coef_") and self.coef_.shape[0] == 1:
             previous = (np.concatenate([self.intercept_, self.coef_[0]]), self.classes_)
         X, y = self._validate_Xy(X, y, reset=True)
+        if self.solver in MULTINOMIAL_SOLVERS and np.unique(y).shape[0] > 2:
+            return self._fit_multinomial(X, y, sample_weight, alpha)
         self.classes_, yb = self._encode(y)
         sw, _ = self._row_weights(y, yb, sample_weight, partial=False)
         solver = self.solver_ = resolve_solver(self.solver, X.shape[1])
@@ -455,6 +459,32 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         _check_stochastic_scale(X, self.solver)
         self._new_runner(X, alpha, theta0)
         self._fit_epochs(X, yb, alpha, tol, max_iter, check=True, sw=sw)
+        return self
+
+    def _fit_multinomial(self, X, y, sample_weight, alpha):
+        """Softmax regression by L-BFGS for three or more classes (solver "auto"/"lbfgs")."""
+        from statoptim.optim._multinomial import multinomial_lbfgs
+
+        _check_targets(y)
+        self.classes_, yk = np.unique(y, return_inverse=True)
+        yk = yk.astype(np.intp)
+        sw, _ = self._row_weights(y, yk, sample_weight, partial=False)
+        self.solver_ = "lbfgs"
+        tol, max_iter = self._defaults("lbfgs")
+        theta, info = multinomial_lbfgs(X, yk, self.classes_.shape[0], alpha, tol=tol,
+                                        max_iter=max_iter, sw=sw)
+        if not info["converged"]:
+            warnings.warn(
+                f"lbfgs (multinomial) did not converge after {info['n_iter']} iterations "
+                f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g} > "
+                f"tol={tol:g}; SciPy says: {info['message']}", ConvergenceWarning,
+                stacklevel=3)
+        self.coef_ = theta[:, 1:].copy()
+        self.intercept_ = theta[:, 0].copy()
+        self.n_iter_ = self.t_ = info["n_iter"]
+        self.loss_curve_ = list(info["loss_curve"])
+        self.grad_inf_ = info["grad_inf"]
+        self.separable_ = None
         return self
 
     def _defaults(self, solver):
@@ -490,8 +520,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         total = float(np.sum(w))
         if not partial and np.unique(yb[w > 0]).shape[0] < 2:
             raise ValueError(
-                "sample_weight (times class_weight) must give positive weight to rows of both "
-                f"classes, got positive weights only for class "
+                "sample_weight (times class_weight) must give positive weight to rows of at "
+                "least two (both) classes, got positive weights only for class "
                 f"{self.classes_[int(yb[w > 0][0])]!r}: the weighted data have one class")
         sw = w * (n / total)
         with np.errstate(over="ignore"):
@@ -741,6 +771,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         from statoptim.optim._inference import logistic_summary
 
         check_is_fitted(self)
+        if self.coef_.shape[0] != 1:
+            raise ValueError("summary() is for binary fits; this one is multinomial "
+                             f"({self.classes_.shape[0]} classes)")
         level = check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
         alpha = check_real(self.alpha, "alpha", low=0.0)
         X, y = self._validate_Xy(X, y, reset=False)
@@ -754,29 +787,42 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- predict
     def decision_function(self, X):
-        """eta = intercept + X @ coef, shape (n_samples,)."""
+        """eta = intercept + X @ coef, shape (n_samples,); for a multinomial fit the
+        linear predictor of every class, shape (n_samples, n_classes)."""
         check_is_fitted(self)
         X = check_sparse_structure(X, "X")
         with np.errstate(invalid="ignore", over="ignore"):
             X = validate_named(self, X, reset=False, dtype=[np.float64, np.float32],
                                accept_sparse=("csr", "csc"))
+        if self.coef_.shape[0] > 1:
+            return np.asarray(X @ self.coef_.T, dtype=np.float64) + self.intercept_
         return np.asarray(X @ self.coef_[0], dtype=np.float64) + self.intercept_[0]
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, 2), columns in ``classes_`` order."""
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_``
+        order (softmax for a multinomial fit: rows sum to 1)."""
         eta = self.decision_function(X)
+        if eta.ndim == 2:
+            from statoptim.optim._multinomial import softmax
+
+            return softmax(eta)
         p = 0.5 * (1.0 + np.tanh(0.5 * eta))
         return np.column_stack([1.0 - p, p])
 
     def predict_log_proba(self, X):
         """log of :meth:`predict_proba`, computed without log(0)."""
         eta = self.decision_function(X)
+        if eta.ndim == 2:
+            top = eta.max(axis=1, keepdims=True)
+            return eta - top - np.log(np.exp(eta - top).sum(axis=1, keepdims=True))
         return np.column_stack([-np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)])
 
     def predict(self, X):
         """The class of larger probability (``classes_[1]`` when eta > 0)."""
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(int)]
+        eta = self.decision_function(X)
+        if eta.ndim == 2:
+            return self.classes_[np.argmax(eta, axis=1)]
+        return self.classes_[(eta > 0).astype(int)]
 
 
 def class_weights(class_weight, classes, y, sample_weight=None, *, partial=False):
