@@ -520,8 +520,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         total = float(np.sum(w))
         if not partial and np.unique(yb[w > 0]).shape[0] < 2:
             raise ValueError(
-                "sample_weight (times class_weight) must give positive weight to rows of at "
-                "least two (both) classes, got positive weights only for class "
+                "sample_weight (times class_weight) must give positive weight to rows of both "
+                "classes (of two classes at least), got positive weights only for class "
                 f"{self.classes_[int(yb[w > 0][0])]!r}: the weighted data have one class")
         sw = w * (n / total)
         with np.errstate(over="ignore"):
