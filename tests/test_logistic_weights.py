@@ -275,3 +275,14 @@ def test_fuzz_logistic_weights(w, scale, seed, sparse):
     _, g = _numpy_objective(Xd, yd, theta, 0.1)
     assert np.abs(g).max() < 1e-6
 
+
+
+def test_subsampled_hessian_with_weights_reaches_the_same_fit():
+    X, y, w = _problem(400, 3, seed=7)
+    ref = LogisticRegression("newton", alpha=1e-2, tol=1e-14).fit(X, y, sample_weight=w)
+    sub = LogisticRegression("newton", alpha=1e-2, tol=1e-14, hessian_subsample=50,
+                             random_state=0).fit(X, y, sample_weight=w)
+    # Newton's stopping rule (half the squared decrement <= tol * F) certifies ~1e-7 here
+    assert_allclose(_theta(sub), _theta(ref), rtol=1e-6, atol=1e-6)
+    plain = LogisticRegression("newton", alpha=1e-2, tol=1e-14).fit(X, y)
+    assert np.abs(_theta(plain) - _theta(ref)).max() > 1e-2
