@@ -6,20 +6,24 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from reference_optim import RefOptimizer, ref_epochs, ref_objective, ref_torch_heavy_ball
 from scipy.optimize import minimize as scipy_minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from statoptim.optim._sgd_fast import apply_update
 
-from reference_optim import RefOptimizer, ref_epochs, ref_objective, ref_torch_heavy_ball
 from statoptim import LogisticRegression
 from statoptim import optim as so
 from statoptim.datasets import (
-    load_digits_0v6, load_mnist, make_logistic, mnist_binary, read_idx,
+    load_digits_0v6,
+    load_mnist,
+    make_logistic,
+    mnist_binary,
+    read_idx,
 )
 from statoptim.optim import SeparationWarning, check_separation, logistic_objective
 from statoptim.optim._common import method_hyper
 from statoptim.optim._newton import logistic_hessian, newton_logistic
-from statoptim.optim._sgd_fast import apply_update
 
 
 def _problem(n=1000, p=19, seed=0):
@@ -516,9 +520,15 @@ def test_separation_talk_design_480_vs_1000_rows():
     X, y, _ = make_logistic(1000, 99, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        est = LogisticRegression(alpha=0.0).fit(X, y)
+        est = LogisticRegression("newton", alpha=0.0).fit(X, y)  # issue 16: the default
+        # is now "auto", which is L-BFGS at p = 99
     assert est.separable_ is False or est.separable_ is None
     assert est.n_iter_ <= 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auto = LogisticRegression(alpha=0.0, tol=1e-10).fit(X, y)
+    assert auto.solver_ == "lbfgs"
+    np.testing.assert_allclose(auto.coef_, est.coef_, rtol=1e-5, atol=1e-6)
 
 
 def test_separation_digits_zero_columns():
@@ -596,7 +606,7 @@ def test_bad_data():
     y3 = y.copy()
     y3[:5] = 2
     with pytest.raises(ValueError, match="exactly two classes"):
-        LogisticRegression().fit(X, y3)
+        LogisticRegression("newton").fit(X, y3)  # issue 16: "auto" fits a multinomial
     Xn = X.copy()
     Xn[3, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):

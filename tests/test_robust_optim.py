@@ -461,8 +461,11 @@ def test_estimator_errors_name_the_argument():
     _raises_naming(lambda: LogisticRegression().fit(X[:0], y[:0]), "X")
     _raises_naming(lambda: LogisticRegression().fit(X, y[:-1]), "X", "y")
     _raises_naming(lambda: LogisticRegression().fit(X, np.linspace(0, 1, 40)), "y")
-    with pytest.raises(TypeError, match="X"):
-        LogisticRegression().fit(sp.csr_matrix(X), y)
+    # issue 16: sparse X is supported now; a sparse X with NaN data is a clear error
+    Xs = sp.csr_matrix(X)
+    Xs.data[3] = np.nan
+    with pytest.raises(ValueError, match="X"):
+        LogisticRegression().fit(Xs, y)
 
 
 # ================================================== regression: magnitudes

@@ -71,6 +71,22 @@ def column_absmax(X):
     return top, bool(nan)
 
 
+def sparse_column_absmax(X):
+    """max_i |x_ij| per column of a CSR/CSC matrix (0 for columns without stored
+    entries), from its stored entries: O(nnz), no dense temporary."""
+    top = np.zeros(X.shape[1])
+    if X.nnz:
+        cols = X.indices if X.format == "csr" else np.repeat(
+            np.arange(X.shape[1]), np.diff(X.indptr))
+        np.maximum.at(top, cols[:X.indptr[-1]], np.abs(X.data[:X.indptr[-1]]))
+    return top
+
+
+def sparse_ptp(X):
+    """max - min per column of a sparse matrix, implicit zeros included."""
+    return (X.max(axis=0).toarray().ravel() - X.min(axis=0).toarray().ravel())
+
+
 def check_matrix(X, name="X", *, min_rows=1, min_cols=0):
     """Validate a dense 2-D array of finite real numbers.
 
@@ -129,7 +145,8 @@ def column_scales(X, top=None):
     if X.size == 0:
         return None
     if top is None:
-        top = column_absmax(np.ascontiguousarray(X))[0]
+        top = (sparse_column_absmax(X) if sp.issparse(X)
+               else column_absmax(np.ascontiguousarray(X))[0])
     bad = (top > 2.0 ** SAFE_EXPONENT) | ((top > 0) & (top < 2.0 ** -SAFE_EXPONENT))
     if not bad.any():
         return None

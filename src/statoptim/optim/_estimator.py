@@ -5,8 +5,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
@@ -18,6 +20,8 @@ from statoptim._validation import (
     check_positive_int,
     check_random_state,
     check_real,
+    check_sample_weight,
+    check_sparse_structure,
     validate_named,
 )
 from statoptim.optim._common import (
@@ -29,11 +33,14 @@ from statoptim.optim._common import (
     check_shuffle,
     column_scales,
     method_hyper,
+    sparse_column_absmax,
+    sparse_ptp,
 )
 from statoptim.optim._newton import (
     SEPARATION_MESSAGE,
     SeparationWarning,
     _objective,
+    _positive_rows,
     _separable,
     lbfgs_core,
     newton_core,
@@ -44,8 +51,16 @@ from statoptim.optim._stochastic import LogisticEpochRunner
 
 __all__ = ["LogisticRegression"]
 
-SOLVERS = ("newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax")
-FULL_BATCH = ("newton", "lbfgs")
+SOLVERS = ("auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax")
+MULTINOMIAL_SOLVERS = ("auto", "lbfgs")
+FULL_BATCH = ("auto", "newton", "lbfgs")
+
+#: solver="auto" uses Newton when n_features + 1 <= AUTO_NEWTON_MAX_COEF, L-BFGS
+#: otherwise. Newton's iteration costs ~n p^2 (BLAS-3) against ~4 n p (BLAS-2) for an
+#: L-BFGS evaluation, with ~5-8 against ~10-30 iterations (100 on MNIST 0 vs 6): the
+#: crossover measured on the talk's design (n = 10^3 and 10^5) lies at p ~ 20-25, and
+#: L-BFGS is 2-5x faster at p = 99, 10^6 x 100 and MNIST (BENCHMARKS.md, issue 16).
+AUTO_NEWTON_MAX_COEF = 25
 STOPPINGS = ("grad", "loss", None)
 
 
@@ -61,17 +76,39 @@ def _is_stochastic(est):
     return est.solver not in FULL_BATCH
 
 
+def resolve_solver(solver, n_features):
+    """The solver that ``solver="auto"`` stands for on n_features columns."""
+    if solver != "auto":
+        return solver
+    return "newton" if n_features + 1 <= AUTO_NEWTON_MAX_COEF else "lbfgs"
+
+
+def _as_csr(X):
+    """A checked sparse X as CSR (CSC converted once) with canonical entries and index
+    arrays of one dtype (int32 or intp), as the compiled CSR kernels read them."""
+    X = X.tocsr() if X.format != "csr" else X
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    if X.indices.dtype != X.indptr.dtype or X.indices.dtype not in (np.int32, np.intp):
+        X = sp.csr_matrix((X.data, X.indices.astype(np.intp), X.indptr.astype(np.intp)),
+                          shape=X.shape)
+    return X
+
+
 def _check_stochastic_scale(X, solver):
     """The minibatch solvers need columns of ordinary magnitude: their step sizes and the
     gradient tolerance are in the units of X, so a column with max |x| outside
     [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] would overflow the iterates or never move its
     coefficient (a silently wrong answer at alpha=0). Newton and L-BFGS rescale such
     columns exactly instead."""
-    scale = column_scales(X)
+    tops = sparse_column_absmax(X) if sp.issparse(X) else None
+    scale = column_scales(X, tops)
     if scale is None:
         return
     j = int(np.flatnonzero(scale != 1.0)[0])
-    top = max(float(np.max(X[:, j])), -float(np.min(X[:, j])))
+    top = float(tops[j]) if tops is not None else max(float(np.max(X[:, j])),
+                                                        -float(np.min(X[:, j])))
     raise ValueError(
         f"X has a column of extreme magnitude (column {j}: max |x| = {top:.3g}, outside "
         f"[2**-{SAFE_EXPONENT}, 2**{SAFE_EXPONENT}]): solver={solver!r} is not "
@@ -90,8 +127,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    solver : {"newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax"}, \
-            default="newton"
+    solver : {"auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", \
+            "adamax"}, default="auto"
+        "auto": "newton" when n_features + 1 <= 25, "lbfgs" otherwise; the choice is
+        stored in ``solver_``. A Newton iteration costs ~n p^2 (the Hessian) and an
+        L-BFGS one ~4 n p (one pass for F and its gradient), with ~5-8 Newton against
+        ~10-100 L-BFGS iterations: measured on the talk's design, Newton is faster
+        up to p ~ 20 and L-BFGS 2-5x faster at p = 99, on 10^6 x 100 and on MNIST
+        0 vs 6 (BENCHMARKS.md). Both give the same minimiser; at alpha = 0 both
+        check separation.
         "newton": damped Newton-Raphson with a Cholesky solve and a backtracking line
         search (full batch). "lbfgs": SciPy's L-BFGS on the compiled one-pass
         objective (for large n_features, where a p x p Cholesky per step is too
@@ -181,9 +225,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         optimiser state (moments, t) is not kept; use ``partial_fit`` for that.
     random_state : None, int or numpy Generator, default=None
         Seeds the permutations; a Generator is used as given, not reseeded.
+    class_weight : None, "balanced" or dict, default=None
+        Row weights by class, as in scikit-learn: a dict ``{class label: weight}``
+        (classes not named get 1), or "balanced": ``n_samples / (2 * count_c)``
+        with the (sample-weighted) class counts, i.e.
+        ``sklearn.utils.class_weight.compute_class_weight``. Multiplies
+        ``sample_weight``. "balanced" is refused by ``partial_fit`` (one batch's
+        counts are not the data's); pass the dict it computes instead.
 
     Attributes
     ----------
+    solver_ : str
+        The solver used ("auto" resolved).
     coef_ : ndarray of shape (1, n_features)
     intercept_ : ndarray of shape (1,)
     classes_ : ndarray of shape (2,)
@@ -202,6 +255,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
+    **Weights.** With row weights w_i (``sample_weight`` times the class weight)
+    the loss is the weighted mean ``sum_i w_i l_i / sum_i w_i``, so an integer
+    weight k is exactly k copies of the row (Newton and L-BFGS give the same
+    coefficients to rounding) and a weight of 0 drops the row. The minibatch
+    solvers use ``sum_{i in B} w_i g_i / (|B| mean(w))`` plus the ridge, an unbiased
+    estimate of the weighted gradient (exact for a full batch), so they converge
+    to the same minimiser, but their iterates are not those of the duplicated data.
+    In ``partial_fit`` the weights are normalised over the given batch.
+
+    **Sparse X.** CSR input (CSC is converted once; other formats as scikit-learn
+    converts them) is never densified: the objective, the gradient and the
+    minibatch epochs read the stored entries only (compiled kernels), and Newton's
+    Hessian is accumulated from them in O(sum_i nnz_i^2) (a dense (p+1)^2 array,
+    so use "lbfgs" or "auto" for many columns).
+
     Columns of X whose largest |x| lies outside [2**-100, 2**100] are handled
     exactly by Newton and L-BFGS: they solve the same problem on the columns divided
     by powers of two (ridge alpha / s_j^2 on the rescaled coefficients) and return the
@@ -228,12 +296,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     (2, 2)
     """
 
-    def __init__(self, solver="newton", *, alpha=1e-4, learning_rate=None, batch_size=None,
+    def __init__(self, solver="auto", *, alpha=1e-4, learning_rate=None, batch_size=None,
                  schedule="constant", momentum=0.9, nesterov=False, rho=0.9, beta1=0.9,
                  beta2=0.999, eps=1e-8, eps_inside=False, adam_form="algorithm1",
                  amsgrad=False, average=False, shuffle=True, stopping="grad", tol=None,
                  n_iter_no_change=5, check_every=1, hessian_subsample=None, max_iter=None,
-                 warm_start=False, random_state=None):
+                 warm_start=False, random_state=None, class_weight=None):
         self.solver = solver
         self.alpha = alpha
         self.learning_rate = learning_rate
@@ -258,23 +326,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.max_iter = max_iter
         self.random_state = random_state
+        self.class_weight = class_weight
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.multi_class = self.solver in MULTINOMIAL_SOLVERS
+        tags.input_tags.sparse = True
         return tags
 
     # ------------------------------------------------------------------ checks
     def _validate_params(self):
         check_choice(self.solver, "solver", SOLVERS)
         alpha = check_real(self.alpha, "alpha", low=0.0)
-        tol = self.tol
-        if tol is None:
-            tol = {"newton": 1e-10, "lbfgs": 1e-8}.get(self.solver, 1e-4)
-        tol = check_real(tol, "tol", low=0.0)
-        default_iter = 1000 if self.solver == "lbfgs" else 100
-        max_iter = default_iter if self.max_iter is None else check_positive_int(
-            self.max_iter, "max_iter")
+        tol, max_iter = self._defaults(self.solver)
         if self.hessian_subsample is not None:
             check_positive_int(self.hessian_subsample, "hessian_subsample", minimum=2)
         self._check_other_params()
@@ -300,6 +364,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         check_positive_int(self.n_iter_no_change, "n_iter_no_change")
         check_positive_int(self.check_every, "check_every")
         check_random_state(self.random_state)
+        if self.class_weight is not None and not (
+                isinstance(self.class_weight, dict) or (isinstance(self.class_weight, str)
+                                                        and self.class_weight == "balanced")):
+            raise ValueError("class_weight must be None, 'balanced' or a dict {class label: "
+                             f"weight}}, got {_describe(self.class_weight)}")
 
     def _validate_stochastic(self, n_samples):
         lr = self.learning_rate
@@ -322,10 +391,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return lr, batch_size, schedule, hyper
 
     def _validate_Xy(self, X, y, reset):
+        X = check_sparse_structure(X, "X")  # before scikit-learn reads the index arrays
         with np.errstate(invalid="ignore", over="ignore"):  # scikit-learn's finiteness
             # check sums X: +inf and -inf would warn before its clear error
             X, y = validate_named(self, X, y, dtype=[np.float64, np.float32], order="C",
-                                  reset=reset)
+                                  accept_sparse=("csr", "csc"), reset=reset)
+        if sp.issparse(X):
+            X = _as_csr(X)
         return X, y
 
     def _encode(self, y, classes=None):
@@ -340,7 +412,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 "Only binary classification is supported. The type of the target is "
                 f"{type_of_target(y, input_name='y')}: y must contain exactly two classes, "
-                f"got {labels.shape[0]} class(es)")
+                f"got {labels.shape[0]} class(es) (solver={self.solver!r}; solver='auto' or "
+                "'lbfgs' fits a multinomial model)")
         if classes is None:
             classes = labels
         else:
@@ -362,16 +435,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return classes, (y == classes[1]).astype(np.float64)
 
     # --------------------------------------------------------------------- fit
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Fit the model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            float64, or float32 for the stochastic solvers (stored and read as
-            float32, accumulated in float64).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            float64, or float32 (read as float32, accumulated in float64). CSR or
+            CSC matrices are never densified.
         y : array-like of shape (n_samples,)
             Exactly two classes; the second of ``np.unique(y)`` is the positive one.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Finite non-negative row weights with a positive sum (see Notes); None
+            means unit weights.
 
         Returns
         -------
@@ -381,20 +457,95 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         warm_start = check_flag(self.warm_start, "warm_start")
         self._runner = None  # a refit never continues a previous minibatch state
         previous = None
-        if warm_start and hasattr(self, "coef_"):
+        if warm_start and hasattr(self, "coef_") and self.coef_.shape[0] == 1:
             previous = (np.concatenate([self.intercept_, self.coef_[0]]), self.classes_)
         X, y = self._validate_Xy(X, y, reset=True)
+        if self.solver in MULTINOMIAL_SOLVERS and np.unique(y).shape[0] > 2:
+            return self._fit_multinomial(X, y, sample_weight, alpha)
         self.classes_, yb = self._encode(y)
+        sw, _ = self._row_weights(y, yb, sample_weight, partial=False)
+        solver = self.solver_ = resolve_solver(self.solver, X.shape[1])
+        if self.solver == "auto":
+            tol, max_iter = self._defaults(solver)
         theta0 = None
         if previous is not None and previous[0].shape[0] == X.shape[1] + 1 and np.array_equal(
                 previous[1], self.classes_):
             theta0 = previous[0]
-        if self.solver in FULL_BATCH:
-            return self._fit_newton(X, yb, alpha, tol, max_iter, theta0)
+        if solver in FULL_BATCH:
+            return self._fit_newton(X, yb, alpha, tol, max_iter, theta0, sw)
         _check_stochastic_scale(X, self.solver)
         self._new_runner(X, alpha, theta0)
-        self._fit_epochs(X, yb, alpha, tol, max_iter, check=True)
+        self._fit_epochs(X, yb, alpha, tol, max_iter, check=True, sw=sw)
         return self
+
+    def _fit_multinomial(self, X, y, sample_weight, alpha):
+        """Softmax regression by L-BFGS for three or more classes (solver "auto"/"lbfgs")."""
+        from statoptim.optim._multinomial import multinomial_lbfgs
+
+        _check_targets(y)
+        self.classes_, yk = np.unique(y, return_inverse=True)
+        yk = yk.astype(np.intp)
+        sw, _ = self._row_weights(y, yk, sample_weight, partial=False)
+        self.solver_ = "lbfgs"
+        tol, max_iter = self._defaults("lbfgs")
+        theta, info = multinomial_lbfgs(X, yk, self.classes_.shape[0], alpha, tol=tol,
+                                        max_iter=max_iter, sw=sw)
+        if not info["converged"]:
+            warnings.warn(
+                f"lbfgs (multinomial) did not converge after {info['n_iter']} iterations "
+                f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g} > "
+                f"tol={tol:g}; SciPy says: {info['message']}", ConvergenceWarning,
+                stacklevel=3)
+        self.coef_ = theta[:, 1:].copy()
+        self.intercept_ = theta[:, 0].copy()
+        self.n_iter_ = self.t_ = info["n_iter"]
+        self.loss_curve_ = list(info["loss_curve"])
+        self.grad_inf_ = info["grad_inf"]
+        self.separable_ = None
+        return self
+
+    def _defaults(self, solver):
+        """tol and max_iter for the given (resolved) solver."""
+        tol = self.tol
+        if tol is None:
+            tol = {"newton": 1e-10, "lbfgs": 1e-8}.get(solver, 1e-4)
+        tol = check_real(tol, "tol", low=0.0)
+        default_iter = 1000 if solver == "lbfgs" else 100
+        max_iter = default_iter if self.max_iter is None else check_positive_int(
+            self.max_iter, "max_iter")
+        return tol, max_iter
+
+    def _row_weights(self, y, yb, sample_weight, partial):
+        """Row weights w_i = sample_weight_i * class_weight[y_i], normalised to mean 1
+        over the rows (the kernels' ``sw``; None when every weight is equal), and their
+        sum before normalisation."""
+        n = yb.shape[0]
+        w = None
+        if sample_weight is not None:
+            w = check_sample_weight(sample_weight, n, "sample_weight")
+        if self.class_weight is not None:
+            cw = class_weights(self.class_weight, self.classes_, y, w, partial=partial)
+            w = (np.ones(n) if w is None else w) * cw[yb.astype(np.intp)]
+        if w is None:
+            return None, float(n)
+        top = float(np.max(w))
+        if not (np.isfinite(top) and top > 0.0):
+            raise ValueError(
+                "sample_weight times class_weight must be finite with a positive entry, got "
+                f"a largest weight of {top!r}")
+        w = w / top  # the sum of huge weights could overflow; the fit is scale-free
+        total = float(np.sum(w))
+        if not partial and np.unique(yb[w > 0]).shape[0] < 2:
+            raise ValueError(
+                "sample_weight (times class_weight) must give positive weight to rows of both "
+                "classes (of two classes at least), got positive weights only for class "
+                f"{self.classes_[int(yb[w > 0][0])]!r}: the weighted data have one class")
+        sw = w * (n / total)
+        with np.errstate(over="ignore"):
+            total *= top  # the sum of the weights (inf if it overflows; only summary reads it)
+        if np.all(sw == 1.0):
+            return None, total
+        return np.ascontiguousarray(sw, dtype=np.float64), total
 
     def _runner_key(self):
         """What a minibatch state belongs to: partial_fit starts a new state (moments,
@@ -415,11 +566,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.loss_curve_ = []
         self.n_iter_ = 0
 
-    def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None):
+    def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None, sw=None):
         X, pen, scale = rescaled_problem(X, alpha)
-        if self.solver == "lbfgs":
-            theta, info = lbfgs_core(X, yb, pen, scale, tol=tol, max_iter=max_iter,
-                                     theta0=theta0)
+        if self.solver_ == "lbfgs":
+            theta, info = self._lbfgs(X, yb, alpha, pen, scale, tol, max_iter, theta0, sw)
             if not info["converged"]:
                 warnings.warn(
                     f"lbfgs did not converge after {info['n_iter']} iterations "
@@ -431,11 +581,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.loss_curve_ = list(info["loss_curve"])
             self.grad_inf_ = info["grad_inf"]
             self.separable_ = None
+            # diverging iterates at alpha = 0: the MLE may not exist (as Newton checks)
+            if (alpha == 0.0 and info["max_eta"] > 30.0
+                    and X.shape[0] * (X.shape[1] + 1) <= 4_000_000):
+                self.separable_ = _separable(*_positive_rows(X, yb, sw))
+                if self.separable_:
+                    warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
             return self
         theta, info = newton_core(X, yb, alpha, pen, scale, tol=tol, max_iter=max_iter,
                                   theta0=theta0, separation_check=True,
                                   hessian_subsample=self.hessian_subsample,
-                                  rng=check_random_state(self.random_state), callback=None)
+                                  rng=check_random_state(self.random_state), callback=None,
+                                  sw=sw)
         warn_identifiability(info)
         if not info["converged"] and not info["separable"]:
             curve = info["loss_curve"]
@@ -453,11 +610,35 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.separable_ = info["separable"]
         return self
 
+    @staticmethod
+    def _lbfgs(X, yb, alpha, pen, scale, tol, max_iter, theta0, sw):
+        """L-BFGS; at alpha = 0 constant columns are not identifiable: as Newton does, their
+        coefficients are set to 0 and reported (SeparationWarning)."""
+        const = np.zeros(0, dtype=np.intp)
+        if alpha == 0.0 and X.shape[0] > 0:
+            Xp, _ = _positive_rows(X, yb, sw)
+            ptp = sparse_ptp(Xp) if sp.issparse(Xp) else np.ptp(Xp, axis=0)
+            const = np.flatnonzero(ptp == 0)
+        if const.size == 0:
+            return lbfgs_core(X, yb, pen, scale, tol=tol, max_iter=max_iter, theta0=theta0,
+                              sw=sw)
+        active = np.setdiff1d(np.arange(X.shape[1]), const)
+        Xa = _as_csr(X[:, active]) if sp.issparse(X) else np.ascontiguousarray(X[:, active])
+        keep = np.concatenate([[0], 1 + active])
+        theta_a, info = lbfgs_core(Xa, yb, pen, None if scale is None else scale[active],
+                                   tol=tol, max_iter=max_iter,
+                                   theta0=None if theta0 is None else theta0[keep], sw=sw)
+        theta = np.zeros(X.shape[1] + 1)
+        theta[keep] = theta_a
+        info["constant_columns"] = const
+        warn_identifiability({"constant_columns": const})
+        return theta, info
+
     def _set_coef(self, theta):
         self.coef_ = theta[1:].reshape(1, -1).copy()
         self.intercept_ = theta[:1].copy()
 
-    def _fit_epochs(self, X, yb, alpha, tol, max_iter, check):
+    def _fit_epochs(self, X, yb, alpha, tol, max_iter, check, sw=None):
         runner = self._runner
         grad = np.empty(X.shape[1] + 1)
         best = np.inf
@@ -466,7 +647,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         converged = False
         F = np.nan
         for epoch in range(1, max_iter + 1):
-            runner.run_epoch(X, yb)
+            runner.run_epoch(X, yb, sw)
             self.n_iter_ += 1
             last = epoch == max_iter
             if not (epoch % self.check_every == 0 or last):
@@ -474,7 +655,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             theta = runner.coef()
             F_prev = F
             if np.all(np.isfinite(theta)):
-                F, max_eta = _objective(X, yb, theta, alpha, grad)
+                F, max_eta = _objective(X, yb, theta, alpha, grad, sw)
             if not (np.all(np.isfinite(theta)) and np.isfinite(F)
                     and np.all(np.isfinite(grad))):
                 raise ValueError(
@@ -503,7 +684,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.grad_inf_ = float(np.abs(grad).max())
         self.separable_ = None
         if alpha == 0.0 and max_eta > 30.0 and X.shape[0] * (X.shape[1] + 1) <= 4_000_000:
-            self.separable_ = _separable(X, yb)
+            self.separable_ = _separable(*_positive_rows(X, yb, sw))
             if self.separable_:
                 warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
         if check and self.stopping is not None and not converged:
@@ -518,7 +699,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 ConvergenceWarning, stacklevel=3)
 
     @available_if(_is_stochastic)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of minibatch updates over the given rows, keeping t and all state.
 
         Not per-sample SGD: the rows are split into minibatches of ``batch_size``.
@@ -529,6 +710,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         (other parameters changed by ``set_params`` apply from this call on); after a
         ``fit`` by Newton or L-BFGS, or a change of solver or ``average``, a new state
         starts from the fitted coefficients. ``fit`` always starts a new state.
+        ``sample_weight`` (and a dict ``class_weight``) weight the rows of this call,
+        normalised to mean 1 over them.
 
         Returns
         -------
@@ -538,8 +721,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         fitted = hasattr(self, "coef_") and hasattr(self, "classes_")
         X, y = self._validate_Xy(X, y, reset=not fitted)
         _check_stochastic_scale(X, self.solver)
+        self.solver_ = self.solver
         if not fitted:
             self.classes_, yb = self._encode(y, classes)
+            sw, _ = self._row_weights(y, yb, sample_weight, partial=True)
             self._new_runner(X, alpha)
         else:
             if classes is not None and not np.array_equal(
@@ -547,6 +732,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"classes must match the fitted {self.classes_.tolist()!r}"
                                  f", got {_describe(classes)}")
             _, yb = self._encode(y, self.classes_)
+            sw, _ = self._row_weights(y, yb, sample_weight, partial=True)
             runner = getattr(self, "_runner", None)
             if runner is None or runner.key != self._runner_key():
                 # fitted by another solver, or the solver / averaging changed since: a new
@@ -557,29 +743,144 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 runner.update_params(hyper, learning_rate=lr, schedule=schedule, alpha=alpha,
                                      batch_size=batch_size, avg_decay=hyper[4],
                                      shuffle=self.shuffle)
-        self._fit_epochs(X, yb, alpha, tol, 1, check=False)
+        self._fit_epochs(X, yb, alpha, tol, 1, check=False, sw=sw)
         return self
+
+    # --------------------------------------------------------------- inference
+    def summary(self, X, y, sample_weight=None, *, level=0.95):
+        """Standard errors, z tests and Wald intervals of the fitted coefficients.
+
+        At ``alpha=0`` the covariance is the inverse of the observed information
+        ``I = sum_i w_i pi_i (1 - pi_i) x~_i x~_i^T`` at the fit (for the logit link
+        the observed and expected information are equal), as statsmodels' ``Logit``
+        reports it. For a ridge fit (``alpha > 0``) it is the sandwich
+        ``(I + P)^{-1} I (I + P)^{-1}``, P the penalty's Hessian, and the result says
+        so: the ridge shrinks the coefficients, so those intervals are not calibrated.
+        Weights (``sample_weight`` times the class weights) count as frequency
+        weights: an integer weight k is k copies of the row, as in ``fit``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data given to ``fit`` (the estimator does not keep them).
+        y : array-like of shape (n_samples,)
+            The labels given to ``fit``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            The weights given to ``fit``.
+        level : float, default=0.95
+            Confidence level of the intervals, in (0, 1).
+
+        Returns
+        -------
+        summary : LogisticSummary
+            Arrays ``coef``, ``bse``, ``zvalues``, ``pvalues``, ``conf_int``, ``cov``;
+            ``print(summary)`` shows the table and ``summary.to_frame()`` gives it
+            as a pandas DataFrame.
+
+        Raises
+        ------
+        ValueError
+            Under separation at ``alpha=0`` (no MLE: the reason is given), when the
+            information is singular (collinear or constant columns at alpha=0), or
+            when the coefficients are not a stationary point of the objective on
+            the given data (other data than ``fit``'s, or an unconverged fit).
+        """
+        from statoptim.optim._inference import logistic_summary
+
+        check_is_fitted(self)
+        if self.coef_.shape[0] != 1:
+            raise ValueError("summary() is for binary fits; this one is multinomial "
+                             f"({self.classes_.shape[0]} classes)")
+        level = check_real(level, "level", low=0.0, high=1.0, low_open=True, high_open=True)
+        alpha = check_real(self.alpha, "alpha", low=0.0)
+        X, y = self._validate_Xy(X, y, reset=False)
+        _, yb = self._encode(y, self.classes_)
+        sw, total = self._row_weights(y, yb, sample_weight, partial=False)
+        theta = np.concatenate([self.intercept_, self.coef_[0]])
+        names = ["intercept"] + [str(c) for c in getattr(
+            self, "feature_names_in_", [f"x{j}" for j in range(X.shape[1])])]
+        return logistic_summary(X, yb, sw, total, theta, alpha, level=level,
+                                names=names, separable=getattr(self, "separable_", None))
 
     # ----------------------------------------------------------------- predict
     def decision_function(self, X):
-        """eta = intercept + X @ coef, shape (n_samples,)."""
+        """eta = intercept + X @ coef, shape (n_samples,); for a multinomial fit the
+        linear predictor of every class, shape (n_samples, n_classes)."""
         check_is_fitted(self)
+        X = check_sparse_structure(X, "X")
         with np.errstate(invalid="ignore", over="ignore"):
-            X = validate_named(self, X, reset=False, dtype=[np.float64, np.float32])
+            X = validate_named(self, X, reset=False, dtype=[np.float64, np.float32],
+                               accept_sparse=("csr", "csc"))
+        if self.coef_.shape[0] > 1:
+            return np.asarray(X @ self.coef_.T, dtype=np.float64) + self.intercept_
         return np.asarray(X @ self.coef_[0], dtype=np.float64) + self.intercept_[0]
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, 2), columns in ``classes_`` order."""
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_``
+        order (softmax for a multinomial fit: rows sum to 1)."""
         eta = self.decision_function(X)
+        if eta.ndim == 2:
+            from statoptim.optim._multinomial import softmax
+
+            return softmax(eta)
         p = 0.5 * (1.0 + np.tanh(0.5 * eta))
         return np.column_stack([1.0 - p, p])
 
     def predict_log_proba(self, X):
         """log of :meth:`predict_proba`, computed without log(0)."""
         eta = self.decision_function(X)
+        if eta.ndim == 2:
+            top = eta.max(axis=1, keepdims=True)
+            return eta - top - np.log(np.exp(eta - top).sum(axis=1, keepdims=True))
         return np.column_stack([-np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)])
 
     def predict(self, X):
         """The class of larger probability (``classes_[1]`` when eta > 0)."""
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(int)]
+        eta = self.decision_function(X)
+        if eta.ndim == 2:
+            return self.classes_[np.argmax(eta, axis=1)]
+        return self.classes_[(eta > 0).astype(int)]
+
+
+def class_weights(class_weight, classes, y, sample_weight=None, *, partial=False):
+    """The weight of each class of ``classes`` (in that order) for ``class_weight``.
+
+    ``class_weight`` is a dict {label: weight} (unnamed classes get 1) or "balanced"
+    (scikit-learn's ``compute_class_weight``, with the sample-weighted class counts).
+    A label that is not a class, or a negative or non-finite weight, is a ValueError
+    naming class_weight; "balanced" is refused when ``partial`` (partial_fit).
+    """
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError("class_weight must be None, 'balanced' or a dict {class label: "
+                             f"weight}}, got {class_weight!r}")
+        if partial:
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one batch's class "
+                "counts are not those of the data. Pass the dict of "
+                "sklearn.utils.class_weight.compute_class_weight('balanced', classes=classes, "
+                "y=y) computed on all the labels instead")
+        return compute_class_weight("balanced", classes=classes, y=y,
+                                    sample_weight=sample_weight)
+    if not isinstance(class_weight, dict):
+        raise ValueError("class_weight must be None, 'balanced' or a dict {class label: "  # noqa: TRY004
+                         f"weight}}, got {_describe(class_weight)}")
+    known = classes.tolist()
+    unknown = [k for k in class_weight if not any(_same_label(k, c) for c in known)]
+    if unknown:
+        raise ValueError(f"class_weight names labels that are not classes of y: {unknown!r} "
+                         f"(the classes are {known!r})")
+    out = np.ones(len(known))
+    for key, value in class_weight.items():
+        value = check_real(value, f"class_weight[{key!r}]", low=0.0)
+        for j, c in enumerate(known):
+            if _same_label(key, c):
+                out[j] = value
+    return out
+
+
+def _same_label(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # pragma: no cover - exotic label types
+        return False

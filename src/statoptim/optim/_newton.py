@@ -11,11 +11,16 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg.blas import dsyrk
 from scipy.linalg.lapack import dpotrf, dpotrs
 
 from statoptim._validation import (
-    _describe, check_flag, check_int, check_random_state, check_real,
+    _describe,
+    check_flag,
+    check_int,
+    check_random_state,
+    check_real,
 )
 from statoptim.optim._common import (
     check_labels01,
@@ -23,8 +28,10 @@ from statoptim.optim._common import (
     check_vector,
     column_absmax,
     column_scales,
+    sparse_column_absmax,
+    sparse_ptp,
 )
-from statoptim.optim._sgd_fast import hessian_rows, logistic_loss_grad
+from statoptim.optim._sgd_fast import csr_hessian, csr_loss_grad, hessian_rows, logistic_loss_grad
 
 __all__ = ["SeparationWarning", "check_separation", "logistic_objective", "newton_logistic"]
 
@@ -71,15 +78,24 @@ def _work(X):
     return np.empty(chunk * (X.shape[1] + 1))
 
 
-def _objective(X, y, theta, pen, grad):
+def _loss_grad(X, y, theta, pen, grad, sw):
+    if sp.issparse(X):
+        return csr_loss_grad(X.data, X.indices, X.indptr, y, theta, pen, grad, sw)
+    return logistic_loss_grad(X, y, theta, pen, grad, _work(X), sw)
+
+
+def _objective(X, y, theta, pen, grad, sw=None):
     """F and its gradient (into ``grad``) for checked, prepared arrays; returns (F, max|eta|).
 
     ``pen`` is the ridge strength: a float, or one value per coefficient j >= 1
     (the ridge of an exactly rescaled problem, see :func:`rescaled_problem`).
+    X is a C-contiguous float32/float64 array or a checked CSR matrix; ``sw`` the row
+    weights normalised to mean 1 (None: unit weights), so that F is the weighted
+    mean of the log-loss.
     """
     if np.ndim(pen) == 0:
-        return logistic_loss_grad(X, y, theta, float(pen), grad, _work(X))
-    value, max_eta = logistic_loss_grad(X, y, theta, 0.0, grad, _work(X))
+        return _loss_grad(X, y, theta, float(pen), grad, sw)
+    value, max_eta = _loss_grad(X, y, theta, 0.0, grad, sw)
     coef = theta[1:]
     grad[1:] += pen * coef
     return value + 0.5 * float(pen @ (coef * coef)), max_eta
@@ -184,28 +200,35 @@ def _all_rows(n_samples):
     return _ROWS[n_samples]
 
 
-def logistic_hessian(X, theta, alpha, rows=None):
+def logistic_hessian(X, theta, alpha, rows=None, sw=None):
     """Hessian X~^T W X~ / m + alpha D over all rows (or the given ``rows``).
 
     Accumulated by dsyrk over chunks of sqrt(w_i) x~_i built by a compiled kernel
     (never an n x n array, no copy of X). Returns a Fortran-ordered
-    (n_features + 1)^2 array whose upper triangle is set.
+    (n_features + 1)^2 array whose upper triangle is set. With row weights ``sw``
+    (mean 1), W holds sw_i pi_i (1 - pi_i) and m is the sum of sw over ``rows``.
+    A CSR X is accumulated row by row from its stored entries (both triangles).
     """
     n_features = X.shape[1]
     n_coef = n_features + 1
     if rows is None:
         rows = _all_rows(X.shape[0])
     rows = np.asarray(rows, dtype=np.intp)
-    m_total = rows.shape[0]
-    H = np.zeros((n_coef, n_coef), order="F")
-    buf = np.empty((min(_CHUNK, max(m_total, 1)), n_coef))
+    m_total = rows.shape[0] if sw is None else float(np.sum(sw[rows]))
     theta = np.ascontiguousarray(theta, dtype=np.float64)
-    for start in range(0, m_total, _CHUNK):
-        r = rows[start:start + _CHUNK]
-        A = buf[:r.shape[0]]
-        hessian_rows(X, theta, r, A)
-        H = dsyrk(1.0, A.T, beta=1.0, c=H, trans=0, lower=0, overwrite_c=1)
-    H /= max(m_total, 1)
+    if sp.issparse(X):
+        Hc = np.zeros((n_coef, n_coef))
+        csr_hessian(X.data, X.indices, X.indptr, theta, rows, Hc, sw)
+        H = np.asfortranarray(Hc)
+    else:
+        H = np.zeros((n_coef, n_coef), order="F")
+        buf = np.empty((min(_CHUNK, max(rows.shape[0], 1)), n_coef))
+        for start in range(0, rows.shape[0], _CHUNK):
+            r = rows[start:start + _CHUNK]
+            A = buf[:r.shape[0]]
+            hessian_rows(X, theta, r, A, sw)
+            H = dsyrk(1.0, A.T, beta=1.0, c=H, trans=0, lower=0, overwrite_c=1)
+    H /= m_total if m_total > 0 else 1.0
     diag = H.reshape(-1, order="F")[n_coef + 1::n_coef + 1]  # H[j, j] for j >= 1, a view
     diag += alpha
     return H
@@ -215,6 +238,8 @@ def _separable(X, y):
     """The separation LP of :func:`check_separation` on checked arrays."""
     from scipy.optimize import linprog
 
+    if sp.issparse(X):
+        return _separable_sparse(X, y, linprog)
     X = np.asarray(X, dtype=np.float64)
     # Separation does not depend on positive column scales: every column is scaled
     # exactly by a power of two to max |x| in [1, 2), because HiGHS rejects
@@ -232,6 +257,23 @@ def _separable(X, y):
         raise RuntimeError(f"separation check: linprog failed: {res.message}")
     scale = np.abs(A).sum()
     return bool(-res.fun > 1e-7 * max(scale, 1.0))
+
+
+def _separable_sparse(X, y, linprog):
+    """:func:`_separable` for a CSR X: the same LP with a sparse constraint matrix."""
+    X = sp.csr_matrix(X, dtype=np.float64)
+    top = sparse_column_absmax(X)
+    scale = np.where(top > 0, np.ldexp(1.0, np.frexp(top)[1] - 1), 1.0)
+    X = X @ sp.diags(1.0 / scale)
+    keep = sparse_ptp(X) > 0
+    s = 2.0 * np.asarray(y, dtype=np.float64) - 1.0
+    A = sp.hstack([sp.csr_matrix(s[:, None]), sp.diags(s) @ X[:, np.flatnonzero(keep)]],
+                  format="csr")
+    res = linprog(-np.asarray(A.sum(axis=0)).ravel(), A_ub=-A, b_ub=np.zeros(A.shape[0]),
+                  bounds=(-1.0, 1.0), method="highs")
+    if res.status != 0:  # pragma: no cover - HiGHS solves this bounded LP
+        raise RuntimeError(f"separation check: linprog failed: {res.message}")
+    return bool(-res.fun > 1e-7 * max(float(abs(A).sum()), 1.0))
 
 
 def check_separation(X, y):
@@ -313,23 +355,34 @@ def rescaled_problem(X, alpha, name="X", top=None):
     (the penalised problem cannot be represented at that scale). ``top`` is the
     max |x| of each column if already known.
     """
+    if top is None and sp.issparse(X):
+        top = sparse_column_absmax(X)
     scale = column_scales(X, top)
     if scale is None:
         return X, alpha, None
     if alpha == 0.0:
-        return X / scale, 0.0, scale
+        return _divide_columns(X, scale), 0.0, scale
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
         pen = alpha / (scale * scale)
     bad = ~(np.isfinite(pen) & (pen >= np.finfo(np.float64).tiny))
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
-        big = float(np.max(np.abs(X[:, j])))
+        big = float(top[j]) if top is not None else float(np.max(np.abs(X[:, j])))
         raise ValueError(
             f"{name} has a column of extreme magnitude (column {j}: max |x| = {big:.3g}); "
             f"with alpha={alpha:g} the ridge term is not representable in float64 at that "
             "scale (alpha / max|x|^2 under- or overflows). Rescale the columns of "
             f"{name} (e.g. StandardScaler) or set alpha=0")
-    return X / scale, pen, scale
+    return _divide_columns(X, scale), pen, scale
+
+
+def _divide_columns(X, scale):
+    """X / scale by column (powers of two: exact); a CSR X stays CSR."""
+    if sp.issparse(X):
+        out = X.copy()
+        out.data = out.data / scale[out.indices]
+        return out
+    return X / scale
 
 
 def _unscale(theta, scale):
@@ -444,23 +497,37 @@ def newton_logistic(X, y, alpha, *, tol=1e-10, max_iter=100, theta0=None,
                        hessian_subsample=hessian_subsample, rng=rng, callback=callback)
 
 
+def _positive_rows(X, y, sw):
+    """X and y restricted to the rows of positive weight (a row of weight 0 is absent)."""
+    if sw is None or np.all(sw > 0):
+        return X, y
+    keep = np.flatnonzero(sw > 0)
+    return X[keep], y[keep]
+
+
 def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_check,
-                hessian_subsample, rng, callback):
+                hessian_subsample, rng, callback, sw=None):
     """:func:`newton_logistic` on checked arrays and parameters.
 
-    X is the (possibly rescaled) C-contiguous float32/float64 design, ``pen`` its
-    ridge (float or per coefficient) and ``scale`` the column scales or None; theta0,
-    the callback's argument and the result are for the original columns.
+    X is the (possibly rescaled) C-contiguous float32/float64 design or a checked
+    CSR matrix, ``pen`` its ridge (float or per coefficient) and ``scale`` the column
+    scales or None; theta0, the callback's argument and the result are for the
+    original columns. ``sw``: row weights normalised to mean 1, or None.
     """
     n_samples, n_features = X.shape
     info = {"separable": None, "constant_columns": np.zeros(0, dtype=np.intp)}
     active = None
     if alpha == 0.0 and n_samples > 0:
-        const = np.flatnonzero(np.ptp(X, axis=0) == 0)
+        Xp, _ = _positive_rows(X, y, sw)
+        ptp = sparse_ptp(Xp) if sp.issparse(Xp) else np.ptp(Xp, axis=0)
+        const = np.flatnonzero(ptp == 0)
         if const.size:
             info["constant_columns"] = const
             active = np.setdiff1d(np.arange(n_features), const)
-            X = np.ascontiguousarray(X[:, active])
+            X = X[:, active] if sp.issparse(X) else np.ascontiguousarray(X[:, active])
+            if sp.issparse(X):
+                X = sp.csr_matrix(X)
+                X.sort_indices()
     scale_used = scale if scale is None or active is None else scale[active]
     n_coef = X.shape[1] + 1
     theta = np.zeros(n_coef)
@@ -468,9 +535,9 @@ def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_ch
         full0 = _scale_theta0(np.asarray(theta0, dtype=np.float64), scale)
         theta = full0.copy() if active is None else np.concatenate([[full0[0]], full0[1 + active]])
     if alpha == 0.0 and separation_check and n_samples < 10 * n_coef:
-        info["separable"] = _separable(X, y)
+        info["separable"] = _separable(*_positive_rows(X, y, sw))
     grad = np.empty(n_coef)
-    F, max_eta = _objective(X, y, theta, pen, grad)
+    F, max_eta = _objective(X, y, theta, pen, grad, sw)
     curve = [F]
     converged = False
     decrement = np.inf
@@ -482,9 +549,9 @@ def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_ch
     while n_iter < max_iter:
         if use_sub:
             rows = np.sort(rng.choice(n_samples, hessian_subsample, replace=False))
-            H = logistic_hessian(X, theta, pen, rows=rows)
+            H = logistic_hessian(X, theta, pen, rows=rows, sw=sw)
         else:
-            H = logistic_hessian(X, theta, pen)
+            H = logistic_hessian(X, theta, pen, sw=sw)
         delta, _ = _cholesky_solve(H, grad)
         decrement = float(grad @ delta)
         if 0.5 * decrement <= tol * max(F, np.finfo(float).tiny) or not np.any(delta):
@@ -497,7 +564,7 @@ def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_ch
         new_grad = np.empty(n_coef)
         for _ in range(60):
             cand = theta - s * delta
-            F_new, max_eta_new = _objective(X, y, cand, pen, new_grad)
+            F_new, max_eta_new = _objective(X, y, cand, pen, new_grad, sw)
             if np.isfinite(F_new) and F_new <= F - 1e-4 * s * decrement:
                 break
             s *= 0.5
@@ -517,7 +584,7 @@ def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_ch
             callback(_unscale(theta, scale_used))
         if alpha == 0.0 and separation_check and max_eta > 30.0 and grew:
             if info["separable"] is None:
-                info["separable"] = _separable(X, y)
+                info["separable"] = _separable(*_positive_rows(X, y, sw))
             if info["separable"]:  # diverging along a separating direction: stop here
                 break
         if rel_change == 0.0 and 0.5 * decrement <= 1e-14 * max(F, 1e-300):
@@ -550,9 +617,13 @@ def warn_identifiability(info):
             "drop these columns", SeparationWarning, stacklevel=3)
 
 
-def _intercept_only(y):
+def _intercept_only(y, sw=None):
     """logit(mean y): the exact minimiser of F over the intercept with zero coefficients
-    (the ridge does not act on the intercept); 0 when y has a single class."""
+    (the ridge does not act on the intercept); 0 when y has a single class. With row
+    weights, the weighted mean."""
+    if sw is not None and y.shape[0]:
+        p = float(np.dot(sw, y) / np.sum(sw))
+        return float(np.log(p / (1.0 - p))) if 0.0 < p < 1.0 else 0.0
     p = float(np.mean(y)) if y.shape[0] else 0.5
     return float(np.log(p / (1.0 - p))) if 0.0 < p < 1.0 else 0.0
 
@@ -588,7 +659,8 @@ def lbfgs_logistic(X, y, alpha, *, tol=1e-8, max_iter=1000, theta0=None, callbac
                       callback=callback, memory=memory)
 
 
-def lbfgs_core(X, y, pen, scale, *, tol, max_iter, theta0=None, callback=None, memory=30):
+def lbfgs_core(X, y, pen, scale, *, tol, max_iter, theta0=None, callback=None, memory=30,
+               sw=None):
     """:func:`lbfgs_logistic` on checked arrays (see :func:`newton_core`)."""
     from scipy.optimize import minimize
 
@@ -597,13 +669,13 @@ def lbfgs_core(X, y, pen, scale, *, tol, max_iter, theta0=None, callback=None, m
     curve = []
 
     def fun(theta):
-        F, _ = _objective(X, y, theta, pen, grad)
+        F, _ = _objective(X, y, theta, pen, grad, sw)
         curve.append(F)
         return F, grad.copy()
 
     if theta0 is None:
         x0 = np.zeros(n_coef)
-        x0[0] = _intercept_only(y)
+        x0[0] = _intercept_only(y, sw)
     else:
         x0 = _scale_theta0(np.asarray(theta0, dtype=np.float64), scale)
     cb = callback
@@ -614,6 +686,7 @@ def lbfgs_core(X, y, pen, scale, *, tol, max_iter, theta0=None, callback=None, m
                    options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": memory,
                             "maxfun": 2 * max_iter + 20})
     g_inf = float(np.abs(res.jac).max())
+    _, max_eta = _objective(X, y, res.x, pen, np.empty(n_coef), sw)
     # SciPy's status 2 (ABNORMAL line search), or status 0 by "relative reduction of F
     # <= 0" (ftol is 0), with a gradient this small means F can no longer decrease in
     # float64: the optimum to machine precision, not a failure. Status 1 (an iteration
@@ -623,4 +696,4 @@ def lbfgs_core(X, y, pen, scale, *, tol, max_iter, theta0=None, callback=None, m
     return _unscale(res.x, scale), {
         "n_iter": int(res.nit), "converged": converged, "separable": None,
         "constant_columns": np.zeros(0, dtype=np.intp), "loss_curve": curve,
-        "grad_inf": g_inf, "message": str(res.message)}
+        "grad_inf": g_inf, "message": str(res.message), "max_eta": max_eta}

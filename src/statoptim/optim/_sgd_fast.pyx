@@ -263,13 +263,20 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
                    int average, long long avg_start, double avg_decay,
                    double[::1] theta_avg,           # IN/OUT (n_features + 1,)
                    double[::1] grad,                # scratch (n_features + 1,)
-                   double[::1] resid):              # scratch (batch_size,)
+                   double[::1] resid,               # scratch (batch_size,)
+                   const double[::1] sw=None):      # IN  (n_samples,) row weights or None
     """One epoch of ceil(n_samples / batch_size) minibatch updates.
 
     Batch k holds rows ``order[k*b : (k+1)*b]`` (the last one the remainder);
     its gradient is the batch mean of x~_i (sigma(eta_i) - y_i) plus the
     coupled ridge ``alpha * theta_j`` (j >= 1). Step t = t_start + k + 1 uses
     ``step_sizes[k]``. Returns the last step t.
+
+    With row weights ``sw`` (finite, >= 0, normalised by the wrapper to mean 1
+    over the rows), row i's term is multiplied by sw[i] and the batch sum is still
+    divided by the number of rows in the batch: an unbiased estimate of the
+    gradient of the weighted mean loss sum_i w_i l_i / sum_i w_i, and exactly that
+    gradient for a full batch.
 
     A float64 batch whose rows are consecutive in X (``shuffle="batches"`` or
     rows in order) is done with two BLAS dgemv calls (X_b @ w, then X_b.T @ r,
@@ -286,6 +293,7 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
     cdef double* g
     cdef double* th
     cdef double* er
+    cdef const double* wp = NULL
     cdef bint contiguous, blas_ok = 0 < n_features < INT_MAX
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -309,8 +317,12 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
         raise ValueError(f"resid must hold batch_size = {batch_size} values, "
                          f"got {resid.shape[0]}")
     _check_rows(order, n_samples, "order")
+    if sw is not None:
+        _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
     if n_samples == 0:
         return t
+    if sw is not None:
+        wp = &sw[0]
     g = &grad[0]
     th = &theta[0]
     er = &resid[0]
@@ -335,6 +347,8 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
                     for ii in range(start, stop):
                         i = order[ii]
                         r = _sigmoid(th[0] + er[ii - start]) - y[i]
+                        if wp != NULL:
+                            r = r * wp[i]
                         g[0] = g[0] + r
                         er[ii - start] = r
                     xgemv_cols(stop - start, n_features, 1.0, xi, er, 0.0, g + 1)
@@ -346,6 +360,8 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
                     xi = &X[i, 0]
                     eta = th[0] + _row_dot(xi, th + 1, n_features)
                     r = _sigmoid(eta) - y[i]
+                    if wp != NULL:
+                        r = r * wp[i]
                     g[0] = g[0] + r
                     _row_axpy(r, xi, g + 1, n_features)
             inv = 1.0 / <double>(stop - start)
@@ -365,10 +381,13 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
                        const double[::1] theta,      # IN  (n_features + 1,)
                        double alpha,
                        double[::1] grad,             # OUT (n_features + 1,)
-                       double[::1] work):            # scratch (chunk * (n_features + 1),)
+                       double[::1] work,             # scratch (chunk * (n_features + 1),)
+                       const double[::1] sw=None):   # IN  (n_samples,) row weights or None
     """F(theta) and its gradient on all rows, reading X once; returns F and max|eta|.
 
-    F = mean_i [log(1 + e^eta_i) - y_i eta_i] + alpha/2 sum_{j>=1} theta_j^2.
+    F = mean_i [log(1 + e^eta_i) - y_i eta_i] + alpha/2 sum_{j>=1} theta_j^2, or
+    with row weights ``sw`` (finite, >= 0, normalised by the wrapper to mean 1)
+    mean_i sw_i [...] + the ridge. max|eta| is over rows of positive weight.
 
     X is processed in blocks of ``chunk = work.shape[0] // (n_features + 1)`` rows:
     eta = X_c @ w and g += X_c.T @ r are two BLAS dgemv calls on the block while it
@@ -386,9 +405,13 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
     cdef double* buf
     cdef const double* A
     cdef const floating* xs
-    cdef double e, r
+    cdef double e, r, li, wi = 1.0
+    cdef const double* wp = NULL
     if n_samples < 1:
         raise ValueError("X must have at least one row (F is a mean over rows), got 0")
+    if sw is not None:
+        _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
+        wp = &sw[0]
     if n_features >= INT_MAX:
         raise ValueError(f"X must have fewer than {INT_MAX} columns (BLAS sizes are "
                          f"32-bit), got {n_features}")
@@ -432,12 +455,21 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
                 # eta; so F and its gradient keep their relative accuracy as F -> 0
                 # (separable data), which Newton's relative stopping test needs.
                 if eta >= 0.0:
-                    loss = loss + (log1p(e) + (1.0 - y[start + i]) * eta)
+                    li = log1p(e) + (1.0 - y[start + i]) * eta
                     r = (1.0 - y[start + i]) - e / (1.0 + e)
                 else:
-                    loss = loss + (log1p(e) - y[start + i] * eta)
+                    li = log1p(e) - y[start + i] * eta
                     r = e / (1.0 + e) - y[start + i]
-                if fabs(eta) > max_eta:
+                if wp != NULL:
+                    wi = wp[start + i]
+                    if wi == 0.0:  # a row of weight 0 is absent (no 0 * inf)
+                        li = 0.0
+                        r = 0.0
+                    else:
+                        li = li * wi
+                        r = r * wi
+                loss = loss + li
+                if fabs(eta) > max_eta and wi != 0.0:
                     max_eta = fabs(eta)
                 g0 = g0 + r
                 er[i] = r
@@ -457,16 +489,23 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
 def hessian_rows(const floating[:, ::1] X,      # IN  (n_samples, n_features)
                  const double[::1] theta,        # IN  (n_features + 1,)
                  const Py_ssize_t[::1] rows,     # IN  (n_rows,) row indices
-                 double[:, ::1] out):            # OUT (n_rows, n_features + 1)
-    """Rows sqrt(w_i) x~_i with w_i = pi_i (1 - pi_i), so that out.T @ out is the
-    (unnormalised) Hessian of the log-loss over ``rows``; one pass, no temporaries."""
+                 double[:, ::1] out,             # OUT (n_rows, n_features + 1)
+                 const double[::1] sw=None):     # IN  (n_samples,) row weights or None
+    """Rows sqrt(w_i) x~_i with w_i = pi_i (1 - pi_i) (times the row weight sw_i when
+    given), so that out.T @ out is the (unnormalised) Hessian of the log-loss over
+    ``rows``; one pass, no temporaries."""
     cdef Py_ssize_t n_rows = rows.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t k, j
-    cdef double eta, e, sw
+    cdef double eta, e, s
     cdef const floating* xi
     cdef double* o
     cdef const double* th
+    cdef const double* wp = NULL
     _check_length(theta.shape[0], n_features + 1, "theta", "X.shape[1] + 1")
+    if sw is not None:
+        _check_length(sw.shape[0], X.shape[0], "sw", "X.shape[0]")
+        if sw.shape[0] > 0:
+            wp = &sw[0]
     _check_length(out.shape[0], n_rows, "out", "len(rows)")
     _check_length(out.shape[1], n_features + 1, "out's second axis", "X.shape[1] + 1")
     _check_rows(rows, X.shape[0], "rows")
@@ -479,11 +518,13 @@ def hessian_rows(const floating[:, ::1] X,      # IN  (n_samples, n_features)
             else:
                 eta = th[0]
             e = exp(-fabs(eta))
-            sw = sqrt(e) / (1.0 + e)  # sqrt(pi (1 - pi)) = sqrt(e) / (1 + e), no overflow
+            s = sqrt(e) / (1.0 + e)  # sqrt(pi (1 - pi)) = sqrt(e) / (1 + e), no overflow
+            if wp != NULL:
+                s = s * sqrt(wp[rows[k]])
             o = &out[k, 0]
-            o[0] = sw
+            o[0] = s
             for j in range(n_features):
-                o[j + 1] = sw * <double>xi[j]
+                o[j + 1] = s * <double>xi[j]
 
 
 def column_absmax(const floating[:, ::1] X,   # IN  (n_samples, n_features)
@@ -515,3 +556,247 @@ def column_absmax(const floating[:, ::1] X,   # IN  (n_samples, n_features)
                 o[j] = a if a > b else b
                 n_nan += a != a
     return n_nan > 0
+
+
+# ----------------------------------------------------------------- CSR kernels
+# X in CSR form (data, indices, indptr), never densified. The wrapper checks the
+# structure with statoptim._validation.check_sparse_structure; the kernels check it
+# again in one O(n_rows + nnz) pass (_check_csr) before their nogil loops, since a
+# bad index would read or write out of bounds.
+
+ctypedef fused index_t:
+    int
+    Py_ssize_t
+
+
+cdef int _check_csr(const floating[::1] data, const index_t[::1] indices,
+                    const index_t[::1] indptr, Py_ssize_t n_features) except -1:
+    """Raise ValueError unless (data, indices, indptr) is a valid CSR structure with
+    column indices in [0, n_features)."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i, k, bad_row = -1, bad_k = -1
+    if indptr.shape[0] < 1:
+        raise ValueError("indptr must have n_rows + 1 >= 1 entries, got 0")
+    if indptr[0] != 0 or indptr[n_rows] > indices.shape[0] or \
+            indptr[n_rows] > data.shape[0]:
+        raise ValueError(f"indptr must start at 0 and end at most at len(indices) = "
+                         f"{indices.shape[0]} and len(data) = {data.shape[0]}, got "
+                         f"{indptr[0]} ... {indptr[n_rows]}")
+    with nogil:
+        for i in range(n_rows):
+            if indptr[i + 1] < indptr[i]:
+                bad_row = i
+                break
+            for k in range(indptr[i], indptr[i + 1]):
+                if indices[k] < 0 or indices[k] >= n_features:
+                    bad_k = k
+                    break
+            if bad_k >= 0:
+                break
+    if bad_row >= 0:
+        raise ValueError(f"indptr must be non-decreasing, got a decrease after row {bad_row}")
+    if bad_k >= 0:
+        raise ValueError(f"indices must hold column indices in [0, {n_features}), got "
+                         f"{indices[bad_k]} at position {bad_k}")
+    return 0
+
+
+cdef inline double _csr_dot(const floating* v, const index_t* idx, Py_ssize_t lo,
+                            Py_ssize_t hi, const double* w) noexcept nogil:
+    cdef double a = 0.0
+    cdef Py_ssize_t k
+    for k in range(lo, hi):
+        a = a + <double>v[k] * w[idx[k]]
+    return a
+
+
+def csr_loss_grad(const floating[::1] data, const index_t[::1] indices,
+                  const index_t[::1] indptr,      # X (n_samples, n_features) in CSR form
+                  const double[::1] y,            # IN  (n_samples,)
+                  const double[::1] theta,        # IN  (n_features + 1,)
+                  double alpha,
+                  double[::1] grad,               # OUT (n_features + 1,)
+                  const double[::1] sw=None):     # IN  (n_samples,) row weights or None
+    """:func:`logistic_loss_grad` for X in CSR form (n_features = len(theta) - 1):
+    one pass over the stored entries; returns (F, max|eta|)."""
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_features = theta.shape[0] - 1
+    cdef Py_ssize_t i, k, j
+    cdef double eta, e, r, li, wi = 1.0, loss = 0.0, pen = 0.0, max_eta = 0.0, inv
+    cdef const double* wp = NULL
+    cdef double* g
+    cdef const double* th
+    if n_samples < 1:
+        raise ValueError("X must have at least one row (F is a mean over rows), got 0")
+    _check_csr(data, indices, indptr, n_features)
+    _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
+    _check_length(grad.shape[0], n_features + 1, "grad", "len(theta)")
+    if sw is not None:
+        _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
+        wp = &sw[0]
+    g = &grad[0]
+    th = &theta[0]
+    with nogil:
+        for j in range(n_features + 1):
+            g[j] = 0.0
+        for i in range(n_samples):
+            eta = th[0] + _csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], th + 1) \
+                if indptr[i + 1] > indptr[i] else th[0]
+            e = exp(-fabs(eta))
+            if eta >= 0.0:
+                li = log1p(e) + (1.0 - y[i]) * eta
+                r = (1.0 - y[i]) - e / (1.0 + e)
+            else:
+                li = log1p(e) - y[i] * eta
+                r = e / (1.0 + e) - y[i]
+            if wp != NULL:
+                wi = wp[i]
+                if wi == 0.0:
+                    continue
+                li = li * wi
+                r = r * wi
+            loss = loss + li
+            if fabs(eta) > max_eta:
+                max_eta = fabs(eta)
+            g[0] = g[0] + r
+            for k in range(indptr[i], indptr[i + 1]):
+                g[1 + indices[k]] = g[1 + indices[k]] + r * <double>data[k]
+        inv = 1.0 / <double>n_samples
+        g[0] = g[0] * inv
+        for j in range(1, n_features + 1):
+            g[j] = g[j] * inv + alpha * th[j]
+            pen = pen + th[j] * th[j]
+    if alpha == 0.0:
+        return loss * inv, max_eta
+    return loss * inv + 0.5 * alpha * pen, max_eta
+
+
+def csr_hessian(const floating[::1] data, const index_t[::1] indices,
+                const index_t[::1] indptr,        # X (n_samples, n_features) in CSR form
+                const double[::1] theta,          # IN  (n_features + 1,)
+                const Py_ssize_t[::1] rows,       # IN  (n_rows,) row indices
+                double[:, ::1] H,                 # IN/OUT (n_features + 1, n_features + 1)
+                const double[::1] sw=None):       # IN  (n_samples,) row weights or None
+    """H += sum over ``rows`` of w_i x~_i x~_i^T with w_i = pi_i (1 - pi_i) (times sw_i),
+    both triangles; O(sum_i nnz_i^2), never a dense row of X."""
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_coef = theta.shape[0]
+    cdef Py_ssize_t kk, i, k, l, a
+    cdef double eta, e, w, xa
+    cdef const double* wp = NULL
+    cdef const double* th
+    _check_csr(data, indices, indptr, n_coef - 1)
+    _check_length(H.shape[0], n_coef, "H", "len(theta)")
+    _check_length(H.shape[1], n_coef, "H's second axis", "len(theta)")
+    _check_rows(rows, n_samples, "rows")
+    if sw is not None:
+        _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
+        if n_samples > 0:
+            wp = &sw[0]
+    if n_coef < 1:
+        raise ValueError("theta must have at least one entry (the intercept)")
+    th = &theta[0]
+    with nogil:
+        for kk in range(rows.shape[0]):
+            i = rows[kk]
+            eta = th[0]
+            if indptr[i + 1] > indptr[i]:
+                eta = eta + _csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], th + 1)
+            e = exp(-fabs(eta))
+            w = e / ((1.0 + e) * (1.0 + e))
+            if wp != NULL:
+                w = w * wp[i]
+            if w == 0.0:
+                continue
+            H[0, 0] += w
+            for k in range(indptr[i], indptr[i + 1]):
+                a = 1 + indices[k]
+                xa = w * <double>data[k]
+                H[0, a] += xa
+                H[a, 0] += xa
+                for l in range(indptr[i], indptr[i + 1]):
+                    H[a, 1 + indices[l]] += xa * <double>data[l]
+
+
+def csr_epoch(const floating[::1] data, const index_t[::1] indices,
+              const index_t[::1] indptr,          # X (n_samples, n_features) in CSR form
+              const double[::1] y,                # IN  (n_samples,) in {0, 1}
+              const Py_ssize_t[::1] order,        # IN  (n_samples,) row visiting order
+              Py_ssize_t batch_size, double alpha,
+              int method, int flags, int adam_form, double b1, double b2, double eps,
+              const double[::1] step_sizes,       # IN  (n_batches,)
+              long long t_start,
+              double[::1] theta,                  # IN/OUT (n_features + 1,)
+              double[::1] s1, double[::1] s2, double[::1] s3,
+              int average, long long avg_start, double avg_decay,
+              double[::1] theta_avg,              # IN/OUT (n_features + 1,)
+              double[::1] grad,                   # scratch (n_features + 1,)
+              const double[::1] sw=None):         # IN  (n_samples,) row weights or None
+    """:func:`logistic_epoch` for X in CSR form (n_features = len(theta) - 1).
+
+    The minibatch gradient is accumulated from the stored entries of the batch's
+    rows only; the update itself (and the ridge) acts on every coefficient, as in
+    the dense kernel, so the iterates are those of the dense epoch up to rounding.
+    """
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_coef = theta.shape[0]
+    cdef Py_ssize_t n_features = n_coef - 1, n_batches, b, ii, i, j, k, start, stop
+    cdef long long t = t_start
+    cdef double eta, r, inv
+    cdef const double* wp = NULL
+    cdef double* g
+    cdef double* th
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if n_features < 1:
+        raise ValueError("X must have at least one column, got 0")
+    if t_start < 0:
+        raise ValueError(f"t_start must be >= 0, got {t_start}")
+    _check_codes(method, adam_form)
+    if average < AVG_NONE or average > AVG_EMA:
+        raise ValueError(f"average code must be in [0, 2], got {average}")
+    _check_csr(data, indices, indptr, n_features)
+    n_batches = n_samples // batch_size + (n_samples % batch_size != 0)
+    _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
+    _check_length(order.shape[0], n_samples, "order", "X.shape[0]")
+    for name, arr in (("s1", s1), ("s2", s2), ("s3", s3), ("theta_avg", theta_avg),
+                      ("grad", grad)):
+        _check_length(arr.shape[0], n_coef, name, "len(theta)")
+    if step_sizes.shape[0] < n_batches:
+        raise ValueError(f"step_sizes must hold one step size per batch ({n_batches}), "
+                         f"got {step_sizes.shape[0]}")
+    _check_rows(order, n_samples, "order")
+    if sw is not None:
+        _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
+    if n_samples == 0:
+        return t
+    if sw is not None:
+        wp = &sw[0]
+    g = &grad[0]
+    th = &theta[0]
+    with nogil:
+        for b in range(n_batches):
+            start = b * batch_size
+            stop = start + batch_size
+            if stop > n_samples:
+                stop = n_samples
+            for j in range(n_coef):
+                g[j] = 0.0
+            for ii in range(start, stop):
+                i = order[ii]
+                eta = th[0]
+                if indptr[i + 1] > indptr[i]:
+                    eta = eta + _csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1],
+                                         th + 1)
+                r = _sigmoid(eta) - y[i]
+                if wp != NULL:
+                    r = r * wp[i]
+                g[0] = g[0] + r
+                for k in range(indptr[i], indptr[i + 1]):
+                    g[1 + indices[k]] = g[1 + indices[k]] + r * <double>data[k]
+            inv = 1.0 / <double>(stop - start)
+            g[0] = g[0] * inv
+            for j in range(1, n_coef):
+                g[j] = g[j] * inv + alpha * th[j]
+            t = t + 1
+            _update(method, flags, adam_form, b1, b2, eps, t, step_sizes[b], n_coef,
+                    g, th, &s1[0], &s2[0], &s3[0])
+            if average != AVG_NONE:
+                _average(average, t, avg_start, avg_decay, n_coef, th, &theta_avg[0])
+    return t

@@ -8,9 +8,10 @@ epoch and calls the compiled kernel once.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from statoptim.optim._common import check_average, check_shuffle, epoch_order, step_sizes
-from statoptim.optim._sgd_fast import logistic_epoch
+from statoptim.optim._sgd_fast import csr_epoch, logistic_epoch
 
 __all__ = ["LogisticEpochRunner"]
 
@@ -70,11 +71,13 @@ class LogisticEpochRunner:
         self.avg_decay = avg_decay
         self.shuffle = check_shuffle(shuffle)
 
-    def run_epoch(self, X, y):
-        """One pass of ceil(n / batch_size) updates over X (C-contiguous float32/64).
+    def run_epoch(self, X, y, sw=None):
+        """One pass of ceil(n / batch_size) updates over X (C-contiguous float32/64,
+        or a CSR matrix checked by the caller).
 
         X must have the runner's n_features columns and y one 0/1 label per row
-        (the kernel checks every length and raises ValueError otherwise).
+        (the kernel checks every length and raises ValueError otherwise). ``sw``:
+        row weights normalised to mean 1, or None.
         """
         if X.ndim != 2 or X.shape[1] + 1 != self.theta.shape[0]:
             raise ValueError(f"X must have {self.theta.shape[0] - 1} columns (this optimiser "
@@ -89,10 +92,16 @@ class LogisticEpochRunner:
         order = epoch_order(n_samples, b, self.shuffle, self.rng)
         steps = step_sizes(self.schedule, self.learning_rate, self.t, n_batches, n_batches)
         code, flags, form, b1, b2, eps = self.hyper
+        if sp.issparse(X):
+            self.t = csr_epoch(X.data, X.indices, X.indptr, y, order, b, self.alpha, code,
+                               flags, form, b1, b2, eps, steps, self.t, self.theta,
+                               self.state[0], self.state[1], self.state[2], self.average,
+                               self.avg_start, self.avg_decay, self.theta_avg, self.grad, sw)
+            return self.t
         self.t = logistic_epoch(X, y, order, b, self.alpha, code, flags, form, b1, b2, eps,
                                 steps, self.t, self.theta, self.state[0], self.state[1],
                                 self.state[2], self.average, self.avg_start, self.avg_decay,
-                                self.theta_avg, self.grad, self._resid(b))
+                                self.theta_avg, self.grad, self._resid(b), sw)
         return self.t
 
     def _resid(self, b):
