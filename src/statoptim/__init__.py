@@ -5,6 +5,7 @@ stochastic optimisers, FIT-SSVD and multi-view CP-tensor models, each with
 the study that motivated it (``statoptim reproduce --list``).
 """
 from statoptim import optim  # the optimiser objects and minimize
+from statoptim._version import __version__  # generated from project(version:) in meson.build
 from statoptim.multiview import (
     MultiViewTensorMachine,
     map_at_k,
@@ -28,8 +29,6 @@ from statoptim.quantile import (
     pinball_loss,
 )
 from statoptim.ssvd import SparseSVD
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     # quantile regression, censored and incomplete data
