@@ -679,8 +679,9 @@ def test_study_precision_recall_points_hand_computed():
 
 # ------------------------------------------------------------------ real data
 def _data_dir():
-    for cand in (os.environ.get("STATOPTIM_DATA"), "./shared/data", "../shared/data",
-                 "/work/shared/data"):
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # not the cwd
+    for cand in (os.environ.get("STATOPTIM_DATA"), os.path.join(repo, "shared", "data"),
+                 os.path.join(repo, "..", "shared", "data"), "/work/shared/data"):
         if cand and os.path.isdir(os.path.join(cand, "wikipedia_rasiwasia2010")):
             return cand
     return None

@@ -37,8 +37,9 @@ def planted(seed, n_samples=500, n_features=100, d=(80.0, 60.0), k_u=20, k_v=10)
 
 
 def data_dir():
-    for cand in (os.environ.get("STATOPTIM_DATA"), "./shared/data", "../shared/data",
-                 "/work/shared/data"):
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # not the cwd
+    for cand in (os.environ.get("STATOPTIM_DATA"), os.path.join(repo, "shared", "data"),
+                 os.path.join(repo, "..", "shared", "data"), "/work/shared/data"):
         if cand and os.path.exists(os.path.join(cand, "lung200", "lung200.csv")):
             return cand
     return None
