@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 MAD_CONSTANT = 1.4826
+# The thresholding functions eta and the kernels' ``mode`` codes (_fit.pyx, ``eta``).
+THRESHOLD_MODES = {"hard": 0, "soft": 1, "scad": 2}
 # Bootstrap indices are drawn in chunks of at most this many entries.
 _DRAW_CHUNK = 1 << 22
 
@@ -61,12 +63,12 @@ class DenseOperator:
             self._plain = (t, s, total)
         return t, s
 
-    def product_rows(self, active, W, scale, gamma, soft, out, nnz):
+    def product_rows(self, active, W, scale, gamma, mode, out, nnz):
         Wt = np.ascontiguousarray(W[active].T)
-        _fit.dense_product_rows(self.X, active, Wt, scale, gamma, soft, out, nnz)
+        _fit.dense_product_rows(self.X, active, Wt, scale, gamma, mode, out, nnz)
 
-    def product_cols(self, active, W, scale, gamma, soft, out, nnz):
-        _fit.dense_product_cols(self.X, active, W, scale, gamma, soft, out, nnz)
+    def product_cols(self, active, W, scale, gamma, mode, out, nnz):
+        _fit.dense_product_cols(self.X, active, W, scale, gamma, mode, out, nnz)
 
     def block(self, rows, cols):
         """Dense float64 copy of X[rows][:, cols]."""
@@ -176,16 +178,16 @@ class SparseOperator:
             s += base.sum()
         return t, s
 
-    def product_rows(self, active, W, scale, gamma, soft, out, nnz):
+    def product_rows(self, active, W, scale, gamma, mode, out, nnz):
         indices, indptr = self._csc_idx
         w = W[active].T @ self.c[active] if self.center else np.empty(0)
-        _fit.csc_product_rows(self.csc.data, indices, indptr, active, W, scale, gamma, soft,
+        _fit.csc_product_rows(self.csc.data, indices, indptr, active, W, scale, gamma, mode,
                               self.a, w, out, nnz)
 
-    def product_cols(self, active, W, scale, gamma, soft, out, nnz):
+    def product_cols(self, active, W, scale, gamma, mode, out, nnz):
         indices, indptr = self._csr_idx
         w = W[active].T @ self.a[active] if self.center else np.empty(0)
-        _fit.csr_product_cols(self.csr.data, indices, indptr, active, W, scale, gamma, soft,
+        _fit.csr_product_cols(self.csr.data, indices, indptr, active, W, scale, gamma, mode,
                               self.c, w, out, nnz)
 
     def block(self, rows, cols):
@@ -748,7 +750,7 @@ def _bootstrap_threshold(op, side, W_old, W_other, n_bootstrap, scale, rng, theo
     return gamma, False
 
 
-def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math.sqrt(2.0),
+def fit_ssvd(op, n_components, *, sigma, rule="theory", threshold="hard", gamma_u=math.sqrt(2.0),
              gamma_v=math.sqrt(2.0), alpha_theory=1.5, alpha_holm=0.05, huber_beta=0.95,
              tol=1e-8, max_iter=100, n_bootstrap=100, orthogonal=True, rng=None,
              max_rows=None, max_cols=None, init=None):
@@ -758,10 +760,14 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
     thresholding (the rows with the largest norms are kept). ``init`` = (U0, V0),
     orthonormal, replaces the initial selection and SVD (warm start).
 
+    ``threshold`` is the thresholding function eta: "hard", "soft" or "scad" (see
+    ``THRESHOLD_MODES``).
+
     Returns a :class:`FitResult` with U (n_samples, r), V (n_features, r), both
     orthonormal unless ``orthogonal=False``, in the component order of the
     iterations (the estimator sorts them and applies the sign rule).
     """
+    mode = THRESHOLD_MODES[threshold]
     n_samples, n_features = op.shape
     r = n_components
     scale = 1.0 / sigma
@@ -774,7 +780,8 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
     n_completed = 0
     if init is None:
         def refine(U0, V0):
-            sub = fit_ssvd(op, U0.shape[1], sigma=sigma, rule=rule, soft=soft, gamma_u=gamma_u,
+            sub = fit_ssvd(op, U0.shape[1], sigma=sigma, rule=rule, threshold=threshold,
+                           gamma_u=gamma_u,
                            gamma_v=gamma_v, tol=tol, max_iter=max_iter,
                            n_bootstrap=n_bootstrap, rng=rng, max_rows=max_rows,
                            max_cols=max_cols, init=(U0, V0))
@@ -810,7 +817,7 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
             n_boot += not fb
         nnz = res.kept_u = kept_u      # this half-step's kept entries (kernel output)
         res.gamma_u = gu
-        op.product_rows(J, V, scale, gu, soft, Ut, nnz)
+        op.product_rows(J, V, scale, gu, mode, Ut, nnz)
         if max_rows is not None:
             _cap_rows(Ut, max_rows, nnz)
         if not np.any(nnz):
@@ -834,7 +841,7 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
             n_boot += not fb
         nnz = res.kept_v = kept_v
         res.gamma_v = gv
-        op.product_cols(I, U, scale, gv, soft, Vt_, nnz)
+        op.product_cols(I, U, scale, gv, mode, Vt_, nnz)
         if max_cols is not None:
             _cap_rows(Vt_, max_cols, nnz)
         if not np.any(nnz):
@@ -857,7 +864,7 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", soft=False, gamma_u=math
     res.U, res.V, res.U_orth, res.V_orth = U, V, U, V
     res.n_threshold_fallbacks, res.n_bootstrap_runs = n_fb, n_boot
     if not orthogonal:
-        res.U, res.V = _non_orthogonal_step(op, U, V, scale, gu, gv, soft, res,
+        res.U, res.V = _non_orthogonal_step(op, U, V, scale, gu, gv, mode, res,
                                             max_rows, max_cols)
     return res
 
@@ -897,7 +904,7 @@ def _cap_rows(A, max_rows, nnz):
     nnz[:] = np.count_nonzero(A, axis=0)
 
 
-def _non_orthogonal_step(op, U, V, scale, gu, gv, soft, res, max_rows=None, max_cols=None):
+def _non_orthogonal_step(op, U, V, scale, gu, gv, mode, res, max_rows=None, max_cols=None):
     """One more half-step per side without QR: u_k = eta(X_s V)_k / ||.||.
 
     See docs/ssvd.rst, "Final step".
@@ -911,8 +918,8 @@ def _non_orthogonal_step(op, U, V, scale, gu, gv, soft, res, max_rows=None, max_
     nnz2 = np.empty(r, dtype=np.intp)
     Un = np.empty((n_samples, r))
     Vn = np.empty((n_features, r))
-    op.product_rows(np.flatnonzero(np.any(V != 0.0, axis=1)), V, scale, gu, soft, Un, nnz)
-    op.product_cols(np.flatnonzero(np.any(U != 0.0, axis=1)), U, scale, gv, soft, Vn, nnz2)
+    op.product_rows(np.flatnonzero(np.any(V != 0.0, axis=1)), V, scale, gu, mode, Un, nnz)
+    op.product_cols(np.flatnonzero(np.any(U != 0.0, axis=1)), U, scale, gv, mode, Vn, nnz2)
     if max_rows is not None:
         _cap_rows(Un, max_rows, nnz)
     if max_cols is not None:
@@ -935,5 +942,5 @@ def diag_product(op, U, V):
     P = np.empty((n_samples, r))
     nnz = np.empty(r, dtype=np.intp)
     J = np.flatnonzero(np.any(V != 0.0, axis=1))
-    op.product_rows(J, V, 1.0, np.zeros(r), False, P, nnz)
+    op.product_rows(J, V, 1.0, np.zeros(r), THRESHOLD_MODES["hard"], P, nnz)
     return P, np.einsum("ik,ik->k", U, P)

@@ -129,9 +129,13 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         that boundary a side keeps its previous choice unless the block is 10%
         past it (otherwise a one-row change of support can flip the threshold
         back and forth and the iterations cycle without converging).
-    threshold : {"hard", "soft"}, default="hard"
-        Thresholding function: hard ``x 1{|x| >= gamma}`` or soft
-        ``sign(x) max(|x| - gamma, 0)``.
+    threshold : {"hard", "soft", "scad"}, default="hard"
+        Thresholding function eta(x, gamma): hard ``x 1{|x| >= gamma}``, soft
+        ``sign(x) max(|x| - gamma, 0)``, or SCAD, the smoothly clipped absolute
+        deviation rule of Fan & Li (2001) with ``a = 3.7``: soft for ``|x| <= 2
+        gamma``, ``((a - 1) x - sign(x) a gamma) / (a - 2)`` for ``2 gamma < |x|
+        <= a gamma`` and ``x`` above (soft near the threshold, unbiased for
+        large entries, continuous everywhere).
     sigma : float or None, default=None
         Noise standard deviation. None: ``1.4826 * median |X_ij - median(X)|``
         over all ``n_samples * n_features`` entries, implicit zeros of a sparse
@@ -320,7 +324,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------ #
     def _check_params(self):
         check_choice(self.threshold_rule, "threshold_rule", ("theory", "bootstrap"))
-        check_choice(self.threshold, "threshold", ("hard", "soft"))
+        check_choice(self.threshold, "threshold", ("hard", "soft", "scad"))
         check_choice(self.center, "center", (None, "rows", "columns"))
         if self.sigma is not None:
             check_real(self.sigma, "sigma", low=0.0, low_open=True)
@@ -467,7 +471,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
                     for c in (self.max_nonzero_rows, self.max_nonzero_features)]
             res = fit_ssvd(
                 op, rank, sigma=sigma, rule=self.threshold_rule,
-                soft=self.threshold == "soft", gamma_u=self.gamma_u, gamma_v=self.gamma_v,
+                threshold=self.threshold, gamma_u=self.gamma_u, gamma_v=self.gamma_v,
                 alpha_theory=self.alpha_theory, alpha_holm=self.alpha_holm,
                 huber_beta=self.huber_beta, tol=self.tol, max_iter=self.max_iter,
                 n_bootstrap=self.n_bootstrap, orthogonal=bool(self.orthogonal), rng=rng,

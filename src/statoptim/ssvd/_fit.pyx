@@ -127,19 +127,47 @@ cdef int _check_centring(const double[::1] row_offset, const double[::1] col_wei
     return 0
 
 
-cdef inline double eta(double x, double gamma, bint soft) noexcept nogil:
-    """Hard (x * 1{|x| >= gamma}) or soft (sign(x) max(|x| - gamma, 0)) threshold."""
-    if soft:
-        if x > gamma:
-            return x - gamma
-        if x < -gamma:
-            return x + gamma
+# Thresholding functions eta (the kernels' `mode` argument).
+DEF MODE_HARD = 0
+DEF MODE_SOFT = 1
+DEF MODE_SCAD = 2
+#: The a of SCAD (Fan & Li 2001, their recommended value; the FIT-SSVD paper's option).
+SCAD_A = 3.7
+DEF SCAD_A_C = 3.7
+
+
+cdef int _check_mode(int mode) except -1:
+    if not (MODE_HARD <= mode <= MODE_SCAD):
+        _fail("mode", "0 (hard), 1 (soft) or 2 (SCAD)", mode)
+    return 0
+
+
+cdef inline double eta(double x, double gamma, int mode) noexcept nogil:
+    """eta(x, gamma) for one entry; gamma >= 0.
+
+    mode 0, hard:  x 1{|x| >= gamma}
+    mode 1, soft:  sign(x) max(|x| - gamma, 0)
+    mode 2, SCAD (Fan & Li 2001, a = 3.7):
+        sign(x) max(|x| - gamma, 0)                  if |x| <= 2 gamma
+        ((a - 1) x - sign(x) a gamma) / (a - 2)      if 2 gamma < |x| <= a gamma
+        x                                            if |x| > a gamma
+    """
+    cdef double ax = fabs(x)
+    if mode == MODE_HARD:
+        return x if ax >= gamma else 0.0
+    if not (ax > gamma):              # (also a NaN: 0, as hard thresholding gives)
         return 0.0
-    return x if fabs(x) >= gamma else 0.0
+    if mode == MODE_SOFT or ax <= 2.0 * gamma:
+        return x - gamma if x > 0.0 else x + gamma
+    if ax <= SCAD_A_C * gamma:
+        if x > 0.0:
+            return ((SCAD_A_C - 1.0) * x - SCAD_A_C * gamma) / (SCAD_A_C - 2.0)
+        return ((SCAD_A_C - 1.0) * x + SCAD_A_C * gamma) / (SCAD_A_C - 2.0)
+    return x
 
 
 cdef inline void threshold_block(Py_ssize_t n_rows, Py_ssize_t n_components, double* out,
-                                 const double* gamma, bint soft,
+                                 const double* gamma, int mode,
                                  Py_ssize_t* col_nnz) noexcept nogil:
     """Apply eta in place to a C-contiguous (n_rows, n_components) block; count nonzeros."""
     cdef Py_ssize_t i, k
@@ -148,7 +176,7 @@ cdef inline void threshold_block(Py_ssize_t n_rows, Py_ssize_t n_components, dou
         col_nnz[k] = 0
     for i in range(n_rows):
         for k in range(n_components):
-            v = eta(out[i * n_components + k], gamma[k], soft)
+            v = eta(out[i * n_components + k], gamma[k], mode)
             out[i * n_components + k] = v
             if v != 0.0:
                 col_nnz[k] += 1
@@ -156,10 +184,14 @@ cdef inline void threshold_block(Py_ssize_t n_rows, Py_ssize_t n_components, dou
 
 def threshold_columns(const double[:, ::1] A,      # IN  (n_rows, n_components)
                       const double[::1] gamma,     # IN  (n_components,) one threshold per column
-                      bint soft,
+                      int mode,                    # IN  0 hard, 1 soft, 2 SCAD
                       double[:, ::1] out,          # OUT (n_rows, n_components), may alias A
                       Py_ssize_t[::1] col_nnz):    # OUT (n_components,) nonzeros per column
-    """out = eta(A, gamma) column by column; hard keeps |x| == gamma (docs/ssvd.rst)."""
+    """out = eta(A, gamma) column by column (docs/ssvd.rst).
+
+    `mode` picks eta: 0 hard (keeps |x| == gamma), 1 soft, 2 SCAD (Fan & Li 2001,
+    a = 3.7; see `eta`).
+    """
     cdef Py_ssize_t i, k, n_rows = A.shape[0], n_components = A.shape[1]
     if not (gamma.shape[0] == n_components):
         _fail("gamma", f"of length {n_components}", gamma.shape[0])
@@ -167,12 +199,13 @@ def threshold_columns(const double[:, ::1] A,      # IN  (n_rows, n_components)
         _fail("out", f"of shape ({n_rows}, {n_components})", (out.shape[0], out.shape[1]))
     if not (col_nnz.shape[0] == n_components):
         _fail("col_nnz", f"of length {n_components}", col_nnz.shape[0])
+    _check_mode(mode)
     with nogil:
         for i in range(n_rows):
             for k in range(n_components):
                 out[i, k] = A[i, k]
         if n_rows > 0 and n_components > 0:
-            threshold_block(n_rows, n_components, &out[0, 0], &gamma[0], soft, &col_nnz[0])
+            threshold_block(n_rows, n_components, &out[0, 0], &gamma[0], mode, &col_nnz[0])
         else:
             for k in range(n_components):
                 col_nnz[k] = 0
@@ -218,7 +251,7 @@ def dense_product_rows(const floating[:, ::1] X,   # IN  (n_samples, n_features)
                        const double[:, ::1] Wt,    # IN  (n_components, n_active): V[J, :].T
                        double scale,               # IN  1 / sigma
                        const double[::1] gamma,    # IN  (n_components,) thresholds
-                       bint soft,
+                       int mode,
                        double[:, ::1] out,         # OUT (n_samples, n_components)
                        Py_ssize_t[::1] col_nnz):   # OUT (n_components,)
     """out = eta(scale * X[:, J] @ V[J, :], gamma): the u half-step.
@@ -237,6 +270,7 @@ def dense_product_rows(const floating[:, ::1] X,   # IN  (n_samples, n_features)
     if not (Wt.shape[1] == n_active):
         _fail("Wt", f"of shape (n_components, {n_active})", (Wt.shape[0], Wt.shape[1]))
     _check_outputs(out, n_samples, n_components, gamma, col_nnz)
+    _check_mode(mode)
     _check_active(active, X.shape[1], "column")
     if n_samples == 0 or n_components == 0:
         return
@@ -254,7 +288,7 @@ def dense_product_rows(const floating[:, ::1] X,   # IN  (n_samples, n_features)
                 for a in range(n_active):
                     acc += xi[active[a]] * wk[a]
                 out[i, k] = acc * scale
-        threshold_block(n_samples, n_components, &out[0, 0], &gamma[0], soft, &col_nnz[0])
+        threshold_block(n_samples, n_components, &out[0, 0], &gamma[0], mode, &col_nnz[0])
 
 
 def dense_product_cols(const floating[:, ::1] X,   # IN  (n_samples, n_features)
@@ -262,7 +296,7 @@ def dense_product_cols(const floating[:, ::1] X,   # IN  (n_samples, n_features)
                        const double[:, ::1] W,     # IN  (n_samples, n_components), U
                        double scale,               # IN  1 / sigma
                        const double[::1] gamma,    # IN  (n_components,) thresholds
-                       bint soft,
+                       int mode,
                        double[:, ::1] out,         # OUT (n_features, n_components)
                        Py_ssize_t[::1] col_nnz):   # OUT (n_components,)
     """out = eta(scale * X[I, :]' @ W[I, :], gamma): the v half-step.
@@ -278,6 +312,7 @@ def dense_product_cols(const floating[:, ::1] X,   # IN  (n_samples, n_features)
     if not (W.shape[0] == X.shape[0]):
         _fail("W", f"of shape ({X.shape[0]}, n_components)", (W.shape[0], W.shape[1]))
     _check_outputs(out, n_features, n_components, gamma, col_nnz)
+    _check_mode(mode)
     _check_active(active, X.shape[0], "row")
     if n_features == 0 or n_components == 0:
         return
@@ -296,7 +331,7 @@ def dense_product_cols(const floating[:, ::1] X,   # IN  (n_samples, n_features)
                     o[j * n_components + k] += x * wi[k]
         for j in range(m):
             o[j] *= scale
-        threshold_block(n_features, n_components, o, &gamma[0], soft, &col_nnz[0])
+        threshold_block(n_features, n_components, o, &gamma[0], mode, &col_nnz[0])
 
 
 def csc_product_rows(const floating[::1] data,     # IN  CSC values
@@ -306,7 +341,7 @@ def csc_product_rows(const floating[::1] data,     # IN  CSC values
                      const double[:, ::1] W,       # IN  (n_features, n_components), V
                      double scale,
                      const double[::1] gamma,
-                     bint soft,
+                     int mode,
                      const double[::1] row_offset,  # IN  (n_samples,) a, or empty: no centring
                      const double[::1] col_weight,  # IN  (n_components,) w = c[J]' V[J, :]
                      double[:, ::1] out,           # OUT (n_samples, n_components)
@@ -323,6 +358,7 @@ def csc_product_rows(const floating[::1] data,     # IN  CSC values
     cdef bint centred = row_offset.shape[0] > 0
     cdef double x
     _check_outputs(out, n_samples, n_components, gamma, col_nnz)
+    _check_mode(mode)
     _check_centring(row_offset, col_weight, n_samples, n_components)
     _check_active(active, W.shape[0], "column")
     _check_pointers(indptr.shape[0], W.shape[0], indices.shape[0], data.shape[0], "CSC")
@@ -357,7 +393,7 @@ def csc_product_rows(const floating[::1] data,     # IN  CSC values
                 else:
                     out[i, k] = out[i, k] * scale
         if n_samples > 0 and n_components > 0:
-            threshold_block(n_samples, n_components, &out[0, 0], &gamma[0], soft, &col_nnz[0])
+            threshold_block(n_samples, n_components, &out[0, 0], &gamma[0], mode, &col_nnz[0])
 
 
 def csr_product_cols(const floating[::1] data,     # IN  CSR values
@@ -367,7 +403,7 @@ def csr_product_cols(const floating[::1] data,     # IN  CSR values
                      const double[:, ::1] W,       # IN  (n_samples, n_components), U
                      double scale,
                      const double[::1] gamma,
-                     bint soft,
+                     int mode,
                      const double[::1] row_offset,  # IN  (n_features,) c, or empty: no centring
                      const double[::1] col_weight,  # IN  (n_components,) w = a[I]' U[I, :]
                      double[:, ::1] out,           # OUT (n_features, n_components)
@@ -383,6 +419,7 @@ def csr_product_cols(const floating[::1] data,     # IN  CSR values
     cdef bint centred = row_offset.shape[0] > 0
     cdef double x
     _check_outputs(out, n_features, n_components, gamma, col_nnz)
+    _check_mode(mode)
     _check_centring(row_offset, col_weight, n_features, n_components)
     _check_active(active, W.shape[0], "row")
     _check_pointers(indptr.shape[0], W.shape[0], indices.shape[0], data.shape[0], "CSR")
@@ -417,7 +454,7 @@ def csr_product_cols(const floating[::1] data,     # IN  CSR values
                 else:
                     out[j, k] = out[j, k] * scale
         if n_features > 0 and n_components > 0:
-            threshold_block(n_features, n_components, &out[0, 0], &gamma[0], soft, &col_nnz[0])
+            threshold_block(n_features, n_components, &out[0, 0], &gamma[0], mode, &col_nnz[0])
 
 
 ctypedef fused draw_t:

@@ -9,6 +9,10 @@ Three settings:
     about the real matrix of this size, which is not available offline);
 (c) the real lung200 data (200 genes x 56 patients), a smoke test against a plain SVD.
 
+On (a) and (b) it also runs the threshold study of
+:mod:`statoptim.studies.ssvd_thresholds` (hard, soft and SCAD thresholds x the
+"theory" and "bootstrap" rules, accuracy against time), the talk's open question.
+
 For (a) and (b) it prints projection losses, support recovery, relative
 reconstruction error and time for FIT-SSVD ("theory" and "bootstrap" rules), the
 dense SVD and scikit-learn's SparsePCA, beside the R reference figures
@@ -37,6 +41,7 @@ from statoptim.studies._runner import (
     int_at_least,
     register,
 )
+from statoptim.studies.ssvd_thresholds import run_threshold_study
 
 __all__ = ["default_data_dir", "projection_loss", "relative_error", "run", "support_counts"]
 
@@ -310,6 +315,10 @@ def _add_arguments(parser):
                         help="skip scikit-learn SparsePCA (the slowest method)")
     parser.add_argument("--sparsepca-reps", type=int_at_least(0), default=1,
                         help="data sets on which SparsePCA runs (default 1: ~5 s each on (b))")
+    parser.add_argument("--threshold-replications", type=int_at_least(1), default=None,
+                        metavar="R", help="data sets of the rank-one example in the threshold "
+                        "study (default: 25 x --replications; the lung-sized model uses "
+                        "--replications)")
     add_study_arguments(
         parser, replications=3,
         replications_help="simulated data sets per setting, seeded --seed, --seed + 1, ...",
@@ -342,6 +351,7 @@ def run(args):
           "BLAS thread; losses are means over data sets. [R reference] rows: the R "
           "implementations on the "
           "same designs, as docs/ssvd.rst reports them (not rerun here).")
+    study_paths = []
     _, table = _simulation_table(
         "ssvd_rank_one", "(a) rank-one example of Lee et al. (2010): 100 x 50, d = 50",
         make_rank_one_ssvd, args.replications, 1, args,
@@ -360,16 +370,19 @@ def run(args):
           "machine, on the simulated model of that size. R reference (its machine): ssvd "
           "'theory' 0.29 s, LSHM 114 s. Different data, hardware and code: no speed-up is "
           "claimed from these.")
+    study_paths.append(run_threshold_study(args, output)[2])
 
     lung = find_dataset(args.data, "lung200", LUNG200_FILES, required=False)
     if lung is None:
         output.note("(c) lung200 skipped: data set lung200/ not found; pass --data DIR, the "
                     "folder with one subfolder per data set")
+        if any(study_paths):
+            print("\nFigures: " + "\n         ".join(p for p in study_paths if p))
         output.finish()
         return 0
     X, labels, _ = load_lung200(os.path.dirname(lung))
     model, svd = _lung200(args, X, labels, output)
-    paths = [output.figure(FIGURES[0], lambda path: plot_right_vectors(
+    paths = study_paths + [output.figure(FIGURES[0], lambda path: plot_right_vectors(
                  path, model.components_.T, svd[2][:3].T, labels)),
              output.figure(FIGURES[1], lambda path: plot_reconstruction(
                  path, X, model, svd, labels))]
