@@ -182,6 +182,7 @@ def test_study_writes_the_direction_tables_and_mixing_outputs(fake_data, capsys)
         final = np.array([p["alpha"] for p in mine if p["cycle"] == r["cycles"]])
         assert r["collapsed"] == int(np.sum((final <= 1e-6) | (final >= 1 - 1e-6)))
         assert r["alpha_min"] == final.min() and r["alpha_max"] == final.max()
+        assert 0 <= r["map_ab"] <= 1 and 0 <= r["map_ba"] <= 1
     assert not list(out.glob("*.png"))
 
 
