@@ -32,6 +32,20 @@ lambda_W on the decade grid by stratified 5-fold cross-validation *on the
 training rows* (validation items of one modality query those of the other,
 relevance scoring), then refits the winner on all training rows; the test
 split is never used for a choice.
+
+Image-to-text and text-to-image tables (``multiview_image_to_text``,
+``multiview_text_to_image``) give every row's mAP and P@1, P@5, P@10 and P@50.
+The mixing-weight table and figure (``multiview_mixing``, its per-cycle data
+``multiview_mixing_path`` and ``multiview_mixing.png``) follow alpha per topic
+and J per BCD cycle of the squared-loss model on the first split of Wikipedia
+and UCI (fou,zer)->(kar,mor), with mu = 0 (the talk's objective) and mu =
+--consensus, at --regularization and at --collapse-regularization, where the
+talk's objective drives alpha to 0 or 1.
+
+The code is in three layers: ``compute_*`` fit and measure, the ``*_table(s)``
+functions build the :class:`~statoptim.studies._output.Table` objects, and
+``_plot`` / :func:`plot_mixing` draw (matplotlib only there); :func:`run`
+joins them.
 """
 from __future__ import annotations
 
