@@ -312,6 +312,14 @@ class MultiViewTensorMachine(BaseEstimator):
         features of the views in order); None without ``linear_term``.
     mixing_weights_ : ndarray of shape (n_topics,)
         alpha_p (the weight of modality a in topic p).
+    alpha_path_ : ndarray of shape (n_iter_ + 1, n_topics)
+        The mixing weights after initialisation (1/2), then after every BCD
+        cycle of the kept start; ``alpha_path_[-1]`` equals
+        ``mixing_weights_``. With ``consensus=0`` and a large
+        ``regularization`` the rows run to 0 or 1 (see
+        :class:`MixingCollapseWarning`). J at the same points is
+        ``objective_[::n_blocks]`` with ``n_blocks = (len(objective_) - 1) //
+        n_iter_`` (every cycle records the same blocks).
     objective_ : ndarray
         J after initialisation, then after every block update.
     objective_labels_ : list of str
@@ -495,6 +503,7 @@ class MultiViewTensorMachine(BaseEstimator):
         self.view_factors_ = tuple([t.copy() for t in Tm] for Tm in solver.Theta)
         self.topic_factors_ = tuple(p.copy() for p in solver.Phi)
         self.mixing_weights_ = solver.alpha.copy()
+        self.alpha_path_ = solver.alpha_path
         self.linear_coef_ = (tuple(w.copy() for w in solver.W) if solver.linear
                              else None)
         self.objective_ = values

@@ -125,6 +125,10 @@ class CPSolver:
     loss : SquaredLoss or SoftmaxLoss
     n_accepted, n_rejected : int
         Trial-curvature steps kept, and redone as Boehning MM steps.
+    alpha_path : ndarray of shape (n_iter + 1, n_topics)
+        alpha at the start of the last :meth:`fit`, then after each of its
+        cycles (a copy of n_topics numbers per cycle; an extrapolated cycle
+        that was redone is recorded once, after the redo).
     """
 
     def __init__(self, Z, Y, rank, regularization, consensus, learn_mixing=True,
@@ -137,6 +141,7 @@ class CPSolver:
         self._trial_curvature = {}   # block key -> next trial curvature
         self.n_accepted = 0
         self.n_rejected = 0
+        self.alpha_path = None
         reg = float(regularization)
         self.problem = CPProblem.build(
             Z, Y.shape[1], int(rank), reg,
@@ -548,6 +553,7 @@ class CPSolver:
         """
         values = [self.objective()]
         labels = ["init"]
+        alphas = [self.alpha.copy()]
 
         def record(label):
             # J of the current state: known from a kept trial step, else computed
@@ -579,6 +585,7 @@ class CPSolver:
                 self.cycle(0.0, record)
                 t = 1.0
             t_prev = t
+            alphas.append(self.alpha.copy())
             J = values[-1]
             rel = (J_prev - J) / abs(J_prev) if J_prev != 0 else 0.0
             J_prev = J
@@ -587,4 +594,5 @@ class CPSolver:
             if rel < tol:
                 converged = True
                 break
+        self.alpha_path = np.asarray(alphas)
         return FitResult(np.asarray(values), labels, n_iter, converged, rel)

@@ -32,6 +32,20 @@ lambda_W on the decade grid by stratified 5-fold cross-validation *on the
 training rows* (validation items of one modality query those of the other,
 relevance scoring), then refits the winner on all training rows; the test
 split is never used for a choice.
+
+Image-to-text and text-to-image tables (``multiview_image_to_text``,
+``multiview_text_to_image``) give every row's mAP and P@1, P@5, P@10 and P@50.
+The mixing-weight table and figure (``multiview_mixing``, its per-cycle data
+``multiview_mixing_path`` and ``multiview_mixing.png``) follow alpha per topic
+and J per BCD cycle of the squared-loss model on the first split of Wikipedia
+and UCI (fou,zer)->(kar,mor), with mu = 0 (the talk's objective) and mu =
+--consensus, at --regularization and at --collapse-regularization, where the
+talk's objective drives alpha to 0 or 1.
+
+The code is in three layers: ``compute_*`` fit and measure, the ``*_table(s)``
+functions build the :class:`~statoptim.studies._output.Table` objects, and
+``_plot`` / :func:`plot_mixing` draw (matplotlib only there); :func:`run`
+joins them.
 """
 from __future__ import annotations
 
@@ -57,12 +71,16 @@ from statoptim.studies._runner import (
     register,
 )
 
-__all__ = ["BASELINES", "fit_baseline", "precision_recall_points", "run", "select_on_training"]
+__all__ = ["BASELINES", "compute_mixing_paths", "compute_retrieval", "cycle_objective",
+           "direction_tables", "fit_baseline", "mixing_tables", "model_specs", "plot_mixing",
+           "precision_recall_points", "published_tables", "run", "select_on_training"]
 
 BASELINES = ("CCA", "PLSC", "SM", "SCM", "LS-SM")
 #: Baselines whose representations are posteriors, also scored by relevance (dot).
 RELEVANCE_BASELINES = ("SM", "SCM")
-K_VALUES = (10, 50, 100)
+K_VALUES = (1, 5, 10, 50, 100)
+#: The cut-offs of the image->text and text->image tables.
+DIRECTION_K = (1, 5, 10, 50)
 
 # Published numbers on the same Wikipedia features and split (docs/multiview.rst,
 # "Published numbers").
@@ -97,6 +115,7 @@ DATA_FILES = {
                          "mfeat-zer.csv", "mfeat-mor.csv"),
 }
 FIGURE = "multiview_precision_recall.png"
+MIXING_FIGURE = "multiview_mixing.png"
 
 
 def _add_arguments(parser):
@@ -105,6 +124,11 @@ def _add_arguments(parser):
     parser.add_argument("--regularization", type=positive, default=1e-3)
     parser.add_argument("--consensus", type=real_in(0), default=1.0,
                         help="mu of the consensus model (the talk's objective is mu = 0)")
+    parser.add_argument("--collapse-regularization", type=positive, default=3e-2,
+                        metavar="LAMBDA",
+                        help="the second lambda of the mixing-weight figure and table, besides "
+                             "--regularization (default 3e-2, where the talk's objective "
+                             "collapses alpha)")
     parser.add_argument("--n-init", type=int_at_least(1), default=1,
                         help="random starts of the CP model (lowest objective kept)")
     parser.add_argument("--softmax-regularization", type=positive, default=1e-2,
@@ -374,20 +398,16 @@ def _plot(curves, path):
     fig.savefig(path, dpi=110)
 
 
-# --------------------------------------------------------------------- run
-@register("multiview", "cross-modal retrieval: CP-tensor model vs CCA/PLS/SM/SCM/LS-SM",
-          _add_arguments, _check_arguments)
-def run(args):
-    from statoptim import MultiViewTensorMachine
+# ----------------------------------------------------------------- compute
+def model_specs(args):
+    """The CP-model rows: name -> (fit keyword arguments or None for inner CV, representation).
 
-    output = StudyOutput(args, "multiview")
-    output.start()
-    seeds = _split_seeds(args)
+    Fits with the same arguments are shared (the posteriors reuse the
+    raw-score fit). Representations: "scores" (f, cosine), "proba"
+    (posteriors, cosine), "relevance" (posteriors, dot product: the
+    probability of a shared topic).
+    """
     mu = f"mu={args.consensus:g}"
-    # name -> (fit keyword arguments, representation); fits with the same
-    # arguments are shared (the posteriors reuse the raw-score fit).
-    # Representations: "scores" (f, cosine), "proba" (posteriors, cosine),
-    # "relevance" (posteriors, dot product: the probability of a shared topic).
     softmax = {"consensus": args.consensus, "loss": "softmax",
                "regularization": args.softmax_regularization, "tol": SOFTMAX_TOL}
     softmax_linear = dict(softmax, linear_term=True,
@@ -403,58 +423,70 @@ def run(args):
     }
     if args.inner_cv:
         models[f"TM {mu} inner-CV relevance"] = (None, "relevance")
-    methods = list(models)
-    if not args.skip_baselines:
-        methods += list(BASELINES) + [f"{b} relevance" for b in RELEVANCE_BASELINES]
-    n_settings = 1 + 2 * len(seeds)
-    results = {}   # (setting, method) -> list of per-seed dicts
-    bar = Progress(n_settings * len(methods), "multiview", unit="method",
-                   enabled=not args.no_progress, leave=False)
-    with single_blas_thread(), warnings.catch_warnings(), bar:
+    return models
+
+
+def _make_model(args, seed, **kwargs):
+    from statoptim import MultiViewTensorMachine
+
+    params = {"rank": args.rank, "regularization": args.regularization,
+              "n_init": args.n_init, "random_state": seed}
+    params.update(kwargs)
+    return MultiViewTensorMachine(**params)
+
+
+def _model_representations(args, spec, data, fits):
+    """Fit (or reuse from ``fits``) one CP-model row; return (rep_a, rep_b, fit_s, extra)."""
+    (kwargs, representation), (seed, A_tr, B_tr, y_tr, A_te, B_te) = spec, data
+    extra = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kwargs is None:  # inner CV on the training rows
+            t0 = time.perf_counter()
+            best, _ = select_on_training(
+                A_tr, B_tr, y_tr, seed,
+                lambda **kw: _make_model(args, seed, consensus=args.consensus, **kw),
+                n_jobs=args.jobs)
+            kwargs = dict(best, consensus=args.consensus)
+            extra["selected"] = describe_candidate(best)
+            extra["select_s"] = time.perf_counter() - t0
+        key = tuple(sorted(kwargs.items()))
+        if key not in fits:
+            t1 = time.perf_counter()
+            model = _make_model(args, seed, **kwargs).fit(A_tr, B_tr, y_tr)
+            fits[key] = (model, time.perf_counter() - t1)
+    model, fit_s = fits[key]
+    if representation in ("proba", "relevance"):
+        rep_a, rep_b = model.predict_proba(A_te, "a"), model.predict_proba(B_te, "b")
+    else:
+        rep_a, rep_b = model.decision_function(A_te, "a"), model.decision_function(B_te, "b")
+    alpha = model.mixing_weights_
+    extra.update(n_iter=model.n_iter_, collapsed=int(np.sum((alpha == 0) | (alpha == 1))))
+    return rep_a, rep_b, fit_s, extra
+
+
+def compute_retrieval(args, seeds, models, methods, bar=None):
+    """Every method on every setting and split: {(setting, method): [per-split dict]}.
+
+    Each dict holds what :func:`_evaluate` measures on the test split (mAP,
+    P@K for ``K_VALUES``, mAP@50 and the 11-point curve, both directions),
+    the fit time and, for the CP model, the cycles and collapsed weights.
+    """
+    results = {}
+    with single_blas_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # collapse/rank notes: reported
         for setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te in _settings(
                 args.data, seeds, wikipedia_seed=args.seed):
             n_comp = 7 if setting == "wikipedia" else 10
-            fits = {}
-            baseline_fits = {}
+            fits, baseline_fits = {}, {}
             for method in methods:
                 t0 = time.perf_counter()
-                extra = {}
                 if method in models:
-                    kwargs, representation = models[method]
-
-                    def make_model(seed=seed, **kw):
-                        params = {"rank": args.rank, "regularization": args.regularization,
-                                  "n_init": args.n_init, "random_state": seed}
-                        params.update(kw)
-                        return MultiViewTensorMachine(**params)
-
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        if kwargs is None:  # inner CV on the training rows
-                            best, _ = select_on_training(
-                                A_tr, B_tr, y_tr, seed,
-                                lambda **kw: make_model(consensus=args.consensus, **kw),
-                                n_jobs=args.jobs)
-                            kwargs = dict(best, consensus=args.consensus)
-                            extra["selected"] = describe_candidate(best)
-                            extra["select_s"] = time.perf_counter() - t0
-                        key = tuple(sorted(kwargs.items()))
-                        if key not in fits:
-                            t1 = time.perf_counter()
-                            model = make_model(**kwargs).fit(A_tr, B_tr, y_tr)
-                            fits[key] = (model, time.perf_counter() - t1)
-                    model, fit_s = fits[key]
-                    if representation in ("proba", "relevance"):
-                        rep_a = model.predict_proba(A_te, "a")
-                        rep_b = model.predict_proba(B_te, "b")
-                    else:
-                        rep_a = model.decision_function(A_te, "a")
-                        rep_b = model.decision_function(B_te, "b")
-                    extra.update(n_iter=model.n_iter_, collapsed=int(np.sum(
-                        (model.mixing_weights_ == 0) | (model.mixing_weights_ == 1))))
+                    representation = models[method][1]
+                    rep_a, rep_b, fit_s, extra = _model_representations(
+                        args, models[method], (seed, A_tr, B_tr, y_tr, A_te, B_te), fits)
                 else:
-                    name = method.split()[0]
+                    name, extra = method.split()[0], {}
                     representation = "relevance" if method.endswith("relevance") else "proba"
                     if name not in baseline_fits:
                         baseline_fits[name] = (fit_baseline(
@@ -465,8 +497,104 @@ def run(args):
                                 "dot" if representation == "relevance" else "cosine")
                 res.update(extra, fit_s=fit_s)
                 results.setdefault((setting, method), []).append(res)
-                bar.update(1)
+                if bar is not None:
+                    bar.update(1)
+    return results
 
+
+#: The settings of the mixing-weight study: the two data sets' multi-view designs.
+MIXING_SETTINGS = ("wikipedia", "uci (fou,zer)->(kar,mor)")
+#: |alpha| within this of 0 or 1 counts as collapsed.
+COLLAPSE_TOL = 1e-6
+
+
+def cycle_objective(model):
+    """J after initialisation and after every cycle: ``objective_`` at the cycle ends."""
+    n_blocks = (len(model.objective_) - 1) // model.n_iter_
+    return np.asarray(model.objective_[::n_blocks])
+
+
+def compute_mixing_paths(args, seed=None):
+    """The mixing weights and J per BCD cycle on the first split of each MIXING_SETTINGS.
+
+    Fits the squared-loss model (rank, n_init of ``args``) with consensus 0
+    (the talk's) and ``args.consensus``, at ``args.regularization`` and at
+    ``args.collapse_regularization``. Returns a list of dicts with keys
+    data, regularization, consensus, alpha_path (n_iter + 1, n_topics),
+    objective (n_iter + 1,) and the test split's cosine-retrieval mAP of the
+    scores f_m, map_ab (A->B) and map_ba (B->A).
+    """
+    seed = args.seed if seed is None else seed
+    mus = sorted({0.0, float(args.consensus)})
+    lams = sorted({float(args.regularization), float(args.collapse_regularization)})
+    paths = []
+    with single_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # collapse and convergence notes: shown by the paths
+        for setting, _, A_tr, B_tr, y_tr, A_te, B_te, y_te in _settings(
+                args.data, [seed], seed):
+            if setting not in MIXING_SETTINGS:
+                continue
+            for lam in lams:
+                for mu in mus:
+                    model = _make_model(args, seed, consensus=mu, regularization=lam)
+                    model.fit(A_tr, B_tr, y_tr)
+                    res = _evaluate(model.decision_function(A_te, "a"),
+                                    model.decision_function(B_te, "b"), y_te, seed)
+                    paths.append({"data": setting, "regularization": lam, "consensus": mu,
+                                  "alpha_path": model.alpha_path_,
+                                  "objective": cycle_objective(model),
+                                  "map_ab": res["map_fwd"], "map_ba": res["map_rev"]})
+    return paths
+
+
+# --------------------------------------------------------------------- run
+@register("multiview", "cross-modal retrieval: CP-tensor model vs CCA/PLS/SM/SCM/LS-SM",
+          _add_arguments, _check_arguments)
+def run(args):
+    output = StudyOutput(args, "multiview")
+    output.start()
+    seeds = _split_seeds(args)
+    models = model_specs(args)
+    methods = list(models)
+    if not args.skip_baselines:
+        methods += list(BASELINES) + [f"{b} relevance" for b in RELEVANCE_BASELINES]
+    bar = Progress((1 + 2 * len(seeds)) * len(methods), "multiview", unit="method",
+                   enabled=not args.no_progress, leave=False)
+    with bar:
+        results = compute_retrieval(args, seeds, models, methods, bar)
+    paths = compute_mixing_paths(args, seeds[0])
+
+    _print_header(args, seeds)
+    output.table(_retrieval_table(results))
+    for table in direction_tables(results):
+        output.table(table)
+    output.table(_targets_table(results, models))
+    for table in published_tables():
+        output.table(table)
+    summary, path_table = mixing_tables(paths)
+    output.table(summary)
+    output.table(path_table, show=False)  # the mixing figure's data
+
+    # The PR figure keeps the talk's objective, the package default, the headline
+    # (inner-CV, or the +linear row without it) and the baselines.
+    mu = f"mu={args.consensus:g}"
+    headline = f"TM {mu} inner-CV relevance" if args.inner_cv else \
+        f"TM {mu} softmax +linear relevance"
+    curves = _curves(results, {"TM mu=0 (talk)", f"TM {mu}", headline})
+    output.table(_curves_table(curves), show=False)  # the figure's data
+    path = output.figure(FIGURE, lambda path: _plot(curves, path))
+    if path:
+        print(f"\nPrecision-recall curves written to {path}")
+    path = output.figure(MIXING_FIGURE, lambda path: plot_mixing(paths, path))
+    if path:
+        print(f"Mixing weights and J per cycle written to {path}")
+    output.finish()
+    return 0
+
+
+# ---------------------------------------------------------------- tabulate
+def _print_header(args, seeds):
+    """Say what the tables are: data, scoring, the model rows and the baselines."""
     print("Cross-modal retrieval, cosine similarity, random tie-break (seeded); "
           "mAP over all database items.")
     print("Wikipedia: standard split (2173 train / 693 test pairs), A = image, B = text. "
@@ -490,50 +618,45 @@ def run(args):
     print("fit s: median wall time of the fits on this machine (everything learned, both "
           "modalities; BLAS at 1 thread).\n")
 
-    output.table(_retrieval_table(results))
-    output.table(_targets_table(results, models))
-    output.table(Table(
+
+def published_tables():
+    """The published Wikipedia mAP and the talk's NUS-WIDE table, as printed beside ours."""
+    published = Table(
         "multiview_published_wikipedia",
         "\nPublished mAP on the same Wikipedia features and split (image->text / "
         "text->image; docs/multiview.rst, 'Published numbers'):",
         [Column("method"), Column("i_to_t", "I->T", "{:.4g}"),
          Column("t_to_i", "T->I", "{:.4g}"), Column("source")],
         [{"method": m, "i_to_t": float(a), "t_to_i": float(b), "source": src}
-         for m, a, b, src in PUBLISHED_WIKIPEDIA]))
+         for m, a, b, src in PUBLISHED_WIKIPEDIA])
 
-    def pair(first, second):
+    def pair(second):
         return lambda v, row: f"{v:.4f} / {row[second]:.4f}"
 
-    output.table(Table(
+    talk = Table(
         "multiview_nus_wide_talk",
         "\nThe talk's NUS-WIDE table (81 concepts) -- NOT reproducible offline: no data, "
         "code or split; the protocol is unstated and 'Precision' gives no K:",
         [Column("method"),
-         Column("i_to_t_map", "I->T mAP / Precision", pair("i_to_t_map", "i_to_t_precision")),
+         Column("i_to_t_map", "I->T mAP / Precision", pair("i_to_t_precision")),
          Column("i_to_t_precision", show=False),
-         Column("t_to_i_map", "T->I mAP / Precision", pair("t_to_i_map", "t_to_i_precision")),
+         Column("t_to_i_map", "T->I mAP / Precision", pair("t_to_i_precision")),
          Column("t_to_i_precision", show=False)],
         [{"method": m, "i_to_t_map": float(a.split("/")[0]),
           "i_to_t_precision": float(a.split("/")[1]), "t_to_i_map": float(b.split("/")[0]),
-          "t_to_i_precision": float(b.split("/")[1])} for m, a, b in NUS_WIDE_TALK]))
+          "t_to_i_precision": float(b.split("/")[1])} for m, a, b in NUS_WIDE_TALK])
+    return published, talk
 
-    # The figure keeps the talk's objective, the package default, the headline
-    # (inner-CV, or the +linear row without it) and the baselines.
-    headline = f"TM {mu} inner-CV relevance" if args.inner_cv else \
-        f"TM {mu} softmax +linear relevance"
-    plotted = {"TM mu=0 (talk)", f"TM {mu}", headline}
+
+def _curves(results, plotted):
+    """Mean 11-point curves of the baselines and the ``plotted`` CP-model rows."""
     curves = {}
     for (setting, method), runs in results.items():
         if method.startswith("TM") and method not in plotted:
             continue
         curves.setdefault(setting, {})[method] = {
             key: np.mean([r[key] for r in runs], axis=0) for key in ("pr_fwd", "pr_rev")}
-    output.table(_curves_table(curves), show=False)  # the figure's data
-    path = output.figure(FIGURE, lambda path: _plot(curves, path))
-    if path:
-        print(f"\nPrecision-recall curves written to {path}")
-    output.finish()
-    return 0
+    return curves
 
 
 def _mean_sd(key):
@@ -635,3 +758,118 @@ def _curves_table(curves):
                     table.add(data=setting, method=method, direction=direction,
                               recall=float(r), precision=float(p))
     return table
+
+
+def _direction_row(setting, method, runs, key):
+    row = {"data": setting, "method": method, "splits": len(runs),
+           "map": float(np.mean([r[f"map_{key}"] for r in runs])),
+           "map_sd": float(np.std([r[f"map_{key}"] for r in runs]))}
+    for k in DIRECTION_K:
+        row[f"p{k}"] = float(np.mean([r[f"p{k}_{key}"] for r in runs]))
+    return row
+
+
+def direction_tables(results):
+    """The image->text (A->B) and text->image (B->A) tables: mAP and P@K per method.
+
+    P@K (K in ``DIRECTION_K``) is the fraction of the first K retrieved items
+    that share the query's class, averaged over queries (and then over the
+    UCI splits, as mAP).
+    """
+    tables = []
+    for key, name, label in (("fwd", "multiview_image_to_text", "image -> text (A -> B)"),
+                             ("rev", "multiview_text_to_image", "text -> image (B -> A)")):
+        columns = [Column("data", "data (A->B)"), Column("method"),
+                   Column("splits", show=False),
+                   Column("map", "mAP", _mean_sd("map_sd")), Column("map_sd", show=False)]
+        columns += [Column(f"p{k}", f"P@{k}", "{:.3f}") for k in DIRECTION_K]
+        table = Table(name, f"\n{label}: mAP over the whole database and precision at "
+                            f"K = {', '.join(map(str, DIRECTION_K))}", columns,
+                      note="UCI has no text: A and B stand for the two modalities' views "
+                           "(fou -> pix, (fou,zer) -> (kar,mor)). The talk's NUS-WIDE "
+                           "'Precision' (below) gives no K.")
+        for (setting, method), runs in results.items():
+            table.add(_direction_row(setting, method, runs, key))
+        tables.append(table)
+    return tables
+
+
+def _is_collapsed(alpha):
+    return (alpha <= COLLAPSE_TOL) | (alpha >= 1.0 - COLLAPSE_TOL)
+
+
+def mixing_tables(paths):
+    """The mixing-weight summary per fit, and the path per cycle and topic (figure data)."""
+    summary = Table(
+        "multiview_mixing",
+        "\nMixing weights alpha of the squared-loss CP model (first split; the talk's "
+        "objective is mu = 0): final range, topics at 0 or 1 (within "
+        f"{COLLAPSE_TOL:g}), and J per BCD cycle",
+        [Column("data"), Column("regularization", "lambda", "{:g}"),
+         Column("consensus", "mu", "{:g}"), Column("cycles"),
+         Column("alpha_min", "alpha min", "{:.3f}"), Column("alpha_mean", "mean", "{:.3f}"),
+         Column("alpha_max", "max", "{:.3f}"),
+         Column("collapsed", fmt=lambda v, row: f"{v} of {row['n_topics']}"),
+         Column("n_topics", show=False), Column("objective_init", "J init", "{:.4g}"),
+         Column("objective_final", "J final", "{:.4g}"),
+         Column("max_increase", "largest J rise", "{:.1e}"),
+         Column("map_ab", "A->B mAP", "{:.3f}"), Column("map_ba", "B->A mAP", "{:.3f}")],
+        note="largest J rise: the largest increase of J over one cycle (<= 0: J "
+             "never rose). mAP: test split, cosine of the topic scores f_m; a modality "
+             "with weight 0 in a topic does not score it.")
+    path_table = Table("multiview_mixing_path", "",
+                       ["data", "regularization", "consensus", "cycle", "objective", "topic",
+                        "alpha"])
+    for p in paths:
+        alpha, J = p["alpha_path"], p["objective"]
+        final = alpha[-1]
+        summary.add(data=p["data"], regularization=p["regularization"],
+                    consensus=p["consensus"], cycles=alpha.shape[0] - 1,
+                    alpha_min=float(final.min()), alpha_mean=float(final.mean()),
+                    alpha_max=float(final.max()), collapsed=int(_is_collapsed(final).sum()),
+                    n_topics=final.size, objective_init=float(J[0]),
+                    objective_final=float(J[-1]), max_increase=float(np.max(np.diff(J))),
+                    map_ab=p.get("map_ab"), map_ba=p.get("map_ba"))
+        for cycle, (row, value) in enumerate(zip(alpha, J)):
+            for topic, a in enumerate(row):
+                path_table.add(data=p["data"], regularization=p["regularization"],
+                               consensus=p["consensus"], cycle=cycle, objective=float(value),
+                               topic=topic, alpha=float(a))
+    return summary, path_table
+
+
+# -------------------------------------------------------------------- plot
+def plot_mixing(paths, path):
+    """alpha per topic and J against the BCD cycles (needs matplotlib).
+
+    One row per (data set, lambda); columns: alpha with mu = 0, alpha with the
+    consensus mu, and J of both.
+    """
+    from matplotlib.figure import Figure
+
+    rows = list(dict.fromkeys((p["data"], p["regularization"]) for p in paths))
+    fig = Figure(figsize=(13, 3.2 * len(rows)))
+    axes = fig.subplots(len(rows), 3, squeeze=False)
+    for i, key in enumerate(rows):
+        fits = [p for p in paths if (p["data"], p["regularization"]) == key]
+        for p in fits:
+            col = 0 if p["consensus"] == 0 else 1
+            ax = axes[i, col]
+            ax.plot(p["alpha_path"], lw=1)
+            n = int(_is_collapsed(p["alpha_path"][-1]).sum())
+            ax.set_title(f"{key[0]}, lambda={key[1]:g}, mu={p['consensus']:g}: "
+                         f"{n}/{p['alpha_path'].shape[1]} at 0/1", fontsize=9)
+            ax.set_ylim(-0.05, 1.05)
+            ax.set_ylabel("alpha (one line per topic)")
+            style = "-" if p["consensus"] == 0 else "--"
+            axes[i, 2].semilogy(p["objective"], style, label=f"mu={p['consensus']:g}")
+        axes[i, 2].set_title(f"{key[0]}, lambda={key[1]:g}: J per cycle", fontsize=9)
+        axes[i, 2].set_ylabel("J")
+        axes[i, 2].legend(fontsize=8)
+        for ax in axes[i]:
+            ax.set_xlabel("BCD cycle")
+            ax.grid(alpha=0.3)
+    fig.suptitle("Mixing weights and objective per BCD cycle (squared loss; mu = 0 is the "
+                 "talk's objective)")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.savefig(path, dpi=110)
