@@ -103,6 +103,9 @@ TABLES = {
                                         "peng_huang_bias", "peng_huang_mse",
                                         "marginal_warned", "replications"], 6),
         "quantile_time_per_fit": (["n", "here_ms", "talk_s", "talk_over_here"], 1),
+        "quantile_talk_mm_design_a": ([], 9),
+        "quantile_talk_mm_design_b": ([], 9),
+        "quantile_time_in_study": ([], None),
     },
     "optimizers": {
         "optimizers_sim_p19_n1000": (["quantity", "source", "sgd", "momentum", "rmsprop",
@@ -110,12 +113,16 @@ TABLES = {
         "optimizers_sim_p99_n480_decay": (["quantity", "source", "adam"], None),
         "optimizers_separation": (["n_train", "p", "separable", "replications"], 2),
         "optimizers_digits_0v6": (["quantity", "source", "newton"], None),
+        "optimizers_digits_0v6_unpenalized": ([], None),
+        "optimizers_toy_regression": ([], None),
+        "optimizers_adam_miss": ([], None),
     },
     "ssvd": {
         "ssvd_rank_one": (["method", "source", "data_sets", "median_s", "loss_u", "loss_v"],
                           4),
         "ssvd_lung_sized": (["method", "median_s", "nnz_rows_u", "relerr"], 6),
         "ssvd_lung200": (["method", "seconds", "rows_kept", "d1", "ari_kmeans4_v"], 2),
+        "ssvd_thresholds": ([], None),
     },
     "inference": {
         "inference_coverage": (["method", "design", "errors", "n", "q", "coef", "coverage",
@@ -129,14 +136,20 @@ TABLES = {
         "multiview_nus_wide_talk": (["method", "i_to_t_map", "t_to_i_precision"], 3),
         "multiview_precision_recall": (["data", "method", "direction", "recall",
                                         "precision"], None),
+        "multiview_image_to_text": ([], None),
+        "multiview_text_to_image": ([], None),
+        "multiview_mixing": ([], None),
+        "multiview_mixing_path": ([], None),
     },
 }
 FIGURES = {
     "quantile-solver": [],
     "quantile": ["quantile_theta1_boxplot.png"],
-    "optimizers": ["optimizers_gap_vs_time.png", "optimizers_paths_2d.png"],
-    "ssvd": ["ssvd_lung200_right_vectors.png", "ssvd_lung200_reconstruction.png"],
-    "multiview": ["multiview_precision_recall.png"],
+    "optimizers": ["optimizers_gap_vs_time.png", "optimizers_paths_2d.png",
+                   "optimizers_adam_miss.png"],
+    "ssvd": ["ssvd_lung200_right_vectors.png", "ssvd_lung200_reconstruction.png",
+             "ssvd_thresholds_accuracy_vs_time.png"],
+    "multiview": ["multiview_precision_recall.png", "multiview_mixing.png"],
     "inference": ["inference_coverage.png"],
 }
 

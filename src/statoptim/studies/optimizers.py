@@ -182,7 +182,7 @@ def _fit_all(X, y, Xte, yte, beta, alpha, *, epochs, batch_size, seed, steps, de
     res = {}
     for m in (*methods, "newton"):
         if m == "newton":
-            est = LogisticRegression(alpha=alpha)
+            est = LogisticRegression("newton", alpha=alpha)  # the talk's N-R, not "auto"
         else:
             # check_every=epochs: the full objective is evaluated once, at the end
             extra = {"schedule": "invsqrt", "average": True} if decay else {}
