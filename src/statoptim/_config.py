@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import platform
+from typing import Any
 
 __all__ = ["config_info", "show_config"]
 
@@ -17,7 +18,7 @@ def _cpu_model():
     return platform.processor() or platform.machine()
 
 
-def config_info():
+def config_info() -> dict[str, Any]:
     """The facts that decide statoptim's speed on this machine, as a dict.
 
     Keys: ``statoptim``, ``python``, ``numpy``, ``scipy``, ``cpu`` (the model
@@ -61,7 +62,7 @@ def config_info():
     }
 
 
-def show_config():
+def show_config() -> None:
     """Print :func:`config_info`, one line a fact (include it in bug reports and benchmarks).
 
     Examples

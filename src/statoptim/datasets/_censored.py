@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Literal
 
 import numpy as np
 from scipy import integrate, optimize, special, stats
@@ -25,7 +26,7 @@ def _check_rate(value, name):
     return check_real(value, name, low=0.0, high=_MAX_RATE)
 
 
-def censoring_mean(rate):
+def censoring_mean(rate: float) -> float:
     """Mean ``mu_c`` of ``C ~ N(mu_c, sd(T)^2)`` that censors a fraction ``rate``.
 
     Solves ``P(T > C) = (1/12) int_{-6}^{6} Phi((b - mu_c) / s) db = rate`` with
@@ -68,13 +69,13 @@ def _censoring_mean(rate):
 
 
 def make_censored_quantile(
-    n_samples=500,
+    n_samples: int = 500,
     *,
-    censoring=0.25,
-    missing=0.3,
-    design="identifiable",
-    random_state=None,
-):
+    censoring: float = 0.25,
+    missing: float = 0.3,
+    design: Literal["identifiable", "talk"] = "identifiable",
+    random_state: int | np.random.SeedSequence | np.random.Generator | None = None,
+) -> Bunch:
     """Simulate the talk's model with right censoring and a missing covariate.
 
     ``T = 4.5 Z1 - 2 Z2 + r`` with ``Z1 ~ N(0, 1)``, ``Z2 ~ U(-3, 3)``,

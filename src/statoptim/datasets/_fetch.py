@@ -41,7 +41,11 @@ import tempfile
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
 
 from statoptim._validation import _describe, check_choice, check_flag
 from statoptim.datasets._io import check_path
@@ -199,7 +203,7 @@ def _folder_or_absent(value, name):
     return path
 
 
-def get_data_home(data_home=None):
+def get_data_home(data_home: str | os.PathLike[str] | None = None) -> str:
     """The folder that holds (and caches) the data sets, one subfolder each.
 
     Parameters
@@ -273,7 +277,9 @@ def _search_places(name):
     return places + list(DEV_DATA)
 
 
-def find_dataset(name, data_home=None, files=None, *, required=True, option="data_home"):
+def find_dataset(name: str, data_home: str | os.PathLike[str] | None = None,
+                 files: Sequence[str] | None = None, *, required: bool = True,
+                 option: str = "data_home") -> str | None:
     """The folder ``<root>/<name>`` of a data set, wherever it is on this machine.
 
     Parameters
@@ -485,7 +491,9 @@ def _fetch(name, data_home, download_if_missing):
 
 
 # ----------------------------------------------------------------- fetchers
-def fetch_mnist(data_home=None, *, kind="train", download_if_missing=True):
+def fetch_mnist(data_home: str | os.PathLike[str] | None = None, *,
+                kind: Literal["train", "test", "both"] = "train",
+                download_if_missing: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """MNIST handwritten digits, downloaded once into the cache, then read offline.
 
     The four IDX files (``train-images-idx3-ubyte.gz`` etc.) are downloaded,
@@ -542,7 +550,10 @@ def fetch_mnist(data_home=None, *, kind="train", download_if_missing=True):
     return load_mnist(_fetch("mnist", data_home, download_if_missing), kind=kind)
 
 
-def fetch_uci_multifeature(data_home=None, *, views=None, download_if_missing=True):
+def fetch_uci_multifeature(
+    data_home: str | os.PathLike[str] | None = None, *, views: Sequence[str] | str | None = None,
+    download_if_missing: bool = True,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """UCI Multiple Features (2,000 digits, six views), downloaded once, then read offline.
 
     The six CSV files ``mfeat-<view>.csv`` (a header row, then the features
@@ -592,7 +603,8 @@ def fetch_uci_multifeature(data_home=None, *, views=None, download_if_missing=Tr
                                  views)
 
 
-def fetch_wikipedia(data_home=None, *, download_if_missing=True):
+def fetch_wikipedia(data_home: str | os.PathLike[str] | None = None, *,
+                    download_if_missing: bool = True) -> dict[str, Any]:
     """Wikipedia cross-modal features of Rasiwasia et al. (2010), downloaded once.
 
     ``raw_features.mat`` (image SIFT histograms and text LDA topics), the

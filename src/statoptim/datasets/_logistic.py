@@ -10,8 +10,10 @@ import gzip
 import math
 import os
 import zlib
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statoptim._validation import (
     _describe,
@@ -32,7 +34,10 @@ _MNIST_FILES = {
 }
 
 
-def make_logistic(n_samples=1000, n_features=19, *, n_test=0, rho=0.3, random_state=None):
+def make_logistic(
+    n_samples: int = 1000, n_features: int = 19, *, n_test: int = 0, rho: float = 0.3,
+    random_state: int | np.random.SeedSequence | np.random.Generator | None = None,
+) -> tuple[np.ndarray, ...]:
     """The talk's design: equicorrelated Gaussian covariates and uniform coefficients.
 
     ``x_i = sqrt(1 - rho) z_i + sqrt(rho) u_i 1`` with z_i ~ N(0, I) and u_i ~ N(0, 1)
@@ -92,7 +97,7 @@ def make_logistic(n_samples=1000, n_features=19, *, n_test=0, rho=0.3, random_st
 _IDX_MAX_NDIM = 32
 
 
-def read_idx(path):
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read one IDX file (gzip or raw) and return its uint8 array.
 
     Validates the two zero bytes, the type byte (0x08 = uint8), the dimensions and
@@ -192,7 +197,8 @@ def _find(folder, stem):
                      "(load_mnist never downloads; give the folder holding the IDX files)")
 
 
-def load_mnist(path, *, kind="train"):
+def load_mnist(path: str | os.PathLike[str], *,
+               kind: Literal["train", "test", "both"] = "train") -> tuple[np.ndarray, np.ndarray]:
     """Read MNIST from IDX files in a folder given by the user (never downloads).
 
     Parameters
@@ -256,7 +262,10 @@ def _check_float_dtype(dtype):
     return dt.type
 
 
-def mnist_binary(images, labels, digits=(0, 6), *, dtype=np.float64):
+def mnist_binary(
+    images: ArrayLike, labels: ArrayLike, digits: tuple[int, int] = (0, 6), *,
+    dtype: type[np.float64 | np.float32] = np.float64,
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows of two digits in their original order, pixels scaled by 1/255, y = 1 for
     the second digit (MNIST 0 vs 6: 11,841 train and 1,938 test rows).
 
@@ -327,7 +336,9 @@ def _as_numeric(value, name, expected):
     return arr
 
 
-def load_digits_0v6(*, dtype=np.float64):
+def load_digits_0v6(
+    *, dtype: type[np.float64 | np.float32] = np.float64,
+) -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's ``load_digits`` restricted to 0 vs 6 (359 rows, p = 64, /16).
 
     The shipped fallback for MNIST; label results as *digits*, never as MNIST.

@@ -4,8 +4,11 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statoptim._validation import _describe, check_random_state
 from statoptim.datasets._io import check_dir, check_file, parse_float, read_csv_rows
@@ -76,7 +79,7 @@ def _wiki_labels(directory, name, n_classes):
     return y
 
 
-def load_wikipedia_rasiwasia(directory):
+def load_wikipedia_rasiwasia(directory: str | os.PathLike[str]) -> dict[str, Any]:
     """The Wikipedia features of Rasiwasia et al. (2010), standard split.
 
     Parameters
@@ -191,7 +194,9 @@ def check_views(views):
     return views
 
 
-def load_uci_multifeature(directory, views=UCI_VIEWS):
+def load_uci_multifeature(
+    directory: str | os.PathLike[str], views: Sequence[str] | str = UCI_VIEWS,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The six row-aligned views of UCI Multiple Features (2,000 digits, 10 classes).
 
     Parameters
@@ -240,7 +245,9 @@ def load_uci_multifeature(directory, views=UCI_VIEWS):
     return X, y
 
 
-def uci_multifeature_split(y, seed):
+def uci_multifeature_split(
+    y: ArrayLike, seed: int | np.random.SeedSequence | np.random.Generator | None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The stratified 50/50 split of docs/multiview.rst, "Data and protocol": per
     class (in order) a permutation of its row indices from ``default_rng(seed)``;
     first half train, rest test; both sorted.

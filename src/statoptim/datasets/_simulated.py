@@ -9,7 +9,10 @@ from statoptim._validation import check_int, check_random_state, check_real
 __all__ = ["make_quantile_regression", "quantile_truth"]
 
 
-def make_quantile_regression(n_samples=500, n_noise_features=0, *, random_state=None):
+def make_quantile_regression(
+    n_samples: int = 500, n_noise_features: int = 0, *,
+    random_state: int | np.random.SeedSequence | np.random.Generator | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The talk's location-shift model ``T = 4.5 Z1 - 2 Z2 + r``.
 
     ``Z1 ~ N(0, 1)``, ``Z2 ~ U(-3, 3)``, ``r ~ N(0, 1)``; optionally
@@ -47,7 +50,7 @@ def make_quantile_regression(n_samples=500, n_noise_features=0, *, random_state=
     return X, y
 
 
-def quantile_truth(quantile, n_noise_features=0):
+def quantile_truth(quantile: float, n_noise_features: int = 0) -> tuple[float, np.ndarray]:
     """True ``(intercept, coef)`` of the conditional quantile in the talk's model.
 
     Parameters

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -18,7 +19,7 @@ __all__ = ["LUNG_GROUPS", "load_lung200", "make_lung_spiked", "make_rank_one_ssv
 LUNG_GROUPS = (("Carcinoid", 20), ("Colon", 13), ("Normal", 17), ("SmallCell", 6))
 
 
-def make_rank_one_ssvd(rep=0):
+def make_rank_one_ssvd(rep: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rank-one example of Lee et al. (2010): 100 x 50, d = 50, N(0, 1) noise.
 
     u is proportional to (10, 9, ..., 3, 2 (x17), 0 (x75)) and v to
@@ -54,8 +55,10 @@ def make_rank_one_ssvd(rep=0):
     return d[0] * np.outer(u, v) + Z, u[:, None], d, v[:, None]
 
 
-def make_lung_spiked(rep=0, *, n_samples=12_625, d=(150.0, 100.0, 70.0),
-                     u_sizes=(200, 120, 60), sigma=1.0):
+def make_lung_spiked(rep: int = 0, *, n_samples: int = 12_625,
+                     d: Sequence[float] = (150.0, 100.0, 70.0),
+                     u_sizes: Sequence[int] = (200, 120, 60),
+                     sigma: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Lung-sized spiked model: 12,625 x 56, rank 3 (docs/ssvd.rst, "Simulation designs").
 
     v_1, v_2, v_3 live on the Carcinoid, Colon and SmallCell columns (random
@@ -146,7 +149,9 @@ def _triple(value, name, what):
     return items
 
 
-def load_lung200(data_dir=None):
+def load_lung200(
+    data_dir: str | os.PathLike[str] | None = None,
+) -> tuple[np.ndarray, list[str], np.ndarray]:
     """Load the lung200 expression data (200 genes x 56 tumour samples).
 
     Without ``data_dir`` this reads the copy shipped inside the package

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted
@@ -354,10 +357,13 @@ class MultiViewTensorMachine(BaseEstimator):
     True
     """
 
-    def __init__(self, rank=10, *, regularization=1e-3, consensus=1.0, loss="squared",
-                 mixing="learn", block_update="auto", linear_term=False,
-                 linear_regularization=None, tol=1e-4,
-                 max_iter=200, n_init=1, random_state=None):
+    def __init__(self, rank: int = 10, *, regularization: float = 1e-3, consensus: float = 1.0,
+                 loss: Literal["squared", "softmax"] = "squared",
+                 mixing: Literal["learn", "fixed"] = "learn",
+                 block_update: Literal["auto", "exact", "cg", "prox-linear"] = "auto",
+                 linear_term: bool = False, linear_regularization: float | None = None,
+                 tol: float = 1e-4, max_iter: int = 200, n_init: int = 1,
+                 random_state: int | np.random.Generator | None = None) -> None:
         self.rank = rank
         self.regularization = regularization
         self.consensus = consensus
@@ -449,7 +455,8 @@ class MultiViewTensorMachine(BaseEstimator):
                         rng=rng, loss=self.loss, linear=bool(self.linear_term),
                         linear_regularization=self.linear_regularization)
 
-    def fit(self, views_a, views_b, Y):
+    def fit(self, views_a: Sequence[ArrayLike], views_b: Sequence[ArrayLike],
+            Y: ArrayLike) -> MultiViewTensorMachine:
         """Fit the model on paired samples of the two modalities.
 
         Parameters
@@ -522,7 +529,8 @@ class MultiViewTensorMachine(BaseEstimator):
                     MixingCollapseWarning, stacklevel=2)
         return self
 
-    def decision_function(self, views, modality="a"):
+    def decision_function(self, views: Sequence[ArrayLike],
+                          modality: Literal["a", "b"] = "a") -> np.ndarray:
         """Topic scores f_m of one modality, shape (n_samples, n_topics).
 
         Parameters
@@ -563,7 +571,8 @@ class MultiViewTensorMachine(BaseEstimator):
                 "standard deviations) that the model's polynomial overflows")
         return f
 
-    def predict_proba(self, views, modality="a"):
+    def predict_proba(self, views: Sequence[ArrayLike],
+                      modality: Literal["a", "b"] = "a") -> np.ndarray:
         """Topic posteriors ``softmax(beta_m * f_m)``, shape (n_samples, n_topics).
 
         The retrieval representation of semantic matching (Rasiwasia et al.
@@ -583,7 +592,8 @@ class MultiViewTensorMachine(BaseEstimator):
         f = self.decision_function(views, modality)
         return softmax_scores(f, self.temperatures_[0 if modality == "a" else 1])
 
-    def predict_mixed(self, views_a, views_b):
+    def predict_mixed(self, views_a: Sequence[ArrayLike],
+                      views_b: Sequence[ArrayLike]) -> np.ndarray:
         """The mixed predictor F = f_a diag(alpha) + f_b diag(1 - alpha) on paired rows."""
         fa = self.decision_function(views_a, "a")
         fb = self.decision_function(views_b, "b")

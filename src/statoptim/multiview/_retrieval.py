@@ -34,9 +34,11 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from sklearn.exceptions import UndefinedMetricWarning
 
 from statoptim._validation import _describe, check_random_state, check_sparse_structure
@@ -224,8 +226,10 @@ def _dot_keys(Q, D):
     return keys
 
 
-def retrieve(queries, database, *, similarity="cosine", n_results=None, ties="random",
-             random_state=None):
+def retrieve(queries: ArrayLike, database: ArrayLike, *,
+             similarity: Literal["cosine", "dot"] = "cosine", n_results: int | None = None,
+             ties: Literal["random", "index"] = "random",
+             random_state: int | np.random.Generator | None = None) -> np.ndarray:
     """Rank database items for every query by decreasing similarity.
 
     Parameters
@@ -437,7 +441,8 @@ def _prepare(query_labels, database_labels, ranking, full):
     return q, d, _check_ranking(ranking, q.shape[0], d.shape[0], full)
 
 
-def mean_average_precision(query_labels, database_labels, ranking, *, per_query=False):
+def mean_average_precision(query_labels: ArrayLike, database_labels: ArrayLike, ranking: ArrayLike,
+                           *, per_query: bool = False) -> float | np.ndarray:
     """Mean over queries of the average precision of a full ranking (talk eq. 10).
 
     ``AP(q) = (1/|Rel_q|) sum_k P_q(k) rel_q(k)`` with ``P_q(k)`` the precision
@@ -495,7 +500,8 @@ def mean_average_precision(query_labels, database_labels, ranking, *, per_query=
     return ap if per_query else float(ap.mean())
 
 
-def precision_at_k(query_labels, database_labels, ranking, k):
+def precision_at_k(query_labels: ArrayLike, database_labels: ArrayLike, ranking: ArrayLike,
+                   k: int) -> float:
     """Mean over queries of the fraction of relevant items among the first k ranked.
 
     ``P@K(q) = (1/K) sum_{j <= K} rel_q(j)``. ``k`` larger than the database or
@@ -516,7 +522,8 @@ def precision_at_k(query_labels, database_labels, ranking, k):
     return float(np.concatenate(vals).mean())
 
 
-def map_at_k(query_labels, database_labels, ranking, k):
+def map_at_k(query_labels: ArrayLike, database_labels: ArrayLike, ranking: ArrayLike,
+             k: int) -> float:
     """Mean average precision at K, as reported by hashing papers (e.g. SMFH).
 
     ``AP@K(q) = (1/R_K(q)) sum_{k <= K} P_q(k) rel_q(k)``, where ``R_K(q)`` is the

@@ -3,9 +3,12 @@ Newton-Raphson or by compiled minibatch SGD, momentum, RMSprop or Adam."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
@@ -36,6 +39,7 @@ from statoptim.optim._common import (
     sparse_column_absmax,
     sparse_ptp,
 )
+from statoptim.optim._inference import LogisticSummary
 from statoptim.optim._newton import (
     SEPARATION_MESSAGE,
     SeparationWarning,
@@ -296,12 +300,24 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     (2, 2)
     """
 
-    def __init__(self, solver="auto", *, alpha=1e-4, learning_rate=None, batch_size=None,
-                 schedule="constant", momentum=0.9, nesterov=False, rho=0.9, beta1=0.9,
-                 beta2=0.999, eps=1e-8, eps_inside=False, adam_form="algorithm1",
-                 amsgrad=False, average=False, shuffle=True, stopping="grad", tol=None,
-                 n_iter_no_change=5, check_every=1, hessian_subsample=None, max_iter=None,
-                 warm_start=False, random_state=None, class_weight=None):
+    def __init__(
+        self,
+        solver: Literal[
+            "auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax"
+        ] = "auto",
+        *, alpha: float = 1e-4, learning_rate: float | None = None, batch_size: int | None = None,
+        schedule: Literal["constant", "invsqrt", "invtime"] | Callable[[int], float] = "constant",
+        momentum: float = 0.9, nesterov: bool = False, rho: float = 0.9, beta1: float = 0.9,
+        beta2: float = 0.999, eps: float = 1e-8, eps_inside: bool = False,
+        adam_form: Literal["algorithm1", "efficient", "constant_eps_hat"] = "algorithm1",
+        amsgrad: bool = False, average: bool | Literal["polyak", "ema"] = False,
+        shuffle: bool | Literal["rows", "batches"] = True,
+        stopping: Literal["grad", "loss"] | None = "grad", tol: float | None = None,
+        n_iter_no_change: int = 5, check_every: int = 1, hessian_subsample: int | None = None,
+        max_iter: int | None = None, warm_start: bool = False,
+        random_state: int | np.random.Generator | None = None,
+        class_weight: Literal["balanced"] | dict[Any, float] | None = None,
+    ) -> None:
         self.solver = solver
         self.alpha = alpha
         self.learning_rate = learning_rate
@@ -435,7 +451,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return classes, (y == classes[1]).astype(np.float64)
 
     # --------------------------------------------------------------------- fit
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike,
+            sample_weight: ArrayLike | None = None) -> LogisticRegression:
         """Fit the model.
 
         Parameters
@@ -747,7 +764,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self
 
     # --------------------------------------------------------------- inference
-    def summary(self, X, y, sample_weight=None, *, level=0.95):
+    def summary(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None, *,
+                level: float = 0.95) -> LogisticSummary:
         """Standard errors, z tests and Wald intervals of the fitted coefficients.
 
         At ``alpha=0`` the covariance is the inverse of the observed information
@@ -803,7 +821,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                                 names=names, separable=getattr(self, "separable_", None))
 
     # ----------------------------------------------------------------- predict
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """eta = intercept + X @ coef, shape (n_samples,); for a multinomial fit the
         linear predictor of every class, shape (n_samples, n_classes)."""
         check_is_fitted(self)
@@ -815,7 +833,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return np.asarray(X @ self.coef_.T, dtype=np.float64) + self.intercept_
         return np.asarray(X @ self.coef_[0], dtype=np.float64) + self.intercept_[0]
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes), columns in ``classes_``
         order (softmax for a multinomial fit: rows sum to 1)."""
         eta = self.decision_function(X)
@@ -826,7 +844,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         p = 0.5 * (1.0 + np.tanh(0.5 * eta))
         return np.column_stack([1.0 - p, p])
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """log of :meth:`predict_proba`, computed without log(0)."""
         eta = self.decision_function(X)
         if eta.ndim == 2:
@@ -834,7 +852,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return eta - top - np.log(np.exp(eta - top).sum(axis=1, keepdims=True))
         return np.column_stack([-np.logaddexp(0.0, eta), -np.logaddexp(0.0, -eta)])
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The class of larger probability (``classes_[1]`` when eta > 0)."""
         eta = self.decision_function(X)
         if eta.ndim == 2:

@@ -4,7 +4,11 @@ The optimiser objects (``step(params, grad)``) live in ``_optimizers.py`` and ar
 re-exported here."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Literal
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import linalg
 from scipy.optimize import OptimizeResult
 
@@ -138,10 +142,19 @@ def _newton(fun, hess, x, sign, tol, max_iter, callback):
                           status=0 if converged else 1, message=message)
 
 
-def minimize(fun, x0, method="adam", *, n_samples=None, batch_size=None, learning_rate=None,
-             schedule="constant", average=False, shuffle=True, stopping="grad", tol=None,
-             n_iter_no_change=5, max_iter=100, random_state=None, maximize=False, hess=None,
-             callback=None, **options):
+def minimize(
+    fun: Callable[..., Any], x0: ArrayLike,
+    method: Literal["sgd", "momentum", "rmsprop", "adam", "adamax", "swats", "newton"] = "adam", *,
+    n_samples: int | None = None, batch_size: int | None = None, learning_rate: float | None = None,
+    schedule: str | Schedule | Callable[[int], float] = "constant",
+    average: bool | Literal["polyak", "ema"] = False,
+    shuffle: bool | Literal["rows", "batches"] = True,
+    stopping: Literal["grad", "loss"] | None = "grad", tol: float | None = None,
+    n_iter_no_change: int = 5, max_iter: int = 100,
+    random_state: int | np.random.Generator | None = None, maximize: bool = False,
+    hess: Callable[[np.ndarray], np.ndarray] | None = None,
+    callback: Callable[[np.ndarray], Any] | None = None, **options,
+) -> OptimizeResult:
     """Minimise (or maximise) a mean of smooth terms with a stochastic optimiser or Newton.
 
     Parameters

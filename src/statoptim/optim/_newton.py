@@ -9,9 +9,12 @@ IRLS: it never divides by w_i = pi_i (1 - pi_i), which underflows under separati
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from scipy.linalg.blas import dsyrk
 from scipy.linalg.lapack import dpotrf, dpotrs
 
@@ -101,7 +104,8 @@ def _objective(X, y, theta, pen, grad, sw=None):
     return value + 0.5 * float(pen @ (coef * coef)), max_eta
 
 
-def logistic_objective(X, y, theta, alpha, grad=None):
+def logistic_objective(X: ArrayLike, y: ArrayLike, theta: ArrayLike, alpha: float,
+                       grad: np.ndarray | None = None) -> tuple[float, np.ndarray, float]:
     """F(theta) = mean log-loss + alpha/2 ||theta_{1:}||^2 and its gradient.
 
     Parameters
@@ -276,7 +280,7 @@ def _separable_sparse(X, y, linprog):
     return bool(-res.fun > 1e-7 * max(float(abs(A).sum()), 1.0))
 
 
-def check_separation(X, y):
+def check_separation(X: ArrayLike, y: ArrayLike) -> bool:
     """Whether the rows are completely or quasi-completely separated (no finite MLE).
 
     With s_i = 2 y_i - 1, maximise sum_i s_i x~_i^T theta subject to
@@ -408,8 +412,12 @@ def _scale_theta0(theta0, scale):
     return out
 
 
-def newton_logistic(X, y, alpha, *, tol=1e-10, max_iter=100, theta0=None,
-                    separation_check=True, hessian_subsample=None, rng=None, callback=None):
+def newton_logistic(
+    X: ArrayLike, y: ArrayLike, alpha: float, *, tol: float = 1e-10, max_iter: int = 100,
+    theta0: ArrayLike | None = None, separation_check: bool = True,
+    hessian_subsample: int | None = None, rng: int | np.random.Generator | None = None,
+    callback: Callable[..., Any] | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Damped Newton-Raphson for F(theta) = mean log-loss + alpha/2 ||theta_{1:}||^2.
 
     Step Delta = H^{-1} grad F by Cholesky; start at s = 1 and halve s while

@@ -51,6 +51,8 @@ Semantics
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -563,8 +565,12 @@ class Momentum(_Optimizer):
     _method = "momentum"
     _hyper_keys = ("momentum", "nesterov")
 
-    def __init__(self, learning_rate=None, *, momentum=0.9, nesterov=False, params=None,
-                 weight_decay=0.0, schedule="constant", t0=100.0, maximize=False):
+    def __init__(self, learning_rate: float | None = None, *, momentum: float = 0.9,
+                 nesterov: bool = False,
+                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
+                 weight_decay: float = 0.0,
+                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
+                 maximize: bool = False) -> None:
         self.momentum = momentum
         self.nesterov = nesterov
         super().__init__(learning_rate, params=params, weight_decay=weight_decay,
@@ -596,9 +602,12 @@ class RMSprop(_Optimizer):
     _method = "rmsprop"
     _hyper_keys = ("rho", "eps", "eps_inside")
 
-    def __init__(self, learning_rate=None, *, rho=0.9, eps=1e-8, eps_inside=False,
-                 params=None, weight_decay=0.0, schedule="constant", t0=100.0,
-                 maximize=False):
+    def __init__(self, learning_rate: float | None = None, *, rho: float = 0.9, eps: float = 1e-8,
+                 eps_inside: bool = False,
+                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
+                 weight_decay: float = 0.0,
+                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
+                 maximize: bool = False) -> None:
         self.rho = rho
         self.eps = eps
         self.eps_inside = eps_inside
@@ -646,9 +655,13 @@ class Adam(_Optimizer):
     _method = "adam"
     _hyper_keys = ("beta1", "beta2", "eps", "amsgrad", "adam_form")
 
-    def __init__(self, learning_rate=None, *, beta1=0.9, beta2=0.999, eps=1e-8,
-                 amsgrad=False, adam_form="algorithm1", params=None, weight_decay=0.0,
-                 schedule="constant", t0=100.0, maximize=False):
+    def __init__(self, learning_rate: float | None = None, *, beta1: float = 0.9,
+                 beta2: float = 0.999, eps: float = 1e-8, amsgrad: bool = False,
+                 adam_form: Literal["algorithm1", "efficient", "constant_eps_hat"] = "algorithm1",
+                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
+                 weight_decay: float = 0.0,
+                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
+                 maximize: bool = False) -> None:
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
@@ -691,9 +704,13 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, learning_rate=None, *, beta1=0.9, beta2=0.999, eps=1e-8,
-                 amsgrad=False, adam_form="algorithm1", params=None, weight_decay=0.01,
-                 schedule="constant", t0=100.0, maximize=False):
+    def __init__(self, learning_rate: float | None = None, *, beta1: float = 0.9,
+                 beta2: float = 0.999, eps: float = 1e-8, amsgrad: bool = False,
+                 adam_form: Literal["algorithm1", "efficient", "constant_eps_hat"] = "algorithm1",
+                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
+                 weight_decay: float = 0.01,
+                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
+                 maximize: bool = False) -> None:
         super().__init__(learning_rate, beta1=beta1, beta2=beta2, eps=eps, amsgrad=amsgrad,
                          adam_form=adam_form, params=params, weight_decay=weight_decay,
                          schedule=schedule, t0=t0, maximize=maximize)
@@ -718,8 +735,12 @@ class Adamax(_Optimizer):
     _method = "adamax"
     _hyper_keys = ("beta1", "beta2")
 
-    def __init__(self, learning_rate=None, *, beta1=0.9, beta2=0.999, params=None,
-                 weight_decay=0.0, schedule="constant", t0=100.0, maximize=False):
+    def __init__(self, learning_rate: float | None = None, *, beta1: float = 0.9,
+                 beta2: float = 0.999,
+                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
+                 weight_decay: float = 0.0,
+                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
+                 maximize: bool = False) -> None:
         self.beta1 = beta1
         self.beta2 = beta2
         super().__init__(learning_rate, params=params, weight_decay=weight_decay,
@@ -729,7 +750,8 @@ class Adamax(_Optimizer):
         return _method_hyper("adamax", values)
 
 
-def swats_projection(pg, pp, k, lam, beta2, switch_tol):
+def swats_projection(pg: float, pp: float, k: int, lam: float, beta2: float,
+                     switch_tol: float) -> tuple[float, float | None]:
     """One update of the SWATS learning-rate estimate (Keskar & Socher 2017, Algorithm 1,
     lines 14-21).
 
@@ -832,9 +854,13 @@ class SWATS(_Optimizer):
     _method = "adam"
     _hyper_keys = ("beta1", "beta2", "eps", "switch_tol", "adam_form")
 
-    def __init__(self, learning_rate=None, *, beta1=0.9, beta2=0.999, eps=1e-8,
-                 switch_tol=1e-9, adam_form="algorithm1", params=None,
-                 weight_decay=0.0, schedule="constant", t0=100.0, maximize=False):
+    def __init__(self, learning_rate: float | None = None, *, beta1: float = 0.9,
+                 beta2: float = 0.999, eps: float = 1e-8, switch_tol: float = 1e-9,
+                 adam_form: Literal["algorithm1", "efficient", "constant_eps_hat"] = "algorithm1",
+                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
+                 weight_decay: float = 0.0,
+                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
+                 maximize: bool = False) -> None:
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps

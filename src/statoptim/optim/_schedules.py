@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class Schedule:
     def _multiplier(self, t):  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def multiplier(self, t):
+    def multiplier(self, t: int) -> float:
         """The multiplier of the base learning rate at count ``t`` (an int >= 1)."""
         t = check_int(t, "t", minimum=1)
         value = float(self._multiplier(t))
@@ -75,14 +76,14 @@ class Schedule:
             raise ValueError(f"schedule {self!r} gave multiplier {value!r} at t = {t}")
         return value
 
-    def multipliers(self, t_start, n_steps):
+    def multipliers(self, t_start: int, n_steps: int) -> np.ndarray:
         """Multipliers at t = t_start + 1, ..., t_start + n_steps as a float64 array."""
         t_start = check_int(t_start, "t_start", minimum=0)
         n_steps = check_int(n_steps, "n_steps", minimum=0)
         return np.array([self.multiplier(t_start + k + 1) for k in range(n_steps)],
                         dtype=np.float64)
 
-    def step_size_fn(self, learning_rate):
+    def step_size_fn(self, learning_rate: float) -> Callable[[int], float]:
         """A plain callable ``t -> learning_rate * multiplier(t)`` (step sizes).
 
         For code that takes a step-size callable, e.g. ``LogisticRegression(schedule=
@@ -128,7 +129,7 @@ class StepDecay(Schedule):
     array([1.  , 1.  , 0.5 , 0.5 , 0.25])
     """
 
-    def __init__(self, step_size, gamma=0.1):
+    def __init__(self, step_size: int, gamma: float = 0.1) -> None:
         self.step_size = check_int(step_size, "step_size", minimum=1)
         self.gamma = _factor(gamma, "gamma", low_open=True)
 
@@ -150,7 +151,7 @@ class ExponentialDecay(Schedule):
     array([1.  , 0.9 , 0.81])
     """
 
-    def __init__(self, gamma):
+    def __init__(self, gamma: float) -> None:
         self.gamma = _factor(gamma, "gamma", low_open=True)
 
     def _multiplier(self, t):
@@ -176,7 +177,7 @@ class CosineDecay(Schedule):
     array([1.   , 0.854, 0.5  , 0.146, 0.   , 0.   ])
     """
 
-    def __init__(self, total_steps, min_factor=0.0):
+    def __init__(self, total_steps: int, min_factor: float = 0.0) -> None:
         self.total_steps = check_int(total_steps, "total_steps", minimum=1)
         self.min_factor = _factor(min_factor, "min_factor")
 
@@ -204,7 +205,7 @@ class LinearWarmup(Schedule):
     array([0.25, 0.5 , 0.75, 1.  , 1.  ])
     """
 
-    def __init__(self, warmup_steps):
+    def __init__(self, warmup_steps: int) -> None:
         self.warmup_steps = check_int(warmup_steps, "warmup_steps", minimum=1)
 
     def _multiplier(self, t):
@@ -232,7 +233,7 @@ class SequentialSchedule(Schedule):
     array([0.5 , 1.  , 1.  , 0.5 , 0.25])
     """
 
-    def __init__(self, schedules, milestones):
+    def __init__(self, schedules: Sequence[Schedule], milestones: Sequence[int]) -> None:
         if isinstance(schedules, Schedule) or not isinstance(schedules, (list, tuple)):
             raise TypeError(f"schedules must be a list of Schedule objects, got "
                             f"{_describe(schedules)}")
@@ -261,7 +262,8 @@ class SequentialSchedule(Schedule):
         return self.schedules[-1]._multiplier(t - start)
 
 
-def warmup_cosine(warmup_steps, total_steps, min_factor=0.0):
+def warmup_cosine(warmup_steps: int, total_steps: int,
+                  min_factor: float = 0.0) -> SequentialSchedule:
     """Linear warm-up for ``warmup_steps`` then cosine decay to ``min_factor`` at
     ``total_steps`` (a :class:`SequentialSchedule`).
 

@@ -3,14 +3,21 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from statoptim._validation import _describe, check_choice, validate_named
-from statoptim.quantile._censored_inference import bootstrap_summary, training_checksum
+from statoptim.quantile._censored_inference import (
+    CensoredQuantileSummary,
+    bootstrap_summary,
+    training_checksum,
+)
 from statoptim.quantile._checks import (
     as_float_array,
     check_count,
@@ -341,32 +348,20 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     True
     """
 
-    def __init__(
-        self,
-        quantile=0.5,
-        *,
-        fit_intercept=True,
-        method="ipw",
-        censoring="marginal",
-        censoring_columns=None,
-        censoring_bandwidth="scott",
-        censoring_method="auto",
-        grid=None,
-        bandwidth="scott",
-        propensity_method="auto",
-        leave_one_out=False,
-        propensity_columns=None,
-        weight_cap=None,
-        weight_cap_quantile=None,
-        g_min=None,
-        pi_min=None,
-        stabilize=False,
-        tol=1e-5,
-        max_iter=1000,
-        max_pivots=None,
-        preprocess="auto",
-        n_threads=None,
-    ):
+    def __init__(self, quantile: float | Sequence[float] = 0.5, *, fit_intercept: bool = True,
+                 method: Literal["ipw", "peng-huang"] = "ipw",
+                 censoring: Literal["marginal", "conditional"] = "marginal",
+                 censoring_columns: ArrayLike | None = None,
+                 censoring_bandwidth: Literal["scott", "silverman"] | float | ArrayLike = "scott",
+                 censoring_method: Literal["auto", "exact", "binned"] = "auto",
+                 grid: ArrayLike | None = None,
+                 bandwidth: Literal["scott", "silverman"] | float | ArrayLike = "scott",
+                 propensity_method: Literal["auto", "exact", "fft"] = "auto",
+                 leave_one_out: bool = False, propensity_columns: ArrayLike | None = None,
+                 weight_cap: float | None = None, weight_cap_quantile: float | None = None,
+                 g_min: float | None = None, pi_min: float | None = None, stabilize: bool = False,
+                 tol: float = 1e-5, max_iter: int = 1000, max_pivots: int | None = None,
+                 preprocess: Literal["auto"] | bool = "auto", n_threads: int | None = None) -> None:
         self.quantile = quantile
         self.fit_intercept = fit_intercept
         self.method = method
@@ -400,7 +395,8 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         return tags
 
-    def fit(self, X, y, event=None):
+    def fit(self, X: ArrayLike, y: ArrayLike,
+            event: ArrayLike | None = None) -> CensoredQuantileRegressor:
         """Fit by inverse-probability-weighted quantile regression.
 
         Parameters
@@ -601,8 +597,10 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self.censoring_survival_ = g_left
         return self
 
-    def summary(self, *, se="boot", n_boot=200, alpha=0.05, interval="percentile",
-                random_state=None, n_threads=None, max_failed=0.1):
+    def summary(self, *, se: Literal["boot"] = "boot", n_boot: int = 200, alpha: float = 0.05,
+                interval: Literal["percentile", "normal"] = "percentile",
+                random_state: int | np.random.SeedSequence | np.random.Generator | None = None,
+                n_threads: int | None = None, max_failed: float = 0.1) -> CensoredQuantileSummary:
         """Bootstrap standard errors, tests and confidence intervals of the coefficients.
 
         The whole pipeline is bootstrapped: each replicate resamples the rows
@@ -864,7 +862,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 stacklevel=3,
             )
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict conditional quantiles of ``T``.
 
         Parameters
@@ -884,7 +882,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                                ensure_all_finite="allow-nan")
         return X @ np.asarray(self.coef_).T + self.intercept_
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """R^2 of the prediction over the rows whose covariates are complete.
 
         ``score`` accepts the input ``fit`` and ``predict`` accept, NaN

@@ -20,9 +20,12 @@ import numbers
 import threading
 import warnings
 import zlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from statoptim._validation import (
@@ -206,8 +209,10 @@ class CensoredQuantileSummary(QuantileSummary):
     True
     """
 
-    def __init__(self, *, coef, alpha, quantile, scalar, names, nobs, replicates, interval,
-                 n_boot, failed, entropy, spawn_key):
+    def __init__(self, *, coef: np.ndarray, alpha: float, quantile: float | np.ndarray,
+                 scalar: bool, names: list[str], nobs: int, replicates: ArrayLike,
+                 interval: Literal["percentile", "normal"], n_boot: int, failed: int,
+                 entropy: int | Sequence[int], spawn_key: tuple[int, ...]) -> None:
         reps = np.asarray(replicates, dtype=np.float64)  # (n_ok, n_q, k)
         n_q, k = coef.shape
         cov = np.empty((n_q, k, k))

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -18,7 +21,7 @@ from statoptim.quantile._checks import (
     check_weights,
 )
 from statoptim.quantile._distributed import is_dask_array, solve_quantile_dask
-from statoptim.quantile._inference import summarize
+from statoptim.quantile._inference import QuantileSummary, summarize
 from statoptim.quantile._loss import r2_score_scaled
 from statoptim.quantile._process import fit_process, rearrange
 from statoptim.quantile._solver import _solve
@@ -135,16 +138,10 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
     tortoise. Statist. Sci. 12, 279-300.
     """
 
-    def __init__(
-        self,
-        quantile=0.5,
-        *,
-        fit_intercept=True,
-        tol=1e-5,
-        max_iter=1000,
-        max_pivots=None,
-        preprocess="auto",
-    ):
+    def __init__(self, quantile: float | Sequence[float] | Literal["all"] = 0.5, *,
+                 fit_intercept: bool = True, tol: float = 1e-5, max_iter: int = 1000,
+                 max_pivots: int | None = None,
+                 preprocess: Literal["auto"] | bool = "auto") -> None:
         self.quantile = quantile
         self.fit_intercept = fit_intercept
         self.tol = tol
@@ -152,7 +149,8 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         self.max_pivots = max_pivots
         self.preprocess = preprocess
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike,
+            sample_weight: ArrayLike | None = None) -> QuantileRegressor:
         """Fit the quantile regression.
 
         Parameters
@@ -362,9 +360,13 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         self.process_ = proc
         return self
 
-    def summary(self, X=None, y=None, sample_weight=None, *, se=None, alpha=0.05,
-                bandwidth="hall-sheather", n_boot=200, bootstrap="xy", random_state=None,
-                n_threads=None):
+    def summary(self, X: ArrayLike | None = None, y: ArrayLike | None = None,
+                sample_weight: ArrayLike | None = None, *,
+                se: Literal["rank", "nid", "iid", "ker", "boot"] | None = None, alpha: float = 0.05,
+                bandwidth: Literal["hall-sheather", "bofinger"] | float = "hall-sheather",
+                n_boot: int = 200, bootstrap: Literal["xy", "wild"] = "xy",
+                random_state: int | np.random.Generator | None = None,
+                n_threads: int | None = None) -> QuantileSummary:
         """Standard errors, t tests and confidence intervals of the coefficients.
 
         By default the training data that ``fit`` kept (references to the
@@ -462,7 +464,8 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                          n_boot=n_boot, bootstrap=bootstrap, random_state=random_state,
                          n_threads=n_threads)
 
-    def predict(self, X, monotone=False, quantile=None):
+    def predict(self, X: ArrayLike, monotone: bool = False,
+                quantile: float | ArrayLike | None = None) -> np.ndarray:
         """Predict conditional quantiles.
 
         Parameters
@@ -512,7 +515,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
             pred = rearrange(pred, self.quantiles_, lengths)
         return pred
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Coefficient of determination R^2 of the prediction.
 
         As for every scikit-learn regressor, ``1 - sum w (y - y_pred)^2 /

@@ -48,8 +48,10 @@ import math
 import numbers
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 
@@ -698,9 +700,11 @@ class QuantileSummary:
     True
     """
 
-    def __init__(self, *, coef, cov, se, alpha, quantile, scalar, names, nobs,
-                 bandwidth=None, bandwidth_rule=None, bootstrap=None, replicates=None,
-                 rank=None):
+    def __init__(self, *, coef: ArrayLike, cov: ArrayLike, se: str, alpha: float,
+                 quantile: float | np.ndarray, scalar: bool, names: list[str], nobs: int,
+                 bandwidth: float | np.ndarray | None = None, bandwidth_rule: str | None = None,
+                 bootstrap: str | None = None,
+                 replicates: np.ndarray | list[np.ndarray] | None = None, rank: Any = None) -> None:
         coef = np.asarray(coef, dtype=np.float64)  # (n_q, k)
         cov = np.asarray(cov, dtype=np.float64)  # (n_q, k, k)
         k = coef.shape[1]
@@ -742,7 +746,7 @@ class QuantileSummary:
         lo, hi = self.alpha / 2.0, 1.0 - self.alpha / 2.0
         return ["coef", "std err", "t", "P>|t|", f"[{lo:g}", f"{hi:g}]"]
 
-    def to_frame(self):
+    def to_frame(self) -> Any:
         """The coefficient table as a pandas DataFrame.
 
         Returns
@@ -804,7 +808,7 @@ class QuantileSummary:
         out.append("=" * line_len)
         return "\n".join(out)
 
-    def replicates_count(self):
+    def replicates_count(self) -> int:
         """Number of bootstrap replicates used (per quantile), or 0."""
         if self.replicates is None:
             return 0

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import scipy.fft
+from numpy.typing import ArrayLike
 
 from statoptim._validation import _describe, check_choice, check_n_threads
 from statoptim.quantile import _beran, _km, _propensity
@@ -129,7 +130,7 @@ def _km_pass(time, event):
     return times[:m], surv[:m], cens[:m], at_risk[:m], n_ev[:m], n_ce[:m], g_left
 
 
-def kaplan_meier(time, event=None):
+def kaplan_meier(time: ArrayLike, event: ArrayLike | None = None) -> KaplanMeierResult:
     """Kaplan-Meier estimate of the survival function of right-censored times.
 
     Parameters
@@ -168,7 +169,7 @@ def kaplan_meier(time, event=None):
     return KaplanMeierResult(times, surv, at_risk, n_ev, n_ce)
 
 
-def censoring_survival(time, event):
+def censoring_survival(time: ArrayLike, event: ArrayLike) -> np.ndarray:
     """Kaplan-Meier censoring survival at each observation's left limit, ``G(Y_i-)``.
 
     ``G(t) = P(C > t)`` is estimated by Kaplan-Meier with the events reversed
@@ -206,7 +207,7 @@ def censoring_survival(time, event):
     return _km_pass(time, event)[-1]
 
 
-def ipcw_weights(time, event):
+def ipcw_weights(time: ArrayLike, event: ArrayLike) -> np.ndarray:
     """Inverse-probability-of-censoring weights ``D_i / G(Y_i-)`` (Bang & Tsiatis 2002).
 
     Parameters
@@ -370,15 +371,15 @@ def _finish(numer, denom, leave_one_out):
 
 
 def kernel_propensity(
-    X,
-    complete,
+    X: ArrayLike,
+    complete: ArrayLike,
     *,
-    bandwidth="scott",
-    method="auto",
-    leave_one_out=False,
-    grid_spacing=0.1,
-    n_threads=None,
-):
+    bandwidth: Literal["scott", "silverman"] | float | ArrayLike = "scott",
+    method: Literal["auto", "exact", "fft"] = "auto",
+    leave_one_out: bool = False,
+    grid_spacing: float = 0.1,
+    n_threads: int | None = None,
+) -> np.ndarray:
     """Nadaraya-Watson estimate of the probability that a row is complete.
 
     ``pi(x_i) = sum_j K_ij delta_j / sum_j K_ij`` with the product Gaussian
@@ -826,17 +827,17 @@ def _check_time_event_Z(time, event, Z):
 
 
 def conditional_survival(
-    time,
-    event,
-    Z,
+    time: ArrayLike,
+    event: ArrayLike,
+    Z: ArrayLike,
     *,
-    left=False,
-    sample_weight=None,
-    bandwidth="scott",
-    method="auto",
-    grid_spacing=0.1,
-    n_threads=None,
-):
+    left: bool = False,
+    sample_weight: ArrayLike | None = None,
+    bandwidth: Literal["scott", "silverman"] | float | ArrayLike = "scott",
+    method: Literal["auto", "exact", "binned"] = "auto",
+    grid_spacing: float = 0.1,
+    n_threads: int | None = None,
+) -> np.ndarray:
     """Beran's local Kaplan-Meier estimate of ``P(T > Y_i | Z_i)`` at every row.
 
     Beran's (1981) conditional product-limit estimator with a product Gaussian
@@ -1006,7 +1007,8 @@ class CensoringTestResult(NamedTuple):
     pvalue: float
 
 
-def censoring_dependence_test(time, event, Z):
+def censoring_dependence_test(time: ArrayLike, event: ArrayLike,
+                              Z: ArrayLike) -> CensoringTestResult:
     """Cox partial-likelihood score test of the censoring hazard on covariates.
 
     Treats the censorings (``event == 0``) as the events of a Cox model

@@ -1,7 +1,11 @@
 """The check (pinball) loss of quantile regression."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statoptim._validation import _describe
 from statoptim.quantile._checks import (
@@ -15,7 +19,9 @@ from statoptim.quantile._checks import (
 __all__ = ["pinball_loss"]
 
 
-def pinball_loss(y_true, y_pred, *, quantile=0.5, sample_weight=None, reduce="mean"):
+def pinball_loss(y_true: ArrayLike, y_pred: ArrayLike, *, quantile: float | Sequence[float] = 0.5,
+                 sample_weight: ArrayLike | None = None,
+                 reduce: Literal["mean", "sum"] = "mean") -> float | np.ndarray:
     """Check (pinball) loss of quantile regression.
 
     ``rho_q(r) = r * (q - I(r < 0)) = max(q r, (q - 1) r) >= 0`` with

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.interpolate import BSpline
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -228,21 +230,12 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
     (True, 'optimal')
     """
 
-    def __init__(
-        self,
-        quantile=0.5,
-        *,
-        spline_column=0,
-        n_knots="auto",
-        degree=3,
-        knots=None,
-        max_knots=None,
-        criterion="sic",
-        tol=1e-5,
-        max_iter=1000,
-        max_pivots=None,
-        preprocess="auto",
-    ):
+    def __init__(self, quantile: float = 0.5, *, spline_column: int = 0,
+                 n_knots: Literal["auto"] | int = "auto", degree: int = 3,
+                 knots: ArrayLike | None = None, max_knots: int | None = None,
+                 criterion: Literal["sic", "aic"] = "sic", tol: float = 1e-5, max_iter: int = 1000,
+                 max_pivots: int | None = None,
+                 preprocess: Literal["auto"] | bool = "auto") -> None:
         self.quantile = quantile
         self.spline_column = spline_column
         self.n_knots = n_knots
@@ -255,7 +248,8 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
         self.max_pivots = max_pivots
         self.preprocess = preprocess
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike,
+            sample_weight: ArrayLike | None = None) -> PartiallyLinearQuantileRegressor:
         """Fit the partially linear quantile regression.
 
         Parameters
@@ -428,7 +422,7 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
                 ConvergenceWarning, stacklevel=3,
             )
 
-    def partial_dependence(self, w):
+    def partial_dependence(self, w: ArrayLike) -> np.ndarray:
         """The fitted (centred) function ``g`` at new values of the spline column.
 
         Parameters
@@ -451,7 +445,7 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("w must be finite, got NaN or infinite value(s)")
         return self.g_(arr)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict the conditional quantile ``intercept_ + Z'coef_ + g_(W)``.
 
         Parameters
@@ -469,7 +463,7 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
         Z = np.delete(X, col, axis=1)
         return self.intercept_ + Z @ self.coef_ + self.g_(X[:, col])
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Coefficient of determination R^2 of the prediction (as every scikit-learn regressor).
 
         Parameters

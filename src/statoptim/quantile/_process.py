@@ -17,10 +17,14 @@ the figure of the coefficient process with its confidence band, as R's
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import stats
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from statoptim._validation import _describe, check_real
@@ -106,7 +110,7 @@ class QuantileProcess:
         j = np.searchsorted(self.breakpoints, q, side="right") - 1
         return q, np.minimum(j, self.n_pieces - 1)
 
-    def coef_at(self, quantile):
+    def coef_at(self, quantile: float | ArrayLike) -> np.ndarray:
         """The solution at the level(s) ``quantile`` (right-continuous at breakpoints).
 
         Parameters
@@ -138,7 +142,8 @@ class QuantileProcess:
         """
         return self.coef_at(quantile)
 
-    def predict(self, Z, quantile, monotone=False):
+    def predict(self, Z: ArrayLike, quantile: float | ArrayLike,
+                monotone: bool = False) -> np.ndarray:
         """Predicted quantiles ``Z theta(tau)`` of design rows at the levels ``quantile``.
 
         Parameters
@@ -178,7 +183,7 @@ class QuantileProcess:
                 out[start + i] = pred[i, order[i, np.minimum(k, self.n_pieces - 1)]]
         return out.reshape((Z.shape[0],) + np.shape(q))
 
-    def objective_at(self, quantile):
+    def objective_at(self, quantile: float | ArrayLike) -> float | np.ndarray:
         """The minimal objective ``sum_i w_i rho_tau(r_i)`` at the level(s) ``quantile``.
 
         Parameters
@@ -418,7 +423,10 @@ def _axes_for(ax, k):
     return axes
 
 
-def plot_process(model, *, quantiles=None, ax=None, alpha=0.05, se="nid", ols=True):
+def plot_process(model: BaseEstimator, *, quantiles: Sequence[float] | None = None,
+                 ax: Any = None, alpha: float = 0.05,
+                 se: Literal["nid", "iid", "ker", "boot", "rank"] = "nid",
+                 ols: bool = True) -> np.ndarray:
     """Figure of the coefficient process with its confidence band.
 
     As R's ``plot(summary(rq(y ~ x, tau = taus)))``: one panel per

@@ -7,9 +7,10 @@ them; validation of user input happens in the estimators, except that
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from statoptim._threads import single_blas_thread
 from statoptim._validation import check_random_state
@@ -471,18 +472,18 @@ def _glob(Z_keep, y_keep, w_keep, glob_z, glob_yw):
 
 
 def solve_quantile(
-    Z,
-    y,
-    sample_weight=None,
-    quantile=0.5,
+    Z: ArrayLike,
+    y: ArrayLike,
+    sample_weight: ArrayLike | None = None,
+    quantile: float = 0.5,
     *,
-    theta0=None,
-    tol=1e-5,
-    max_iter=1000,
-    max_pivots=None,
-    preprocess="auto",
-    random_state=0,
-):
+    theta0: ArrayLike | None = None,
+    tol: float = 1e-5,
+    max_iter: int = 1000,
+    max_pivots: int | None = None,
+    preprocess: Literal["auto"] | bool = "auto",
+    random_state: int | np.random.SeedSequence | np.random.Generator | None = 0,
+) -> QuantileSolution:
     """Exact weighted linear quantile regression on a design matrix.
 
     Minimises ``sum_i w_i rho_q(y_i - z_i'theta)`` over ``theta``. ``Z`` is

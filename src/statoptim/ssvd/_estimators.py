@@ -4,8 +4,10 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -292,11 +294,16 @@ class SparseSVD(TransformerMixin, BaseEstimator):
     (500, 1)
     """
 
-    def __init__(self, n_components=1, *, threshold_rule="theory", threshold="hard",
-                 sigma=None, gamma_u=math.sqrt(2.0), gamma_v=math.sqrt(2.0), alpha_theory=1.5,
-                 alpha_holm=0.05, huber_beta=0.95, center=None, tol=1e-8, max_iter=100,
-                 n_bootstrap=100, orthogonal=True, max_nonzero_rows=None,
-                 max_nonzero_features=None, warm_start=False, random_state=None):
+    def __init__(self, n_components: int | Literal["cv"] = 1, *,
+                 threshold_rule: Literal["theory", "bootstrap"] = "theory",
+                 threshold: Literal["hard", "soft", "scad"] = "hard", sigma: float | None = None,
+                 gamma_u: float = math.sqrt(2.0), gamma_v: float = math.sqrt(2.0),
+                 alpha_theory: float = 1.5, alpha_holm: float = 0.05, huber_beta: float = 0.95,
+                 center: Literal["rows", "columns"] | None = None, tol: float = 1e-8,
+                 max_iter: int = 100, n_bootstrap: int = 100, orthogonal: bool = True,
+                 max_nonzero_rows: int | None = None, max_nonzero_features: int | None = None,
+                 warm_start: bool = False,
+                 random_state: int | np.random.Generator | None = None) -> None:
         self.n_components = n_components
         self.threshold_rule = threshold_rule
         self.threshold = threshold
@@ -387,7 +394,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             means = means * scale
         return op, scale, sq_norm, means
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: None = None) -> SparseSVD:
         """Fit the sparse SVD of X.
 
         Parameters
@@ -583,7 +590,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             X = X - mean[None, :]
         return np.asarray(X, dtype=np.float64) @ V.T
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Project X on the right singular vectors: ``(X - centring) @ components_.T``.
 
         Parameters
@@ -609,7 +616,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             _finite_or_raise(out, "the projection X @ components_.T")
         return out
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Map scores back to the data space: ``X @ components_`` (+ column means).
 
         With ``center="rows"`` the row means of the new data are unknown, so the
