@@ -37,7 +37,6 @@ DEF STATUS_OK = 0
 DEF STATUS_SINGULAR = 1
 DEF STATUS_PIVOT_CAP = 2
 DEF STATUS_NUMERICAL = 3
-DEF STATUS_NEED_BASIS = 4
 DEF STATUS_DEGENERATE = 5
 
 # Below this many columns the Gram matrix is accumulated in the fused row loop;

@@ -29,7 +29,6 @@ import argparse
 import math
 import os
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,7 +37,6 @@ __all__ = [
     "STUDIES",
     "CommandLineError",
     "Study",
-    "Timer",
     "add_study_arguments",
     "check_output_dir",
     "deprecated_alias",
@@ -468,15 +466,3 @@ def format_table(header, rows, floatfmt="{:.4g}"):
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
-
-
-class Timer:
-    """Context manager measuring wall time in seconds (``.elapsed``)."""
-
-    def __enter__(self):
-        self._start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.elapsed = time.perf_counter() - self._start
-        return False
