@@ -18,22 +18,10 @@
 from cython cimport floating
 from libc.math cimport sqrt, fabs, pow
 
-cdef enum:
-    M_SGD = 0
-    M_MOMENTUM = 1
-    M_RMSPROP = 2
-    M_ADAM = 3
-    M_ADAMAX = 4
-
-cdef enum:
-    F_NESTEROV = 1
-    F_AMSGRAD = 2
-    F_EPS_INSIDE = 4
-
-cdef enum:
-    A_ALGORITHM1 = 0
-    A_EFFICIENT = 1
-    A_CONSTANT_EPS_HAT = 2
+from statoptim.optim._codes cimport (
+    A_ALGORITHM1, A_CONSTANT_EPS_HAT, A_EFFICIENT, F_AMSGRAD, F_EPS_INSIDE, F_NESTEROV,
+    M_ADAM, M_ADAMAX, M_MOMENTUM, M_RMSPROP, M_SGD,
+)
 
 
 def update(int method, int flags, int adam_form, double b1, double b2, double eps,

@@ -209,8 +209,9 @@ class _Optimizer:
         values.update(overrides)
         return values
 
-    def _hyper(self, values):  # pragma: no cover - overridden
-        raise NotImplementedError
+    def _hyper(self, values):
+        """The compiled kernel's codes for this rule with the group's ``values``."""
+        return _method_hyper(self._method, values)
 
     def _rule(self, values, where):
         """(code, flags, form, b1, b2, eps, lr, weight_decay) of one group."""
@@ -526,9 +527,6 @@ class SGD(_Optimizer):
 
     _method = "sgd"
 
-    def _hyper(self, values):
-        return _method_hyper("sgd", values)
-
 
 class Momentum(_Optimizer):
     """Classical momentum in the EMA form, with an optional Nesterov look-ahead.
@@ -576,9 +574,6 @@ class Momentum(_Optimizer):
         super().__init__(learning_rate, params=params, weight_decay=weight_decay,
                          schedule=schedule, t0=t0, maximize=maximize)
 
-    def _hyper(self, values):
-        return _method_hyper("momentum", values)
-
 
 class RMSprop(_Optimizer):
     """RMSprop: S_t = rho S_{t-1} + (1 - rho) g_t^2, theta -= alpha_t g_t / (sqrt(S_t) + eps).
@@ -613,9 +608,6 @@ class RMSprop(_Optimizer):
         self.eps_inside = eps_inside
         super().__init__(learning_rate, params=params, weight_decay=weight_decay,
                          schedule=schedule, t0=t0, maximize=maximize)
-
-    def _hyper(self, values):
-        return _method_hyper("rmsprop", values)
 
 
 class Adam(_Optimizer):
@@ -669,9 +661,6 @@ class Adam(_Optimizer):
         self.adam_form = adam_form
         super().__init__(learning_rate, params=params, weight_decay=weight_decay,
                          schedule=schedule, t0=t0, maximize=maximize)
-
-    def _hyper(self, values):
-        return _method_hyper("adam", values)
 
 
 class AdamW(Adam):
@@ -745,9 +734,6 @@ class Adamax(_Optimizer):
         self.beta2 = beta2
         super().__init__(learning_rate, params=params, weight_decay=weight_decay,
                          schedule=schedule, t0=t0, maximize=maximize)
-
-    def _hyper(self, values):
-        return _method_hyper("adamax", values)
 
 
 def swats_projection(pg: float, pp: float, k: int, lam: float, beta2: float,
@@ -871,7 +857,7 @@ class SWATS(_Optimizer):
 
     def _hyper(self, values):
         self._tol = check_real(values["switch_tol"], "switch_tol", low=0.0, low_open=True)
-        return _method_hyper("adam", values)
+        return super()._hyper(values)
 
     def _begin_extra(self, n_groups):
         if self._extra is None:

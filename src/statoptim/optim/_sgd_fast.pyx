@@ -39,25 +39,11 @@ cdef extern from *:
 # hardware prefetcher, so each row's cache lines are requested this many rows early.
 DEF PREFETCH_ROWS = 4
 
-# Method codes (mirrored in _stochastic.py).
-cdef enum:
-    M_SGD = 0
-    M_MOMENTUM = 1
-    M_RMSPROP = 2
-    M_ADAM = 3
-    M_ADAMAX = 4
-
-# Flags (bit mask).
-cdef enum:
-    F_NESTEROV = 1
-    F_AMSGRAD = 2
-    F_EPS_INSIDE = 4
-
-# Adam forms.
-cdef enum:
-    A_ALGORITHM1 = 0
-    A_EFFICIENT = 1
-    A_CONSTANT_EPS_HAT = 2
+# Method codes, flags and Adam forms: _codes.pxd (one definition for both kernels).
+from statoptim.optim._codes cimport (
+    A_ALGORITHM1, A_CONSTANT_EPS_HAT, A_EFFICIENT, F_AMSGRAD, F_EPS_INSIDE, F_NESTEROV,
+    M_ADAM, M_ADAMAX, M_MOMENTUM, M_RMSPROP, M_SGD,
+)
 
 # Averaging.
 cdef enum:

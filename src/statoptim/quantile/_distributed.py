@@ -38,6 +38,8 @@ from statoptim.quantile._solver import (
     _glob,
     _inverse_gram_root,
     _mm_fit,
+    _narrow,
+    _narrow_size,
     _power_of_two_scale,
     _solve_direct,
     _unscale_coef,
@@ -276,10 +278,9 @@ class _Reduced:
         self.wide = (self.glob_z.copy(), self.glob_yw.copy())
 
     def narrow(self, resid, n_narrow):
-        delta = np.partition(np.abs(resid), n_narrow)[n_narrow]
-        for g, rows in ((0, resid < -delta), (1, resid > delta)):
-            self._glob_add(g, self.Z[rows], self.y[rows], self.w[rows], 1.0)
-            self.side[rows] = 2 * g - 1
+        """All but the ``n_narrow`` band rows of smallest ``|resid|`` join the globs."""
+        _narrow(self.Z, self.y, self.w, np.arange(self.idx.size), resid, n_narrow,
+                self.side, self.glob_z, self.glob_yw)
 
     def widen(self):
         self.glob_z[:], self.glob_yw[:] = self.wide
@@ -416,8 +417,8 @@ def _solve_band(blocks, red, scaling, band, q, theta, tol, max_iter, max_pivots)
     """Step 4 and 5 of the module docstring; ``None`` when the wide band fails."""
     n_coef = red.Z.shape[1]
     n_iter = n_piv = 0
-    n_narrow = max(red.idx.size // 6, 10 * n_coef**2)
-    narrowed = n_narrow < red.idx.size // 2
+    n_narrow = _narrow_size(red.idx.size, red.idx.size, n_coef)
+    narrowed = n_narrow is not None
     if narrowed:
         Zr, yr, wr = red.problem()
         theta, resid, _, it, _ = _mm_fit(Zr, yr, wr, q, theta, tol,

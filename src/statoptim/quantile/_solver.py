@@ -377,9 +377,9 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
         _mm.split_globs(Z, y, w, u, kappa_lo, kappa_hi, side, glob_z, glob_yw)
         keep = np.flatnonzero(side == 0)
         wide = (side.copy(), glob_z.copy(), glob_yw.copy())
-        n_narrow = max(n_keep // 6, 10 * n_features**2)
+        n_narrow = _narrow_size(n_keep, keep.size, n_features)
         narrowed = False
-        if n_narrow < keep.size // 2:
+        if n_narrow is not None:
             Zr, yr, wr = _glob(Z[keep], y[keep], w[keep], glob_z, glob_yw)
             theta, resid, _, n_iter, mm_capped = _mm_fit(
                 Zr, yr, wr, q, theta, tol, min(max_iter, _REDUCED_MM_ITER))
@@ -435,6 +435,13 @@ def _inverse_gram_root(gram):
         return np.ascontiguousarray(vecs / np.sqrt(np.maximum(vals, vals[-1] * 1e-16)))
     root = np.linalg.inv(lower).T / d[:, None]
     return np.ascontiguousarray(root)
+
+
+def _narrow_size(n_band, n_kept, n_features):
+    """Rows the narrowed band keeps, max(n_band / 6, 10 p^2); None if that is not
+    under half the ``n_kept`` rows it would narrow (then it is not worth a solve)."""
+    n_narrow = max(n_band // 6, 10 * n_features**2)
+    return n_narrow if n_narrow < n_kept // 2 else None
 
 
 def _narrow(Z, y, w, keep, resid_keep, n_narrow, side, glob_z, glob_yw):
