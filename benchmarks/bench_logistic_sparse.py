@@ -57,7 +57,10 @@ _CACHE = {}
 
 
 def _objective(X, y, theta, alpha):
-    """F = mean(log(1 + e^eta) - y eta) + alpha/2 ||beta||^2 in plain NumPy/SciPy (docs/optim.rst)."""
+    """F = mean(log(1 + e^eta) - y eta) + alpha/2 ||beta||^2 in plain NumPy/SciPy.
+
+    The objective of docs/optim.rst.
+    """
     eta = X @ theta[1:] + theta[0]
     return float(np.mean(np.logaddexp(0.0, eta) - y * eta) + 0.5 * alpha * theta[1:] @ theta[1:])
 
@@ -115,7 +118,8 @@ def test_sparse_fit(benchmark, request, method):
     theta = np.concatenate([np.ravel(est.intercept_), np.ravel(est.coef_)])
     F = _objective(X, y, theta, ALPHA)
     gap = (F - F_star) / F_star
-    benchmark.extra_info.update(cpu_s_best=min(cpu), F=F, rel_gap=gap, peak_traced_MB=max(peaks) / 1e6,
+    benchmark.extra_info.update(cpu_s_best=min(cpu), F=F, rel_gap=gap,
+                                peak_traced_MB=max(peaks) / 1e6,
                                 n_iter=int(np.max(est.n_iter_)))
     assert np.isfinite(F) and gap > -1e-8
     assert max(peaks) < 0.5 * X.shape[0] * X.shape[1] * 8  # never anything near dense

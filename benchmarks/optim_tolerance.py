@@ -28,7 +28,11 @@ from threadpoolctl import threadpool_limits
 from statoptim.datasets import load_mnist, make_logistic, mnist_binary
 from statoptim.optim import logistic_objective
 from statoptim.studies.optimizers import (
-    first_reaching, gaps, optimum, trace_lbfgs, trace_newton,
+    first_reaching,
+    gaps,
+    optimum,
+    trace_lbfgs,
+    trace_newton,
 )
 from statoptim.studies.optimizers import trace_stochastic as _study_trace_stochastic
 

@@ -83,7 +83,7 @@ def projection_loss(A, B):
     return float(A.shape[1] - np.linalg.norm(A.T @ B) ** 2)
 
 
-def fit_theory(X, r, *, sigma=None, soft=False, gamma=math.sqrt(2), alpha=1.5, tol=1e-8,
+def fit_theory(X, r, *, sigma=None, soft=False, gamma=1.4142135623730951, alpha=1.5, tol=1e-8,
                max_iter=100):
     """FIT-SSVD with the "theory" rule, written from the spec with full products.
 
@@ -108,7 +108,7 @@ def fit_theory(X, r, *, sigma=None, soft=False, gamma=math.sqrt(2), alpha=1.5, t
     Xs = X / sigma
     gu, gv = gamma * math.sqrt(math.log(n)), gamma * math.sqrt(math.log(p))
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 (it is the count returned)
         Ut = eta(Xs @ V, gu, soft)
         Un = np.linalg.qr(Ut)[0]
         du = 1 - np.linalg.svd(Un.T @ U, compute_uv=False)[-1] ** 2

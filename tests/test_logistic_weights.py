@@ -7,6 +7,9 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from numpy.testing import assert_allclose
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
@@ -235,9 +238,6 @@ def test_weights_with_string_labels_and_separation_on_positive_rows():
 
 
 # ------------------------------------------------------------------------- fuzz
-from hypothesis import given
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 
 def _numpy_objective(X, y, theta, alpha):

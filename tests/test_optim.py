@@ -717,7 +717,7 @@ def test_idx_round_trip(tmp_path, gz):
     imgs = rng.integers(0, 256, (7, 28, 28), dtype=np.uint8)
     labs = np.array([0, 6, 1, 6, 0, 3, 6], dtype=np.uint8)
     sfx = ".gz" if gz else ""
-    for split, n in (("train", 7), ("t10k", 7)):
+    for split, _n in (("train", 7), ("t10k", 7)):
         _write_idx(tmp_path / f"{split}-images-idx3-ubyte{sfx}", imgs, gz=gz)
         _write_idx(tmp_path / f"{split}-labels-idx1-ubyte{sfx}", labs, gz=gz)
     Xtr, ytr, Xte, yte = load_mnist(tmp_path, kind="both")

@@ -172,7 +172,8 @@ def test_matches_r_rq_with_bs(params, coef, objective, knots):
 # planted truth and the choice of knots
 # --------------------------------------------------------------------------- #
 def test_planted_truth_recovered():
-    g = lambda w: np.sin(2 * np.pi * w)
+    def g(w):
+        return np.sin(2 * np.pi * w)
     X, y = planted(2000, g, seed=0)
     model = PartiallyLinearQuantileRegressor(0.5).fit(X, y)
     assert model.status_ == "optimal"

@@ -22,8 +22,15 @@ from reference_multiview import average_precision
 from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
 
 from statoptim.multiview import (
-    MixingCollapseWarning, MultiViewTensorMachine, RedundantRankWarning, ZeroScoreWarning,
-    _retrieval, map_at_k, mean_average_precision, precision_at_k, retrieve,
+    MixingCollapseWarning,
+    MultiViewTensorMachine,
+    RedundantRankWarning,
+    ZeroScoreWarning,
+    _retrieval,
+    map_at_k,
+    mean_average_precision,
+    precision_at_k,
+    retrieve,
 )
 from statoptim.multiview._calibration import fit_temperature, softmax_scores
 from statoptim.multiview._estimator import _check_labels, _design, _standardize_fit

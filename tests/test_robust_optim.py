@@ -117,7 +117,8 @@ def test_objective_wrong_lengths_raise_instead_of_out_of_bounds(isolated):
         for args, kw, name in [((X, np.zeros(3), np.zeros(4), 0.1), {}, "y"),
                                ((X, np.zeros(50), np.zeros(2), 0.1), {}, "theta"),
                                ((X, np.zeros(50), np.zeros(400), 0.1), {}, "theta"),
-                               ((X, np.zeros(50), np.zeros(4), 0.1), {"grad": np.empty(1)}, "grad")]:
+                               ((X, np.zeros(50), np.zeros(4), 0.1),
+                                {"grad": np.empty(1)}, "grad")]:
             try:
                 logistic_objective(*args, **kw)
             except ValueError as exc:

@@ -13,8 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from statoptim import SparseSVD
 from statoptim.datasets import load_lung200, make_lung_spiked, make_rank_one_ssvd
-from statoptim.ssvd import WeakComponentWarning
-from statoptim.ssvd import _core, _fit
+from statoptim.ssvd import WeakComponentWarning, _core, _fit
 from statoptim.ssvd._rank import svd_impute, wold_cv_rank
 
 
@@ -336,7 +335,8 @@ def test_dense_and_sparse_input_agree(rule, shape):
     if rule == "bootstrap" and shape == (150, 400):
         assert dense.n_threshold_fallbacks_ < 2 * dense.n_iter_   # the bootstrap really ran
     for fmt in ("csr", "csc"):
-        sp = SparseSVD(2, threshold_rule=rule, random_state=3).fit(sparse.csr_matrix(X).asformat(fmt))
+        Xs = sparse.csr_matrix(X).asformat(fmt)
+        sp = SparseSVD(2, threshold_rule=rule, random_state=3).fit(Xs)
         assert_allclose(sp.left_singular_vectors_, dense.left_singular_vectors_, atol=1e-12)
         assert_allclose(sp.components_, dense.components_, atol=1e-12)
         assert_allclose(sp.singular_values_, dense.singular_values_, rtol=1e-12)

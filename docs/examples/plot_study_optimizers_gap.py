@@ -44,7 +44,7 @@ settings = {"SGD": {"solver": "sgd", "learning_rate": 0.5},
 for label, kw in settings.items():
     model = LogisticRegression(alpha=alpha, batch_size=32, random_state=0, **kw)
     seconds, gaps, elapsed = [], [], 0.0
-    for epoch in range(40):
+    for _epoch in range(40):
         t0 = time.process_time()
         model.partial_fit(X, y, classes=[0, 1])
         elapsed += time.process_time() - t0

@@ -34,7 +34,7 @@ for label, opt in {"SGD": optim.SGD(0.3), "momentum": optim.Momentum(0.3),
                    "RMSprop": optim.RMSprop(0.05), "Adam": optim.Adam(0.1)}.items():
     theta = start.copy()
     path = [theta.copy()]
-    for epoch in range(12):
+    for _epoch in range(12):
         perm = order.permutation(n)
         for k in range(0, n, 20):
             opt.step(theta, objective(theta, perm[k:k + 20])[1])

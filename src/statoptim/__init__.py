@@ -5,6 +5,7 @@ stochastic optimisers, FIT-SSVD and multi-view CP-tensor models, each with
 the study that motivated it (``statoptim reproduce --list``).
 """
 from statoptim import optim  # the optimiser objects and minimize
+from statoptim._config import config_info, show_config
 from statoptim._version import __version__  # generated from project(version:) in meson.build
 from statoptim.multiview import (
     MultiViewTensorMachine,
@@ -29,7 +30,6 @@ from statoptim.quantile import (
     kernel_propensity,
     pinball_loss,
 )
-from statoptim._config import config_info, show_config
 from statoptim.ssvd import SparseSVD
 
 __all__ = [

@@ -56,7 +56,7 @@ def _as_real_array(value, name, what):
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
             raise TypeError(f"{name} must be {what}, got {_describe(value)}") from None
-    if not (arr.dtype.kind in "biuf"):
+    if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be {what}, got {_describe(arr)}")
     return arr
 

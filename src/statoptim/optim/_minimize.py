@@ -203,7 +203,8 @@ def minimize(
         ``eps_inside`` (rmsprop); ``beta1``, ``beta2``, ``eps``, ``amsgrad``,
         ``adam_form`` (adam); ``beta1``, ``beta2`` (adamax); ``beta1``, ``beta2``, ``eps``,
         ``switch_tol`` (the paper's epsilon, default 1e-9), ``adam_form`` (swats; the
-        paper's form is "constant_eps_hat", see :class:`statoptim.optim.SWATS`); ``beta2`` is also the EMA decay of
+        paper's form is "constant_eps_hat", see :class:`statoptim.optim.SWATS`);
+        ``beta2`` is also the EMA decay of
         ``average="ema"``. An option the method does not use raises
         ValueError (it would be silently ignored), as does any option with Newton,
         ``hess`` with another method, and ``batch_size`` without ``n_samples``.
@@ -224,9 +225,10 @@ def minimize(
     from Adam to SGD", Algorithm 1) runs Adam steps p_k = -alpha_k m_hat_k /
     (sqrt(v_hat_k) + eps) (the paper's line 12 with eps placed as in Kingma & Ba; the
     paper's own placement is ``adam_form="constant_eps_hat"``); after each it computes
-    the learning rate for which SGD's step projects onto p_k, gamma_k = p_k^T p_k / (-p_k^T g_k) (line 15), and
-    its average lambda_k = b2 lambda_{k-1} + (1 - b2) gamma_k (line 16). Once k > 1 and
-    |lambda_k / (1 - b2^k) - gamma_k| < ``switch_tol`` (and the estimate is positive),
+    the learning rate for which SGD's step projects onto p_k,
+    gamma_k = p_k^T p_k / (-p_k^T g_k) (line 15), and its average lambda_k = b2 lambda_{k-1} +
+    (1 - b2) gamma_k (line 16). Once k > 1 and |lambda_k / (1 - b2^k) - gamma_k| <
+    ``switch_tol`` (and the estimate is positive),
     the remaining updates are SGD with momentum b1, v_k = b1 v_{k-1} + g_k,
     x_k = x_{k-1} - (1 - b1) Lambda v_k with Lambda = lambda_k / (1 - b2^k) (scaled by
     the schedule's decay since the switch, ``alpha_k / alpha_switch``).

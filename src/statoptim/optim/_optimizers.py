@@ -456,16 +456,16 @@ class _Optimizer:
             if layout is not None and layout != mine:
                 raise ValueError(f"state_dict is for the parameter layout {self._fmt(layout)}, "
                                  f"this optimiser holds {self._fmt(mine)}")
-            if groups is None or [list(g["params"]) for g in groups] != [
-                    g["params"] for g in self.param_groups]:
+            theirs = None if groups is None else [list(g["params"]) for g in groups]
+            if theirs is None or theirs != [g["params"] for g in self.param_groups]:
                 raise ValueError("state_dict is for another parameter-group structure: "
-                                 f"{None if groups is None else [list(g['params']) for g in groups]}"
+                                 f"{theirs}"
                                  f", this optimiser has {[g['params'] for g in self.param_groups]}")
         elif groups is not None:
             raise ValueError("state_dict holds parameter groups, but this optimiser was built "
                              "without params=...; build it over arrays of the same layout")
         self._check_extra(state_dict["extra"], None if groups is None else len(groups))
-        for k, v in state_dict["defaults"].items():
+        for k in state_dict["defaults"]:
             if k not in self._default_keys():
                 raise ValueError(f"state_dict['defaults'] has an unknown key {k!r}")
         for k, v in state_dict["defaults"].items():
@@ -796,7 +796,8 @@ class SWATS(_Optimizer):
     is exactly :class:`Adam`; they differ in the placement of eps only, which matters
     for the switch: with a constant gradient g the paper's form gives p_k = -alpha_k g /
     (|g| + eps / sqrt(1 - b2^k)), whose drift with k alone can keep |Lambda_k - gamma_k|
-    above ``switch_tol``); after each Adam step the projected SGD learning rate gamma_k = p_k^T p_k /
+    above ``switch_tol``); after each Adam step the projected SGD learning rate gamma_k =
+    p_k^T p_k /
     (-p_k^T g_k) (line 15) and its bias-corrected average Lambda_k = lambda_k /
     (1 - b2^k), lambda_k = b2 lambda_{k-1} + (1 - b2) gamma_k (line 16) are updated, and
     the optimiser switches for good when k > 1 and |Lambda_k - gamma_k| < ``switch_tol``

@@ -312,7 +312,8 @@ def bootstrap_summary(model, *, se="boot", n_boot=200, alpha=0.05, interval="per
                    if n_failed / n_boot > max_failed else "fewer than 2 are left")
             raise ValueError(
                 f"summary(se='boot'): {n_failed} of {n_boot} bootstrap replicates failed, "
-                f"{why} (replicate {failed[0]}: {first}). The estimator does not fit resamples of these data reliably; "
+                f"{why} (replicate {failed[0]}: {first}). The estimator does "
+                "not fit resamples of these data reliably; "
                 "intervals from the replicates that succeed would be biased. Check the "
                 "data (censoring, missingness), or raise max_failed"
             )

@@ -693,7 +693,8 @@ def _fft_error_bound(numer, denom, err_numer, err_denom):
     pi = np.clip(numer / np.where(denom > 0, denom, 1.0), 0.0, 1.0)
     low = denom - err_denom
     with np.errstate(divide="ignore"):
-        bound = np.where(low > 0, (err_numer + pi * err_denom) / np.where(low > 0, low, 1.0), np.inf)
+        safe_low = np.where(low > 0, low, 1.0)
+        bound = np.where(low > 0, (err_numer + pi * err_denom) / safe_low, np.inf)
     return np.minimum(bound, 1.0)
 
 
@@ -970,7 +971,8 @@ default="scott"
     targets = np.arange(n_samples)
     if method != "exact" and not np.all(weights > 0):
         method = "exact"  # the binned method reads its targets off the sources
-    return _beran_survival(time, event, V, weights, targets, left, method, grid_spacing, n_threads)[0]
+    return _beran_survival(time, event, V, weights, targets, left, method, grid_spacing,
+                           n_threads)[0]
 
 
 # --------------------------------------------------------------------------- #

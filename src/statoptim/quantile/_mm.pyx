@@ -189,7 +189,7 @@ def mm_quantile_fit(const double[:, ::1] Z,      # IN  (n_samples, n_features)
         0 on success, 1 if a weighted Gram matrix was not positive definite.
     """
     cdef Py_ssize_t n_samples = Z.shape[0], n_features = Z.shape[1]
-    cdef Py_ssize_t n_stages = eps_stages.shape[0], stage, it = 0, h, j
+    cdef Py_ssize_t n_stages = eps_stages.shape[0], stage, it = 0, _h, j
     cdef double e, loss, loss_new, scale, scale_new, t
     cdef int info = 0, status = STATUS_OK
     cdef bint accepted
@@ -232,7 +232,7 @@ def mm_quantile_fit(const double[:, ::1] Z,      # IN  (n_samples, n_features)
                     break
                 t = 1.0
                 accepted = False
-                for h in range(MAX_HALVINGS):
+                for _h in range(MAX_HALVINGS):
                     for j in range(n_features):
                         theta_new[j] = theta[j] + t * step[j]
                     residuals(n_samples, n_features, &Z[0, 0], &y[0], theta_new, r_new)

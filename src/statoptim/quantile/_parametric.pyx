@@ -456,21 +456,19 @@ def process_path(const double[:, ::1] Z,          # IN  (n_samples, n_features)
                  Py_ssize_t n_candidates=-1):     # screening set size (-1: 4 sqrt(n) + 32)
     """Follow the regression-quantile process from ``tau`` in one direction.
 
-    ``basis`` must be a full-rank set of rows and ``sign`` give the side of
-    every other row at its vertex (for residuals that are zero to rounding:
-    the sign of the residual of ``xi``, see the module comment); the basis need not be optimal at ``tau``
-    (simplex pivots at ``tau`` first make it so). Each basis that is optimal
-    on a non-empty interval of tau beyond the current one is appended to the
-    outputs: ``out_tau`` the end of that interval nearest the start (the
-    breakpoint where the basis takes over), ``out_theta`` its vertex,
-    ``out_basis`` its rows and ``out_sums`` ``(S1, S2)`` with which its
-    objective is ``tau S1 - S2`` on the interval. A record at the same tau
-    as the previous one replaces it; a basis at the same vertex as the
-    previous record (only degenerate steps since) is not recorded: a piece is
-    a vertex, not a basis. ``moved`` says whether the vertex of ``basis``
-    differs from the last record's (pass back the returned value when
-    resuming). ``n_candidates >= n`` turns the screening off (every ratio
-    test is a full pass).
+    ``basis`` must be a full-rank set of rows and ``sign`` give the side of every other
+    row at its vertex (for residuals that are zero to rounding: the sign of the residual
+    of ``xi``, see the module comment); the basis need not be optimal at ``tau`` (simplex
+    pivots at ``tau`` first make it so). Each basis that is optimal on a non-empty
+    interval of tau beyond the current one is appended to the outputs: ``out_tau`` the end
+    of that interval nearest the start (the breakpoint where the basis takes over),
+    ``out_theta`` its vertex, ``out_basis`` its rows and ``out_sums`` ``(S1, S2)`` with
+    which its objective is ``tau S1 - S2`` on the interval. A record at the same tau as
+    the previous one replaces it; a basis at the same vertex as the previous record (only
+    degenerate steps since) is not recorded: a piece is a vertex, not a basis. ``moved``
+    says whether the vertex of ``basis`` differs from the last record's (pass back the
+    returned value when resuming). ``n_candidates >= n`` turns the screening off (every
+    ratio test is a full pass).
 
     Returns
     -------

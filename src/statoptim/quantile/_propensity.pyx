@@ -87,7 +87,10 @@ cdef enum:
 
 
 def simd_clone():
-    """The instruction-set clone of the kernel loops this CPU runs: "avx512f", "avx2" or "default"."""
+    """The instruction-set clone of the kernel loops this CPU runs.
+
+    One of "avx512f", "avx2" or "default".
+    """
     return gk_simd_clone().decode("ascii")
 
 

@@ -127,7 +127,8 @@ def _check_full_rank(Z, w, design=_X_DESIGN):
     eig = np.linalg.eigvalsh(gram / np.outer(d, d))
     if eig[0] <= 1e-12 * eig[-1]:
         raise ValueError(
-            f"{design.name} is rank deficient or nearly so (collinear columns, or a constant column "
+            f"{design.name} is rank deficient or nearly so (collinear columns, or a "
+            "constant column "
             f"alongside the intercept): the condition number of the scaled design is about "
             f"{np.sqrt(eig[-1] / max(eig[0], 1e-300)):.3g}. The quantile regression "
             "coefficients are not identified; remove redundant columns."

@@ -38,6 +38,7 @@ MAD_CONSTANT = 1.4826
 THRESHOLD_MODES = {"hard": 0, "soft": 1, "scad": 2}
 # Bootstrap indices are drawn in chunks of at most this many entries.
 _DRAW_CHUNK = 1 << 22
+_SQRT2 = math.sqrt(2.0)  # the default gamma of the "theory" rule
 
 
 # --------------------------------------------------------------------------- #
@@ -459,7 +460,9 @@ _SVDS_MIN_SIDE = 60
 
 
 def top_singular_triplets(op, rows, cols, rank, block=None):
-    """Leading ``rank`` singular triplets of X[rows][:, cols]: U (|rows|, rank), s, V' (rank, |cols|).
+    """Leading ``rank`` singular triplets of X[rows][:, cols].
+
+    Returns U (|rows|, rank), s and V' (rank, |cols|).
 
     Small blocks: dense LAPACK SVD. Large ones (noisy data can select many rows):
     ARPACK ``svds`` on the block (kept sparse for sparse input), started from a
@@ -483,7 +486,10 @@ def top_singular_triplets(op, rows, cols, rank, block=None):
 
 
 def top_singular_vectors(op, rows, cols, rank):
-    """Leading ``rank`` singular vectors of X[rows][:, cols]: (U (|rows|, rank), V' (rank, |cols|))."""
+    """Leading ``rank`` singular vectors of X[rows][:, cols].
+
+    Returns (U (|rows|, rank), V' (rank, |cols|)).
+    """
     U, _, Vt = top_singular_triplets(op, rows, cols, rank)
     return U, Vt
 
@@ -750,8 +756,8 @@ def _bootstrap_threshold(op, side, W_old, W_other, n_bootstrap, scale, rng, theo
     return gamma, False
 
 
-def fit_ssvd(op, n_components, *, sigma, rule="theory", threshold="hard", gamma_u=math.sqrt(2.0),
-             gamma_v=math.sqrt(2.0), alpha_theory=1.5, alpha_holm=0.05, huber_beta=0.95,
+def fit_ssvd(op, n_components, *, sigma, rule="theory", threshold="hard", gamma_u=_SQRT2,
+             gamma_v=_SQRT2, alpha_theory=1.5, alpha_holm=0.05, huber_beta=0.95,
              tol=1e-8, max_iter=100, n_bootstrap=100, orthogonal=True, rng=None,
              max_rows=None, max_cols=None, init=None):
     """Run FIT-SSVD at a fixed rank on a wrapped matrix (docs/ssvd.rst, "Iterations").

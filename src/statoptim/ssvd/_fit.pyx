@@ -537,9 +537,11 @@ def bootstrap_maxima(const double[::1] pool,       # IN  (n_pool,) nonzero noise
     cdef const draw_t* dr
     cdef double* ac
     if not (n_out >= 0 and n_block >= n_pool):
-        _fail("n_out and n_block", f"n_out >= 0 and n_block >= len(pool) = {n_pool}", (n_out, n_block))
+        _fail("n_out and n_block", f"n_out >= 0 and n_block >= len(pool) = {n_pool}",
+              (n_out, n_block))
     if not (draws.shape[0] >= n_boot * stride):
-        _fail("draws", f"of length >= n_boot * n_out * n_active = {n_boot * stride}", draws.shape[0])
+        _fail("draws", f"of length >= n_boot * n_out * n_active = {n_boot * stride}",
+              draws.shape[0])
     if not (acc.shape[0] == 2 and acc.shape[1] >= n_components):
         _fail("acc", f"of shape (2, {n_components})", (acc.shape[0], acc.shape[1]))
     if not (maxima.shape[1] == n_components):

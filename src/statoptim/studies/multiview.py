@@ -2,8 +2,9 @@
 
 Wikipedia (Rasiwasia et al. 2010, standard split: image SIFT-BoW vs text LDA)
 and UCI Multiple Features (fou -> pix, and (fou, zer) -> (kar, mor); 50/50
-stratified splits seeded --seed, ..., --seed + --replications - 1, by default 0-4). For each, the CP-tensor model with the talk's
-objective (consensus mu = 0) and with the consensus term (mu = 1) is compared
+stratified splits seeded --seed, ..., --seed + --replications - 1, by default
+0-4). For each, the CP-tensor model with the talk's objective (consensus mu = 0)
+and with the consensus term (mu = 1) is compared
 with baselines built from scikit-learn -- CCA, PLSCanonical, semantic matching
 with logistic regression (SM), semantic correlation matching (SCM = CCA then
 SM) and ridge semantic matching (LS-SM) -- all scored by the cosine of the
@@ -375,7 +376,7 @@ def _plot(curves, path):
     levels = np.linspace(0, 1, 11)
     colors = matplotlib.colormaps["tab10"](np.linspace(0, 1, 10))
     for row, setting in enumerate(settings):
-        for col, (key, label) in enumerate((("pr_fwd", "A -> B"), ("pr_rev", "B -> A"))):
+        for col, (key, _label) in enumerate((("pr_fwd", "A -> B"), ("pr_rev", "B -> A"))):
             ax = axes[row, col]
             for i, (method, res) in enumerate(curves[setting].items()):
                 style = "-o" if method.startswith("TM") else (

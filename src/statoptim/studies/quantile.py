@@ -8,8 +8,9 @@ propensities for missingness) by MM. It reported biases of -0.25 to -2.25 on
 the slope 4.5 and 835 s per fit at n = 2000.
 
 This study runs the same estimator (exactly solved) on both censoring designs
-of docs/quantile.rst, "Simulation designs": the talk's fixed cut (design A; the estimand is not identifiable
-there, see ``statoptim.datasets.make_censored_quantile``) and independent
+of docs/quantile.rst, "Simulation designs": the talk's fixed cut (design A; the
+estimand is not identifiable there, see
+``statoptim.datasets.make_censored_quantile``) and independent
 random censoring (design B), at the talk's sample sizes n = 500, 1000 and 2000
 (``--n``), prints bias and MSE of theta1 and theta2 beside the talk's table, an
 oracle fit on the uncensored complete data, the effective sample size of the

@@ -119,7 +119,7 @@ def talk_mm(Z, y, w, q, *, tau=1e-6, rule="paper", max_iter=1000):
     sw = np.sqrt(w)
     theta = np.linalg.lstsq(Z * sw[:, None], y * sw, rcond=None)[0]
     status, k = "max_iter", 0
-    for k in range(1, max_iter + 1):
+    for k in range(1, max_iter + 1):  # noqa: B007 (k is the count returned)
         r = y - Z @ theta
         a = w / (e + np.abs(r))
         try:
