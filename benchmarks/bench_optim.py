@@ -24,9 +24,7 @@ from threadpoolctl import threadpool_limits
 from statoptim import LogisticRegression
 from statoptim.datasets import load_mnist, make_logistic, mnist_binary
 from statoptim.optim import logistic_objective
-from statoptim.optim._common import method_hyper
-from statoptim.optim._stochastic import LogisticEpochRunner
-from statoptim.studies.optimizers import gaps, optimum, trace_stochastic
+from statoptim.optim.harness import epoch_runner, gaps, optimum, trace_stochastic
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -153,12 +151,8 @@ def test_fit_stochastic_to_1e4(benchmark, request, problem, method, lr, kw):
 
 # ----------------------------------------------------------------- epochs
 def _runner(p, shuffle, b, method="adam"):
-    hyper = method_hyper(method, momentum=0.9, rho=0.9, beta1=0.9, beta2=0.999, eps=1e-8,
-                         nesterov=False, amsgrad=False, eps_inside=False,
-                         adam_form="algorithm1")
-    return LogisticEpochRunner(p, hyper, learning_rate=1e-3, schedule="constant", alpha=0.0,
-                               batch_size=b, average=False, avg_decay=0.999, shuffle=shuffle,
-                               rng=np.random.default_rng(0))
+    return epoch_runner(p, method, learning_rate=1e-3, alpha=0.0, batch_size=b,
+                        shuffle=shuffle, random_state=0)
 
 
 _EPOCH_DATA = {}

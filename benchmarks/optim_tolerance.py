@@ -27,21 +27,21 @@ from threadpoolctl import threadpool_limits
 
 from statoptim.datasets import load_mnist, make_logistic, mnist_binary
 from statoptim.optim import logistic_objective
-from statoptim.studies.optimizers import (
+from statoptim.optim.harness import (
     first_reaching,
     gaps,
     optimum,
     trace_lbfgs,
     trace_newton,
 )
-from statoptim.studies.optimizers import trace_stochastic as _study_trace_stochastic
+from statoptim.optim.harness import trace_stochastic as _harness_trace_stochastic
 
 SHUFFLE = "rows"  # set by --shuffle
 
 
 def trace_stochastic(X, y, alpha, method, **kw):
-    """The study's trace, with the epoch order of ``--shuffle``."""
-    return _study_trace_stochastic(X, y, alpha, method, shuffle=SHUFFLE, **kw)
+    """The harness's trace, with the epoch order of ``--shuffle``."""
+    return _harness_trace_stochastic(X, y, alpha, method, shuffle=SHUFFLE, **kw)
 
 
 TOLS = (1e-2, 1e-3, 1e-4)

@@ -1,5 +1,6 @@
 """`statoptim reproduce optimizers`: the talk's toy figures, the 'Adam may miss the
-optimum' experiment, MNIST without a penalty and the printed explanations."""
+optimum' experiment (with SWATS), the SWATS table, MNIST without a penalty and the
+printed explanations."""
 import argparse
 import gzip
 import json
@@ -47,17 +48,80 @@ def test_adam_misses_the_optimum_amsgrad_and_sgd_do_not():
     assert setting["C"] - (period - 1) * setting["small"] > 0  # mean gradient > 0
     runs = toy.adam_miss(steps=50)
     assert list(runs) == ["Theorem 1", "Section 5"]
-    assert {k: len(v) for k, v in runs["Section 5"].items()} == {"Adam": 50, "AMSGrad": 50}
+    assert {k: len(v.x) for k, v in runs["Section 5"].items()} == {
+        "Adam": 50, "AMSGrad": 50, "SWATS": 50, "SWATS eps=0.001": 50}
     theorem = runs["Theorem 1"]
-    assert theorem["Adam"][-150:].min() > 0.9
-    assert theorem["AMSGrad"][-150:].max() < -0.9 and theorem["SGD"][-150:].max() < -0.9
+    assert theorem["Adam"].x[-150:].min() > 0.9
+    assert theorem["AMSGrad"].x[-150:].max() < -0.9 and theorem["SGD"].x[-150:].max() < -0.9
     rows = {(r["setting"], r["method"]): r for r in toy.adam_miss_table(runs).rows}
-    assert len(rows) == 5
+    assert len(rows) == 9
     assert not rows["Theorem 1", "Adam"]["at_optimum"]
     assert rows["Theorem 1", "AMSGrad"]["at_optimum"] and rows["Theorem 1", "SGD"]["at_optimum"]
     # regret against x* = -1: zero at x* itself, positive for Adam's fixed point
     assert toy._regret(setting, -np.ones(300)) == 0.0
     assert rows["Theorem 1", "Adam"]["regret"] > 0.5 > rows["Theorem 1", "SGD"]["regret"]
+
+
+def test_swats_in_the_miss_experiment_as_measured():
+    """SWATS at the paper's eps = 1e-9 never switches on Reddi et al.'s problem, so it
+    is Adam step for step and shares Adam's wrong fixed point +1; at eps = 1e-3 it
+    switches to SGD at once (Theorem 1: step 2) and escapes to the optimum -1."""
+    runs = toy.adam_miss(steps=400)
+    table = {(r["setting"], r["method"]): r for r in toy.adam_miss_table(runs).rows}
+    for name in ("Theorem 1", "Section 5"):
+        paper = runs[name]["SWATS"]
+        assert paper.switch_step is None and table[name, "SWATS"]["switch_step"] is None
+        np.testing.assert_array_equal(paper.x, runs[name]["Adam"].x)  # Adam until a switch
+        assert table[name, "SWATS"]["at_optimum"] is False
+        assert table[name, "Adam"]["switch_step"] is None  # not a SWATS row
+    loose = runs["Theorem 1"]["SWATS eps=0.001"]
+    assert loose.switch_step == 2
+    assert loose.x[-150:].max() < -0.9 and table["Theorem 1", "SWATS eps=0.001"]["at_optimum"]
+    # Section 5: the switch happens, and the SGD phase moves x below 0, towards -1
+    sec5 = runs["Section 5"]["SWATS eps=0.001"]
+    assert sec5.switch_step is not None and sec5.x[-1] < 0.0
+    note = toy.adam_miss_table(runs).note
+    assert "Theorem 1, eps = 1e-9, the paper's: never switched" in note
+    assert "Theorem 1, eps = 0.001: switched to SGD at step 2" in note
+
+
+def _swats_problem(seed=0, n=400, p=5, alpha=0.0, epochs=15):
+    from statoptim.datasets import make_logistic
+
+    X, y, _, Xte, yte = make_logistic(n, p, n_test=100, random_state=seed)
+    return {"problem": f"toy p = {p}", "X": X, "y": y, "X_test": Xte, "y_test": yte,
+            "alpha": alpha, "learning_rate": 0.01, "batch_size": 32, "epochs": epochs}
+
+
+def test_swats_table_shape_and_properties():
+    """One row per problem and method: Adam; Adam finished by L-BFGS at the Newton
+    optimum; SWATS at the paper's eps (no switch: exactly the Adam row) and at a loose
+    eps (a switch epoch and the SGD step Lambda reported)."""
+    problems = [_swats_problem(), _swats_problem(1, p=9, alpha=1e-3)]
+    records = study.swats_runs(problems, seed=0)
+    table = study.swats_table(records)
+    assert table.name == "optimizers_swats"
+    assert table.keys == ["problem", "method", "epochs", "switch_epoch", "switch_learning_rate",
+                          "lbfgs_iterations", "time_s", "gap", "train_error_pct",
+                          "test_error_pct"]
+    methods = ["Adam", "Adam, then L-BFGS", "SWATS, eps = 1e-09", "SWATS, eps = 0.001"]
+    assert [(r["problem"], r["method"]) for r in table.rows] == [
+        (pr["problem"], m) for pr in problems for m in methods]
+    for k in range(len(problems)):
+        adam, finish, paper, loose = table.rows[4 * k: 4 * k + 4]
+        assert finish["gap"] < 1e-9 and finish["lbfgs_iterations"] >= 1  # F* reached
+        assert adam["gap"] > 1e3 * max(finish["gap"], 1e-15)  # constant-step Adam is not there
+        assert paper["switch_epoch"] is None
+        # minimize("swats") without a switch runs the compiled Adam's exact path
+        assert paper["gap"] == pytest.approx(adam["gap"], rel=1e-8)
+        assert paper["train_error_pct"] == adam["train_error_pct"]
+        assert loose["switch_epoch"] is not None and 1 <= loose["switch_epoch"] <= 15
+        assert loose["switch_learning_rate"] > 0
+        assert all(r["time_s"] >= 0 and 0 <= r["test_error_pct"] <= 100 for r in (
+            adam, finish, paper, loose))
+    text = table.text()
+    assert "never" in text and "SWATS" in text and "L-BFGS" in text
+    assert "eps = 1e-09 (the paper's): never switched" in table.note
 
 
 def _write_idx(path, array):
@@ -120,8 +184,20 @@ def test_reproduce_writes_the_new_tables_and_explanations(tmp_path, capsys):
     miss = doc("optimizers_adam_miss")["rows"]
     assert [(r["setting"], r["method"]) for r in miss] == [
         ("Theorem 1", "Adam"), ("Theorem 1", "AMSGrad"), ("Theorem 1", "SGD"),
-        ("Section 5", "Adam"), ("Section 5", "AMSGrad")]
+        ("Theorem 1", "SWATS"), ("Theorem 1", "SWATS eps=0.001"),
+        ("Section 5", "Adam"), ("Section 5", "AMSGrad"), ("Section 5", "SWATS"),
+        ("Section 5", "SWATS eps=0.001")]
     assert miss[0]["at_optimum"] is False and miss[0]["x_tail"] > 0.9
+    assert [r["switch_step"] for r in miss if r["method"].startswith("SWATS")][:2] == [None, 2]
+    swats = doc("optimizers_swats")
+    assert [(r["problem"], r["method"]) for r in swats["rows"]] == [
+        (problem, method) for problem in ("sim p = 19", "sim p = 99", "digits 0 vs 6")
+        for method in ("Adam", "Adam, then L-BFGS", "SWATS, eps = 1e-09",
+                       "SWATS, eps = 0.001")]
+    assert all(r["gap"] < 1e-9 for r in swats["rows"] if r["method"] == "Adam, then L-BFGS")
+    assert all(r["switch_epoch"] is None for r in swats["rows"]
+               if r["method"] == "SWATS, eps = 1e-09")
+    assert (out / "optimizers_swats.csv").read_text().startswith("problem,method,epochs,")
     unpen = doc("optimizers_digits_0v6_unpenalized")  # no --mnist: digits, labelled so
     assert [r["warning"] for r in unpen["rows"]] == ["SeparationWarning", "none"]
     assert "NOT MNIST" in unpen["title"]
@@ -130,7 +206,8 @@ def test_reproduce_writes_the_new_tables_and_explanations(tmp_path, capsys):
     assert "Why 480/120" in doc("optimizers_sim_p19_n480")["note"]
     assert "Separability" in doc("optimizers_separation")["note"]
     for phrase in ("Why 480/120", "Why the talk's 30%", "Separability",
-                   "Adam may miss the global optimum", "Toy figures"):
+                   "Adam may miss the global optimum", "Toy figures", "SWATS (Keskar & Socher",
+                   "The L-BFGS finish"):
         assert phrase in printed
     if installed("matplotlib"):
         for name in study.FIGURES:

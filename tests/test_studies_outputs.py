@@ -115,7 +115,9 @@ TABLES = {
         "optimizers_digits_0v6": (["quantity", "source", "newton"], None),
         "optimizers_digits_0v6_unpenalized": ([], None),
         "optimizers_toy_regression": ([], None),
-        "optimizers_adam_miss": ([], None),
+        "optimizers_adam_miss": (["method", "x_tail", "at_optimum", "switch_step"], 9),
+        "optimizers_swats": (["problem", "method", "switch_epoch", "lbfgs_iterations", "gap",
+                              "test_error_pct"], 12),  # 3 problems x 4 methods
     },
     "ssvd": {
         "ssvd_rank_one": (["method", "source", "data_sets", "median_s", "loss_u", "loss_v"],

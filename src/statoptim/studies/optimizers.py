@@ -10,16 +10,24 @@ where Newton-Raphson is also run without a penalty to show the separation warnin
 runner: ``--out`` is also its results folder), prints the short explanations (why
 480/120, why the talk's 30% test error cannot be matched, separability) as notes
 beside the tables, and runs the talk's toy figures and an experiment for its slide
-"Adam may miss the global optimum" (``statoptim.studies.optimizers_toy``). With
+"Adam may miss the global optimum" (``statoptim.studies.optimizers_toy``, with
+SWATS beside Adam and AMSGrad). The talk's remedy, SWATS (Keskar & Socher 2017:
+Adam, then SGD), is tabulated beside plain Adam and Adam finished by L-BFGS on the
+talk's three problems, with the switch epoch. With
 ``--out DIR`` it writes the tables as CSV and JSON and three figures there: the
 relative loss gap against CPU time, the four toy paths over the loss contours, and
-the iterates of Adam and AMSGrad on Reddi et al.'s problem. Times are CPU seconds
+the iterates of Adam, AMSGrad and SWATS on Reddi et al.'s problem. Times are CPU seconds
 on this machine; the talk's rows are its own numbers, on its hardware.
 
-The module also holds the honest time-to-tolerance harness used by
-``benchmarks/bench_optim.py`` (docs/optim.rst, "Honest time to tolerance"): F* from
-a float64 Newton solve, the gap evaluated outside the timed region, CPU time
-(``time.process_time``), medians.
+Compute, tabulate and plot are separate functions: the fits (``_fit_all``,
+``swats_runs``, ``gap_traces``, ``separation_replicate``, and the toy module's
+``toy_paths`` and ``adam_miss``) return plain records; ``_table``, ``swats_table``,
+``_unpenalized_table`` and the toy module's ``*_table`` turn them into tables
+(``simulation_tables`` and ``real_data_tables`` chain the two per design); the
+``plot_*`` functions draw. The fits go through the public API
+(``LogisticRegression``, ``statoptim.optim.minimize``); the per-epoch traces of the
+gap figure come from the internal harness ``statoptim.optim.harness``, which the
+benchmarks share.
 """
 from __future__ import annotations
 
@@ -45,16 +53,14 @@ from statoptim.studies._runner import (
 
 __all__ = [
     "TALK",
-    "first_reaching",
     "gap_traces",
-    "optimum",
     "real_data_tables",
     "run",
     "separation_table",
     "simulation_tables",
-    "trace_lbfgs",
-    "trace_newton",
-    "trace_stochastic",
+    "swats_problems",
+    "swats_runs",
+    "swats_table",
 ]
 
 METHODS = ("sgd", "momentum", "rmsprop", "adam")
@@ -74,93 +80,6 @@ TALK = {
 _TALK_COL = {"sgd": 0, "momentum": 1, "adam": 2, "newton": 3}
 
 
-# ------------------------------------------------------------------ harness
-def optimum(X, y, alpha):
-    """theta*, F* by float64 damped Newton to ||grad F||_inf ~ 1e-12 or below."""
-    from statoptim.optim import newton_logistic
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theta, info = newton_logistic(np.asarray(X, dtype=np.float64),
-                                      np.asarray(y, dtype=np.float64), alpha, tol=1e-24,
-                                      separation_check=False)
-    return theta, info["loss_curve"][-1]
-
-
-def trace_stochastic(X, y, alpha, method, *, epochs, learning_rate, schedule="constant",
-                     average=False, batch_size=128, random_state=0, shuffle=True, **hyper):
-    """Run ``epochs`` compiled epochs; return [(cumulative CPU s, theta)] per epoch.
-
-    ``shuffle`` is the epoch order (True / "rows", "batches" or False). Only the
-    epochs are timed; copying the returned iterate is outside the clock.
-    """
-    from statoptim.optim._common import method_hyper
-    from statoptim.optim._stochastic import LogisticEpochRunner
-
-    kw = {"momentum": 0.9, "rho": 0.9, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
-          "nesterov": False, "amsgrad": False, "eps_inside": False, "adam_form": "algorithm1"}
-    kw.update(hyper)
-    runner = LogisticEpochRunner(
-        X.shape[1], method_hyper(method, **kw), learning_rate=learning_rate,
-        schedule=schedule, alpha=alpha, batch_size=batch_size, average=average,
-        avg_decay=kw["beta2"], shuffle=shuffle, rng=np.random.default_rng(random_state))
-    y = np.asarray(y, dtype=np.float64)
-    out, total = [], 0.0
-    for _ in range(epochs):
-        t0 = time.process_time()
-        runner.run_epoch(X, y)
-        total += time.process_time() - t0
-        out.append((total, runner.coef()))
-    return out
-
-
-def _trace_callback(run):
-    stamps, thetas = [], []
-    t0 = time.process_time()
-
-    def cb(theta):
-        stamps.append(time.process_time() - t0)
-        thetas.append(np.array(theta, copy=True))
-
-    run(cb)
-    return list(zip(stamps, thetas))
-
-
-def trace_newton(X, y, alpha, **kw):
-    """[(CPU s since start, theta)] after each Newton iteration."""
-    from statoptim.optim import newton_logistic
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _trace_callback(lambda cb: newton_logistic(
-            X, np.asarray(y, dtype=np.float64), alpha, callback=cb, **kw))
-
-
-def trace_lbfgs(X, y, alpha, **kw):
-    """[(CPU s since start, theta)] after each L-BFGS iteration."""
-    from statoptim.optim._newton import lbfgs_logistic
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return _trace_callback(lambda cb: lbfgs_logistic(
-            X, np.asarray(y, dtype=np.float64), alpha, callback=cb, **kw))
-
-
-def gaps(trace, X, y, alpha, F_star):
-    """Relative gaps r = (F - F*) / F* of each traced iterate (untimed)."""
-    from statoptim.optim import logistic_objective
-
-    yf = np.asarray(y, dtype=np.float64)
-    return np.array([(logistic_objective(X, yf, th, alpha)[0] - F_star) / F_star
-                     for _, th in trace])
-
-
-def first_reaching(trace, r, tol):
-    """CPU time of the first iterate with gap <= tol, or None."""
-    hit = np.flatnonzero(np.asarray(r) <= tol)
-    return trace[hit[0]][0] if hit.size else None
-
-
 # ------------------------------------------------------------------- tables
 def _errors(theta, X, y):
     eta = X @ theta[1:] + theta[0]
@@ -176,6 +95,7 @@ def _fit_all(X, y, Xte, yte, beta, alpha, *, epochs, batch_size, seed, steps, de
     ``methods``: the stochastic methods to run (N-R always runs)."""
     from statoptim import LogisticRegression
     from statoptim.optim import SeparationWarning, logistic_objective
+    from statoptim.optim.harness import optimum
 
     # F* (for the stochastic methods' gaps) by a separate Newton solve to 1e-24
     _, F_star = optimum(X, y, alpha) if alpha > 0 and methods else (None, None)
@@ -333,9 +253,21 @@ def _mnist_dir(args):
     return args.mnist
 
 
-def _check_arguments(args):
-    from statoptim.datasets._logistic import _MNIST_FILES, _find
+#: The MNIST IDX files ``load_mnist`` reads (each gzipped, raw, or with ".idx" for "-idx").
+MNIST_STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
+
+def _missing_mnist_file(folder):
+    """The first MNIST file that ``load_mnist`` would not find in ``folder``, or None."""
+    for stem in MNIST_STEMS:
+        names = (stem + ".gz", stem, stem.replace("-idx", ".idx"))
+        if not any(os.path.isfile(os.path.join(folder, name)) for name in names):
+            return stem
+    return None
+
+
+def _check_arguments(args):
     if args.mnist == "auto":
         try:
             mnist_dir = find_dataset(args.data, "mnist", required=False)
@@ -350,11 +282,10 @@ def _check_arguments(args):
     if mnist_dir:
         if not os.path.isdir(mnist_dir):
             raise ValueError(f"argument --mnist: folder {mnist_dir!r} does not exist")
-        for stem in _MNIST_FILES.values():
-            try:
-                _find(mnist_dir, stem)
-            except ValueError as exc:
-                raise ValueError(f"argument --mnist: {exc}") from None
+        missing = _missing_mnist_file(mnist_dir)
+        if missing is not None:
+            raise ValueError(f"argument --mnist: MNIST file {missing}(.gz) not found in "
+                             f"{mnist_dir!r} (give the folder holding the IDX files)")
     check_runner_arguments(args, SEPARATION_STUDY, SEPARATION_SETTINGS)
 
 
@@ -507,9 +438,179 @@ def real_data_tables(args):
             _unpenalized_table(data, X, y, Xte, yte, res["newton"])]
 
 
+# ------------------------------------------------------------------- SWATS
+#: SWATS's switching tolerances: the paper's epsilon, and a looser one that switches.
+SWATS_TOLS = (1e-9, 1e-3)
+
+
+def _minibatch_objective(X, y, alpha):
+    """``fun(theta, rows)`` for :func:`statoptim.optim.minimize`: F on the rows (all if None).
+
+    The ridge is added to every minibatch, as in ``LogisticRegression``'s stochastic
+    solvers, so the minibatch gradient is unbiased for the gradient of F.
+    """
+    from statoptim.optim import logistic_objective
+
+    yf = np.asarray(y, dtype=np.float64)
+
+    def fun(theta, rows):
+        if rows is None:
+            value, grad, _ = logistic_objective(X, yf, theta, alpha)
+        else:
+            value, grad, _ = logistic_objective(X[rows], yf[rows], theta, alpha)
+        return value, grad
+    return fun
+
+
+def swats_problems(args):
+    """The talk's three problems for the SWATS comparison, as dicts.
+
+    Keys: ``problem`` (the label), ``X``, ``y``, ``X_test``, ``y_test``, ``alpha``,
+    ``learning_rate``, ``batch_size``, ``epochs``. The simulated designs are those of
+    :func:`simulation_tables` at n_train = 1000 (the same rows; the MLE exists, so
+    alpha = 0 as in the talk); the real data are :func:`real_data_tables`' at alpha = 1/n.
+    """
+    from statoptim.datasets import make_logistic
+
+    problems = []
+    for p in (19, 99):
+        X, y, _, Xte, yte = make_logistic(
+            1000, p, n_test=250, random_state=np.random.default_rng([args.seed, p, 1000]))
+        problems.append({"problem": f"sim p = {p}", "X": X, "y": y, "X_test": Xte,
+                         "y_test": yte, "alpha": 0.0, "learning_rate": STEPS["adam"],
+                         "batch_size": args.sgd_batch_size, "epochs": args.epochs})
+    X, y, Xte, yte, data = _real_data(args)
+    problems.append({"problem": data["name"].split(" (")[0], "X": X, "y": y, "X_test": Xte,
+                     "y_test": yte, "alpha": 1.0 / X.shape[0], "learning_rate": 1e-2,
+                     "batch_size": 128, "epochs": min(args.epochs, 60)})
+    return problems
+
+
+def _swats_record(problem, method, theta, elapsed, F_star, **extra):
+    from statoptim.optim import logistic_objective
+
+    X, y, alpha = problem["X"], problem["y"], problem["alpha"]
+    F = logistic_objective(X, y.astype(np.float64), theta, alpha)[0]
+    record = {"problem": problem["problem"], "method": method, "epochs": problem["epochs"],
+              "switch_epoch": None, "switch_learning_rate": None, "lbfgs_iterations": None,
+              "time_s": elapsed, "gap": (F - F_star) / F_star,
+              "train_error_pct": _errors(theta, X, y),
+              "test_error_pct": _errors(theta, problem["X_test"], problem["y_test"])}
+    record.update(extra)
+    return record
+
+
+def swats_runs(problems, seed, tols=SWATS_TOLS):
+    """Adam, Adam finished by L-BFGS, and SWATS at each tolerance, on each problem.
+
+    Adam is ``LogisticRegression("adam")`` (compiled epochs); its finish continues
+    from it with ``set_params(solver="lbfgs", warm_start=True)`` (the time is Adam's
+    plus the finish's); SWATS is :func:`statoptim.optim.minimize` with ``method="swats"``
+    on the same minibatches (same seed). The gap is (F - F*)/F* with F* from a separate
+    float64 Newton solve. Returns one record (dict) per problem and method.
+    """
+    from statoptim import LogisticRegression
+    from statoptim.optim import minimize
+    from statoptim.optim.harness import optimum
+
+    records = []
+    for problem in problems:
+        X, y, alpha = problem["X"], problem["y"], problem["alpha"]
+        lr, b, epochs = problem["learning_rate"], problem["batch_size"], problem["epochs"]
+        _, F_star = optimum(X, y, alpha)
+        est = LogisticRegression("adam", alpha=alpha, learning_rate=lr, batch_size=b,
+                                 stopping=None, max_iter=epochs, check_every=epochs,
+                                 random_state=seed)
+        t0 = time.process_time()
+        est.fit(X, y)
+        adam_time = time.process_time() - t0
+        records.append(_swats_record(problem, "Adam", np.r_[est.intercept_, est.coef_[0]],
+                                     adam_time, F_star))
+        est.set_params(solver="lbfgs", warm_start=True, max_iter=None, tol=None)
+        t0 = time.process_time()
+        est.fit(X, y)
+        finish_time = time.process_time() - t0
+        records.append(_swats_record(
+            problem, "Adam, then L-BFGS", np.r_[est.intercept_, est.coef_[0]],
+            adam_time + finish_time, F_star, lbfgs_iterations=int(est.n_iter_)))
+        fun = _minibatch_objective(X, y, alpha)
+        for tol in tols:
+            t0 = time.process_time()
+            res = minimize(fun, np.zeros(X.shape[1] + 1), "swats", n_samples=X.shape[0],
+                           batch_size=b, learning_rate=lr, stopping=None, max_iter=epochs,
+                           random_state=seed, switch_tol=tol)
+            records.append(_swats_record(
+                problem, f"SWATS, eps = {tol:g}", res.x, time.process_time() - t0, F_star,
+                switch_epoch=res.switch_epoch, switch_learning_rate=res.switch_learning_rate,
+                switch_tol=tol))
+    return records
+
+
+def _swats_note(records):
+    """The printed explanation, from the measured records."""
+    finish = [r for r in records if r["method"] == "Adam, then L-BFGS"]
+    stochastic = [r for r in records if r["method"] == "Adam" or "switch_tol" in r]
+    lines = [
+        "SWATS (Keskar & Socher 2017) runs Adam and switches for good to SGD with momentum "
+        "once its estimate of the SGD step\nthat projects onto Adam's settles: |lambda_k / "
+        "(1 - beta2^k) - gamma_k| < eps. Until the switch it is the Adam row exactly\n(same "
+        "minibatches, same updates). Measured here:"]
+    for tol in SWATS_TOLS:
+        rows = [r for r in records if r.get("switch_tol") == tol]
+        switched = [f"{r['problem']} at epoch {r['switch_epoch']}" for r in rows
+                    if r["switch_epoch"] is not None]
+        switched = ["; ".join(switched)] if switched else []
+        never = [r["problem"] for r in rows if r["switch_epoch"] is None]
+        text = f"  eps = {tol:g}{' (the paper' + chr(39) + 's)' if tol == 1e-9 else ''}: "
+        parts = []
+        if switched:
+            parts.append("switched on " + ", ".join(switched))
+        if never:
+            parts.append(("never switched" if not switched else "never on " + "; ".join(never))
+                         + " (so it ends where Adam does)")
+        lines.append(text + "; ".join(parts) + ".")
+    iterations = "; ".join(f"{r['problem']}: {r['lbfgs_iterations']}" for r in finish)
+    lines.append(
+        f"The L-BFGS finish (warm start from the Adam fit, the estimator's default tol) ends "
+        f"at a gap of at most {max(max(r['gap'] for r in finish), 0.0):.1e}\nto the Newton "
+        f"optimum F* (iterations: {iterations}); the smallest gap of Adam and SWATS at "
+        f"constant steps is {min(r['gap'] for r in stochastic):.1e}.\nTimes: Adam and its "
+        "finish run compiled epochs; SWATS runs minimize's Python loop over minibatches, so "
+        "its time is not\ncomparable with theirs.")
+    return "\n".join(lines)
+
+
+def swats_table(records):
+    """The SWATS comparison table: one row per problem and method."""
+    def switch(value, row):
+        if "SWATS" not in row["method"]:
+            return ""
+        return "never" if value is None else str(value)
+
+    table = Table(
+        "optimizers_swats",
+        "\nThe talk's remedy, 'first Adam, then SGD' (SWATS), beside Adam and Adam finished "
+        "by L-BFGS (same epochs, steps and minibatches; sim: n_train = 1000, n_test = 250, "
+        "alpha = 0; real data: alpha = 1/n)",
+        [Column("problem"), Column("method"), Column("epochs"),
+         Column("switch_epoch", "switch epoch", switch),
+         Column("switch_learning_rate", "SGD step",
+                lambda v, row: "" if v is None else f"{v:.3g}"),
+         Column("lbfgs_iterations", "L-BFGS its", lambda v, row: "" if v is None else str(v)),
+         Column("time_s", "CPU s", "{:.3f}"),
+         Column("gap", "gap (F - F*)/F*", lambda v, row: f"{max(v, 0.0):.1e}"),
+         Column("train_error_pct", "train err %", "{:.2f}"),
+         Column("test_error_pct", "test err %", "{:.2f}")],
+        note=_swats_note(records))
+    for r in records:
+        table.add(**{k: v for k, v in r.items() if k != "switch_tol"})
+    return table
+
+
 def gap_traces(seed):
     """Figure 1's data: relative gap per epoch/iteration on sim p = 19, n = 1000, alpha = 0."""
     from statoptim.datasets import make_logistic
+    from statoptim.optim.harness import gaps, optimum, trace_newton, trace_stochastic
 
     X, y, _ = make_logistic(1000, 19, random_state=np.random.default_rng([seed, 19, 1000]))
     _, F_star = optimum(X, y, 0.0)
@@ -567,6 +668,8 @@ def run(args):
     print()
     for table in real_data_tables(args):
         output.table(table)
+    print()
+    output.table(swats_table(swats_runs(swats_problems(args), args.seed)))
     print()
     paths = toy.toy_paths(args.seed)
     output.table(toy.toy_table(paths))

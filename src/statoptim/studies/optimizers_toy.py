@@ -21,12 +21,14 @@ The optimisers are the package's (``statoptim.optim.SGD``, ``Momentum``,
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from statoptim.studies._output import Column, Table
 
-__all__ = ["MISS_SETTINGS", "TOY_ITERATIONS", "adam_miss", "adam_miss_table", "plot_adam_miss",
-           "plot_toy_paths", "toy_paths", "toy_table"]
+__all__ = ["MISS_SETTINGS", "MISS_SWATS_TOLS", "TOY_ITERATIONS", "MissRun", "adam_miss",
+           "adam_miss_table", "plot_adam_miss", "plot_toy_paths", "toy_paths", "toy_table"]
 
 #: The talk's iteration count of its toy figures.
 TOY_ITERATIONS = 600
@@ -165,14 +167,31 @@ def _miss_methods(setting):
                "AMSGrad": lambda: optim.Adam(setting["lr"], amsgrad=True, **adam)}
     if setting["C"] < 100:  # SGD: steps must stay below 1/C; too slow at C = 1010
         methods["SGD"] = lambda: optim.SGD(setting["lr"], **kw)
-    # SWATS (Keskar & Socher 2017: Adam, then SGD once its step estimate settles)
-    # goes here once statoptim.optim offers it, e.g.
-    #     methods["SWATS"] = lambda: optim.SWATS(setting["lr"], **adam)
+    # SWATS (Keskar & Socher 2017): Adam, then SGD with momentum once its estimate of
+    # the SGD step settles; the paper's epsilon and a looser one (MISS_SWATS_TOLS)
+    for tol in MISS_SWATS_TOLS:
+        methods[_swats_label(tol)] = (
+            lambda tol=tol: optim.SWATS(setting["lr"], switch_tol=tol, **adam))
     return methods
 
 
+#: SWATS's switching tolerances in the miss experiment: the paper's 1e-9 and 1e-3.
+MISS_SWATS_TOLS = (1e-9, 1e-3)
+
+
+def _swats_label(tol):
+    return "SWATS" if tol == 1e-9 else f"SWATS eps={tol:g}"
+
+
+class MissRun(NamedTuple):
+    """One method's run: the iterates x_1..x_T, and SWATS's switch step (else None)."""
+
+    x: np.ndarray
+    switch_step: int | None
+
+
 def _online_run(opt, setting, steps):
-    """Projected online steps on Reddi et al.'s f_t; returns the iterates x_1..x_T."""
+    """Projected online steps on Reddi et al.'s f_t; returns a :class:`MissRun`."""
     x = np.zeros(1)
     xs = np.empty(steps)
     for t in range(1, steps + 1):
@@ -180,11 +199,12 @@ def _online_run(opt, setting, steps):
         opt.step(x, np.array([g]))
         np.clip(x, -1.0, 1.0, out=x)  # projection onto the feasible set [-1, 1]
         xs[t - 1] = x[0]
-    return xs
+    switch = getattr(opt, "switch_steps", [None])[0]
+    return MissRun(xs, switch)
 
 
 def adam_miss(steps):
-    """Run both settings; returns {setting: {method: iterates}} (``steps``: Section 5's T)."""
+    """Run both settings; returns {setting: {method: MissRun}} (``steps``: Section 5's T)."""
     out = {}
     for name, setting in MISS_SETTINGS.items():
         T = setting["steps"] or steps
@@ -200,6 +220,38 @@ def _regret(setting, xs):
     return float(np.mean(coef * (xs + 1.0)))
 
 
+def _swats_outcome(run):
+    """What a SWATS run did, in words, from its iterates and switch step."""
+    tail = float(run.x[-max(len(run.x) // 10, 1):].mean())
+    if run.switch_step is None:
+        return f"never switched, so it stayed Adam and ended at x_T = {run.x[-1]:+.3f}"
+    half = len(run.x) // 2
+    moving = " and still moving towards it" if run.x[-1] < run.x[half] else ""
+    where = ("at the optimum" if abs(tail + 1.0) <= 0.1 else
+             f"not yet at the optimum{moving}" if run.x[-1] < 0 else "on Adam's side, x > 0")
+    return (f"switched to SGD at step {run.switch_step} and ended at x_T = "
+            f"{run.x[-1]:+.3f}, {where}")
+
+
+def _miss_note(runs):
+    lines = [
+        "The mean gradient is (C - (period - 1) small) / period > 0, so x* = -1. Adam divides "
+        "each step by sqrt(v): the rare large\ngradient C inflates v, so its step is short, "
+        "while the frequent small gradients, once v has decayed, take nearly full steps\n"
+        "towards +1. Its fixed point is the worst point, +1: a property of the update, not of "
+        "noise (every gradient here is exact).\nAMSGrad keeps the maximum of v and converges; "
+        "SGD (only where its step can stay below 1/C) too. Theorem 1 uses beta1 = 0,\n"
+        "beta2 = 1/(1 + C^2); Section 5 the usual beta1 = 0.9, beta2 = 0.99 with alpha/sqrt(t).",
+        "SWATS (Adam, then SGD with momentum once |lambda_k/(1 - beta2^k) - gamma_k| < eps; "
+        "Keskar & Socher 2017), measured:"]
+    for name, by_method in runs.items():
+        for label, run in by_method.items():
+            if label.startswith("SWATS"):
+                eps = "1e-9, the paper's" if label == "SWATS" else label.split("=")[1]
+                lines.append(f"  {name}, eps = {eps}: {_swats_outcome(run)}.")
+    return "\n".join(lines)
+
+
 def adam_miss_table(runs):
     """Where each method sits at the end of each setting, beside the optimum -1."""
     table = Table(
@@ -210,22 +262,20 @@ def adam_miss_table(runs):
          Column("steps"), Column("x_last", "x_T", "{:+.3f}"),
          Column("x_tail", "mean x, last 10%", "{:+.3f}"), Column("optimum", "x*", "{:+g}"),
          Column("regret", "regret / T", "{:.3f}"),
-         Column("at_optimum", "at x*", lambda v, row: "yes" if v else "NO")])
+         Column("at_optimum", "at x*", lambda v, row: "yes" if v else "NO"),
+         Column("switch_step", "SGD from step",
+                lambda v, row: ("never" if v is None else str(v))
+                if row["method"].startswith("SWATS") else "")])
     for name, by_method in runs.items():
         setting = MISS_SETTINGS[name]
-        for label, xs in by_method.items():
+        for label, run in by_method.items():
+            xs = run.x
             tail = float(xs[-max(len(xs) // 10, 1):].mean())
             table.add(setting=name, C=setting["C"], period=setting["period"], method=label,
                       steps=len(xs), x_last=float(xs[-1]), x_tail=tail, optimum=-1.0,
-                      regret=_regret(setting, xs), at_optimum=abs(tail + 1.0) <= 0.1)
-    table.note = (
-        "The mean gradient is (C - (period - 1) small) / period > 0, so x* = -1. Adam divides "
-        "each step by sqrt(v): the rare large gradient C inflates v, so its step is short, while "
-        "the frequent small gradients, once v has decayed, take nearly full steps towards +1. "
-        "Its fixed point is the worst point, +1: a property of the update, not of noise "
-        "(every gradient here is exact). AMSGrad keeps the maximum of v and converges; SGD "
-        "(only where its step can stay below 1/C) too. Theorem 1 uses beta1 = 0, "
-        "beta2 = 1/(1 + C^2); Section 5 the usual beta1 = 0.9, beta2 = 0.99 with alpha/sqrt(t).")
+                      regret=_regret(setting, xs), at_optimum=abs(tail + 1.0) <= 0.1,
+                      switch_step=run.switch_step)
+    table.note = _miss_note(runs)
     return table
 
 
@@ -236,8 +286,8 @@ def plot_adam_miss(runs, path):
     fig = Figure(figsize=(11, 4.0))
     axes = fig.subplots(1, len(runs))
     for ax, (name, by_method) in zip(np.atleast_1d(axes), runs.items()):
-        for label, xs in by_method.items():
-            ax.plot(np.arange(1, len(xs) + 1), xs, lw=0.8, label=label)
+        for label, run in by_method.items():
+            ax.plot(np.arange(1, len(run.x) + 1), run.x, lw=0.8, label=label)
         ax.axhline(-1.0, color="k", ls="--", lw=0.8, label="optimum x* = -1")
         s = MISS_SETTINGS[name]
         ax.set_title(f"{name}: C = {s['C']:g}, period {s['period']}", fontsize=10)
