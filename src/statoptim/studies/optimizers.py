@@ -573,10 +573,10 @@ def _swats_note(records):
     lines.append(
         f"The L-BFGS finish (warm start from the Adam fit, the estimator's default tol) ends "
         f"at a gap of at most {max(max(r['gap'] for r in finish), 0.0):.1e}\nto the Newton "
-        f"optimum F* (iterations: {iterations}); the smallest gap of Adam and SWATS at "
-        f"constant steps is {min(r['gap'] for r in stochastic):.1e}.\nTimes: Adam and its "
-        "finish run compiled epochs; SWATS runs minimize's Python loop over minibatches, so "
-        "its time is not\ncomparable with theirs.")
+        f"optimum F* (L-BFGS iterations: {iterations}); the smallest gap of Adam and SWATS\nat "
+        f"constant steps is {min(r['gap'] for r in stochastic):.1e}. Times: Adam and its "
+        "finish run compiled epochs;\nSWATS runs minimize's Python loop over minibatches, so "
+        "its time is not comparable with theirs.")
     return "\n".join(lines)
 
 

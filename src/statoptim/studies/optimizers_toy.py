@@ -287,7 +287,8 @@ def plot_adam_miss(runs, path):
     axes = fig.subplots(1, len(runs))
     for ax, (name, by_method) in zip(np.atleast_1d(axes), runs.items()):
         for label, run in by_method.items():
-            ax.plot(np.arange(1, len(run.x) + 1), run.x, lw=0.8, label=label)
+            style = "--" if label.startswith("SWATS") else "-"  # SWATS = Adam until a switch
+            ax.plot(np.arange(1, len(run.x) + 1), run.x, style, lw=0.8, label=label)
         ax.axhline(-1.0, color="k", ls="--", lw=0.8, label="optimum x* = -1")
         s = MISS_SETTINGS[name]
         ax.set_title(f"{name}: C = {s['C']:g}, period {s['period']}", fontsize=10)
