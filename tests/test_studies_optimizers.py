@@ -12,6 +12,7 @@ import pytest
 from statoptim._optional import installed
 from statoptim.cli import main
 from statoptim.studies import optimizers as study
+from statoptim.studies import optimizers_swats as swats
 from statoptim.studies import optimizers_toy as toy
 
 
@@ -98,8 +99,8 @@ def test_swats_table_shape_and_properties():
     optimum; SWATS at the paper's eps (no switch: exactly the Adam row) and at a loose
     eps (a switch epoch and the SGD step Lambda reported)."""
     problems = [_swats_problem(), _swats_problem(1, p=9, alpha=1e-3)]
-    records = study.swats_runs(problems, seed=0)
-    table = study.swats_table(records)
+    records = swats.swats_runs(problems, seed=0)
+    table = swats.swats_table(records)
     assert table.name == "optimizers_swats"
     assert table.keys == ["problem", "method", "epochs", "switch_epoch", "switch_learning_rate",
                           "lbfgs_iterations", "time_s", "gap", "train_error_pct",
@@ -220,3 +221,46 @@ def test_the_toy_and_miss_figures_are_drawn(tmp_path):
     toy.plot_adam_miss(toy.adam_miss(steps=30), tmp_path / "miss.png")
     assert (tmp_path / "toy.png").stat().st_size > 10_000
     assert (tmp_path / "miss.png").stat().st_size > 10_000
+
+
+def test_the_harness_traces_follow_the_public_estimator():
+    """statoptim.optim.harness (used by the gap figure and the benchmarks): the traced
+    compiled epochs are LogisticRegression's epochs, F* is the Newton optimum, and the
+    gaps and first-reaching times are read off the trace."""
+    from statoptim import LogisticRegression
+    from statoptim.datasets import make_logistic
+    from statoptim.optim import harness, logistic_objective
+
+    X, y, _ = make_logistic(300, 4, random_state=3)
+    theta_star, F_star = harness.optimum(X, y, 1e-3)
+    _, grad, _ = logistic_objective(X, y, theta_star, 1e-3)
+    assert np.abs(grad).max() < 1e-10
+    trace = harness.trace_stochastic(X, y, 1e-3, "adam", epochs=7, learning_rate=0.05,
+                                     batch_size=32, random_state=5)
+    est = LogisticRegression("adam", alpha=1e-3, learning_rate=0.05, batch_size=32,
+                             stopping=None, max_iter=7, random_state=5).fit(X, y)
+    np.testing.assert_allclose(trace[-1][1], np.r_[est.intercept_, est.coef_[0]],
+                               rtol=0, atol=1e-12)
+    times = [t for t, _ in trace]
+    assert len(trace) == 7 and times == sorted(times)
+    r = harness.gaps(trace, X, y, 1e-3, F_star)
+    assert r.shape == (7,) and np.all(r > -1e-12)
+    tol = float(np.sort(r)[3])
+    assert harness.first_reaching(trace, r, tol) == trace[int(np.argmax(r <= tol))][0]
+    assert harness.first_reaching(trace, r, -1.0) is None
+    newton = harness.trace_newton(X, y, 1e-3, tol=1e-20)
+    assert harness.gaps(newton, X, y, 1e-3, F_star)[-1] < 1e-14
+    runner = harness.epoch_runner(4, "sgd", learning_rate=0.1, batch_size=50)
+    runner.run_epoch(X, y.astype(np.float64))
+    assert runner.t == 6 and np.all(np.isfinite(runner.coef()))
+
+
+@pytest.mark.parametrize("name", ["{}.gz", "{}", "{}.raw"])
+def test_the_mnist_folder_check_accepts_what_load_mnist_reads(tmp_path, name):
+    for stem in study.MNIST_STEMS:
+        file = name.format(stem) if name != "{}.raw" else stem.replace("-idx", ".idx")
+        (tmp_path / file).write_bytes(b"")
+    assert study._missing_mnist_file(tmp_path) is None
+    (tmp_path / (name.format(study.MNIST_STEMS[2]) if name != "{}.raw"
+                 else study.MNIST_STEMS[2].replace("-idx", ".idx"))).unlink()
+    assert study._missing_mnist_file(tmp_path) == study.MNIST_STEMS[2]
