@@ -494,9 +494,9 @@ def _rank_bound(fit, b0, rows, direction, cutoff, scale):
                 fit.A, fit.c, fit.y, fit.w, fit.q, buffer, m + 1, b_at, direction, prev_b,
                 prev_t, cutoff, scale, max_steps - steps)
             steps += taken
-            if status == 0:
+            if status == _parametric.WALK_BOUND:
                 return _interpolate(prev_b, prev_t, b_at, t_here, direction, cutoff)
-            if status == 1:
+            if status == _parametric.WALK_INFINITE:
                 return direction * np.inf
             rows = buffer[:n_rows].copy()
             if steps >= max_steps:

@@ -71,6 +71,9 @@ DEF STATUS_DONE = 0        # reached tau = 1 (direction +1) or tau = 0 (directio
 DEF STATUS_FULL = 1        # the output arrays are full: grow them and call again
 DEF STATUS_PIVOT_CAP = 2   # max_pivots reached
 DEF STATUS_NUMERICAL = 3   # singular basis or no row to enter (rounding)
+# The same codes for Python (_process.py): code -> name.
+PROCESS_STATUS = {STATUS_DONE: "done", STATUS_FULL: "full", STATUS_PIVOT_CAP: "pivot cap",
+                  STATUS_NUMERICAL: "numerical"}
 
 DEF DBL_EPS = 2.220446049250313e-16
 # rebuild the reference at least this often (bounds the drift of c and the sums)
@@ -788,6 +791,9 @@ DEF RANK_BOUND = 0       # |T| reached the cutoff: interpolate
 DEF RANK_INFINITE = 1    # no further crossing: the bound is infinite
 DEF RANK_HAND_BACK = 2   # the next step needs the NumPy walk
 DEF RANK_STEP_CAP = 3    # max_steps reached
+# The walk's codes for Python (_inference.py).
+WALK_BOUND = RANK_BOUND
+WALK_INFINITE = RANK_INFINITE
 DEF RANK_REFRESH = 64    # recompute g0 and T from scratch this often
 
 

@@ -37,7 +37,7 @@ __all__ = ["QuantileProcess", "fit_process", "plot_process", "rearrange"]
 # The exact solver starts the process at the median, where MM is best
 # conditioned; the process is followed from there in both directions.
 _START = 0.5
-_STATUS = {0: "done", 1: "full", 2: "pivot cap", 3: "numerical"}
+_STATUS = _parametric.PROCESS_STATUS
 
 
 @dataclass
@@ -219,7 +219,7 @@ def _follow(Zs, ys, ws, xi, basis, sign, direction, max_pivots, n_candidates=-1)
         total += piv
         if first_moved is None:
             first_moved = first
-        if status != 1:
+        if _STATUS[status] != "full":
             break
         capacity *= 2
         out_tau = np.resize(out_tau, capacity)
