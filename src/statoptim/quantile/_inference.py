@@ -54,6 +54,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from statoptim._optional import require
 from statoptim._validation import (
     _describe,
     check_choice,
@@ -761,14 +762,8 @@ class QuantileSummary:
         ImportError
             If pandas is not installed.
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "QuantileSummary.to_frame needs pandas, which is not installed; "
-                "install it with `pip install pandas` or use the arrays (coef, bse, "
-                "tvalues, pvalues, conf_int) directly"
-            ) from None
+        pd = require("pandas", "QuantileSummary.to_frame",
+                     "use the arrays (coef, bse, tvalues, pvalues, conf_int) directly")
         blocks = list(self._rows())
         if self._scalar:
             return pd.DataFrame(blocks[0][1], index=pd.Index(self.names, name="term"),

@@ -27,6 +27,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from statoptim._optional import require
 from statoptim._validation import _describe, check_real
 from statoptim.quantile import _mm, _parametric
 from statoptim.quantile._checks import as_float_array, check_finite, check_flag
@@ -396,12 +397,7 @@ _DEFAULT_GRID = np.arange(1, 20) / 20.0
 
 def _axes_for(ax, k):
     """``k`` axes: a new grid when ``ax`` is None, else the ones given."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError(
-            'plot_process needs matplotlib: pip install "statoptim[plot]"'
-        ) from None
+    plt = require("matplotlib.pyplot", "plot_process")
     if ax is None:
         ncols = min(k, 3)
         nrows = math.ceil(k / ncols)
