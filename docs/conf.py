@@ -88,6 +88,7 @@ SUBPACKAGES = {
     "multiview": "Multi-view CP-tensor model and retrieval",
     "datasets": "Data sets and simulation designs",
     "studies": "Studies (the statoptim reproduce command)",
+    "exceptions": "Warning classes",
 }
 
 

@@ -17,10 +17,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 
 from statoptim import CensoredQuantileRegressor, DependentCensoringWarning
 from statoptim.datasets import make_censored_quantile
+from statoptim.exceptions import BootstrapWarning, ConvergenceWarning
 from statoptim.quantile import CensoredQuantileSummary, QuantileSummary
 
 CONFIGS = {
@@ -216,7 +217,7 @@ def test_failed_replicates_are_counted_warned_and_limited():
     assert 5 <= len(failed) <= 45
     assert_array_equal(res.failed_replicates, failed)
     assert res.n_failed == len(failed) and res.replicates.shape == (50 - len(failed), 2)
-    runtime = [w for w in caught if w.category is RuntimeWarning]
+    runtime = [w for w in caught if w.category is BootstrapWarning]
     assert len(runtime) == 1
     assert f"{len(failed)} of 50 bootstrap replicates failed and were left out" in str(
         runtime[0].message)

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pytest
 
-SUBPACKAGES = ("quantile", "optim", "ssvd", "multiview", "datasets", "studies")
+SUBPACKAGES = ("quantile", "optim", "ssvd", "multiview", "datasets", "studies", "exceptions")
 MODULES = ("statoptim",) + tuple(f"statoptim.{name}" for name in SUBPACKAGES)
 FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 

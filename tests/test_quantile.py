@@ -25,10 +25,10 @@ from reference import (
     perturbed_objective,
     quantile_objective,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_pinball_loss, r2_score
 
 from statoptim import QuantileRegressor, pinball_loss
+from statoptim.exceptions import ConvergenceWarning
 from statoptim.quantile import _mm, solve_quantile
 from statoptim.studies.quantile_solver import lp_quantile_objective
 

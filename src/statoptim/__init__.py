@@ -4,7 +4,7 @@ Quantile regression by the MM algorithm (finished to an exact LP solution),
 stochastic optimisers, FIT-SSVD and multi-view CP-tensor models, each with
 the study that motivated it (``statoptim reproduce --list``).
 """
-from statoptim import optim  # the optimiser objects and minimize
+from statoptim import exceptions, optim  # warning classes; the optimiser objects
 from statoptim._config import config_info, show_config
 from statoptim._version import __version__  # generated from project(version:) in meson.build
 from statoptim.multiview import (
@@ -50,6 +50,7 @@ __all__ = [
     # stochastic optimisers and logistic regression
     "LogisticRegression",
     "optim",
+    "exceptions",
     # sparse SVD
     "SparseSVD",
     # multi-view CP-tensor model and retrieval

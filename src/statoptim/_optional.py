@@ -24,7 +24,7 @@ import importlib.util
 import sys
 import time
 
-__all__ = ["INSTALL", "Progress", "installed", "missing", "optional_import"]
+__all__ = ["INSTALL", "Progress", "installed", "missing", "optional_import", "require"]
 
 #: How to install each optional dependency.
 INSTALL = {
@@ -92,6 +92,38 @@ def missing(name, what):
     """
     top = name.split(".")[0]
     return f"{what}: {top} is not installed ({INSTALL.get(top, f'pip install {top}')})"
+
+
+def require(name, what, instead=None):
+    """Import and return the module ``name``, or raise an ImportError that says how to
+    install it.
+
+    Parameters
+    ----------
+    name : str
+        The module, e.g. ``"pandas"`` or ``"matplotlib.pyplot"``.
+    what : str
+        What needs it, e.g. ``"QuantileSummary.to_frame"``.
+    instead : str, optional
+        What to use without it, appended to the message after "or".
+
+    Returns
+    -------
+    module
+
+    Raises
+    ------
+    ImportError
+        ``WHAT needs NAME, which is not installed; install it with `PIP COMMAND`[ or
+        INSTEAD]``.
+    """
+    module = optional_import(name)
+    if module is None:
+        top = name.split(".")[0]
+        hint = INSTALL.get(top, f"pip install {top}")
+        raise ImportError(f"{what} needs {top}, which is not installed; install it with "
+                          f"`{hint}`" + (f" or {instead}" if instead else ""))
+    return module
 
 
 class Progress:

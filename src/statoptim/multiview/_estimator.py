@@ -9,7 +9,6 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from statoptim._threads import single_blas_thread
@@ -20,6 +19,7 @@ from statoptim._validation import (
     check_real,
     check_sparse_structure,
 )
+from statoptim.exceptions import ConvergenceWarning, MixingCollapseWarning, RedundantRankWarning
 from statoptim.multiview._calibration import fit_temperature, softmax_scores
 from statoptim.multiview._solver import CPSolver
 from statoptim.multiview._state import linear_design
@@ -36,39 +36,8 @@ __all__ = ["MixingCollapseWarning", "MultiViewTensorMachine", "RedundantRankWarn
 RIDGE_RANGE = (1e-12, 1e12)
 
 
-class MixingCollapseWarning(UserWarning):
-    """Some mixing weight reached 0 or 1 with ``consensus=0``.
-
-    The modality with weight 0 then gets a zero topic factor for that topic; when
-    this happens for every topic the two modalities score disjoint topics and
-    cosine retrieval degenerates to the tie-break.
-
-    Examples
-    --------
-    >>> from statoptim.multiview import MixingCollapseWarning
-    >>> issubclass(MixingCollapseWarning, UserWarning)
-    True
-    """
 
 
-class RedundantRankWarning(UserWarning):
-    """``rank`` exceeds what a single-view modality can use (min(n_topics, n_features + 1)).
-
-    Examples
-    --------
-    >>> import warnings
-    >>> import numpy as np
-    >>> from statoptim import MultiViewTensorMachine
-    >>> from statoptim.multiview import RedundantRankWarning
-    >>> rng = np.random.default_rng(0)
-    >>> a, b = rng.standard_normal((60, 3)), rng.standard_normal((60, 2))
-    >>> y = rng.integers(0, 2, 60)
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     _ = MultiViewTensorMachine(rank=5, max_iter=5, random_state=0).fit([a], [b], y)
-    >>> any(issubclass(w.category, RedundantRankWarning) for w in caught)
-    True
-    """
 
 
 def _check_views(views, name, n_samples=None, n_features=None):

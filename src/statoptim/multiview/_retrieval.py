@@ -39,9 +39,9 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
-from sklearn.exceptions import UndefinedMetricWarning
 
 from statoptim._validation import _describe, check_random_state, check_sparse_structure
+from statoptim.exceptions import UndefinedMetricWarning, ZeroScoreWarning
 
 __all__ = ["ZeroScoreWarning", "map_at_k", "mean_average_precision",
            "mean_average_precision_at_k", "precision_at_k", "retrieve"]
@@ -54,24 +54,6 @@ _BLOCK_ELEMENTS = 1 << 22
 _DOT_EXPONENT_RANGE = 768
 
 
-class ZeroScoreWarning(UserWarning):
-    """Some score vector is all zeros: its similarity with every item is 0 (all ties).
-
-    Raised for zero query or database vectors under the cosine and for zero
-    query vectors under the dot product; those queries are ranked by the tie-break.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> import numpy as np
-    >>> from statoptim import retrieve
-    >>> from statoptim.multiview import ZeroScoreWarning
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     ranking = retrieve([[0.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]], random_state=0)
-    >>> [w.category.__name__ for w in caught]
-    ['ZeroScoreWarning']
-    """
 
 
 def _block_rows(per_row):

@@ -10,7 +10,6 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -27,6 +26,7 @@ from statoptim._validation import (
     check_sparse_structure,
     validate_named,
 )
+from statoptim.exceptions import ConvergenceWarning
 from statoptim.optim._common import (
     ADAM_FORMS,
     DEFAULT_LEARNING_RATE,

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import stats
 
+from statoptim._optional import require
 from statoptim.optim._newton import (
     SEPARATION_MESSAGE,
     _objective,
@@ -113,13 +114,8 @@ class LogisticSummary:
         ImportError
             If pandas is not installed.
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "LogisticSummary.to_frame needs pandas, which is not installed; install it "
-                "with `pip install pandas` or use the arrays (coef, bse, zvalues, pvalues, "
-                "conf_int) directly") from None
+        pd = require("pandas", "LogisticSummary.to_frame",
+                     "use the arrays (coef, bse, zvalues, pvalues, conf_int) directly")
         return pd.DataFrame(self._table(), index=pd.Index(self.names, name="term"),
                             columns=self._columns())
 

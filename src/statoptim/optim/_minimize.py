@@ -5,7 +5,7 @@ re-exported here."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -253,15 +253,9 @@ def minimize(
     (array([ 1. , -2. ,  0.5]), True)
     """
     check_choice(method, "method", tuple(_CLASSES) + ("newton",))
-    swats = method == "swats"
     if not callable(fun):
         raise TypeError(f"fun must be callable, got {_describe(fun)}")
-    x = np.atleast_1d(_as_real_array(x0, "x0", "a 1-D array of real numbers"))
-    if x.ndim != 1:
-        raise ValueError(f"x0 must be 1-D (n_params,), got an array of shape {x.shape}")
-    x = np.array(x, dtype=np.float64)
-    if x.size == 0 or not np.all(np.isfinite(x)):
-        raise ValueError(f"x0 must be a non-empty finite 1-D array, got {_describe(x0)}")
+    x = _check_x0(x0)
     max_iter = check_positive_int(max_iter, "max_iter")
     check_choice(stopping, "stopping", ("grad", "loss", None))
     tol = (1e-10 if method == "newton" else 1e-4) if tol is None else check_real(
@@ -270,24 +264,14 @@ def minimize(
     sign = -1.0 if check_flag(maximize, "maximize") else 1.0
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be None or callable, got {_describe(callback)}")
-    lr = DEFAULT_LEARNING_RATE.get("adam" if swats else method) if learning_rate is None \
+    lr = DEFAULT_LEARNING_RATE.get("adam" if method == "swats" else method) \
+        if learning_rate is None \
         else check_real(learning_rate, "learning_rate", low=0.0, low_open=True)
     if not isinstance(schedule, Schedule):
         schedule = check_schedule(schedule)
     avg_mode = check_average(average)
     shuffle = check_shuffle(shuffle)
-    if n_samples is None:
-        if batch_size is not None:
-            raise ValueError(f"batch_size={batch_size!r} needs n_samples (the number of rows "
-                             "the minibatches are drawn from), got n_samples=None")
-        n_rows, b = None, 1
-        n_batches = 1
-    else:
-        n_rows = check_positive_int(n_samples, "n_samples")
-        b = min(n_rows, 128) if batch_size is None else check_positive_int(batch_size,
-                                                                           "batch_size")
-        b = min(b, n_rows)
-        n_batches = -(-n_rows // b)
+    n_rows, b, n_batches = _minibatches(n_samples, batch_size)
     rng = check_random_state(random_state)
     if method == "newton":
         if hess is None or not callable(hess):
@@ -299,6 +283,39 @@ def minimize(
         return _newton(fun, hess, x, sign, tol, max_iter, callback)
     if hess is not None:
         raise ValueError(f"hess is only used by method='newton', got method={method!r}")
+    stepper = _Stepper(x, method, _stochastic_options(method, options, avg_mode), avg_mode,
+                       n_batches, lr)
+    return _stochastic(fun, stepper, sign, schedule, lr, n_rows, b, n_batches, shuffle, rng,
+                       stopping, tol, n_iter_no_change, max_iter, callback)
+
+
+def _check_x0(x0):
+    """``x0`` as a fresh finite float64 1-D array."""
+    x = np.atleast_1d(_as_real_array(x0, "x0", "a 1-D array of real numbers"))
+    if x.ndim != 1:
+        raise ValueError(f"x0 must be 1-D (n_params,), got an array of shape {x.shape}")
+    x = np.array(x, dtype=np.float64)
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError(f"x0 must be a non-empty finite 1-D array, got {_describe(x0)}")
+    return x
+
+
+def _minibatches(n_samples, batch_size):
+    """``(n_rows, batch size, batches per epoch)``; n_rows is None for full-batch steps."""
+    if n_samples is None:
+        if batch_size is not None:
+            raise ValueError(f"batch_size={batch_size!r} needs n_samples (the number of rows "
+                             "the minibatches are drawn from), got n_samples=None")
+        return None, 1, 1
+    n_rows = check_positive_int(n_samples, "n_samples")
+    b = min(n_rows, 128) if batch_size is None else check_positive_int(batch_size,
+                                                                       "batch_size")
+    b = min(b, n_rows)
+    return n_rows, b, -(-n_rows // b)
+
+
+def _stochastic_options(method, options, avg_mode):
+    """Check ``**options`` against what ``method`` reads; returns its ``_Hyper``."""
     unknown = set(options) - set(_OPTIONS_USED["adam"]) - {"momentum", "nesterov", "rho",
                                                             "eps_inside", "switch_tol"}
     if unknown:
@@ -314,19 +331,85 @@ def minimize(
     hyper_kw.update(options)
     switch_tol = check_real(hyper_kw.pop("switch_tol", 1e-9), "switch_tol", low=0.0,
                             low_open=True)
-    code, flags, form, b1, b2, eps = method_hyper("adam" if swats else method, **hyper_kw)
-    phase_sgd, lam, switch = False, 0.0, None  # SWATS: (t, epoch, Lambda, alpha_t)
-    state = np.zeros((3, x.size))
-    x_avg = x.copy()
-    t = 0
-    F, g = _call(fun, x, None, sign, 0)
+    code, flags, form, b1, b2, eps = method_hyper("adam" if method == "swats" else method,
+                                                  **hyper_kw)
+    return _Hyper(code, flags, form, b1, b2, eps, switch_tol)
+
+
+class _Hyper(NamedTuple):
+    """The compiled update's method code and hyperparameters (``method_hyper``)."""
+
+    code: int
+    flags: int
+    form: int
+    beta1: float
+    beta2: float
+    eps: float
+    switch_tol: float
+
+
+class _Stepper:
+    """The optimiser's state over one run: the iterate, the moment buffers, the
+    running average (``average=``) and, for SWATS, the phase and the switch."""
+
+    def __init__(self, x, method, hyper, avg_mode, n_batches, lr):
+        self.x, self.method, self.h, self.lr = x, method, hyper, lr
+        self.avg_mode, self.n_batches = avg_mode, n_batches
+        self.state = np.zeros((3, x.size))
+        self.x_avg = x.copy()
+        self.t = 0
+        self.swats = method == "swats"
+        self.phase_sgd, self.lam = False, 0.0
+        self.switch = None  # SWATS: (t, epoch, Lambda, alpha_t)
+
+    def step(self, g, step, epoch):
+        """One update of ``x`` by the minibatch gradient ``g`` with step size ``step``."""
+        self.t += 1
+        h, t, x, state = self.h, self.t, self.x, self.state
+        if not self.swats:
+            apply_update(h.code, h.flags, h.form, h.beta1, h.beta2, h.eps, t, step, g, x,
+                         state[0], state[1], state[2])
+        elif self.phase_sgd:  # momentum buffer state[2]: zero at the switch
+            _update(METHODS["momentum"], 0, 0, h.beta1, h.beta2, h.eps, t,
+                    self.switch[2] * (step / self.switch[3]), 0.0, 0.0, g, x,
+                    state[2], state[0], state[1])
+        else:
+            pg, pp = _update(h.code, h.flags, h.form, h.beta1, h.beta2, h.eps, t, step, 0.0,
+                             0.0, g, x, state[0], state[1], state[2])
+            self.lam, Lambda = swats_projection(pg, pp, t, self.lam, h.beta2, h.switch_tol)
+            if Lambda is not None:
+                self.phase_sgd, self.switch = True, (t, epoch, Lambda, step)
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"the {self.method} iterates diverged (non-finite parameters) "
+                             f"at update t = {t}; reduce learning_rate (got {self.lr:g})")
+        if self.avg_mode == 1:
+            if t <= self.n_batches:
+                self.x_avg[:] = x
+            else:
+                self.x_avg += (x - self.x_avg) / (t - self.n_batches)
+        elif self.avg_mode == 2:
+            self.x_avg = h.beta2 * self.x_avg + (1.0 - h.beta2) * x
+
+    def reported(self):
+        """The iterate reported at the end of an epoch (the average, when averaging)."""
+        if self.avg_mode == 1:
+            return self.x_avg.copy()
+        if self.avg_mode == 2:
+            return self.x_avg / (1.0 - self.h.beta2 ** self.t)
+        return self.x.copy()
+
+
+def _stochastic(fun, stepper, sign, schedule, lr, n_rows, b, n_batches, shuffle, rng,
+                stopping, tol, n_iter_no_change, max_iter, callback):
+    """The epochs of a stochastic method, with the stopping rules checked after each."""
+    F, _ = _call(fun, stepper.x, None, sign, 0)
     history = [sign * F]
     best = F
     no_change = 0
     converged = False
     message = f"max_iter={max_iter} epochs reached"
     epoch = 0
-    x_rep = x
+    x_rep = stepper.x
     for epoch in range(1, max_iter + 1):
         if n_rows is None:
             batches = [None]
@@ -334,42 +417,14 @@ def minimize(
             order = epoch_order(n_rows, b, shuffle, rng)
             batches = [order[k * b:(k + 1) * b] for k in range(n_batches)]
         if isinstance(schedule, Schedule):
-            steps = lr * schedule.multipliers(t, n_batches)
+            steps = lr * schedule.multipliers(stepper.t, n_batches)
         else:
-            steps = step_sizes(schedule, lr, t, n_batches, n_batches)
+            steps = step_sizes(schedule, lr, stepper.t, n_batches, n_batches)
         for k, rows in enumerate(batches):
-            _, g = _call(fun, x, rows, sign, t + 1)
-            t += 1
-            if not swats:
-                apply_update(code, flags, form, b1, b2, eps, t, steps[k], g, x,
-                             state[0], state[1], state[2])
-            elif phase_sgd:  # momentum buffer state[2]: zero at the switch
-                _update(METHODS["momentum"], 0, 0, b1, b2, eps, t,
-                        switch[2] * (steps[k] / switch[3]), 0.0, 0.0, g, x,
-                        state[2], state[0], state[1])
-            else:
-                pg, pp = _update(code, flags, form, b1, b2, eps, t, steps[k], 0.0, 0.0, g, x,
-                                 state[0], state[1], state[2])
-                lam, Lambda = swats_projection(pg, pp, t, lam, b2, switch_tol)
-                if Lambda is not None:
-                    phase_sgd, switch = True, (t, epoch, Lambda, steps[k])
-            if not np.all(np.isfinite(x)):
-                raise ValueError(f"the {method} iterates diverged (non-finite parameters) at "
-                                 f"update t = {t}; reduce learning_rate (got {lr:g})")
-            if avg_mode == 1:
-                if t <= n_batches:
-                    x_avg[:] = x
-                else:
-                    x_avg += (x - x_avg) / (t - n_batches)
-            elif avg_mode == 2:
-                x_avg = b2 * x_avg + (1.0 - b2) * x
-        if avg_mode == 1:
-            x_rep = x_avg.copy()
-        elif avg_mode == 2:
-            x_rep = x_avg / (1.0 - b2 ** t)
-        else:
-            x_rep = x.copy()
-        F, g_full = _call(fun, x_rep, None, sign, t)
+            _, g = _call(fun, stepper.x, rows, sign, stepper.t + 1)
+            stepper.step(g, steps[k], epoch)
+        x_rep = stepper.reported()
+        F, g_full = _call(fun, x_rep, None, sign, stepper.t)
         history.append(sign * F)
         if callback is not None:
             callback(x_rep.copy())
@@ -384,11 +439,11 @@ def minimize(
                 message = (f"value did not improve by tol * max(1, |F|) for "
                            f"{n_iter_no_change} epochs (not a certificate)")
                 break
-    F, g_full = _call(fun, x_rep, None, sign, t)
-    result = OptimizeResult(x=x_rep, fun=sign * F, jac=sign * g_full, nit=epoch, t=t,
+    F, g_full = _call(fun, x_rep, None, sign, stepper.t)
+    result = OptimizeResult(x=x_rep, fun=sign * F, jac=sign * g_full, nit=epoch, t=stepper.t,
                             loss_history=np.asarray(history), success=converged,
                             status=0 if converged else 1, message=message)
-    if swats:
+    if stepper.swats:
         result.switch_t, result.switch_epoch, result.switch_learning_rate = (
-            (None, None, None) if switch is None else switch[:3])
+            (None, None, None) if stepper.switch is None else stepper.switch[:3])
     return result

@@ -25,6 +25,7 @@ from statoptim._validation import (
     check_random_state,
     check_real,
 )
+from statoptim.exceptions import SeparationWarning
 from statoptim.optim._common import (
     check_labels01,
     check_matrix,
@@ -50,24 +51,6 @@ SEPARATION_MESSAGE = (
 )
 
 
-class SeparationWarning(UserWarning):
-    """The unpenalised logistic MLE does not exist (complete or quasi-complete separation),
-    or some coefficients are not identifiable (constant columns at ``alpha=0``).
-
-    Examples
-    --------
-    >>> import warnings
-    >>> import numpy as np
-    >>> from statoptim import LogisticRegression
-    >>> from statoptim.optim import SeparationWarning
-    >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
-    >>> y = np.array([0, 0, 1, 1])                 # y = 1 exactly when x > 0
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     _ = LogisticRegression(alpha=0.0).fit(X, y)
-    >>> any(issubclass(w.category, SeparationWarning) for w in caught)
-    True
-    """
 
 
 # Rows per block of the one-pass objective: ~256 KB of float64, so that a block

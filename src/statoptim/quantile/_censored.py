@@ -9,10 +9,14 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from statoptim._validation import _describe, check_choice, validate_named
+from statoptim.exceptions import (
+    ConvergenceWarning,
+    DegenerateDataWarning,
+    DependentCensoringWarning,
+)
 from statoptim.quantile._censored_inference import (
     CensoredQuantileSummary,
     bootstrap_summary,
@@ -55,31 +59,6 @@ _DEPENDENT_CENSORING_ALPHA = 1e-3
 _PSEUDO_HEIGHTS = (2.0**10, 2.0**30)
 
 
-class DependentCensoringWarning(UserWarning):
-    """The censoring looks dependent on the covariates while it is modelled as marginal.
-
-    Issued by :class:`CensoredQuantileRegressor` with ``censoring="marginal"``
-    and ``method="ipw"`` when the Cox score test of the censoring hazard on the
-    covariates (:func:`statoptim.censoring_dependence_test`) has a p-value
-    below 0.001: the Kaplan-Meier weights are then inconsistent. Use
-    ``censoring="conditional"`` or ``method="peng-huang"``.
-
-    Examples
-    --------
-    >>> import warnings
-    >>> import numpy as np
-    >>> from statoptim import CensoredQuantileRegressor, DependentCensoringWarning
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.uniform(0, 2, 500)
-    >>> t = 1 + 2 * x + rng.standard_normal(500)
-    >>> c = 4.5 - 1.5 * x + rng.standard_normal(500)
-    >>> y, event = np.minimum(t, c), (t <= c).astype(int)
-    >>> with warnings.catch_warnings(record=True) as caught:
-    ...     warnings.simplefilter("always")
-    ...     _ = CensoredQuantileRegressor(0.5).fit(x[:, None], y, event=event)
-    >>> any(issubclass(w.category, DependentCensoringWarning) for w in caught)
-    True
-    """
 
 # Warn when the effective sample size of the weights falls below this share of the rows.
 _N_EFF_WARN_SHARE = 0.05  # design B at 50% censoring: 7-40% (n = 500), ~17% (n = 1e4)
@@ -315,7 +294,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
 
     Warns
     -----
-    UserWarning
+    statoptim.exceptions.DegenerateDataWarning
         When ``n_eff_`` is below 5% of the rows (extreme weights), and when
         many censorings share the largest observed time (a fixed censoring
         cut: ``G = 0`` beyond it, positivity fails).
@@ -653,7 +632,8 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
             a complete uncensored row, with failing positivity, or a
             Peng-Huang grid that cannot reach the quantile). Failed
             replicates are left out, counted in the result and reported by a
-            ``RuntimeWarning``; more than this share (or fewer than 2
+            :class:`~statoptim.exceptions.BootstrapWarning` (a
+            ``RuntimeWarning``); more than this share (or fewer than 2
             successful replicates) raise a ``ValueError``.
 
         Returns
@@ -697,7 +677,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 f"weight; the largest weight carries {100 * self.max_weight_share_:.1f}% of "
                 f"the total). Estimates will be variable; consider weight_cap_quantile, "
                 f"g_min or pi_min (they change the estimand).",
-                UserWarning,
+                DegenerateDataWarning,
                 stacklevel=3,
             )
 
@@ -858,7 +838,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 "The censoring survival is 0 beyond it (positivity fails), so conditional "
                 "quantiles above the cut are not identified and the estimates are biased "
                 "towards it.",
-                UserWarning,
+                DegenerateDataWarning,
                 stacklevel=3,
             )
 

@@ -36,7 +36,8 @@ from statoptim._validation import (
     check_random_state,
     check_real,
 )
-from statoptim.quantile._inference import QuantileSummary
+from statoptim.exceptions import BootstrapWarning
+from statoptim.quantile._inference import QuantileSummary, coef_names, stacked_coefs
 
 __all__ = ["CensoredQuantileSummary", "bootstrap_summary", "training_checksum"]
 
@@ -128,16 +129,7 @@ def _replicate_coefs(model, params, X, y, event, entropy, key, b):
         est.fit(X[rows], y[rows], event[rows])
     except _REPLICATE_ERRORS as exc:
         return str(exc)
-    return _stacked_coefs(est, params["fit_intercept"])
-
-
-def _stacked_coefs(model, fit_intercept):
-    """(n_quantiles, n_coef) coefficients, intercept first when fitted."""
-    coef = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
-    if fit_intercept:
-        intercept = np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))
-        coef = np.column_stack([intercept, coef])
-    return coef
+    return stacked_coefs(est, params["fit_intercept"])
 
 
 def _report_replicate_warnings(logs, n_boot):
@@ -303,49 +295,65 @@ def bootstrap_summary(model, *, se="boot", n_boot=200, alpha=0.05, interval="per
         else:
             results = [replicate(b) for b in range(n_boot)]
 
-    failed = [b for b, (res, _) in enumerate(results) if isinstance(res, str)]
-    n_failed = len(failed)
-    if n_failed:
-        first = results[failed[0]][0]
-        if n_failed / n_boot > max_failed or n_boot - n_failed < 2:
-            why = (f"more than max_failed={max_failed:g} of them"
-                   if n_failed / n_boot > max_failed else "fewer than 2 are left")
-            raise ValueError(
-                f"summary(se='boot'): {n_failed} of {n_boot} bootstrap replicates failed, "
-                f"{why} (replicate {failed[0]}: {first}). The estimator does "
-                "not fit resamples of these data reliably; "
-                "intervals from the replicates that succeed would be biased. Check the "
-                "data (censoring, missingness), or raise max_failed"
-            )
-        warnings.warn(
-            f"summary(se='boot'): {n_failed} of {n_boot} bootstrap replicates failed and "
-            f"were left out (replicate {failed[0]}: {first}); the statistics use the "
-            f"other {n_boot - n_failed}",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    failed = _check_failed(results, n_boot, max_failed)
     _report_replicate_warnings([log for res, log in results if not isinstance(res, str)],
                                n_boot)
     reps = np.array([res for res, _ in results if not isinstance(res, str)])
+    # quantile and fit_intercept as fitted (set_params after fit changes neither)
+    quantile, fit_intercept = params["quantile"], params["fit_intercept"]
+    coef = stacked_coefs(model, fit_intercept)
+    names = coef_names(model, X.shape[1], fit_intercept)
+    _warn_weak_replicates(reps, names, quantile, alpha, interval)
+    return CensoredQuantileSummary(
+        coef=coef, alpha=alpha, quantile=np.atleast_1d(np.asarray(quantile, dtype=float)),
+        scalar=np.ndim(quantile) == 0, names=names, nobs=X.shape[0], replicates=reps,
+        interval=interval, n_boot=n_boot, failed=failed, entropy=entropy, spawn_key=key,
+    )
+
+
+# The warnings below point at the caller of CensoredQuantileRegressor.summary:
+# summary -> bootstrap_summary -> helper -> warnings.warn.
+_CALLER = 4
+
+
+def _check_failed(results, n_boot, max_failed):
+    """The failed replicates' indices; a ValueError beyond ``max_failed``, else a warning."""
+    failed = [b for b, (res, _) in enumerate(results) if isinstance(res, str)]
+    n_failed = len(failed)
+    if not n_failed:
+        return failed
+    first = results[failed[0]][0]
+    if n_failed / n_boot > max_failed or n_boot - n_failed < 2:
+        why = (f"more than max_failed={max_failed:g} of them"
+               if n_failed / n_boot > max_failed else "fewer than 2 are left")
+        raise ValueError(
+            f"summary(se='boot'): {n_failed} of {n_boot} bootstrap replicates failed, "
+            f"{why} (replicate {failed[0]}: {first}). The estimator does "
+            "not fit resamples of these data reliably; "
+            "intervals from the replicates that succeed would be biased. Check the "
+            "data (censoring, missingness), or raise max_failed"
+        )
+    warnings.warn(
+        f"summary(se='boot'): {n_failed} of {n_boot} bootstrap replicates failed and "
+        f"were left out (replicate {failed[0]}: {first}); the statistics use the "
+        f"other {n_boot - n_failed}",
+        BootstrapWarning,
+        stacklevel=_CALLER,
+    )
+    return failed
+
+
+def _warn_weak_replicates(reps, names, quantile, alpha, interval):
+    """Warn when the replicates are too few for the percentile ends, or constant."""
     n_ok = reps.shape[0]
     if interval == "percentile" and alpha / 2.0 * n_ok < 1.0:
         warnings.warn(
             f"summary: with {n_ok} replicates and alpha={alpha:g} the percentile interval's "
             f"ends are the extreme replicates (replicates * alpha / 2 = {alpha / 2 * n_ok:.2g} "
             "< 1); increase n_boot",
-            UserWarning,
-            stacklevel=3,
+            BootstrapWarning,
+            stacklevel=_CALLER,
         )
-
-    # quantile and fit_intercept as fitted (set_params after fit changes neither)
-    quantile, fit_intercept = params["quantile"], params["fit_intercept"]
-    coef = _stacked_coefs(model, fit_intercept)
-    names = ["intercept"] if fit_intercept else []
-    feature_names = getattr(model, "feature_names_in_", None)
-    if feature_names is not None:
-        names += [str(s) for s in feature_names]
-    else:
-        names += [f"x{i}" for i in range(1, X.shape[1] + 1)]
     constant = np.ptp(reps, axis=0) == 0  # (n_quantiles, n_coef)
     if constant.any():
         j, i = (int(v[0]) for v in np.nonzero(constant))
@@ -355,11 +363,6 @@ def bootstrap_summary(model, *, se="boot", n_boot=200, alpha=0.05, interval="per
             f"{np.atleast_1d(quantile)[j]:g}), so their standard error is 0 and their z "
             "statistic and p-value are undefined (NaN); the data are too few or too tied "
             "for the bootstrap",
-            RuntimeWarning,
-            stacklevel=3,
+            BootstrapWarning,
+            stacklevel=_CALLER,
         )
-    return CensoredQuantileSummary(
-        coef=coef, alpha=alpha, quantile=np.atleast_1d(np.asarray(quantile, dtype=float)),
-        scalar=np.ndim(quantile) == 0, names=names, nobs=X.shape[0], replicates=reps,
-        interval=interval, n_boot=n_boot, failed=failed, entropy=entropy, spawn_key=key,
-    )

@@ -8,10 +8,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from statoptim._validation import _describe, is_ready_float64, validate_named
+from statoptim.exceptions import ConvergenceWarning
 from statoptim.quantile._checks import (
     check_count,
     check_flag,

@@ -53,8 +53,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
-from sklearn.exceptions import ConvergenceWarning
 
+from statoptim._optional import require
 from statoptim._validation import (
     _describe,
     check_choice,
@@ -63,6 +63,7 @@ from statoptim._validation import (
     check_random_state,
     check_real,
 )
+from statoptim.exceptions import BootstrapWarning, ConvergenceWarning
 from statoptim.quantile import _parametric
 from statoptim.quantile._solver import _solve
 
@@ -272,7 +273,7 @@ def _cov_nid(problem, q, coef, h):
             f"summary(se='nid'): {n_bad} of {dyhat.size} rows have a non-positive "
             f"density estimate (crossing quantile fits at {q - h:.4g} and {q + h:.4g}); "
             f"they get density 0",
-            RuntimeWarning,
+            BootstrapWarning,
             stacklevel=4,
         )
     f = np.zeros_like(dyhat)
@@ -494,9 +495,9 @@ def _rank_bound(fit, b0, rows, direction, cutoff, scale):
                 fit.A, fit.c, fit.y, fit.w, fit.q, buffer, m + 1, b_at, direction, prev_b,
                 prev_t, cutoff, scale, max_steps - steps)
             steps += taken
-            if status == 0:
+            if status == _parametric.WALK_BOUND:
                 return _interpolate(prev_b, prev_t, b_at, t_here, direction, cutoff)
-            if status == 1:
+            if status == _parametric.WALK_INFINITE:
                 return direction * np.inf
             rows = buffer[:n_rows].copy()
             if steps >= max_steps:
@@ -618,7 +619,7 @@ def _cov_boot(problem, q, coef, n_boot, kind, rng, n_threads):
         warnings.warn(
             f"summary(se='boot'): {n_failed} of {n_boot} replicates had a rank-deficient "
             f"design and were left out",
-            RuntimeWarning,
+            BootstrapWarning,
             stacklevel=4,
         )
     reps = np.array(ok)
@@ -761,14 +762,8 @@ class QuantileSummary:
         ImportError
             If pandas is not installed.
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "QuantileSummary.to_frame needs pandas, which is not installed; "
-                "install it with `pip install pandas` or use the arrays (coef, bse, "
-                "tvalues, pvalues, conf_int) directly"
-            ) from None
+        pd = require("pandas", "QuantileSummary.to_frame",
+                     "use the arrays (coef, bse, tvalues, pvalues, conf_int) directly")
         blocks = list(self._rows())
         if self._scalar:
             return pd.DataFrame(blocks[0][1], index=pd.Index(self.names, name="term"),
@@ -871,6 +866,46 @@ def _check_training_data(r, y, w, q, fit_intercept):
         )
 
 
+def _positive_rows(X, y, w, fit_intercept):
+    """``(Z, y, w)`` on the rows of positive weight, ``Z = [1, X]`` when fitted with an
+    intercept; a ValueError without a residual degree of freedom."""
+    keep = w > 0
+    if not keep.all():
+        X, y, w = X[keep], y[keep], w[keep]
+    n = X.shape[0]
+    if fit_intercept:
+        Z = np.empty((n, X.shape[1] + 1))
+        Z[:, 0] = 1.0
+        Z[:, 1:] = X
+    else:
+        Z = np.ascontiguousarray(X)
+    k = Z.shape[1]
+    if n <= k:
+        raise ValueError(
+            f"summary needs more samples with positive weight than coefficients ({k}) for "
+            f"a residual degree of freedom, got n_samples = {n}"
+        )
+    return Z, y, w
+
+
+def stacked_coefs(model, fit_intercept):
+    """(n_quantiles, n_coef) coefficients of a fitted model, intercept first when fitted."""
+    coef = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
+    if fit_intercept:
+        intercept = np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))
+        coef = np.column_stack([intercept, coef])
+    return coef
+
+
+def coef_names(model, n_features, fit_intercept):
+    """"intercept" (if fitted) and the feature names seen by fit, or x1, x2, ..."""
+    names = ["intercept"] if fit_intercept else []
+    feature_names = getattr(model, "feature_names_in_", None)
+    if feature_names is not None:
+        return names + [str(s) for s in feature_names]
+    return names + [f"x{i}" for i in range(1, n_features + 1)]
+
+
 def summarize(model, X, y, sample_weight=None, *, se="nid", alpha=0.05,
               bandwidth="hall-sheather", n_boot=200, bootstrap="xy", random_state=None,
               n_threads=None):
@@ -889,27 +924,9 @@ def summarize(model, X, y, sample_weight=None, *, se="nid", alpha=0.05,
         rng = check_random_state(random_state)
         n_threads = check_n_threads(n_threads)
 
-    w = sample_weight
-    keep = w > 0
-    if not keep.all():
-        X, y, w = X[keep], y[keep], w[keep]
-    n = X.shape[0]
-    if model.fit_intercept:
-        Z = np.empty((n, X.shape[1] + 1))
-        Z[:, 0] = 1.0
-        Z[:, 1:] = X
-    else:
-        Z = np.ascontiguousarray(X)
-    k = Z.shape[1]
-    if n <= k:
-        raise ValueError(
-            f"summary needs more samples with positive weight than coefficients ({k}) for "
-            f"a residual degree of freedom, got n_samples = {n}"
-        )
-    coefs = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
-    intercepts = np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))
-    if model.fit_intercept:
-        coefs = np.column_stack([intercepts, coefs])
+    Z, y, w = _positive_rows(X, y, sample_weight, model.fit_intercept)
+    n, k = Z.shape
+    coefs = stacked_coefs(model, model.fit_intercept)
     quantiles = np.atleast_1d(np.asarray(model.quantile, dtype=np.float64))
     scalar = np.ndim(model.quantile) == 0
 
@@ -947,12 +964,7 @@ def summarize(model, X, y, sample_weight=None, *, se="nid", alpha=0.05,
             hs[j] = h = _halved(q, h)
             covs[j] = (_cov_nid if se == "nid" else _cov_ker)(problem, q, coef, h)
 
-    names = ["intercept"] if model.fit_intercept else []
-    feature_names = getattr(model, "feature_names_in_", None)
-    if feature_names is not None:
-        names += [str(s) for s in feature_names]
-    else:
-        names += [f"x{i}" for i in range(1, X.shape[1] + 1)]
+    names = coef_names(model, X.shape[1], model.fit_intercept)
     boot = se == "boot"
     no_h = se in ("boot", "rank")
     return QuantileSummary(

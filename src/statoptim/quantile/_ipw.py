@@ -22,6 +22,7 @@ import scipy.fft
 from numpy.typing import ArrayLike
 
 from statoptim._validation import _describe, check_choice, check_n_threads
+from statoptim.exceptions import ApproximationWarning
 from statoptim.quantile import _beran, _km, _propensity
 from statoptim.quantile._checks import (
     as_float_array,
@@ -449,7 +450,8 @@ default="scott"
     ``max_i |pi_fft - pi| <= 0.25 (Delta / h)^2``: 2.5e-3 at the default
     ``grid_spacing=0.1``, far below the statistical error of ``pi_hat``.
     If the grid would exceed 2^22 nodes (large ranges in bandwidths, d = 3),
-    the spacing is enlarged with a ``UserWarning``.
+    the spacing is enlarged with an
+    :class:`~statoptim.exceptions.ApproximationWarning`.
 
     The default bandwidth is a practical Scott-type rate; the theory of
     Chen, Wan & Zhou (2015) asks for a higher-order kernel and
@@ -533,7 +535,7 @@ def _fit_grid(V, spacing, n_samples):
             f"these data (range {np.ptp(V, axis=0).max():.3g} bandwidths); used "
             f"grid_spacing={used:.3g}, whose error bound is {(used / spacing) ** 2:.3g} times "
             "larger. Use method='exact' for exact sums.",
-            UserWarning,
+            ApproximationWarning,
             stacklevel=3,
         )
     return grid

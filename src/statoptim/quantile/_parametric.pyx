@@ -71,6 +71,9 @@ DEF STATUS_DONE = 0        # reached tau = 1 (direction +1) or tau = 0 (directio
 DEF STATUS_FULL = 1        # the output arrays are full: grow them and call again
 DEF STATUS_PIVOT_CAP = 2   # max_pivots reached
 DEF STATUS_NUMERICAL = 3   # singular basis or no row to enter (rounding)
+# The same codes for Python (_process.py): code -> name.
+PROCESS_STATUS = {STATUS_DONE: "done", STATUS_FULL: "full", STATUS_PIVOT_CAP: "pivot cap",
+                  STATUS_NUMERICAL: "numerical"}
 
 DEF DBL_EPS = 2.220446049250313e-16
 # rebuild the reference at least this often (bounds the drift of c and the sums)
@@ -129,6 +132,28 @@ cdef void select_smallest(Keyed* items, Py_ssize_t n, Py_ssize_t k) noexcept nog
             lo = i
         else:
             return
+
+
+cdef Py_ssize_t keep_smallest(Keyed* items, Py_ssize_t n, Py_ssize_t k,
+                              double* key_cut) noexcept nogil:
+    """Screen ``items`` to its ``k`` smallest keys, sorted, and return how many it kept.
+
+    ``key_cut`` gets the (k+1)-th smallest key, which bounds every row left out
+    (INFINITY when ``k >= n`` keeps them all).
+    """
+    cdef Py_ssize_t i, j = 0
+    if k >= n:
+        key_cut[0] = INFINITY
+        k = n
+    else:
+        select_smallest(items, n, k + 1)
+        for i in range(1, k + 1):
+            if compare_keyed(&items[i], &items[j]) > 0:
+                j = i
+        key_cut[0] = items[j].key
+        items[j], items[k] = items[k], items[j]
+    qsort(items, k, sizeof(Keyed), compare_keyed)
+    return k
 
 
 cdef struct Path:
@@ -293,20 +318,7 @@ cdef void rebuild(Path* s, Py_ssize_t k_target) noexcept nogil:
     s.n_zero = n_zero
     s.s1_ref = s1
     s.s2_ref = s2
-    if k_target >= n:
-        s.n_cand = n
-        s.key_cut = INFINITY
-    else:
-        select_smallest(s.cand, n, k_target + 1)
-        # the (k+1)-th smallest key bounds every row outside the first k
-        j = 0
-        for i in range(1, k_target + 1):
-            if compare_keyed(&s.cand[i], &s.cand[j]) > 0:
-                j = i
-        s.key_cut = s.cand[j].key
-        s.cand[j], s.cand[k_target] = s.cand[k_target], s.cand[j]
-        s.n_cand = k_target
-    qsort(s.cand, s.n_cand, sizeof(Keyed), compare_keyed)
+    s.n_cand = keep_smallest(s.cand, n, k_target, &s.key_cut)
     s.since_rebuild = 0
     s.want_rebuild = False
 
@@ -788,6 +800,9 @@ DEF RANK_BOUND = 0       # |T| reached the cutoff: interpolate
 DEF RANK_INFINITE = 1    # no further crossing: the bound is infinite
 DEF RANK_HAND_BACK = 2   # the next step needs the NumPy walk
 DEF RANK_STEP_CAP = 3    # max_steps reached
+# The walk's codes for Python (_inference.py).
+WALK_BOUND = RANK_BOUND
+WALK_INFINITE = RANK_INFINITE
 DEF RANK_REFRESH = 64    # recompute g0 and T from scratch this often
 
 
@@ -926,19 +941,7 @@ cdef void rank_rebuild(Walk* s, double b, Py_ssize_t k_target) noexcept nogil:
             s.cand[i].key = fabs(ui - b * vi) / s.zn[i]
         else:
             s.cand[i].key = 0.0 if s.y[i] == 0.0 else INFINITY
-    if k_target >= n:
-        s.n_cand = n
-        s.key_cut = INFINITY
-    else:
-        select_smallest(s.cand, n, k_target + 1)
-        j = 0
-        for i in range(1, k_target + 1):
-            if compare_keyed(&s.cand[i], &s.cand[j]) > 0:
-                j = i
-        s.key_cut = s.cand[j].key
-        s.cand[j], s.cand[k_target] = s.cand[k_target], s.cand[j]
-        s.n_cand = k_target
-    qsort(s.cand, s.n_cand, sizeof(Keyed), compare_keyed)
+    s.n_cand = keep_smallest(s.cand, n, k_target, &s.key_cut)
     s.want_rebuild = False
 
 

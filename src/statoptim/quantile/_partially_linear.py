@@ -9,11 +9,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.interpolate import BSpline
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from statoptim._threads import single_blas_thread
 from statoptim._validation import _describe, check_choice, check_int, validate_named
+from statoptim.exceptions import ConvergenceWarning
 from statoptim.quantile._checks import (
     as_float_array,
     check_count,

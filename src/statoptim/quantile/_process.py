@@ -27,6 +27,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from statoptim._optional import require
 from statoptim._validation import _describe, check_real
 from statoptim.quantile import _mm, _parametric
 from statoptim.quantile._checks import as_float_array, check_finite, check_flag
@@ -37,7 +38,7 @@ __all__ = ["QuantileProcess", "fit_process", "plot_process", "rearrange"]
 # The exact solver starts the process at the median, where MM is best
 # conditioned; the process is followed from there in both directions.
 _START = 0.5
-_STATUS = {0: "done", 1: "full", 2: "pivot cap", 3: "numerical"}
+_STATUS = _parametric.PROCESS_STATUS
 
 
 @dataclass
@@ -219,7 +220,7 @@ def _follow(Zs, ys, ws, xi, basis, sign, direction, max_pivots, n_candidates=-1)
         total += piv
         if first_moved is None:
             first_moved = first
-        if status != 1:
+        if _STATUS[status] != "full":
             break
         capacity *= 2
         out_tau = np.resize(out_tau, capacity)
@@ -396,12 +397,7 @@ _DEFAULT_GRID = np.arange(1, 20) / 20.0
 
 def _axes_for(ax, k):
     """``k`` axes: a new grid when ``ax`` is None, else the ones given."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError(
-            'plot_process needs matplotlib: pip install "statoptim[plot]"'
-        ) from None
+    plt = require("matplotlib.pyplot", "plot_process")
     if ax is None:
         ncols = min(k, 3)
         nrows = math.ceil(k / ncols)

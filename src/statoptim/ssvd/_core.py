@@ -805,74 +805,76 @@ def fit_ssvd(op, n_components, *, sigma, rule="theory", threshold="hard", gamma_
     res = FitResult(U=U, V=V, U_orth=U, V_orth=V, n_iter=0, converged=False,
                     dist_u=1.0, dist_v=1.0, init_fallback=init_fb, init_rows=I, init_cols=J,
                     init_completed=n_completed)
-    Ut = np.empty((n_samples, r))
-    Vt_ = np.empty((n_features, r))
-    kept_u = np.zeros(r, dtype=np.intp)
-    kept_v = np.zeros(r, dtype=np.intp)
-    n_fb = n_boot = 0
+    side_u = _Side("u", op.product_rows, theory_u, gu, max_rows, n_samples, r)
+    side_v = _Side("v", op.product_cols, theory_v, gv, max_cols, n_features, r)
     u_mask, v_mask = _row_mask(U), _row_mask(V)
-    fell_back = {"u": None, "v": None}
+    steps = (op, scale, mode, rule, n_bootstrap, rng, res)
     for it in range(1, max_iter + 1):
         # u half-step (docs/ssvd.rst, "Iterations", steps 1-4)
-        J = np.flatnonzero(v_mask)
-        if rule == "bootstrap":
-            gu, fb = _bootstrap_threshold(op, "u", U, V, n_bootstrap, scale, rng, theory_u,
-                                          u_mask, v_mask, previous=fell_back["u"])
-            fell_back["u"] = fb
-            n_fb += fb
-            n_boot += not fb
-        nnz = res.kept_u = kept_u      # this half-step's kept entries (kernel output)
-        res.gamma_u = gu
-        op.product_rows(J, V, scale, gu, mode, Ut, nnz)
-        if max_rows is not None:
-            _cap_rows(Ut, max_rows, nnz)
-        if not np.any(nnz):
-            res.stopped_all_zero = True
-            res.n_iter = it
+        out = _half_step(side_u, U, V, u_mask, v_mask, *steps)
+        if out is None:
+            res.stopped_all_zero, res.n_iter = True, it
             break
-        if not np.all(nnz):
-            res.zero_column_events += 1
-            zero = nnz == 0
-            Ut[:, zero] = U[:, zero]
-        U_new, I, u_mask = _orthonormalise(Ut, U)
-        dist_u = principal_distance(U_new[I], U[I])   # U_new is zero off I
-        U = U_new
-
+        U, u_mask, dist_u = out
         # v half-step with the new U (docs/ssvd.rst, "Iterations", step 5)
-        if rule == "bootstrap":
-            gv, fb = _bootstrap_threshold(op, "v", V, U, n_bootstrap, scale, rng, theory_v,
-                                          v_mask, u_mask, previous=fell_back["v"])
-            fell_back["v"] = fb
-            n_fb += fb
-            n_boot += not fb
-        nnz = res.kept_v = kept_v
-        res.gamma_v = gv
-        op.product_cols(I, U, scale, gv, mode, Vt_, nnz)
-        if max_cols is not None:
-            _cap_rows(Vt_, max_cols, nnz)
-        if not np.any(nnz):
-            res.stopped_all_zero = True
-            res.n_iter = it
-            res.dist_u = dist_u
+        out = _half_step(side_v, V, U, v_mask, u_mask, *steps)
+        if out is None:
+            res.stopped_all_zero, res.n_iter, res.dist_u = True, it, dist_u
             break
-        if not np.all(nnz):
-            res.zero_column_events += 1
-            zero = nnz == 0
-            Vt_[:, zero] = V[:, zero]
-        V_new, Jn, v_mask = _orthonormalise(Vt_, V)
-        dist_v = principal_distance(V_new[Jn], V[Jn])
-        V = V_new
+        V, v_mask, dist_v = out
         res.n_iter, res.dist_u, res.dist_v = it, dist_u, dist_v
         if max(dist_u, dist_v) <= tol:
             res.converged = True
             break
 
     res.U, res.V, res.U_orth, res.V_orth = U, V, U, V
-    res.n_threshold_fallbacks, res.n_bootstrap_runs = n_fb, n_boot
+    res.n_threshold_fallbacks = side_u.n_fallbacks + side_v.n_fallbacks
+    res.n_bootstrap_runs = side_u.n_bootstrap_runs + side_v.n_bootstrap_runs
     if not orthogonal:
-        res.U, res.V = _non_orthogonal_step(op, U, V, scale, gu, gv, mode, res,
-                                            max_rows, max_cols)
+        res.U, res.V = _non_orthogonal_step(op, U, V, scale, side_u.gamma, side_v.gamma, mode,
+                                            res, max_rows, max_cols)
     return res
+
+
+class _Side:
+    """The buffers and thresholds of one side ("u": rows, "v": columns) of the iterations."""
+
+    def __init__(self, name, product, theory, gamma, cap, n, r):
+        self.name, self.product, self.theory, self.gamma, self.cap = (name, product, theory,
+                                                                      gamma, cap)
+        self.tilde = np.empty((n, r))          # the thresholded product, before the QR
+        self.kept = np.zeros(r, dtype=np.intp)  # entries kept per component (kernel output)
+        self.fell_back = None                  # the bootstrap's dense fallback state
+        self.n_fallbacks = self.n_bootstrap_runs = 0
+
+
+def _half_step(side, A, B, a_mask, b_mask, op, scale, mode, rule, n_bootstrap, rng, res):
+    """One half-step: A_tilde = eta(X B / sigma) (or X' B for "v"), capped, orthonormalised.
+
+    Returns ``(A_new, its row mask, principal distance to A)``, or None when the
+    thresholds removed every entry (``A`` is kept).
+    """
+    if rule == "bootstrap":
+        side.gamma, fb = _bootstrap_threshold(op, side.name, A, B, n_bootstrap, scale, rng,
+                                              side.theory, a_mask, b_mask,
+                                              previous=side.fell_back)
+        side.fell_back = fb
+        side.n_fallbacks += fb
+        side.n_bootstrap_runs += not fb
+    nnz = side.kept  # this half-step's kept entries
+    setattr(res, f"kept_{side.name}", nnz)
+    setattr(res, f"gamma_{side.name}", side.gamma)
+    side.product(np.flatnonzero(b_mask), B, scale, side.gamma, mode, side.tilde, nnz)
+    if side.cap is not None:
+        _cap_rows(side.tilde, side.cap, nnz)
+    if not np.any(nnz):
+        return None
+    if not np.all(nnz):
+        res.zero_column_events += 1
+        zero = nnz == 0
+        side.tilde[:, zero] = A[:, zero]
+    A_new, rows, a_mask = _orthonormalise(side.tilde, A)
+    return A_new, a_mask, principal_distance(A_new[rows], A[rows])  # A_new is zero off rows
 
 
 def component_snr(d, sigma, kept_u, kept_v, gamma_u, gamma_v):

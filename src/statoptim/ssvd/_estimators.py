@@ -10,7 +10,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from statoptim._validation import (
@@ -23,6 +22,7 @@ from statoptim._validation import (
     power_of_two_scale,
     validate_named,
 )
+from statoptim.exceptions import ConvergenceWarning, DegenerateDataWarning, WeakComponentWarning
 from statoptim.ssvd._core import (
     component_snr,
     diag_product,
@@ -43,21 +43,6 @@ __all__ = ["SparseSVD", "WeakComponentWarning"]
 SNR_WARN = 1.6
 
 
-class WeakComponentWarning(ConvergenceWarning):
-    """A fitted component could not be separated from the noise.
-
-    Raised by :meth:`SparseSVD.fit` for each component whose estimated signal-to-noise
-    ratio (``component_snr_``) is low: its singular value is about what a component of
-    pure noise with the same number of entries above the thresholds would reach, so it
-    may be noise (the data may hold fewer than ``n_components`` detectable components)
-    or a real component recovered only in part.
-
-    Examples
-    --------
-    >>> from statoptim.ssvd import WeakComponentWarning
-    >>> issubclass(WeakComponentWarning, UserWarning)
-    True
-    """
 
 _THREADPOOL_CONTROLLER = None
 
@@ -267,12 +252,12 @@ class SparseSVD(TransformerMixin, BaseEstimator):
     same selection rule and block SVD are applied to the residual
     (``init_completed_`` counts them).
 
-    A ``UserWarning`` is raised when thresholding removes every entry (the
-    previous iterate is returned) or a whole component (it keeps its previous
-    value for that half-step); a ``ConvergenceWarning`` when ``max_iter`` is
-    reached with ``max(dist_u, dist_v) > tol``; a ``WeakComponentWarning`` (a
-    ``ConvergenceWarning``) for each component whose ``component_snr_`` is
-    below 1.6.
+    A :class:`~statoptim.exceptions.DegenerateDataWarning` is raised when thresholding
+    removes every entry (the previous iterate is returned) or a whole component (it
+    keeps its previous value for that half-step); a ``ConvergenceWarning`` when
+    ``max_iter`` is reached with ``max(dist_u, dist_v) > tol``; a
+    ``WeakComponentWarning`` (a ``ConvergenceWarning``) for each component whose
+    ``component_snr_`` is below 1.6.
 
     References
     ----------
@@ -488,11 +473,12 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             warnings.warn(
                 f"every entry was thresholded to zero at iteration {res.n_iter}: the "
                 "thresholds are too large for this matrix (check sigma, gamma_u, gamma_v); "
-                "the previous iterate is returned", UserWarning, stacklevel=2)
+                "the previous iterate is returned", DegenerateDataWarning, stacklevel=2)
         elif res.zero_column_events:
             warnings.warn(
                 f"a whole component was thresholded to zero in {res.zero_column_events} "
-                "half-step(s); it kept its previous value there", UserWarning, stacklevel=2)
+                "half-step(s); it kept its previous value there", DegenerateDataWarning,
+                stacklevel=2)
         if not res.stopped_all_zero:
             for k in np.flatnonzero(self.component_snr_ < SNR_WARN):
                 warnings.warn(

@@ -125,6 +125,7 @@ import numpy as np
 
 from statoptim._optional import INSTALL, Progress, installed, optional_import
 from statoptim._validation import _describe, available_cpus, check_int
+from statoptim.exceptions import CorruptResultsWarning, IncompleteResultsWarning
 from statoptim.studies._output import COMMAND_FILE
 from statoptim.studies._runner import (
     CommandLineError,
@@ -169,10 +170,6 @@ _MAX_AUTO_BATCH = 25
 _CHUNK_RE = re.compile(r"^s(\d{6})_r(\d{8})-(\d{8})_([0-9a-f]{32})\.npz$")
 _OUTPUT_PREFIX = "outputs/"
 _ALLOWED_KINDS = "biufcU"
-
-
-class CorruptResultsWarning(UserWarning):
-    """A stored results file failed its checksum and will be recomputed."""
 
 
 class SchedulerUnreachableError(CommandLineError, ConnectionError):
@@ -999,7 +996,7 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
             warnings.warn(
                 f"{out} holds {len(results)} of the {total} replications of study "
                 f"{study!r}; the summary uses only those (rerun without --summarize-only "
-                "to compute the rest)", UserWarning, stacklevel=3)
+                "to compute the rest)", IncompleteResultsWarning, stacklevel=3)
         return _records(settings, results)
 
     total = len(settings) * n_replications
@@ -1312,8 +1309,7 @@ def run_from_args(func, settings, study, args):
     if not kwargs["summarize_only"]:
         return run_grid(func, settings, study=study, **kwargs)
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".* holds \d+ of the \d+ replications",
-                                category=UserWarning)
+        warnings.simplefilter("ignore", IncompleteResultsWarning)
         records = run_grid(func, settings, study=study, **kwargs)
     settings = list(settings)
     counts = [0] * len(settings)

@@ -40,6 +40,12 @@ import warnings
 import numpy as np
 from scipy.stats import norm
 
+from statoptim.exceptions import (
+    BootstrapWarning,
+    ConvergenceWarning,
+    DegenerateDataWarning,
+    DependentCensoringWarning,
+)
 from statoptim.studies._output import Column, StudyOutput, Table
 from statoptim.studies._runner import (
     _Store,
@@ -129,9 +135,9 @@ def _bootstrap_slope(model, setting, rng, out, truth):
             # the replicates' own warnings (small resamples: a tie at the largest
             # time, extreme weights) and a few failed replicates (RuntimeWarning,
             # counted by summary) are expected here; a refusal is counted below
-            warnings.simplefilter("ignore", RuntimeWarning)
-            for prefix in ("CensoredQuantileRegressor: ", "summary: "):
-                warnings.filterwarnings("ignore", message=prefix, category=UserWarning)
+            for category in (BootstrapWarning, ConvergenceWarning, DegenerateDataWarning,
+                             DependentCensoringWarning):
+                warnings.simplefilter("ignore", category)
             res = model.summary(se="boot", n_boot=setting["n_boot"],
                                 alpha=1.0 - COVERAGE_LEVEL, random_state=rng, n_threads=1)
         ci = np.asarray(res.conf_int)[:, 1, :]  # (n_quantiles, 2): the first slope
@@ -219,8 +225,8 @@ def replicate(setting, rng):
     out = {}
     with warnings.catch_warnings():
         # design A warns (by design) that its fixed cut breaks positivity
-        warnings.filterwarnings("ignore", message="CensoredQuantileRegressor: ",
-                                category=UserWarning)
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        warnings.simplefilter("ignore", DependentCensoringWarning)
         t0 = time.perf_counter()
         model = CensoredQuantileRegressor(quantile=list(QUANTILES)).fit(
             data.X, data.y, event=data.event

@@ -25,10 +25,10 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from statoptim._optional import Progress
 from statoptim._threads import single_blas_thread
+from statoptim.exceptions import ConvergenceWarning
 from statoptim.studies._output import Column, Table
 
 __all__ = ["CONFIGS", "REFERENCE_HARD", "Setting", "compute_thresholds", "plot_thresholds",
