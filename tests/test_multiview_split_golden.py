@@ -122,9 +122,9 @@ def test_solver_fit_matches_the_unsplit_solver(golden, case, seed):
     got, want = _solver_case(case, seed), dict(golden[name])
     atol = 0.0
     if got.pop("dropped"):
-        # A modality's CP part decayed towards zero (softmax-exact-7 from cycle 6,
+        # A modality's CP part decayed towards zero (softmax-exact-7,
         # softmax-cg-linear-7) and, since issue 17 part 5, is set to zero once it
-        # is below eps^2 of f and J, and its blocks are skipped: f, J and the other
+        # is below eps of f and J, and its blocks are skipped: f, J and the other
         # factors are the same, the dropped factors are 0 where the stored ones had
         # decayed to 1e-170 or so, and the skipped blocks no longer take their
         # trial steps, all of which were rejected (J cannot decrease at a fixed point).

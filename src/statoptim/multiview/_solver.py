@@ -67,9 +67,9 @@ _J_ROUNDING = 1e-12
 
 # A modality's CP part whose scores are below this fraction of its scores f_m,
 # and whose ridge penalty is below this fraction of J, is set to zero and its
-# blocks are skipped (eps^2: sixteen orders of magnitude below the rounding of
-# f and J; see CPSolver.drop_negligible_cp).
-_NEGLIGIBLE = np.finfo(np.float64).eps ** 2
+# blocks are skipped (eps: setting it to zero changes f and J by less than
+# their rounding; see CPSolver.drop_negligible_cp).
+_NEGLIGIBLE = np.finfo(np.float64).eps
 
 
 class Factors(NamedTuple):
@@ -455,10 +455,12 @@ class CPSolver:
         thirty orders of magnitude per cycle, through the denormal range):
         zero is then the limit, and a fixed point of the modality's exact and CG
         blocks (Phi = 0 and Theta = 0 give a zero right-hand side for every
-        block). Once its scores ``Pi_m Phi_m^T`` (bounded entrywise by
-        ``R max|Pi_m| max|Phi_m|``) are below eps^2 times the largest |f_m| and
-        its penalty below eps^2 J, setting it to zero changes f and J far below
-        their rounding, and the modality's CP blocks are skipped from then on
+        block), and near zero the ridge outweighs the cubic coupling of the
+        factors, so the exact iteration would keep shrinking it. Once its
+        scores ``Pi_m Phi_m^T`` (bounded entrywise by ``R max|Pi_m|
+        max|Phi_m|``) are below eps times the largest |f_m| and its penalty
+        below eps J, setting it to zero changes f and J by less than their
+        rounding, and the modality's CP blocks are skipped from then on
         (``zero_cp[m]``; cleared by :meth:`set_state`). Prox-linear modalities
         are never dropped: their extrapolation can move a zero block.
         """
