@@ -214,3 +214,22 @@ def test_top_k_retrieval_memory_is_a_block_plus_the_output(similarity_block):
     per_query = 8 * (5 + 5 + k)
     assert large - small <= 2 * 3600 * per_query
     assert small <= 6 * 8 * similarity_block + 400 * per_query * 4 + 200_000
+
+
+def test_non_finite_cp_part_is_not_dropped():
+    s = _decayed_solver(1e-20)
+    s.state.Phi[0][0, 0] = np.nan
+    s.refresh()
+    assert not s.drop_negligible_cp(0) and s.zero_cp == [False, False]
+
+
+def test_without_linear_term_only_an_exactly_zero_cp_part_is_dropped():
+    """f_m is the CP part alone: dropped only once its scores are exactly zero."""
+    Z, Y = _problem(4)
+    s = CPSolver(Z, Y, 3, 0.01, 1.0, loss="softmax", rng=np.random.default_rng(0))
+    s.fit(3, -np.inf)
+    Theta, Phi, alpha = s.get_state()
+    s.set_state([[t * 1e-30 for t in Theta[0]], Theta[1]], [Phi[0] * 1e-30, Phi[1]], alpha)
+    assert not s.drop_negligible_cp(0)      # tiny, but all of f_0
+    s.set_state(Phi=[np.zeros_like(Phi[0]), Phi[1]])
+    assert s.drop_negligible_cp(0) and not np.any(s.f[0])

@@ -467,15 +467,16 @@ class CPSolver:
         problem, state = self.problem, self.state
         if "prox" in problem.modes[m]:
             return False
-        bound = problem.rank * np.max(np.abs(state.Phi[m])) * np.max(np.abs(state.Pi[m]))
-        if not bound <= _NEGLIGIBLE * np.max(np.abs(state.f[m])):
-            return False
+        # the penalty first: small arrays, and it fails at once for a live CP part
         J = state.known_objective
         if J is None:
             J = state.known_objective = self.objective()
         penalty = sum(np.vdot(t, t) for t in state.Theta[m]) + np.vdot(state.Phi[m],
                                                                          state.Phi[m])
         if not problem.ridge * penalty <= _NEGLIGIBLE * abs(J):
+            return False
+        bound = problem.rank * np.max(np.abs(state.Phi[m])) * np.max(np.abs(state.Pi[m]))
+        if not bound <= _NEGLIGIBLE * np.max(np.abs(state.f[m])):
             return False
         state.Theta[m] = [np.zeros_like(t) for t in state.Theta[m]]
         state.Phi[m] = np.zeros_like(state.Phi[m])
