@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from scipy.special import logsumexp, softmax
 
-from statoptim.multiview import _blocks, _cp, _retrieval
+from statoptim.multiview import _blocks, _cp, _kernels_numpy, _retrieval
 from statoptim.multiview._losses import SoftmaxLoss
 from statoptim.multiview._solver import CPSolver
 
@@ -32,13 +32,14 @@ def _reference_stats(f, Y):
     return lse, grad, float(w @ lse - np.sum(t * f))
 
 
-def test_softmax_stats_kernel_matches_scipy(rng):
+@pytest.mark.parametrize("kernels", [_cp, _kernels_numpy], ids=["cython", "numpy"])
+def test_softmax_stats_kernel_matches_scipy(rng, kernels):
     f = 5 * rng.standard_normal((50, 7))
     f[0] += 800.0   # would overflow exp without the shift
     f[1] -= 800.0
     Y = (rng.random((50, 7)) < 0.3).astype(float)
     Y[2] = 0.0      # a row without labels has weight 0
-    stats = SoftmaxLoss(Y).stats(f)
+    stats = SoftmaxLoss(Y, kernels).stats(f)
     lse, grad, value = _reference_stats(f, Y)
     assert_allclose(stats.logsumexp, lse, rtol=1e-14)
     assert_allclose(stats.gradient, grad, rtol=1e-12, atol=1e-15)

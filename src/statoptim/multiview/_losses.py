@@ -74,13 +74,15 @@ class SquaredLoss:
     ----------
     Y : ndarray of shape (n_samples, n_topics)
         Targets; kept by reference.
+    kernels : module or None
+        Unused (the signature of :class:`SoftmaxLoss`).
     """
 
     name = "squared"
     #: The loss is its own quadratic model: no curvature to adapt.
     quadratic = True
 
-    def __init__(self, Y):
+    def __init__(self, Y, kernels=None):
         self.Y = Y
 
     def stats(self, f):
@@ -110,13 +112,17 @@ class SoftmaxLoss:
     ----------
     Y : ndarray of shape (n_samples, n_topics)
         Label indicators; ``t`` and ``w`` are computed once here.
+    kernels : module or None
+        Where ``row_max_shift`` and ``softmax_finish`` come from: the compiled
+        `_cp` (None) or their NumPy twins in `_kernels_numpy`.
     """
 
     name = "softmax"
     quadratic = False
 
-    def __init__(self, Y):
+    def __init__(self, Y, kernels=None):
         self.Y = Y
+        self.kernels = _cp if kernels is None else kernels
         rows = Y.sum(axis=1, keepdims=True)
         self.row_targets = np.ascontiguousarray(
             np.divide(Y, rows, out=np.zeros_like(Y), where=rows > 0), dtype=np.float64)
@@ -136,9 +142,10 @@ class SoftmaxLoss:
         row_max = np.empty(n_samples)
         lse = np.empty(n_samples)
         grad = np.empty_like(f)
-        _cp.row_max_shift(f, row_max, grad)
+        self.kernels.row_max_shift(f, row_max, grad)
         np.exp(grad, out=grad)
-        value = _cp.softmax_finish(f, row_max, self._weights_1d, self.row_targets, lse, grad)
+        value = self.kernels.softmax_finish(f, row_max, self._weights_1d, self.row_targets, lse,
+                                            grad)
         return SoftmaxStats(lse, grad, value)
 
     def value(self, f, stats=None):
@@ -167,8 +174,8 @@ class SoftmaxLoss:
 LOSSES = {"squared": SquaredLoss, "softmax": SoftmaxLoss}
 
 
-def make_loss(name, Y):
-    """The loss object called ``name`` for targets Y."""
+def make_loss(name, Y, kernels=None):
+    """The loss object called ``name`` for targets Y (``kernels``: see SoftmaxLoss)."""
     if not isinstance(name, str) or name not in LOSSES:
         raise ValueError(f"loss must be 'squared' or 'softmax', got {name!r}")
-    return LOSSES[name](Y)
+    return LOSSES[name](Y, kernels)

@@ -142,7 +142,8 @@ class CPSolver:
                  backend="cython", loss="squared", adaptive_curvature=True, linear=False,
                  linear_regularization=None):
         Y = np.ascontiguousarray(Y, dtype=np.float64)
-        self.loss = make_loss(loss, Y)
+        kernels = _cp if backend == "cython" else _kernels_numpy
+        self.loss = make_loss(loss, Y, kernels)
         self.adaptive_curvature = bool(adaptive_curvature) and not self.loss.quadratic
         self._trial_curvature = {}   # block key -> next trial curvature
         self.n_accepted = 0
@@ -152,7 +153,7 @@ class CPSolver:
         self.problem = CPProblem.build(
             Z, Y.shape[1], int(rank), reg,
             reg if linear_regularization is None else float(linear_regularization),
-            float(consensus), _cp if backend == "cython" else _kernels_numpy, block_update,
+            float(consensus), kernels, block_update,
             bool(linear))
         self.learn_mixing = bool(learn_mixing)
         self.extrapolate = bool(extrapolate)
