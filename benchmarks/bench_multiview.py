@@ -19,9 +19,23 @@ Groups
   the safeguarded adaptive curvature (the default).
 - multiview-kernel-*: each Cython kernel beside a plain-NumPy version of the
   same computation (the NumPy Khatri-Rao version materialises K).
+- multiview-uci-speed (issue 17, part 5): the whole estimator fit on UCI
+  Multiple Features 2+2, (fou, zer) -> (kar, mor), in the configurations the
+  study refits (softmax loss, lambda 0.1, linear term with lambda_W 1e-3 or
+  1e-2, tol 1e-3: the inner-CV picks) and its default squared-loss row, beside
+  the logistic semantic-matching peer (scikit-learn on the concatenated views,
+  both modalities); ``extra_info`` holds the best CPU time, mAP of both
+  directions (relevance scoring), cycles and the tracemalloc peak of a fit.
+  Skipped when the data are not found (``statoptim.datasets.find_dataset``).
+- multiview-retrieve-topk: ``retrieve(..., n_results=10)`` against the full
+  ranking, 10000 queries x 2000 items, with the tracemalloc peak (a bounded block of
+  similarities, never n_queries x n_database).
 
-Run: ``pytest benchmarks/bench_multiview.py --benchmark-only``.
+Run: ``pytest benchmarks/bench_multiview.py --benchmark-only``; the UCI table
+alone: ``python benchmarks/bench_multiview.py [DATA_DIR] [--seeds 0 1 2 3 4]``.
 """
+import time
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -255,3 +269,162 @@ def test_kernel_block_operator(benchmark, impl):
         out = benchmark(_numpy_operator, Z, W, Q, 1.0 / n_samples, 1e-3, theta)
     np.testing.assert_allclose(out, _numpy_operator(Z, W, Q, 1.0 / n_samples, 1e-3, theta),
                                rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------- UCI 2+2 at speed (issue 17.5)
+#: Estimator keyword arguments of the UCI 2+2 fits (rank 10, consensus 1): the
+#: study's inner-CV refits (softmax 0.1 + linear 0.001 on three of its five
+#: splits, + linear 0.01 on two) and its default squared-loss row.
+UCI_CONFIGS = {
+    "softmax 0.1 +linear 0.001": dict(loss="softmax", regularization=0.1, linear_term=True,
+                                      linear_regularization=1e-3, tol=1e-3),
+    "softmax 0.1 +linear 0.01": dict(loss="softmax", regularization=0.1, linear_term=True,
+                                     linear_regularization=1e-2, tol=1e-3),
+    "squared 0.001": dict(),
+}
+
+
+def uci_split(seed, data_dir=None):
+    """(A_tr, B_tr, y_tr, A_te, B_te, y_te) of UCI 2+2 split ``seed``, or None without data."""
+    from statoptim.datasets import find_dataset, load_uci_multifeature, uci_multifeature_split
+
+    folder = find_dataset("uci_multifeature", data_dir, required=False)
+    if folder is None:
+        return None
+    X, y = load_uci_multifeature(folder)
+    tr, te = uci_multifeature_split(y, seed)
+    a, b = ("fou", "zer"), ("kar", "mor")
+    return ([X[v][tr] for v in a], [X[v][tr] for v in b], y[tr],
+            [X[v][te] for v in a], [X[v][te] for v in b], y[te])
+
+
+def fit_uci(kwargs, data, seed):
+    """The study's fit of one configuration on one split."""
+    model = MultiViewTensorMachine(rank=10, consensus=1.0, random_state=seed, **kwargs)
+    return _fit(model, data[0], data[1], data[2])
+
+
+def fit_sm_peer(data):
+    """Logistic semantic matching: scikit-learn on the standardised concatenated views."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    return [LogisticRegression(C=1.0, max_iter=2000).fit(
+        StandardScaler().fit_transform(np.hstack(views)), data[2]) for views in data[:2]]
+
+
+def uci_map(model, data, seed):
+    """(A->B, B->A) mAP of the fitted model's posteriors by relevance (dot) scoring."""
+    from statoptim.multiview import mean_average_precision, retrieve
+
+    qa, qb = model.predict_proba(data[3], "a"), model.predict_proba(data[4], "b")
+    y = data[5]
+    return tuple(mean_average_precision(y, y, retrieve(q, d, similarity="dot",
+                                                       random_state=seed))
+                 for q, d in ((qa, qb), (qb, qa)))
+
+
+def cpu_best(fn, k):
+    """Best of k CPU times (time.process_time) of fn(), and its last result."""
+    best, out = np.inf, None
+    for _ in range(k):
+        t0 = time.process_time()
+        out = fn()
+        best = min(best, time.process_time() - t0)
+    return best, out
+
+
+def traced_peak(fn):
+    """Peak traced memory (bytes, tracemalloc) of one call of fn()."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("config", list(UCI_CONFIGS) + ["peer: logistic SM"])
+def test_uci_fit_at_speed(benchmark, config):
+    data = uci_split(0)
+    if data is None:
+        pytest.skip("UCI Multiple Features not found (statoptim.datasets.find_dataset)")
+    benchmark.group = "multiview-uci-speed"
+    if config.startswith("peer"):
+        fn = lambda: fit_sm_peer(data)  # noqa: E731
+    else:
+        fn = lambda: fit_uci(UCI_CONFIGS[config], data, 0)  # noqa: E731
+    out = benchmark.pedantic(fn, rounds=5, iterations=1)
+    cpu, _ = cpu_best(fn, 3)
+    info = {"cpu_ms": 1e3 * cpu, "peak_mb": traced_peak(fn) / 2**20}
+    if not config.startswith("peer"):
+        info.update(cycles=out.n_iter_, map_ab=uci_map(out, data, 0)[0],
+                    map_ba=uci_map(out, data, 0)[1])
+        assert min(info["map_ab"], info["map_ba"]) > 0.8
+    benchmark.extra_info.update(info)
+
+
+@pytest.mark.parametrize("n_results", [10, None], ids=["top-10", "full"])
+def test_retrieve_top_k(benchmark, n_results):
+    from statoptim.multiview import retrieve
+
+    rng = np.random.default_rng(0)
+    q, d = rng.random((10000, 10)), rng.random((2000, 10))
+    benchmark.group = "multiview-retrieve-topk"
+    ranking = benchmark.pedantic(retrieve, args=(q, d), kwargs={"n_results": n_results,
+                                                                "random_state": 0},
+                                 rounds=3, iterations=1)
+    peak = traced_peak(lambda: retrieve(q, d, n_results=n_results, random_state=0))
+    benchmark.extra_info.update(peak_mb=peak / 2**20,
+                                similarities_mb=q.shape[0] * d.shape[0] * 8 / 2**20)
+    assert ranking.shape == (10000, n_results or 2000)
+    if n_results is not None:   # a bounded block (2**22 similarities), not 10000 x 2000
+        assert peak < 0.75 * q.shape[0] * d.shape[0] * 8
+
+
+def uci_table(data_dir=None, seeds=range(5), k=5):
+    """Print the UCI 2+2 fit table: best-of-k CPU ms, cycles, mAP and traced peak per split."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        rows = {}
+        for seed in seeds:
+            data = uci_split(seed, data_dir)
+            if data is None:
+                raise SystemExit("UCI Multiple Features not found: pass DATA_DIR")
+            sm, _ = cpu_best(lambda data=data: fit_sm_peer(data), k)
+            rows.setdefault("peer: logistic SM", []).append((sm, None, None, None))
+            for name, kwargs in UCI_CONFIGS.items():
+                cpu, model = cpu_best(lambda kw=kwargs, data=data, s=seed: fit_uci(kw, data, s),
+                                      k)
+                peak = traced_peak(lambda kw=kwargs, data=data, s=seed: fit_uci(kw, data, s))
+                rows.setdefault(name, []).append((cpu, model.n_iter_, uci_map(model, data, seed),
+                                                  peak))
+                print(f"seed {seed} {name:28s} {1e3 * cpu:7.1f} ms  {model.n_iter_:3d} cycles  "
+                      f"mAP {rows[name][-1][2][0]:.4f} / {rows[name][-1][2][1]:.4f}  "
+                      f"peak {peak / 2**20:5.1f} MB  ({cpu / sm:.1f}x SM {1e3 * sm:.1f} ms)",
+                      flush=True)
+    sm = np.median([r[0] for r in rows["peer: logistic SM"]])
+    print(f"\n| fit (UCI 2+2, splits {list(seeds)}) | CPU ms (median of best-of-{k}) | "
+          "cycles | mAP A->B / B->A (mean) | peak MB | / SM |")
+    print("|---|---|---|---|---|---|")
+    for name, r in rows.items():
+        t = np.median([x[0] for x in r])
+        if name.startswith("peer"):
+            print(f"| {name} | {1e3 * t:.1f} | | | | 1 |")
+            continue
+        maps = np.mean([x[2] for x in r], axis=0)
+        print(f"| {name} | {1e3 * t:.1f} | {np.median([x[1] for x in r]):.0f} | "
+              f"{maps[0]:.4f} / {maps[1]:.4f} | {max(x[3] for x in r) / 2**20:.1f} | "
+              f"{t / sm:.1f} |")
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=uci_table.__doc__)
+    parser.add_argument("data_dir", nargs="?", default=None)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("-k", type=int, default=5, help="best of k CPU times")
+    args = parser.parse_args()
+    uci_table(args.data_dir, args.seeds, args.k)

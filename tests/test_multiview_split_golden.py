@@ -61,7 +61,7 @@ def _solver_case(case, seed):
     out = {"objective": values.tolist(), "labels": labels, "n_iter": n_iter,
            "theta": [t.ravel().tolist() for Tm in Theta for t in Tm],
            "phi": [p.ravel().tolist() for p in Phi], "alpha": alpha.tolist(),
-           "accepted": [s.n_accepted, s.n_rejected]}
+           "accepted": [s.n_accepted, s.n_rejected], "dropped": any(s.zero_cp)}
     if linear:
         out["linear"] = [w.ravel().tolist() for w in s.W]
     return out
@@ -89,22 +89,23 @@ def _all_cases():
     for seed in (0, 7):
         for case in SOLVER_CASES:
             out[f"{case[0]}-{seed}"] = _solver_case(case, seed)
+            out[f"{case[0]}-{seed}"].pop("dropped")
         for loss in ("squared", "softmax"):
             out[f"estimator-{loss}-{seed}"] = _estimator_case(loss, seed)
     return out
 
 
-def _compare(got, want, where):
+def _compare(got, want, where, atol=0.0):
     if isinstance(want, dict):
         assert sorted(got) == sorted(want), where
         for key in want:
-            _compare(got[key], want[key], f"{where}.{key}")
+            _compare(got[key], want[key], f"{where}.{key}", atol)
     elif isinstance(want, list) and want and isinstance(want[0], (list, str)):
         assert len(got) == len(want), where
         for i, (g, w) in enumerate(zip(got, want)):
-            _compare(g, w, f"{where}[{i}]")
+            _compare(g, w, f"{where}[{i}]", atol)
     elif isinstance(want, (list, float)):
-        assert_allclose(got, want, rtol=RTOL, atol=0, err_msg=where)
+        assert_allclose(got, want, rtol=RTOL, atol=atol, err_msg=where)
     else:
         assert got == want, where
 
@@ -118,7 +119,20 @@ def golden():
 @pytest.mark.parametrize("case", SOLVER_CASES, ids=[c[0] for c in SOLVER_CASES])
 def test_solver_fit_matches_the_unsplit_solver(golden, case, seed):
     name = f"{case[0]}-{seed}"
-    _compare(_solver_case(case, seed), golden[name], name)
+    got, want = _solver_case(case, seed), dict(golden[name])
+    atol = 0.0
+    if got.pop("dropped"):
+        # A modality's CP part decayed towards zero (softmax-exact-7,
+        # softmax-cg-linear-7) and, since issue 17 part 5, is set to zero once it
+        # is below eps of f and J, and its blocks are skipped: f, J and the other
+        # factors are the same, the dropped factors are 0 where the stored ones had
+        # decayed to 1e-170 or so, and the skipped blocks no longer take their
+        # trial steps, all of which were rejected (J cannot decrease at a fixed point).
+        (accepted, rejected), (want_accepted, want_rejected) = got.pop("accepted"), \
+            want.pop("accepted")
+        assert accepted == want_accepted and rejected <= want_rejected, name
+        atol = 1e-100
+    _compare(got, want, name, atol)
 
 
 @pytest.mark.parametrize("seed", [0, 7])

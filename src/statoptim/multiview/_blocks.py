@@ -140,8 +140,10 @@ def balance(problem, state):
     Phi_m is scaled by s_b with prod_b s_b = 1: f is unchanged and, by the
     AM-GM inequality, the ridge penalty can only decrease. This exact step
     removes the scaling ambiguity of the CP factors, along which plain BCD
-    crawls.
+    crawls. Only the modalities with a column to rescale are refreshed (a
+    modality whose CP part is zero keeps its products, scores and J).
     """
+    rescaled = []
     for m in range(2):
         blocks = [state.Phi[m]] + state.Theta[m]
         norms = np.array([np.linalg.norm(b, axis=0) for b in blocks])
@@ -151,7 +153,9 @@ def balance(problem, state):
         geo = np.exp(np.mean(np.log(np.where(norms > 0, norms, 1.0)), axis=0))
         for b, nb in zip(blocks, norms):
             b[:, ok] *= (geo / np.where(nb > 0, nb, 1.0))[ok]
-    state.refresh(problem)
+        rescaled.append(m)
+    if rescaled:
+        state.refresh(problem, rescaled)
 
 
 # ------------------------------------------------------------------- Theta

@@ -28,6 +28,8 @@
 # nogil loops, so a wrong call raises a ValueError naming the argument instead
 # of reading or writing out of bounds.
 
+from libc.math cimport log
+
 from statoptim._cy._blas cimport xsyrk_gram, xpotrf_solve, xgemm_tn, xgemm_nn
 
 # Largest dimension the (32-bit integer) BLAS/LAPACK interface can take.
@@ -212,3 +214,67 @@ def block_operator(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
             for r in range(rank):
                 out[j, r] = reg * Theta[j, r]
         xgemm_tn(n_samples, n_cols, rank, scale, &Z[0, 0], &scratch2[0, 0], 1.0, &out[0, 0])
+
+
+def row_max_shift(const double[:, ::1] f,         # IN  (n_samples, n_topics)
+                  double[::1] row_max,            # OUT (n_samples,)
+                  double[:, ::1] shifted):        # OUT (n_samples, n_topics)
+    """``row_max[i] = max_p f[i, p]`` and ``shifted = f - row_max[:, None]``.
+
+    The first half of the softmax statistics (`softmax_finish` is the second;
+    the exponential in between is NumPy's vectorised ``exp``). A NaN in a row
+    makes its maximum NaN, as in NumPy.
+    """
+    cdef Py_ssize_t n_samples = f.shape[0], n_topics = f.shape[1]
+    cdef Py_ssize_t i, p
+    cdef double mx
+    _sizes("row_max_shift: f", n_samples, n_topics, 1)
+    _shape("row_max", row_max.shape[0], 1, n_samples, 1)
+    _shape("shifted", shifted.shape[0], shifted.shape[1], n_samples, n_topics)
+    with nogil:
+        for i in range(n_samples):
+            mx = f[i, 0]
+            for p in range(1, n_topics):
+                if not f[i, p] <= mx:   # a NaN propagates
+                    mx = f[i, p]
+            row_max[i] = mx
+            for p in range(n_topics):
+                shifted[i, p] = f[i, p] - mx
+
+
+def softmax_finish(const double[:, ::1] f,              # IN  (n_samples, n_topics)
+                   const double[::1] row_max,           # IN  (n_samples,)
+                   const double[::1] row_weights,       # IN  (n_samples,)
+                   const double[:, ::1] row_targets,    # IN  (n_samples, n_topics)
+                   double[::1] logsumexp,               # OUT (n_samples,)
+                   double[:, ::1] gradient):            # IN/OUT (n_samples, n_topics)
+    """The multinomial cross-entropy's statistics from ``exp(f - row_max)``.
+
+    On entry ``gradient`` holds ``exp(f - row_max[:, None])``; on exit
+    ``gradient[i] = row_weights[i] softmax(f[i]) - row_targets[i]`` and
+    ``logsumexp[i] = log sum_p exp(f[i, p])``. Returns the summed loss
+    ``sum_i row_weights[i] logsumexp[i] - sum_ip row_targets[i, p] f[i, p]``.
+    """
+    cdef Py_ssize_t n_samples = f.shape[0], n_topics = f.shape[1]
+    cdef Py_ssize_t i, p
+    cdef double tot, lse, w, dot, value = 0.0
+    _sizes("softmax_finish: f", n_samples, n_topics, 1)
+    _shape("row_max", row_max.shape[0], 1, n_samples, 1)
+    _shape("row_weights", row_weights.shape[0], 1, n_samples, 1)
+    _shape("row_targets", row_targets.shape[0], row_targets.shape[1], n_samples, n_topics)
+    _shape("logsumexp", logsumexp.shape[0], 1, n_samples, 1)
+    _shape("gradient", gradient.shape[0], gradient.shape[1], n_samples, n_topics)
+    with nogil:
+        for i in range(n_samples):
+            tot = 0.0
+            for p in range(n_topics):
+                tot = tot + gradient[i, p]
+            lse = log(tot) + row_max[i]
+            logsumexp[i] = lse
+            w = row_weights[i]
+            dot = 0.0
+            for p in range(n_topics):
+                gradient[i, p] = gradient[i, p] / tot * w - row_targets[i, p]
+                dot = dot + row_targets[i, p] * f[i, p]
+            value = value + (w * lse - dot)
+    return value

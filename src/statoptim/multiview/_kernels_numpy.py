@@ -13,6 +13,8 @@ __all__ = [
     "cholesky_solve",
     "hadamard_products",
     "khatri_rao_system",
+    "row_max_shift",
+    "softmax_finish",
     "weighted_cross",
 ]
 
@@ -48,3 +50,17 @@ def weighted_cross(Z, W, M, scale, Theta, coef, scratch, out):
 
 def block_operator(Z, W, Q, scale, reg, Theta, scratch1, scratch2, out):
     out[...] = scale * (Z.T @ (W * ((W * (Z @ Theta)) @ Q))) + reg * Theta
+
+
+def row_max_shift(f, row_max, shifted):
+    row_max[...] = f.max(axis=1)
+    shifted[...] = f - row_max[:, None]
+
+
+def softmax_finish(f, row_max, row_weights, row_targets, logsumexp, gradient):
+    tot = gradient.sum(axis=1)
+    logsumexp[...] = np.log(tot) + row_max
+    gradient /= tot[:, None]
+    gradient *= row_weights[:, None]
+    gradient -= row_targets
+    return float(row_weights @ logsumexp - np.vdot(row_targets, f))

@@ -21,6 +21,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from statoptim.multiview import _cp
+
 __all__ = [
     "BOEHNING_CURVATURE",
     "LOSSES",
@@ -45,10 +47,11 @@ class WorkingResponse(NamedTuple):
 
 
 class SoftmaxStats(NamedTuple):
-    """Row log-sum-exp of the scores and the cross-entropy's gradient at them."""
+    """Row log-sum-exp of the scores, the cross-entropy's gradient and value at them."""
 
     logsumexp: np.ndarray
     gradient: np.ndarray
+    value: float
 
 
 def logsumexp_softmax_rows(f):
@@ -71,13 +74,15 @@ class SquaredLoss:
     ----------
     Y : ndarray of shape (n_samples, n_topics)
         Targets; kept by reference.
+    kernels : module or None
+        Unused (the signature of :class:`SoftmaxLoss`).
     """
 
     name = "squared"
     #: The loss is its own quadratic model: no curvature to adapt.
     quadratic = True
 
-    def __init__(self, Y):
+    def __init__(self, Y, kernels=None):
         self.Y = Y
 
     def stats(self, f):
@@ -107,30 +112,47 @@ class SoftmaxLoss:
     ----------
     Y : ndarray of shape (n_samples, n_topics)
         Label indicators; ``t`` and ``w`` are computed once here.
+    kernels : module or None
+        Where ``row_max_shift`` and ``softmax_finish`` come from: the compiled
+        `_cp` (None) or their NumPy twins in `_kernels_numpy`.
     """
 
     name = "softmax"
     quadratic = False
 
-    def __init__(self, Y):
+    def __init__(self, Y, kernels=None):
         self.Y = Y
+        self.kernels = _cp if kernels is None else kernels
         rows = Y.sum(axis=1, keepdims=True)
-        self.row_targets = np.divide(Y, rows, out=np.zeros_like(Y), where=rows > 0)
+        self.row_targets = np.ascontiguousarray(
+            np.divide(Y, rows, out=np.zeros_like(Y), where=rows > 0), dtype=np.float64)
         self.row_weights = self.row_targets.sum(axis=1, keepdims=True)
+        self._weights_1d = np.ascontiguousarray(self.row_weights[:, 0])
 
     def stats(self, f):
-        """:class:`SoftmaxStats` of f (row log-sum-exp and ``w_i softmax(f_i) - t_i``)."""
-        lse, grad = logsumexp_softmax_rows(f)
-        grad *= self.row_weights
-        grad -= self.row_targets
-        return SoftmaxStats(lse, grad)
+        """:class:`SoftmaxStats` of f (row log-sum-exp, ``w_i softmax(f_i) - t_i``, value).
+
+        One pass of the compiled kernels around NumPy's vectorised ``exp``
+        (row maxima and shift, exp, then sums, logs, gradient and value): the
+        objective is evaluated after every block update, so this is the fit's
+        most frequent computation.
+        """
+        f = np.ascontiguousarray(f, dtype=np.float64)
+        n_samples = f.shape[0]
+        row_max = np.empty(n_samples)
+        lse = np.empty(n_samples)
+        grad = np.empty_like(f)
+        self.kernels.row_max_shift(f, row_max, grad)
+        np.exp(grad, out=grad)
+        value = self.kernels.softmax_finish(f, row_max, self._weights_1d, self.row_targets, lse,
+                                            grad)
+        return SoftmaxStats(lse, grad, value)
 
     def value(self, f, stats=None):
         """The summed cross-entropy of the rows of f."""
         if stats is None:
             stats = self.stats(f)
-        return float(np.dot(self.row_weights[:, 0], stats.logsumexp)
-                     - np.vdot(self.row_targets, f))
+        return float(stats.value)
 
     def gradient(self, f, stats=None):
         """``w_i softmax(f_i) - t_i``; with ``stats`` given, its array (do not modify)."""
@@ -152,8 +174,8 @@ class SoftmaxLoss:
 LOSSES = {"squared": SquaredLoss, "softmax": SoftmaxLoss}
 
 
-def make_loss(name, Y):
-    """The loss object called ``name`` for targets Y."""
+def make_loss(name, Y, kernels=None):
+    """The loss object called ``name`` for targets Y (``kernels``: see SoftmaxLoss)."""
     if not isinstance(name, str) or name not in LOSSES:
         raise ValueError(f"loss must be 'squared' or 'softmax', got {name!r}")
-    return LOSSES[name](Y)
+    return LOSSES[name](Y, kernels)

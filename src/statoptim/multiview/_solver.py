@@ -65,6 +65,12 @@ TRIAL_RATIO = 0.25
 # J may rise by this much (relative) from rounding alone after an exact block
 _J_ROUNDING = 1e-12
 
+# A modality's CP part whose scores are below this fraction of its scores f_m,
+# and whose ridge penalty is below this fraction of J, is set to zero and its
+# blocks are skipped (eps: setting it to zero changes f and J by less than
+# their rounding; see CPSolver.drop_negligible_cp).
+_NEGLIGIBLE = np.finfo(np.float64).eps
+
 
 class Factors(NamedTuple):
     """Copies of the CP factors: ``Theta[m][v]``, ``Phi[m]`` and ``alpha``."""
@@ -136,7 +142,8 @@ class CPSolver:
                  backend="cython", loss="squared", adaptive_curvature=True, linear=False,
                  linear_regularization=None):
         Y = np.ascontiguousarray(Y, dtype=np.float64)
-        self.loss = make_loss(loss, Y)
+        kernels = _cp if backend == "cython" else _kernels_numpy
+        self.loss = make_loss(loss, Y, kernels)
         self.adaptive_curvature = bool(adaptive_curvature) and not self.loss.quadratic
         self._trial_curvature = {}   # block key -> next trial curvature
         self.n_accepted = 0
@@ -146,7 +153,7 @@ class CPSolver:
         self.problem = CPProblem.build(
             Z, Y.shape[1], int(rank), reg,
             reg if linear_regularization is None else float(linear_regularization),
-            float(consensus), _cp if backend == "cython" else _kernels_numpy, block_update,
+            float(consensus), kernels, block_update,
             bool(linear))
         self.learn_mixing = bool(learn_mixing)
         self.extrapolate = bool(extrapolate)
@@ -229,6 +236,7 @@ class CPSolver:
         h = [0.0 if L is None else np.zeros_like(self.Y) for L in problem.linear_designs]
         self.state = CPState(Theta, Phi, alpha, W, h)
         self.state.refresh(problem)
+        self.zero_cp = [False, False]
 
     def set_state(self, Theta=None, Phi=None, alpha=None, W=None):
         """Replace parameters (copies) and recompute the derived quantities.
@@ -249,6 +257,7 @@ class CPSolver:
         if alpha is not None:
             state.set_alpha(np.asarray(alpha, dtype=np.float64).copy())
         state.refresh(self.problem)
+        self.zero_cp = [False, False]
 
     def get_state(self):
         """:class:`Factors` (copies of Theta, Phi and alpha)."""
@@ -394,8 +403,9 @@ class CPSolver:
             self._trial_curvature[key] = BOEHNING_CURVATURE / 2
             return
         if J0 is None:
-            J0 = self.objective()
+            J0 = self.state.known_objective = self.objective()
         saved = save()
+        cache = self.state.cache()   # valid again once restore(saved) has run
         model = self._trial_model(trial)
         M0 = model()
         update(trial)
@@ -411,6 +421,7 @@ class CPSolver:
             return
         self.n_rejected += 1
         restore(saved)
+        self.state.restore_cache(cache)   # the Boehning step starts from the same state
         update(BOEHNING_CURVATURE)  # a majorant, so J does not increase
         self._trial_curvature[key] = min(trial * TRIAL_GROW, BOEHNING_CURVATURE)
 
@@ -435,6 +446,44 @@ class CPSolver:
                     v += self.mu * a * np.dot(d, d)
             return v / n + self._penalty()
         return value
+
+    # ------------------------------------------------ collapsed CP parts
+    def drop_negligible_cp(self, m):
+        """Set modality m's CP part to zero if it no longer counts; returns whether it did.
+
+        With a large ridge the CP part of a modality can decay towards zero
+        (on UCI 2+2 with lambda = 0.1 and the linear term it loses ten to
+        thirty orders of magnitude per cycle, through the denormal range):
+        zero is then the limit, and a fixed point of the modality's exact and CG
+        blocks (Phi = 0 and Theta = 0 give a zero right-hand side for every
+        block), and near zero the ridge outweighs the cubic coupling of the
+        factors, so the exact iteration would keep shrinking it. Once its
+        scores ``Pi_m Phi_m^T`` (bounded entrywise by ``R max|Pi_m|
+        max|Phi_m|``) are below eps times the largest |f_m| and its penalty
+        below eps J, setting it to zero changes f and J by less than their
+        rounding, and the modality's CP blocks are skipped from then on
+        (``zero_cp[m]``; cleared by :meth:`set_state`). Prox-linear modalities
+        are never dropped: their extrapolation can move a zero block.
+        """
+        problem, state = self.problem, self.state
+        if "prox" in problem.modes[m]:
+            return False
+        # the penalty first: small arrays, and it fails at once for a live CP part
+        J = state.known_objective
+        if J is None:
+            J = state.known_objective = self.objective()
+        penalty = sum(np.vdot(t, t) for t in state.Theta[m]) + np.vdot(state.Phi[m],
+                                                                         state.Phi[m])
+        if not problem.ridge * penalty <= _NEGLIGIBLE * abs(J):
+            return False
+        bound = problem.rank * np.max(np.abs(state.Phi[m])) * np.max(np.abs(state.Pi[m]))
+        if not bound <= _NEGLIGIBLE * np.max(np.abs(state.f[m])):
+            return False
+        state.Theta[m] = [np.zeros_like(t) for t in state.Theta[m]]
+        state.Phi[m] = np.zeros_like(state.Phi[m])
+        state.refresh(problem, (m,))
+        self.zero_cp[m] = True
+        return True
 
     # --------------------------------------------------------- schedule
     def _run_phi(self, m):
@@ -522,10 +571,14 @@ class CPSolver:
                 record(label)
 
         for m, name in enumerate("ab"):
-            self._run_phi(m)
+            # a zero CP part is a fixed point of its blocks: they are recorded, not run
+            skip = self.zero_cp[m] or self.drop_negligible_cp(m)
+            if not skip:
+                self._run_phi(m)
             done(f"phi_{name}")
             for v in range(len(self.Z[m])):
-                self._run_theta(m, v, omega_cap)
+                if not skip:
+                    self._run_theta(m, v, omega_cap)
                 done(f"theta_{name}[{v}]")
             if self.linear:
                 self._run_linear(m)

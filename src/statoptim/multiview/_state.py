@@ -189,6 +189,20 @@ class CPState:
         self.known_objective = None
 
     # ------------------------------------------------------------ caches
+    def cache(self):
+        """The cached mixture, loss statistics and J, for :meth:`restore_cache`."""
+        return self._mixture, dict(self._loss_stats), self.known_objective
+
+    def restore_cache(self, cache):
+        """Reinstate :meth:`cache` ``()`` after the factors it was taken at were restored.
+
+        The caller guarantees that f and alpha hold again the values they had
+        when the cache was taken (a rejected step undone from saved copies), so
+        the mixture, its loss statistics and J need not be recomputed.
+        """
+        self._mixture, stats, self.known_objective = cache
+        self._loss_stats = dict(stats)
+
     def weights(self, m):
         """c_m: alpha for modality 0 and 1 - alpha for modality 1."""
         return self.alpha if m == 0 else 1.0 - self.alpha
