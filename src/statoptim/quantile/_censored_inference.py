@@ -346,6 +346,9 @@ def bootstrap_summary(model, *, se="boot", n_boot=200, alpha=0.05, interval="per
         names += [str(s) for s in feature_names]
     else:
         names += [f"x{i}" for i in range(1, X.shape[1] + 1)]
+    spline_column = getattr(model, "_spline_column", None)
+    if spline_column is not None:  # it enters through g_, not through a coefficient
+        del names[int(fit_intercept) + spline_column]
     constant = np.ptp(reps, axis=0) == 0  # (n_quantiles, n_coef)
     if constant.any():
         j, i = (int(v[0]) for v in np.nonzero(constant))
