@@ -337,11 +337,47 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     n_threads : int, default=None
         Threads of the propensity kernels; ``None``: all cores from 4000
         rows on, one thread below (see :func:`statoptim.kernel_propensity`).
+    spline_column : int, default=None
+        Partially linear model ``Q_q(T | Z, W) = b + Z'theta + g(W)``: the
+        column ``W`` of ``X`` with this index (negative counts from the end)
+        enters through a B-spline ``g`` as in
+        :class:`statoptim.PartiallyLinearQuantileRegressor`, the other columns
+        ``Z`` linearly. ``None`` (the default): every column enters linearly.
+        The weights (propensities, Kaplan-Meier or Beran, the score test) are
+        computed from ``X`` as given, ``W`` included; the basis replaces ``W``
+        in the fitted design only. The boundary knots are the smallest and
+        largest ``W`` on the rows that enter the fit (complete uncensored rows
+        for ``censoring="marginal"``, complete rows for ``"conditional"`` and
+        ``method="peng-huang"``) and the interior knots are quantiles of ``W``
+        over them. With ``fit_intercept=True`` the first basis function is
+        dropped (the basis sums to one) and ``g`` is centred to weighted mean 0
+        over those rows (weights ``weights_``), its level in ``intercept_``;
+        with ``fit_intercept=False`` the whole basis is kept and ``g`` is not
+        centred.
+    n_knots : "auto" or int >= 0, default="auto"
+        Interior knots at the quantiles ``j / (n_knots + 1)`` of ``W``, or
+        ``"auto"``: chosen by ``criterion`` from ``0, ..., max_knots`` with the
+        weighted check loss of the real rows (the pseudo-observation of
+        ``censoring="conditional"`` left out). ``"auto"`` needs one quantile
+        and an objective, so not ``method="peng-huang"``: give ``n_knots``
+        or ``knots`` there. Used only with ``spline_column``.
+    degree : int >= 0, default=3
+        Degree of the spline.
+    knots : array-like of float, default=None
+        Interior knots, strictly increasing, strictly inside the range of
+        ``W`` on the rows that enter the fit; only with ``spline_column``.
+    max_knots : int >= 0, default=None
+        Largest number of knots tried by ``n_knots="auto"`` (None:
+        ``ceil(n^(1/3))`` for ``n`` rows in the fit).
+    criterion : {"sic", "aic"}, default="sic"
+        Criterion of ``n_knots="auto"``, as in
+        :class:`statoptim.PartiallyLinearQuantileRegressor`.
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_quantiles, n_features)
-        Slope coefficients.
+        Slope coefficients (with ``spline_column``: ``theta``, the
+        ``n_features - 1`` columns other than ``W``, in the order of ``X``).
     intercept_ : float or ndarray of shape (n_quantiles,)
         Intercepts.
     weights_ : ndarray of shape (n_samples,) or (n_quantiles, n_samples)
@@ -375,6 +411,18 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         As in :class:`statoptim.QuantileRegressor` (``objective_`` over the
         real rows; with ``method="peng-huang"``, totals over the grid and
         ``objective_`` is None: there is no objective).
+    g_ : scipy.interpolate.BSpline
+        With ``spline_column``: the fitted ``g``; ``g_(w)`` has shape
+        ``(n_points,)``, or ``(n_points, n_quantiles)`` for several quantiles.
+        The end polynomials continue it outside the boundary knots.
+    spline_coef_ : ndarray of shape (n_basis,) or (n_quantiles, n_basis)
+        The B-spline coefficients of ``g_`` on the knots ``g_.t``.
+    knots_, boundary_knots_, n_knots_, knot_grid_, criterion_values_
+        As in :class:`statoptim.PartiallyLinearQuantileRegressor`
+        (``criterion_values_`` is NaN where it was not computed: several
+        quantiles, ``method="peng-huang"``). With ``method="peng-huang"``,
+        ``grid_coef_`` holds ``theta`` followed by the B-spline coefficients
+        of the uncentred ``g`` (without the first when ``fit_intercept``).
     n_features_in_ : int
         Number of covariate columns seen during ``fit``.
 
@@ -410,6 +458,21 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     >>> model.coef_.round(1)  # truth (4.5, -2)
     array([ 4.6, -2. ])
     >>> bool(model.n_eff_ < (model.weights_ > 0).sum())
+    True
+
+    A partially linear model, ``g`` a B-spline in the first column:
+
+    >>> W = rng.uniform(0, 1, n)
+    >>> T = 2 * Z[:, 0] + np.sin(2 * np.pi * W) + 0.3 * rng.standard_normal(n)
+    >>> C = rng.normal(2.5, 2.0, n)
+    >>> y, event = np.minimum(T, C), (T <= C).astype(int)
+    >>> X = np.column_stack([W, Z[:, 0]])
+    >>> model = CensoredQuantileRegressor(0.5, spline_column=0).fit(X, y, event=event)
+    >>> model.coef_.round(1)  # truth 2
+    array([2.])
+    >>> grid = np.linspace(0.1, 0.9, 5)
+    >>> truth = np.sin(2 * np.pi * grid) - np.mean(np.sin(2 * np.pi * W))
+    >>> bool(np.max(np.abs(model.g_(grid) - truth)) < 0.2)
     True
     """
 
