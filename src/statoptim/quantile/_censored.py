@@ -1131,7 +1131,8 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         if scalar:
             self.coef_, self.intercept_ = coef[0], float(intercept[0])
             self.n_iter_, self.n_pivots_ = int(n_iter[0]), int(n_pivots[0])
-            self.objective_, self.status_ = objective[0], status[0]
+            self.objective_ = None if objective[0] is None else float(objective[0])
+            self.status_ = status[0]
         else:
             self.coef_, self.intercept_ = coef, intercept
             self.n_iter_, self.n_pivots_ = np.array(n_iter), np.array(n_pivots)
