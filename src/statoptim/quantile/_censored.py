@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -46,6 +46,14 @@ from statoptim.quantile._ipw import (
     kernel_propensity,
 )
 from statoptim.quantile._loss import r2_score_scaled
+from statoptim.quantile._partially_linear import (
+    _check_spline_column,
+    centred_spline,
+    check_spline_settings,
+    search_knots,
+    set_spline_attributes,
+    spline_basis,
+)
 from statoptim.quantile._peng_huang import default_grid, peng_huang_path
 from statoptim.quantile._solver import _solve
 
@@ -129,12 +137,69 @@ def _finish_weights(weights, use, stabilize, cap_q, weight_cap):
     return weights
 
 
+# Attributes that only some fits set (removed before each fit).
+_METHOD_ATTRIBUTES = (
+    "conditional_cdf_", "grid_", "grid_coef_", "grid_intercept_", "g_", "spline_coef_",
+    "knots_", "boundary_knots_", "n_knots_", "knot_grid_", "criterion_values_",
+    "_spline_column",
+)
+
+
+class _Setup(NamedTuple):
+    """The validated parameters and the row masks of one fit."""
+
+    quantiles: np.ndarray
+    scalar: bool
+    fit_intercept: bool
+    event: np.ndarray
+    observed: np.ndarray      # event == 1
+    complete: np.ndarray      # no NaN in the row of X
+    use: np.ndarray           # observed & complete
+    missing: np.ndarray       # isnan(X)
+    caps: tuple               # weight_cap, weight_cap_quantile, g_min, pi_min
+    stabilize: bool
+    n_threads: int
+    prop_method: str
+    leave_one_out: bool
+    grid: np.ndarray | None
+    spline: tuple | None      # (SplineSettings, column) or None
+    always_cols: np.ndarray
+    method: str
+    censoring: str
+    cens_cols: np.ndarray
+    cens_h: np.ndarray
+    cens_method: str
+
+
+class _Weighting(NamedTuple):
+    """The weights of the fit, computed from the covariates as given."""
+
+    mode: str                 # "marginal", "local" or "peng-huang"
+    rows: np.ndarray          # the rows that enter the fit (positive weight)
+    propensity: np.ndarray
+    weights: list             # one (n_samples,) array per quantile
+    survival: np.ndarray      # censoring_survival_
+    rest: list | None = None  # "local": mass of each censored row moved to +infinity
+    cens_rows: np.ndarray | None = None
+
+
+class _Solved(NamedTuple):
+    """Coefficients (intercept first when fitted) and solver counts, one entry per quantile."""
+
+    coefs: np.ndarray
+    n_iter: Sequence
+    n_pivots: Sequence
+    objective: Sequence
+    status: Sequence
+    extra: dict               # attributes of the method (Peng-Huang's grid path)
+
+
 def _warn_inexact(q, sol):
     warnings.warn(
         f"CensoredQuantileRegressor: the fit at quantile {q:g} hit the pivot cap "
         f"({sol.n_pivots} pivots, {sol.n_iter} MM iterations); the coefficients are the "
         "best point found, not a certified optimum. Increase max_pivots.",
-        ConvergenceWarning, stacklevel=4,
+        ConvergenceWarning, stacklevel=5,
     )
 
 
@@ -251,11 +316,47 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     n_threads : int, default=None
         Threads of the propensity kernels; ``None``: all cores from 4000
         rows on, one thread below (see :func:`statoptim.kernel_propensity`).
+    spline_column : int, default=None
+        Partially linear model ``Q_q(T | Z, W) = b + Z'theta + g(W)``: the
+        column ``W`` of ``X`` with this index (negative counts from the end)
+        enters through a B-spline ``g`` as in
+        :class:`statoptim.PartiallyLinearQuantileRegressor`, the other columns
+        ``Z`` linearly. ``None`` (the default): every column enters linearly.
+        The weights (propensities, Kaplan-Meier or Beran, the score test) are
+        computed from ``X`` as given, ``W`` included; the basis replaces ``W``
+        in the fitted design only. The boundary knots are the smallest and
+        largest ``W`` on the rows that enter the fit (complete uncensored rows
+        for ``censoring="marginal"``, complete rows for ``"conditional"`` and
+        ``method="peng-huang"``) and the interior knots are quantiles of ``W``
+        over them. With ``fit_intercept=True`` the first basis function is
+        dropped (the basis sums to one) and ``g`` is centred to weighted mean 0
+        over those rows (weights ``weights_``), its level in ``intercept_``;
+        with ``fit_intercept=False`` the whole basis is kept and ``g`` is not
+        centred.
+    n_knots : "auto" or int >= 0, default="auto"
+        Interior knots at the quantiles ``j / (n_knots + 1)`` of ``W``, or
+        ``"auto"``: chosen by ``criterion`` from ``0, ..., max_knots`` with the
+        weighted check loss of the real rows (the pseudo-observation of
+        ``censoring="conditional"`` left out). ``"auto"`` needs one quantile
+        and an objective, so not ``method="peng-huang"``: give ``n_knots``
+        or ``knots`` there. Used only with ``spline_column``.
+    degree : int >= 0, default=3
+        Degree of the spline.
+    knots : array-like of float, default=None
+        Interior knots, strictly increasing, strictly inside the range of
+        ``W`` on the rows that enter the fit; only with ``spline_column``.
+    max_knots : int >= 0, default=None
+        Largest number of knots tried by ``n_knots="auto"`` (None:
+        ``ceil(n^(1/3))`` for ``n`` rows in the fit).
+    criterion : {"sic", "aic"}, default="sic"
+        Criterion of ``n_knots="auto"``, as in
+        :class:`statoptim.PartiallyLinearQuantileRegressor`.
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_quantiles, n_features)
-        Slope coefficients.
+        Slope coefficients (with ``spline_column``: ``theta``, the
+        ``n_features - 1`` columns other than ``W``, in the order of ``X``).
     intercept_ : float or ndarray of shape (n_quantiles,)
         Intercepts.
     weights_ : ndarray of shape (n_samples,) or (n_quantiles, n_samples)
@@ -289,6 +390,18 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         As in :class:`statoptim.QuantileRegressor` (``objective_`` over the
         real rows; with ``method="peng-huang"``, totals over the grid and
         ``objective_`` is None: there is no objective).
+    g_ : scipy.interpolate.BSpline
+        With ``spline_column``: the fitted ``g``; ``g_(w)`` has shape
+        ``(n_points,)``, or ``(n_points, n_quantiles)`` for several quantiles.
+        The end polynomials continue it outside the boundary knots.
+    spline_coef_ : ndarray of shape (n_basis,) or (n_quantiles, n_basis)
+        The B-spline coefficients of ``g_`` on the knots ``g_.t``.
+    knots_, boundary_knots_, n_knots_, knot_grid_, criterion_values_
+        As in :class:`statoptim.PartiallyLinearQuantileRegressor`
+        (``criterion_values_`` is NaN where it was not computed: several
+        quantiles, ``method="peng-huang"``). With ``method="peng-huang"``,
+        ``grid_coef_`` holds ``theta`` followed by the B-spline coefficients
+        of the uncentred ``g`` (without the first when ``fit_intercept``).
     n_features_in_ : int
         Number of covariate columns seen during ``fit``.
 
@@ -325,6 +438,21 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     array([ 4.6, -2. ])
     >>> bool(model.n_eff_ < (model.weights_ > 0).sum())
     True
+
+    A partially linear model, ``g`` a B-spline in the first column:
+
+    >>> W = rng.uniform(0, 1, n)
+    >>> T = 2 * Z[:, 0] + np.sin(2 * np.pi * W) + 0.3 * rng.standard_normal(n)
+    >>> C = rng.normal(2.5, 2.0, n)
+    >>> y, event = np.minimum(T, C), (T <= C).astype(int)
+    >>> X = np.column_stack([W, Z[:, 0]])
+    >>> model = CensoredQuantileRegressor(0.5, spline_column=0).fit(X, y, event=event)
+    >>> model.coef_.round(1)  # truth 2
+    array([2.])
+    >>> grid = np.linspace(0.1, 0.9, 5)
+    >>> truth = np.sin(2 * np.pi * grid) - np.mean(np.sin(2 * np.pi * W))
+    >>> bool(np.max(np.abs(model.g_(grid) - truth)) < 0.2)
+    True
     """
 
     def __init__(self, quantile: float | Sequence[float] = 0.5, *, fit_intercept: bool = True,
@@ -340,7 +468,10 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                  weight_cap: float | None = None, weight_cap_quantile: float | None = None,
                  g_min: float | None = None, pi_min: float | None = None, stabilize: bool = False,
                  tol: float = 1e-5, max_iter: int = 1000, max_pivots: int | None = None,
-                 preprocess: Literal["auto"] | bool = "auto", n_threads: int | None = None) -> None:
+                 preprocess: Literal["auto"] | bool = "auto", n_threads: int | None = None,
+                 spline_column: int | None = None, n_knots: Literal["auto"] | int = "auto",
+                 degree: int = 3, knots: ArrayLike | None = None, max_knots: int | None = None,
+                 criterion: Literal["sic", "aic"] = "sic") -> None:
         self.quantile = quantile
         self.fit_intercept = fit_intercept
         self.method = method
@@ -363,6 +494,12 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self.max_pivots = max_pivots
         self.preprocess = preprocess
         self.n_threads = n_threads
+        self.spline_column = spline_column
+        self.n_knots = n_knots
+        self.degree = degree
+        self.knots = knots
+        self.max_knots = max_knots
+        self.criterion = criterion
 
     # set on the private clones that summary() refits to resampled rows of the training
     # data: they skip the input validation (done by the original fit), the score test of
@@ -377,6 +514,13 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X: ArrayLike, y: ArrayLike,
             event: ArrayLike | None = None) -> CensoredQuantileRegressor:
         """Fit by inverse-probability-weighted quantile regression.
+
+        The steps: validation of the data and every parameter, the weights
+        (propensities, censoring survival or Beran's local weights, computed
+        from the covariates as given), the design (``X``, or with
+        ``spline_column`` the linear columns and the B-spline basis, the knots
+        chosen by ``criterion`` when ``n_knots="auto"``), the exact weighted
+        fit(s) on it, and the fitted attributes.
 
         Parameters
         ----------
@@ -404,21 +548,37 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
             if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
                 raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
             y = np.ascontiguousarray(y, dtype=np.float64)
+        setup = self._check_setup(X, y, event)
+        for name in _METHOD_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        weighting = self._weights(X, y, setup)
+        if setup.spline is None:
+            solved = self._solve(X, y, setup, weighting)
+            search = None
+        else:
+            solved, search = self._fit_spline(X, y, setup, weighting)
+        self._set_attributes(X, setup, weighting, solved, search)
+        return self
+
+    # ------------------------------------------------------------------ #
+    # fit, step 1: validation
+    # ------------------------------------------------------------------ #
+    def _check_setup(self, X, y, event):
+        """Check every parameter (whichever path the data take) and the rows of the data."""
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise ValueError(
                 f"CensoredQuantileRegressor needs at least 2 samples, got n_samples = {n_samples}"
             )
-        # every parameter is checked here, whichever path the data take below
         check_quantile_levels(self.quantile)
-        check_flag(self.fit_intercept, "fit_intercept")
+        fit_intercept = check_flag(self.fit_intercept, "fit_intercept")
         check_tol(self.tol)
         check_count(self.max_iter, "max_iter")
         if self.max_pivots is not None:
             check_count(self.max_pivots, "max_pivots")
         check_preprocess(self.preprocess)
-        method = check_choice(self.propensity_method, "propensity_method",
-                              ("auto", "exact", "fft"))
+        prop_method = check_choice(self.propensity_method, "propensity_method",
+                                   ("auto", "exact", "fft"))
         leave_one_out = check_flag(self.leave_one_out, "leave_one_out")
         event = _check_event(event, n_samples)
         if not self._replicate:
@@ -427,14 +587,43 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
             self._training_data = (X, y, event)
             self._training_checksum = training_checksum(X, y, event)
             self._fit_params = copy.deepcopy(self.get_params(deep=False))
-        weight_cap = _optional_float(self.weight_cap, "weight_cap", 0.0, np.inf, high_open=True)
-        cap_q = _optional_float(self.weight_cap_quantile, "weight_cap_quantile", 0.0, 1.0)
-        g_min = _optional_float(self.g_min, "g_min", 0.0, 1.0)
-        pi_min = _optional_float(self.pi_min, "pi_min", 0.0, 1.0)
+        caps = (_optional_float(self.weight_cap, "weight_cap", 0.0, np.inf, high_open=True),
+                _optional_float(self.weight_cap_quantile, "weight_cap_quantile", 0.0, 1.0),
+                _optional_float(self.g_min, "g_min", 0.0, 1.0),
+                _optional_float(self.pi_min, "pi_min", 0.0, 1.0))
         stabilize = check_flag(self.stabilize, "stabilize")
         n_threads = _check_n_threads(self.n_threads, n_samples)
-
         missing = np.isnan(X)
+        columns = self._check_columns_and_methods(missing, n_samples, n_features)
+        quantiles, scalar = check_quantile_levels(self.quantile)
+        grid = None if self.grid is None else _check_grid(self.grid, quantiles)
+        spline = self._check_spline(n_features, scalar, columns["method"])
+        complete = ~missing.any(axis=1)
+        if not complete.any():
+            raise ValueError(
+                "X has no complete row (every row has a NaN): the weighted fit uses complete "
+                "rows only"
+            )
+        observed = event.astype(bool)
+        if not observed.any():
+            raise ValueError(
+                "event is 0 for every row: every response is censored, so no row can be "
+                "weighted"
+            )
+        use = observed & complete
+        if not use.any():
+            raise ValueError(
+                "no row of X is both complete (no NaN) and uncensored (event = 1): every "
+                "inverse-probability weight is 0, there is nothing to fit"
+            )
+        return _Setup(quantiles=quantiles, scalar=scalar, fit_intercept=fit_intercept,
+                      event=event, observed=observed, complete=complete, use=use,
+                      missing=missing, caps=caps, stabilize=stabilize, n_threads=n_threads,
+                      prop_method=prop_method, leave_one_out=leave_one_out, grid=grid,
+                      spline=spline, **columns)
+
+    def _check_columns_and_methods(self, missing, n_samples, n_features):
+        """The column sets of the propensity and censoring kernels, and the methods."""
         all_missing = missing.all(axis=0)
         if all_missing.any():
             col = int(np.flatnonzero(all_missing)[0])
@@ -453,9 +642,9 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 )
             always_cols = cols
         _resolve_bandwidth(self.bandwidth, n_samples, 1 + always_cols.size)  # checks it
-        method_name = check_choice(self.method, "method", ("ipw", "peng-huang"))
+        method = check_choice(self.method, "method", ("ipw", "peng-huang"))
         censoring = check_choice(self.censoring, "censoring", ("marginal", "conditional"))
-        if method_name == "peng-huang" and censoring == "conditional":
+        if method == "peng-huang" and censoring == "conditional":
             raise ValueError(
                 "censoring='conditional' applies to method='ipw'; method='peng-huang' already "
                 "allows censoring that depends on the covariates: leave censoring='marginal'"
@@ -479,76 +668,96 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 f"censoring_method='binned' supports at most 3 censoring_columns, got "
                 f"{cens_cols.size}; use 'exact' or 'auto'"
             )
-        quantiles, scalar = check_quantile_levels(self.quantile)
-        grid = None if self.grid is None else _check_grid(self.grid, quantiles)
-        complete = ~missing.any(axis=1)
-        if not complete.any():
-            raise ValueError(
-                "X has no complete row (every row has a NaN): the weighted fit uses complete "
-                "rows only"
-            )
-        observed = event.astype(bool)
-        if not observed.any():
-            raise ValueError(
-                "event is 0 for every row: every response is censored, so no row can be "
-                "weighted"
-            )
-        use = observed & complete
-        if not use.any():
-            raise ValueError(
-                "no row of X is both complete (no NaN) and uncensored (event = 1): every "
-                "inverse-probability weight is 0, there is nothing to fit"
-            )
+        return {"always_cols": always_cols, "method": method, "censoring": censoring,
+                "cens_cols": cens_cols, "cens_h": cens_h, "cens_method": cens_method}
 
-        # missingness propensity from the response and the always-observed columns
-        if complete.all():
-            propensity = np.ones(n_samples)
-        else:
-            always = np.column_stack([y, X[:, always_cols]])
-            propensity = kernel_propensity(
-                always, complete, bandwidth=self.bandwidth, method=method,
-                leave_one_out=leave_one_out, n_threads=n_threads,
-            )
-        pi_used = propensity if pi_min is None else np.maximum(propensity, pi_min)
-        with np.errstate(divide="ignore", over="ignore"):
-            case_w = np.where(complete, 1.0 / pi_used, 0.0)
-        if not np.all(np.isfinite(case_w)):
-            row = int(np.flatnonzero(~np.isfinite(case_w))[0])
-            raise ValueError(
-                f"the weight 1 / propensity of row {row} is not finite (propensity = "
-                f"{pi_used[row]:.3g}" + (", leave_one_out=True" if leave_one_out else "")
-                + "): positivity fails there; set pi_min or a larger bandwidth"
-            )
+    def _check_spline(self, n_features, scalar, method):
+        """Spline settings (None without ``spline_column``); the knots are checked on the data."""
+        settings = check_spline_settings(self.degree, self.n_knots, self.max_knots,
+                                         self.criterion)
+        if self.spline_column is None:
+            if self.knots is not None:
+                raise ValueError(
+                    f"knots are the interior knots of the spline column, but spline_column "
+                    f"is None, got knots={_describe(self.knots)}; set spline_column"
+                )
+            return None
+        col = _check_spline_column(self.spline_column, n_features)
+        if settings.auto and self.knots is None:
+            if method == "peng-huang":
+                raise ValueError(
+                    "n_knots='auto' chooses the knots by the check-loss objective, which "
+                    "method='peng-huang' does not have; give n_knots (an integer) or knots"
+                )
+            if not scalar:
+                raise ValueError(
+                    f"n_knots='auto' chooses the knots for one quantile, got "
+                    f"{_describe(self.quantile)}; give n_knots (an integer) or knots to fit "
+                    "several quantiles on one basis, or fit one estimator per quantile"
+                )
+        return settings, col
 
+    # ------------------------------------------------------------------ #
+    # fit, step 2: the weights (from the covariates as given)
+    # ------------------------------------------------------------------ #
+    def _weights(self, X, y, setup):
+        """Propensities, the score test of the censoring and the weights of the fit."""
+        propensity, case_w = self._propensity(X, y, setup)
         # is the censoring independent of the covariates? Score test on every row, with
         # the always-observed columns (the complete rows alone are a selected sample when
         # the missingness depends on the response)
         self.censoring_test_ = None
-        observed_cols = np.flatnonzero(~missing.any(axis=0))
+        observed = setup.observed
+        observed_cols = np.flatnonzero(~setup.missing.any(axis=0))
         # (bootstrap replicates of summary() skip this diagnostic: _replicate is set)
         if not observed.all() and observed_cols.size and not self._replicate:
-            self.censoring_test_ = censoring_dependence_test(y, event, X[:, observed_cols])
-            if method_name == "ipw" and censoring == "marginal":
+            self.censoring_test_ = censoring_dependence_test(y, setup.event,
+                                                             X[:, observed_cols])
+            if setup.method == "ipw" and setup.censoring == "marginal":
                 self._check_dependent_censoring(self.censoring_test_)
+        if setup.method == "peng-huang":
+            k = setup.quantiles.size
+            return _Weighting("peng-huang", case_w > 0, propensity, [case_w] * k,
+                              np.ones(X.shape[0]))
+        if setup.censoring == "conditional" and not observed.all():
+            return self._local_weights(X, y, setup, propensity, case_w)
+        return self._marginal_weights(y, setup, propensity)
 
-        for name in ("conditional_cdf_", "grid_", "grid_coef_", "grid_intercept_"):
-            if hasattr(self, name):
-                delattr(self, name)
-        if method_name == "peng-huang":
-            return self._fit_peng_huang(X, y, observed, complete, case_w, quantiles, scalar,
-                                        grid, propensity)
-        if censoring == "conditional" and not observed.all():
-            return self._fit_local(X, y, event, observed, complete, case_w, quantiles, scalar,
-                                   cens_cols, cens_h, cens_method, n_threads, propensity,
-                                   stabilize, weight_cap, cap_q)
+    def _propensity(self, X, y, setup):
+        """Missingness propensity from the response and the always-observed columns."""
+        n_samples = X.shape[0]
+        if setup.complete.all():
+            propensity = np.ones(n_samples)
+        else:
+            always = np.column_stack([y, X[:, setup.always_cols]])
+            propensity = kernel_propensity(
+                always, setup.complete, bandwidth=self.bandwidth, method=setup.prop_method,
+                leave_one_out=setup.leave_one_out, n_threads=setup.n_threads,
+            )
+        pi_min = setup.caps[3]
+        pi_used = propensity if pi_min is None else np.maximum(propensity, pi_min)
+        with np.errstate(divide="ignore", over="ignore"):
+            case_w = np.where(setup.complete, 1.0 / pi_used, 0.0)
+        if not np.all(np.isfinite(case_w)):
+            row = int(np.flatnonzero(~np.isfinite(case_w))[0])
+            raise ValueError(
+                f"the weight 1 / propensity of row {row} is not finite (propensity = "
+                f"{pi_used[row]:.3g}" + (", leave_one_out=True" if setup.leave_one_out else "")
+                + "): positivity fails there; set pi_min or a larger bandwidth"
+            )
+        return propensity, case_w
 
-        # censoring weights: G(Y_i-) from the reversed Kaplan-Meier
+    def _marginal_weights(self, y, setup, propensity):
+        """``1 / (G(Y_i-) pi_i)`` with G the reversed Kaplan-Meier estimate."""
+        n_samples = y.shape[0]
+        weight_cap, cap_q, g_min, pi_min = setup.caps
+        observed, use = setup.observed, setup.use
         if observed.all():
             g_left = np.ones(n_samples)
         else:
-            *_, n_cens, g_left = _km_pass(y, event)
+            *_, n_cens, g_left = _km_pass(y, setup.event)
             self._check_fixed_cut(y, observed, n_cens[-1], n_samples)
-
+        pi_used = propensity if pi_min is None else np.maximum(propensity, pi_min)
         g_used = g_left if g_min is None else np.maximum(g_left, g_min)
         weights = np.zeros(n_samples)
         with np.errstate(divide="ignore", over="ignore"):
@@ -558,23 +767,222 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"the weight 1 / (G(Y-) * propensity) of row {row} is not finite "
                 f"(G(Y-) = {g_used[row]:.3g}, propensity = {pi_used[row]:.3g}"
-                + (", leave_one_out=True" if leave_one_out else "")
+                + (", leave_one_out=True" if setup.leave_one_out else "")
                 + "): positivity fails there; set pi_min or g_min, or a larger bandwidth"
             )
-        weights = _finish_weights(weights, use, stabilize, cap_q, weight_cap)
-        self._effective_size(weights, use, n_samples)
+        weights = _finish_weights(weights, use, setup.stabilize, cap_q, weight_cap)
+        self._effective_size(weights, use, n_samples, stacklevel=5)
+        return _Weighting("marginal", use, propensity, [weights] * setup.quantiles.size,
+                          g_left)
 
+    def _local_weights(self, X, y, setup, propensity, case_w):
+        """Wang & Wang's local weights: Beran's F(C_i | Z_i) at the censored complete rows."""
+        n_samples = X.shape[0]
+        observed, complete = setup.observed, setup.complete
+        Zc = X[:, setup.cens_cols]
+        rows = ~np.isnan(Zc).any(axis=1)  # rows whose kernel covariates are observed
+        src_w = np.where(rows, 1.0, 0.0) if rows.all() else case_w
+        src_w = src_w / src_w.max()
+        idx = np.flatnonzero(rows)
+        V = _scaled_coordinates(Zc[idx], setup.cens_h, "X[:, censoring_columns]")
+        targets = np.flatnonzero(((~observed) & complete)[idx])
+        surv, _ = _beran_survival(y[idx], setup.event[idx], V, src_w[idx], targets, False,
+                                  setup.cens_method, 0.1, setup.n_threads)
+        cdf = np.full(n_samples, np.nan)
+        cdf[idx[targets]] = 1.0 - surv
+        self.conditional_cdf_ = cdf
+        cens_rows = idx[targets]
+        F = cdf[cens_rows]
+        weight_cap, cap_q = setup.caps[:2]
+        weights, rest = [], []
+        for q in setup.quantiles:
+            w = np.where(observed & complete, case_w, 0.0)
+            local = np.where(F < q, (q - F) / (1.0 - F), 1.0)
+            w[cens_rows] = case_w[cens_rows] * local
+            rest.append(case_w[cens_rows] * (1.0 - local))
+            weights.append(_finish_weights(w, w > 0, setup.stabilize, cap_q, weight_cap))
+        return _Weighting("local", complete, propensity, weights, np.ones(n_samples),
+                          rest, cens_rows)
+
+    # ------------------------------------------------------------------ #
+    # fit, step 3: the design (X, or the linear columns and a B-spline basis)
+    # ------------------------------------------------------------------ #
+    def _fit_spline(self, X, y, setup, weighting):
+        """Fit on ``[Z, B(W)]``; with ``n_knots="auto"`` the knots chosen by ``criterion``."""
+        settings, col = setup.spline
+        rows = weighting.rows
+        W = X[:, col]
+        W_fit = np.ascontiguousarray(W[rows])
+        Z = np.delete(X, col, axis=1)
+        drop_first = setup.fit_intercept  # the basis sums to one: it spans the intercept
+        # the criterion's mean check loss: over the real rows, with the fit's weights
+        total = float(np.sum(weighting.weights[0][rows]))
+
+        def solve(t):
+            basis = np.full((X.shape[0], t.size - settings.degree - 1 - drop_first), np.nan)
+            basis[rows] = spline_basis(W_fit, t, settings.degree, drop_first)
+            solved = self._solve(np.hstack([Z, basis]), y, setup, weighting)
+            objective = solved.objective[0] if setup.scalar else None
+            return solved, objective, total
+
+        search = search_knots(W_fit, self.knots, settings, Z.shape[1], col, solve)
+        return search.result, search
+
+    # ------------------------------------------------------------------ #
+    # fit, step 4: the exact weighted fit(s) on the design
+    # ------------------------------------------------------------------ #
+    def _solve(self, D, y, setup, weighting):
+        """Coefficients on the design ``D`` (n_samples rows; incomplete rows unused)."""
+        if weighting.mode == "peng-huang":
+            return self._solve_peng_huang(D, y, setup, weighting)
+        if weighting.mode == "local":
+            return self._solve_local(D, y, setup, weighting)
+        weights, use = weighting.weights[0], setup.use
         model = QuantileRegressor(
-            quantile=self.quantile, fit_intercept=self.fit_intercept, tol=self.tol,
+            quantile=self.quantile, fit_intercept=setup.fit_intercept, tol=self.tol,
             max_iter=self.max_iter, max_pivots=self.max_pivots, preprocess=self.preprocess,
         )
-        model.fit(X[use], y[use], sample_weight=weights[use])
-        for name in ("coef_", "intercept_", "n_iter_", "n_pivots_", "objective_", "status_"):
-            setattr(self, name, getattr(model, name))
-        self.weights_ = weights
-        self.propensity_ = propensity
-        self.censoring_survival_ = g_left
-        return self
+        model.fit(D[use], y[use], sample_weight=weights[use])
+        coefs = np.atleast_2d(model.coef_)
+        if setup.fit_intercept:
+            coefs = np.column_stack([np.atleast_1d(model.intercept_), coefs])
+        return _Solved(coefs, np.atleast_1d(model.n_iter_), np.atleast_1d(model.n_pivots_),
+                       np.atleast_1d(model.objective_),
+                       [model.status_] if setup.scalar else model.status_, {})
+
+    def _solve_local(self, D, y, setup, weighting):
+        """Locally weighted censored quantile regression (Wang & Wang 2009)."""
+        n_samples = D.shape[0]
+        Zfull = np.column_stack([np.ones(n_samples), D]) if setup.fit_intercept else D
+        scale = float(np.max(np.abs(y))) or 1.0
+        cens_rows = weighting.cens_rows
+        coefs, status, n_iter, n_pivots, objective = [], [], [], [], []
+        for q, w, rest in zip(setup.quantiles, weighting.weights, weighting.rest):
+            mass = float(rest.sum())
+            keep = w > 0
+            Zr, yr, wr = Zfull[keep], y[keep], w[keep]
+            if mass > 0:
+                z_star = (rest @ Zfull[cens_rows]) / mass
+                sol = None
+                for height in _PSEUDO_HEIGHTS:
+                    y_star = height * scale
+                    sol = _solve(np.vstack([Zr, z_star]), np.append(yr, y_star),
+                                 np.append(wr, mass), float(q), theta0=None,
+                                 preprocess=self.preprocess, random_state=0,
+                                 design="X", intercept=setup.fit_intercept,
+                                 **self._solver_args())
+                    if y_star - z_star @ sol.coef > 0:
+                        break
+                else:
+                    raise ValueError(
+                        f"quantile {q:g} is not identified with censoring='conditional': "
+                        f"the censored rows put {100 * mass / (mass + wr.sum()):.0f}% of the "
+                        "weight above every response, so the fit follows the "
+                        "pseudo-observation at +infinity; fit a lower quantile or use "
+                        "method='peng-huang'"
+                    )
+            else:
+                sol = _solve(Zr, yr, wr, float(q), theta0=None, preprocess=self.preprocess,
+                             random_state=0, design="X", intercept=setup.fit_intercept,
+                             **self._solver_args())
+            resid = yr - Zr @ sol.coef
+            objective.append(float(np.sum(wr * resid * (q - (resid < 0)))))
+            coefs.append(sol.coef)
+            status.append(sol.status)
+            n_iter.append(sol.n_iter)
+            n_pivots.append(sol.n_pivots)
+            if sol.status != "optimal":
+                _warn_inexact(q, sol)
+        return _Solved(np.array(coefs), n_iter, n_pivots, objective, status, {})
+
+    def _solve_peng_huang(self, D, y, setup, weighting):
+        """Peng & Huang (2008) on the complete rows, weighted by 1 / pi."""
+        n_samples = D.shape[0]
+        quantiles, grid = setup.quantiles, setup.grid
+        if grid is None:
+            grid = default_grid(n_samples, quantiles)
+        Zfull = np.column_stack([np.ones(n_samples), D]) if setup.fit_intercept else D
+        case_w = weighting.weights[0]
+        keep = weighting.rows
+        path, status, n_iter, n_pivots = peng_huang_path(
+            Zfull[keep], y[keep], setup.observed[keep], case_w[keep], grid,
+            **self._solver_args())
+        if path.shape[0] < grid.shape[0]:
+            last = grid[path.shape[0] - 1] if path.shape[0] else 0.0
+            bad = quantiles[quantiles > last]
+            if bad.size:
+                raise ValueError(
+                    f"the Peng-Huang estimating equations have no solution at quantile "
+                    f"{grid[path.shape[0]]:g} and beyond (too little uncensored mass above "
+                    f"it), so quantile {bad.min():g} cannot be estimated; the largest "
+                    f"solvable level on this grid is {last:g}"
+                )
+        grid = grid[:path.shape[0]]
+        pick = np.searchsorted(grid, quantiles)
+        if setup.fit_intercept:
+            extra = {"grid_intercept_": path[:, 0].copy(), "grid_coef_": path[:, 1:].copy()}
+        else:
+            extra = {"grid_intercept_": np.zeros(grid.shape[0]), "grid_coef_": path.copy()}
+        extra["grid_"] = grid
+        if status != "optimal":
+            warnings.warn(
+                "CensoredQuantileRegressor: a Peng-Huang step hit the pivot cap; the "
+                "coefficients are not certified optimal. Increase max_pivots.",
+                ConvergenceWarning, stacklevel=4,
+            )
+        k = quantiles.size
+        return _Solved(path[pick], [n_iter] * k, [n_pivots] * k, [None] * k, [status] * k,
+                       extra)
+
+    def _solver_args(self):
+        return {"tol": self.tol, "max_iter": self.max_iter, "max_pivots": self.max_pivots}
+
+    # ------------------------------------------------------------------ #
+    # fit, step 5: the fitted attributes
+    # ------------------------------------------------------------------ #
+    def _set_attributes(self, X, setup, weighting, solved, search):
+        n_samples = X.shape[0]
+        coefs = solved.coefs
+        if search is not None:
+            coefs = self._split_spline(X, setup, weighting, coefs, search)
+        scalar = setup.scalar
+        if weighting.mode == "local":
+            first = weighting.weights[0]
+            self._effective_size(first, first > 0, n_samples, stacklevel=4)
+        self._set_fit(coefs, scalar, solved.n_iter, solved.n_pivots, solved.objective,
+                      solved.status)
+        for name, value in solved.extra.items():
+            setattr(self, name, value)
+        if weighting.mode == "peng-huang":
+            case_w = weighting.weights[0]
+            self.weights_ = case_w
+            rel = case_w / case_w.max()
+            self.n_eff_ = float(rel.sum() ** 2 / np.sum(rel**2))
+            self.max_weight_share_ = float(1.0 / rel.sum())
+        elif weighting.mode == "local" and not scalar:  # the local weights depend on q
+            self.weights_ = np.array(weighting.weights)
+        else:
+            self.weights_ = weighting.weights[0]
+        self.propensity_ = weighting.propensity
+        self.censoring_survival_ = weighting.survival
+
+    def _split_spline(self, X, setup, weighting, coefs, search):
+        """Set ``g_`` and the spline attributes; return ``[intercept, theta]`` per quantile."""
+        settings, col = setup.spline
+        degree, t = settings.degree, search.t
+        n_lead = int(setup.fit_intercept) + X.shape[1] - 1
+        linear, spline = coefs[:, :n_lead].copy(), coefs[:, n_lead:]
+        if setup.fit_intercept:
+            # centred: weighted mean 0 over the rows of the fit, the level in intercept_
+            rows = weighting.rows
+            W = X[rows, col]
+            spline = np.column_stack([np.zeros(coefs.shape[0]), spline])
+            for j, w in enumerate(weighting.weights):
+                spline[j], shift = centred_spline(t, degree, spline[j], W, w[rows])
+                linear[j, 0] += shift
+        set_spline_attributes(self, search, degree, spline[0] if setup.scalar else spline.T)
+        self._spline_column = col
+        return linear
 
     def summary(self, *, se: Literal["boot"] = "boot", n_boot: int = 200, alpha: float = 0.05,
                 interval: Literal["percentile", "normal"] = "percentile",
@@ -664,7 +1072,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                                  random_state=random_state, n_threads=n_threads,
                                  max_failed=max_failed)
 
-    def _effective_size(self, weights, use, n_samples):
+    def _effective_size(self, weights, use, n_samples, stacklevel=3):
         """n_eff_ and max_weight_share_ (scale-free), with the extreme-weight warning."""
         # relative to the largest weight: tiny or huge weights give no 0 / 0 or inf / inf
         rel = weights / weights.max()
@@ -678,7 +1086,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 f"the total). Estimates will be variable; consider weight_cap_quantile, "
                 f"g_min or pi_min (they change the estimand).",
                 DegenerateDataWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
 
     @staticmethod
@@ -692,127 +1100,8 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 "biased. Use censoring='conditional' (locally weighted, Wang & Wang 2009) or "
                 "method='peng-huang' (Peng & Huang 2008).",
                 DependentCensoringWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-
-    def _solver_args(self):
-        return {"tol": self.tol, "max_iter": self.max_iter, "max_pivots": self.max_pivots}
-
-    def _fit_local(self, X, y, event, observed, complete, case_w, quantiles, scalar,
-                   cens_cols, cens_h, cens_method, n_threads, propensity, stabilize,
-                   weight_cap, cap_q):
-        """Locally weighted censored quantile regression (Wang & Wang 2009)."""
-        n_samples = X.shape[0]
-        Zc = X[:, cens_cols]
-        rows = ~np.isnan(Zc).any(axis=1)  # rows whose kernel covariates are observed
-        src_w = np.where(rows, 1.0, 0.0) if rows.all() else case_w
-        src_w = src_w / src_w.max()
-        idx = np.flatnonzero(rows)
-        V = _scaled_coordinates(Zc[idx], cens_h, "X[:, censoring_columns]")
-        targets_all = (~observed) & complete
-        targets = np.flatnonzero(targets_all[idx])
-        surv, _ = _beran_survival(y[idx], event[idx], V, src_w[idx], targets, False,
-                                  cens_method, 0.1, n_threads)
-        cdf = np.full(n_samples, np.nan)
-        cdf[idx[targets]] = 1.0 - surv
-        self.conditional_cdf_ = cdf
-        Zfull = np.column_stack([np.ones(n_samples), X]) if self.fit_intercept else X
-        scale = float(np.max(np.abs(y))) or 1.0
-        coefs, weights_all, status, n_iter, n_pivots, objective = [], [], [], [], [], []
-        cens_rows = idx[targets]
-        F = cdf[cens_rows]
-        for q in quantiles:
-            w = np.where(observed & complete, case_w, 0.0)
-            local = np.where(F < q, (q - F) / (1.0 - F), 1.0)
-            w[cens_rows] = case_w[cens_rows] * local
-            rest = case_w[cens_rows] * (1.0 - local)
-            w = _finish_weights(w, w > 0, stabilize, cap_q, weight_cap)
-            mass = float(rest.sum())
-            keep = w > 0
-            Zr, yr, wr = Zfull[keep], y[keep], w[keep]
-            if mass > 0:
-                z_star = (rest @ Zfull[cens_rows]) / mass
-                sol = None
-                for height in _PSEUDO_HEIGHTS:
-                    y_star = height * scale
-                    sol = _solve(np.vstack([Zr, z_star]), np.append(yr, y_star),
-                                 np.append(wr, mass), float(q), theta0=None,
-                                 preprocess=self.preprocess, random_state=0,
-                                 design="X", intercept=self.fit_intercept,
-                                 **self._solver_args())
-                    if y_star - z_star @ sol.coef > 0:
-                        break
-                else:
-                    raise ValueError(
-                        f"quantile {q:g} is not identified with censoring='conditional': "
-                        f"the censored rows put {100 * mass / (mass + wr.sum()):.0f}% of the "
-                        "weight above every response, so the fit follows the "
-                        "pseudo-observation at +infinity; fit a lower quantile or use "
-                        "method='peng-huang'"
-                    )
-            else:
-                sol = _solve(Zr, yr, wr, float(q), theta0=None, preprocess=self.preprocess,
-                             random_state=0, design="X", intercept=self.fit_intercept,
-                             **self._solver_args())
-            resid = yr - Zr @ sol.coef
-            objective.append(float(np.sum(wr * resid * (q - (resid < 0)))))
-            coefs.append(sol.coef)
-            weights_all.append(w)
-            status.append(sol.status)
-            n_iter.append(sol.n_iter)
-            n_pivots.append(sol.n_pivots)
-            if sol.status != "optimal":
-                _warn_inexact(q, sol)
-        self._effective_size(weights_all[0], weights_all[0] > 0, n_samples)
-        self._set_fit(np.array(coefs), scalar, n_iter, n_pivots, objective, status)
-        self.weights_ = weights_all[0] if scalar else np.array(weights_all)
-        self.propensity_ = propensity
-        self.censoring_survival_ = np.ones(n_samples)
-        return self
-
-    def _fit_peng_huang(self, X, y, observed, complete, case_w, quantiles, scalar, grid,
-                        propensity):
-        """Peng & Huang (2008) on the complete rows, weighted by 1 / pi."""
-        n_samples = X.shape[0]
-        if grid is None:
-            grid = default_grid(n_samples, quantiles)
-        Zfull = np.column_stack([np.ones(n_samples), X]) if self.fit_intercept else X
-        keep = case_w > 0
-        path, status, n_iter, n_pivots = peng_huang_path(
-            Zfull[keep], y[keep], observed[keep], case_w[keep], grid, **self._solver_args())
-        if path.shape[0] < grid.shape[0]:
-            last = grid[path.shape[0] - 1] if path.shape[0] else 0.0
-            bad = quantiles[quantiles > last]
-            if bad.size:
-                raise ValueError(
-                    f"the Peng-Huang estimating equations have no solution at quantile "
-                    f"{grid[path.shape[0]]:g} and beyond (too little uncensored mass above "
-                    f"it), so quantile {bad.min():g} cannot be estimated; the largest "
-                    f"solvable level on this grid is {last:g}"
-                )
-        grid = grid[:path.shape[0]]
-        pick = np.searchsorted(grid, quantiles)
-        self.grid_ = grid
-        if self.fit_intercept:
-            self.grid_intercept_, self.grid_coef_ = path[:, 0].copy(), path[:, 1:].copy()
-        else:
-            self.grid_intercept_, self.grid_coef_ = np.zeros(grid.shape[0]), path.copy()
-        k = quantiles.size
-        self._set_fit(path[pick], scalar, [n_iter] * k, [n_pivots] * k, [None] * k,
-                      [status] * k)
-        if status != "optimal":
-            warnings.warn(
-                "CensoredQuantileRegressor: a Peng-Huang step hit the pivot cap; the "
-                "coefficients are not certified optimal. Increase max_pivots.",
-                ConvergenceWarning, stacklevel=3,
-            )
-        self.weights_ = case_w
-        self.propensity_ = propensity
-        self.censoring_survival_ = np.ones(n_samples)
-        rel = case_w / case_w.max()
-        self.n_eff_ = float(rel.sum() ** 2 / np.sum(rel**2))
-        self.max_weight_share_ = float(1.0 / rel.sum())
-        return self
 
     def _set_fit(self, coefs, scalar, n_iter, n_pivots, objective, status):
         if self.fit_intercept:
@@ -822,7 +1111,8 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         if scalar:
             self.coef_, self.intercept_ = coef[0], float(intercept[0])
             self.n_iter_, self.n_pivots_ = int(n_iter[0]), int(n_pivots[0])
-            self.objective_, self.status_ = objective[0], status[0]
+            self.objective_ = None if objective[0] is None else float(objective[0])
+            self.status_ = status[0]
         else:
             self.coef_, self.intercept_ = coef, intercept
             self.n_iter_, self.n_pivots_ = np.array(n_iter), np.array(n_pivots)
@@ -839,7 +1129,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                 "quantiles above the cut are not identified and the estimates are biased "
                 "towards it.",
                 DegenerateDataWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
 
     def predict(self, X: ArrayLike) -> np.ndarray:
@@ -860,7 +1150,19 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
             X = validate_named(self, X, dtype=np.float64, reset=False,
                                ensure_all_finite="allow-nan")
-        return X @ np.asarray(self.coef_).T + self.intercept_
+        return self._predictor(X)
+
+    def _predictor(self, X):
+        """``intercept_ + X'coef_``, with ``spline_column``: ``+ Z'coef_ + g_(W)``."""
+        col = getattr(self, "_spline_column", None)
+        if col is None:
+            return X @ np.asarray(self.coef_).T + self.intercept_
+        Z = np.delete(X, col, axis=1)
+        W = X[:, col]
+        g = np.full((X.shape[0],) + self.g_.c.shape[1:], np.nan)
+        known = ~np.isnan(W)
+        g[known] = self.g_(W[known])
+        return Z @ np.asarray(self.coef_).T + self.intercept_ + g
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """R^2 of the prediction over the rows whose covariates are complete.
@@ -905,7 +1207,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
             X = validate_named(self, X, dtype=np.float64, reset=False,
                                ensure_all_finite="allow-nan")
         complete = ~np.isnan(X).any(axis=1)
-        y_pred = X @ np.asarray(self.coef_).T + self.intercept_
+        y_pred = self._predictor(X)
         w = check_weights(sample_weight, X.shape[0]) * complete
         if not np.any(w > 0):
             raise ValueError(

@@ -303,6 +303,9 @@ def bootstrap_summary(model, *, se="boot", n_boot=200, alpha=0.05, interval="per
     quantile, fit_intercept = params["quantile"], params["fit_intercept"]
     coef = stacked_coefs(model, fit_intercept)
     names = coef_names(model, X.shape[1], fit_intercept)
+    spline_column = getattr(model, "_spline_column", None)
+    if spline_column is not None:  # it enters through g_, not through a coefficient
+        del names[int(fit_intercept) + spline_column]
     _warn_weak_replicates(reps, names, quantile, alpha, interval)
     return CensoredQuantileSummary(
         coef=coef, alpha=alpha, quantile=np.atleast_1d(np.asarray(quantile, dtype=float)),

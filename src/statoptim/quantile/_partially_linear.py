@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -104,6 +104,177 @@ def _spline_identified(w_unique, t, degree):
         return False
     eig = np.linalg.eigvalsh(gram / np.outer(d, d))
     return bool(eig[0] > _RANK_TOL * eig[-1])
+
+
+# --------------------------------------------------------------------------- #
+# The spline part shared with CensoredQuantileRegressor(spline_column=...)
+# --------------------------------------------------------------------------- #
+class SplineSettings(NamedTuple):
+    """Validated spline parameters (``n_knots`` is None when ``auto``)."""
+
+    degree: int
+    auto: bool
+    n_knots: int | None
+    max_knots: int | None
+    criterion: str
+
+
+class KnotSearch(NamedTuple):
+    """The knots chosen, the candidates tried and the fit on the chosen basis."""
+
+    t: np.ndarray            # full knot vector of the chosen basis
+    result: object           # what ``solve`` returned for it
+    knot_grid: np.ndarray    # numbers of knots requested
+    values: np.ndarray       # criterion at each (NaN: skipped or not computed)
+    low: float
+    high: float
+
+
+def check_spline_settings(degree, n_knots, max_knots, criterion):
+    """Check ``degree``, ``n_knots``, ``max_knots`` and ``criterion`` (no data needed)."""
+    degree = check_int(degree, "degree", minimum=0)
+    criterion = check_choice(criterion, "criterion", ("sic", "aic"))
+    auto = isinstance(n_knots, str)
+    if auto:
+        check_choice(n_knots, "n_knots", ("auto",))
+        n_knots = None
+    else:
+        try:
+            n_knots = check_int(n_knots, "n_knots", minimum=0)
+        except ValueError:
+            raise ValueError(
+                f"n_knots must be 'auto' or an integer >= 0, got {_describe(n_knots)}"
+            ) from None
+    if max_knots is not None:
+        max_knots = check_int(max_knots, "max_knots", minimum=0)
+    return SplineSettings(degree, auto, n_knots, max_knots, criterion)
+
+
+def spline_basis(w, t, degree, drop_first=True):
+    """B-spline design ``[B_1(w), ..., B_m(w)]`` (``B_0`` too unless ``drop_first``)."""
+    basis = _basis(w, t, degree)
+    return basis[:, 1:] if drop_first else basis
+
+
+def search_knots(W, knots, settings, n_linear, col, solve):
+    """Candidate knots for the spline column, each fitted by ``solve``; the best kept.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_rows,)
+        The spline column on the rows that enter the fit (positive weight).
+    knots : array-like or None
+        The user's interior knots (checked here against the range of ``W``).
+    settings : SplineSettings
+    n_linear : int
+        Number of linearly entering columns (the intercept not counted).
+    col : int
+        Index of the spline column in ``X`` (for the messages).
+    solve : callable
+        ``solve(t) -> (result, objective, total_weight)`` fits the design
+        with the full knot vector ``t``; ``objective`` (the weighted check
+        loss) may be None when the estimator has none.
+
+    Returns
+    -------
+    KnotSearch
+        With ``n_knots="auto"``, the candidate of smallest criterion
+        ``log(objective / total_weight) + penalty * p`` (``p = 1 + n_linear
+        + K + degree``, penalty ``log(n) / (2 n)`` for SIC, ``1 / n`` for
+        AIC); otherwise the one candidate.
+    """
+    degree, n_rows = settings.degree, W.shape[0]
+    low, high = float(W.min()), float(W.max())
+    w_unique = np.unique(W)
+    if w_unique.size < degree + 1:
+        raise ValueError(
+            f"the spline column (X column {col}) must have at least degree + 1 = "
+            f"{degree + 1} distinct values on the rows with positive weight, got "
+            f"{w_unique.size}; lower degree or enter the column linearly"
+        )
+    if knots is not None:
+        user_knots = _check_knots(knots, low, high)
+        if not settings.auto and settings.n_knots != user_knots.size:
+            raise ValueError(
+                f"n_knots must be 'auto' or len(knots) = {user_knots.size} when knots is "
+                f"given, got {settings.n_knots}"
+            )
+        candidates = [(user_knots.size, user_knots)]
+    else:
+        if settings.auto:
+            top = (int(np.ceil(n_rows ** (1 / 3))) if settings.max_knots is None
+                   else settings.max_knots)
+            top = min(top, n_rows - 1 - n_linear - degree)  # never more coefficients than rows
+            grid = range(max(top, 0) + 1)
+        else:
+            grid = [settings.n_knots]
+        candidates = [(k, quantile_knots(W, k)) for k in grid]
+
+    n_pos = float(n_rows)
+    penalty = np.log(n_pos) / (2 * n_pos) if settings.criterion == "sic" else 1.0 / n_pos
+    values = np.full(len(candidates), np.nan)
+    best = None
+    # BLAS at one thread over the whole search (statoptim/_threads.py): the fits are
+    # small, and threads only lose on them (20x CPU time measured on a loaded machine)
+    with single_blas_thread():
+        for i, (_, interior) in enumerate(candidates):
+            t = _full_knots(interior, low, high, degree)
+            n_coef = 1 + n_linear + interior.size + degree
+            identified = n_coef <= n_rows and _spline_identified(w_unique, t, degree)
+            if not identified:
+                if len(candidates) == 1 or i == 0:
+                    _raise_unidentified(col, interior, degree, n_coef, n_rows)
+                continue
+            result, objective, total = solve(t)
+            if objective is not None:
+                with np.errstate(divide="ignore"):  # a perfect fit has criterion -inf
+                    values[i] = np.log(objective / total) + penalty * n_coef
+            if best is None or values[i] < values[best[0]]:
+                best = (i, t, result)
+    _, t, result = best
+    return KnotSearch(t, result, np.array([k for k, _ in candidates], dtype=np.intp), values,
+                      low, high)
+
+
+def centred_spline(t, degree, spline, W, w):
+    """Shift the B-spline coefficients so that ``g`` has weighted mean 0 over ``W``.
+
+    Returns the shifted coefficients and the shift (the basis sums to one,
+    so subtracting ``shift`` from every coefficient moves ``g`` by it).
+    """
+    shift = float(np.sum(w * (_basis(W, t, degree) @ spline)) / np.sum(w))
+    return spline - shift, shift
+
+
+def set_spline_attributes(est, search, degree, spline):
+    """``g_``, ``spline_coef_``, knots and criterion attributes of a fitted estimator.
+
+    ``spline`` has shape (n_basis,) or (n_basis, n_quantiles); ``g_`` is then
+    scalar- or vector-valued accordingly.
+    """
+    t = search.t
+    est.spline_coef_ = spline if spline.ndim == 1 else spline.T.copy()
+    est.g_ = BSpline(t, spline, degree, extrapolate=True)
+    est.knots_ = t[degree + 1:t.size - degree - 1].copy()
+    est.boundary_knots_ = np.array([search.low, search.high])
+    est.n_knots_ = int(est.knots_.size)
+    est.knot_grid_ = search.knot_grid
+    est.criterion_values_ = search.values
+
+
+def _raise_unidentified(col, interior, degree, n_coef, n_samples):
+    if n_coef > n_samples:
+        raise ValueError(
+            f"the partially linear model has {n_coef} coefficients (intercept, linear "
+            f"columns, {interior.size} knots + degree {degree}) but only {n_samples} rows "
+            f"with positive weight; use fewer knots (n_knots, knots) or a lower degree"
+        )
+    raise ValueError(
+        f"the B-spline basis of the spline column (X column {col}) with knots "
+        f"{np.round(interior, 6).tolist()} and degree {degree} is not identified: too few "
+        f"distinct values of the column lie between the knots (Schoenberg-Whitney); use "
+        f"fewer knots (n_knots, knots) or a lower degree"
+    )
 
 
 class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
@@ -283,20 +454,8 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
         q = float(quantiles[0])
         n_features = X.shape[1]
         col = _check_spline_column(self.spline_column, n_features)
-        degree = check_int(self.degree, "degree", minimum=0)
-        criterion = check_choice(self.criterion, "criterion", ("sic", "aic"))
-        auto = isinstance(self.n_knots, str)
-        if auto:
-            check_choice(self.n_knots, "n_knots", ("auto",))
-        else:
-            try:
-                n_knots = check_int(self.n_knots, "n_knots", minimum=0)
-            except ValueError:
-                raise ValueError(
-                    f"n_knots must be 'auto' or an integer >= 0, got {_describe(self.n_knots)}"
-                ) from None
-        max_knots = None if self.max_knots is None else check_int(self.max_knots, "max_knots",
-                                                                  minimum=0)
+        settings = check_spline_settings(self.degree, self.n_knots, self.max_knots,
+                                         self.criterion)
         solver_args = {
             "tol": check_tol(self.tol),
             "max_iter": check_count(self.max_iter, "max_iter"),
@@ -316,94 +475,31 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
                 f"PartiallyLinearQuantileRegressor needs at least 2 samples with positive "
                 f"weight, got n_samples = {n_samples}"
             )
-        low, high = float(W.min()), float(W.max())
-        w_unique = np.unique(W)
-        if w_unique.size < degree + 1:
-            raise ValueError(
-                f"the spline column (X column {col}) must have at least degree + 1 = "
-                f"{degree + 1} distinct values on the rows with positive weight, got "
-                f"{w_unique.size}; lower degree or enter the column linearly"
-            )
-
-        if self.knots is not None:
-            user_knots = _check_knots(self.knots, low, high)
-            if not auto and n_knots != user_knots.size:
-                raise ValueError(
-                    f"n_knots must be 'auto' or len(knots) = {user_knots.size} when knots is "
-                    f"given, got {n_knots}"
-                )
-            candidates = [(user_knots.size, user_knots)]
-        else:
-            if auto:
-                top = (int(np.ceil(n_samples ** (1 / 3))) if max_knots is None
-                       else max_knots)
-                # never more coefficients than rows
-                top = min(top, n_samples - 1 - n_linear - degree)
-                grid = range(max(top, 0) + 1)
-            else:
-                grid = [n_knots]
-            candidates = [(k, quantile_knots(W, k)) for k in grid]
-
         base = np.empty((n_samples, 1 + n_linear))
         base[:, 0] = 1.0
         base[:, 1:] = Z
-        n_pos = float(n_samples)
-        penalty = np.log(n_pos) / (2 * n_pos) if criterion == "sic" else 1.0 / n_pos
-        values = np.full(len(candidates), np.nan)
-        best = None
-        # BLAS at one thread over the whole search (statoptim/_threads.py): the fits are
-        # small, and threads only lose on them (20x CPU time measured on a loaded machine)
-        with single_blas_thread():
-            for i, (_, interior) in enumerate(candidates):
-                t = _full_knots(interior, low, high, degree)
-                n_coef = 1 + n_linear + interior.size + degree
-                identified = n_coef <= n_samples and _spline_identified(w_unique, t, degree)
-                if not identified:
-                    if len(candidates) == 1 or i == 0:
-                        self._raise_unidentified(col, interior, degree, n_coef, n_samples)
-                    continue
-                design = np.hstack([base, _basis(W, t, degree)[:, 1:]])
-                sol = _solve(np.ascontiguousarray(design), y, w, q, theta0=None,
-                             random_state=0, design=_DESIGN, intercept=True, **solver_args)
-                with np.errstate(divide="ignore"):  # a perfect fit has criterion -inf
-                    values[i] = np.log(sol.objective / np.sum(w)) + penalty * n_coef
-                if best is None or values[i] < values[best[0]]:
-                    best = (i, t, sol)
-        i, t, sol = best
+        degree = settings.degree
+
+        def solve(t):
+            design = np.hstack([base, spline_basis(W, t, degree)])
+            sol = _solve(np.ascontiguousarray(design), y, w, q, theta0=None,
+                         random_state=0, design=_DESIGN, intercept=True, **solver_args)
+            return sol, sol.objective, np.sum(w)
+
+        search = search_knots(W, self.knots, settings, n_linear, col, solve)
+        sol = search.result
         self._warn_unconverged(sol, q)
 
         theta = sol.coef
-        spline = np.concatenate([[0.0], theta[1 + n_linear:]])
-        shift = float(np.sum(w * (_basis(W, t, degree) @ spline)) / np.sum(w))
-        spline = spline - shift  # the basis sums to one: g moves by -shift
+        spline, shift = centred_spline(search.t, degree,
+                                       np.concatenate([[0.0], theta[1 + n_linear:]]), W, w)
         self.intercept_ = float(theta[0] + shift)
         self.coef_ = theta[1:1 + n_linear].copy()
-        self.spline_coef_ = spline
-        self.g_ = BSpline(t, spline, degree, extrapolate=True)
-        self.knots_ = t[degree + 1:t.size - degree - 1].copy()
-        self.boundary_knots_ = np.array([low, high])
-        self.n_knots_ = int(self.knots_.size)
-        self.knot_grid_ = np.array([k for k, _ in candidates], dtype=np.intp)
-        self.criterion_values_ = values
+        set_spline_attributes(self, search, degree, spline)
         self.objective_ = float(sol.objective)
         self.n_iter_, self.n_pivots_, self.status_ = int(sol.n_iter), int(sol.n_pivots), sol.status
         self._spline_column = col
         return self
-
-    @staticmethod
-    def _raise_unidentified(col, interior, degree, n_coef, n_samples):
-        if n_coef > n_samples:
-            raise ValueError(
-                f"the partially linear model has {n_coef} coefficients (intercept, linear "
-                f"columns, {interior.size} knots + degree {degree}) but only {n_samples} rows "
-                f"with positive weight; use fewer knots (n_knots, knots) or a lower degree"
-            )
-        raise ValueError(
-            f"the B-spline basis of the spline column (X column {col}) with knots "
-            f"{np.round(interior, 6).tolist()} and degree {degree} is not identified: too few "
-            f"distinct values of the column lie between the knots (Schoenberg-Whitney); use "
-            f"fewer knots (n_knots, knots) or a lower degree"
-        )
 
     def _warn_unconverged(self, res, quantile):
         if res.mm_capped:
