@@ -3,7 +3,12 @@ from statoptim.quantile._censored import CensoredQuantileRegressor, DependentCen
 from statoptim.quantile._censored_inference import CensoredQuantileSummary
 from statoptim.quantile._estimators import QuantileRegressor
 from statoptim.quantile._inference import QuantileSummary
-from statoptim.quantile._ipw import (
+from statoptim.quantile._ipw import kernel_propensity
+from statoptim.quantile._loss import pinball_loss
+from statoptim.quantile._partially_linear import PartiallyLinearQuantileRegressor
+from statoptim.quantile._process import QuantileProcess, plot_process
+from statoptim.quantile._solver import solve_quantile
+from statoptim.quantile._survival import (
     CensoringTestResult,
     KaplanMeierResult,
     censoring_dependence_test,
@@ -11,12 +16,7 @@ from statoptim.quantile._ipw import (
     conditional_survival,
     ipcw_weights,
     kaplan_meier,
-    kernel_propensity,
 )
-from statoptim.quantile._loss import pinball_loss
-from statoptim.quantile._partially_linear import PartiallyLinearQuantileRegressor
-from statoptim.quantile._process import QuantileProcess, plot_process
-from statoptim.quantile._solver import solve_quantile
 
 __all__ = ["QuantileRegressor", "QuantileSummary", "pinball_loss", "solve_quantile"]
 __all__ += ["QuantileProcess", "plot_process"]

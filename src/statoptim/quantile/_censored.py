@@ -35,14 +35,9 @@ from statoptim.quantile._checks import (
 )
 from statoptim.quantile._estimators import QuantileRegressor
 from statoptim.quantile._ipw import (
-    _beran_bandwidth,
-    _beran_survival,
-    _check_event,
     _check_n_threads,
-    _km_pass,
     _resolve_bandwidth,
     _scaled_coordinates,
-    censoring_dependence_test,
     kernel_propensity,
 )
 from statoptim.quantile._loss import r2_score_scaled
@@ -56,6 +51,13 @@ from statoptim.quantile._partially_linear import (
 )
 from statoptim.quantile._peng_huang import default_grid, peng_huang_path
 from statoptim.quantile._solver import _solve
+from statoptim.quantile._survival import (
+    _beran_bandwidth,
+    _beran_survival,
+    _check_event,
+    _km_pass,
+    censoring_dependence_test,
+)
 
 __all__ = ["CensoredQuantileRegressor", "DependentCensoringWarning"]
 
