@@ -48,13 +48,10 @@ import math
 import numbers
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 from scipy import stats
 
-from statoptim._optional import require
 from statoptim._validation import (
     _describe,
     check_choice,
@@ -65,131 +62,25 @@ from statoptim._validation import (
 )
 from statoptim.exceptions import BootstrapWarning, ConvergenceWarning
 from statoptim.quantile import _parametric
+from statoptim.quantile._density import (
+    BANDWIDTH_RULES,
+    _adaptive_density_at_zero,
+    _inverse_gram,
+    _leverages,
+    sparsity_bandwidth,
+)
 from statoptim.quantile._solver import _solve
+from statoptim.quantile._summary import QuantileSummary
 
 __all__ = ["QuantileSummary", "sparsity_bandwidth", "summarize"]
 
 SE_METHODS = ("iid", "nid", "ker", "boot", "rank")
-BANDWIDTH_RULES = ("hall-sheather", "bofinger")
 BOOTSTRAP_KINDS = ("xy", "wild")
 
 # R's summary.rq counts residuals below sqrt(machine epsilon) as zero (in
 # absolute terms); here the threshold is relative to max |y| so that the
 # count does not change when the data are rescaled.
 _ZERO_RESID = math.sqrt(np.finfo(np.float64).eps)
-# Elements per block of the O(n^2) pilot density of the wild bootstrap.
-_BLOCK = 1 << 20
-
-
-# --------------------------------------------------------------------------
-# bandwidths and densities
-# --------------------------------------------------------------------------
-def sparsity_bandwidth(quantile, n_samples, rule="hall-sheather"):
-    """Bandwidth, on the quantile scale, of the sparsity estimates.
-
-    Parameters
-    ----------
-    quantile : float in (0, 1)
-    n_samples : int >= 1
-    rule : {"hall-sheather", "bofinger"}, default="hall-sheather"
-        ``"hall-sheather"`` (Hall & Sheather 1988; Koenker 2005, eq. 3.18)::
-
-            n^(-1/3) z^(2/3) (1.5 phi(x)^2 / (2 x^2 + 1))^(1/3),
-
-        with ``x = Phi^{-1}(quantile)`` and ``z = Phi^{-1}(0.975)``, the rate
-        ``O(n^{-1/3})`` that is optimal for the coverage of a 95% interval.
-        (The level is fixed at 95% whatever the level of the intervals, as in
-        R's ``bandwidth.rq`` and statsmodels.)
-        ``"bofinger"`` (Bofinger 1975; Koenker 2005, eq. 3.17)::
-
-            n^(-1/5) (4.5 phi(x)^4 / (2 x^2 + 1)^2)^(1/5),
-
-        the ``O(n^{-1/5})`` rate that minimises the mean squared error of the
-        sparsity estimate. Both assume a Gaussian shape for the rule's constant.
-
-    Returns
-    -------
-    h : float
-        The bandwidth ``h``; the difference quotients use ``tau +- h``.
-    """
-    q = check_real(quantile, "quantile", low=0, high=1, low_open=True, high_open=True)
-    n = check_int(n_samples, "n_samples", minimum=1)
-    check_choice(rule, "rule", BANDWIDTH_RULES)
-    x0 = stats.norm.ppf(q)
-    f0 = stats.norm.pdf(x0)
-    if rule == "hall-sheather":
-        z = stats.norm.ppf(0.975)
-        return float(n ** (-1.0 / 3.0) * z ** (2.0 / 3.0)
-                     * (1.5 * f0**2 / (2.0 * x0**2 + 1.0)) ** (1.0 / 3.0))
-    return float(n ** -0.2 * (4.5 * f0**4 / (2.0 * x0**2 + 1.0) ** 2) ** 0.2)
-
-
-def _adaptive_density_at_zero(r):
-    """Adaptive Gaussian kernel density of the sample ``r`` at zero.
-
-    Silverman's (1986, section 5.3) adaptive estimator as in R's
-    ``quantreg::akj(r, z = 0)``: a pilot estimate with the fixed bandwidth
-    ``h = 0.9 min(sd, IQR / 1.34) n^(-1/5)``, local bandwidths
-    ``h lambda_i`` with ``lambda_i = (f_pilot(r_i) / g)^(-1/2)`` (``g`` the
-    geometric mean of the pilot), then the density at 0. The pilot costs
-    O(n^2) time in blocks of O(n) memory.
-    """
-    x = np.sort(np.asarray(r, dtype=np.float64))
-    n = x.size
-    p = np.full(n, 1.0 / n)
-    mean = float(np.sum(x * p))
-    sd = math.sqrt(max(float(np.sum(x * x * p)) - mean * mean, 0.0))
-    # quartiles as akj takes them: the first point where the running sum of
-    # the probabilities reaches 1/4, and the last where (1 - its tail) <= 3/4
-    cum = np.cumsum(p[:-1])  # akj stops before the last point
-    lo_hits = np.flatnonzero(cum >= 0.25)
-    lower = x[lo_hits[0]] if lo_hits.size else x[0]
-    tail = np.subtract.accumulate(np.concatenate(([1.0], p[::-1])))[1:]
-    hi_hits = np.flatnonzero(tail <= 0.75)
-    upper = x[n - 1 - hi_hits[0]] if hi_hits.size else x[-1]
-    spread = min(sd, (upper - lower) / 1.34)
-    if not spread > 0:
-        spread = sd
-    if not spread > 0:
-        raise ValueError(
-            "the residuals are all equal: their density at zero, which the wild "
-            "bootstrap needs, cannot be estimated"
-        )
-    h = 0.9 * spread / n**0.2
-    con = 1.0 / math.sqrt(2.0 * math.pi)
-    pilot = np.empty(n)
-    step = max(1, _BLOCK // n)
-    for start in range(0, n, step):
-        d = (x[start:start + step, None] - x[None, :]) / h
-        pilot[start:start + step] = np.exp(-0.5 * d * d) @ p
-    pilot *= con / h
-    g = math.exp(float(np.sum(p * np.log(pilot))))
-    inv_width = 1.0 / (h * (pilot / g) ** -0.5)
-    u = x * inv_width
-    return float(con * np.sum(p * np.exp(-0.5 * u * u) * inv_width))
-
-
-# --------------------------------------------------------------------------
-# linear algebra helpers
-# --------------------------------------------------------------------------
-def _inverse_gram(A, what):
-    """``(A'A)^{-1}`` from the R factor of a QR decomposition of ``A``."""
-    R = np.linalg.qr(A, mode="r")
-    d = np.abs(np.diag(R))
-    if not (d.min() > 1e-13 * d.max()):
-        raise ValueError(
-            f"{what} is singular or nearly so (QR diagonal ratio "
-            f"{d.min() / max(d.max(), 1e-300):.3g}); the covariance cannot be estimated"
-        )
-    Rinv = np.linalg.inv(R)  # p x p; NumPy: SciPy's threaded LAPACK is slow on tiny calls
-    return Rinv @ Rinv.T
-
-
-def _leverages(A):
-    """Diagonal of the hat matrix ``A (A'A)^{-1} A'`` without forming it."""
-    R = np.linalg.qr(A, mode="r")
-    Q1 = A @ np.linalg.inv(R)
-    return np.einsum("ij,ij->i", Q1, Q1)
 
 
 # --------------------------------------------------------------------------
@@ -632,198 +523,6 @@ def _solve_replicate(problem, y, w, q, coef):
         return _fit(dict(problem, y=y, w=w), q, coef)
     except ValueError:
         return None
-
-
-# --------------------------------------------------------------------------
-# result
-# --------------------------------------------------------------------------
-class QuantileSummary:
-    """Coefficients, standard errors, tests and intervals of a quantile regression.
-
-    Returned by :meth:`statoptim.QuantileRegressor.summary`. With one fitted
-    quantile the arrays have a coefficient axis (intercept first, when fitted);
-    with several, a leading quantile axis in the order of ``quantile``.
-
-    Attributes
-    ----------
-    coef : ndarray of shape (n_coef,) or (n_quantiles, n_coef)
-        The fitted coefficients, intercept first.
-    bse : ndarray, same shape as ``coef``
-        Standard errors.
-    tvalues : ndarray, same shape as ``coef``
-        ``coef / bse``; for ``se="rank"``, the rank-score statistic ``T(0)``
-        of ``coef = 0``.
-    pvalues : ndarray, same shape as ``coef``
-        Two-sided p-values of ``coef = 0`` from Student's t with ``df_resid``
-        degrees of freedom (for ``se="rank"``: of the rank-score test).
-    conf_int : ndarray of shape (n_coef, 2) or (n_quantiles, n_coef, 2)
-        ``coef -+ t_{1 - alpha/2, df_resid} bse``; for ``se="rank"`` the
-        inverted rank test, not symmetric about ``coef`` (infinite when the
-        test never rejects on that side).
-    cov : ndarray of shape (n_coef, n_coef) or (n_quantiles, n_coef, n_coef)
-        Estimated covariance matrix of the coefficients; NaN for
-        ``se="rank"``, which estimates none (``bse`` is NaN too).
-    se : str
-        The method: ``"iid"``, ``"nid"``, ``"ker"``, ``"boot"`` or ``"rank"``.
-    alpha : float
-        One minus the confidence level of ``conf_int``.
-    quantile : float or ndarray of shape (n_quantiles,)
-        The quantile(s) of the model.
-    bandwidth : float, ndarray or None
-        The bandwidth ``h`` (quantile scale) used after halving, per quantile;
-        None for the bootstrap.
-    bandwidth_rule : str or None
-        ``"hall-sheather"``, ``"bofinger"``, ``"user"`` or None (bootstrap).
-    bootstrap : str or None
-        ``"xy"`` or ``"wild"`` for ``se="boot"``.
-    replicates : ndarray of shape (n_ok, n_coef) or list of them, or None
-        The bootstrap coefficient replicates (per quantile when several).
-    names : list of str
-        Coefficient names.
-    nobs : int
-        Rows with positive weight.
-    df_resid : int
-        ``nobs - n_coef``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from statoptim import QuantileRegressor
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.uniform(0, 2, 200)
-    >>> y = 1 + 2 * x + rng.standard_normal(200)
-    >>> summary = QuantileRegressor(0.5).fit(x[:, None], y).summary(se="nid")
-    >>> summary.coef.round(3)
-    array([1.001, 1.822])
-    >>> summary.conf_int.shape
-    (2, 2)
-    >>> bool(summary.conf_int[1, 0] < 2 < summary.conf_int[1, 1])
-    True
-    """
-
-    def __init__(self, *, coef: ArrayLike, cov: ArrayLike, se: str, alpha: float,
-                 quantile: float | np.ndarray, scalar: bool, names: list[str], nobs: int,
-                 bandwidth: float | np.ndarray | None = None, bandwidth_rule: str | None = None,
-                 bootstrap: str | None = None,
-                 replicates: np.ndarray | list[np.ndarray] | None = None, rank: Any = None) -> None:
-        coef = np.asarray(coef, dtype=np.float64)  # (n_q, k)
-        cov = np.asarray(cov, dtype=np.float64)  # (n_q, k, k)
-        k = coef.shape[1]
-        self.nobs = int(nobs)
-        self.df_resid = self.nobs - k
-        bse = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
-        if rank is None:
-            tvalues = coef / bse
-            crit = stats.t.ppf(1.0 - alpha / 2.0, self.df_resid)
-            conf = np.stack([coef - crit * bse, coef + crit * bse], axis=-1)
-        else:  # rank inversion: intervals and rank-test statistics, no covariance
-            conf, tvalues = rank
-        pvalues = 2.0 * stats.t.sf(np.abs(tvalues), self.df_resid)
-        pick = (lambda a: a[0]) if scalar else (lambda a: a)
-        self.coef, self.bse, self.tvalues = pick(coef), pick(bse), pick(tvalues)
-        self.pvalues, self.conf_int, self.cov = pick(pvalues), pick(conf), pick(cov)
-        self.se, self.alpha = se, float(alpha)
-        quantile = np.asarray(quantile, dtype=np.float64)
-        self.quantile = float(quantile[0]) if scalar else quantile
-        self.bandwidth = None if bandwidth is None else (
-            float(bandwidth[0]) if scalar else np.asarray(bandwidth, dtype=np.float64))
-        self.bandwidth_rule = bandwidth_rule
-        self.bootstrap = bootstrap
-        self.replicates = None if replicates is None else pick(replicates)
-        self.names = list(names)
-        self._scalar = scalar
-
-    # -- tabular views -----------------------------------------------------
-    def _rows(self):
-        """(quantile, 2-D table rows) per quantile."""
-        qs = np.atleast_1d(self.quantile)
-        arrays = [np.reshape(a, (qs.size, len(self.names)))
-                  for a in (self.coef, self.bse, self.tvalues, self.pvalues)]
-        conf = np.reshape(self.conf_int, (qs.size, len(self.names), 2))
-        for j, q in enumerate(qs):
-            yield float(q), np.column_stack([a[j] for a in arrays] + [conf[j]])
-
-    def _columns(self):
-        lo, hi = self.alpha / 2.0, 1.0 - self.alpha / 2.0
-        return ["coef", "std err", "t", "P>|t|", f"[{lo:g}", f"{hi:g}]"]
-
-    def to_frame(self) -> Any:
-        """The coefficient table as a pandas DataFrame.
-
-        Returns
-        -------
-        frame : pandas.DataFrame
-            Columns ``coef, std err, t, P>|t|, [alpha/2, 1-alpha/2]``; one row
-            per coefficient, indexed by name, or by ``(quantile, name)`` when
-            several quantiles were fitted.
-
-        Raises
-        ------
-        ImportError
-            If pandas is not installed.
-        """
-        pd = require("pandas", "QuantileSummary.to_frame",
-                     "use the arrays (coef, bse, tvalues, pvalues, conf_int) directly")
-        blocks = list(self._rows())
-        if self._scalar:
-            return pd.DataFrame(blocks[0][1], index=pd.Index(self.names, name="term"),
-                                columns=self._columns())
-        index = pd.MultiIndex.from_tuples(
-            [(q, name) for q, _ in blocks for name in self.names], names=["quantile", "term"]
-        )
-        return pd.DataFrame(np.vstack([t for _, t in blocks]), index=index,
-                            columns=self._columns())
-
-    def __str__(self):
-        width = max(12, max(len(n) for n in self.names) + 1)
-        line_len = width + 6 * 11
-        method = self.se
-        if self.se == "boot":
-            method += f" ({self.bootstrap}, {self.replicates_count()} replicates)"
-        elif self.bandwidth_rule is not None:
-            method += f" ({self.bandwidth_rule} bandwidth)"
-        head = [
-            "Quantile regression results".center(line_len),
-            "=" * line_len,
-            f"{'Std. errors:':<20}{method}",
-            f"{'No. observations:':<20}{self.nobs:<12d}{'Df residuals:':<16}{self.df_resid}",
-        ]
-        out = head
-        cols = self._columns()
-        hdr = " " * width + "".join(f"{c:>11}" for c in cols)
-        for j, (q, table) in enumerate(self._rows()):
-            h = "" if self.bandwidth is None else np.atleast_1d(self.bandwidth)[j]
-            extra = "" if h == "" else f"{'Bandwidth h:':<16}{h:.4g}"
-            out += ["=" * line_len, f"{'Quantile:':<20}{q:<12g}{extra}".rstrip(),
-                    "-" * line_len, hdr, "-" * line_len]
-            for name, row in zip(self.names, table):
-                cells = [_fmt(row[0]), _fmt(row[1]), _fmt(row[2], 3), f"{row[3]:.3f}",
-                         _fmt(row[4]), _fmt(row[5])]
-                out.append(f"{name:<{width}}" + "".join(f"{c:>11}" for c in cells))
-        out.append("=" * line_len)
-        return "\n".join(out)
-
-    def replicates_count(self) -> int:
-        """Number of bootstrap replicates used (per quantile), or 0."""
-        if self.replicates is None:
-            return 0
-        reps = self.replicates if isinstance(self.replicates, list) else [self.replicates]
-        return min(r.shape[0] for r in reps)
-
-    def __repr__(self):
-        return (f"QuantileSummary(se={self.se!r}, quantile={self.quantile!r}, "
-                f"nobs={self.nobs}, n_coef={len(self.names)})")
-
-
-def _fmt(v, digits=4):
-    """Fixed notation for moderate magnitudes, scientific otherwise."""
-    if np.isnan(v):
-        return "--"
-    if not np.isfinite(v):
-        return str(v)
-    if v == 0 or 1e-3 <= abs(v) < 1e7:
-        return f"{v:.{digits}f}"
-    return f"{v:.{digits - 1}e}"
 
 
 # --------------------------------------------------------------------------
