@@ -74,6 +74,7 @@ class RowBlocks:
         present = [a for a in arrays if a is not None]
         if persist and present:
             present = list(dask.persist(*present))
+        self._persisted = list(present)  # keeps a cluster's futures of the vectors alive
         self.vectors = []
         for a in arrays:
             if a is None:

@@ -81,12 +81,18 @@ def _colsum_task(xb, offset, prep):
     return xb.sum(axis=0, dtype=np.float64), xb.shape[0]
 
 
+def _rowmean_task(xb, offset, prep):
+    return prep.block(xb).mean(axis=1, dtype=np.float64)
+
+
 def _energy_task(xb, offset, prep, delta):
     X = prep.block(xb)
     t = np.empty(X.shape[0])
     s = np.empty(X.shape[1])
     total = _fit.energy_scores(X, delta, t, s)
-    return t, s, float(total), float(np.max(np.abs(X), initial=0.0))
+    lo = float(np.min(X, initial=np.inf))
+    hi = float(np.max(X, initial=-np.inf))
+    return t, s, float(total), lo, hi
 
 
 def _rows_task(xb, offset, prep, active, Wt, scale, gamma, mode):
@@ -203,6 +209,9 @@ class DaskOperator:
             out = blocks.map(_colsum_task, _Prep(scale))
             col_means = np.sum([o[0] for o in out], axis=0) / blocks.n_samples
             self.means = col_means
+        elif center == "rows":  # the row means (n_samples numbers): mean_ of the fit
+            out = blocks.map(_rowmean_task, _Prep(scale))
+            self.means = np.concatenate(out)
         self.prep = _Prep(scale, center, col_means)
         self._plain = None
         self.n_passes = 0
@@ -218,7 +227,8 @@ class DaskOperator:
         t = np.concatenate([o[0] for o in out])
         s = np.sum([o[1] for o in out], axis=0)
         if delta == np.inf:
-            self._plain = (t, s, sum(o[2] for o in out), max(o[3] for o in out))
+            self._plain = (t, s, sum(o[2] for o in out), min(o[3] for o in out),
+                           max(o[4] for o in out))
         return t, s
 
     def product_rows(self, active, W, scale, gamma, mode, out, nnz):
@@ -279,28 +289,24 @@ class DaskOperator:
             self.energy_scores(np.inf)
         return float(self._plain[2])
 
-    def max_abs(self):
+    def min_max(self):
+        """The smallest and largest entry (from the cached energy pass)."""
         if self._plain is None:
             self.energy_scores(np.inf)
-        return float(self._plain[3])
+        return self._plain[3], self._plain[4]
+
+    def max_abs(self):
+        lo, hi = self.min_max()
+        return max(abs(lo), abs(hi), 0.0)
 
 
 def noise_scale_dask(op):
     """sigma = 1.4826 median |X_ij - median X|, exact, by distributed selection."""
-    facts = op.blocks.map(_minmax_task, op.prep)
-    lo = min(f[0] for f in facts)
-    hi = max(f[1] for f in facts)
+    lo, hi = op.min_max()
     med = _median(op.blocks, op.prep, lo, hi)
     dev_hi = max(abs(hi - med), abs(lo - med))
     mad = _median(op.blocks, op.prep, 0.0, dev_hi, center_value=med)
     return MAD_CONSTANT * mad
-
-
-def _minmax_task(xb, offset, prep):
-    X = prep.block(xb)
-    if X.size == 0:
-        return np.inf, -np.inf
-    return float(np.min(X)), float(np.max(X))
 
 
 def fit_ssvd_dask(est, X):
