@@ -69,11 +69,13 @@ class _Prep:
 
 
 def _scan_task(xb, offset):
+    """Whether the raw block is finite, and its max |x|."""
     xb = np.asarray(xb)
-    with np.errstate(invalid="ignore", over="ignore"):
-        finite = bool(np.all(np.isfinite(xb))) if xb.size else True
-        top = float(np.max(np.abs(xb))) if xb.size and finite else 0.0
-    return finite, top
+    if not xb.size:
+        return True, 0.0
+    lo, hi = float(np.min(xb)), float(np.max(xb))  # NaN propagates
+    finite = math.isfinite(lo) and math.isfinite(hi)
+    return finite, max(-lo, hi) if finite else 0.0
 
 
 def _colsum_task(xb, offset, prep):
@@ -90,8 +92,9 @@ def _energy_task(xb, offset, prep, delta):
     t = np.empty(X.shape[0])
     s = np.empty(X.shape[1])
     total = _fit.energy_scores(X, delta, t, s)
-    lo = float(np.min(X, initial=np.inf))
-    hi = float(np.max(X, initial=-np.inf))
+    with np.errstate(invalid="ignore"):
+        lo = float(np.min(X, initial=np.inf))  # NaN propagates: the finiteness test
+        hi = float(np.max(X, initial=-np.inf))
     return t, s, float(total), lo, hi
 
 
@@ -125,16 +128,31 @@ def _values(xb, prep, center_value):
     return v
 
 
-def _select_task(xb, offset, prep, center_value, lo, hi, edges):
-    """Count below ``lo``; in [lo, hi]: a histogram over ``edges`` (or the values)."""
+def _bins(v, lo, hi, n_bins):
+    """Equal-width bins of [lo, hi]: floor((v - lo) n_bins / (hi - lo)), clipped.
+
+    Monotone in v (rounded subtraction and multiplication are), the same on every
+    block; a value of bin i lies within ``1e-9 (hi - lo)`` plus a few ulps of
+    ``[lo + i w, lo + (i + 1) w]`` (w the bin width), which the caller's bracket allows for.
+    """
+    t = np.subtract(v, lo)
+    np.multiply(t, n_bins / (hi - lo), out=t)
+    np.floor(t, out=t)
+    np.clip(t, 0, n_bins - 1, out=t)
+    return t.astype(np.intp)
+
+
+def _select_task(xb, offset, prep, center_value, lo, hi, n_bins):
+    """Count below ``lo``; in [lo, hi]: a histogram of ``n_bins`` bins (0: the values)."""
     v = _values(xb, prep, center_value)
-    below = int(np.count_nonzero(v < lo))
-    inside = v[(v >= lo) & (v <= hi)]
-    if edges is None:
+    if v.size and lo <= v.min() and v.max() <= hi:  # the whole block is in the bracket
+        below, inside = 0, v
+    else:
+        below = int(np.count_nonzero(v < lo))
+        inside = v[(v >= lo) & (v <= hi)]
+    if not n_bins:
         return below, inside
-    idx = np.searchsorted(edges, inside, side="right") - 1
-    np.clip(idx, 0, edges.size - 2, out=idx)
-    counts = np.bincount(idx, minlength=edges.size - 1)
+    counts = np.bincount(_bins(inside, lo, hi, n_bins), minlength=n_bins)
     lo_in = float(inside.min()) if inside.size else np.inf
     hi_in = float(inside.max()) if inside.size else -np.inf
     return below, counts, lo_in, hi_in
@@ -150,9 +168,9 @@ def exact_order_statistics(blocks, prep, ranks, lo, hi, center_value=None, cap=N
     With ``center_value`` c, among the |X_ij - c| instead. All values lie in
     [lo, hi]. Each pass returns a histogram of the values in the current bracket
     (``_N_BINS`` counts per block); the bracket shrinks to the bins that hold the
-    wanted ranks until it holds at most ``cap`` values (default max(2^16, N / 1024)),
-    which a last pass returns. The result is exact: the same values a sort of all
-    entries would give.
+    wanted ranks (widened by a margin for rounding) until it holds at most ``cap``
+    values (default max(2^16, N / 1024)), which a last pass returns. The result is
+    exact: the same values a sort of all entries would give.
     """
     n_total = blocks.n_samples * blocks.n_features
     if cap is None:
@@ -162,9 +180,7 @@ def exact_order_statistics(blocks, prep, ranks, lo, hi, center_value=None, cap=N
     for _ in range(64):
         if count_in <= cap or not lo < hi:
             break
-        edges = np.linspace(lo, hi, _N_BINS + 1)
-        edges[0], edges[-1] = lo, hi
-        out = blocks.map(_select_task, prep, center_value, lo, hi, edges)
+        out = blocks.map(_select_task, prep, center_value, lo, hi, _N_BINS)
         below = sum(o[0] for o in out)
         counts = np.sum([o[1] for o in out], axis=0)
         lo_in = min(o[2] for o in out)
@@ -174,8 +190,12 @@ def exact_order_statistics(blocks, prep, ranks, lo, hi, center_value=None, cap=N
         cum = below + np.cumsum(counts)
         i1 = int(np.searchsorted(cum, min(ranks), side="right"))
         i2 = int(np.searchsorted(cum, max(ranks), side="right"))
-        new_lo, new_hi = float(edges[i1]), float(edges[i2 + 1])
-        new_lo, new_hi = max(new_lo, lo_in), min(new_hi, hi_in)
+        # bins i1..i2 hold the ranks; their values lie in [lo + i1 w, lo + (i2 + 1) w]
+        # up to the rounding of _bins, which the margin covers
+        width = (hi - lo) / _N_BINS
+        margin = 1e-9 * (hi - lo) + 8.0 * np.spacing(max(abs(lo), abs(hi)))
+        new_lo = max(lo + i1 * width - margin, lo_in)
+        new_hi = min(lo + (i2 + 1) * width + margin, hi_in)
         if (new_lo, new_hi) == (lo, hi):
             break
         count_in = int(counts[i1:i2 + 1].sum())
@@ -345,16 +365,22 @@ def fit_ssvd_dask(est, X):
                 and cap < est.n_components:
             raise ValueError(f"{name} must be >= n_components = {est.n_components}, "
                              f"got {cap}")
-    facts = blocks.map(_scan_task)
-    if not all(f[0] for f in facts):
+    if est.center is None:  # the first energy pass also tells finiteness and max |x|
+        op = DaskOperator(blocks)
+        lo, hi = op.min_max()
+        finite, top = math.isfinite(lo) and math.isfinite(hi), op.max_abs()
+    else:
+        facts = blocks.map(_scan_task)
+        finite, top = all(f[0] for f in facts), max(f[1] for f in facts)
+    if not finite:
         raise ValueError("X must be finite, got NaN or infinite value(s) in a block of the "
                          "dask array X")
-    top = max(f[1] for f in facts)
     # The scale search of SparseSVD._prepare: ||X / scale||_F^2 (after centring) in band.
     scale = 1.0
     for attempt in range(3):
         with np.errstate(over="ignore", invalid="ignore"):
-            op = DaskOperator(blocks, scale, est.center)
+            if attempt or est.center is not None:
+                op = DaskOperator(blocks, scale, est.center)
             sq_norm = op.sq_frobenius()
         if _SQ_NORM_BAND[0] <= sq_norm <= _SQ_NORM_BAND[1]:
             break
