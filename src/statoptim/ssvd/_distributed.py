@@ -121,9 +121,10 @@ def _block_task(xb, offset, prep, rows, cols):
 
 
 def _values(xb, prep, center_value):
-    v = np.array(prep.block(xb), dtype=np.float64).ravel()
+    """The block's entries as float64 (a view when possible), or |entries - center_value|."""
+    v = np.asarray(prep.block(xb), dtype=np.float64).ravel()
     if center_value is not None:
-        np.subtract(v, center_value, out=v)
+        v = np.subtract(v, center_value)
         np.abs(v, out=v)
     return v
 
@@ -142,10 +143,13 @@ def _bins(v, lo, hi, n_bins):
     return t.astype(np.intp)
 
 
-def _select_task(xb, offset, prep, center_value, lo, hi, n_bins):
-    """Count below ``lo``; in [lo, hi]: a histogram of ``n_bins`` bins (0: the values)."""
+def _select_task(xb, offset, prep, center_value, lo, hi, n_bins, whole):
+    """Count below ``lo``; in [lo, hi]: a histogram of ``n_bins`` bins (0: the values).
+
+    ``whole``: [lo, hi] holds every value (the first level), nothing to filter.
+    """
     v = _values(xb, prep, center_value)
-    if v.size and lo <= v.min() and v.max() <= hi:  # the whole block is in the bracket
+    if whole:
         below, inside = 0, v
     else:
         below = int(np.count_nonzero(v < lo))
@@ -177,10 +181,12 @@ def exact_order_statistics(blocks, prep, ranks, lo, hi, center_value=None, cap=N
         cap = max(1 << 16, n_total >> 10)
     ranks = [int(k) for k in ranks]
     count_in = n_total
+    whole = True
     for _ in range(64):
         if count_in <= cap or not lo < hi:
             break
-        out = blocks.map(_select_task, prep, center_value, lo, hi, _N_BINS)
+        out = blocks.map(_select_task, prep, center_value, lo, hi, _N_BINS, whole)
+        whole = False
         below = sum(o[0] for o in out)
         counts = np.sum([o[1] for o in out], axis=0)
         lo_in = min(o[2] for o in out)
@@ -200,7 +206,7 @@ def exact_order_statistics(blocks, prep, ranks, lo, hi, center_value=None, cap=N
             break
         count_in = int(counts[i1:i2 + 1].sum())
         lo, hi = new_lo, new_hi
-    out = blocks.map(_select_task, prep, center_value, lo, hi, None)
+    out = blocks.map(_select_task, prep, center_value, lo, hi, 0, whole)
     below = sum(o[0] for o in out)
     inside = np.sort(np.concatenate([o[1] for o in out]))
     return [float(inside[k - below]) for k in ranks]
