@@ -470,6 +470,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        from statoptim._dask import is_dask_array
+        if is_dask_array(X):  # distributed gradients and Hessians: X is never gathered
+            from statoptim.optim._distributed import fit_logistic_dask
+            return fit_logistic_dask(self, X, y, sample_weight)
         alpha, tol, max_iter = self._validate_params()
         warm_start = check_flag(self.warm_start, "warm_start")
         self._runner = None  # a refit never continues a previous minibatch state

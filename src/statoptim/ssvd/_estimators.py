@@ -395,6 +395,10 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         -------
         self : SparseSVD
         """
+        from statoptim._dask import is_dask_array
+        if is_dask_array(X):  # distributed X V and X' U products: X is never gathered
+            from statoptim.ssvd._distributed import fit_ssvd_dask
+            return fit_ssvd_dask(self, X)
         self._check_params()
         X = check_sparse_structure(X, "X")
         # scikit-learn's quick finiteness test sums X: that sum can overflow for finite data
