@@ -30,10 +30,10 @@ import warnings
 
 import numpy as np
 from scipy.linalg.blas import dsyrk
-from sklearn.exceptions import ConvergenceWarning
 
 from statoptim._dask import RowBlocks
 from statoptim._validation import check_flag
+from statoptim.exceptions import ConvergenceWarning
 from statoptim.optim._common import column_scales
 from statoptim.optim._newton import (
     SeparationWarning,

@@ -29,15 +29,13 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
 from statoptim._dask import RowBlocks
-from statoptim._validation import check_flag, power_of_two_scale
+from statoptim._validation import power_of_two_scale
 from statoptim.ssvd import _fit
-from statoptim.ssvd._core import MAD_CONSTANT, fit_ssvd
+from statoptim.ssvd._core import MAD_CONSTANT
 
 __all__ = ["DaskOperator", "exact_order_statistics", "fit_ssvd_dask"]
 
@@ -337,14 +335,7 @@ def noise_scale_dask(op):
 
 def fit_ssvd_dask(est, X):
     """``est.fit(X)`` for a dask array X (rows in chunks); the same attributes as in memory."""
-    from statoptim.ssvd._estimators import (
-        _RATIO_BOUND,
-        _SQ_NORM_BAND,
-        SNR_WARN,
-        WeakComponentWarning,
-        _finite_or_raise,
-        _single_threaded_blas,
-    )
+    from statoptim.ssvd._estimators import _SQ_NORM_BAND
 
     est._check_params()
     if est.threshold_rule != "theory":
@@ -409,69 +400,5 @@ def fit_ssvd_dask(est, X):
                 "pass the noise scale as sigma=")
     else:
         sigma = float(est.sigma) / scale
-    ratio = math.sqrt(sq_norm) / sigma
-    if not 1.0 / _RATIO_BOUND <= ratio <= _RATIO_BOUND:
-        origin = "given" if est.sigma is not None else "estimated from X"
-        raise ValueError(
-            f"sigma ({origin}) = {sigma * scale:.6g} is out of range for X: ||X||_F / sigma "
-            f"= {ratio:.3g} must lie within 2^-250..2^250 (float64 range)"
-            + ("" if est.sigma is not None else
-               "; X's entries span too many orders of magnitude, pass sigma="))
-    _finite_or_raise(sigma * scale, "the noise scale sigma")
-    from statoptim._validation import check_random_state
-
-    rng = check_random_state(est.random_state)
-    est.cv_msep_ = None
-    with _single_threaded_blas():
-        if est.n_components == "cv":
-            rank, est.cv_msep_ = est._cv_rank(op, sigma, rng)
-        else:
-            rank = int(est.n_components)
-        init = None
-        if (check_flag(est.warm_start, "warm_start")
-                and hasattr(est, "left_singular_vectors_orth_")
-                and est.left_singular_vectors_orth_.shape == (n_samples, rank)
-                and est.components_orth_.shape == (rank, n_features)):
-            init = (est.left_singular_vectors_orth_, est.components_orth_.T)
-        caps = [None if c is None else max(int(c), rank)
-                for c in (est.max_nonzero_rows, est.max_nonzero_features)]
-        res = fit_ssvd(
-            op, rank, sigma=sigma, rule=est.threshold_rule,
-            threshold=est.threshold, gamma_u=est.gamma_u, gamma_v=est.gamma_v,
-            alpha_theory=est.alpha_theory, alpha_holm=est.alpha_holm,
-            huber_beta=est.huber_beta, tol=est.tol, max_iter=est.max_iter,
-            n_bootstrap=est.n_bootstrap, orthogonal=bool(est.orthogonal), rng=rng,
-            max_rows=caps[0], max_cols=caps[1], init=init)
-        est._finish(op, res, sq_norm, scale, sigma)
-    if res.stopped_all_zero:
-        warnings.warn(
-            f"every entry was thresholded to zero at iteration {res.n_iter}: the "
-            "thresholds are too large for this matrix (check sigma, gamma_u, gamma_v); "
-            "the previous iterate is returned", UserWarning, stacklevel=3)
-    elif res.zero_column_events:
-        warnings.warn(
-            f"a whole component was thresholded to zero in {res.zero_column_events} "
-            "half-step(s); it kept its previous value there", UserWarning, stacklevel=3)
-    if not res.stopped_all_zero:
-        for k in np.flatnonzero(est.component_snr_ < SNR_WARN):
-            warnings.warn(
-                f"component {k} of {rank} (0-based, singular value "
-                f"{est.singular_values_[k]:.4g}) is weak: its estimated signal-to-noise "
-                f"ratio component_snr_[{k}] = {est.component_snr_[k]:.3g} < {SNR_WARN}. "
-                "It may be noise (the data may hold fewer detectable components than "
-                "n_components) or a component recovered only in part.",
-                WeakComponentWarning, stacklevel=3)
-    if not res.converged and not res.stopped_all_zero:
-        warnings.warn(
-            f"FIT-SSVD did not converge in max_iter={est.max_iter} iterations: "
-            f"max(dist_u, dist_v) = {max(res.dist_u, res.dist_v):.3g} > tol = {est.tol:g}",
-            ConvergenceWarning, stacklevel=3)
-    est.mean_ = means
-    est.n_components_ = rank
-    est.n_iter_ = res.n_iter
-    est.noise_scale_ = sigma * scale
-    est.n_threshold_fallbacks_ = res.n_threshold_fallbacks
-    est.init_fallback_ = res.init_fallback
-    est.init_completed_ = res.init_completed
-    est.dist_ = (res.dist_u, res.dist_v)
-    return est
+    # fit -> fit_ssvd_dask -> _fit_operator -> warnings.warn
+    return est._fit_operator(op, sq_norm, scale, sigma, means, stacklevel=4)

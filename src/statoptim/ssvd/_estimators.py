@@ -439,6 +439,17 @@ class SparseSVD(TransformerMixin, BaseEstimator):
                     "pass the noise scale as sigma=")
         else:
             sigma = float(self.sigma) / scale
+        return self._fit_operator(op, sq_norm, scale, sigma, means)
+
+    def _fit_operator(self, op, sq_norm, scale, sigma, means, stacklevel=3):
+        """Check sigma, run FIT-SSVD on the wrapped matrix ``op``, set the attributes.
+
+        Shared by the in-memory and the dask fits (``_distributed.fit_ssvd_dask``):
+        ``op`` is X / scale (centred: ``means`` are the removed means, rescaled),
+        ``sq_norm`` its squared Frobenius norm, ``sigma`` the noise scale of X / scale.
+        ``stacklevel`` makes the warnings point at the caller of ``fit``.
+        """
+        n_samples, n_features = op.shape
         ratio = math.sqrt(sq_norm) / sigma
         if not 1.0 / _RATIO_BOUND <= ratio <= _RATIO_BOUND:
             origin = "given" if self.sigma is not None else "estimated from X"
@@ -459,7 +470,8 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             else:
                 rank = int(self.n_components)
             init = None
-            if (self.warm_start and hasattr(self, "left_singular_vectors_orth_")
+            if (check_flag(self.warm_start, "warm_start")
+                    and hasattr(self, "left_singular_vectors_orth_")
                     and self.left_singular_vectors_orth_.shape == (n_samples, rank)
                     and self.components_orth_.shape == (rank, n_features)):
                 init = (self.left_singular_vectors_orth_, self.components_orth_.T)
@@ -477,12 +489,12 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             warnings.warn(
                 f"every entry was thresholded to zero at iteration {res.n_iter}: the "
                 "thresholds are too large for this matrix (check sigma, gamma_u, gamma_v); "
-                "the previous iterate is returned", DegenerateDataWarning, stacklevel=2)
+                "the previous iterate is returned", DegenerateDataWarning, stacklevel=stacklevel)
         elif res.zero_column_events:
             warnings.warn(
                 f"a whole component was thresholded to zero in {res.zero_column_events} "
                 "half-step(s); it kept its previous value there", DegenerateDataWarning,
-                stacklevel=2)
+                stacklevel=stacklevel)
         if not res.stopped_all_zero:
             for k in np.flatnonzero(self.component_snr_ < SNR_WARN):
                 warnings.warn(
@@ -491,12 +503,12 @@ class SparseSVD(TransformerMixin, BaseEstimator):
                     f"ratio component_snr_[{k}] = {self.component_snr_[k]:.3g} < {SNR_WARN}. "
                     "It may be noise (the data may hold fewer detectable components than "
                     "n_components) or a component recovered only in part.",
-                    WeakComponentWarning, stacklevel=2)
+                    WeakComponentWarning, stacklevel=stacklevel)
         if not res.converged and not res.stopped_all_zero:
             warnings.warn(
                 f"FIT-SSVD did not converge in max_iter={self.max_iter} iterations: "
                 f"max(dist_u, dist_v) = {max(res.dist_u, res.dist_v):.3g} > tol = {self.tol:g}",
-                ConvergenceWarning, stacklevel=2)
+                ConvergenceWarning, stacklevel=stacklevel)
 
         self.mean_ = means
         self.n_components_ = rank
