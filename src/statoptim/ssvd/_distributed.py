@@ -35,7 +35,7 @@ import numpy as np
 from statoptim._dask import RowBlocks
 from statoptim._validation import power_of_two_scale
 from statoptim.ssvd import _fit
-from statoptim.ssvd._core import MAD_CONSTANT
+from statoptim.ssvd._operators import MAD_CONSTANT
 
 __all__ = ["DaskOperator", "exact_order_statistics", "fit_ssvd_dask"]
 
