@@ -31,16 +31,6 @@ ALLOWED = {
     ("src/statoptim/studies/optimizers.py", "statoptim.datasets._logistic"),
     ("benchmarks/bench_optim.py", "statoptim.optim._common"),
     ("benchmarks/bench_optim.py", "statoptim.optim._stochastic"),
-    # the study engine's private runner
-    ("benchmarks/bench_engine.py", "statoptim.studies._engine"),
-    # quantile internals: the Peng-Huang path and the quantile process
-    ("benchmarks/bench_censoring.py", "statoptim.quantile._peng_huang"),
-    ("benchmarks/bench_process.py", "statoptim.quantile._process"),
-    # the SSVD fitting internals
-    ("benchmarks/bench_ssvd.py", "statoptim.ssvd._fit"),
-    # the R comparison script recomputes the rank statistic at R's bounds from the
-    # restricted fits of the walk (a diagnostic, not a benchmark)
-    ("benchmarks/rank_vs_r.py", "statoptim.quantile._inference"),
 }
 
 
