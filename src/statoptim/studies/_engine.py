@@ -1219,22 +1219,24 @@ def add_runner_arguments(parser, *, replications=100, seed=0, replications_help=
     The options of :func:`~statoptim.studies._runner.add_study_arguments`
     (``--out`` is also the results folder here) plus ``--summarize-only`` and
     ``--batch-size``; the defaults of ``--replications`` and ``--seed`` are
-    the study's. Other keyword arguments go to ``add_study_arguments``.
+    the study's. Other keyword arguments (``jobs_help``, ``data_help``, ``unused``, ...) go
+    to ``add_study_arguments``.
     """
     kwargs.setdefault("unused", ("data",))
+    kwargs.setdefault(
+        "out_help", "results folder: every finished batch of replications is saved there as "
+                    "it completes (a rerun computes only what is missing; one run at a time), "
+                    "beside the tables as CSV and JSON, the figures and command.txt; without "
+                    "it nothing is written")
+    kwargs.setdefault("jobs_help", "local worker processes (joblib; default -1: all cores; at "
+                                   "most the CPUs available), or the number of workers of "
+                                   "--scheduler local")
     group = add_study_arguments(
         parser, replications=replications,
         replications_help=replications_help or "Monte Carlo replications per setting "
                                                "(default: {default}; with --summarize-only: "
                                                "all stored)",
-        seed=seed,
-        out_help="results folder: every finished batch of replications is saved there as it "
-                 "completes (a rerun computes only what is missing; one run at a time), "
-                 "beside the tables as CSV and JSON, the figures and command.txt; without "
-                 "it nothing is written",
-        jobs_help="local worker processes (joblib; default -1: all cores; at most the CPUs "
-                  "available), or the number of workers of --scheduler local",
-        **kwargs)
+        seed=seed, **kwargs)
     group.add_argument("--summarize-only", action=_StoreTrue,
                        help="rebuild tables and figures from the replications stored in --out "
                             "without computing (all of them unless --replications is given)")
@@ -1296,12 +1298,23 @@ def runner_kwargs(args):
     }
 
 
-def run_from_args(func, settings, study, args):
+def run_from_args(func, settings, study, args, *, n_replications=None):
     """:func:`run_grid` with the command-line options of :func:`add_runner_arguments`.
 
     With ``--summarize-only`` it says on stderr, in one line, how many
     replications are stored and used (all of them, or the first
     ``--replications`` per setting).
+
+    Parameters
+    ----------
+    func, settings, study
+        As :func:`run_grid`.
+    args : argparse.Namespace
+        The parsed options.
+    n_replications : int or None, default=None
+        Replications per setting instead of ``--replications``: for a study
+        whose ``--replications`` counts something its settings already hold
+        (data sets or splits named in each setting, run once each).
 
     Returns
     -------
@@ -1309,6 +1322,8 @@ def run_from_args(func, settings, study, args):
         As :func:`run_grid`.
     """
     kwargs = runner_kwargs(args)
+    if n_replications is not None:
+        kwargs["n_replications"] = check_int(n_replications, "n_replications", 1)
     if not kwargs["summarize_only"]:
         return run_grid(func, settings, study=study, **kwargs)
     with warnings.catch_warnings():
