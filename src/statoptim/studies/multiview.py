@@ -43,26 +43,34 @@ and UCI (fou,zer)->(kar,mor), with mu = 0 (the talk's objective) and mu =
 --consensus, at --regularization and at --collapse-regularization, where the
 talk's objective drives alpha to 0 or 1.
 
-The code is in three layers: ``compute_*`` fit and measure, the ``*_table(s)``
-functions build the :class:`~statoptim.studies._output.Table` objects, and
-``_plot`` / :func:`plot_mixing` draw (matplotlib only there); :func:`run`
-joins them.
+The splits run on the study engine (:mod:`statoptim.studies._engine`): one task
+(:func:`study_task`) per split of each data set, and one per fit of the
+mixing-weight study, so ``--out DIR`` keeps every finished split and a rerun
+resumes, ``--jobs`` and ``--scheduler`` spread the splits over processes or a
+Dask cluster, and ``--summarize-only`` rebuilds the tables from the stored
+results. Each split is seeded by its own seed (the engine's random streams are
+not used), so the numbers do not depend on the engine's options.
+
+The code is in three layers: :func:`compute` (the engine's records; the
+in-process :func:`compute_retrieval` and :func:`compute_mixing_paths` run the
+same fits), the ``*_table(s)`` functions build the
+:class:`~statoptim.studies._output.Table` objects, and ``_plot`` /
+:func:`plot_mixing` draw (matplotlib only there); :func:`run` joins them.
 """
 from __future__ import annotations
 
+import functools
 import time
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 
-from statoptim._optional import Progress
 from statoptim._threads import single_blas_thread
 from statoptim.studies._output import Column, StudyOutput, Table
 from statoptim.studies._runner import (
     DATA_ENV,
     DEFAULT_DATA,
-    add_study_arguments,
-    check_output_dir,
     deprecated_alias,
     deprecated_figure_option,
     find_dataset,
@@ -72,9 +80,10 @@ from statoptim.studies._runner import (
     register,
 )
 
-__all__ = ["BASELINES", "compute_mixing_paths", "compute_retrieval", "cycle_objective",
+__all__ = ["BASELINES", "compute", "compute_mixing_paths", "compute_retrieval", "cycle_objective",
            "direction_tables", "fit_baseline", "mixing_tables", "model_specs", "plot_mixing",
-           "precision_recall_points", "published_tables", "run", "select_on_training"]
+           "mixing_paths", "precision_recall_points", "published_tables", "retrieval_results",
+           "run", "select_on_training", "study_grid", "study_task"]
 
 BASELINES = ("CCA", "PLSC", "SM", "SCM", "LS-SM")
 #: Baselines whose representations are posteriors, also scored by relevance (dot).
@@ -120,6 +129,8 @@ MIXING_FIGURE = "multiview_mixing.png"
 
 
 def _add_arguments(parser):
+    from statoptim.studies._engine import add_runner_arguments
+
     positive = real_in(0, low_open=True)
     parser.add_argument("--rank", type=int_at_least(1), default=10)
     parser.add_argument("--regularization", type=positive, default=1e-3)
@@ -143,17 +154,17 @@ def _add_arguments(parser):
                              "training rows; about 15 s per UCI split on 2 cores)")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="fit only the CP model (faster)")
-    add_study_arguments(
+    add_runner_arguments(
         parser, replications=5,
         replications_help="UCI train/test splits, seeded --seed, --seed + 1, ... (Wikipedia "
-                          "has one standard split)",
+                          "has one standard split; default: {default})",
         data_help="the folder with one subfolder per data set: wikipedia_rasiwasia2010/ and "
                   f"uci_multifeature/ (default: ${DATA_ENV}, then "
                   f"{' or '.join(DEFAULT_DATA)})",
-        jobs_help="processes for the inner-CV fold fits (joblib; default -1: every core); "
-                  "the numbers do not depend on it",
-        unused={"scheduler": "this study does not run on the study engine, nor on Dask; --jobs "
-                             "sets its local processes"})
+        jobs_help="local worker processes, one split at a time each (joblib; default -1: all "
+                  "cores), or the number of workers of --scheduler local; the numbers do not "
+                  "depend on it",
+        unused=())
     deprecated_alias(parser, "--seeds", "--seed FIRST --replications COUNT",
                      dest="split_seeds", type=int_at_least(0), nargs="+", metavar="SEED",
                      message="--seeds is deprecated; use --seed FIRST --replications COUNT "
@@ -174,10 +185,11 @@ def _check_arguments(args):
             given(args, "seed") or given(args, "replications")):
         raise ValueError("argument --seeds: give either --seed and --replications or the "
                          "deprecated --seeds, not both")
+    from statoptim.studies._engine import check_runner_arguments
+
     for name, files in DATA_FILES.items():
         find_dataset(args.data, name, files)
-    if args.out is not None:
-        check_output_dir(args.out, "--out")
+    check_runner_arguments(args, "multiview", study_grid(args))
 
 
 # ------------------------------------------------------------------ helpers
@@ -338,27 +350,34 @@ def select_on_training(A_tr, B_tr, y_tr, seed, make_model, candidates=INNER_CV_C
     return candidates[int(np.argmax(scores.sum(axis=1)))], scores
 
 
+#: The UCI designs: name -> (views of modality A, views of modality B).
+UCI_SETTINGS = {"uci fou->pix": (["fou"], ["pix"]),
+                "uci (fou,zer)->(kar,mor)": (["fou", "zer"], ["kar", "mor"])}
+
+
+@functools.lru_cache(maxsize=2)
+def _load_uci(folder):
+    """The UCI views, read once per process: every engine task of a worker reuses them
+    (the splits index copies out of them)."""
+    from statoptim.datasets import load_uci_multifeature
+
+    return load_uci_multifeature(folder)
+
+
 def _settings(data, seeds, wikipedia_seed=0):
     """Yield (setting, seed, A_tr list, B_tr list, y_tr, A_te list, B_te list, y_te).
 
     ``data`` is --data (None: the default places); ``wikipedia_seed`` seeds
     the models and tie-breaks on the one standard Wikipedia split.
     """
-    from statoptim.datasets import (
-        load_uci_multifeature,
-        load_wikipedia_rasiwasia,
-        uci_multifeature_split,
-    )
+    from statoptim.datasets import load_wikipedia_rasiwasia, uci_multifeature_split
 
     w = load_wikipedia_rasiwasia(find_dataset(data, "wikipedia_rasiwasia2010",
                                               DATA_FILES["wikipedia_rasiwasia2010"]))
     yield ("wikipedia", wikipedia_seed, [w["image_train"]], [w["text_train"]], w["y_train"],
            [w["image_test"]], [w["text_test"]], w["y_test"])
-    X, y = load_uci_multifeature(find_dataset(data, "uci_multifeature",
-                                              DATA_FILES["uci_multifeature"]))
-    for a_views, b_views, name in ((["fou"], ["pix"], "uci fou->pix"),
-                                   (["fou", "zer"], ["kar", "mor"],
-                                    "uci (fou,zer)->(kar,mor)")):
+    X, y = _load_uci(find_dataset(data, "uci_multifeature", DATA_FILES["uci_multifeature"]))
+    for name, (a_views, b_views) in UCI_SETTINGS.items():
         for seed in seeds:
             tr, te = uci_multifeature_split(y, seed)
             yield (name, seed, [X[v][tr] for v in a_views], [X[v][tr] for v in b_views], y[tr],
@@ -447,7 +466,7 @@ def _model_representations(args, spec, data, fits):
             best, _ = select_on_training(
                 A_tr, B_tr, y_tr, seed,
                 lambda **kw: _make_model(args, seed, consensus=args.consensus, **kw),
-                n_jobs=args.jobs)
+                n_jobs=getattr(args, "jobs", 1))
             kwargs = dict(best, consensus=args.consensus)
             extra["selected"] = describe_candidate(best)
             extra["select_s"] = time.perf_counter() - t0
@@ -466,40 +485,56 @@ def _model_representations(args, spec, data, fits):
     return rep_a, rep_b, fit_s, extra
 
 
+def _split_methods(args, split, methods, models=None):
+    """Every method of ``methods`` on one split: {method: dict of measures}.
+
+    ``split`` is ``(setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te)``, as
+    :func:`_settings` yields it; CP-model fits with the same arguments are
+    shared between the rows (see :func:`model_specs`), and so are the baselines'
+    between their cosine and relevance rows.
+    """
+    models = model_specs(args) if models is None else models
+    setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te = split
+    n_comp = 7 if setting == "wikipedia" else 10
+    fits, baseline_fits, out = {}, {}, {}
+    with single_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # collapse/rank notes: reported
+        for method in methods:
+            t0 = time.perf_counter()
+            if method in models:
+                representation = models[method][1]
+                rep_a, rep_b, fit_s, extra = _model_representations(
+                    args, models[method], (seed, A_tr, B_tr, y_tr, A_te, B_te), fits)
+            else:
+                name, extra = method.split()[0], {}
+                representation = "relevance" if method.endswith("relevance") else "proba"
+                if name not in baseline_fits:
+                    baseline_fits[name] = (fit_baseline(
+                        name, np.hstack(A_tr), np.hstack(B_tr), y_tr, np.hstack(A_te),
+                        np.hstack(B_te), n_comp), time.perf_counter() - t0)
+                (rep_a, rep_b), fit_s = baseline_fits[name]
+            res = _evaluate(rep_a, rep_b, y_te, seed,
+                            "dot" if representation == "relevance" else "cosine")
+            res.update(extra, fit_s=fit_s)
+            out[method] = res
+    return out
+
+
 def compute_retrieval(args, seeds, models, methods, bar=None):
-    """Every method on every setting and split: {(setting, method): [per-split dict]}.
+    """Every method on every setting and split, in process: {(setting, method): [per-split dict]}.
 
     Each dict holds what :func:`_evaluate` measures on the test split (mAP,
     P@K for ``K_VALUES``, mAP@50 and the 11-point curve, both directions),
     the fit time and, for the CP model, the cycles and collapsed weights.
+    ``statoptim reproduce multiview`` runs the same splits as tasks of the
+    study engine (:func:`study_task`).
     """
     results = {}
-    with single_blas_thread(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)  # collapse/rank notes: reported
-        for setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te in _settings(
-                args.data, seeds, wikipedia_seed=args.seed):
-            n_comp = 7 if setting == "wikipedia" else 10
-            fits, baseline_fits = {}, {}
-            for method in methods:
-                t0 = time.perf_counter()
-                if method in models:
-                    representation = models[method][1]
-                    rep_a, rep_b, fit_s, extra = _model_representations(
-                        args, models[method], (seed, A_tr, B_tr, y_tr, A_te, B_te), fits)
-                else:
-                    name, extra = method.split()[0], {}
-                    representation = "relevance" if method.endswith("relevance") else "proba"
-                    if name not in baseline_fits:
-                        baseline_fits[name] = (fit_baseline(
-                            name, np.hstack(A_tr), np.hstack(B_tr), y_tr, np.hstack(A_te),
-                            np.hstack(B_te), n_comp), time.perf_counter() - t0)
-                    (rep_a, rep_b), fit_s = baseline_fits[name]
-                res = _evaluate(rep_a, rep_b, y_te, seed,
-                                "dot" if representation == "relevance" else "cosine")
-                res.update(extra, fit_s=fit_s)
-                results.setdefault((setting, method), []).append(res)
-                if bar is not None:
-                    bar.update(1)
+    for split in _settings(args.data, seeds, wikipedia_seed=args.seed):
+        for method, res in _split_methods(args, split, methods, models).items():
+            results.setdefault((split[0], method), []).append(res)
+            if bar is not None:
+                bar.update(1)
     return results
 
 
@@ -515,57 +550,139 @@ def cycle_objective(model):
     return np.asarray(model.objective_[::n_blocks])
 
 
+def _mixing_fit(args, split, regularization, consensus):
+    """One squared-loss fit of the mixing-weight study on ``split``: its path and mAP."""
+    setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te = split
+    with single_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # collapse and convergence notes: shown by the paths
+        model = _make_model(args, seed, consensus=consensus, regularization=regularization)
+        model.fit(A_tr, B_tr, y_tr)
+        res = _evaluate(model.decision_function(A_te, "a"),
+                        model.decision_function(B_te, "b"), y_te, seed)
+    return {"alpha_path": model.alpha_path_, "objective": cycle_objective(model),
+            "map_ab": res["map_fwd"], "map_ba": res["map_rev"]}
+
+
+def _mixing_grid(args):
+    """The (lambda, mu) pairs of the mixing-weight study, in table order."""
+    mus = sorted({0.0, float(args.consensus)})
+    lams = sorted({float(args.regularization), float(args.collapse_regularization)})
+    return [(lam, mu) for lam in lams for mu in mus]
+
+
 def compute_mixing_paths(args, seed=None):
     """The mixing weights and J per BCD cycle on the first split of each MIXING_SETTINGS.
 
     Fits the squared-loss model (rank, n_init of ``args``) with consensus 0
     (the talk's) and ``args.consensus``, at ``args.regularization`` and at
-    ``args.collapse_regularization``. Returns a list of dicts with keys
-    data, regularization, consensus, alpha_path (n_iter + 1, n_topics),
+    ``args.collapse_regularization``, in process. Returns a list of dicts with
+    keys data, regularization, consensus, alpha_path (n_iter + 1, n_topics),
     objective (n_iter + 1,) and the test split's cosine-retrieval mAP of the
     scores f_m, map_ab (A->B) and map_ba (B->A).
     """
     seed = args.seed if seed is None else seed
-    mus = sorted({0.0, float(args.consensus)})
-    lams = sorted({float(args.regularization), float(args.collapse_regularization)})
     paths = []
-    with single_blas_thread(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # collapse and convergence notes: shown by the paths
-        for setting, _, A_tr, B_tr, y_tr, A_te, B_te, y_te in _settings(
-                args.data, [seed], seed):
-            if setting not in MIXING_SETTINGS:
-                continue
-            for lam in lams:
-                for mu in mus:
-                    model = _make_model(args, seed, consensus=mu, regularization=lam)
-                    model.fit(A_tr, B_tr, y_tr)
-                    res = _evaluate(model.decision_function(A_te, "a"),
-                                    model.decision_function(B_te, "b"), y_te, seed)
-                    paths.append({"data": setting, "regularization": lam, "consensus": mu,
-                                  "alpha_path": model.alpha_path_,
-                                  "objective": cycle_objective(model),
-                                  "map_ab": res["map_fwd"], "map_ba": res["map_rev"]})
+    for split in _settings(args.data, [seed], seed):
+        if split[0] not in MIXING_SETTINGS:
+            continue
+        for lam, mu in _mixing_grid(args):
+            paths.append({"data": split[0], "regularization": lam, "consensus": mu,
+                          **_mixing_fit(args, split, lam, mu)})
     return paths
 
 
-# --------------------------------------------------------------------- run
-@register("multiview", "cross-modal retrieval: CP-tensor model vs CCA/PLS/SM/SCM/LS-SM",
-          _add_arguments, _check_arguments)
-def run(args):
-    output = StudyOutput(args, "multiview")
-    output.start()
-    seeds = _split_seeds(args)
-    models = model_specs(args)
-    methods = list(models)
+# ------------------------------------------------------- the study engine
+#: The options that change the numbers, held in every setting of the engine's grid.
+OPTIONS = ("rank", "regularization", "consensus", "n_init", "softmax_regularization",
+           "linear_regularization", "inner_cv")
+
+
+def _options(args):
+    return {name: getattr(args, name) for name in OPTIONS}
+
+
+def _split_data(data, setting, seed):
+    """The split of ``setting`` (a data set name) seeded ``seed``, from :func:`_settings`."""
+    for split in _settings(data, [seed], wikipedia_seed=seed):
+        if split[0] == setting:
+            return split
+    raise ValueError(f"unknown multiview setting {setting!r}")
+
+
+def study_task(setting, rng, *, data=None):
+    """One task of the study engine: one split of one data set.
+
+    ``setting["task"]`` is ``"retrieval"`` (every method of
+    ``setting["methods"]`` on the split; outputs ``"{method}|{measure}"``,
+    the measures of :func:`compute_retrieval`) or ``"mixing"`` (one fit of
+    the mixing-weight study at ``regularization`` and ``consensus``; outputs
+    as :func:`compute_mixing_paths`). ``setting["data"]`` names the data
+    set, ``setting["split"]`` seeds its split, the models and the
+    tie-breaks; ``setting["options"]`` holds the model options
+    (:data:`OPTIONS`). ``data`` is the --data folder; ``rng`` is unused (the
+    splits are seeded by ``split``, as the study has always been).
+    """
+    args = SimpleNamespace(**setting["options"], jobs=1)
+    split = _split_data(data, setting["data"], setting["split"])
+    if setting["task"] == "mixing":
+        return _mixing_fit(args, split, setting["regularization"], setting["consensus"])
+    results = _split_methods(args, split, setting["methods"])
+    return {f"{method}|{name}": value for method, res in results.items()
+            for name, value in res.items()}
+
+
+def _methods(args):
+    methods = list(model_specs(args))
     if not args.skip_baselines:
         methods += list(BASELINES) + [f"{b} relevance" for b in RELEVANCE_BASELINES]
-    bar = Progress((1 + 2 * len(seeds)) * len(methods), "multiview", unit="method",
-                   enabled=not args.no_progress, leave=False)
-    with bar:
-        results = compute_retrieval(args, seeds, models, methods, bar)
-    paths = compute_mixing_paths(args, seeds[0])
+    return methods
 
-    _print_header(args, seeds)
+
+def study_grid(args):
+    """The engine's settings: each split of each data set, then the mixing-weight fits."""
+    seeds, options, methods = _split_seeds(args), _options(args), _methods(args)
+    splits = [("wikipedia", args.seed)] + [(name, seed) for name in UCI_SETTINGS
+                                           for seed in seeds]
+    grid = [{"task": "retrieval", "data": name, "split": seed, "methods": methods,
+             "options": options} for name, seed in splits]
+    grid += [{"task": "mixing", "data": name, "split": seeds[0], "regularization": lam,
+              "consensus": mu, "options": options}
+             for name in MIXING_SETTINGS for lam, mu in _mixing_grid(args)]
+    return grid
+
+
+def compute(args):
+    """Run (or read, with --summarize-only) the engine's tasks; return the records."""
+    from statoptim.studies._engine import run_from_args
+
+    task = functools.partial(study_task, data=args.data)
+    return run_from_args(task, study_grid(args), "multiview", args, n_replications=1)
+
+
+def retrieval_results(records):
+    """{(setting, method): [per-split dict]} (as :func:`compute_retrieval`) from records."""
+    results = {}
+    for rec in records:
+        if rec["task"] != "retrieval":
+            continue
+        for method in rec["methods"]:
+            prefix = f"{method}|"
+            results.setdefault((rec["data"], method), []).append(
+                {k[len(prefix):]: v for k, v in rec.items() if k.startswith(prefix)})
+    return results
+
+
+def mixing_paths(records):
+    """The mixing-weight fits (as :func:`compute_mixing_paths`) from records."""
+    return [{key: rec[key] for key in ("data", "regularization", "consensus", "alpha_path",
+                                       "objective", "map_ab", "map_ba")}
+            for rec in records if rec["task"] == "mixing"]
+
+
+# --------------------------------------------------------------------- run
+def _write_tables(output, args, results, paths):
+    """Print and write every table (the figures' data too, unprinted); the PR curves."""
+    models = model_specs(args)
     output.table(_retrieval_table(results))
     for table in direction_tables(results):
         output.table(table)
@@ -575,7 +692,6 @@ def run(args):
     summary, path_table = mixing_tables(paths)
     output.table(summary)
     output.table(path_table, show=False)  # the mixing figure's data
-
     # The PR figure keeps the talk's objective, the package default, the headline
     # (inner-CV, or the +linear row without it) and the baselines.
     mu = f"mu={args.consensus:g}"
@@ -583,12 +699,28 @@ def run(args):
         f"TM {mu} softmax +linear relevance"
     curves = _curves(results, {"TM mu=0 (talk)", f"TM {mu}", headline})
     output.table(_curves_table(curves), show=False)  # the figure's data
+    return curves
+
+
+def _draw(output, curves, paths):
     path = output.figure(FIGURE, lambda path: _plot(curves, path))
     if path:
         print(f"\nPrecision-recall curves written to {path}")
     path = output.figure(MIXING_FIGURE, lambda path: plot_mixing(paths, path))
     if path:
         print(f"Mixing weights and J per cycle written to {path}")
+
+
+@register("multiview", "cross-modal retrieval: CP-tensor model vs CCA/PLS/SM/SCM/LS-SM",
+          _add_arguments, _check_arguments)
+def run(args):
+    output = StudyOutput(args, "multiview")
+    output.start()
+    records = compute(args)
+    results, paths = retrieval_results(records), mixing_paths(records)
+    _print_header(args, _split_seeds(args))
+    curves = _write_tables(output, args, results, paths)
+    _draw(output, curves, paths)
     output.finish()
     return 0
 
