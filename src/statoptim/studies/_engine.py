@@ -290,46 +290,64 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
 def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs, folder,
          progress, summarize_only, batch_size):
     """:func:`run_grid` after validation; ``folder`` is open (and locked) or None."""
-    out = None if folder is None else folder.path
-    limit = sys.maxsize if n_replications is None else n_replications
-    try:
-        results = {} if folder is None else folder.read(limit)
-    except KeyboardInterrupt:
-        if summarize_only:
-            raise
-        message = (f"{study}: interrupted while reading the stored results; they are kept "
-                   f"in {out}; run the same command again to resume")
-        print(f"\n{message}", file=sys.stderr, flush=True)
-        raise StudyInterrupted(message) from None
-
+    results = _read_stored(folder, n_replications, study, summarize_only)
     if summarize_only:
         total = None if n_replications is None else len(settings) * n_replications
         if total is not None and len(results) < total:
             warnings.warn(
-                f"{out} holds {len(results)} of the {total} replications of study "
+                f"{folder.path} holds {len(results)} of the {total} replications of study "
                 f"{study!r}; the summary uses only those (rerun without --summarize-only "
                 "to compute the rest)", UserWarning, stacklevel=3)
         return _records(settings, results)
-
-    total = len(settings) * n_replications
     missing = [(s, r) for s in range(len(settings)) for r in range(n_replications)
                if (s, r) not in results]
-    if not missing:
-        return _records(settings, results)
+    if missing:
+        _compute(func, settings, seed, study, (backend, scheduler, n_jobs, batch_size), folder,
+                 progress, results, missing)
+    return _records(settings, results)
 
+
+def _read_stored(folder, n_replications, study, summarize_only):
+    """The replications stored in ``folder`` (``{}`` without one); Ctrl-C says they are kept."""
+    if folder is None:
+        return {}
+    try:
+        return folder.read(sys.maxsize if n_replications is None else n_replications)
+    except KeyboardInterrupt:
+        if summarize_only:
+            raise
+        message = (f"{study}: interrupted while reading the stored results; they are kept "
+                   f"in {folder.path}; run the same command again to resume")
+        print(f"\n{message}", file=sys.stderr, flush=True)
+        raise StudyInterrupted(message) from None
+
+
+def _start(backend, scheduler, n_jobs):
+    """``(n_workers, client or None, cleanup)`` of a backend (a Dask cluster is started)."""
+    if backend == "dask":
+        client, cleanup = _connect(scheduler, n_jobs, CONNECT_TIMEOUT)
+        return max(1, len(client.scheduler_info().get("workers", {}))), client, cleanup
+    if backend == "joblib":
+        from joblib import effective_n_jobs
+
+        return effective_n_jobs(n_jobs), None, _no_cleanup
+    return 1, None, _no_cleanup
+
+
+def _compute(func, settings, seed, study, runner, folder, progress, results, missing):
+    """Run the ``missing`` replications, adding each finished batch to ``results`` (and
+    to ``folder``); on Ctrl-C, clean up quietly and say last what is saved.
+
+    ``runner`` is ``(backend, scheduler, n_jobs, batch_size)``.
+    """
+    backend, scheduler, n_jobs, batch_size = runner
+    out = None if folder is None else folder.path
+    total = len(results) + len(missing)
     bar, batches, cleanup, interrupted = None, iter(()), _no_cleanup, None
     guard = _InterruptGuard()
     guard.install()
     try:
-        if backend == "dask":
-            client, cleanup = _connect(scheduler, n_jobs, CONNECT_TIMEOUT)
-            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        elif backend == "joblib":
-            from joblib import effective_n_jobs
-
-            n_workers = effective_n_jobs(n_jobs)
-        else:
-            n_workers = 1
+        n_workers, client, cleanup = _start(backend, scheduler, n_jobs)
         tasks = _plan(missing, n_workers, batch_size)
         if progress and results:
             print(f"{study}: resuming from {out}: {len(results)} of {total} replications "
@@ -357,26 +375,32 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
                            "replications; nothing is saved without --out DIR")
         raise StudyInterrupted(interrupted) from None
     finally:
-        # After Ctrl-C: a second Ctrl-C must not cut the clean-up short, and the
-        # shutdown of a local Dask cluster is not news; the line saying what is
-        # saved comes last.
-        if interrupted is not None:
-            guard.shield()
-        try:
-            if bar is not None:
-                bar.close()
-            if hasattr(batches, "close"):  # stop a generator cut short: cancels tasks
-                with warnings.catch_warnings():
-                    # joblib's count of finished-but-unused tasks: noise after Ctrl-C
-                    warnings.filterwarnings("ignore", message=r".*tasks have been "
-                                            "successfully executed", category=UserWarning)
-                    batches.close()
-            cleanup()
-        finally:
-            guard.restore()
-        if interrupted is not None:
-            print(f"\n{interrupted}", file=sys.stderr, flush=True)
-    return _records(settings, results)
+        _finish(guard, bar, batches, cleanup, interrupted)
+
+
+def _finish(guard, bar, batches, cleanup, interrupted):
+    """Close the bar, stop the batches in flight, shut the backend down, restore Ctrl-C.
+
+    After Ctrl-C (``interrupted`` is the line to print) a second Ctrl-C must
+    not cut the clean-up short, and the shutdown of a local Dask cluster is
+    not news; the line saying what is saved comes last.
+    """
+    if interrupted is not None:
+        guard.shield()
+    try:
+        if bar is not None:
+            bar.close()
+        if hasattr(batches, "close"):  # stop a generator cut short: cancels tasks
+            with warnings.catch_warnings():
+                # joblib's count of finished-but-unused tasks: noise after Ctrl-C
+                warnings.filterwarnings("ignore", message=r".*tasks have been "
+                                        "successfully executed", category=UserWarning)
+                batches.close()
+        cleanup()
+    finally:
+        guard.restore()
+    if interrupted is not None:
+        print(f"\n{interrupted}", file=sys.stderr, flush=True)
 
 
 class _sigint_deferred:
