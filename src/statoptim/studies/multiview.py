@@ -49,7 +49,9 @@ mixing-weight study, so ``--out DIR`` keeps every finished split and a rerun
 resumes, ``--jobs`` and ``--scheduler`` spread the splits over processes or a
 Dask cluster, and ``--summarize-only`` rebuilds the tables from the stored
 results. Each split is seeded by its own seed (the engine's random streams are
-not used), so the numbers do not depend on the engine's options.
+not used), so the numbers do not depend on the engine's options. The tasks
+read the data sets from ``--data`` where they run: on a remote Dask cluster
+the folder must be at the same path on every worker.
 
 The code is in three layers: :func:`compute` (the engine's records; the
 in-process :func:`compute_retrieval` and :func:`compute_mixing_paths` run the
