@@ -82,7 +82,7 @@ def test_fit_2000(benchmark, method):
 
 def test_peng_huang_full_grid_2000(benchmark):
     """Like crq: the whole grid 1/n .. 1 - 1/n (stops where the equations lose a solution)."""
-    from statoptim.quantile._peng_huang import peng_huang_path
+    from statoptim.quantile.harness import peng_huang_path
 
     X, y, d = design(2000, 1)
     n = y.size

@@ -22,7 +22,7 @@ import pytest
 
 from statoptim import QuantileRegressor
 from statoptim.datasets import make_quantile_regression
-from statoptim.studies._engine import run_grid
+from statoptim.studies.harness import run_grid
 
 SETTINGS = [{"n_samples": 50_000, "quantile": 0.25}, {"n_samples": 50_000, "quantile": 0.75}]
 N_REPS = 30

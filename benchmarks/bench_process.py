@@ -37,7 +37,8 @@ import numpy as np
 import pytest
 
 from statoptim import QuantileRegressor
-from statoptim.quantile import _process, solve_quantile
+from statoptim.quantile import solve_quantile
+from statoptim.quantile.harness import process_without_screening
 
 N_SAMPLES = 10_000
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,17 +89,12 @@ def test_process_statoptim(benchmark):
     _check(model, X, y)
 
 
-def test_process_statoptim_fullpass(benchmark, monkeypatch):
+def test_process_statoptim_fullpass(benchmark):
     X, y = _data()
     benchmark.group = "quantile process n=1e4 p=3"
-    follow = _process._follow
-
-    def full_pass(*args, **kwargs):
-        return follow(*args, n_candidates=N_SAMPLES)
-
-    monkeypatch.setattr(_process, "_follow", full_pass)
-    model = benchmark.pedantic(lambda: QuantileRegressor(quantile="all").fit(X, y),
-                               rounds=3, iterations=1)
+    with process_without_screening(N_SAMPLES):
+        model = benchmark.pedantic(lambda: QuantileRegressor(quantile="all").fit(X, y),
+                                   rounds=3, iterations=1)
     benchmark.extra_info.update(method="statoptim, no screening",
                                 n_pieces=model.process_.n_pieces)
     _check(model, X, y)

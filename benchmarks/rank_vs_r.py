@@ -9,7 +9,8 @@ The cases and their data come from ``tests/test_rank_vs_r.py`` (``CASES``,
 ``make_case``); ``benchmarks/r_rank_compare.R`` fits each with ``rq`` and prints
 ``coef(summary(fit, se = "rank", alpha = alpha))`` for alpha = 0.05 and 0.1. Besides
 the relative differences, the rank statistic ``|T(b)|`` just inside each R bound is
-recomputed from independent exact restricted fits (``_Restricted.probe``; "max|T| in",
+recomputed from independent exact restricted fits (``Restricted.probe`` of
+``statoptim.quantile.harness``; "max|T| in",
 below the cutoff ``qt(1 - alpha/2, n - p)``), and "same T" says whether it equals
 ``|T|`` just inside our bound (the same constant stretch of the step function).
 The degenerate cases (``DEGENERATE_CASES``: p = 2, n tau an integer) are listed
@@ -26,7 +27,7 @@ import numpy as np
 from scipy import stats
 
 from statoptim import QuantileRegressor
-from statoptim.quantile._inference import _Restricted
+from statoptim.quantile.harness import Restricted
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLVER = {"tol": 1e-5, "max_iter": 1000, "max_pivots": None, "preprocess": False}
@@ -72,7 +73,7 @@ def statistic_at(X, y, w, tau, intercept, j, b):
     w = np.ones(len(y)) if w is None else w
     Zt = w[:, None] * Z
     qn = 1.0 / np.diag(np.linalg.inv(Zt.T @ Zt))
-    fit = _Restricted(np.delete(Z, j, axis=1), Z[:, j], y, w, tau, SOLVER)
+    fit = Restricted(np.delete(Z, j, axis=1), Z[:, j], y, w, tau, SOLVER)
     found = fit.probe(b, 1.0)
     return abs(float(fit.c @ found[1][0])) / np.sqrt(qn[j] * tau * (1 - tau))
 

@@ -21,20 +21,9 @@ STUDIES = ROOT / "src" / "statoptim" / "studies"
 BENCHMARKS = ROOT / "benchmarks"
 
 # Offenders that predate the rule, as (file relative to the repository, private
-# module path). They belong to other parts of issue 14; the lead shrinks this list
-# as they are fixed (a fixed entry may stay here harmlessly until then). Do not add.
-ALLOWED = {
-    # the study engine's private runner
-    ("benchmarks/bench_engine.py", "statoptim.studies._engine"),
-    # quantile internals: the Peng-Huang path and the quantile process
-    ("benchmarks/bench_censoring.py", "statoptim.quantile._peng_huang"),
-    ("benchmarks/bench_process.py", "statoptim.quantile._process"),
-    # the SSVD fitting internals
-    ("benchmarks/bench_ssvd.py", "statoptim.ssvd._fit"),
-    # the R comparison script recomputes the rank statistic at R's bounds from the
-    # restricted fits of the walk (a diagnostic, not a benchmark)
-    ("benchmarks/rank_vs_r.py", "statoptim.quantile._inference"),
-}
+# module path): none are left (issue 14). Do not add; use a public name or a
+# documented harness module.
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _modules():

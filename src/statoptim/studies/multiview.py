@@ -43,26 +43,38 @@ and UCI (fou,zer)->(kar,mor), with mu = 0 (the talk's objective) and mu =
 --consensus, at --regularization and at --collapse-regularization, where the
 talk's objective drives alpha to 0 or 1.
 
-The code is in three layers: ``compute_*`` fit and measure, the ``*_table(s)``
-functions build the :class:`~statoptim.studies._output.Table` objects, and
-``_plot`` / :func:`plot_mixing` draw (matplotlib only there); :func:`run`
-joins them.
+The splits run on the study engine (:mod:`statoptim.studies._engine`): one task
+(:func:`study_task`) per split of each data set, and one per fit of the
+mixing-weight study, so ``--out DIR`` keeps every finished split and a rerun
+resumes, ``--jobs`` and ``--scheduler`` spread the splits over processes or a
+Dask cluster, and ``--summarize-only`` rebuilds the tables from the stored
+results. Each split is seeded by its own seed (the engine's random streams are
+not used), so the numbers do not depend on the engine's options. The tasks
+read the data sets from ``--data`` where they run: on a remote Dask cluster
+the folder must be at the same path on every worker.
+
+The code is in three layers: :func:`compute` (the engine's records; the
+in-process :func:`compute_retrieval` and :func:`compute_mixing_paths` run the
+same fits), the ``*_table(s)`` functions build the
+:class:`~statoptim.studies._output.Table` objects, and ``_plot`` /
+:func:`plot_mixing` draw (matplotlib only there) -- these two layers are in
+:mod:`statoptim.studies.multiview_report` (re-exported here); :func:`run` joins
+them.
 """
 from __future__ import annotations
 
+import functools
 import time
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 
-from statoptim._optional import Progress
 from statoptim._threads import single_blas_thread
-from statoptim.studies._output import Column, StudyOutput, Table
+from statoptim.studies._output import StudyOutput
 from statoptim.studies._runner import (
     DATA_ENV,
     DEFAULT_DATA,
-    add_study_arguments,
-    check_output_dir,
     deprecated_alias,
     deprecated_figure_option,
     find_dataset,
@@ -71,41 +83,33 @@ from statoptim.studies._runner import (
     real_in,
     register,
 )
+from statoptim.studies.multiview_report import (  # noqa: F401 (re-exported)
+    COLLAPSE_TOL,
+    DIRECTION_K,
+    NUS_WIDE_TALK,
+    PUBLISHED_WIKIPEDIA,
+    TARGETS,
+    _curves,
+    _curves_table,
+    _plot,
+    _retrieval_table,
+    _targets_table,
+    direction_tables,
+    mixing_tables,
+    plot_mixing,
+    published_tables,
+)
 
-__all__ = ["BASELINES", "compute_mixing_paths", "compute_retrieval", "cycle_objective",
+__all__ = ["BASELINES", "compute", "compute_mixing_paths", "compute_retrieval", "cycle_objective",
            "direction_tables", "fit_baseline", "mixing_tables", "model_specs", "plot_mixing",
-           "precision_recall_points", "published_tables", "run", "select_on_training"]
+           "mixing_paths", "precision_recall_points", "published_tables", "retrieval_results",
+           "run", "select_on_training", "study_grid", "study_task"]
 
 BASELINES = ("CCA", "PLSC", "SM", "SCM", "LS-SM")
 #: Baselines whose representations are posteriors, also scored by relevance (dot).
 RELEVANCE_BASELINES = ("SM", "SCM")
 K_VALUES = (1, 5, 10, 50, 100)
-#: The cut-offs of the image->text and text->image tables.
-DIRECTION_K = (1, 5, 10, 50)
 
-# Published numbers on the same Wikipedia features and split (docs/multiview.rst,
-# "Published numbers").
-PUBLISHED_WIKIPEDIA = [
-    ("random (Rasiwasia et al. 2010)", "0.118", "0.118", "paper"),
-    ("CM / CCA (Rasiwasia et al. 2010)", "0.249", "0.196", "recalled, not re-verified"),
-    ("SM (Rasiwasia et al. 2010)", "0.225", "0.223", "recalled, not re-verified"),
-    ("SCM (Rasiwasia et al. 2010)", "0.277", "0.226", "recalled, not re-verified"),
-    ("CCA (secondary table)", "0.2549", "0.1846", "secondary table, unchecked"),
-    ("PLS (LCFS/JFSSL tables)", "0.2402", "0.1633", "recalled, unverified"),
-    ("GMMFA", "0.2750", "0.2139", "recalled, unverified"),
-    ("GMLDA", "0.2751", "0.2098", "recalled, unverified"),
-    ("LCFS (Wang et al. ICCV 2013)", "0.2798", "0.2141", "recalled, unverified"),
-    ("JFSSL (Wang et al. TPAMI 2016)", "0.3063", "0.2275", "secondary table, unchecked"),
-]
-
-NUS_WIDE_TALK = [
-    ("JRL (Zhai, Peng, Xiao, TCSVT 2014)", "0.5432 / 0.5010", "0.5199 / 0.5218"),
-    ("SMFH (Tang, Wang, Shao, TIP 2016; hashing)", "0.5974 / 0.4658", "0.5596 / 0.4973"),
-    ("TM (the talk's model)", "0.7011 / 0.7467", "0.7693 / 0.7748"),
-]
-
-# Issue targets: (data key, A->B, B->A)
-TARGETS = {"wikipedia": (0.28, 0.23), "uci (fou,zer)->(kar,mor)": (0.90, 0.88)}
 
 
 #: The files the two loaders read, by data set (subfolder of --data).
@@ -120,6 +124,8 @@ MIXING_FIGURE = "multiview_mixing.png"
 
 
 def _add_arguments(parser):
+    from statoptim.studies._engine import add_runner_arguments
+
     positive = real_in(0, low_open=True)
     parser.add_argument("--rank", type=int_at_least(1), default=10)
     parser.add_argument("--regularization", type=positive, default=1e-3)
@@ -143,17 +149,17 @@ def _add_arguments(parser):
                              "training rows; about 15 s per UCI split on 2 cores)")
     parser.add_argument("--skip-baselines", action="store_true",
                         help="fit only the CP model (faster)")
-    add_study_arguments(
+    add_runner_arguments(
         parser, replications=5,
         replications_help="UCI train/test splits, seeded --seed, --seed + 1, ... (Wikipedia "
-                          "has one standard split)",
+                          "has one standard split; default: {default})",
         data_help="the folder with one subfolder per data set: wikipedia_rasiwasia2010/ and "
                   f"uci_multifeature/ (default: ${DATA_ENV}, then "
                   f"{' or '.join(DEFAULT_DATA)})",
-        jobs_help="processes for the inner-CV fold fits (joblib; default -1: every core); "
-                  "the numbers do not depend on it",
-        unused={"scheduler": "this study does not run on the study engine, nor on Dask; --jobs "
-                             "sets its local processes"})
+        jobs_help="local worker processes, one split at a time each (joblib; default -1: all "
+                  "cores), or the number of workers of --scheduler local; the numbers do not "
+                  "depend on it",
+        unused=())
     deprecated_alias(parser, "--seeds", "--seed FIRST --replications COUNT",
                      dest="split_seeds", type=int_at_least(0), nargs="+", metavar="SEED",
                      message="--seeds is deprecated; use --seed FIRST --replications COUNT "
@@ -174,10 +180,11 @@ def _check_arguments(args):
             given(args, "seed") or given(args, "replications")):
         raise ValueError("argument --seeds: give either --seed and --replications or the "
                          "deprecated --seeds, not both")
+    from statoptim.studies._engine import check_runner_arguments
+
     for name, files in DATA_FILES.items():
         find_dataset(args.data, name, files)
-    if args.out is not None:
-        check_output_dir(args.out, "--out")
+    check_runner_arguments(args, "multiview", study_grid(args))
 
 
 # ------------------------------------------------------------------ helpers
@@ -338,65 +345,38 @@ def select_on_training(A_tr, B_tr, y_tr, seed, make_model, candidates=INNER_CV_C
     return candidates[int(np.argmax(scores.sum(axis=1)))], scores
 
 
+#: The UCI designs: name -> (views of modality A, views of modality B).
+UCI_SETTINGS = {"uci fou->pix": (["fou"], ["pix"]),
+                "uci (fou,zer)->(kar,mor)": (["fou", "zer"], ["kar", "mor"])}
+
+
+@functools.lru_cache(maxsize=2)
+def _load_uci(folder):
+    """The UCI views, read once per process: every engine task of a worker reuses them
+    (the splits index copies out of them)."""
+    from statoptim.datasets import load_uci_multifeature
+
+    return load_uci_multifeature(folder)
+
+
 def _settings(data, seeds, wikipedia_seed=0):
     """Yield (setting, seed, A_tr list, B_tr list, y_tr, A_te list, B_te list, y_te).
 
     ``data`` is --data (None: the default places); ``wikipedia_seed`` seeds
     the models and tie-breaks on the one standard Wikipedia split.
     """
-    from statoptim.datasets import (
-        load_uci_multifeature,
-        load_wikipedia_rasiwasia,
-        uci_multifeature_split,
-    )
+    from statoptim.datasets import load_wikipedia_rasiwasia, uci_multifeature_split
 
     w = load_wikipedia_rasiwasia(find_dataset(data, "wikipedia_rasiwasia2010",
                                               DATA_FILES["wikipedia_rasiwasia2010"]))
     yield ("wikipedia", wikipedia_seed, [w["image_train"]], [w["text_train"]], w["y_train"],
            [w["image_test"]], [w["text_test"]], w["y_test"])
-    X, y = load_uci_multifeature(find_dataset(data, "uci_multifeature",
-                                              DATA_FILES["uci_multifeature"]))
-    for a_views, b_views, name in ((["fou"], ["pix"], "uci fou->pix"),
-                                   (["fou", "zer"], ["kar", "mor"],
-                                    "uci (fou,zer)->(kar,mor)")):
+    X, y = _load_uci(find_dataset(data, "uci_multifeature", DATA_FILES["uci_multifeature"]))
+    for name, (a_views, b_views) in UCI_SETTINGS.items():
         for seed in seeds:
             tr, te = uci_multifeature_split(y, seed)
             yield (name, seed, [X[v][tr] for v in a_views], [X[v][tr] for v in b_views], y[tr],
                    [X[v][te] for v in a_views], [X[v][te] for v in b_views], y[te])
-
-
-def _plot(curves, path):
-    """The 11-point precision-recall curves (needs matplotlib)."""
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    settings = list(curves)
-    fig = Figure(figsize=(10, 3.6 * len(settings)))
-    axes = fig.subplots(len(settings), 2, squeeze=False)
-    levels = np.linspace(0, 1, 11)
-    colors = matplotlib.colormaps["tab10"](np.linspace(0, 1, 10))
-    for row, setting in enumerate(settings):
-        for col, (key, _label) in enumerate((("pr_fwd", "A -> B"), ("pr_rev", "B -> A"))):
-            ax = axes[row, col]
-            for i, (method, res) in enumerate(curves[setting].items()):
-                style = "-o" if method.startswith("TM") else (
-                    ":" if method.endswith("relevance") else "--")
-                ax.plot(levels, res[key], style, ms=3, label=method, color=colors[i % 10],
-                        lw=2.2 if "inner-CV" in method else 1.3)
-            direction = {"wikipedia": ("image -> text", "text -> image")}.get(
-                setting, ("A -> B", "B -> A"))[col]
-            ax.set_title(f"{setting}: {direction}")
-            ax.set_xlabel("recall")
-            ax.set_ylabel("precision (11-point interpolated)")
-            ax.set_xlim(0, 1)
-            ax.set_ylim(0, 1)
-            ax.grid(alpha=0.3)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
-    fig.suptitle("Cross-modal retrieval (cosine scoring; 'relevance': dot product of "
-                 "posteriors); UCI: mean over the split seeds")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    fig.savefig(path, dpi=110)
 
 
 # ----------------------------------------------------------------- compute
@@ -447,7 +427,7 @@ def _model_representations(args, spec, data, fits):
             best, _ = select_on_training(
                 A_tr, B_tr, y_tr, seed,
                 lambda **kw: _make_model(args, seed, consensus=args.consensus, **kw),
-                n_jobs=args.jobs)
+                n_jobs=getattr(args, "jobs", 1))
             kwargs = dict(best, consensus=args.consensus)
             extra["selected"] = describe_candidate(best)
             extra["select_s"] = time.perf_counter() - t0
@@ -466,47 +446,61 @@ def _model_representations(args, spec, data, fits):
     return rep_a, rep_b, fit_s, extra
 
 
+def _split_methods(args, split, methods, models=None):
+    """Every method of ``methods`` on one split: {method: dict of measures}.
+
+    ``split`` is ``(setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te)``, as
+    :func:`_settings` yields it; CP-model fits with the same arguments are
+    shared between the rows (see :func:`model_specs`), and so are the baselines'
+    between their cosine and relevance rows.
+    """
+    models = model_specs(args) if models is None else models
+    setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te = split
+    n_comp = 7 if setting == "wikipedia" else 10
+    fits, baseline_fits, out = {}, {}, {}
+    with single_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=UserWarning)  # collapse/rank notes: reported
+        for method in methods:
+            t0 = time.perf_counter()
+            if method in models:
+                representation = models[method][1]
+                rep_a, rep_b, fit_s, extra = _model_representations(
+                    args, models[method], (seed, A_tr, B_tr, y_tr, A_te, B_te), fits)
+            else:
+                name, extra = method.split()[0], {}
+                representation = "relevance" if method.endswith("relevance") else "proba"
+                if name not in baseline_fits:
+                    baseline_fits[name] = (fit_baseline(
+                        name, np.hstack(A_tr), np.hstack(B_tr), y_tr, np.hstack(A_te),
+                        np.hstack(B_te), n_comp), time.perf_counter() - t0)
+                (rep_a, rep_b), fit_s = baseline_fits[name]
+            res = _evaluate(rep_a, rep_b, y_te, seed,
+                            "dot" if representation == "relevance" else "cosine")
+            res.update(extra, fit_s=fit_s)
+            out[method] = res
+    return out
+
+
 def compute_retrieval(args, seeds, models, methods, bar=None):
-    """Every method on every setting and split: {(setting, method): [per-split dict]}.
+    """Every method on every setting and split, in process: {(setting, method): [per-split dict]}.
 
     Each dict holds what :func:`_evaluate` measures on the test split (mAP,
     P@K for ``K_VALUES``, mAP@50 and the 11-point curve, both directions),
     the fit time and, for the CP model, the cycles and collapsed weights.
+    ``statoptim reproduce multiview`` runs the same splits as tasks of the
+    study engine (:func:`study_task`).
     """
     results = {}
-    with single_blas_thread(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)  # collapse/rank notes: reported
-        for setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te in _settings(
-                args.data, seeds, wikipedia_seed=args.seed):
-            n_comp = 7 if setting == "wikipedia" else 10
-            fits, baseline_fits = {}, {}
-            for method in methods:
-                t0 = time.perf_counter()
-                if method in models:
-                    representation = models[method][1]
-                    rep_a, rep_b, fit_s, extra = _model_representations(
-                        args, models[method], (seed, A_tr, B_tr, y_tr, A_te, B_te), fits)
-                else:
-                    name, extra = method.split()[0], {}
-                    representation = "relevance" if method.endswith("relevance") else "proba"
-                    if name not in baseline_fits:
-                        baseline_fits[name] = (fit_baseline(
-                            name, np.hstack(A_tr), np.hstack(B_tr), y_tr, np.hstack(A_te),
-                            np.hstack(B_te), n_comp), time.perf_counter() - t0)
-                    (rep_a, rep_b), fit_s = baseline_fits[name]
-                res = _evaluate(rep_a, rep_b, y_te, seed,
-                                "dot" if representation == "relevance" else "cosine")
-                res.update(extra, fit_s=fit_s)
-                results.setdefault((setting, method), []).append(res)
-                if bar is not None:
-                    bar.update(1)
+    for split in _settings(args.data, seeds, wikipedia_seed=args.seed):
+        for method, res in _split_methods(args, split, methods, models).items():
+            results.setdefault((split[0], method), []).append(res)
+            if bar is not None:
+                bar.update(1)
     return results
 
 
 #: The settings of the mixing-weight study: the two data sets' multi-view designs.
 MIXING_SETTINGS = ("wikipedia", "uci (fou,zer)->(kar,mor)")
-#: |alpha| within this of 0 or 1 counts as collapsed.
-COLLAPSE_TOL = 1e-6
 
 
 def cycle_objective(model):
@@ -515,57 +509,139 @@ def cycle_objective(model):
     return np.asarray(model.objective_[::n_blocks])
 
 
+def _mixing_fit(args, split, regularization, consensus):
+    """One squared-loss fit of the mixing-weight study on ``split``: its path and mAP."""
+    setting, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te = split
+    with single_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # collapse and convergence notes: shown by the paths
+        model = _make_model(args, seed, consensus=consensus, regularization=regularization)
+        model.fit(A_tr, B_tr, y_tr)
+        res = _evaluate(model.decision_function(A_te, "a"),
+                        model.decision_function(B_te, "b"), y_te, seed)
+    return {"alpha_path": model.alpha_path_, "objective": cycle_objective(model),
+            "map_ab": res["map_fwd"], "map_ba": res["map_rev"]}
+
+
+def _mixing_grid(args):
+    """The (lambda, mu) pairs of the mixing-weight study, in table order."""
+    mus = sorted({0.0, float(args.consensus)})
+    lams = sorted({float(args.regularization), float(args.collapse_regularization)})
+    return [(lam, mu) for lam in lams for mu in mus]
+
+
 def compute_mixing_paths(args, seed=None):
     """The mixing weights and J per BCD cycle on the first split of each MIXING_SETTINGS.
 
     Fits the squared-loss model (rank, n_init of ``args``) with consensus 0
     (the talk's) and ``args.consensus``, at ``args.regularization`` and at
-    ``args.collapse_regularization``. Returns a list of dicts with keys
-    data, regularization, consensus, alpha_path (n_iter + 1, n_topics),
+    ``args.collapse_regularization``, in process. Returns a list of dicts with
+    keys data, regularization, consensus, alpha_path (n_iter + 1, n_topics),
     objective (n_iter + 1,) and the test split's cosine-retrieval mAP of the
     scores f_m, map_ab (A->B) and map_ba (B->A).
     """
     seed = args.seed if seed is None else seed
-    mus = sorted({0.0, float(args.consensus)})
-    lams = sorted({float(args.regularization), float(args.collapse_regularization)})
     paths = []
-    with single_blas_thread(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # collapse and convergence notes: shown by the paths
-        for setting, _, A_tr, B_tr, y_tr, A_te, B_te, y_te in _settings(
-                args.data, [seed], seed):
-            if setting not in MIXING_SETTINGS:
-                continue
-            for lam in lams:
-                for mu in mus:
-                    model = _make_model(args, seed, consensus=mu, regularization=lam)
-                    model.fit(A_tr, B_tr, y_tr)
-                    res = _evaluate(model.decision_function(A_te, "a"),
-                                    model.decision_function(B_te, "b"), y_te, seed)
-                    paths.append({"data": setting, "regularization": lam, "consensus": mu,
-                                  "alpha_path": model.alpha_path_,
-                                  "objective": cycle_objective(model),
-                                  "map_ab": res["map_fwd"], "map_ba": res["map_rev"]})
+    for split in _settings(args.data, [seed], seed):
+        if split[0] not in MIXING_SETTINGS:
+            continue
+        for lam, mu in _mixing_grid(args):
+            paths.append({"data": split[0], "regularization": lam, "consensus": mu,
+                          **_mixing_fit(args, split, lam, mu)})
     return paths
 
 
-# --------------------------------------------------------------------- run
-@register("multiview", "cross-modal retrieval: CP-tensor model vs CCA/PLS/SM/SCM/LS-SM",
-          _add_arguments, _check_arguments)
-def run(args):
-    output = StudyOutput(args, "multiview")
-    output.start()
-    seeds = _split_seeds(args)
-    models = model_specs(args)
-    methods = list(models)
+# ------------------------------------------------------- the study engine
+#: The options that change the numbers, held in every setting of the engine's grid.
+OPTIONS = ("rank", "regularization", "consensus", "n_init", "softmax_regularization",
+           "linear_regularization", "inner_cv")
+
+
+def _options(args):
+    return {name: getattr(args, name) for name in OPTIONS}
+
+
+def _split_data(data, setting, seed):
+    """The split of ``setting`` (a data set name) seeded ``seed``, from :func:`_settings`."""
+    for split in _settings(data, [seed], wikipedia_seed=seed):
+        if split[0] == setting:
+            return split
+    raise ValueError(f"unknown multiview setting {setting!r}")
+
+
+def study_task(setting, rng, *, data=None):
+    """One task of the study engine: one split of one data set.
+
+    ``setting["task"]`` is ``"retrieval"`` (every method of
+    ``setting["methods"]`` on the split; outputs ``"{method}|{measure}"``,
+    the measures of :func:`compute_retrieval`) or ``"mixing"`` (one fit of
+    the mixing-weight study at ``regularization`` and ``consensus``; outputs
+    as :func:`compute_mixing_paths`). ``setting["data"]`` names the data
+    set, ``setting["split"]`` seeds its split, the models and the
+    tie-breaks; ``setting["options"]`` holds the model options
+    (:data:`OPTIONS`). ``data`` is the --data folder; ``rng`` is unused (the
+    splits are seeded by ``split``, as the study has always been).
+    """
+    args = SimpleNamespace(**setting["options"], jobs=1)
+    split = _split_data(data, setting["data"], setting["split"])
+    if setting["task"] == "mixing":
+        return _mixing_fit(args, split, setting["regularization"], setting["consensus"])
+    results = _split_methods(args, split, setting["methods"])
+    return {f"{method}|{name}": value for method, res in results.items()
+            for name, value in res.items()}
+
+
+def _methods(args):
+    methods = list(model_specs(args))
     if not args.skip_baselines:
         methods += list(BASELINES) + [f"{b} relevance" for b in RELEVANCE_BASELINES]
-    bar = Progress((1 + 2 * len(seeds)) * len(methods), "multiview", unit="method",
-                   enabled=not args.no_progress, leave=False)
-    with bar:
-        results = compute_retrieval(args, seeds, models, methods, bar)
-    paths = compute_mixing_paths(args, seeds[0])
+    return methods
 
-    _print_header(args, seeds)
+
+def study_grid(args):
+    """The engine's settings: each split of each data set, then the mixing-weight fits."""
+    seeds, options, methods = _split_seeds(args), _options(args), _methods(args)
+    splits = [("wikipedia", args.seed)] + [(name, seed) for name in UCI_SETTINGS
+                                           for seed in seeds]
+    grid = [{"task": "retrieval", "data": name, "split": seed, "methods": methods,
+             "options": options} for name, seed in splits]
+    grid += [{"task": "mixing", "data": name, "split": seeds[0], "regularization": lam,
+              "consensus": mu, "options": options}
+             for name in MIXING_SETTINGS for lam, mu in _mixing_grid(args)]
+    return grid
+
+
+def compute(args):
+    """Run (or read, with --summarize-only) the engine's tasks; return the records."""
+    from statoptim.studies._engine import run_from_args
+
+    task = functools.partial(study_task, data=args.data)
+    return run_from_args(task, study_grid(args), "multiview", args, n_replications=1)
+
+
+def retrieval_results(records):
+    """{(setting, method): [per-split dict]} (as :func:`compute_retrieval`) from records."""
+    results = {}
+    for rec in records:
+        if rec["task"] != "retrieval":
+            continue
+        for method in rec["methods"]:
+            prefix = f"{method}|"
+            results.setdefault((rec["data"], method), []).append(
+                {k[len(prefix):]: v for k, v in rec.items() if k.startswith(prefix)})
+    return results
+
+
+def mixing_paths(records):
+    """The mixing-weight fits (as :func:`compute_mixing_paths`) from records."""
+    return [{key: rec[key] for key in ("data", "regularization", "consensus", "alpha_path",
+                                       "objective", "map_ab", "map_ba")}
+            for rec in records if rec["task"] == "mixing"]
+
+
+# --------------------------------------------------------------------- run
+def _write_tables(output, args, results, paths):
+    """Print and write every table (the figures' data too, unprinted); the PR curves."""
+    models = model_specs(args)
     output.table(_retrieval_table(results))
     for table in direction_tables(results):
         output.table(table)
@@ -575,7 +651,6 @@ def run(args):
     summary, path_table = mixing_tables(paths)
     output.table(summary)
     output.table(path_table, show=False)  # the mixing figure's data
-
     # The PR figure keeps the talk's objective, the package default, the headline
     # (inner-CV, or the +linear row without it) and the baselines.
     mu = f"mu={args.consensus:g}"
@@ -583,17 +658,32 @@ def run(args):
         f"TM {mu} softmax +linear relevance"
     curves = _curves(results, {"TM mu=0 (talk)", f"TM {mu}", headline})
     output.table(_curves_table(curves), show=False)  # the figure's data
+    return curves
+
+
+def _draw(output, curves, paths):
     path = output.figure(FIGURE, lambda path: _plot(curves, path))
     if path:
         print(f"\nPrecision-recall curves written to {path}")
     path = output.figure(MIXING_FIGURE, lambda path: plot_mixing(paths, path))
     if path:
         print(f"Mixing weights and J per cycle written to {path}")
+
+
+@register("multiview", "cross-modal retrieval: CP-tensor model vs CCA/PLS/SM/SCM/LS-SM",
+          _add_arguments, _check_arguments)
+def run(args):
+    output = StudyOutput(args, "multiview")
+    output.start()
+    records = compute(args)
+    results, paths = retrieval_results(records), mixing_paths(records)
+    _print_header(args, _split_seeds(args))
+    curves = _write_tables(output, args, results, paths)
+    _draw(output, curves, paths)
     output.finish()
     return 0
 
 
-# ---------------------------------------------------------------- tabulate
 def _print_header(args, seeds):
     """Say what the tables are: data, scoring, the model rows and the baselines."""
     print("Cross-modal retrieval, cosine similarity, random tie-break (seeded); "
@@ -618,259 +708,3 @@ def _print_header(args, seeds):
           "SM = logistic regression C=1, LS-SM = ridge alpha=1.")
     print("fit s: median wall time of the fits on this machine (everything learned, both "
           "modalities; BLAS at 1 thread).\n")
-
-
-def published_tables():
-    """The published Wikipedia mAP and the talk's NUS-WIDE table, as printed beside ours."""
-    published = Table(
-        "multiview_published_wikipedia",
-        "\nPublished mAP on the same Wikipedia features and split (image->text / "
-        "text->image; docs/multiview.rst, 'Published numbers'):",
-        [Column("method"), Column("i_to_t", "I->T", "{:.4g}"),
-         Column("t_to_i", "T->I", "{:.4g}"), Column("source")],
-        [{"method": m, "i_to_t": float(a), "t_to_i": float(b), "source": src}
-         for m, a, b, src in PUBLISHED_WIKIPEDIA])
-
-    def pair(second):
-        return lambda v, row: f"{v:.4f} / {row[second]:.4f}"
-
-    talk = Table(
-        "multiview_nus_wide_talk",
-        "\nThe talk's NUS-WIDE table (81 concepts) -- NOT reproducible offline: no data, "
-        "code or split; the protocol is unstated and 'Precision' gives no K:",
-        [Column("method"),
-         Column("i_to_t_map", "I->T mAP / Precision", pair("i_to_t_precision")),
-         Column("i_to_t_precision", show=False),
-         Column("t_to_i_map", "T->I mAP / Precision", pair("t_to_i_precision")),
-         Column("t_to_i_precision", show=False)],
-        [{"method": m, "i_to_t_map": float(a.split("/")[0]),
-          "i_to_t_precision": float(a.split("/")[1]), "t_to_i_map": float(b.split("/")[0]),
-          "t_to_i_precision": float(b.split("/")[1])} for m, a, b in NUS_WIDE_TALK])
-    return published, talk
-
-
-def _curves(results, plotted):
-    """Mean 11-point curves of the baselines and the ``plotted`` CP-model rows."""
-    curves = {}
-    for (setting, method), runs in results.items():
-        if method.startswith("TM") and method not in plotted:
-            continue
-        curves.setdefault(setting, {})[method] = {
-            key: np.mean([r[key] for r in runs], axis=0) for key in ("pr_fwd", "pr_rev")}
-    return curves
-
-
-def _mean_sd(key):
-    def fmt(value, row):
-        return f"{value:.3f}" if row["splits"] == 1 else f"{value:.3f} +- {row[key]:.3f}"
-    return fmt
-
-
-def _pair(second):
-    return lambda value, row: f"{value:.3f}, {row[second]:.3f}"
-
-
-def _cycles(value, row):
-    if value is None:
-        return ""
-    text = str(value)
-    if row["collapsed"] and "mu=0" in row["method"]:
-        text += f" ({row['collapsed']} alpha at 0/1)"
-    if row["selected"]:
-        text += f" [{row['selected']}] (selection {row['selection_s']:.1f} s)"
-    return text
-
-
-def _retrieval_table(results):
-    """The main table: mAP both ways, P@K, mAP@50, fit time and cycles per method."""
-    columns = [Column("data", "data (A->B)"), Column("method"),
-               Column("splits", show=False),
-               Column("map_ab", "A->B mAP", _mean_sd("map_ab_sd")),
-               Column("map_ab_sd", show=False),
-               Column("map_ba", "B->A mAP", _mean_sd("map_ba_sd")),
-               Column("map_ba_sd", show=False)]
-    for label, key in (("P@10", "p10"), ("P@50", "p50"), ("P@100", "p100"),
-                       ("mAP@50", "mapk50")):
-        columns += [Column(f"{key}_ab", label, _pair(f"{key}_ba")),
-                    Column(f"{key}_ba", show=False)]
-    columns += [Column("fit_s", "fit s", "{:.3f}"), Column("cycles", fmt=_cycles),
-                Column("collapsed", show=False), Column("selected", show=False),
-                Column("selection_s", show=False)]
-    table = Table("multiview_retrieval", "", columns,
-                  note="\nP@K and mAP@50 columns: (A->B, B->A); mAP@50 divides by the "
-                       "relevant items found in the top 50.")
-    for (setting, method), runs in results.items():
-        def mean(key, runs=runs):
-            return float(np.mean([r[key] for r in runs]))
-
-        row = {"data": setting, "method": method, "splits": len(runs),
-               "map_ab": mean("map_fwd"), "map_ba": mean("map_rev"),
-               "map_ab_sd": float(np.std([r["map_fwd"] for r in runs])),
-               "map_ba_sd": float(np.std([r["map_rev"] for r in runs])),
-               "fit_s": float(np.median([r["fit_s"] for r in runs]))}
-        for key, name in (("p10", "p10"), ("p50", "p50"), ("p100", "p100"),
-                          ("mapk50", "mapk")):
-            row[f"{key}_ab"], row[f"{key}_ba"] = mean(f"{name}_fwd"), mean(f"{name}_rev")
-        if "n_iter" in runs[0]:
-            row["cycles"] = int(np.median([r["n_iter"] for r in runs]))
-            row["collapsed"] = int(sum(r["collapsed"] for r in runs))
-            if "selected" in runs[0]:
-                picks = sorted({r["selected"] for r in runs})
-                row["selected"] = ", ".join(
-                    f"{p} x{sum(r['selected'] == p for r in runs)}" for p in picks)
-                row["selection_s"] = float(np.median([r["select_s"] for r in runs]))
-        table.add(row)
-    return table
-
-
-def _targets_table(results, models):
-    """The issue's targets beside what this run measured."""
-    table = Table(
-        "multiview_targets",
-        "\nTargets of the issue (mean mAP, A->B / B->A) and what this run measured:",
-        [Column("data"), Column("method"),
-         Column("target_ab", "target A->B", "{:.2f}"), Column("target_ba", "target B->A",
-                                                               "{:.2f}"),
-         Column("map_ab", "A->B mAP", "{:.4f}"), Column("map_ba", "B->A mAP", "{:.4f}"),
-         Column("met", fmt=lambda v, row: "met" if v else "NOT met"),
-         Column("slowest_fit_s", "slowest fit s", "{:.2f}")])
-    for setting, (t_fwd, t_rev) in TARGETS.items():
-        for method in models:
-            runs = results.get((setting, method))
-            if not runs or "mu=0 " in method:
-                continue
-            fwd = float(np.mean([r["map_fwd"] for r in runs]))
-            rev = float(np.mean([r["map_rev"] for r in runs]))
-            table.add(data=setting, method=method, target_ab=t_fwd, target_ba=t_rev,
-                      map_ab=fwd, map_ba=rev, met=bool(fwd >= t_fwd and rev >= t_rev),
-                      slowest_fit_s=float(max(r["fit_s"] for r in runs)))
-    return table
-
-
-def _curves_table(curves):
-    """The precision-recall curves of the figure, one row per point."""
-    table = Table("multiview_precision_recall", "",
-                  ["data", "method", "direction", "recall", "precision"])
-    levels = np.linspace(0, 1, 11)
-    for setting, by_method in curves.items():
-        for method, res in by_method.items():
-            for key, direction in (("pr_fwd", "A->B"), ("pr_rev", "B->A")):
-                for r, p in zip(levels, res[key]):
-                    table.add(data=setting, method=method, direction=direction,
-                              recall=float(r), precision=float(p))
-    return table
-
-
-def _direction_row(setting, method, runs, key):
-    row = {"data": setting, "method": method, "splits": len(runs),
-           "map": float(np.mean([r[f"map_{key}"] for r in runs])),
-           "map_sd": float(np.std([r[f"map_{key}"] for r in runs]))}
-    for k in DIRECTION_K:
-        row[f"p{k}"] = float(np.mean([r[f"p{k}_{key}"] for r in runs]))
-    return row
-
-
-def direction_tables(results):
-    """The image->text (A->B) and text->image (B->A) tables: mAP and P@K per method.
-
-    P@K (K in ``DIRECTION_K``) is the fraction of the first K retrieved items
-    that share the query's class, averaged over queries (and then over the
-    UCI splits, as mAP).
-    """
-    tables = []
-    for key, name, label in (("fwd", "multiview_image_to_text", "image -> text (A -> B)"),
-                             ("rev", "multiview_text_to_image", "text -> image (B -> A)")):
-        columns = [Column("data", "data (A->B)"), Column("method"),
-                   Column("splits", show=False),
-                   Column("map", "mAP", _mean_sd("map_sd")), Column("map_sd", show=False)]
-        columns += [Column(f"p{k}", f"P@{k}", "{:.3f}") for k in DIRECTION_K]
-        table = Table(name, f"\n{label}: mAP over the whole database and precision at "
-                            f"K = {', '.join(map(str, DIRECTION_K))}", columns,
-                      note="UCI has no text: A and B stand for the two modalities' views "
-                           "(fou -> pix, (fou,zer) -> (kar,mor)). The talk's NUS-WIDE "
-                           "'Precision' (below) gives no K.")
-        for (setting, method), runs in results.items():
-            table.add(_direction_row(setting, method, runs, key))
-        tables.append(table)
-    return tables
-
-
-def _is_collapsed(alpha):
-    return (alpha <= COLLAPSE_TOL) | (alpha >= 1.0 - COLLAPSE_TOL)
-
-
-def mixing_tables(paths):
-    """The mixing-weight summary per fit, and the path per cycle and topic (figure data)."""
-    summary = Table(
-        "multiview_mixing",
-        "\nMixing weights alpha of the squared-loss CP model (first split; the talk's "
-        "objective is mu = 0): final range, topics at 0 or 1 (within "
-        f"{COLLAPSE_TOL:g}), and J per BCD cycle",
-        [Column("data"), Column("regularization", "lambda", "{:g}"),
-         Column("consensus", "mu", "{:g}"), Column("cycles"),
-         Column("alpha_min", "alpha min", "{:.3f}"), Column("alpha_mean", "mean", "{:.3f}"),
-         Column("alpha_max", "max", "{:.3f}"),
-         Column("collapsed", fmt=lambda v, row: f"{v} of {row['n_topics']}"),
-         Column("n_topics", show=False), Column("objective_init", "J init", "{:.4g}"),
-         Column("objective_final", "J final", "{:.4g}"),
-         Column("max_increase", "largest J rise", "{:.1e}"),
-         Column("map_ab", "A->B mAP", "{:.3f}"), Column("map_ba", "B->A mAP", "{:.3f}")],
-        note="largest J rise: the largest increase of J over one cycle (<= 0: J "
-             "never rose). mAP: test split, cosine of the topic scores f_m; a modality "
-             "with weight 0 in a topic does not score it.")
-    path_table = Table("multiview_mixing_path", "",
-                       ["data", "regularization", "consensus", "cycle", "objective", "topic",
-                        "alpha"])
-    for p in paths:
-        alpha, J = p["alpha_path"], p["objective"]
-        final = alpha[-1]
-        summary.add(data=p["data"], regularization=p["regularization"],
-                    consensus=p["consensus"], cycles=alpha.shape[0] - 1,
-                    alpha_min=float(final.min()), alpha_mean=float(final.mean()),
-                    alpha_max=float(final.max()), collapsed=int(_is_collapsed(final).sum()),
-                    n_topics=final.size, objective_init=float(J[0]),
-                    objective_final=float(J[-1]), max_increase=float(np.max(np.diff(J))),
-                    map_ab=p.get("map_ab"), map_ba=p.get("map_ba"))
-        for cycle, (row, value) in enumerate(zip(alpha, J)):
-            for topic, a in enumerate(row):
-                path_table.add(data=p["data"], regularization=p["regularization"],
-                               consensus=p["consensus"], cycle=cycle, objective=float(value),
-                               topic=topic, alpha=float(a))
-    return summary, path_table
-
-
-# -------------------------------------------------------------------- plot
-def plot_mixing(paths, path):
-    """alpha per topic and J against the BCD cycles (needs matplotlib).
-
-    One row per (data set, lambda); columns: alpha with mu = 0, alpha with the
-    consensus mu, and J of both.
-    """
-    from matplotlib.figure import Figure
-
-    rows = list(dict.fromkeys((p["data"], p["regularization"]) for p in paths))
-    fig = Figure(figsize=(13, 3.2 * len(rows)))
-    axes = fig.subplots(len(rows), 3, squeeze=False)
-    for i, key in enumerate(rows):
-        fits = [p for p in paths if (p["data"], p["regularization"]) == key]
-        for p in fits:
-            col = 0 if p["consensus"] == 0 else 1
-            ax = axes[i, col]
-            ax.plot(p["alpha_path"], lw=1)
-            n = int(_is_collapsed(p["alpha_path"][-1]).sum())
-            ax.set_title(f"{key[0]}, lambda={key[1]:g}, mu={p['consensus']:g}: "
-                         f"{n}/{p['alpha_path'].shape[1]} at 0/1", fontsize=9)
-            ax.set_ylim(-0.05, 1.05)
-            ax.set_ylabel("alpha (one line per topic)")
-            style = "-" if p["consensus"] == 0 else "--"
-            axes[i, 2].semilogy(p["objective"], style, label=f"mu={p['consensus']:g}")
-        axes[i, 2].set_title(f"{key[0]}, lambda={key[1]:g}: J per cycle", fontsize=9)
-        axes[i, 2].set_ylabel("J")
-        axes[i, 2].legend(fontsize=8)
-        for ax in axes[i]:
-            ax.set_xlabel("BCD cycle")
-            ax.grid(alpha=0.3)
-    fig.suptitle("Mixing weights and objective per BCD cycle (squared loss; mu = 0 is the "
-                 "talk's objective)")
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
-    fig.savefig(path, dpi=110)

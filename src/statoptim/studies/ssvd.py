@@ -19,6 +19,18 @@ dense SVD and scikit-learn's SparsePCA, beside the R reference figures
 (docs/ssvd.rst, "Reference figures"). For
 (c), with ``--out DIR``, it writes the talk's two figures there: the scatter of the
 right singular vectors coloured by tumour type, and the rank-3 reconstruction.
+
+The simulations run on the study engine (:mod:`statoptim.studies._engine`): one
+task (:func:`fit_task`) per table, method and data set of (a) and (b), and per
+data set of the threshold study, so ``--out DIR`` keeps every finished fit and a
+rerun resumes, ``--jobs`` and ``--scheduler`` spread them, and
+``--summarize-only`` rebuilds the tables from the stored results. Data set ``i``
+is seeded ``--seed + i`` (the engine's own random streams are not used), so the
+numbers do not depend on the engine's options; the timings do: ``--jobs`` is 1
+by default so that each fit has a core to itself. Part (c), one fit of a fixed
+data set, runs in the calling process. The code is in three layers:
+:func:`compute` (the engine's records), :func:`tabulate` (the tables) and the
+``plot_*`` functions (the figures).
 """
 from __future__ import annotations
 
@@ -28,22 +40,20 @@ import time
 
 import numpy as np
 
-from statoptim._optional import Progress
 from statoptim._threads import single_blas_thread
 from statoptim.studies._output import Column, StudyOutput, Table
 from statoptim.studies._runner import (
     DATA_ENV,
     DEFAULT_DATA,
-    add_study_arguments,
-    check_output_dir,
     deprecated_alias,
     find_dataset,
     int_at_least,
     register,
 )
-from statoptim.studies.ssvd_thresholds import run_threshold_study
 
-__all__ = ["default_data_dir", "projection_loss", "relative_error", "run", "support_counts"]
+__all__ = ["DESIGNS", "METHODS", "compute", "compute_lung200", "default_data_dir", "fit_method",
+           "fit_task", "make_design", "projection_loss", "relative_error", "run", "study_grid",
+           "support_counts", "tabulate", "tabulate_lung200", "threshold_results"]
 
 LUNG200_FILES = ("lung200.csv",)
 FIGURES = ("ssvd_lung200_right_vectors.png", "ssvd_lung200_reconstruction.png")
@@ -102,76 +112,141 @@ def _timed(fn, repeats):
     return out, float(np.median(times))
 
 
-def _methods(r, args, n_samples):
-    """(name, fit function returning (Uh, Vh) orthonormal, repeats)."""
+# ----------------------------------------------------------------- compute
+#: The simulated designs: key -> (rank, title of its table, R reference rows, note).
+DESIGNS = {
+    "rank_one": (1, "(a) rank-one example of Lee et al. (2010): 100 x 50, d = 50",
+                 [("R ssvd 'theory' (lossU 0.018)", 0.004, 0.018, 0.0075)],
+                 "Truth: 25 / 16 nonzero rows of u / v."),
+    "lung_sized": (3, "(b) lung-sized spiked model: 12,625 x 56, rank 3, d = (150, 100, 70)",
+                   _REFERENCE_B, "Truth: 380 / 39 nonzero rows of U / V."),
+}
+SPARSEPCA = "SparsePCA a=sqrt(2 log n) on X'"
+#: The methods of tables (a) and (b), in table order.
+METHODS = ("FIT-SSVD theory", "FIT-SSVD bootstrap", "numpy SVD", SPARSEPCA)
+
+
+def make_design(design, data_set):
+    """Data set ``data_set`` of a design of :data:`DESIGNS`: ``(X, U, d, V)``."""
+    from statoptim.datasets import make_lung_spiked, make_rank_one_ssvd
+
+    make = {"rank_one": make_rank_one_ssvd, "lung_sized": make_lung_spiked}[design]
+    return make(data_set)
+
+
+def fit_method(method, X, r):
+    """Fit one method of :data:`METHODS` at rank ``r``; return ``(Uh, Vh)`` orthonormal
+    (SparsePCA: zero columns where a component is empty)."""
     from statoptim import SparseSVD
 
-    def fit_ssvd(rule):
-        def fit(X):
-            m = SparseSVD(r, threshold_rule=rule, random_state=0).fit(X)
-            return m.left_singular_vectors_, m.components_.T, m
-        return fit
-
-    def fit_svd(X):
+    if method.startswith("FIT-SSVD"):
+        m = SparseSVD(r, threshold_rule=method.split()[1], random_state=0).fit(X)
+        return m.left_singular_vectors_, m.components_.T
+    if method == "numpy SVD":
         U, _, Vt = np.linalg.svd(X, full_matrices=False)
-        return U[:, :r], Vt[:r].T, None
+        return U[:, :r], Vt[:r].T
+    if method != SPARSEPCA:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    from sklearn.decomposition import SparsePCA
 
-    def fit_spca(X):
-        from sklearn.decomposition import SparsePCA
-
-        alpha = math.sqrt(2 * math.log(n_samples))
-        spca = SparsePCA(n_components=r, alpha=alpha, random_state=0, max_iter=200).fit(X.T)
-        loadings = spca.components_.T          # (n_samples, r), sparse over rows of X
-        keep = np.any(loadings != 0, axis=0)
-        if not keep.any():
-            return np.zeros((X.shape[0], r)), _orth(X.T @ np.ones((X.shape[0], r))), None
-        Uh = np.zeros((X.shape[0], r))
-        Uh[:, keep] = _orth(loadings[:, keep])
-        Vh = _orth(X.T @ Uh[:, keep])
-        return Uh, np.pad(Vh, ((0, 0), (0, r - Vh.shape[1]))), None
-
-    methods = [
-        ("FIT-SSVD theory", fit_ssvd("theory"), args.repeats),
-        ("FIT-SSVD bootstrap", fit_ssvd("bootstrap"), args.repeats),
-        ("numpy SVD", fit_svd, args.repeats),
-    ]
-    if not args.no_sparsepca:
-        methods.append(("SparsePCA a=sqrt(2 log n) on X'", fit_spca, 1))
-    return methods
+    alpha = math.sqrt(2 * math.log(X.shape[0]))
+    spca = SparsePCA(n_components=r, alpha=alpha, random_state=0, max_iter=200).fit(X.T)
+    loadings = spca.components_.T          # (n_samples, r), sparse over rows of X
+    keep = np.any(loadings != 0, axis=0)
+    if not keep.any():
+        return np.zeros((X.shape[0], r)), _orth(X.T @ np.ones((X.shape[0], r)))
+    Uh = np.zeros((X.shape[0], r))
+    Uh[:, keep] = _orth(loadings[:, keep])
+    Vh = _orth(X.T @ Uh[:, keep])
+    return Uh, np.pad(Vh, ((0, 0), (0, r - Vh.shape[1])))
 
 
-def _simulation_table(name, title, make, reps, r, args, reference_rows, extra_note):
-    """Fit every method on ``reps`` simulated data sets; return (stats, Table)."""
-    sample = make(args.seed)
-    methods = _methods(r, args, sample[0].shape[0])
-    stats = {label: {"t": [], "lu": [], "lv": [], "nnz": [], "fp": [], "fn": [], "nnzv": [],
-                    "rel": []} for label, _, _ in methods}
-    # SparsePCA last: the thread pools it leaves spinning slowed the timings after it 2-3x.
-    jobs = [(rep, m) for m in methods for rep in range(reps)]
-    jobs.sort(key=lambda job: job[1][0].startswith("SparsePCA"))
-    data = {}
-    bar = Progress(len(jobs), title.split(":")[0], unit="fit", enabled=not args.no_progress,
-                   leave=False)
-    with single_blas_thread(openmp=True), bar:
-        for rep, (method, fit, repeats) in bar.iterate(jobs):
-            if method.startswith("SparsePCA") and rep >= args.sparsepca_reps:
+def _method_outputs(setting, X, U, d, V):
+    """Time and accuracy of one method on one data set (see :func:`fit_task`)."""
+    r = DESIGNS[setting["design"]][0]
+    (Uh, Vh), t = _timed(lambda: fit_method(setting["method"], X, r), setting["repeats"])
+    nnz, fp, fn = support_counts(Uh, U)
+    return {"seconds": t, "loss_u": projection_loss(U, Uh), "loss_v": projection_loss(V, Vh),
+            "nnz_rows_u": nnz, "fp_rows_u": fp, "fn_rows_u": fn,
+            "nnz_rows_v": support_counts(Vh, V)[0],
+            "relerr": relative_error(X, Uh, Vh, U, d, V)}
+
+
+def fit_task(setting, rng):
+    """One task of the study engine: every fit of the study on one simulated data set.
+
+    ``setting`` holds ``part``, ``design`` (a key of :data:`DESIGNS`),
+    ``data_set`` (the data seed) and ``repeats``. ``part="methods"`` (tables
+    (a) and (b)) also names the ``method`` and returns its median time over
+    ``repeats`` fits, the projection losses, the support counts and the relative
+    error; ``part="thresholds"`` returns
+    :func:`~statoptim.studies.ssvd_thresholds.fit_data_set` (every threshold x
+    rule, best of ``repeats`` fits). ``rng`` is unused: the data sets and the
+    bootstrap are seeded by ``data_set``, as the study has always been. At one
+    BLAS (and OpenMP) thread.
+    """
+    from statoptim.studies.ssvd_thresholds import fit_data_set
+
+    X, U, d, V = make_design(setting["design"], setting["data_set"])
+    with single_blas_thread(openmp=True):
+        if setting["part"] == "thresholds":
+            return fit_data_set(X, U, V, DESIGNS[setting["design"]][0], setting["data_set"],
+                                repeats=setting["repeats"])
+        return _method_outputs(setting, X, U, d, V)
+
+
+def study_grid(args):
+    """The engine's settings: one per (table, method, data set), SparsePCA last.
+
+    SparsePCA runs last because the thread pools it leaves spinning slowed the
+    timings after it 2-3x; it runs on the first ``--sparsepca-reps`` data sets.
+    """
+    from statoptim.studies.ssvd_thresholds import default_settings
+
+    grid, last = [], []
+    for design in DESIGNS:
+        for method in METHODS:
+            if method == SPARSEPCA and args.no_sparsepca:
                 continue
-            if rep not in data:
-                data = {rep: make(args.seed + rep)}
-            X, U, d, V = data[rep]
-            (Uh, Vh, _), t = _timed(lambda fit=fit, X=X: fit(X), repeats)
-            st = stats[method]
-            st["t"].append(t)
-            st["lu"].append(projection_loss(U, Uh))
-            st["lv"].append(projection_loss(V, Vh))
-            nnz, fp, fn = support_counts(Uh, U)
-            st["nnz"].append(nnz)
-            st["fp"].append(fp)
-            st["fn"].append(fn)
-            st["nnzv"].append(support_counts(Vh, V)[0])
-            st["rel"].append(relative_error(X, Uh, Vh, U, d, V))
+            reps = min(args.sparsepca_reps, args.replications) if method == SPARSEPCA \
+                else args.replications
+            (last if method == SPARSEPCA else grid).extend(
+                {"part": "methods", "design": design, "method": method,
+                 "data_set": args.seed + rep, "repeats": 1 if method == SPARSEPCA
+                 else args.repeats} for rep in range(reps))
+    for s in default_settings(args):
+        grid.extend({"part": "thresholds", "design": s.key, "data_set": args.seed + i,
+                     "repeats": min(args.repeats, 3)} for i in range(s.replications))
+    return grid + last
+
+
+def compute(args):
+    """Run (or read, with --summarize-only) the engine's tasks; return the records."""
+    from statoptim.studies._engine import run_from_args
+
+    return run_from_args(fit_task, study_grid(args), "ssvd", args, n_replications=1)
+
+
+def compute_lung200(X, repeats):
+    """Part (c) on the real data: FIT-SSVD and the SVD at rank 3, timed, in process.
+
+    One fit of a fixed data set (no replications): it runs in the calling
+    process, not on the study engine. Returns ``(model, svd, t_fit, t_svd)``.
+    """
+    from statoptim import SparseSVD
+
+    with single_blas_thread(openmp=True):
+        (model, t_fit) = _timed(lambda: SparseSVD(3).fit(X), repeats)
+        (svd, t_svd) = _timed(lambda: np.linalg.svd(X, full_matrices=False), repeats)
+    return model, svd, t_fit, t_svd
+
+
+# ---------------------------------------------------------------- tabulate
+def _simulation_table(design, records):
+    """Table (a) or (b) from the records of its design: one row per method, then R's."""
+    _, title, reference_rows, note = DESIGNS[design]
     table = Table(
-        name, f"\n{title}",
+        f"ssvd_{design}", f"\n{title}",
         [Column("method"), Column("source", show=False),
          Column("data_sets", "reps"), Column("median_s", "median s",
                                              lambda v, row: f"{v:.4f}" if row["source"] ==
@@ -184,32 +259,59 @@ def _simulation_table(name, title, make, reps, r, args, reference_rows, extra_no
                 lambda v, row: "" if v is None else f"{v:.1f} / {row['fn_rows_u']:.1f}"),
          Column("fn_rows_u", show=False),
          Column("relerr", fmt=lambda v, row: "" if v is None else f"{v:.3f}")],
-        note=extra_note)
-    for method, _, _ in methods:
-        st = stats[method]
-        if not st["t"]:
+        note=note)
+    for method in METHODS:
+        runs = [r for r in records if r["part"] == "methods" and r["design"] == design
+                and r["method"] == method]
+        if not runs:
             continue
-        table.add(method=method, source="here", data_sets=len(st["t"]),
-                  median_s=float(np.median(st["t"])), loss_u=float(np.mean(st["lu"])),
-                  loss_v=float(np.mean(st["lv"])), nnz_rows_u=float(np.mean(st["nnz"])),
-                  nnz_rows_v=float(np.mean(st["nnzv"])), fp_rows_u=float(np.mean(st["fp"])),
-                  fn_rows_u=float(np.mean(st["fn"])), relerr=float(np.mean(st["rel"])))
+
+        def mean(key, runs=runs):
+            return float(np.mean([r[key] for r in runs]))
+
+        table.add(method=method, source="here", data_sets=len(runs),
+                  median_s=float(np.median([r["seconds"] for r in runs])),
+                  **{key: mean(key) for key in ("loss_u", "loss_v", "nnz_rows_u", "nnz_rows_v",
+                                                "fp_rows_u", "fn_rows_u", "relerr")})
     for method, t, lu, lv in reference_rows:
         table.add(method=f"[R reference] {method}", source="R reference", data_sets=3, median_s=t,
                   loss_u=lu, loss_v=lv)
-    return stats, table
+    return table
 
 
-def _lung200(args, X, labels, output):
+def threshold_results(records, args):
+    """The threshold study's settings and results (as ``compute_thresholds``) from records.
+
+    A design without stored records is left out; the replications of each
+    setting are the data sets found.
+    """
+    from dataclasses import replace
+
+    from statoptim.studies.ssvd_thresholds import collect, default_settings
+
+    settings, results = [], {}
+    for s in default_settings(args):
+        rows = [r for r in records if r["part"] == "thresholds" and r["design"] == s.key]
+        if rows:
+            settings.append(replace(s, replications=len(rows)))
+            results[s.key] = collect(rows)
+    return settings, results
+
+
+def tabulate(records):
+    """Tables (a) and (b) from the records, and the lung-sized median FIT-SSVD time."""
+    tables = [_simulation_table(design, records) for design in DESIGNS]
+    times = [r["seconds"] for r in records if r["part"] == "methods"
+             and r["design"] == "lung_sized" and r["method"] == "FIT-SSVD theory"]
+    return tables, (float(np.median(times)) if times else None)
+
+
+def tabulate_lung200(X, labels, model, svd, t_fit, t_svd):
+    """Table (c): FIT-SSVD against the SVD on lung200, with the k-means(4) ARI on V."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score
 
-    from statoptim import SparseSVD
-
-    with single_blas_thread(openmp=True):
-        (model, t_fit) = _timed(lambda: SparseSVD(3).fit(X), args.repeats)
-        (svd, t_svd) = _timed(lambda: np.linalg.svd(X, full_matrices=False), args.repeats)
-    U, s, Vt = svd
+    _, s, Vt = svd
     Vf = model.components_.T
     types = np.array(labels)
 
@@ -237,10 +339,10 @@ def _lung200(args, X, labels, output):
     table.add(method="numpy SVD, r=3", seconds=t_svd, rows_kept=X.shape[0],
               cols_kept=X.shape[1], d1=float(s[0]), d2=float(s[1]), d3=float(s[2]),
               ari_kmeans4_v=float(ari(Vt[:3].T)))
-    output.table(table)
-    return model, (U, s, Vt)
+    return table
 
 
+# -------------------------------------------------------------------- plot
 def plot_right_vectors(path, V_fit, V_svd, labels):
     """Scatter of the right singular vectors (pairs of components) coloured by tumour type.
 
@@ -309,6 +411,8 @@ def plot_reconstruction(path, X, model, svd, labels):
 
 
 def _add_arguments(parser):
+    from statoptim.studies._engine import add_runner_arguments
+
     parser.add_argument("--repeats", type=int_at_least(1), default=5,
                         help="timed fits per data set (median; default 5)")
     parser.add_argument("--no-sparsepca", action="store_true",
@@ -319,73 +423,88 @@ def _add_arguments(parser):
                         metavar="R", help="data sets of the rank-one example in the threshold "
                         "study (default: 25 x --replications; the lung-sized model uses "
                         "--replications)")
-    add_study_arguments(
+    add_runner_arguments(
         parser, replications=3,
-        replications_help="simulated data sets per setting, seeded --seed, --seed + 1, ...",
+        replications_help="simulated data sets per setting, seeded --seed, --seed + 1, ... "
+                          "(default: {default})",
         data_help="the folder with one subfolder per data set; its lung200/ is used for part "
                   f"(c), which is skipped without it (default: ${DATA_ENV}, then "
                   f"{' or '.join(DEFAULT_DATA)})",
-        unused={"jobs": "its timings run in one process at one BLAS thread",
-                "scheduler": "this study does not run on the study engine, nor on Dask"})
+        jobs_help="local worker processes (joblib; default 1: one fit at a time, so that the "
+                  "timings are those of an otherwise idle core; more share the cores), or "
+                  "the number of workers of --scheduler local",
+        unused=())
+    parser.set_defaults(jobs=1)
     deprecated_alias(parser, "--reps", "--replications", dest="replications",
                      type=int_at_least(1), metavar="R")
 
 
 def _check_arguments(args):
+    from statoptim.studies._engine import check_runner_arguments
+
     if args.data is not None:  # an explicit --data must hold lung200/
         find_dataset(args.data, "lung200", LUNG200_FILES)
-    if args.out is not None:
-        check_output_dir(args.out, "--out")
+    check_runner_arguments(args, "ssvd", study_grid(args))
 
 
-@register("ssvd", "FIT-SSVD sparse SVD: rank-one example, lung-sized model, lung200 figures",
-          _add_arguments, _check_arguments)
-def run(args):
-    from statoptim.datasets import load_lung200, make_lung_spiked, make_rank_one_ssvd
-
-    output = StudyOutput(args, "ssvd")
-    output.start()
+def _print_header():
     print("FIT-SSVD (statoptim.SparseSVD): sparse SVD by fast iterative thresholding "
           "(Yang, Ma & Buja 2014)")
     print("Times: median wall time on this machine of one fit (validation included), one "
           "BLAS thread; losses are means over data sets. [R reference] rows: the R "
           "implementations on the "
           "same designs, as docs/ssvd.rst reports them (not rerun here).")
-    study_paths = []
-    _, table = _simulation_table(
-        "ssvd_rank_one", "(a) rank-one example of Lee et al. (2010): 100 x 50, d = 50",
-        make_rank_one_ssvd, args.replications, 1, args,
-        [("R ssvd 'theory' (lossU 0.018)", 0.004, 0.018, 0.0075)],
-        "Truth: 25 / 16 nonzero rows of u / v.")
-    output.table(table)
-    stats, table = _simulation_table(
-        "ssvd_lung_sized", "(b) lung-sized spiked model: 12,625 x 56, rank 3, "
-                           "d = (150, 100, 70)",
-        make_lung_spiked, args.replications, 3, args, _REFERENCE_B,
-        "Truth: 380 / 39 nonzero rows of U / V.")
-    output.table(table)
-    t_fit = float(np.median(stats["FIT-SSVD theory"]["t"]))
+
+
+def _print_talk_time(t_fit):
     print(f"talk: FIT-SSVD 3.7 s (and LSHM > 1 hour) on the real 12,625 x 56 lung data, on "
           f"the talk's (unstated) hardware; here: FIT-SSVD 'theory' {t_fit:.4f} s on this "
           "machine, on the simulated model of that size. R reference (its machine): ssvd "
           "'theory' 0.29 s, LSHM 114 s. Different data, hardware and code: no speed-up is "
           "claimed from these.")
-    study_paths.append(run_threshold_study(args, output)[2])
+
+
+def _run_lung200(args, output):
+    """Part (c): compute, tabulate and plot on lung200; the figure paths (or a note)."""
+    from statoptim.datasets import load_lung200
 
     lung = find_dataset(args.data, "lung200", LUNG200_FILES, required=False)
     if lung is None:
         output.note("(c) lung200 skipped: data set lung200/ not found; pass --data DIR, the "
                     "folder with one subfolder per data set")
-        if any(study_paths):
-            print("\nFigures: " + "\n         ".join(p for p in study_paths if p))
-        output.finish()
-        return 0
+        return []
+    if args.summarize_only:
+        output.note("(c) lung200 skipped: --summarize-only computes nothing (part (c) fits "
+                    "the real data in this process)")
+        return []
     X, labels, _ = load_lung200(os.path.dirname(lung))
-    model, svd = _lung200(args, X, labels, output)
-    paths = study_paths + [output.figure(FIGURES[0], lambda path: plot_right_vectors(
-                 path, model.components_.T, svd[2][:3].T, labels)),
-             output.figure(FIGURES[1], lambda path: plot_reconstruction(
-                 path, X, model, svd, labels))]
+    model, svd, t_fit, t_svd = compute_lung200(X, args.repeats)
+    output.table(tabulate_lung200(X, labels, model, svd, t_fit, t_svd))
+    return [output.figure(FIGURES[0], lambda path: plot_right_vectors(
+                path, model.components_.T, svd[2][:3].T, labels)),
+            output.figure(FIGURES[1], lambda path: plot_reconstruction(
+                path, X, model, svd, labels))]
+
+
+@register("ssvd", "FIT-SSVD sparse SVD: rank-one example, lung-sized model, lung200 figures",
+          _add_arguments, _check_arguments)
+def run(args):
+    from statoptim.studies.ssvd_thresholds import report_thresholds
+
+    output = StudyOutput(args, "ssvd")
+    output.start()
+    records = compute(args)
+    tables, t_fit = tabulate(records)
+    _print_header()
+    for table in tables:
+        output.table(table)
+    if t_fit is not None:
+        _print_talk_time(t_fit)
+    paths = []
+    settings, results = threshold_results(records, args)
+    if settings:
+        paths.append(report_thresholds(results, settings, output, seed=args.seed)[1])
+    paths += _run_lung200(args, output)
     if any(paths):
         print("\nFigures: " + "\n         ".join(p for p in paths if p))
     output.finish()

@@ -11,7 +11,9 @@ data-driven thresholds) is fitted on the same data sets, and each fit is scored
 by the losses the paper reports: the projection losses of U and V and the
 support errors (false positive / false negative rows), against its time.
 
-The work is split in three: :func:`compute_thresholds` (the fits),
+The work is split in three: :func:`fit_data_set` (the fits on one data set:
+the study engine's task in ``statoptim reproduce ssvd``; :func:`compute_thresholds`
+runs it in process on any designs),
 :func:`tabulate_thresholds` (one row per setting x threshold x rule, with Monte
 Carlo standard errors, the numpy SVD as a baseline and the R reference rows) and
 :func:`plot_thresholds` (accuracy against time); :func:`verdict` says which is
@@ -31,8 +33,9 @@ from statoptim._threads import single_blas_thread
 from statoptim.exceptions import ConvergenceWarning
 from statoptim.studies._output import Column, Table
 
-__all__ = ["CONFIGS", "REFERENCE_HARD", "Setting", "compute_thresholds", "plot_thresholds",
-           "run_threshold_study", "tabulate_thresholds", "verdict"]
+__all__ = ["CONFIGS", "REFERENCE_HARD", "Setting", "collect", "compute_thresholds",
+           "fit_data_set", "plot_thresholds", "report_thresholds", "tabulate_thresholds",
+           "verdict"]
 
 THRESHOLDS = ("hard", "soft", "scad")
 RULES = ("theory", "bootstrap")
@@ -99,12 +102,42 @@ def _fit_once(X, U, V, rank, threshold, rule, seed, repeats):
             "n_iter": model.n_iter_, "converged": converged}
 
 
+def fit_data_set(X, U, V, rank, data_seed, *, repeats=1, configs=CONFIGS):
+    """Every configuration of ``configs`` and the numpy SVD on one data set.
+
+    Returns a flat dict of scalars: ``{threshold}_{rule}_{metric}`` for each
+    configuration and metric of :data:`METRICS`, and ``svd_loss_u``,
+    ``svd_loss_v`` (the plain truncated SVD). The bootstrap rule is seeded
+    ``data_seed``.
+    """
+    Us, _, Vt = np.linalg.svd(X, full_matrices=False)
+    out = {"svd_loss_u": _projection_loss(U, Us[:, :rank]),
+           "svd_loss_v": _projection_loss(V, Vt[:rank].T)}
+    for c in configs:
+        fit = _fit_once(X, U, V, rank, *c, data_seed, repeats)
+        out.update((f"{c[0]}_{c[1]}_{m}", fit[m]) for m in METRICS)
+    return out
+
+
+def collect(rows, configs=CONFIGS):
+    """``{(threshold, rule): {metric: ndarray}, "svd": {...}}`` of per-data-set dicts.
+
+    ``rows`` are the outputs of :func:`fit_data_set` (or records holding
+    them), one per data set, in data-set order.
+    """
+    out = {c: {m: np.asarray([r[f"{c[0]}_{c[1]}_{m}"] for r in rows]) for m in METRICS}
+           for c in configs}
+    out["svd"] = {m: np.asarray([r[f"svd_{m}"] for r in rows]) for m in ("loss_u", "loss_v")}
+    return out
+
+
 def compute_thresholds(settings, *, seed=0, repeats=1, configs=CONFIGS, progress=False):
-    """Fit every (threshold, rule) of ``configs`` on each setting's data sets.
+    """Fit every (threshold, rule) of ``configs`` on each setting's data sets, in process.
 
     Data set ``i`` of a setting is ``make(seed + i)``; all configurations see the
     same data sets (and the bootstrap the seed ``seed + i``). Times are the best of
-    ``repeats`` fits, at one BLAS thread.
+    ``repeats`` fits, at one BLAS thread. ``statoptim reproduce ssvd`` runs the
+    same fits (:func:`fit_data_set`) on the study engine instead.
 
     Returns
     -------
@@ -113,25 +146,17 @@ def compute_thresholds(settings, *, seed=0, repeats=1, configs=CONFIGS, progress
         "loss_v": ndarray}}}`` with one entry per data set.
     """
     results = {}
-    total = sum(s.replications for s in settings) * len(configs)
-    bar = Progress(total, "thresholds", unit="fit", enabled=progress, leave=False)
+    total = sum(s.replications for s in settings)
+    bar = Progress(total, "thresholds", unit="data set", enabled=progress, leave=False)
     with single_blas_thread(openmp=True), bar:
         for s in settings:
-            rows = {c: {m: [] for m in METRICS} for c in configs}
-            svd = {"loss_u": [], "loss_v": []}
+            rows = []
             for i in range(s.replications):
                 X, U, _, V = s.make(seed + i)
-                Us, _, Vt = np.linalg.svd(X, full_matrices=False)
-                svd["loss_u"].append(_projection_loss(U, Us[:, :s.rank]))
-                svd["loss_v"].append(_projection_loss(V, Vt[:s.rank].T))
-                for c in configs:
-                    out = _fit_once(X, U, V, s.rank, *c, seed + i, repeats)
-                    for m in METRICS:
-                        rows[c][m].append(out[m])
-                    bar.update(1)
-            results[s.key] = {c: {m: np.asarray(v) for m, v in rows[c].items()}
-                              for c in configs}
-            results[s.key]["svd"] = {m: np.asarray(v) for m, v in svd.items()}
+                rows.append(fit_data_set(X, U, V, s.rank, seed + i, repeats=repeats,
+                                         configs=configs))
+                bar.update(1)
+            results[s.key] = collect(rows, configs)
     return results
 
 
@@ -321,15 +346,17 @@ def default_settings(args):
                     make_lung_spiked, 3, args.replications)]
 
 
-def run_threshold_study(args, output, settings=None):
-    """Compute, print and write the threshold table, the verdict and the figure."""
-    settings = default_settings(args) if settings is None else settings
-    results = compute_thresholds(settings, seed=args.seed, repeats=min(args.repeats, 3),
-                                 progress=not args.no_progress)
+def report_thresholds(results, settings, output, *, seed=0):
+    """Print and write the threshold table, the verdict and the figure.
+
+    ``results`` as :func:`compute_thresholds` returns them; ``seed`` is the
+    study's (the check against the R reference needs its data sets 0-2).
+    Returns ``(table, figure path or None)``.
+    """
     table = tabulate_thresholds(results, settings)
     output.table(table)
     print(verdict_text(results, settings))
-    if args.seed == 0:
+    if seed == 0:
         for s in settings:
             if s.replications < REFERENCE_DATA_SETS:
                 continue
@@ -338,4 +365,4 @@ def run_threshold_study(args, output, settings=None):
             print(f"  {s.key}, hard/theory on the reference's data sets 0-2 vs R ssvd 1.0: "
                   f"{checks}")
     path = output.figure(FIGURE, lambda p: plot_thresholds(p, table, settings))
-    return results, table, path
+    return table, path
