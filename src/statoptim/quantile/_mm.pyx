@@ -27,7 +27,7 @@ from libc.math cimport fabs, log, sqrt, INFINITY
 from libc.stdlib cimport malloc, free
 
 from statoptim._cy._blas cimport (
-    blas_int, xdot, xgemm_nn, xgemv_rows, xgemv_cols, xsyrk_gram, xpotrf_solve, xgetrf,
+    blas_int, xdot, xgemm_nn, xgemm_tn, xgemv_rows, xgemv_cols, xsyrk_gram, xpotrf_solve, xgetrf,
     xgetrs,
 )
 from statoptim._cy._mathutils cimport check_loss
@@ -878,3 +878,226 @@ def glob_offenders(const double[:, ::1] Z,     # IN  (n_samples, n_features)
                 out[n_bad] = i
                 n_bad += 1
     return n_bad, objective
+
+
+# ---------------------------------------------------------------------------
+# Preprocessing passes on X with an implicit intercept (the column of ones is
+# never materialised: ``intercept`` says that coefficient 0 is the intercept's
+# and X holds the other n_features - 1 columns)
+# ---------------------------------------------------------------------------
+
+cdef void block_fit_values(Py_ssize_t rows, Py_ssize_t px, Py_ssize_t ncol, bint intercept,
+                           const double* X, const double* W, double* V) noexcept nogil:
+    """V = [1 | X] W for a block of `rows` rows (or X W without the intercept).
+
+    W is C-contiguous (px + intercept, ncol), V (rows, ncol); one dgemm.
+    """
+    cdef Py_ssize_t i, j, off = 1 if intercept else 0
+    for i in range(rows):
+        for j in range(ncol):
+            V[i * ncol + j] = W[j] if intercept else 0.0
+    if px:
+        xgemm_nn(rows, px, ncol, 1.0, X, W + off * ncol, 1.0, V)
+
+
+def band_split(const double[:, ::1] X,       # IN  (n_samples, n_x) covariates
+               const double[::1] y,          # IN  (n_samples,)
+               const double[::1] w,          # IN  (n_samples,)
+               const double[::1] theta,      # IN  (n_features,) subsample fit
+               const double[:, ::1] M,       # IN  (n_features, n_features) M M' = G^-1
+               double kappa_lo, double kappa_hi,
+               bint intercept,               # design [1, X] (n_features = n_x + 1) or X
+               double[::1] u,                # OUT (n_samples,) standardised residuals
+               signed char[::1] side,        # OUT (n_samples,) -1 low glob, +1 high, 0 kept
+               double[:, ::1] glob_z,        # OUT (2, n_features) sums of w z per glob
+               double[::1] glob_yw,          # OUT (4,) sum w y (lo, hi), sum w (lo, hi)
+               Py_ssize_t[::1] kept):        # OUT (n_samples,) kept rows, in order
+    """`standardized_residuals` and `split_globs` fused into one pass over X.
+
+    Computes ``u_i = (y_i - z_i'theta) / ||z_i' M||`` with ``z_i = [1, x_i]``
+    (or ``x_i``), assigns row i to the low glob (``u_i < kappa_lo``), the
+    high glob (``u_i > kappa_hi``) or the kept set, accumulates each glob's
+    sums of ``w z``, ``w y`` and ``w``, and lists the kept rows in ``kept``.
+    The thresholds come from the caller (estimated before the pass), so a
+    pass does what three did (residuals, a selection, the split).
+
+    Returns the number of kept rows.
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], px = X.shape[1], i, j, start, rows
+    cdef Py_ssize_t p = px + (1 if intercept else 0), ncol = p + 1, n_keep = 0, off
+    cdef double quad, v, ui, wi, lo_yw = 0.0, hi_yw = 0.0, lo_w = 0.0, hi_w = 0.0
+    cdef signed char s
+    cdef int is_lo, is_hi
+    cdef double* W
+    cdef double* V
+    cdef double* ub
+    cdef double* wlh
+    cdef double* acc
+    cdef const double* xb
+    off = 1 if intercept else 0
+    if (y.shape[0] != n_samples or w.shape[0] != n_samples or u.shape[0] != n_samples
+            or side.shape[0] != n_samples or kept.shape[0] < n_samples):
+        raise ValueError("y, w, u, side and kept must have one entry per row of X")
+    if p < 1 or theta.shape[0] != p or M.shape[0] != p or M.shape[1] != p:
+        raise ValueError("theta must have n_features entries and M shape (n_features,) * 2")
+    if glob_z.shape[0] != 2 or glob_z.shape[1] != p or glob_yw.shape[0] < 4:
+        raise ValueError("glob_z must have shape (2, n_features) and glob_yw 4 entries")
+    W = <double*>malloc((p * ncol + STDRES_BLOCK * (ncol + 2) + 2 * p) * sizeof(double))
+    if W == NULL:
+        raise MemoryError()
+    V = W + p * ncol
+    wlh = V + STDRES_BLOCK * ncol       # (rows, 2): each row's weight in the low, high glob
+    acc = wlh + 2 * STDRES_BLOCK        # (n_features, 2): sums of w z, low and high
+    with nogil:
+        for i in range(p):
+            for j in range(p):
+                W[i * ncol + j] = M[i, j]
+            W[i * ncol + p] = theta[i]
+        for j in range(2 * p):
+            acc[j] = 0.0
+        start = 0
+        while start < n_samples:
+            rows = min(STDRES_BLOCK, n_samples - start)
+            xb = &X[start, 0] if px else NULL
+            ub = &u[start]
+            block_fit_values(rows, px, ncol, intercept, xb, W, V)
+            for i in range(rows):
+                quad = 0.0
+                for j in range(p):
+                    v = V[i * ncol + j]
+                    quad += v * v
+                v = y[start + i] - V[i * ncol + p]
+                ub[i] = v / sqrt(quad) if quad > 0.0 else 0.0
+            # classify without unpredictable branches: each row's weight goes
+            # to the low or the high glob's column (zero in the other)
+            for i in range(rows):
+                ui = ub[i]
+                is_lo = ui < kappa_lo
+                is_hi = ui > kappa_hi
+                s = is_hi - is_lo
+                side[start + i] = s
+                wi = w[start + i]
+                wlh[2 * i] = wi * is_lo
+                wlh[2 * i + 1] = wi * is_hi
+                lo_yw += wlh[2 * i] * y[start + i]
+                hi_yw += wlh[2 * i + 1] * y[start + i]
+                lo_w += wlh[2 * i]
+                hi_w += wlh[2 * i + 1]
+                kept[n_keep] = start + i
+                n_keep += (s == 0)
+            if px:
+                glob_sums(rows, px, xb, wlh, acc + 2 * off)
+            start += rows
+        glob_yw[0] = lo_yw
+        glob_yw[1] = hi_yw
+        glob_yw[2] = lo_w
+        glob_yw[3] = hi_w
+        if intercept:
+            acc[0] = lo_w
+            acc[1] = hi_w
+        for i in range(2):
+            for j in range(p):
+                glob_z[i, j] = acc[2 * j + i]
+    free(W)
+    return n_keep
+
+
+cdef void glob_sums(Py_ssize_t rows, Py_ssize_t px, const double* X, const double* a,
+                    double* out) noexcept nogil:
+    """out += X' a for a block X (rows, px) and a (rows, 2); out is (px, 2)."""
+    cdef Py_ssize_t i, j
+    cdef const double* xi
+    cdef double a0, a1
+    if px > SMALL_P:
+        xgemm_tn(rows, px, 2, 1.0, X, a, 1.0, out)
+        return
+    for i in range(rows):
+        xi = X + i * px
+        a0 = a[2 * i]
+        a1 = a[2 * i + 1]
+        for j in range(px):
+            out[2 * j] += a0 * xi[j]
+            out[2 * j + 1] += a1 * xi[j]
+
+
+def gather_design(const double[:, ::1] X,      # IN  (n_samples, n_x)
+                  const Py_ssize_t[::1] rows,  # IN  (k,) row indices of X
+                  bint intercept,
+                  double[:, ::1] out):         # OUT (>= k, n_x + intercept)
+    """``out[:k] = [1, X[rows]]`` (or ``X[rows]``): the design's rows, materialised."""
+    cdef Py_ssize_t k = rows.shape[0], px = X.shape[1], i, j, r, off = 1 if intercept else 0
+    if out.shape[0] < k or out.shape[1] != px + off:
+        raise ValueError("out must have at least len(rows) rows and n_x + intercept columns")
+    for i in range(k):
+        if rows[i] < 0 or rows[i] >= X.shape[0]:
+            raise ValueError("rows must hold row indices of X")
+    with nogil:
+        for i in range(k):
+            r = rows[i]
+            if intercept:
+                out[i, 0] = 1.0
+            for j in range(px):
+                out[i, off + j] = X[r, j]
+
+
+def glob_offenders_x(const double[:, ::1] X,     # IN  (n_samples, n_x)
+                     const double[::1] y,        # IN  (n_samples,)
+                     const double[::1] w,        # IN  (n_samples,)
+                     double quantile,
+                     const double[::1] theta,    # IN  (n_x + intercept,)
+                     const signed char[::1] side,  # IN  (n_samples,)
+                     bint intercept,
+                     Py_ssize_t[::1] out):       # OUT (n_samples,) offending rows
+    """`glob_offenders` on ``[1, X]`` (or X) without the column of ones.
+
+    Rows of a glob whose residual at ``theta`` has the wrong sign, and the full
+    objective, in one pass; the fitted values of blocks of rows go through one
+    matrix-vector product each. Returns ``(n_bad, objective)``.
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], px = X.shape[1], i, start, rows, n_bad = 0
+    cdef Py_ssize_t off = 1 if intercept else 0
+    cdef double r, objective = 0.0, b0
+    cdef double* V
+    if (y.shape[0] != n_samples or w.shape[0] != n_samples or side.shape[0] != n_samples
+            or out.shape[0] < n_samples):
+        raise ValueError("y, w, side and out must have one entry per row of X")
+    if theta.shape[0] != px + off or px + off < 1:
+        raise ValueError("theta must have one entry per column of the design")
+    V = <double*>malloc(STDRES_BLOCK * sizeof(double))
+    if V == NULL:
+        raise MemoryError()
+    b0 = theta[0] if intercept else 0.0
+    with nogil:
+        start = 0
+        while start < n_samples:
+            rows = min(STDRES_BLOCK, n_samples - start)
+            for i in range(rows):
+                V[i] = y[start + i] - b0
+            if px:
+                residuals_update(rows, px, &X[start, 0], &theta[off], V)
+            for i in range(rows):
+                r = V[i]
+                objective += w[start + i] * check_loss(r, quantile)
+                if (side[start + i] < 0 and r > 0.0) or (side[start + i] > 0 and r < 0.0):
+                    out[n_bad] = start + i
+                    n_bad += 1
+            start += rows
+    free(V)
+    return n_bad, objective
+
+
+cdef void residuals_update(Py_ssize_t n_samples, Py_ssize_t n_features, const double* Z,
+                           const double* theta, double* r) noexcept nogil:
+    """r -= Z theta."""
+    cdef Py_ssize_t i, j
+    cdef double acc
+    cdef const double* zi
+    if n_features > SMALL_P:
+        xgemv_rows(n_samples, n_features, -1.0, Z, theta, 1.0, r)
+        return
+    for i in range(n_samples):
+        zi = Z + i * n_features
+        acc = 0.0
+        for j in range(n_features):
+            acc += zi[j] * theta[j]
+        r[i] -= acc
