@@ -444,6 +444,269 @@ cdef double refresh(Vertex* v, double* u) noexcept nogil:
     return obj
 
 
+cdef struct Scratch:
+    # Work arrays of the simplex finish; every pointer is borrowed.
+    double* c        # (n) z_j'd along the edge, then scratch of `refresh`
+    double* tval     # (n) breakpoints r_j / c_j
+    double* aval     # (n) their weights w_j |c_j|
+    double* znorm    # (n) sum_k |z_jk|, bounds the rounding of z_j'd
+    Py_ssize_t* idx  # (n) the breakpoints' rows
+    double* vbuf     # (p) certificate: Z_h' v = -g
+    double* inv_abs  # (p * p) Z_h^-T (then used as |.|) for the rounding bound
+    double* gabs     # (p) sum_i w_i |z_i|, bounds the rounding of g
+    double* tolv     # (p) the certificate's tolerances
+    double* dvec     # (p) edge direction
+    double* best_theta  # (p)
+    double yabs      # sum_i w_i |y_i|, scale of the objective's rounding
+
+
+cdef struct SimplexResult:
+    Py_ssize_t n_pivots
+    int status
+    double objective
+
+
+cdef struct Edge:
+    # The released basic row and the line search along its edge.
+    Py_ssize_t kpos     # position in the basis of the released row
+    double sigma        # direction: the released row's residual goes to -sigma t
+    double slope        # the objective's slope at t = 0 along the edge (< 0)
+    Py_ssize_t enter    # the entering row
+    double tstar        # step length
+
+
+cdef void rounding_bounds(Vertex* v, Scratch* s) noexcept nogil:
+    """gabs = sum_i w_i |z_i| (rounding of g), znorm_i = sum_j |z_ij| (of z_i'd),
+    yabs = sum_i w_i |y_i| (of the objective)."""
+    cdef Py_ssize_t i, j, p = v.n_features
+    cdef double cj
+    for j in range(p):
+        s.gabs[j] = 0.0
+    s.yabs = 0.0
+    for i in range(v.n_samples):
+        s.yabs += v.w[i] * fabs(v.y[i])
+        s.znorm[i] = 0.0
+        for j in range(p):
+            cj = fabs(v.Z[i * p + j])
+            s.znorm[i] += cj
+            s.gabs[j] += v.w[i] * cj
+
+
+cdef Py_ssize_t price(Vertex* v, Scratch* s, bint bland) noexcept nogil:
+    """Pricing: Koenker's certificate at the current basis.
+
+    Solves ``Z_h' v = -g`` and returns the basis position of the basic row
+    whose multiplier leaves ``[w_i (q - 1), w_i q]`` the most (the smallest
+    row index under Bland's rule), or -1 if the certificate holds to the
+    tolerance ``1e-10 w_i`` plus the propagated rounding of ``g``.
+    """
+    cdef Py_ssize_t i, j, k, p = v.n_features, kpos = -1
+    cdef double lo_k, hi_k, viol, best_viol = 0.0, q = v.q
+    for j in range(p):
+        s.vbuf[j] = -v.g[j]
+    xgetrs(p, v.M, v.ipiv, s.vbuf, False)
+    for k in range(p):
+        for j in range(p):
+            s.inv_abs[k * p + j] = 1.0 if k == j else 0.0
+        xgetrs(p, v.M, v.ipiv, &s.inv_abs[k * p], False)
+    for k in range(p):
+        s.tolv[k] = 0.0
+    for j in range(p):
+        for k in range(p):
+            s.tolv[k] += fabs(s.inv_abs[j * p + k]) * s.gabs[j]
+    for k in range(p):
+        i = v.basis[k]
+        lo_k = v.w[i] * (q - 1.0)
+        hi_k = v.w[i] * q
+        viol = lo_k - s.vbuf[k]
+        if s.vbuf[k] - hi_k > viol:
+            viol = s.vbuf[k] - hi_k
+        if viol <= 1e-10 * v.w[i] + 64.0 * DBL_EPS * s.tolv[k]:
+            continue
+        if bland:
+            if kpos < 0 or v.basis[k] < v.basis[kpos]:
+                kpos = k
+                best_viol = viol
+        elif viol > best_viol:
+            kpos = k
+            best_viol = viol
+    return kpos
+
+
+cdef Py_ssize_t ratio_test(Vertex* v, Scratch* s, Edge* e) noexcept nogil:
+    """Ratio test: the weighted-median line search along the released row's edge.
+
+    Sets the direction ``d = Z_h^{-1} (sigma e_k)``, ``c = Z d`` and, over the
+    breakpoints ``t = r_j / c_j > 0`` of the non-basic rows, the one where the
+    objective's slope turns non-negative: ``e.enter`` and ``e.tstar``.
+    Returns -1 when no breakpoint reaches it (rounding trouble), else 0.
+    """
+    cdef Py_ssize_t i, j, m = 0, sel, p = v.n_features
+    cdef double dinf = 0.0, cj, rj, tol_row, toward, q = v.q
+    i = v.basis[e.kpos]
+    if s.vbuf[e.kpos] < v.w[i] * (q - 1.0):
+        e.sigma = 1.0
+        e.slope = s.vbuf[e.kpos] + v.w[i] * (1.0 - q)
+    else:
+        e.sigma = -1.0
+        e.slope = -s.vbuf[e.kpos] + v.w[i] * q
+    for j in range(p):
+        s.dvec[j] = 0.0
+    s.dvec[e.kpos] = e.sigma
+    xgetrs(p, v.M, v.ipiv, s.dvec, True)
+    for j in range(p):
+        if fabs(s.dvec[j]) > dinf:
+            dinf = fabs(s.dvec[j])
+    matvec_rows(v.n_samples, p, v.Z, s.dvec, s.c)
+    # breakpoints: residual r_j - t c_j crosses zero at t = r_j / c_j > 0
+    # (c_j beyond rounding, of r_j's sign). Written without branches: every
+    # row is stored at position m, which advances only for a breakpoint.
+    for j in range(v.n_samples):
+        cj = s.c[j]
+        rj = v.r[j]
+        tol_row = 64.0 * DBL_EPS * dinf * s.znorm[j]
+        toward = cj * (1.0 - 2.0 * (rj < 0.0))   # c_j with the sign of r_j
+        s.tval[m] = rj / cj
+        s.aval[m] = v.w[j] * fabs(cj)
+        s.idx[m] = j
+        m += (toward > tol_row) & (v.in_basis[j] == 0)
+    sel = weighted_select(s.tval, s.aval, s.idx, m, -e.slope)
+    if sel < 0:
+        return -1
+    e.enter = s.idx[sel]
+    e.tstar = s.tval[sel]
+    if e.tstar < 0.0:
+        e.tstar = 0.0
+    return 0
+
+
+cdef double pivot_update(Vertex* v, Scratch* s, Edge* e) noexcept nogil:
+    """Pivot: theta += t d, r -= t c, and the basis exchange.
+
+    Rows whose sign class changes update g; the entering row leaves g, the
+    released row joins it. Returns the objective at the new vertex.
+    """
+    cdef Py_ssize_t j, k, p = v.n_features, i = v.basis[e.kpos], enter = e.enter
+    cdef double rj, rnew, delta, renter, objective = 0.0, q = v.q, tstar = e.tstar
+    cdef double* c = s.c
+    for j in range(p):
+        v.theta[j] += tstar * s.dvec[j]
+    renter = v.r[enter]
+    for j in range(v.n_samples):
+        rj = v.r[j]
+        rnew = rj - tstar * c[j]
+        if v.in_basis[j]:
+            rnew = 0.0 if j != i else -e.sigma * tstar
+        elif j == enter:
+            rnew = 0.0
+        elif (rj >= 0.0) != (rnew >= 0.0):
+            delta = v.w[j] * (psi(rnew, q) - psi(rj, q))
+            for k in range(p):
+                v.g[k] += delta * v.Z[j * p + k]
+        v.r[j] = rnew
+        objective += v.w[j] * (rnew * (q - (rnew < 0.0)))  # check_loss without a branch
+    delta = v.w[enter] * psi(renter, q)
+    for k in range(p):
+        v.g[k] += v.w[i] * psi(v.r[i], q) * v.Z[i * p + k] - delta * v.Z[enter * p + k]
+    v.in_basis[i] = 0
+    v.in_basis[enter] = 1
+    v.basis[e.kpos] = enter
+    return objective
+
+
+cdef double best_vertex(Vertex* v, Scratch* s) noexcept nogil:
+    """Back to the best vertex seen (theta, r); returns its objective."""
+    cdef Py_ssize_t j, p = v.n_features
+    cdef double objective = 0.0
+    for j in range(p):
+        v.theta[j] = s.best_theta[j]
+    residuals(v.n_samples, p, v.Z, v.y, v.theta, v.r)
+    for j in range(v.n_samples):
+        objective += v.w[j] * check_loss(v.r[j], v.q)
+    return objective
+
+
+cdef SimplexResult simplex_loop(Vertex* v, Scratch* s, Py_ssize_t max_pivots,
+                                bint stop_if_degenerate) noexcept nogil:
+    """The pivots of `simplex_finish`: price, ratio test, pivot, refactorise.
+
+    ``r`` and ``g`` are refreshed from the basis every 32 pivots and before
+    optimality is declared; a degenerate pivot (no decrease beyond rounding)
+    switches to Bland's rule, or stops with status 5 under
+    ``stop_if_degenerate``; an uphill step beyond rounding stops at the best
+    vertex seen.
+    """
+    cdef Py_ssize_t j, k, since_refresh = 0, p = v.n_features
+    cdef SimplexResult res
+    cdef Edge e
+    cdef double best_obj = INFINITY
+    cdef bint bland = False
+    res.n_pivots = 0
+    res.status = STATUS_OK
+    res.objective = 0.0
+    for j in range(p):
+        s.best_theta[j] = v.theta[j]
+    rounding_bounds(v, s)
+    for k in range(p):
+        v.in_basis[v.basis[k]] = 1
+    if factorize(v) != 0:
+        res.status = STATUS_NUMERICAL
+    else:
+        res.objective = refresh(v, s.c)
+        best_obj = res.objective
+        for j in range(p):
+            s.best_theta[j] = v.theta[j]
+
+    while res.status == STATUS_OK:
+        e.kpos = price(v, s, bland)
+        if e.kpos < 0:
+            if since_refresh > 0:   # confirm on freshly computed r and g
+                res.objective = refresh(v, s.c)
+                since_refresh = 0
+                continue
+            break                   # certified optimal
+        if res.n_pivots >= max_pivots:
+            res.status = STATUS_PIVOT_CAP
+            break
+        if ratio_test(v, s, &e) < 0:
+            res.status = STATUS_NUMERICAL
+            break
+        if e.tstar == 0.0 and stop_if_degenerate:
+            res.status = STATUS_DEGENERATE
+            break
+        res.objective = pivot_update(v, s, &e)
+        res.n_pivots += 1
+        since_refresh += 1
+        if factorize(v) != 0:
+            res.status = STATUS_NUMERICAL
+            break
+        if res.objective >= best_obj - 64.0 * DBL_EPS * s.yabs:
+            # degenerate pivot (no decrease beyond rounding)
+            if stop_if_degenerate:
+                res.status = STATUS_DEGENERATE
+                break
+            bland = True    # Bland's rule prevents cycling
+        if since_refresh >= 32:
+            res.objective = refresh(v, s.c)
+            since_refresh = 0
+        if res.objective < best_obj:
+            best_obj = res.objective
+            for j in range(p):
+                s.best_theta[j] = v.theta[j]
+        elif res.objective > best_obj * (1.0 + 1e-11) + 256.0 * DBL_EPS * s.yabs:
+            res.status = STATUS_NUMERICAL   # rounding went uphill: stop at the best
+            break
+
+    if res.status == STATUS_DEGENERATE:
+        if factorize(v) == 0:
+            res.objective = refresh(v, s.c)
+    elif res.status != STATUS_OK:
+        res.objective = best_vertex(v, s)
+    for k in range(p):
+        v.in_basis[v.basis[k]] = 0
+    return res
+
+
 def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
                    const double[::1] y,          # IN  (n_samples,)
                    const double[::1] w,          # IN  (n_samples,) weights > 0
@@ -489,26 +752,11 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
         sum_i w_i rho_q(y_i - z_i'theta) at the returned theta.
     """
     cdef Py_ssize_t n_samples = Z.shape[0], n_features = Z.shape[1]
-    cdef Py_ssize_t p = n_features
-    cdef Py_ssize_t i, j, k, kpos, n_pivots = 0, m, sel, enter, since_refresh = 0
-    cdef double q = quantile, lo_k, hi_k, viol, best_viol, sigma, slope, cj, rj, rnew
-    cdef double tstar, dinf, delta, objective = 0.0, best_obj = INFINITY, tol_row, renter, yabs
-    cdef int status = STATUS_OK, info
-    cdef bint bland = False
+    cdef Py_ssize_t p = n_features, k
     cdef Vertex v
-    cdef double* c = &work_n[0]
-    cdef double* tval = &work_n[n_samples]
-    cdef double* aval = &work_n[2 * n_samples]
-    cdef double* znorm = &work_n[3 * n_samples]
-    cdef Py_ssize_t* idx = &work_idx[0]
+    cdef Scratch s
     cdef double* buf
-    cdef double* vbuf
-    cdef double* gabs
-    cdef double* tolv
-    cdef double* dvec
-    cdef double* inv_abs
-    cdef double* best_theta
-    cdef double* g
+    cdef SimplexResult res
 
     if n_features < 1 or n_samples < n_features:
         raise ValueError("Z must have at least one column and as many rows as columns")
@@ -532,193 +780,33 @@ def simplex_finish(const double[:, ::1] Z,       # IN  (n_samples, n_features)
         free(v.ipiv)
         raise MemoryError()
     v.M = buf
-    inv_abs = buf + p * p
-    vbuf = inv_abs + p * p
-    gabs = vbuf + p
-    tolv = gabs + p
-    dvec = tolv + p
-    best_theta = dvec + p
-    g = best_theta + p
+    s.inv_abs = buf + p * p
+    s.vbuf = s.inv_abs + p * p
+    s.gabs = s.vbuf + p
+    s.tolv = s.gabs + p
+    s.dvec = s.tolv + p
+    s.best_theta = s.dvec + p
+    v.g = s.best_theta + p
+    s.c = &work_n[0]
+    s.tval = &work_n[n_samples]
+    s.aval = &work_n[2 * n_samples]
+    s.znorm = &work_n[3 * n_samples]
+    s.idx = &work_idx[0]
     v.n_samples = n_samples
     v.n_features = p
     v.Z = &Z[0, 0]
     v.y = &y[0]
     v.w = &w[0]
-    v.q = q
+    v.q = quantile
     v.basis = &basis[0]
     v.in_basis = &in_basis[0]
     v.theta = &theta[0]
     v.r = &resid[0]
-    v.g = g
-
     with nogil:
-        # gabs = sum_i w_i |z_i| bounds the rounding error of g; znorm_i =
-        # sum_j |z_ij| bounds that of z_i'd.
-        for j in range(p):
-            gabs[j] = 0.0
-        yabs = 0.0
-        for i in range(n_samples):
-            yabs += v.w[i] * fabs(v.y[i])
-            znorm[i] = 0.0
-            for j in range(p):
-                cj = fabs(v.Z[i * p + j])
-                znorm[i] += cj
-                gabs[j] += v.w[i] * cj
-        for k in range(p):
-            in_basis[basis[k]] = 1
-        info = factorize(&v)
-        if info != 0:
-            status = STATUS_NUMERICAL
-        else:
-            objective = refresh(&v, c)
-            best_obj = objective
-            for j in range(p):
-                best_theta[j] = v.theta[j]
-
-        while status == STATUS_OK:
-            # --- certificate: v solves Z_h' v = -g
-            for j in range(p):
-                vbuf[j] = -g[j]
-            xgetrs(p, v.M, v.ipiv, vbuf, False)
-            for k in range(p):
-                for j in range(p):
-                    inv_abs[k * p + j] = 1.0 if k == j else 0.0
-                xgetrs(p, v.M, v.ipiv, &inv_abs[k * p], False)
-            for k in range(p):
-                tolv[k] = 0.0
-            for j in range(p):
-                for k in range(p):
-                    tolv[k] += fabs(inv_abs[j * p + k]) * gabs[j]
-            kpos = -1
-            best_viol = 0.0
-            for k in range(p):
-                i = basis[k]
-                lo_k = v.w[i] * (q - 1.0)
-                hi_k = v.w[i] * q
-                viol = lo_k - vbuf[k]
-                if vbuf[k] - hi_k > viol:
-                    viol = vbuf[k] - hi_k
-                if viol <= 1e-10 * v.w[i] + 64.0 * DBL_EPS * tolv[k]:
-                    continue
-                if bland:
-                    if kpos < 0 or basis[k] < basis[kpos]:
-                        kpos = k
-                        best_viol = viol
-                elif viol > best_viol:
-                    kpos = k
-                    best_viol = viol
-            if kpos < 0:
-                if since_refresh > 0:   # confirm on freshly computed r and g
-                    objective = refresh(&v, c)
-                    since_refresh = 0
-                    continue
-                break                   # certified optimal
-            if n_pivots >= max_pivots:
-                status = STATUS_PIVOT_CAP
-                break
-            i = basis[kpos]
-            if vbuf[kpos] < v.w[i] * (q - 1.0):
-                sigma = 1.0
-                slope = vbuf[kpos] + v.w[i] * (1.0 - q)
-            else:
-                sigma = -1.0
-                slope = -vbuf[kpos] + v.w[i] * q
-            # --- edge direction d = Z_h^{-1} (sigma e_k) and c = Z d
-            for j in range(p):
-                dvec[j] = 0.0
-            dvec[kpos] = sigma
-            xgetrs(p, v.M, v.ipiv, dvec, True)
-            dinf = 0.0
-            for j in range(p):
-                if fabs(dvec[j]) > dinf:
-                    dinf = fabs(dvec[j])
-            matvec_rows(n_samples, p, v.Z, dvec, c)
-            # --- breakpoints: residual r_j - t c_j crosses zero at t = r_j / c_j
-            m = 0
-            for j in range(n_samples):
-                if in_basis[j]:
-                    continue
-                cj = c[j]
-                tol_row = 64.0 * DBL_EPS * dinf * znorm[j]
-                rj = v.r[j]
-                if (rj >= 0.0 and cj > tol_row) or (rj < 0.0 and cj < -tol_row):
-                    tval[m] = rj / cj
-                    aval[m] = v.w[j] * fabs(cj)
-                    idx[m] = j
-                    m += 1
-            sel = weighted_select(tval, aval, idx, m, -slope)
-            if sel < 0:
-                status = STATUS_NUMERICAL
-                break
-            enter = idx[sel]
-            tstar = tval[sel]
-            if tstar < 0.0:
-                tstar = 0.0
-            if tstar == 0.0 and stop_if_degenerate:
-                status = STATUS_DEGENERATE
-                break
-            # --- move: theta += t d, r -= t c; rows whose sign class changes
-            # update g; the entering row leaves g, the leaving row joins it.
-            for j in range(p):
-                v.theta[j] += tstar * dvec[j]
-            renter = v.r[enter]
-            objective = 0.0
-            for j in range(n_samples):
-                rj = v.r[j]
-                rnew = rj - tstar * c[j]
-                if in_basis[j]:
-                    rnew = 0.0 if j != i else -sigma * tstar
-                elif j == enter:
-                    rnew = 0.0
-                elif (rj >= 0.0) != (rnew >= 0.0):
-                    delta = v.w[j] * (psi(rnew, q) - psi(rj, q))
-                    for k in range(p):
-                        g[k] += delta * v.Z[j * p + k]
-                v.r[j] = rnew
-                objective += v.w[j] * check_loss(rnew, q)
-            delta = v.w[enter] * psi(renter, q)
-            for k in range(p):
-                g[k] += v.w[i] * psi(v.r[i], q) * v.Z[i * p + k] - delta * v.Z[enter * p + k]
-            in_basis[i] = 0
-            in_basis[enter] = 1
-            basis[kpos] = enter
-            n_pivots += 1
-            since_refresh += 1
-            if factorize(&v) != 0:
-                status = STATUS_NUMERICAL
-                break
-            if objective >= best_obj - 64.0 * DBL_EPS * yabs:
-                # degenerate pivot (no decrease beyond rounding)
-                if stop_if_degenerate:
-                    status = STATUS_DEGENERATE
-                    break
-                bland = True    # Bland's rule prevents cycling
-            if since_refresh >= 32:
-                objective = refresh(&v, c)
-                since_refresh = 0
-            if objective < best_obj:
-                best_obj = objective
-                for j in range(p):
-                    best_theta[j] = v.theta[j]
-            elif objective > best_obj * (1.0 + 1e-11) + 256.0 * DBL_EPS * yabs:
-                status = STATUS_NUMERICAL   # rounding went uphill: stop at the best
-                break
-
-        if status == STATUS_DEGENERATE:
-            if factorize(&v) == 0:
-                objective = refresh(&v, c)
-        elif status != STATUS_OK:
-            for j in range(p):
-                v.theta[j] = best_theta[j]
-            residuals(n_samples, p, v.Z, v.y, v.theta, v.r)
-            objective = 0.0
-            for j in range(n_samples):
-                objective += v.w[j] * check_loss(v.r[j], q)
-        for k in range(p):
-            in_basis[basis[k]] = 0
+        res = simplex_loop(&v, &s, max_pivots, stop_if_degenerate)
     free(buf)
     free(v.ipiv)
-    return n_pivots, status, objective
+    return res.n_pivots, res.status, res.objective
 
 
 # ---------------------------------------------------------------------------
