@@ -988,6 +988,57 @@ cdef void block_fit_values(Py_ssize_t rows, Py_ssize_t px, Py_ssize_t ncol, bint
         xgemm_nn(rows, px, ncol, 1.0, X, W + off * ncol, 1.0, V)
 
 
+cdef void screened_block(Py_ssize_t rows, Py_ssize_t px, bint intercept, const double* X,
+                         const double* y, const double* theta, const double* M,
+                         const double* diag, double lam_lo, double lam_hi, double kappa_lo,
+                         double kappa_hi, double* u, double* R, double* A, double* V,
+                         Py_ssize_t* amb) noexcept nogil:
+    """The standardised residuals of a block of `band_split` with screening.
+
+    Scratch: R (rows), A (rows * px), V (rows * n_features), amb (rows).
+    """
+    cdef Py_ssize_t off = 1 if intercept else 0, p = px + off, i, j, k, n_amb = 0
+    cdef double b0 = theta[0] if intercept else 0.0, d0 = diag[0] if intercept else 0.0
+    cdef double nz, rr, s_hi, s_lo, u_lo, u_hi, quad, v
+    cdef const double* xi
+    for i in range(rows):
+        R[i] = y[i] - b0
+    if px:
+        residuals_update(rows, px, X, theta + off, R)
+    for i in range(rows):
+        xi = X + i * px
+        nz = d0
+        for j in range(px):
+            nz += diag[off + j] * xi[j] * xi[j]
+        rr = R[i]
+        s_hi = sqrt(lam_hi * nz)
+        s_lo = sqrt(lam_lo * nz)
+        if rr >= 0.0:
+            u_lo = rr / s_hi
+            u_hi = rr / s_lo
+        else:
+            u_lo = rr / s_lo
+            u_hi = rr / s_hi
+        u[i] = rr / s_hi
+        if nz > 0.0 and (u_hi < kappa_lo or u_lo > kappa_hi
+                         or (u_lo >= kappa_lo and u_hi <= kappa_hi)):
+            continue
+        amb[n_amb] = i      # the interval straddles a threshold: exact
+        for j in range(px):
+            A[n_amb * px + j] = xi[j]
+        n_amb += 1
+    if n_amb == 0:
+        return
+    block_fit_values(n_amb, px, p, intercept, A, M, V)
+    for k in range(n_amb):
+        quad = 0.0
+        for j in range(p):
+            v = V[k * p + j]
+            quad += v * v
+        i = amb[k]
+        u[i] = R[i] / sqrt(quad) if quad > 0.0 else 0.0
+
+
 def band_split(const double[:, ::1] X,       # IN  (n_samples, n_x) covariates
                const double[::1] y,          # IN  (n_samples,)
                const double[::1] w,          # IN  (n_samples,)
@@ -999,7 +1050,9 @@ def band_split(const double[:, ::1] X,       # IN  (n_samples, n_x) covariates
                signed char[::1] side,        # OUT (n_samples,) -1 low glob, +1 high, 0 kept
                double[:, ::1] glob_z,        # OUT (2, n_features) sums of w z per glob
                double[::1] glob_yw,          # OUT (4,) sum w y (lo, hi), sum w (lo, hi)
-               Py_ssize_t[::1] kept):        # OUT (n_samples,) kept rows, in order
+               Py_ssize_t[::1] kept,         # OUT (n_samples,) kept rows, in order
+               const double[::1] diag=None,  # IN  (n_features,) diag(G^-1): screening
+               double lam_lo=0.0, double lam_hi=0.0):
     """`standardized_residuals` and `split_globs` fused into one pass over X.
 
     Computes ``u_i = (y_i - z_i'theta) / ||z_i' M||`` with ``z_i = [1, x_i]``
@@ -1009,6 +1062,14 @@ def band_split(const double[:, ::1] X,       # IN  (n_samples, n_x) covariates
     The thresholds come from the caller (estimated before the pass), so a
     pass does what three did (residuals, a selection, the split).
 
+    Screening (when ``diag`` is given): with ``d = diag(G^-1)`` and
+    ``lam_lo <= lam_hi`` bounds of the spectrum of ``D^-1/2 G^-1 D^-1/2``,
+    ``lam_lo <= ||z'M||^2 / sum_j d_j z_j^2 <= lam_hi``, so an interval of
+    ``u_i`` costs O(p) a row; only rows whose interval straddles a threshold
+    get the exact ``||z_i'M||`` (O(p^2), gathered into one product per
+    block). The others' ``u`` is then a value of their interval (on the
+    same side of both thresholds as the exact one), not the exact ``u``.
+
     Returns the number of kept rows.
     """
     cdef Py_ssize_t n_samples = X.shape[0], px = X.shape[1], i, j, start, rows
@@ -1016,6 +1077,12 @@ def band_split(const double[:, ::1] X,       # IN  (n_samples, n_x) covariates
     cdef double quad, v, ui, wi, lo_yw = 0.0, hi_yw = 0.0, lo_w = 0.0, hi_w = 0.0
     cdef signed char s
     cdef int is_lo, is_hi
+    cdef bint screen
+    cdef const double* dptr
+    cdef double* R
+    cdef double* A
+    cdef double* Vx
+    cdef Py_ssize_t* amb = NULL
     cdef double* W
     cdef double* V
     cdef double* ub
@@ -1030,12 +1097,26 @@ def band_split(const double[:, ::1] X,       # IN  (n_samples, n_x) covariates
         raise ValueError("theta must have n_features entries and M shape (n_features,) * 2")
     if glob_z.shape[0] != 2 or glob_z.shape[1] != p or glob_yw.shape[0] < 4:
         raise ValueError("glob_z must have shape (2, n_features) and glob_yw 4 entries")
-    W = <double*>malloc((p * ncol + STDRES_BLOCK * (ncol + 2) + 2 * p) * sizeof(double))
-    if W == NULL:
+    if diag is not None:
+        if diag.shape[0] != p:
+            raise ValueError("diag must have n_features entries")
+        if not 0.0 < lam_lo <= lam_hi < INFINITY:
+            raise ValueError("lam_lo and lam_hi must satisfy 0 < lam_lo <= lam_hi < inf")
+    W = <double*>malloc((p * ncol + STDRES_BLOCK * (ncol + 2) + 2 * p
+                         + STDRES_BLOCK * (2 * p + 1)) * sizeof(double))
+    amb = <Py_ssize_t*>malloc(STDRES_BLOCK * sizeof(Py_ssize_t))
+    if W == NULL or amb == NULL:
+        free(W)
+        free(amb)
         raise MemoryError()
     V = W + p * ncol
     wlh = V + STDRES_BLOCK * ncol       # (rows, 2): each row's weight in the low, high glob
     acc = wlh + 2 * STDRES_BLOCK        # (n_features, 2): sums of w z, low and high
+    R = acc + 2 * p                     # screening scratch: residuals, rows, products
+    A = R + STDRES_BLOCK
+    Vx = A + STDRES_BLOCK * p
+    screen = diag is not None
+    dptr = &diag[0] if screen else NULL
     with nogil:
         for i in range(p):
             for j in range(p):
@@ -1048,14 +1129,18 @@ def band_split(const double[:, ::1] X,       # IN  (n_samples, n_x) covariates
             rows = min(STDRES_BLOCK, n_samples - start)
             xb = &X[start, 0] if px else NULL
             ub = &u[start]
-            block_fit_values(rows, px, ncol, intercept, xb, W, V)
-            for i in range(rows):
-                quad = 0.0
-                for j in range(p):
-                    v = V[i * ncol + j]
-                    quad += v * v
-                v = y[start + i] - V[i * ncol + p]
-                ub[i] = v / sqrt(quad) if quad > 0.0 else 0.0
+            if not screen:
+                block_fit_values(rows, px, ncol, intercept, xb, W, V)
+                for i in range(rows):
+                    quad = 0.0
+                    for j in range(p):
+                        v = V[i * ncol + j]
+                        quad += v * v
+                    v = y[start + i] - V[i * ncol + p]
+                    ub[i] = v / sqrt(quad) if quad > 0.0 else 0.0
+            else:
+                screened_block(rows, px, intercept, xb, &y[start], &theta[0], &M[0, 0], dptr,
+                               lam_lo, lam_hi, kappa_lo, kappa_hi, ub, R, A, Vx, amb)
             # classify without unpredictable branches: each row's weight goes
             # to the low or the high glob's column (zero in the other)
             for i in range(rows):
@@ -1087,6 +1172,7 @@ def band_split(const double[:, ::1] X,       # IN  (n_samples, n_x) covariates
             for j in range(p):
                 glob_z[i, j] = acc[2 * j + i]
     free(W)
+    free(amb)
     return n_keep
 
 

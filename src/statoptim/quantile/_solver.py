@@ -38,6 +38,11 @@ _EPS_STAGES = np.array([1e-1, 1e-3])
 # Preprocessing pays off above max(10000, 1000 p) rows (measured, p = 2 and 20).
 _PREPROCESS_MIN_SAMPLES = 10_000
 _PREPROCESS_MIN_RATIO = 1_000
+# The band split screens rows with O(p) bounds of the standardised residual
+# (_screening) above this many coefficients and while the bounds are within
+# this ratio (of the quadratic form) of each other.
+_SCREEN_MIN_FEATURES = 8
+_SCREEN_MAX_SPREAD = 16.0
 # MM steps allowed on each reduced problem of preprocessing
 _REDUCED_MM_ITER = 30
 # Fits on at least this many entries of Z hold BLAS at one thread.
@@ -338,6 +343,28 @@ def _thresholds(u, level_lo, level_hi):
     return kappa_lo, kappa_hi
 
 
+def _screening(root):
+    """Arguments ``(diag, lam_lo, lam_hi)`` of :func:`_mm.band_split`'s screening, or ().
+
+    With ``G^-1 = root root'`` and ``d = diag(G^-1)``, the quadratic form
+    ``z'G^-1 z`` lies within the extreme eigenvalues of ``D^-1/2 G^-1 D^-1/2``
+    times ``sum_j d_j z_j^2``, which costs O(p) a row instead of O(p^2).
+    Screening pays while those bounds are close (near-orthogonal columns) and
+    the exact form is expensive (many columns); otherwise every row is exact.
+    """
+    if root.shape[0] <= _SCREEN_MIN_FEATURES:
+        return ()
+    gi = root @ root.T
+    d = np.diag(gi).copy()
+    if not np.all(d > 0):  # pragma: no cover - root is nonsingular
+        return ()
+    s = 1.0 / np.sqrt(d)
+    eig = np.linalg.eigvalsh(gi * s[:, None] * s[None, :])
+    if not eig[0] > 0 or eig[-1] > _SCREEN_MAX_SPREAD * eig[0]:
+        return ()
+    return d, float(eig[0]), float(eig[-1])
+
+
 def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
                         design=_X_DESIGN, ones=False):
     """Portnoy-Koenker (1997) preprocessing around the exact direct solver.
@@ -412,7 +439,7 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
         del Zs, ys, ws
         kappa = _thresholds(u_sub, *levels)
         n_kept = _mm.band_split(X, y, w, theta, root, *kappa, ones, u, side, glob_z, glob_yw,
-                                kept)
+                                kept, *_screening(root))
         if not 0.5 * n_keep <= n_kept <= 2.0 * n_keep:
             kappa = _thresholds(u, *levels)  # the full data's own order statistics
             n_kept = _mm.band_split(X, y, w, theta, root, *kappa, ones, u, side, glob_z,
