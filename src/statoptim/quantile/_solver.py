@@ -401,8 +401,8 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
     theta = theta0
     u = np.empty(n_samples)
     side = np.empty(n_samples, dtype=np.int8)
-    offenders = np.empty(n_samples, dtype=np.intp)
     kept = np.empty(n_samples, dtype=np.intp)
+    offenders = kept  # one buffer: the kept rows are copied out before any verification
     glob_z = np.empty((2, n_features))
     glob_yw = np.empty(4)
     while True:
