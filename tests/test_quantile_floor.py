@@ -7,6 +7,8 @@ and the fits against the direct solve on ``[1, X]``.
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from statoptim import QuantileRegressor
 from statoptim.quantile import _mm, _solver, solve_quantile
@@ -145,3 +147,44 @@ def test_band_far_from_its_size_falls_back_to_exact_thresholds(monkeypatch):
     assert len(calls) >= 2 and calls[1] == 30_000  # the full data's own order statistics
     assert pre.status == "optimal"
     np.testing.assert_allclose(pre.objective, full.objective, rtol=1e-11)
+
+
+@settings(deadline=None)
+@given(n_samples=st.integers(1, 3000), n_x=st.integers(0, 14), intercept=st.booleans(),
+       screen=st.booleans(), seed=st.integers(0, 2**32 - 1),
+       levels=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)),
+       scale=st.sampled_from([1e-3, 1.0, 1e3]))
+def test_fuzz_band_split(n_samples, n_x, intercept, screen, seed, levels, scale):
+    """band_split (with or without screening) splits rows as NumPy does and sums the globs."""
+    if n_x + intercept == 0:
+        n_x = 1
+    rng = np.random.default_rng(seed)
+    X = scale * rng.standard_normal((n_samples, n_x))
+    if n_x > 1 and rng.random() < 0.3:
+        X[:, 1] = X[:, 0] + rng.uniform(0.01, 1.0) * X[:, 1]  # correlated columns
+    Z = _solver._with_ones(X) if intercept else X
+    p = Z.shape[1]
+    y = Z @ rng.standard_normal(p) + rng.standard_normal(n_samples)
+    w = rng.uniform(0.1, 3.0, n_samples)
+    gram = Z.T @ Z + 1e-3 * np.eye(p)
+    root = _solver._inverse_gram_root(gram)
+    theta = rng.standard_normal(p)
+    u_ref = _reference_u(Z, y, theta, root)
+    kappa = tuple(np.sort(np.quantile(u_ref, levels)))
+    extra = () if not screen else _solver._screening_bounds(root)
+    u = np.empty(n_samples)
+    side = np.empty(n_samples, dtype=np.int8)
+    glob_z, glob_yw = np.empty((2, p)), np.empty(4)
+    kept = np.empty(n_samples, dtype=np.intp)
+    n_keep = _mm.band_split(np.ascontiguousarray(X), y, w, theta, root, *kappa, intercept, u,
+                            side, glob_z, glob_yw, kept, *extra)
+    edge = np.minimum(np.abs(u_ref - kappa[0]), np.abs(u_ref - kappa[1])) <= 1e-9 * (
+        1 + np.abs(u_ref))
+    assert np.array_equal((side == -1)[~edge], (u_ref < kappa[0])[~edge])
+    assert np.array_equal((side == 1)[~edge], (u_ref > kappa[1])[~edge])
+    np.testing.assert_array_equal(kept[:n_keep], np.flatnonzero(side == 0))
+    for g, rows in ((0, side == -1), (1, side == 1)):
+        ref = w[rows] @ Z[rows]
+        tol = 1e-10 * (w[rows] @ np.abs(Z[rows])) + 1e-300
+        assert np.all(np.abs(glob_z[g] - ref) <= tol)
+        np.testing.assert_allclose(glob_yw[2 + g], w[rows].sum(), rtol=1e-12)

@@ -343,26 +343,37 @@ def _thresholds(u, level_lo, level_hi):
     return kappa_lo, kappa_hi
 
 
-def _screening(root):
-    """Arguments ``(diag, lam_lo, lam_hi)`` of :func:`_mm.band_split`'s screening, or ().
+def _screening_bounds(root):
+    """``(d, lam_lo, lam_hi)``: ``d = diag(G^-1)`` and the extreme eigenvalues of
+    ``D^-1/2 G^-1 D^-1/2`` for ``G^-1 = root root'``, or () if they are not positive.
 
-    With ``G^-1 = root root'`` and ``d = diag(G^-1)``, the quadratic form
-    ``z'G^-1 z`` lies within the extreme eigenvalues of ``D^-1/2 G^-1 D^-1/2``
-    times ``sum_j d_j z_j^2``, which costs O(p) a row instead of O(p^2).
-    Screening pays while those bounds are close (near-orthogonal columns) and
-    the exact form is expensive (many columns); otherwise every row is exact.
+    ``lam_lo sum_j d_j z_j^2 <= z'G^-1 z <= lam_hi sum_j d_j z_j^2`` for every ``z``.
     """
-    if root.shape[0] <= _SCREEN_MIN_FEATURES:
-        return ()
     gi = root @ root.T
     d = np.diag(gi).copy()
     if not np.all(d > 0):  # pragma: no cover - root is nonsingular
         return ()
     s = 1.0 / np.sqrt(d)
     eig = np.linalg.eigvalsh(gi * s[:, None] * s[None, :])
-    if not eig[0] > 0 or eig[-1] > _SCREEN_MAX_SPREAD * eig[0]:
+    if not eig[0] > 0:
         return ()
     return d, float(eig[0]), float(eig[-1])
+
+
+def _screening(root):
+    """Arguments ``(diag, lam_lo, lam_hi)`` of :func:`_mm.band_split`'s screening, or ().
+
+    The quadratic form ``z'G^-1 z`` lies within :func:`_screening_bounds` times
+    ``sum_j d_j z_j^2``, which costs O(p) a row instead of O(p^2). Screening
+    pays while those bounds are close (near-orthogonal columns) and the exact
+    form is expensive (many columns); otherwise every row is exact.
+    """
+    if root.shape[0] <= _SCREEN_MIN_FEATURES:
+        return ()
+    bounds = _screening_bounds(root)
+    if not bounds or bounds[2] > _SCREEN_MAX_SPREAD * bounds[1]:
+        return ()
+    return bounds
 
 
 def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
