@@ -1048,6 +1048,52 @@ cdef void screened_block(Py_ssize_t rows, Py_ssize_t px, bint intercept, const d
         u[i] = R[i] / sqrt(quad) if quad > 0.0 else 0.0
 
 
+cdef void exact_block(Py_ssize_t rows, Py_ssize_t px, bint intercept, const double* X,
+                      const double* y, const double* W, double* V, double* u) noexcept nogil:
+    """u_i = (y_i - z_i'theta) / ||z_i'M|| for a block, with W = [M | theta] and one dgemm."""
+    cdef Py_ssize_t p = px + (1 if intercept else 0), ncol = p + 1, i, j
+    cdef double quad, v
+    block_fit_values(rows, px, ncol, intercept, X, W, V)
+    for i in range(rows):
+        quad = 0.0
+        for j in range(p):
+            v = V[i * ncol + j]
+            quad += v * v
+        v = y[i] - V[i * ncol + p]
+        u[i] = v / sqrt(quad) if quad > 0.0 else 0.0
+
+
+cdef Py_ssize_t classify_block(Py_ssize_t rows, Py_ssize_t start, double kappa_lo,
+                               double kappa_hi, const double* u, const double* w,
+                               const double* y, signed char* side, double* wlh,
+                               Py_ssize_t* kept, Py_ssize_t n_keep,
+                               double* sums) noexcept nogil:
+    """Sides of a block's rows, their weights per glob and the kept rows' indices.
+
+    Without unpredictable branches: each row's weight goes to the low or the
+    high glob's column of ``wlh`` (rows, 2), zero in the other; every row is
+    written to ``kept[n_keep]``, which advances only for a kept row. ``sums``
+    accumulates ``sum w y`` and ``sum w`` of each glob. Returns the new n_keep.
+    """
+    cdef Py_ssize_t i
+    cdef int is_lo, is_hi
+    cdef signed char s
+    for i in range(rows):
+        is_lo = u[i] < kappa_lo
+        is_hi = u[i] > kappa_hi
+        s = is_hi - is_lo
+        side[i] = s
+        wlh[2 * i] = w[i] * is_lo
+        wlh[2 * i + 1] = w[i] * is_hi
+        sums[0] += wlh[2 * i] * y[i]
+        sums[1] += wlh[2 * i + 1] * y[i]
+        sums[2] += wlh[2 * i]
+        sums[3] += wlh[2 * i + 1]
+        kept[n_keep] = start + i
+        n_keep += (s == 0)
+    return n_keep
+
+
 def band_split(const double[:, ::1] X,       # IN  (n_samples, n_x) covariates
                const double[::1] y,          # IN  (n_samples,)
                const double[::1] w,          # IN  (n_samples,)
@@ -1083,9 +1129,7 @@ def band_split(const double[:, ::1] X,       # IN  (n_samples, n_x) covariates
     """
     cdef Py_ssize_t n_samples = X.shape[0], px = X.shape[1], i, j, start, rows
     cdef Py_ssize_t p = px + (1 if intercept else 0), ncol = p + 1, n_keep = 0, off
-    cdef double quad, v, ui, wi, lo_yw = 0.0, hi_yw = 0.0, lo_w = 0.0, hi_w = 0.0
-    cdef signed char s
-    cdef int is_lo, is_hi
+    cdef double sums[4]     # sum w y (low, high glob), sum w (low, high)
     cdef bint screen
     cdef const double* dptr
     cdef double* R
@@ -1133,50 +1177,28 @@ def band_split(const double[:, ::1] X,       # IN  (n_samples, n_x) covariates
             W[i * ncol + p] = theta[i]
         for j in range(2 * p):
             acc[j] = 0.0
+        for j in range(4):
+            sums[j] = 0.0
         start = 0
         while start < n_samples:
             rows = min(STDRES_BLOCK, n_samples - start)
             xb = &X[start, 0] if px else NULL
             ub = &u[start]
             if not screen:
-                block_fit_values(rows, px, ncol, intercept, xb, W, V)
-                for i in range(rows):
-                    quad = 0.0
-                    for j in range(p):
-                        v = V[i * ncol + j]
-                        quad += v * v
-                    v = y[start + i] - V[i * ncol + p]
-                    ub[i] = v / sqrt(quad) if quad > 0.0 else 0.0
+                exact_block(rows, px, intercept, xb, &y[start], W, V, ub)
             else:
                 screened_block(rows, px, intercept, xb, &y[start], &theta[0], &M[0, 0], dptr,
                                lam_lo, lam_hi, kappa_lo, kappa_hi, ub, R, A, Vx, amb)
-            # classify without unpredictable branches: each row's weight goes
-            # to the low or the high glob's column (zero in the other)
-            for i in range(rows):
-                ui = ub[i]
-                is_lo = ui < kappa_lo
-                is_hi = ui > kappa_hi
-                s = is_hi - is_lo
-                side[start + i] = s
-                wi = w[start + i]
-                wlh[2 * i] = wi * is_lo
-                wlh[2 * i + 1] = wi * is_hi
-                lo_yw += wlh[2 * i] * y[start + i]
-                hi_yw += wlh[2 * i + 1] * y[start + i]
-                lo_w += wlh[2 * i]
-                hi_w += wlh[2 * i + 1]
-                kept[n_keep] = start + i
-                n_keep += (s == 0)
+            n_keep = classify_block(rows, start, kappa_lo, kappa_hi, ub, &w[start], &y[start],
+                                    &side[start], wlh, &kept[0], n_keep, sums)
             if px:
                 glob_sums(rows, px, xb, wlh, acc + 2 * off)
             start += rows
-        glob_yw[0] = lo_yw
-        glob_yw[1] = hi_yw
-        glob_yw[2] = lo_w
-        glob_yw[3] = hi_w
+        for j in range(4):
+            glob_yw[j] = sums[j]
         if intercept:
-            acc[0] = lo_w
-            acc[1] = hi_w
+            acc[0] = sums[2]
+            acc[1] = sums[3]
         for i in range(2):
             for j in range(p):
                 glob_z[i, j] = acc[2 * j + i]
