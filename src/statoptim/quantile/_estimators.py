@@ -196,44 +196,45 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         if not keep.all():
             X, y, w = X[keep], y[keep], w[keep]
         n_samples, n_features = X.shape
-        if fit_intercept:
-            Z = np.empty((n_samples, n_features + 1))
-            Z[:, 0] = 1.0
-            Z[:, 1:] = X
-        else:
-            Z = X
-        if Z.shape[1] == 0:
+        n_coef = n_features + int(fit_intercept)
+        if n_coef == 0:
             raise ValueError(
                 "X has no columns and fit_intercept=False: there is nothing to fit"
             )
-        if n_samples < Z.shape[1]:
+        if n_samples < n_coef:
             raise ValueError(
                 f"X must have at least as many samples with positive weight as coefficients "
-                f"to fit ({Z.shape[1]}), got n_samples = {n_samples}"
+                f"to fit ({n_coef}), got n_samples = {n_samples}"
             )
 
         if process:
+            Z = X
+            if fit_intercept:
+                Z = np.empty((n_samples, n_coef))
+                Z[:, 0] = 1.0
+                Z[:, 1:] = X
             return self._fit_process(Z, y, w, keep, tol, max_iter, max_pivots, preprocess,
                                      fit_intercept)
         self.__dict__.pop("process_", None)
         self.quantiles_ = quantiles.copy()
         order = np.argsort(quantiles, kind="stable")
-        coefs = np.empty((quantiles.size, Z.shape[1]))
+        coefs = np.empty((quantiles.size, n_coef))
         n_iter = np.zeros(quantiles.size, dtype=np.intp)
         n_pivots = np.zeros(quantiles.size, dtype=np.intp)
         objective = np.empty(quantiles.size)
         status = [""] * quantiles.size
         theta = None
         for k in order:
+            # the design [1, X] is never materialised (ones=fit_intercept)
             res = _solve(
-                Z, y, w, quantiles[k],
+                X, y, w, quantiles[k],
                 theta0=theta,
                 tol=tol,
                 max_iter=max_iter,
                 max_pivots=max_pivots,
                 preprocess=preprocess,
                 random_state=0,
-                intercept=fit_intercept,
+                ones=fit_intercept,
             )
             theta = res.coef
             coefs[k], n_iter[k], n_pivots[k] = res.coef, res.n_iter, res.n_pivots

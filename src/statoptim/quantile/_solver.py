@@ -38,6 +38,11 @@ _EPS_STAGES = np.array([1e-1, 1e-3])
 # Preprocessing pays off above max(10000, 1000 p) rows (measured, p = 2 and 20).
 _PREPROCESS_MIN_SAMPLES = 10_000
 _PREPROCESS_MIN_RATIO = 1_000
+# The band split screens rows with O(p) bounds of the standardised residual
+# (_screening) above this many coefficients and while the bounds are within
+# this ratio (of the quadratic form) of each other.
+_SCREEN_MIN_FEATURES = 8
+_SCREEN_MAX_SPREAD = 16.0
 # MM steps allowed on each reduced problem of preprocessing
 _REDUCED_MM_ITER = 30
 # Fits on at least this many entries of Z hold BLAS at one thread.
@@ -310,8 +315,69 @@ def _exact_finish(Z, y, w, q, theta, resid, max_pivots, scale):
     return n_pivots + piv, status, objective
 
 
+def _with_ones(X):
+    """The design ``[1, X]``, materialised (the direct solver's input)."""
+    Z = np.empty((X.shape[0], X.shape[1] + 1))
+    Z[:, 0] = 1.0
+    Z[:, 1:] = X
+    return Z
+
+
+def _design_rows(X, rows, ones):
+    """Rows ``rows`` of the design ``[1, X]`` (``ones``) or ``X``, materialised."""
+    rows = np.ascontiguousarray(rows, dtype=np.intp)
+    out = np.empty((rows.size, X.shape[1] + int(ones)))
+    _mm.gather_design(X, rows, ones, out)
+    return out
+
+
+def _thresholds(u, level_lo, level_hi):
+    """Order statistics of ``u`` at the levels ``level_lo < level_hi`` (+-inf outside (0, 1))."""
+    size = u.size
+    k_lo = int(np.floor(level_lo * size))
+    k_hi = int(np.ceil(level_hi * size))
+    kth = [k for k in (k_lo, k_hi) if 0 <= k < size]
+    part = np.partition(u, kth) if kth else u
+    kappa_lo = float(part[k_lo]) if k_lo >= 0 else -np.inf
+    kappa_hi = float(part[k_hi]) if k_hi < size else np.inf
+    return kappa_lo, kappa_hi
+
+
+def _screening_bounds(root):
+    """``(d, lam_lo, lam_hi)``: ``d = diag(G^-1)`` and the extreme eigenvalues of
+    ``D^-1/2 G^-1 D^-1/2`` for ``G^-1 = root root'``, or () if they are not positive.
+
+    ``lam_lo sum_j d_j z_j^2 <= z'G^-1 z <= lam_hi sum_j d_j z_j^2`` for every ``z``.
+    """
+    gi = root @ root.T
+    d = np.diag(gi).copy()
+    if not np.all(d > 0):  # pragma: no cover - root is nonsingular
+        return ()
+    s = 1.0 / np.sqrt(d)
+    eig = np.linalg.eigvalsh(gi * s[:, None] * s[None, :])
+    if not eig[0] > 0:
+        return ()
+    return d, float(eig[0]), float(eig[-1])
+
+
+def _screening(root):
+    """Arguments ``(diag, lam_lo, lam_hi)`` of :func:`_mm.band_split`'s screening, or ().
+
+    The quadratic form ``z'G^-1 z`` lies within :func:`_screening_bounds` times
+    ``sum_j d_j z_j^2``, which costs O(p) a row instead of O(p^2). Screening
+    pays while those bounds are close (near-orthogonal columns) and the exact
+    form is expensive (many columns); otherwise every row is exact.
+    """
+    if root.shape[0] <= _SCREEN_MIN_FEATURES:
+        return ()
+    bounds = _screening_bounds(root)
+    if not bounds or bounds[2] > _SCREEN_MAX_SPREAD * bounds[1]:
+        return ()
+    return bounds
+
+
 def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
-                        design=_X_DESIGN):
+                        design=_X_DESIGN, ones=False):
     """Portnoy-Koenker (1997) preprocessing around the exact direct solver.
 
     Fit MM on a subsample of ``m = ((p + 1) n)^(2/3)`` rows; rows whose
@@ -322,27 +388,38 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
     problem is a lower bound of the full one, tight at the reduced solution
     if no merged row changed sign: the answer is then exact for the full
     data. The band of about ``0.8 m`` kept rows is sized for the subsample's
-    sampling error; MM on that reduced problem then pins the coefficients
-    down far more precisely, so the band is narrowed around the MM fit
-    (:func:`_narrow`) before the exact simplex finish, whose pivots each cost
-    a pass over the kept rows. Offenders are moved back (when few); a
-    narrowed band that fails is widened again, and ``m`` is doubled when the
-    wide band fails. Each full-data step is one compiled pass; memory is
-    O(n), Z is not copied.
+    sampling error (its thresholds are the subsample's own quantiles of the
+    standardised residuals, so that one pass over the data computes the
+    residuals, splits the rows and sums the globs; exact quantiles of the
+    full data are taken when the band came out far from its size); MM on
+    that reduced problem then pins the coefficients down far more
+    precisely, so the band is narrowed around the MM fit (:func:`_narrow`)
+    before the exact simplex finish, whose pivots each cost a pass over the
+    kept rows. Offenders are moved back (when few); a narrowed band that
+    fails is widened again, and ``m`` is doubled when the wide band fails.
+
+    With ``ones``, ``Z`` is ``X`` and the design is ``[1, X]``, whose column
+    of ones is never materialised: the full-data passes take a flag and only
+    the subsample and the kept rows are copied. Each full-data step is one
+    compiled pass; memory is O(n), Z is not copied.
     """
-    n_samples, n_features = Z.shape
+    X = Z
+    n_samples = X.shape[0]
+    n_features = X.shape[1] + int(ones)
     m = int(((n_features + 1) * n_samples) ** (2.0 / 3.0))
     total_iter = total_piv = n_rounds = 0
     capped = False
     theta = theta0
     u = np.empty(n_samples)
     side = np.empty(n_samples, dtype=np.int8)
-    offenders = np.empty(n_samples, dtype=np.intp)
+    kept = np.empty(n_samples, dtype=np.intp)
+    offenders = kept  # one buffer: the kept rows are copied out before any verification
     glob_z = np.empty((2, n_features))
     glob_yw = np.empty(4)
     while True:
         n_rounds += 1
         if m >= n_samples // 2:
+            Z = _with_ones(X) if ones else X
             gram = _check_full_rank(Z, w, design)
             sol = _solve_direct(Z, y, w, q, theta, tol, max_iter, max_pivots, gram)
             sol.n_iter += total_iter
@@ -351,11 +428,12 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
             sol.n_rounds = n_rounds
             return sol
         sub = np.sort(rng.choice(n_samples, size=m, replace=False))
-        Zs, ys, ws = Z[sub], y[sub], w[sub]
+        Zs, ys, ws = _design_rows(X, sub, ones), y[sub], w[sub]
         try:
             gram = _check_full_rank(Zs, ws)
         except ValueError:
-            _check_full_rank(Z, w, design)  # raises if the full design is rank deficient
+            # raises if the full design is rank deficient
+            _check_full_rank(_with_ones(X) if ones else X, w, design)
             m = min(n_samples, 2 * m)  # else an unlucky subsample: grow it
             continue
         # The subsample fit only places the band: its sampling error, of order
@@ -363,42 +441,50 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
         theta, _, _, n_iter, mm_capped = _mm_fit(Zs, ys, ws, q, theta, tol, max_iter, gram)
         total_iter += n_iter
         capped |= mm_capped
-        del Zs, ys, ws
         # standardised residuals r_i / b_i, b_i = sqrt(z_i'(Zs'Ws Zs)^{-1} z_i)
         root = _inverse_gram_root(gram)
-        _mm.standardized_residuals(Z, y, theta, root, u)
         n_keep = int(0.8 * m)
-        k_lo = int(np.floor((q - n_keep / (2.0 * n_samples)) * n_samples))
-        k_hi = int(np.ceil((q + n_keep / (2.0 * n_samples)) * n_samples))
-        kth = [k for k in (k_lo, k_hi) if 0 <= k < n_samples]
-        part = np.partition(u, kth) if kth else u
-        kappa_lo = part[k_lo] if k_lo >= 0 else -np.inf
-        kappa_hi = part[k_hi] if k_hi < n_samples else np.inf
-        del part
-        _mm.split_globs(Z, y, w, u, kappa_lo, kappa_hi, side, glob_z, glob_yw)
-        keep = np.flatnonzero(side == 0)
-        wide = (side.copy(), glob_z.copy(), glob_yw.copy())
+        levels = (q - n_keep / (2.0 * n_samples), q + n_keep / (2.0 * n_samples))
+        u_sub = np.empty(m)
+        _mm.standardized_residuals(Zs, ys, theta, root, u_sub)
+        del Zs, ys, ws
+        kappa = _thresholds(u_sub, *levels)
+        n_kept = _mm.band_split(X, y, w, theta, root, *kappa, ones, u, side, glob_z, glob_yw,
+                                kept, *_screening(root))
+        if not 0.5 * n_keep <= n_kept <= 2.0 * n_keep:
+            kappa = _thresholds(u, *levels)  # the full data's own order statistics
+            n_kept = _mm.band_split(X, y, w, theta, root, *kappa, ones, u, side, glob_z,
+                                    glob_yw, kept)
+        keep = kept[:n_kept].copy()
+        band = (keep, _design_rows(X, keep, ones), y[keep], w[keep])
+        wide = (side.copy(), glob_z.copy(), glob_yw.copy(), band)
         n_narrow = _narrow_size(n_keep, keep.size, n_features)
         narrowed = False
         if n_narrow is not None:
-            Zr, yr, wr = _glob(Z[keep], y[keep], w[keep], glob_z, glob_yw)
+            Zr, yr, wr = _glob(*band[1:], glob_z, glob_yw)
             theta, resid, _, n_iter, mm_capped = _mm_fit(
                 Zr, yr, wr, q, theta, tol, min(max_iter, _REDUCED_MM_ITER))
             total_iter += n_iter
             del Zr, yr, wr
-            _narrow(Z, y, w, keep, resid[:keep.size], n_narrow, side, glob_z, glob_yw)
+            # on the band's own rows (band-local sides, mapped back after)
+            side_band = np.zeros(keep.size, dtype=np.int8)
+            _narrow(band[1], band[2], band[3], np.arange(keep.size), resid[:keep.size],
+                    n_narrow, side_band, glob_z, glob_yw)
+            side[keep] = side_band
+            band = tuple(a[side_band == 0] for a in band)
             narrowed = True
         n_fixups = 0
         while n_fixups < 8:  # fix-up rounds with offenders moved back
-            keep = np.flatnonzero(side == 0)
-            Zr, yr, wr = _glob(Z[keep], y[keep], w[keep], glob_z, glob_yw)
+            keep = band[0]
+            Zr, yr, wr = _glob(*band[1:], glob_z, glob_yw)
             # a few MM steps only: the start is near the optimum, and the heavy
             # pseudo-rows make MM's tail slow (pivots finish the job)
             sol = _solve_direct(Zr, yr, wr, q, theta, tol, min(max_iter, _REDUCED_MM_ITER),
                                 max_pivots)
             total_iter += sol.n_iter
             total_piv += sol.n_pivots
-            n_bad, objective = _mm.glob_offenders(Z, y, w, q, sol.coef, side, offenders)
+            n_bad, objective = _mm.glob_offenders_x(X, y, w, q, sol.coef, side, ones,
+                                                    offenders)
             if n_bad == 0:
                 return QuantileSolution(
                     coef=sol.coef, objective=float(objective), n_iter=total_iter,
@@ -409,21 +495,32 @@ def _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng,
                 if not narrowed:
                     break
                 # the narrow band missed the optimum: back to the wide one
-                side[:], glob_z[:], glob_yw[:] = wide
+                side[:], glob_z[:], glob_yw[:] = wide[:3]
+                band = wide[3]
                 narrowed = False
                 continue
             theta = sol.coef
-            bad = offenders[:n_bad]
-            for g, sign in ((0, -1), (1, 1)):
-                mine = bad[side[bad] == sign]
-                if mine.size:
-                    wm = w[mine]
-                    glob_z[g] -= wm @ Z[mine]
-                    glob_yw[g] -= float(wm @ y[mine])
-                    glob_yw[2 + g] -= float(wm.sum())
-            side[bad] = 0
+            band = _readmit(X, y, w, ones, band, offenders[:n_bad], side, glob_z, glob_yw)
             n_fixups += 1
         m = min(n_samples, 2 * m)
+
+
+def _readmit(X, y, w, ones, band, bad, side, glob_z, glob_yw):
+    """Move the glob rows ``bad`` (offenders) back into the band, kept in row order."""
+    Zbad = _design_rows(X, bad, ones)
+    for g, sign in ((0, -1), (1, 1)):
+        mine = side[bad] == sign
+        if mine.any():
+            wm = w[bad[mine]]
+            glob_z[g] -= wm @ Zbad[mine]
+            glob_yw[g] -= float(wm @ y[bad[mine]])
+            glob_yw[2 + g] -= float(wm.sum())
+    side[bad] = 0
+    keep = np.concatenate([band[0], bad])
+    order = np.argsort(keep, kind="stable")
+    parts = (keep, np.concatenate([band[1], Zbad]), np.concatenate([band[2], y[bad]]),
+             np.concatenate([band[3], w[bad]]))
+    return tuple(a[order] for a in parts)
 
 
 def _inverse_gram_root(gram):
@@ -592,16 +689,22 @@ def solve_quantile(
 
 
 def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_state,
-           design="X", intercept=False):
+           design="X", intercept=False, ones=False):
     """:func:`solve_quantile` on validated input (finite, C-contiguous float64).
 
     ``design`` names the design matrix in error messages; ``intercept`` says
     its first column is the intercept's (so that messages name ``X``'s columns).
+    With ``ones``, ``Z`` is ``X`` alone and the design is ``[1, X]`` (the
+    coefficients, intercept first, are those of ``[1, X]``): the column of ones
+    is only materialised where a small problem is solved directly.
     """
     if not np.all(w > 0):
         keep = w > 0
         Z, y, w = np.ascontiguousarray(Z[keep]), y[keep], w[keep]
-    n_samples, n_features = Z.shape
+    intercept = intercept or ones
+    off = int(ones)
+    n_samples = Z.shape[0]
+    n_features = Z.shape[1] + off
     # Exact power-of-two scaling of y, w and the columns of Z: the solution of
     # the scaled problem maps back without rounding (theta_j * 2**(k_y - k_z))
     # unless it leaves the float64 range (checked below).
@@ -609,7 +712,9 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
     k_w = int(_power_of_two_scale(w, nonnegative=True))
     colmax = np.zeros(n_features)
     if n_samples:
-        _mm.column_absmax(Z, colmax)  # one pass, no n x p temporary
+        _mm.column_absmax(Z, colmax[off:])  # one pass, no n x p temporary
+    if ones:
+        colmax[0] = 1.0
     k_z = _power_of_two_scale(colmax[None, :], axis=0, nonnegative=True)
     if k_y:
         y = np.ldexp(y, -k_y)
@@ -622,7 +727,7 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
             "both once rescaled; drop the rows of negligible weight or compress the weights"
         )
     if np.any(k_z):
-        Z = np.ldexp(Z, -k_z[None, :])
+        Z = np.ldexp(Z, -k_z[None, off:])
         colmax = np.ldexp(colmax, -k_z)
     if theta0 is not None:
         theta0 = np.asarray(theta0, dtype=np.float64)
@@ -631,7 +736,8 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             theta0 = np.ldexp(theta0, k_z - k_y)
             # a warm start whose residuals overflow is no help: start from least squares
-            if not (np.all(np.isfinite(theta0)) and np.all(np.isfinite(Z @ theta0))):
+            fitted = Z @ theta0[off:] + (theta0[0] if ones else 0.0)
+            if not (np.all(np.isfinite(theta0)) and np.all(np.isfinite(fitted))):
                 theta0 = None
     # BLAS at one thread (statoptim/_threads.py): the products here are small
     # and threads only lose, badly on a loaded machine. Below the threshold a
@@ -639,7 +745,8 @@ def _solve(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess, random_
     with single_blas_thread(Z.size >= _SINGLE_THREAD_MIN_SIZE):
         sol = _solve_scaled(Z, y, w, q, theta0=theta0, tol=tol, max_iter=max_iter,
                             max_pivots=max_pivots, preprocess=preprocess,
-                            random_state=random_state, design=_Design(design, intercept))
+                            random_state=random_state, design=_Design(design, intercept),
+                            ones=ones)
     sol.coef = _unscale_coef(sol.coef, k_y - k_z, Z, y, _Design(design, intercept), colmax)
     if k_y or k_w:
         with np.errstate(over="ignore", under="ignore"):  # inf only if the true value is
@@ -685,14 +792,18 @@ def _unscale_coef(theta, shift, Z, y, design, colmax=None):
 
 
 def _solve_scaled(Z, y, w, q, *, theta0, tol, max_iter, max_pivots, preprocess,
-                  random_state, design=_X_DESIGN):
-    n_samples, n_features = Z.shape
+                  random_state, design=_X_DESIGN, ones=False):
+    n_samples = Z.shape[0]
+    n_features = Z.shape[1] + int(ones)
     if preprocess == "auto":
         preprocess = n_samples >= max(_PREPROCESS_MIN_SAMPLES, _PREPROCESS_MIN_RATIO * n_features)
     # With preprocessing the rank is checked on the first subsample (a full-rank
     # subset of rows implies a full-rank design); otherwise on all rows.
-    gram = None if preprocess else _check_full_rank(Z, w, design)
     if preprocess:
         rng = np.random.default_rng(random_state)
-        return _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng, design)
+        return _solve_preprocessed(Z, y, w, q, theta0, tol, max_iter, max_pivots, rng, design,
+                                   ones)
+    if ones:
+        Z = _with_ones(Z)
+    gram = _check_full_rank(Z, w, design)
     return _solve_direct(Z, y, w, q, theta0, tol, max_iter, max_pivots, gram)
