@@ -10,7 +10,12 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from statoptim._validation import _describe, is_ready_float64, validate_named
+from statoptim._validation import (
+    _describe,
+    check_random_state,
+    is_ready_float64,
+    validate_named,
+)
 from statoptim.exceptions import ConvergenceWarning
 from statoptim.quantile._checks import (
     check_count,
@@ -77,6 +82,11 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         Portnoy-Koenker preprocessing (solve on a subsample, merge rows whose
         residual signs are settled, verify, repeat). ``"auto"`` uses it when
         ``n_samples >= max(10000, 1000 * n_features)`` (where it measured faster).
+    random_state : None, int >= 0 or numpy Generator, default=0
+        Seeds the subsample of the preprocessing. The fit is the exact optimum
+        whatever the seed; when the optimum is not unique (several optimal
+        vertices, e.g. ``n * quantile`` an integer), the seed can pick which one
+        is returned. The default 0 makes every fit reproducible.
 
     Attributes
     ----------
@@ -141,13 +151,15 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, quantile: float | Sequence[float] | Literal["all"] = 0.5, *,
                  fit_intercept: bool = True, tol: float = 1e-5, max_iter: int = 1000,
                  max_pivots: int | None = None,
-                 preprocess: Literal["auto"] | bool = "auto") -> None:
+                 preprocess: Literal["auto"] | bool = "auto",
+                 random_state: int | np.random.Generator | None = 0) -> None:
         self.quantile = quantile
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
         self.max_pivots = max_pivots
         self.preprocess = preprocess
+        self.random_state = random_state
 
     def fit(self, X: ArrayLike, y: ArrayLike,
             sample_weight: ArrayLike | None = None) -> QuantileRegressor:
@@ -188,6 +200,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                                                                        "max_pivots")
         preprocess = check_preprocess(self.preprocess)
         fit_intercept = check_flag(self.fit_intercept, "fit_intercept")
+        check_random_state(self.random_state)
         w = check_weights(sample_weight, X.shape[0])
         # kept for summary(): references to the validated arrays, not copies
         self._training_data = (X, y, w)
@@ -233,7 +246,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                 max_iter=max_iter,
                 max_pivots=max_pivots,
                 preprocess=preprocess,
-                random_state=0,
+                random_state=self.random_state,
                 ones=fit_intercept,
             )
             theta = res.coef
@@ -297,7 +310,8 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         for k in np.argsort(quantiles, kind="stable"):
             res = solve_quantile_dask(X, y, sample_weight, float(quantiles[k]),
                                       fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
-                                      max_pivots=max_pivots, random_state=0, theta0=theta)
+                                      max_pivots=max_pivots, random_state=_seed(self.random_state),
+                                      theta0=theta)
             theta = res.coef
             coefs[k], n_iter[k], n_pivots[k] = res.coef, res.n_iter, res.n_pivots
             objective[k], status[k] = res.objective, res.status
@@ -549,3 +563,11 @@ def _is_process(quantile):
             f"whole regression-quantile process), got {_describe(quantile)}"
         )
     return False
+
+
+def _seed(random_state):
+    """An int seed (or None) for the dask fit's SeedSequence from ``random_state``."""
+    check_random_state(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63))
+    return random_state

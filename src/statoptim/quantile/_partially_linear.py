@@ -12,7 +12,13 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from statoptim._threads import single_blas_thread
-from statoptim._validation import _describe, check_choice, check_int, validate_named
+from statoptim._validation import (
+    _describe,
+    check_choice,
+    check_int,
+    check_random_state,
+    validate_named,
+)
 from statoptim.exceptions import ConvergenceWarning
 from statoptim.quantile._checks import (
     as_float_array,
@@ -332,7 +338,7 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
     criterion : {"sic", "aic"}, default="sic"
         Criterion of ``n_knots="auto"``: Schwarz (``log(n) / (2 n)`` per
         coefficient) or Akaike (``1 / n`` per coefficient).
-    tol, max_iter, max_pivots, preprocess
+    tol, max_iter, max_pivots, preprocess, random_state
         As in :class:`statoptim.QuantileRegressor`, for each fit.
 
     Attributes
@@ -406,7 +412,8 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
                  knots: ArrayLike | None = None, max_knots: int | None = None,
                  criterion: Literal["sic", "aic"] = "sic", tol: float = 1e-5, max_iter: int = 1000,
                  max_pivots: int | None = None,
-                 preprocess: Literal["auto"] | bool = "auto") -> None:
+                 preprocess: Literal["auto"] | bool = "auto",
+                 random_state: int | np.random.Generator | None = 0) -> None:
         self.quantile = quantile
         self.spline_column = spline_column
         self.n_knots = n_knots
@@ -418,6 +425,7 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.max_pivots = max_pivots
         self.preprocess = preprocess
+        self.random_state = random_state
 
     def fit(self, X: ArrayLike, y: ArrayLike,
             sample_weight: ArrayLike | None = None) -> PartiallyLinearQuantileRegressor:
@@ -462,7 +470,9 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
             "max_pivots": None if self.max_pivots is None else check_count(self.max_pivots,
                                                                          "max_pivots"),
             "preprocess": check_preprocess(self.preprocess),
+            "random_state": self.random_state,
         }
+        check_random_state(self.random_state)
         w = check_weights(sample_weight, X.shape[0])
         keep = w > 0
         if not keep.all():
@@ -483,7 +493,7 @@ class PartiallyLinearQuantileRegressor(RegressorMixin, BaseEstimator):
         def solve(t):
             design = np.hstack([base, spline_basis(W, t, degree)])
             sol = _solve(np.ascontiguousarray(design), y, w, q, theta0=None,
-                         random_state=0, design=_DESIGN, intercept=True, **solver_args)
+                         design=_DESIGN, intercept=True, **solver_args)
             return sol, sol.objective, np.sum(w)
 
         search = search_knots(W, self.knots, settings, n_linear, col, solve)
