@@ -139,7 +139,7 @@ def test_dask_fit_on_a_local_cluster():
     X, y, w = _data(n_samples=40_000, n_features=3, seed=9)
     ref = QuantileRegressor(quantile=[0.1, 0.5]).fit(X, y, sample_weight=w)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster):
         model = QuantileRegressor(quantile=[0.1, 0.5]).fit(
             da.from_array(X, chunks=(6_000, 3)), da.from_array(y, chunks=6_000),

@@ -501,7 +501,10 @@ def fit_censored_dask(model, X, y, event):
     ``stabilize``, ``weight_cap_quantile``, ``weight_cap`` included), sent to
     the workers once, and the weighted exact fit is
     :func:`solve_quantile_dask` (through ``QuantileRegressor.fit``), so ``X``
-    is never gathered. The answer is the in-memory fit's.
+    is never gathered. The answer is the in-memory fit's. The client holds
+    O(n) numbers for the weights (``y``, ``event``, ``weights_``,
+    ``censoring_survival_`` and the Kaplan-Meier pass's work arrays), the
+    workers the blocks they work on and one block of the weights each.
 
     Conditional (Beran) censoring weights, Peng-Huang and missing covariates
     (propensity weights) need ``X`` in memory: ``method``, ``censoring`` or a
