@@ -502,9 +502,10 @@ def fit_censored_dask(model, X, y, event):
     the workers once, and the weighted exact fit is
     :func:`solve_quantile_dask` (through ``QuantileRegressor.fit``), so ``X``
     is never gathered. The answer is the in-memory fit's. The client holds
-    O(n) numbers for the weights (``y``, ``event``, ``weights_``,
-    ``censoring_survival_`` and the Kaplan-Meier pass's work arrays), the
-    workers the blocks they work on and one block of the weights each.
+    O(n) numbers for the weights: ``y``, ``event``, ``weights_`` and
+    ``censoring_survival_`` (26 bytes a row) during the fit, about 70 bytes
+    a row at the peak of the Kaplan-Meier pass before it; the workers the
+    blocks they work on (and the weights' blocks).
 
     Conditional (Beran) censoring weights, Peng-Huang and missing covariates
     (propensity weights) need ``X`` in memory: ``method``, ``censoring`` or a
@@ -610,8 +611,10 @@ def fit_censored_dask(model, X, y, event):
     if observed.all():
         g_left = np.ones(n_samples)
     else:
-        *_, n_cens, g_left = _km_pass(y, event)
-        model._check_fixed_cut(y, observed, n_cens[-1], n_samples)
+        km = _km_pass(y, event)  # its work arrays (7 n-vectors) are freed at once
+        n_cens_last, g_left = int(km[5][-1]), km[6]
+        del km
+        model._check_fixed_cut(y, observed, n_cens_last, n_samples)
     g_used = g_left if g_min is None else np.maximum(g_left, g_min)
     weights = np.zeros(n_samples)
     with np.errstate(divide="ignore", over="ignore"):
