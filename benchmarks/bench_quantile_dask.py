@@ -156,6 +156,7 @@ class _Rounds:
         self.model = None
 
     def __call__(self):
+        self.model = None  # an in-memory model keeps X for summary(): not into the next round
         start = mem_start()
         cpu0 = time.process_time()
         w_start = self.client.run(mem_start) if self.client is not None else {}
@@ -180,8 +181,8 @@ class _Rounds:
         info["n"] = self.n
         info["memory_method"] = self.method
         info["cpu_s"] = [round(c, 2) for c in self.cpu]
-        info["client_peak_mib"] = round(max(self.peak), 1)
-        info["client_rise_mib"] = round(max(self.rise), 1)
+        info["client_peak_mib"] = [round(v, 1) for v in self.peak]
+        info["client_rise_mib"] = [round(v, 1) for v in self.rise]
         if self.workers:
             info["workers"] = self.workers
             info["worker_peak_mib"] = max(v["peak_mib"] for r in self.workers
