@@ -63,12 +63,14 @@ def test_dask_fit_variants_without_intercept_float32_and_ties():
 def test_dask_fit_exact_power_of_two_scaling():
     """Columns of very different magnitudes are rescaled exactly, as in memory."""
     X, y, _ = _data(seed=5)
-    X = X * np.array([1e-150, 1.0, 1e150, 3.0])
-    y = y * 1e100
-    ref = QuantileRegressor(quantile=0.5).fit(X, y)
-    with dask.config.set(scheduler="synchronous"):
-        model = QuantileRegressor(quantile=0.5).fit(da.from_array(X, chunks=(10_000, 4)), y)
-    _same_fit(model, ref)
+    # the second: a subnormal column, whose scale 2**1030 is no double (ldexp then)
+    for scale, y_scale in (([1e-150, 1.0, 1e150, 3.0], 1e100), ([1e-310, 1.0, 1e100, 3.0], 1e-100)):
+        Xs, ys = X * np.array(scale), y * y_scale
+        ref = QuantileRegressor(quantile=0.5).fit(Xs, ys)
+        with dask.config.set(scheduler="synchronous"):
+            model = QuantileRegressor(quantile=0.5).fit(da.from_array(Xs, chunks=(10_000, 4)),
+                                                        ys)
+        _same_fit(model, ref)
 
 
 def test_dask_fit_small_n_solves_every_row():

@@ -63,14 +63,18 @@ def is_dask_array(obj):
 def _design(xb, intercept, k_z):
     """The block's scaled design ``[1, X] * 2**-k_z`` as C-contiguous float64."""
     xb = np.asarray(xb, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        scale = np.ldexp(1.0, -k_z)
+    if not np.all((scale > 0) & np.isfinite(scale)):  # 2**-k beyond the doubles: ldexp
+        if intercept:
+            xb = np.column_stack([np.ones(xb.shape[0]), xb])
+        return np.ascontiguousarray(np.ldexp(xb, -k_z[None, :]))
+    # one pass, into a new array (the block is dask's): x * 2**-k is correctly rounded,
+    # so it equals ldexp(x, -k) bit for bit
+    Z = np.empty((xb.shape[0], xb.shape[1] + int(intercept)))
     if intercept:
-        Z = np.empty((xb.shape[0], xb.shape[1] + 1))
-        Z[:, 0] = 1.0
-        Z[:, 1:] = xb
-    else:
-        Z = np.ascontiguousarray(xb)
-    if np.any(k_z):
-        Z = np.ascontiguousarray(np.ldexp(Z, -k_z[None, :]))
+        Z[:, 0] = scale[0]
+    np.multiply(xb, scale[int(intercept):], out=Z[:, int(intercept):])
     return Z
 
 
@@ -122,13 +126,12 @@ def _band_task(xb, yb, wb, offset, scaling, band):
     yb = np.ldexp(_vector(yb, Z.shape[0]), -k_y)
     wb = np.ldexp(_vector(wb, Z.shape[0], 1.0), -k_w)
     side = _sides(Z, yb, wb, band)
-    glob_z = np.zeros((2, Z.shape[1]))
-    glob_yw = np.zeros(4)
-    for g, sign in ((0, -1), (1, 1)):
-        rows = side == sign
-        glob_z[g] = wb[rows] @ Z[rows]
-        glob_yw[g] = float(wb[rows] @ yb[rows])
-        glob_yw[2 + g] = float(wb[rows].sum())
+    # both globs in one pass over Z (no copies of its rows): weights zeroed off each side
+    w_side = np.zeros((2, Z.shape[0]))
+    np.copyto(w_side[0], wb, where=side == -1)
+    np.copyto(w_side[1], wb, where=side == 1)
+    glob_z = w_side @ Z
+    glob_yw = np.concatenate([w_side @ yb, w_side.sum(axis=1)])
     kept = np.flatnonzero(side == 0)
     return glob_z, glob_yw, (kept + offset, Z[kept], yb[kept], wb[kept])
 
