@@ -74,17 +74,18 @@ def stored(tmp_path_factory, request):
     else:
         folder = tmp_path_factory.mktemp("qr-dask")
     path, ypath = folder / f"X-{n}.npy", folder / f"y-{n}.npy"
-    X = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=(n, N_FEATURES))
-    y = np.lib.format.open_memmap(ypath, mode="w+", dtype=np.float64, shape=(n,))
     rng = np.random.default_rng(0)
-    for start in range(0, n, CHUNK):
-        stop = min(n, start + CHUNK)
-        block = rng.standard_normal((stop - start, N_FEATURES))
-        X[start:stop] = block
-        y[start:stop] = block.sum(axis=1) + rng.standard_t(3, stop - start)
-    X.flush()
-    y.flush()
-    del X, y
+    # written block by block with plain writes: a writable memmap would count every
+    # written page in this process's resident set (8 GB at n = 10^8)
+    with open(path, "wb") as fx, open(ypath, "wb") as fy:
+        for f, shape in ((fx, (n, N_FEATURES)), (fy, (n,))):
+            np.lib.format.write_array_header_1_0(
+                f, {"descr": "<f8", "fortran_order": False, "shape": shape})
+        for start in range(0, n, CHUNK):
+            stop = min(n, start + CHUNK)
+            block = rng.standard_normal((stop - start, N_FEATURES))
+            fx.write(block.tobytes())
+            fy.write((block.sum(axis=1) + rng.standard_t(3, stop - start)).tobytes())
     yield path, ypath, n
     path.unlink(missing_ok=True)
     ypath.unlink(missing_ok=True)
