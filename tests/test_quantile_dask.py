@@ -10,7 +10,7 @@ import pytest
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
-from statoptim import QuantileRegressor
+from statoptim import CensoredQuantileRegressor, QuantileRegressor
 from statoptim.quantile import _distributed
 
 
@@ -63,36 +63,73 @@ def test_dask_fit_variants_without_intercept_float32_and_ties():
 def test_dask_fit_exact_power_of_two_scaling():
     """Columns of very different magnitudes are rescaled exactly, as in memory."""
     X, y, _ = _data(seed=5)
-    X = X * np.array([1e-150, 1.0, 1e150, 3.0])
-    y = y * 1e100
-    ref = QuantileRegressor(quantile=0.5).fit(X, y)
+    # the second: a subnormal column, whose scale 2**1030 is no double (ldexp then)
+    for scale, y_scale in (([1e-150, 1.0, 1e150, 3.0], 1e100), ([1e-310, 1.0, 1e100, 3.0], 1e-100)):
+        Xs, ys = X * np.array(scale), y * y_scale
+        ref = QuantileRegressor(quantile=0.5).fit(Xs, ys)
+        with dask.config.set(scheduler="synchronous"):
+            model = QuantileRegressor(quantile=0.5).fit(da.from_array(Xs, chunks=(10_000, 4)),
+                                                        ys)
+        _same_fit(model, ref)
+
+
+def test_dask_fit_small_n_solves_every_row():
+    """From m >= n / 2 on every row is solved directly, not a Bernoulli subsample of them.
+
+    (Regression: at n = 150, p = 3 the direct solve took the ~55% subsample and returned
+    a wrong fit with status 'optimal'.)"""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((150, 3))
+    y = X.sum(axis=1) + rng.standard_t(3, 150)
+    for q in (0.5, 0.2):
+        ref = QuantileRegressor(quantile=q).fit(X, y)
+        with dask.config.set(scheduler="synchronous"):
+            model = QuantileRegressor(quantile=q).fit(da.from_array(X, chunks=(40, 3)), y)
+        _same_fit(model, ref)
+
+
+def test_dask_band_centred_for_weights_correlated_with_y():
+    """Inverse-probability weights grow with y: the band is centred where the rows' share
+    below the fit lies, not at q: two rounds here (centred at q every band failed: 5
+    rounds, then a direct solve, which was also wrong: a subsample)."""
+    X, y, event = _censored()
+    w = CensoredQuantileRegressor().fit(X, y, event=event).weights_
+    ref = QuantileRegressor(quantile=0.25, fit_intercept=False).fit(X, y, sample_weight=w)
     with dask.config.set(scheduler="synchronous"):
-        model = QuantileRegressor(quantile=0.5).fit(da.from_array(X, chunks=(10_000, 4)), y)
-    _same_fit(model, ref)
+        sol = _distributed.solve_quantile_dask(da.from_array(X, chunks=(7_000, 3)), y, w, 0.25,
+                                               fit_intercept=False)
+    assert sol.n_rounds <= 2 and sol.status == "optimal"
+    np.testing.assert_allclose(sol.objective, ref.objective_, rtol=1e-11)
+    np.testing.assert_allclose(sol.coef, ref.coef_, rtol=1e-9, atol=1e-9)
+
+
+def _spy_on_passes(monkeypatch):
+    """Record the bytes of arrays every pass over the blocks returns to the client."""
+    returned = []
+    real_map = _distributed._Blocks.map
+
+    def nbytes(obj):
+        if isinstance(obj, np.ndarray):
+            return obj.nbytes
+        if isinstance(obj, dict):
+            return sum(nbytes(v) for v in obj.values())
+        if isinstance(obj, (list, tuple)):
+            return sum(nbytes(v) for v in obj)
+        return 0
+
+    def spy(self, func, *args, per_block=None):
+        out = real_map(self, func, *args, per_block=per_block)
+        returned.append(nbytes(out))
+        return out
+
+    monkeypatch.setattr(_distributed._Blocks, "map", spy)
+    return returned
 
 
 def test_dask_fit_never_gathers_x(monkeypatch):
     """Every task returns a few rows at most: the band, subsample and offenders."""
     X, y, _ = _data(n_samples=200_000, n_features=3)
-    returned = []
-    real_map = _distributed._Blocks.map
-
-    def spy(self, func, *args, per_block=None):
-        out = real_map(self, func, *args, per_block=per_block)
-
-        def nbytes(obj):
-            if isinstance(obj, np.ndarray):
-                return obj.nbytes
-            if isinstance(obj, dict):
-                return sum(nbytes(v) for v in obj.values())
-            if isinstance(obj, (list, tuple)):
-                return sum(nbytes(v) for v in obj)
-            return 0
-
-        returned.append(nbytes(out))
-        return out
-
-    monkeypatch.setattr(_distributed._Blocks, "map", spy)
+    returned = _spy_on_passes(monkeypatch)
     with dask.config.set(scheduler="synchronous"):
         QuantileRegressor(quantile=0.5).fit(da.from_array(X, chunks=(20_000, 3)), y)
     assert len(returned) >= 3  # scan, band, verify
@@ -104,7 +141,7 @@ def test_dask_fit_on_a_local_cluster():
     X, y, w = _data(n_samples=40_000, n_features=3, seed=9)
     ref = QuantileRegressor(quantile=[0.1, 0.5]).fit(X, y, sample_weight=w)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster):
         model = QuantileRegressor(quantile=[0.1, 0.5]).fit(
             da.from_array(X, chunks=(6_000, 3)), da.from_array(y, chunks=6_000),
@@ -138,3 +175,73 @@ def test_dask_fit_bad_input_is_a_clear_error():
         model.summary()
     summary = model.summary(X, y, se="iid")  # with the data in memory it works
     assert summary.coef.shape == (3,)
+
+
+def _censored(n_samples=30_000, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, 3))
+    T = X @ np.array([1.0, -2.0, 0.5]) + (1 + 0.5 * np.abs(X[:, 0])) * rng.standard_t(3, n_samples)
+    C = rng.normal(1.5, 3.0, n_samples)  # independent censoring, about 35%
+    return X, np.minimum(T, C), (T <= C).astype(np.int8)
+
+
+@pytest.mark.parametrize("params", [
+    {},
+    {"quantile": [0.25, 0.6], "fit_intercept": False},
+    {"stabilize": True, "weight_cap_quantile": 0.99, "g_min": 0.2},
+])
+@pytest.mark.parametrize("as_dask", [False, True])
+def test_censored_dask_fit_equals_in_memory_fit(params, as_dask):
+    """Kaplan-Meier weights from the gathered (y, event), then the distributed exact fit."""
+    X, y, event = _censored()
+    ref = CensoredQuantileRegressor(**params).fit(X, y, event=event)
+    yd, ed = ((da.from_array(y, chunks=4_000), da.from_array(event, chunks=6_000)) if as_dask
+              else (y, event))
+    with dask.config.set(scheduler="synchronous"):
+        model = CensoredQuantileRegressor(**params).fit(da.from_array(X, chunks=(7_000, 3)),
+                                                        yd, event=ed)
+    assert np.all(np.asarray(model.status_) == "optimal")
+    np.testing.assert_allclose(model.objective_, ref.objective_, rtol=1e-11, atol=0)
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(model.intercept_, ref.intercept_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(model.weights_, ref.weights_)
+    np.testing.assert_array_equal(model.censoring_survival_, ref.censoring_survival_)
+    assert model.n_eff_ == ref.n_eff_ and model.n_features_in_ == 3
+    assert model.censoring_test_ is None  # the score test needs X in memory: not run
+
+
+def test_censored_dask_fit_never_gathers_x(monkeypatch):
+    X, y, event = _censored(n_samples=200_000, seed=2)
+    returned = _spy_on_passes(monkeypatch)
+    Xd = da.from_array(X, chunks=(20_000, 3))
+    with dask.config.set(scheduler="synchronous"):
+        model = CensoredQuantileRegressor(quantile=0.4).fit(Xd, y, event=event)
+    assert model.status_ == "optimal"
+    assert len(returned) >= 3  # scan, band, verify
+    assert max(returned) < X.nbytes / 5, (returned, X.nbytes)
+
+
+def test_censored_dask_fit_unsupported_modes_are_clear_errors():
+    X, y, event = _censored(n_samples=5_000, seed=4)
+    Xd = da.from_array(X, chunks=(1_000, 3))
+    Xn = X.copy()
+    Xn[123, 2] = np.nan  # a missing covariate: propensity weights, which need X
+    supported = "supports method='ipw' with censoring='marginal'"
+    with dask.config.set(scheduler="synchronous"):
+        with pytest.raises(ValueError, match=f"method='peng-huang' needs X in memory.*{supported}"):
+            CensoredQuantileRegressor(method="peng-huang").fit(Xd, y, event=event)
+        with pytest.raises(ValueError, match=f"censoring='conditional'.*{supported}"):
+            CensoredQuantileRegressor(censoring="conditional").fit(Xd, y, event=event)
+        with pytest.raises(ValueError, match=f"X must be finite.*missing covariate.*{supported}"):
+            CensoredQuantileRegressor().fit(da.from_array(Xn, chunks=(1_000, 3)), y, event=event)
+        with pytest.raises(ValueError, match="event must"):
+            CensoredQuantileRegressor().fit(Xd, y, event=np.full(5_000, 2))
+        with pytest.raises(ValueError, match="y must have length 5000"):
+            CensoredQuantileRegressor().fit(Xd, y[:-1], event=event)
+        with pytest.raises(ValueError, match="every response is censored"):
+            CensoredQuantileRegressor().fit(Xd, y, event=np.zeros(5_000))
+        with pytest.raises(ValueError, match="weight_cap_quantile"):
+            CensoredQuantileRegressor(weight_cap_quantile=2.0).fit(Xd, y, event=event)
+        model = CensoredQuantileRegressor().fit(Xd, y, event=event)
+    with pytest.raises(ValueError, match="fitted on a dask array: summary"):
+        model.summary(n_boot=2)

@@ -541,6 +541,9 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self : CensoredQuantileRegressor
             The fitted estimator.
         """
+        from statoptim.quantile._distributed import fit_censored_dask, is_dask_array
+        if is_dask_array(X):  # rows in chunks, never gathered: Kaplan-Meier weights only
+            return fit_censored_dask(self, X, y, event)
         if self._replicate:  # summary(): rows of the arrays validated by the original fit
             self.n_features_in_ = X.shape[1]
         else:

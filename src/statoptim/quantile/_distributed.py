@@ -45,7 +45,7 @@ from statoptim.quantile._solver import (
     _unscale_coef,
 )
 
-__all__ = ["is_dask_array", "solve_quantile_dask"]
+__all__ = ["fit_censored_dask", "is_dask_array", "solve_quantile_dask"]
 
 _MAX_FIXUPS = 8  # re-solves with offenders moved back, per band
 
@@ -63,14 +63,18 @@ def is_dask_array(obj):
 def _design(xb, intercept, k_z):
     """The block's scaled design ``[1, X] * 2**-k_z`` as C-contiguous float64."""
     xb = np.asarray(xb, dtype=np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        scale = np.ldexp(1.0, -k_z)
+    if not np.all((scale > 0) & np.isfinite(scale)):  # 2**-k beyond the doubles: ldexp
+        if intercept:
+            xb = np.column_stack([np.ones(xb.shape[0]), xb])
+        return np.ascontiguousarray(np.ldexp(xb, -k_z[None, :]))
+    # one pass, into a new array (the block is dask's): x * 2**-k is correctly rounded,
+    # so it equals ldexp(x, -k) bit for bit
+    Z = np.empty((xb.shape[0], xb.shape[1] + int(intercept)))
     if intercept:
-        Z = np.empty((xb.shape[0], xb.shape[1] + 1))
-        Z[:, 0] = 1.0
-        Z[:, 1:] = xb
-    else:
-        Z = np.ascontiguousarray(xb)
-    if np.any(k_z):
-        Z = np.ascontiguousarray(np.ldexp(Z, -k_z[None, :]))
+        Z[:, 0] = scale[0]
+    np.multiply(xb, scale[int(intercept):], out=Z[:, int(intercept):])
     return Z
 
 
@@ -122,13 +126,12 @@ def _band_task(xb, yb, wb, offset, scaling, band):
     yb = np.ldexp(_vector(yb, Z.shape[0]), -k_y)
     wb = np.ldexp(_vector(wb, Z.shape[0], 1.0), -k_w)
     side = _sides(Z, yb, wb, band)
-    glob_z = np.zeros((2, Z.shape[1]))
-    glob_yw = np.zeros(4)
-    for g, sign in ((0, -1), (1, 1)):
-        rows = side == sign
-        glob_z[g] = wb[rows] @ Z[rows]
-        glob_yw[g] = float(wb[rows] @ yb[rows])
-        glob_yw[2 + g] = float(wb[rows].sum())
+    # both globs in one pass over Z (no copies of its rows): weights zeroed off each side
+    w_side = np.zeros((2, Z.shape[0]))
+    np.copyto(w_side[0], wb, where=side == -1)
+    np.copyto(w_side[1], wb, where=side == 1)
+    glob_z = w_side @ Z
+    glob_yw = np.concatenate([w_side @ yb, w_side.sum(axis=1)])
     kept = np.flatnonzero(side == 0)
     return glob_z, glob_yw, (kept + offset, Z[kept], yb[kept], wb[kept])
 
@@ -170,6 +173,8 @@ class _Blocks:
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D (n_samples, n_features), got a dask array of "
                              f"shape {X.shape}")
+        if X.dtype.kind not in "biuf":
+            raise ValueError(f"X must be a dask array of numbers, got dtype {X.dtype}")
         if any(np.isnan(c) for c in X.chunks[0]):
             raise ValueError("X is a dask array with unknown chunk sizes; call "
                              "X.compute_chunk_sizes() first")
@@ -192,7 +197,10 @@ class _Blocks:
         if v.ndim != 1 or v.shape[0] != self.n_samples:
             raise ValueError(f"{name} must have shape ({self.n_samples},) to match X, got "
                              f"shape {v.shape}")
-        v = da.asarray(v).rechunk((rows,))
+        if is_dask_array(v):
+            v = v.rechunk((rows,))
+        else:  # sent to the workers once, not with every pass's graph
+            v = da.from_array(v, chunks=(rows,)).persist()
         return list(v.to_delayed().ravel())
 
     def map(self, func, *args, per_block=None):
@@ -258,7 +266,10 @@ def _place_band(Zs, ys, ws, q, gram, theta, tol, max_iter, n_pos, m):
     u = np.empty(Zs.shape[0])
     _mm.standardized_residuals(Zs, ys, theta, root, u)
     half = 0.4 * m / n_pos  # the band keeps about 0.8 m of the n_pos rows
-    lo, hi = q - half, q + half
+    # centred on the share of rows below the fit: q without weights, but weights
+    # correlated with y (inverse-probability weights) move it far from q
+    centre = float(np.mean(u < 0)) if u.size else q
+    lo, hi = centre - half, centre + half
     kappa_lo = np.quantile(u, lo) if lo > 0 else -np.inf
     kappa_hi = np.quantile(u, hi) if hi < 1 else np.inf
     return _Band(theta, root, kappa_lo, kappa_hi), n_iter, capped
@@ -355,7 +366,9 @@ def solve_quantile_dask(X, y, w, q, *, fit_intercept=True, tol=1e-5, max_iter=10
     n_round = 0
     while True:  # m doubles each round: at most log2(n / m) rounds
         n_round += 1
-        prob = min(1.0, m / max(n_samples, 1))
+        # as in memory: from m >= n / 2 on, every row is solved directly (the band would
+        # hold most of them); the scan then returns all of them, not a subsample
+        prob = 1.0 if m >= n_samples // 2 else m / n_samples
         facts = _scan(blocks, prob, seed_seq.spawn(1)[0])
         if scaling is None:
             _check_scan(facts)
@@ -372,7 +385,7 @@ def solve_quantile_dask(X, y, w, q, *, fit_intercept=True, tol=1e-5, max_iter=10
                 _check_full_rank(Zs, ws, _Design("X", fit_intercept))
             m *= 2
             continue
-        if prob >= 0.5:  # the band would hold about all rows: solve them directly
+        if prob >= 1.0:  # every row with w > 0 is in (Zs, ys, ws): solve them directly
             sol = _solve_direct(Zs, ys, ws, q, theta, tol, max_iter, max_pivots, gram)
             sol.n_iter += total_iter
             sol.n_pivots += total_piv
@@ -456,3 +469,185 @@ def _solve_band(blocks, red, scaling, band, q, theta, tol, max_iter, max_pivots)
         theta = sol.coef
         fixups += 1
     return None, n_iter, n_piv
+
+
+# ---------------------------------------------------------------------------
+# CensoredQuantileRegressor.fit on a dask array: Kaplan-Meier weights
+# ---------------------------------------------------------------------------
+
+_DASK_CENSORED_MODE = ("on a dask array X, CensoredQuantileRegressor supports method='ipw' with "
+                       "censoring='marginal' (Kaplan-Meier weights) and complete covariates "
+                       "(no NaN in X); compute X into memory for the other modes")
+
+
+class _NotInMemory:
+    """The training data of a model fitted on a dask array: ``summary()`` refuses them."""
+
+    def __iter__(self):
+        raise ValueError("this model was fitted on a dask array: summary() refits resampled "
+                         "rows of (X, y, event) in memory, which a dask fit never gathers; fit "
+                         "on NumPy arrays for bootstrap standard errors")
+
+
+def _gathered(v):
+    """A dask array computed into memory (``y`` and ``event`` only, never ``X``)."""
+    return np.asarray(v.compute()) if is_dask_array(v) else v
+
+
+def fit_censored_dask(model, X, y, event):
+    """``CensoredQuantileRegressor.fit`` on a dask array ``X`` chunked by rows.
+
+    The Kaplan-Meier weights ``w_i = D_i / G(Y_i-)`` (``censoring="marginal"``,
+    censoring independent of ``(T, X)``) need ``y`` and ``event`` only: these
+    two vectors are gathered on the client (dask arrays are computed; 9 bytes
+    a row), the weights are computed there as in memory (``g_min``,
+    ``stabilize``, ``weight_cap_quantile``, ``weight_cap`` included), sent to
+    the workers once, and the weighted exact fit is
+    :func:`solve_quantile_dask` (through ``QuantileRegressor.fit``), so ``X``
+    is never gathered. The answer is the in-memory fit's. The client holds
+    O(n) numbers for the weights: ``y``, ``event``, ``weights_`` and
+    ``censoring_survival_`` (26 bytes a row) during the fit, about 70 bytes
+    a row at the peak of the Kaplan-Meier pass before it; the workers the
+    blocks they work on (and the weights' blocks).
+
+    Conditional (Beran) censoring weights, Peng-Huang and missing covariates
+    (propensity weights) need ``X`` in memory: ``method``, ``censoring`` or a
+    NaN in ``X`` says so in a ``ValueError``. The Cox score test of the
+    censoring on the covariates (a diagnostic) is not run:
+    ``censoring_test_`` is None. ``summary()`` needs the data in memory.
+
+    Parameters
+    ----------
+    model : CensoredQuantileRegressor
+        The estimator being fitted (its parameters are read, its fitted
+        attributes set).
+    X : dask.array.Array of shape (n_samples, n_features)
+        Covariates, rows in chunks.
+    y, event : array-like or dask.array.Array of shape (n_samples,)
+        As in ``CensoredQuantileRegressor.fit``.
+
+    Returns
+    -------
+    model : CensoredQuantileRegressor
+    """
+    from statoptim._validation import check_1d_finite, check_choice
+    from statoptim.quantile._censored import (
+        _check_columns,
+        _check_grid,
+        _finish_weights,
+        _optional_float,
+    )
+    from statoptim.quantile._checks import (
+        check_count,
+        check_flag,
+        check_preprocess,
+        check_quantile_levels,
+        check_tol,
+    )
+    from statoptim.quantile._estimators import QuantileRegressor
+    from statoptim.quantile._ipw import (
+        _beran_bandwidth,
+        _check_event,
+        _check_n_threads,
+        _km_pass,
+        _resolve_bandwidth,
+    )
+
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got a dask array of shape "
+                         f"{X.shape}")
+    n_samples, n_features = (int(s) if not np.isnan(s) else -1 for s in X.shape)
+    if n_samples < 0:
+        raise ValueError("X is a dask array with unknown chunk sizes; call "
+                         "X.compute_chunk_sizes() first")
+    if n_samples < 2:
+        raise ValueError(f"CensoredQuantileRegressor needs at least 2 samples, got "
+                         f"n_samples = {n_samples}")
+    # the parameters, checked as in memory (those of the unsupported modes too)
+    quantiles, _ = check_quantile_levels(model.quantile)
+    check_flag(model.fit_intercept, "fit_intercept")
+    check_tol(model.tol)
+    check_count(model.max_iter, "max_iter")
+    if model.max_pivots is not None:
+        check_count(model.max_pivots, "max_pivots")
+    check_preprocess(model.preprocess)
+    check_choice(model.propensity_method, "propensity_method", ("auto", "exact", "fft"))
+    check_flag(model.leave_one_out, "leave_one_out")
+    weight_cap = _optional_float(model.weight_cap, "weight_cap", 0.0, np.inf, high_open=True)
+    cap_q = _optional_float(model.weight_cap_quantile, "weight_cap_quantile", 0.0, 1.0)
+    g_min = _optional_float(model.g_min, "g_min", 0.0, 1.0)
+    _optional_float(model.pi_min, "pi_min", 0.0, 1.0)
+    stabilize = check_flag(model.stabilize, "stabilize")
+    _check_n_threads(model.n_threads, n_samples)
+    cols = (np.arange(n_features) if model.propensity_columns is None
+            else _check_columns(model.propensity_columns, "propensity_columns", n_features))
+    _resolve_bandwidth(model.bandwidth, n_samples, 1 + cols.size)
+    cens_cols = (np.arange(n_features) if model.censoring_columns is None
+                 else _check_columns(model.censoring_columns, "censoring_columns", n_features))
+    if cens_cols.size == 0:
+        raise ValueError("censoring_columns must name at least one column of X, got an empty "
+                         "sequence")
+    _beran_bandwidth(model.censoring_bandwidth, n_samples, cens_cols.size,
+                     name="censoring_bandwidth")
+    check_choice(model.censoring_method, "censoring_method", ("auto", "exact", "binned"))
+    if model.grid is not None:
+        _check_grid(model.grid, quantiles)
+    method = check_choice(model.method, "method", ("ipw", "peng-huang"))
+    censoring = check_choice(model.censoring, "censoring", ("marginal", "conditional"))
+    if method != "ipw":
+        raise ValueError(f"method={method!r} needs X in memory: {_DASK_CENSORED_MODE}")
+    if censoring != "marginal":
+        raise ValueError(f"censoring={censoring!r} (Beran's local Kaplan-Meier) needs X in "
+                         f"memory: {_DASK_CENSORED_MODE}")
+
+    # y and event are gathered (allowed: two vectors); X never is
+    y_fit = y
+    y = check_1d_finite(_gathered(y), "y", n_samples)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    if not is_dask_array(y_fit):
+        y_fit = y
+    event = _check_event(_gathered(event), n_samples)
+    observed = event.astype(bool)
+    if not observed.any():
+        raise ValueError("event is 0 for every row: every response is censored, so no row can "
+                         "be weighted")
+    if observed.all():
+        g_left = np.ones(n_samples)
+    else:
+        km = _km_pass(y, event)  # its work arrays (7 n-vectors) are freed at once
+        n_cens_last, g_left = int(km[5][-1]), km[6]
+        del km
+        model._check_fixed_cut(y, observed, n_cens_last, n_samples)
+    g_used = g_left if g_min is None else np.maximum(g_left, g_min)
+    weights = np.zeros(n_samples)
+    with np.errstate(divide="ignore", over="ignore"):
+        weights[observed] = 1.0 / g_used[observed]
+    if not np.all(np.isfinite(weights)):
+        row = int(np.flatnonzero(~np.isfinite(weights))[0])
+        raise ValueError(f"the weight 1 / G(Y-) of row {row} is not finite (G(Y-) = "
+                         f"{g_used[row]:.3g}): positivity fails there; set g_min")
+    weights = _finish_weights(weights, observed, stabilize, cap_q, weight_cap)
+    model._effective_size(weights, observed, n_samples)
+
+    reg = QuantileRegressor(quantile=model.quantile, fit_intercept=model.fit_intercept,
+                            tol=model.tol, max_iter=model.max_iter,
+                            max_pivots=model.max_pivots, preprocess=model.preprocess)
+    try:
+        reg.fit(X, y_fit, sample_weight=weights)
+    except ValueError as exc:
+        if str(exc).startswith("X must be finite"):
+            raise ValueError(f"{exc} (a NaN is a missing covariate, whose propensity weights "
+                             f"need X in memory): {_DASK_CENSORED_MODE}") from None
+        raise
+    for name in ("coef_", "intercept_", "n_iter_", "n_pivots_", "objective_", "status_"):
+        setattr(model, name, getattr(reg, name))
+    for name in ("conditional_cdf_", "grid_", "grid_coef_", "grid_intercept_",
+                 "feature_names_in_", "_training_checksum", "_fit_params"):
+        model.__dict__.pop(name, None)
+    model.n_features_in_ = n_features
+    model.censoring_test_ = None
+    model.weights_ = weights
+    model.propensity_ = np.ones(n_samples)
+    model.censoring_survival_ = g_left
+    model._training_data = _NotInMemory()
+    return model
