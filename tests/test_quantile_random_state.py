@@ -6,7 +6,11 @@ the seed, the same seed gives the same fit, and a bad seed is refused by name.
 import numpy as np
 import pytest
 
-from statoptim import PartiallyLinearQuantileRegressor, QuantileRegressor
+from statoptim import (
+    CensoredQuantileRegressor,
+    PartiallyLinearQuantileRegressor,
+    QuantileRegressor,
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +48,8 @@ def test_same_seed_same_fit_and_generators(data):
     assert QuantileRegressor().get_params()["random_state"] == 0
 
 
-@pytest.mark.parametrize("Est", [QuantileRegressor, PartiallyLinearQuantileRegressor])
+@pytest.mark.parametrize("Est", [QuantileRegressor, PartiallyLinearQuantileRegressor,
+                                 CensoredQuantileRegressor])
 @pytest.mark.parametrize("bad, match", [(-1, "non-negative"), ("x", "random_state must be"),
                                         (1.5, "random_state must be")])
 def test_bad_seed_is_refused_by_name(data, Est, bad, match):

@@ -11,7 +11,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from statoptim._validation import _describe, check_choice, validate_named
+from statoptim._validation import _describe, check_choice, check_random_state, validate_named
 from statoptim.exceptions import (
     ConvergenceWarning,
     DegenerateDataWarning,
@@ -313,8 +313,10 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     stabilize : bool, default=False
         Divide the weights by their mean over all rows. The minimiser is
         unchanged; ``objective_`` and ``weights_`` are rescaled.
-    tol, max_iter, max_pivots, preprocess
-        Passed to :class:`statoptim.QuantileRegressor` for each weighted fit.
+    tol, max_iter, max_pivots, preprocess, random_state
+        Passed to :class:`statoptim.QuantileRegressor` for each weighted fit
+        (``random_state`` seeds its preprocessing subsample; the Peng-Huang path
+        uses no random draws).
     n_threads : int, default=None
         Threads of the propensity kernels; ``None``: all cores from 4000
         rows on, one thread below (see :func:`statoptim.kernel_propensity`).
@@ -473,7 +475,8 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                  preprocess: Literal["auto"] | bool = "auto", n_threads: int | None = None,
                  spline_column: int | None = None, n_knots: Literal["auto"] | int = "auto",
                  degree: int = 3, knots: ArrayLike | None = None, max_knots: int | None = None,
-                 criterion: Literal["sic", "aic"] = "sic") -> None:
+                 criterion: Literal["sic", "aic"] = "sic",
+                 random_state: int | np.random.Generator | None = 0) -> None:
         self.quantile = quantile
         self.fit_intercept = fit_intercept
         self.method = method
@@ -496,6 +499,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         self.max_pivots = max_pivots
         self.preprocess = preprocess
         self.n_threads = n_threads
+        self.random_state = random_state
         self.spline_column = spline_column
         self.n_knots = n_knots
         self.degree = degree
@@ -582,6 +586,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         if self.max_pivots is not None:
             check_count(self.max_pivots, "max_pivots")
         check_preprocess(self.preprocess)
+        check_random_state(self.random_state)
         prop_method = check_choice(self.propensity_method, "propensity_method",
                                    ("auto", "exact", "fft"))
         leave_one_out = check_flag(self.leave_one_out, "leave_one_out")
@@ -873,7 +878,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                     y_star = height * scale
                     sol = _solve(np.vstack([Zr, z_star]), np.append(yr, y_star),
                                  np.append(wr, mass), float(q), theta0=None,
-                                 preprocess=self.preprocess, random_state=0,
+                                 preprocess=self.preprocess, random_state=self.random_state,
                                  design="X", intercept=setup.fit_intercept,
                                  **self._solver_args())
                     if y_star - z_star @ sol.coef > 0:
@@ -888,7 +893,8 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
                     )
             else:
                 sol = _solve(Zr, yr, wr, float(q), theta0=None, preprocess=self.preprocess,
-                             random_state=0, design="X", intercept=setup.fit_intercept,
+                             random_state=self.random_state, design="X",
+                             intercept=setup.fit_intercept,
                              **self._solver_args())
             resid = yr - Zr @ sol.coef
             objective.append(float(np.sum(wr * resid * (q - (resid < 0)))))

@@ -545,13 +545,8 @@ def fit_censored_dask(model, X, y, event):
         check_tol,
     )
     from statoptim.quantile._estimators import QuantileRegressor
-    from statoptim.quantile._ipw import (
-        _beran_bandwidth,
-        _check_event,
-        _check_n_threads,
-        _km_pass,
-        _resolve_bandwidth,
-    )
+    from statoptim.quantile._ipw import _check_n_threads, _resolve_bandwidth
+    from statoptim.quantile._survival import _beran_bandwidth, _check_event, _km_pass
 
     if X.ndim != 2:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got a dask array of shape "
@@ -631,7 +626,8 @@ def fit_censored_dask(model, X, y, event):
 
     reg = QuantileRegressor(quantile=model.quantile, fit_intercept=model.fit_intercept,
                             tol=model.tol, max_iter=model.max_iter,
-                            max_pivots=model.max_pivots, preprocess=model.preprocess)
+                            max_pivots=model.max_pivots, preprocess=model.preprocess,
+                            random_state=model.random_state)
     try:
         reg.fit(X, y_fit, sample_weight=weights)
     except ValueError as exc:
