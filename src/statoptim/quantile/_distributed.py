@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from statoptim._dask import is_dask_array  # noqa: F401 (used by the estimators)
 from statoptim.quantile import _mm
 from statoptim.quantile._solver import (
     _REDUCED_MM_ITER,
@@ -48,12 +49,6 @@ from statoptim.quantile._solver import (
 __all__ = ["fit_censored_dask", "is_dask_array", "solve_quantile_dask"]
 
 _MAX_FIXUPS = 8  # re-solves with offenders moved back, per band
-
-
-def is_dask_array(obj):
-    """Whether ``obj`` is a ``dask.array.Array`` (without importing dask)."""
-    module = type(obj).__module__ or ""
-    return module.startswith("dask.") and hasattr(obj, "to_delayed") and hasattr(obj, "chunks")
 
 
 # ---------------------------------------------------------------------------
