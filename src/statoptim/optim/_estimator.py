@@ -685,7 +685,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.grad_inf_ = info["grad_inf"]
             self.separable_ = None
             # diverging iterates at alpha = 0: the MLE may not exist (as Newton checks)
-            if (alpha == 0.0 and info["max_eta"] > 30.0
+            # (and always with fewer rows than coefficients, where Newton refuses)
+            if (alpha == 0.0 and (info["max_eta"] > 30.0 or X.shape[0] < X.shape[1] + 1)
                     and X.shape[0] * (X.shape[1] + 1) <= 4_000_000):
                 self.separable_ = _separable(*_positive_rows(X, yb, sw))
                 if self.separable_:
