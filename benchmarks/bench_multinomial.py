@@ -131,3 +131,60 @@ def test_multinomial_fit(benchmark, request, problem, method):
     P = est.predict_proba(X[:100])
     assert np.allclose(P.sum(axis=1), 1.0)
     assert np.isfinite(F) and gap > -1e-6
+
+
+def _numpy_epoch(X, y, order, hyper, theta, state, t, lr=1e-3, alpha=1e-4, b=128):
+    """One Adam epoch with per-batch NumPy BLAS calls (the alternative to the kernel)."""
+    from statoptim.optim._sgd_fast import apply_update
+
+    eye = np.eye(theta.shape[1])
+    for k in range(0, X.shape[0], b):
+        idx = order[k:k + b]
+        Xb = X[idx]
+        E = Xb @ theta[1:] + theta[0]
+        E -= E.max(axis=1, keepdims=True)
+        np.exp(E, out=E)
+        E /= E.sum(axis=1, keepdims=True)
+        E -= eye[y[idx]]
+        g = np.empty_like(theta)
+        g[0] = E.sum(axis=0) / len(idx)
+        g[1:] = Xb.T @ E / len(idx) + alpha * theta[1:]
+        t += 1
+        flat = theta.ravel()
+        apply_update(*hyper, t, lr, g.ravel(), flat, state[0], state[1], state[2])
+    return t
+
+
+@pytest.mark.parametrize("shape", [(20_000, 20, 3), (20_000, 100, 5), (60_000, 784, 10)])
+def test_softmax_epoch_against_numpy_per_batch(request, shape):
+    """CPU seconds of one shuffled Adam epoch (batch 128): the compiled softmax kernel
+    against per-batch NumPy; reported in extra output (-s), best of 3."""
+    from statoptim.optim._common import method_hyper
+    from statoptim.optim._stochastic import SoftmaxEpochRunner
+
+    small = bool(request.config.getoption("benchmark_disable", default=False))
+    n, p, K = shape
+    if small:
+        n = 1000
+    rng = np.random.default_rng(0)
+    X = rng.random((n, p))
+    y = rng.integers(0, K, n).astype(np.intp)
+    hyper = method_hyper("adam", momentum=0.9, rho=0.9, beta1=0.9, beta2=0.999, eps=1e-8,
+                         nesterov=False, amsgrad=False, eps_inside=False,
+                         adam_form="algorithm1")
+    runner = SoftmaxEpochRunner(p, K, hyper, learning_rate=1e-3, schedule="constant",
+                                alpha=1e-4, batch_size=128, average=False, avg_decay=0.999,
+                                shuffle=True, rng=np.random.default_rng(0))
+    compiled = numpy = np.inf
+    for _ in range(1 if small else 3):
+        t0 = time.process_time()
+        runner.run_epoch(X, y)
+        compiled = min(compiled, time.process_time() - t0)
+        theta = np.zeros((p + 1, K))
+        state = np.zeros((3, (p + 1) * K))
+        t0 = time.process_time()
+        _numpy_epoch(X, y, np.random.default_rng(0).permutation(n), hyper, theta, state, 0)
+        numpy = min(numpy, time.process_time() - t0)
+    print(f"\n{n} x {p}, K = {K}: compiled {compiled * 1e3:.1f} ms, NumPy per batch "
+          f"{numpy * 1e3:.1f} ms ({numpy / compiled:.1f}x)")
+    assert np.all(np.isfinite(runner.coef()))
