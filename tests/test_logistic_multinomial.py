@@ -2,10 +2,13 @@
 compiled minibatch solvers, against scikit-learn's multinomial lbfgs objective, duplicated
 rows, dense fits and NumPy references."""
 import re
+import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression as SkLR
@@ -431,3 +434,44 @@ def test_multinomial_refusals():
     est = LogisticRegression().fit(X, y)
     with pytest.raises(ValueError, match="binary"):
         est.summary(X, y)
+
+
+# ----------------------------------------------------------------------- fuzz
+
+@settings(deadline=None)
+@given(n=st.integers(1, 40), p=st.integers(1, 5), K=st.integers(3, 5),
+       alpha=st.sampled_from([0.0, 1e-3, 0.1, 10.0]), seed=st.integers(0, 2**31),
+       solver=st.sampled_from(["newton", "lbfgs", "adam", "swats"]),
+       weighted=st.booleans(), scale=st.sampled_from([1e-3, 1.0, 1e3]))
+def test_fuzz_multinomial_fit(n, p, K, alpha, seed, solver, weighted, scale):
+    """A clear error naming the argument, or a finite fit whose probabilities sum to 1 and
+    whose objective (full-batch solvers, alpha > 0) is stationary like the NumPy reference
+    gradient says."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) * scale
+    y = rng.integers(0, K, n)
+    w = rng.integers(0, 3, n).astype(float) if weighted else None
+    est = LogisticRegression(solver, alpha=alpha, max_iter=30, stopping=None,
+                             random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            est.fit(X, y, sample_weight=w)
+        except ValueError as exc:
+            assert re.search(r"\b(y|sample_weight|alpha|X|solver|classes)\b", str(exc)), exc
+            return
+    P = est.predict_proba(X)
+    assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(P))
+    assert_allclose(P.sum(axis=1), 1.0, rtol=1e-12)
+    if solver == "newton" and alpha >= 1e-3 and est.classes_.shape[0] > 2 and scale == 1.0:
+        yk = np.searchsorted(est.classes_, y).astype(np.intp)
+        sw = None if w is None else w * (n / w.sum())
+        theta = np.column_stack([est.intercept_, est.coef_])
+        # NumPy reference gradient of the weighted mean cross-entropy + ridge
+        eta = X @ theta[:, 1:].T + theta[:, 0]
+        R = softmax(eta) - np.eye(est.classes_.shape[0])[yk]
+        if sw is not None:
+            R *= sw[:, None]
+        G = np.column_stack([R.sum(0), R.T @ X]) / n
+        G[:, 1:] += alpha * theta[:, 1:]
+        assert np.abs(G).max() < 1e-6
