@@ -1,5 +1,6 @@
-"""``statoptim.LogisticRegression``: L2-penalised binary logistic regression by
-Newton-Raphson or by compiled minibatch SGD, momentum, RMSprop or Adam."""
+"""``statoptim.LogisticRegression``: L2-penalised binary and multinomial (softmax)
+logistic regression by Newton-Raphson, L-BFGS or compiled minibatch SGD, momentum,
+RMSprop, Adam, Adamax or SWATS."""
 from __future__ import annotations
 
 import warnings
@@ -12,7 +13,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from statoptim._validation import (
@@ -40,6 +41,12 @@ from statoptim.optim._common import (
     sparse_ptp,
 )
 from statoptim.optim._inference import LogisticSummary
+from statoptim.optim._multinomial import (
+    multinomial_lbfgs,
+    multinomial_newton,
+    multinomial_objective,
+    multinomial_separable,
+)
 from statoptim.optim._newton import (
     SEPARATION_MESSAGE,
     SeparationWarning,
@@ -51,12 +58,14 @@ from statoptim.optim._newton import (
     rescaled_problem,
     warn_identifiability,
 )
-from statoptim.optim._stochastic import LogisticEpochRunner
+from statoptim.optim._schedules import Schedule
+from statoptim.optim._stochastic import LogisticEpochRunner, SoftmaxEpochRunner
 
 __all__ = ["LogisticRegression"]
 
-SOLVERS = ("auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax")
-MULTINOMIAL_SOLVERS = ("auto", "lbfgs")
+SOLVERS = ("auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax", "swats")
+#: Every solver fits the multinomial (softmax) model for three or more classes.
+MULTINOMIAL_SOLVERS = SOLVERS
 FULL_BATCH = ("auto", "newton", "lbfgs")
 
 #: solver="auto" uses Newton when n_features + 1 <= AUTO_NEWTON_MAX_COEF, L-BFGS
@@ -80,10 +89,36 @@ def _is_stochastic(est):
     return est.solver not in FULL_BATCH
 
 
-def resolve_solver(solver, n_features):
-    """The solver that ``solver="auto"`` stands for on n_features columns."""
+def _method(solver):
+    """The update rule of a stochastic solver (SWATS starts as Adam)."""
+    return "adam" if solver == "swats" else solver
+
+
+def _check_schedule(schedule):
+    """A schedule name, a :class:`~statoptim.optim.Schedule` object or a callable."""
+    if isinstance(schedule, Schedule):
+        return schedule
+    if isinstance(schedule, type) and issubclass(schedule, Schedule):
+        raise ValueError(f"schedule must be a Schedule object, got the class "
+                         f"{schedule.__name__}; pass an instance, e.g. {schedule.__name__}(...)")
+    try:
+        return check_schedule(schedule)
+    except ValueError:
+        raise ValueError(
+            "schedule must be one of ['constant', 'invsqrt', 'invtime'], a "
+            "statoptim.optim.Schedule object (StepDecay, ExponentialDecay, CosineDecay, "
+            "LinearWarmup, SequentialSchedule, warmup_cosine(...)) or a callable t -> step "
+            f"size, got {_describe(schedule)}") from None
+
+
+def resolve_solver(solver, n_features, n_samples=None, alpha=None):
+    """The solver that ``solver="auto"`` stands for on n_features columns (L-BFGS also
+    when alpha = 0 and there are fewer rows than coefficients, where the Hessian is
+    singular everywhere and Newton refuses)."""
     if solver != "auto":
         return solver
+    if alpha == 0.0 and n_samples is not None and n_samples < n_features + 1:
+        return "lbfgs"
     return "newton" if n_features + 1 <= AUTO_NEWTON_MAX_COEF else "lbfgs"
 
 
@@ -122,17 +157,21 @@ def _check_stochastic_scale(X, solver):
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
-    """Binary logistic regression with an unpenalised intercept and a ridge penalty.
+    """Logistic regression (binary, or multinomial for three or more classes) with
+    unpenalised intercepts and a ridge penalty.
 
     Minimises ``F(theta) = mean_i [log(1 + exp(eta_i)) - y_i eta_i]
     + alpha/2 ||coef||^2`` with ``eta_i = intercept + x_i . coef``. scikit-learn's
     ``LogisticRegression(C=C)`` is ``alpha = 1 / (n_samples * C)``; ``SGDClassifier``
-    uses the same ``alpha``.
+    uses the same ``alpha``. With K >= 3 classes the model is the softmax
+    ``P(y = k | x) = exp(eta_k) / sum_l exp(eta_l)``, ``eta_k = b_k + x . W_k``, and F is
+    the mean cross-entropy plus ``alpha/2 ||W||_F^2`` (scikit-learn's multinomial
+    objective at ``C = 1 / (alpha n_samples)``), for every solver.
 
     Parameters
     ----------
     solver : {"auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", \
-            "adamax"}, default="auto"
+            "adamax", "swats"}, default="auto"
         "auto": "newton" when n_features + 1 <= 25, "lbfgs" otherwise; the choice is
         stored in ``solver_``. A Newton iteration costs ~n p^2 (the Hessian) and an
         L-BFGS one ~4 n p (one pass for F and its gradient), with ~5-8 Newton against
@@ -145,7 +184,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         objective (for large n_features, where a p x p Cholesky per step is too
         dear). The others run compiled minibatch epochs; the
         penalty is coupled (added to every minibatch gradient), so their fixed point
-        is the same minimiser of F.
+        is the same minimiser of F. "swats": Adam that switches for good to SGD with
+        momentum ``beta1`` once its projected learning rate settles (Keskar & Socher
+        2017; the rule of :class:`statoptim.optim.SWATS`); the epoch of the switch is
+        ``switch_epoch_``. For three or more classes "auto" is "lbfgs"; "newton" forms
+        the dense Hessian of the K (n_features + 1) parameters and refuses more than
+        5000 of them.
     alpha : float, default=1e-4
         Ridge strength (>= 0); the intercept is not penalised. At ``alpha=0`` the
         MLE may not exist: separable data give a :class:`SeparationWarning`.
@@ -156,11 +200,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Rows per minibatch; None means ``min(128, n_samples)``. The last batch of an
         epoch holds the remaining rows; ``batch_size >= n_samples`` is full-batch
         gradient descent.
-    schedule : {"constant", "invsqrt", "invtime"} or callable, default="constant"
+    schedule : {"constant", "invsqrt", "invtime"}, Schedule or callable, \
+            default="constant"
         alpha_t = alpha_0, alpha_0 / sqrt(t) or alpha_0 / (1 + t / t0) with t0 one
-        epoch of updates; a callable maps the update counter t (>= 1, never reset
-        between epochs) to alpha_t. Constant steps stall at a noise floor
-        proportional to alpha_0 / batch_size; decay plus averaging removes it.
+        epoch of updates; a :class:`statoptim.optim.Schedule` object (``StepDecay``,
+        ``CosineDecay``, ``warmup_cosine(...)``, ...) gives alpha_t = alpha_0 *
+        ``schedule.multiplier(t)``, t counting updates as in ``minimize``; a callable
+        maps the update counter t (>= 1, never reset between epochs) to alpha_t.
+        Constant steps stall at a noise floor proportional to alpha_0 / batch_size;
+        decay plus averaging removes it.
     momentum : float, default=0.9
         mu of the EMA momentum v_t = mu v_{t-1} + (1 - mu) g_t, theta -= alpha_t v_t.
         torch's heavy ball with lr gamma equals this with alpha = gamma / (1 - mu).
@@ -170,7 +218,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         RMSprop decay: S_t = rho S_{t-1} + (1 - rho) g_t^2 (not bias-corrected, so
         the first step is about alpha sign(g) / sqrt(1 - rho) = 3.2 alpha).
     beta1, beta2 : float, default=0.9, 0.999
-        Adam's moment decays.
+        Adam's moment decays (also SWATS's; its SGD phase uses momentum ``beta1``).
     eps : float, default=1e-8
         Denominator guard of RMSprop and Adam.
     eps_inside : bool, default=False
@@ -236,14 +284,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ``sklearn.utils.class_weight.compute_class_weight``. Multiplies
         ``sample_weight``. "balanced" is refused by ``partial_fit`` (one batch's
         counts are not the data's); pass the dict it computes instead.
+    switch_tol : float, default=1e-9
+        "swats" only: the paper's epsilon; the switch happens when the bias-corrected
+        average of the projected learning rates is within ``switch_tol`` of the
+        current one.
 
     Attributes
     ----------
     solver_ : str
         The solver used ("auto" resolved).
-    coef_ : ndarray of shape (1, n_features)
-    intercept_ : ndarray of shape (1,)
-    classes_ : ndarray of shape (2,)
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        One row for two classes, one per class for three or more (the multinomial
+        fit; intercepts centred to sum 0).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    classes_ : ndarray of shape (n_classes,)
     n_iter_ : int
         Newton iterations or epochs run.
     t_ : int
@@ -255,6 +309,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         L-BFGS on X with columns of extreme magnitude, of the rescaled problem.
     separable_ : bool or None
         Result of the LP separation check at alpha = 0 (None if not run).
+    switch_epoch_ : int or None
+        "swats" only: the epoch (counted from the start of the minibatch state) in
+        which SWATS switched from Adam to SGD, None if it never switched.
+    switch_learning_rate_ : float or None
+        "swats" only: the SGD learning rate chosen at the switch.
     n_features_in_ : int
 
     Notes
@@ -317,6 +376,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         max_iter: int | None = None, warm_start: bool = False,
         random_state: int | np.random.Generator | None = None,
         class_weight: Literal["balanced"] | dict[Any, float] | None = None,
+        switch_tol: float = 1e-9,
     ) -> None:
         self.solver = solver
         self.alpha = alpha
@@ -343,6 +403,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
         self.class_weight = class_weight
+        self.switch_tol = switch_tol
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -367,7 +428,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
         if self.batch_size is not None:
             check_positive_int(self.batch_size, "batch_size")
-        check_schedule(self.schedule)
+        _check_schedule(self.schedule)
+        check_real(self.switch_tol, "switch_tol", low=0.0, low_open=True)
         for name in ("momentum", "rho", "beta1", "beta2"):
             check_real(getattr(self, name), name, low=0.0, high=1.0, high_open=True)
         check_real(self.eps, "eps", low=0.0, low_open=True)
@@ -388,19 +450,22 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _validate_stochastic(self, n_samples):
         lr = self.learning_rate
-        lr = DEFAULT_LEARNING_RATE[self.solver] if lr is None else check_real(
+        lr = DEFAULT_LEARNING_RATE[_method(self.solver)] if lr is None else check_real(
             lr, "learning_rate", low=0.0, low_open=True)
         if self.batch_size is None:
             batch_size = min(128, max(n_samples, 1))
         else:
             batch_size = check_positive_int(self.batch_size, "batch_size")
-        schedule = check_schedule(self.schedule)
+        schedule = _check_schedule(self.schedule)
         check_choice(self.stopping, "stopping", STOPPINGS)
         check_average(self.average)
         check_shuffle(self.shuffle)
         check_positive_int(self.n_iter_no_change, "n_iter_no_change")
         check_positive_int(self.check_every, "check_every")
-        hyper = method_hyper(self.solver, momentum=self.momentum, rho=self.rho,
+        if self.solver == "swats" and check_flag(self.amsgrad, "amsgrad"):
+            raise ValueError("amsgrad=True requires solver='adam', got solver='swats' (SWATS "
+                             "switches from plain Adam)")
+        hyper = method_hyper(_method(self.solver), momentum=self.momentum, rho=self.rho,
                              beta1=self.beta1, beta2=self.beta2, eps=self.eps,
                              nesterov=self.nesterov, amsgrad=self.amsgrad,
                              eps_inside=self.eps_inside, adam_form=self.adam_form)
@@ -417,38 +482,35 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return X, y
 
     def _encode(self, y, classes=None):
+        """The classes and the encoded labels: float64 0/1 (positive = ``classes[1]``) for
+        two classes, intp class indices for three or more."""
         labels = np.unique(y)
         if classes is None and labels.shape[0] < 2:
             _check_targets(y)
             raise ValueError(
-                f"y must contain exactly two classes, got one class {labels.tolist()!r}"
-                " (for partial_fit on such a batch, pass classes=[negative, positive])")
-        if classes is None and labels.shape[0] != 2:
-            _check_targets(y)  # "Unknown label type" for continuous y
-            raise ValueError(
-                "Only binary classification is supported. The type of the target is "
-                f"{type_of_target(y, input_name='y')}: y must contain exactly two classes, "
-                f"got {labels.shape[0]} class(es) (solver={self.solver!r}; solver='auto' or "
-                "'lbfgs' fits a multinomial model)")
+                f"y must contain at least two classes, got one class {labels.tolist()!r}"
+                " (for partial_fit on such a batch, pass classes=[every class label])")
         if classes is None:
+            _check_targets(y)  # "Unknown label type" for continuous y
             classes = labels
         else:
             given = np.asarray(classes)
             if given.ndim != 1 or np.unique(given).shape[0] != given.shape[0]:
-                raise ValueError("classes must be a 1-D array of two distinct labels, got "
+                raise ValueError("classes must be a 1-D array of distinct labels, got "
                                  f"{_describe(classes)}")
             classes = np.unique(given)
-        if classes.shape[0] != 2:
-            raise ValueError(
-                "y must contain exactly two classes (this is binary logistic regression), "
-                f"got {classes.shape[0]} class(es): {_describe(classes)}")
+            if classes.shape[0] < 2:
+                raise ValueError("classes must hold at least two class labels, got "
+                                 f"{_describe(given)}")
         if y.ndim != 1:  # pragma: no cover - validate_data already raveled y
             raise ValueError(f"y must be 1-D, got shape {y.shape}")
         unknown = ~np.isin(y, classes)
         if unknown.any():
             raise ValueError(f"y contains labels not in classes {classes.tolist()!r}: "
                              f"{_describe(np.unique(y[unknown]))}")
-        return classes, (y == classes[1]).astype(np.float64)
+        if classes.shape[0] == 2:
+            return classes, (y == classes[1]).astype(np.float64)
+        return classes, np.searchsorted(classes, y).astype(np.intp)
 
     # --------------------------------------------------------------------- fit
     def fit(self, X: ArrayLike, y: ArrayLike,
@@ -461,7 +523,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             float64, or float32 (read as float32, accumulated in float64). CSR or
             CSC matrices are never densified.
         y : array-like of shape (n_samples,)
-            Exactly two classes; the second of ``np.unique(y)`` is the positive one.
+            Two classes (the second of ``np.unique(y)`` is the positive one), or three
+            or more for the multinomial model.
         sample_weight : array-like of shape (n_samples,), default=None
             Finite non-negative row weights with a positive sum (see Notes); None
             means unit weights.
@@ -478,51 +541,62 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         warm_start = check_flag(self.warm_start, "warm_start")
         self._runner = None  # a refit never continues a previous minibatch state
         previous = None
-        if warm_start and hasattr(self, "coef_") and self.coef_.shape[0] == 1:
-            previous = (np.concatenate([self.intercept_, self.coef_[0]]), self.classes_)
+        if warm_start and hasattr(self, "coef_"):
+            previous = (np.column_stack([self.intercept_, self.coef_]), self.classes_)
         X, y = self._validate_Xy(X, y, reset=True)
-        if self.solver in MULTINOMIAL_SOLVERS and np.unique(y).shape[0] > 2:
-            return self._fit_multinomial(X, y, sample_weight, alpha)
         self.classes_, yb = self._encode(y)
         sw, _ = self._row_weights(y, yb, sample_weight, partial=False)
-        solver = self.solver_ = resolve_solver(self.solver, X.shape[1])
-        if self.solver == "auto":
-            tol, max_iter = self._defaults(solver)
         theta0 = None
-        if previous is not None and previous[0].shape[0] == X.shape[1] + 1 and np.array_equal(
+        if previous is not None and previous[0].shape[1] == X.shape[1] + 1 and np.array_equal(
                 previous[1], self.classes_):
             theta0 = previous[0]
+        for name in ("switch_epoch_", "switch_learning_rate_"):
+            self.__dict__.pop(name, None)
+        if self.classes_.shape[0] > 2:
+            return self._fit_multinomial(X, yb, sw, alpha, theta0)
+        solver = self.solver_ = resolve_solver(self.solver, X.shape[1], X.shape[0], alpha)
+        if self.solver == "auto":
+            tol, max_iter = self._defaults(solver)
+        if theta0 is not None:
+            theta0 = theta0[0]
         if solver in FULL_BATCH:
             return self._fit_newton(X, yb, alpha, tol, max_iter, theta0, sw)
         _check_stochastic_scale(X, self.solver)
-        self._new_runner(X, alpha, theta0)
+        self._new_runner(X, alpha, theta0, n_classes=2)
         self._fit_epochs(X, yb, alpha, tol, max_iter, check=True, sw=sw)
         return self
 
-    def _fit_multinomial(self, X, y, sample_weight, alpha):
-        """Softmax regression by L-BFGS for three or more classes (solver "auto"/"lbfgs")."""
-        from statoptim.optim._multinomial import multinomial_lbfgs
-
-        _check_targets(y)
-        self.classes_, yk = np.unique(y, return_inverse=True)
-        yk = yk.astype(np.intp)
-        sw, _ = self._row_weights(y, yk, sample_weight, partial=False)
-        self.solver_ = "lbfgs"
-        tol, max_iter = self._defaults("lbfgs")
-        theta, info = multinomial_lbfgs(X, yk, self.classes_.shape[0], alpha, tol=tol,
-                                        max_iter=max_iter, sw=sw)
-        if not info["converged"]:
+    def _fit_multinomial(self, X, yk, sw, alpha, theta0=None):
+        """Softmax regression for three or more classes: L-BFGS ("auto", "lbfgs"), Newton,
+        or the minibatch solvers (compiled softmax epochs)."""
+        solver = self.solver_ = "lbfgs" if self.solver == "auto" else self.solver
+        tol, max_iter = self._defaults(solver)
+        n_classes = self.classes_.shape[0]
+        if solver not in FULL_BATCH:
+            _check_stochastic_scale(X, self.solver)
+            self._new_runner(X, alpha, theta0, n_classes=n_classes)
+            self._fit_epochs(X, yk, alpha, tol, max_iter, check=True, sw=sw)
+            return self
+        if solver == "newton":
+            theta, info = multinomial_newton(X, yk, n_classes, alpha, tol=tol,
+                                             max_iter=max_iter, sw=sw)
+            if info["separable"]:
+                warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
+        else:
+            theta, info = multinomial_lbfgs(X, yk, n_classes, alpha, tol=tol,
+                                            max_iter=max_iter, sw=sw)
+            info["separable"] = None
+        if not info["converged"] and not info["separable"]:
             warnings.warn(
-                f"lbfgs (multinomial) did not converge after {info['n_iter']} iterations "
-                f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g} > "
-                f"tol={tol:g}; SciPy says: {info['message']}", ConvergenceWarning,
-                stacklevel=3)
+                f"{solver} (multinomial) did not converge after {info['n_iter']} iterations "
+                f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g}, "
+                f"tol={tol:g}; {info['message']}", ConvergenceWarning, stacklevel=3)
         self.coef_ = theta[:, 1:].copy()
         self.intercept_ = theta[:, 0].copy()
         self.n_iter_ = self.t_ = info["n_iter"]
         self.loss_curve_ = list(info["loss_curve"])
         self.grad_inf_ = info["grad_inf"]
-        self.separable_ = None
+        self.separable_ = info["separable"]
         return self
 
     def _defaults(self, solver):
@@ -568,22 +642,34 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return None, total
         return np.ascontiguousarray(sw, dtype=np.float64), total
 
-    def _runner_key(self):
+    def _runner_key(self, n_classes=2):
         """What a minibatch state belongs to: partial_fit starts a new state (moments,
-        step counter, averages) when the solver or the averaging mode changed."""
-        return (self.solver, check_average(self.average))
+        step counter, averages) when the solver, the averaging mode or the number of
+        classes changed."""
+        return (self.solver, check_average(self.average), n_classes)
 
-    def _new_runner(self, X, alpha, theta0=None):
-        """A fresh minibatch state for the current parameters, starting at theta0 (or 0)."""
+    def _new_runner(self, X, alpha, theta0=None, n_classes=2):
+        """A fresh minibatch state for the current parameters, starting at theta0 (or 0):
+        the binary kernel for two classes, the softmax kernel for three or more and for
+        SWATS (K = 1 column for two classes). theta0 has shape (K, n_features + 1) or
+        (n_features + 1,)."""
         lr, batch_size, schedule, hyper = self._validate_stochastic(X.shape[0])
-        self._runner = LogisticEpochRunner(
-            X.shape[1], hyper, learning_rate=lr, schedule=schedule, alpha=alpha,
-            batch_size=batch_size, average=self.average, avg_decay=hyper[4],
-            shuffle=self.shuffle, rng=check_random_state(self.random_state))
-        self._runner.key = self._runner_key()
-        if theta0 is not None:
-            self._runner.theta[:] = theta0
-            self._runner.theta_avg[:] = theta0
+        kw = dict(learning_rate=lr, schedule=schedule, alpha=alpha, batch_size=batch_size,
+                  average=self.average, avg_decay=hyper[4], shuffle=self.shuffle,
+                  rng=check_random_state(self.random_state))
+        if n_classes == 2 and self.solver != "swats":
+            self._runner = LogisticEpochRunner(X.shape[1], hyper, **kw)
+            if theta0 is not None:
+                self._runner.theta[:] = np.ravel(theta0)
+                self._runner.theta_avg[:] = self._runner.theta
+        else:
+            switch_tol = (check_real(self.switch_tol, "switch_tol", low=0.0, low_open=True)
+                          if self.solver == "swats" else None)
+            K = 1 if n_classes == 2 else n_classes
+            self._runner = SoftmaxEpochRunner(X.shape[1], K, hyper, switch_tol=switch_tol, **kw)
+            if theta0 is not None:
+                self._runner.set_coef(np.reshape(theta0, (K, X.shape[1] + 1)))
+        self._runner.key = self._runner_key(n_classes)
         self.loss_curve_ = []
         self.n_iter_ = 0
 
@@ -603,7 +689,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.grad_inf_ = info["grad_inf"]
             self.separable_ = None
             # diverging iterates at alpha = 0: the MLE may not exist (as Newton checks)
-            if (alpha == 0.0 and info["max_eta"] > 30.0
+            # (and always with fewer rows than coefficients, where Newton refuses)
+            if (alpha == 0.0 and (info["max_eta"] > 30.0 or X.shape[0] < X.shape[1] + 1)
                     and X.shape[0] * (X.shape[1] + 1) <= 4_000_000):
                 self.separable_ = _separable(*_positive_rows(X, yb, sw))
                 if self.separable_:
@@ -656,29 +743,49 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return theta, info
 
     def _set_coef(self, theta):
+        theta = np.asarray(theta)
+        if theta.ndim == 2 and theta.shape[0] > 1:  # multinomial: (K, p + 1)
+            self.coef_ = theta[:, 1:].copy()
+            self.intercept_ = theta[:, 0] - theta[:, 0].mean()  # softmax is shift-invariant
+            return
+        theta = theta.ravel()
         self.coef_ = theta[1:].reshape(1, -1).copy()
         self.intercept_ = theta[:1].copy()
 
+    @staticmethod
+    def _full_objective(X, y, theta, alpha, sw):
+        """F, its gradient and the largest |eta| (multinomial: spread of eta over the
+        classes) at a runner's iterate, on all rows."""
+        if theta.ndim == 2 and theta.shape[0] > 1:
+            return multinomial_objective(X, y, theta, alpha, sw, return_max_eta=True)
+        grad = np.empty(X.shape[1] + 1)
+        F, max_eta = _objective(X, y, np.ascontiguousarray(theta.ravel()), alpha, grad, sw)
+        return F, grad, max_eta
+
     def _fit_epochs(self, X, yb, alpha, tol, max_iter, check, sw=None):
         runner = self._runner
-        grad = np.empty(X.shape[1] + 1)
+        multinomial = self.classes_.shape[0] > 2
+        # labels as the kernel reads them: float 0/1 (binary kernel), intp (softmax kernel)
+        y_run = yb.astype(np.intp) if isinstance(runner, SoftmaxEpochRunner) else yb
+        grad = np.zeros(1)
         best = np.inf
         no_change = 0
         rel = float("nan")
         converged = False
         F = np.nan
+        max_eta = 0.0
         for epoch in range(1, max_iter + 1):
-            runner.run_epoch(X, yb, sw)
+            runner.run_epoch(X, y_run, sw)
             self.n_iter_ += 1
             last = epoch == max_iter
             if not (epoch % self.check_every == 0 or last):
                 continue
             theta = runner.coef()
             F_prev = F
-            if np.all(np.isfinite(theta)):
-                F, max_eta = _objective(X, yb, theta, alpha, grad, sw)
-            if not (np.all(np.isfinite(theta)) and np.isfinite(F)
-                    and np.all(np.isfinite(grad))):
+            finite = bool(np.all(np.isfinite(theta)))
+            if finite:
+                F, grad, max_eta = self._full_objective(X, yb, theta, alpha, sw)
+            if not (finite and np.isfinite(F) and np.all(np.isfinite(grad))):
                 raise ValueError(
                     f"the {self.solver} iterates diverged (non-finite loss or coefficients) "
                     f"at epoch {self.n_iter_}; reduce learning_rate (got {runner.learning_rate:g})")
@@ -699,13 +806,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 if no_change >= self.n_iter_no_change:
                     converged = True
                     break
-        theta = runner.coef()
-        self._set_coef(theta)
+        self._set_coef(runner.coef())
         self.t_ = runner.t
         self.grad_inf_ = float(np.abs(grad).max())
         self.separable_ = None
-        if alpha == 0.0 and max_eta > 30.0 and X.shape[0] * (X.shape[1] + 1) <= 4_000_000:
-            self.separable_ = _separable(*_positive_rows(X, yb, sw))
+        if isinstance(runner, SoftmaxEpochRunner) and self.solver == "swats":
+            self.switch_epoch_ = runner.switch_epoch
+            self.switch_learning_rate_ = runner.switch_learning_rate
+        n_coef = (X.shape[1] + 1) * (self.classes_.shape[0] if multinomial else 1)
+        if alpha == 0.0 and max_eta > 30.0 and X.shape[0] * n_coef <= 4_000_000:
+            Xp, yp = _positive_rows(X, yb, sw)
+            self.separable_ = (multinomial_separable(Xp, yp, self.classes_.shape[0])
+                               if multinomial else _separable(Xp, yp))
             if self.separable_:
                 warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
         if check and self.stopping is not None and not converged:
@@ -724,9 +836,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """One epoch of minibatch updates over the given rows, keeping t and all state.
 
         Not per-sample SGD: the rows are split into minibatches of ``batch_size``.
-        ``classes`` is required on the first call unless ``y`` holds both classes.
-        Once fitted (by ``fit`` or ``partial_fit``), X must have the fitted
-        n_features and y the fitted classes. The minibatch state (moments, step
+        ``classes`` (every class label, two or more) is required on the first call
+        unless ``y`` holds every class; three or more classes fit the multinomial
+        model. Once fitted (by ``fit`` or ``partial_fit``), X must have the fitted
+        n_features and y labels among the fitted classes (``classes``, if given
+        again, must equal them). The minibatch state (moments, step
         counter t, averages) continues while the solver and ``average`` stay the same
         (other parameters changed by ``set_params`` apply from this call on); after a
         ``fit`` by Newton or L-BFGS, or a change of solver or ``average``, a new state
@@ -746,24 +860,31 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if not fitted:
             self.classes_, yb = self._encode(y, classes)
             sw, _ = self._row_weights(y, yb, sample_weight, partial=True)
-            self._new_runner(X, alpha)
+            self._new_runner(X, alpha, n_classes=self.classes_.shape[0])
         else:
-            if classes is not None and not np.array_equal(
-                    np.unique(np.asarray(classes)), self.classes_):
-                raise ValueError(f"classes must match the fitted {self.classes_.tolist()!r}"
-                                 f", got {_describe(classes)}")
+            if classes is not None:
+                given = np.asarray(classes)
+                if given.ndim != 1 or not np.array_equal(np.unique(given), self.classes_):
+                    raise ValueError(f"classes must match the fitted {self.classes_.tolist()!r}"
+                                     f", got {_describe(classes)}")
             _, yb = self._encode(y, self.classes_)
             sw, _ = self._row_weights(y, yb, sample_weight, partial=True)
+            n_classes = self.classes_.shape[0]
             runner = getattr(self, "_runner", None)
-            if runner is None or runner.key != self._runner_key():
+            if runner is None or runner.key != self._runner_key(n_classes):
                 # fitted by another solver, or the solver / averaging changed since: a new
                 # minibatch state (moments, t) that starts from the fitted coefficients
-                self._new_runner(X, alpha, np.concatenate([self.intercept_, self.coef_[0]]))
+                self._new_runner(X, alpha, np.column_stack([self.intercept_, self.coef_]),
+                                 n_classes=n_classes)
             else:  # same state, current hyper-parameters (as after set_params)
                 lr, batch_size, schedule, hyper = self._validate_stochastic(X.shape[0])
+                extra = {}
+                if isinstance(runner, SoftmaxEpochRunner) and self.solver == "swats":
+                    extra["switch_tol"] = check_real(self.switch_tol, "switch_tol", low=0.0,
+                                                     low_open=True)
                 runner.update_params(hyper, learning_rate=lr, schedule=schedule, alpha=alpha,
                                      batch_size=batch_size, avg_decay=hyper[4],
-                                     shuffle=self.shuffle)
+                                     shuffle=self.shuffle, **extra)
         self._fit_epochs(X, yb, alpha, tol, 1, check=False, sw=sw)
         return self
 

@@ -521,6 +521,18 @@ def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_ch
                 X.sort_indices()
     scale_used = scale if scale is None or active is None else scale[active]
     n_coef = X.shape[1] + 1
+    n_pos = n_samples if sw is None else int(np.count_nonzero(sw > 0))
+    if alpha == 0.0 and n_pos < n_coef:
+        # X~^T W X~ has rank <= n_pos < n_coef at every theta: no Cholesky can succeed
+        # without a shift, and each Newton step cost two factorisations (one failing) for
+        # dozens of iterations along a separating direction (about 1 s per iteration at
+        # p ~ 1500). Refuse before any factorisation.
+        raise ValueError(
+            f"solver='newton' with alpha=0 needs at least n_features + 1 = {n_coef} rows of "
+            f"positive weight (non-constant columns + intercept), got {n_pos}: the Hessian "
+            "is singular at every point, the coefficients are not identifiable, and such "
+            "data are typically separable (no MLE). Set alpha > 0 (e.g. 1/n_samples) or "
+            "use solver='lbfgs'")
     theta = np.zeros(n_coef)
     if theta0 is not None:
         full0 = _scale_theta0(np.asarray(theta0, dtype=np.float64), scale)
