@@ -16,6 +16,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from statoptim._threads import single_blas_thread
 from statoptim._validation import (
     _describe,
     check_choice,
@@ -537,34 +538,38 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if is_dask_array(X):  # distributed gradients and Hessians: X is never gathered
             from statoptim.optim._distributed import fit_logistic_dask
             return fit_logistic_dask(self, X, y, sample_weight)
-        alpha, tol, max_iter = self._validate_params()
-        warm_start = check_flag(self.warm_start, "warm_start")
-        self._runner = None  # a refit never continues a previous minibatch state
-        previous = None
-        if warm_start and hasattr(self, "coef_"):
-            previous = (np.column_stack([self.intercept_, self.coef_]), self.classes_)
-        X, y = self._validate_Xy(X, y, reset=True)
-        self.classes_, yb = self._encode(y)
-        sw, _ = self._row_weights(y, yb, sample_weight, partial=False)
-        theta0 = None
-        if previous is not None and previous[0].shape[1] == X.shape[1] + 1 and np.array_equal(
-                previous[1], self.classes_):
-            theta0 = previous[0]
-        for name in ("switch_epoch_", "switch_learning_rate_"):
-            self.__dict__.pop(name, None)
-        if self.classes_.shape[0] > 2:
-            return self._fit_multinomial(X, yb, sw, alpha, theta0)
-        solver = self.solver_ = resolve_solver(self.solver, X.shape[1], X.shape[0], alpha)
-        if self.solver == "auto":
-            tol, max_iter = self._defaults(solver)
-        if theta0 is not None:
-            theta0 = theta0[0]
-        if solver in FULL_BATCH:
-            return self._fit_newton(X, yb, alpha, tol, max_iter, theta0, sw)
-        _check_stochastic_scale(X, self.solver)
-        self._new_runner(X, alpha, theta0, n_classes=2)
-        self._fit_epochs(X, yb, alpha, tol, max_iter, check=True, sw=sw)
-        return self
+        # One BLAS thread: the solvers' BLAS calls are on blocks of rows and minibatches,
+        # where threads gain little idle and lose up to 10x on a loaded machine
+        # (benchmarks/threads_policy.py, BENCHMARKS.md "Threads").
+        with single_blas_thread():
+            alpha, tol, max_iter = self._validate_params()
+            warm_start = check_flag(self.warm_start, "warm_start")
+            self._runner = None  # a refit never continues a previous minibatch state
+            previous = None
+            if warm_start and hasattr(self, "coef_"):
+                previous = (np.column_stack([self.intercept_, self.coef_]), self.classes_)
+            X, y = self._validate_Xy(X, y, reset=True)
+            self.classes_, yb = self._encode(y)
+            sw, _ = self._row_weights(y, yb, sample_weight, partial=False)
+            theta0 = None
+            if previous is not None and previous[0].shape[1] == X.shape[1] + 1 and np.array_equal(
+                    previous[1], self.classes_):
+                theta0 = previous[0]
+            for name in ("switch_epoch_", "switch_learning_rate_"):
+                self.__dict__.pop(name, None)
+            if self.classes_.shape[0] > 2:
+                return self._fit_multinomial(X, yb, sw, alpha, theta0)
+            solver = self.solver_ = resolve_solver(self.solver, X.shape[1], X.shape[0], alpha)
+            if self.solver == "auto":
+                tol, max_iter = self._defaults(solver)
+            if theta0 is not None:
+                theta0 = theta0[0]
+            if solver in FULL_BATCH:
+                return self._fit_newton(X, yb, alpha, tol, max_iter, theta0, sw)
+            _check_stochastic_scale(X, self.solver)
+            self._new_runner(X, alpha, theta0, n_classes=2)
+            self._fit_epochs(X, yb, alpha, tol, max_iter, check=True, sw=sw)
+            return self
 
     def _fit_multinomial(self, X, yk, sw, alpha, theta0=None):
         """Softmax regression for three or more classes: L-BFGS ("auto", "lbfgs"), Newton,
