@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from statoptim import LogisticRegression
 from statoptim.datasets import find_dataset, load_mnist
-from statoptim.optim._multinomial import multinomial_objective, softmax
+from statoptim.optim import Adam
 
 _CACHE = {}
 
@@ -40,6 +40,21 @@ _CACHE = {}
 def _one_thread():
     with threadpool_limits(1):
         yield
+
+
+def softmax(eta):
+    z = eta - eta.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def _objective(X, yk, theta, alpha):
+    """F = mean cross-entropy + alpha/2 ||W||^2 in plain NumPy (docs/optim.rst)."""
+    eta = X @ theta[:, 1:].T + theta[:, 0]
+    top = eta.max(axis=1)
+    lse = top + np.log(np.exp(eta - top[:, None]).sum(axis=1))
+    loss = float(np.mean(lse - eta[np.arange(X.shape[0]), yk]))
+    return loss + 0.5 * alpha * float(np.sum(theta[:, 1:] ** 2))
 
 
 def _synthetic(n, p=20, K=3, seed=0):
@@ -77,7 +92,7 @@ def _problem(name, small):
 def _F(est, X, y, alpha):
     yk = np.searchsorted(est.classes_, y).astype(np.intp)
     theta = np.column_stack([est.intercept_, est.coef_])
-    return multinomial_objective(X, yk, theta, alpha)[0]
+    return _objective(X, yk, theta, alpha)
 
 
 def _fits(n, alpha):
@@ -133,58 +148,52 @@ def test_multinomial_fit(benchmark, request, problem, method):
     assert np.isfinite(F) and gap > -1e-6
 
 
-def _numpy_epoch(X, y, order, hyper, theta, state, t, lr=1e-3, alpha=1e-4, b=128):
-    """One Adam epoch with per-batch NumPy BLAS calls (the alternative to the kernel)."""
-    from statoptim.optim._sgd_fast import apply_update
 
-    eye = np.eye(theta.shape[1])
-    for k in range(0, X.shape[0], b):
-        idx = order[k:k + b]
-        Xb = X[idx]
-        E = Xb @ theta[1:] + theta[0]
-        E -= E.max(axis=1, keepdims=True)
-        np.exp(E, out=E)
-        E /= E.sum(axis=1, keepdims=True)
-        E -= eye[y[idx]]
-        g = np.empty_like(theta)
-        g[0] = E.sum(axis=0) / len(idx)
-        g[1:] = Xb.T @ E / len(idx) + alpha * theta[1:]
-        t += 1
-        flat = theta.ravel()
-        apply_update(*hyper, t, lr, g.ravel(), flat, state[0], state[1], state[2])
-    return t
+EPOCHS = 5
+
+
+def _numpy_epochs(X, y, K, lr=1e-3, alpha=1e-4, b=128, seed=0):
+    """EPOCHS shuffled Adam epochs with per-batch NumPy BLAS calls and the public Adam
+    object, then one full objective pass (as the estimator's final check)."""
+    rng = np.random.default_rng(seed)
+    theta = np.zeros((K, X.shape[1] + 1))
+    opt = Adam(lr)
+    eye = np.eye(K)
+    for _ in range(EPOCHS):
+        order = rng.permutation(X.shape[0])
+        for k in range(0, X.shape[0], b):
+            idx = order[k:k + b]
+            Xb = X[idx]
+            R = softmax(Xb @ theta[:, 1:].T + theta[:, 0]) - eye[y[idx]]
+            g = np.empty_like(theta)
+            g[:, 0] = R.sum(axis=0) / len(idx)
+            g[:, 1:] = R.T @ Xb / len(idx) + alpha * theta[:, 1:]
+            opt.step(theta, g)
+    return theta, _objective(X, y, theta, alpha)
 
 
 @pytest.mark.parametrize("shape", [(20_000, 20, 3), (20_000, 100, 5), (60_000, 784, 10)])
-def test_softmax_epoch_against_numpy_per_batch(request, shape):
-    """CPU seconds of one shuffled Adam epoch (batch 128): the compiled softmax kernel
-    against per-batch NumPy; reported in extra output (-s), best of 3."""
-    from statoptim.optim._common import method_hyper
-    from statoptim.optim._stochastic import SoftmaxEpochRunner
-
+def test_softmax_epochs_against_numpy_per_batch(request, shape):
+    """CPU seconds of EPOCHS shuffled Adam epochs (batch 128) and one objective pass: the
+    estimator's compiled softmax epochs against per-batch NumPy; printed (-s), best of 3."""
     small = bool(request.config.getoption("benchmark_disable", default=False))
     n, p, K = shape
     if small:
         n = 1000
     rng = np.random.default_rng(0)
     X = rng.random((n, p))
-    y = rng.integers(0, K, n).astype(np.intp)
-    hyper = method_hyper("adam", momentum=0.9, rho=0.9, beta1=0.9, beta2=0.999, eps=1e-8,
-                         nesterov=False, amsgrad=False, eps_inside=False,
-                         adam_form="algorithm1")
-    runner = SoftmaxEpochRunner(p, K, hyper, learning_rate=1e-3, schedule="constant",
-                                alpha=1e-4, batch_size=128, average=False, avg_decay=0.999,
-                                shuffle=True, rng=np.random.default_rng(0))
+    y = rng.integers(0, K, n)
     compiled = numpy = np.inf
     for _ in range(1 if small else 3):
+        est = LogisticRegression("adam", alpha=1e-4, learning_rate=1e-3, batch_size=128,
+                                 stopping=None, max_iter=EPOCHS, check_every=EPOCHS,
+                                 random_state=0)
         t0 = time.process_time()
-        runner.run_epoch(X, y)
+        est.fit(X, y)
         compiled = min(compiled, time.process_time() - t0)
-        theta = np.zeros((p + 1, K))
-        state = np.zeros((3, (p + 1) * K))
         t0 = time.process_time()
-        _numpy_epoch(X, y, np.random.default_rng(0).permutation(n), hyper, theta, state, 0)
+        theta, F = _numpy_epochs(X, y, K)
         numpy = min(numpy, time.process_time() - t0)
-    print(f"\n{n} x {p}, K = {K}: compiled {compiled * 1e3:.1f} ms, NumPy per batch "
-          f"{numpy * 1e3:.1f} ms ({numpy / compiled:.1f}x)")
-    assert np.all(np.isfinite(runner.coef()))
+    print(f"\n{n} x {p}, K = {K}: {EPOCHS} epochs, compiled {compiled * 1e3:.1f} ms, NumPy "
+          f"per batch {numpy * 1e3:.1f} ms ({numpy / compiled:.1f}x)")
+    assert np.isfinite(F) and np.all(np.isfinite(est.coef_))
