@@ -12,6 +12,7 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from statoptim._threads import single_blas_thread
 from statoptim._validation import (
     check_choice,
     check_flag,
@@ -42,19 +43,6 @@ __all__ = ["SparseSVD", "WeakComponentWarning"]
 # RMS entry d / sqrt(k_u) is at least 6 sigma (loss <= 0.12) score >= 1.65.
 SNR_WARN = 1.6
 
-
-
-_THREADPOOL_CONTROLLER = None
-
-
-def _single_threaded_blas():
-    """Context manager limiting BLAS to one thread (a cached threadpoolctl controller)."""
-    global _THREADPOOL_CONTROLLER
-    from threadpoolctl import ThreadpoolController
-
-    if _THREADPOOL_CONTROLLER is None:
-        _THREADPOOL_CONTROLLER = ThreadpoolController()
-    return _THREADPOOL_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 # Internally X is used at a scale where ||X||_F^2 lies in [2^-200, 2^200]: data outside that
@@ -464,7 +452,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         self.cv_msep_ = None
         # The dense linear algebra here is small (QR and SVDs of a few hundred rows, r x r
         # SVDs): threaded BLAS only adds overhead, 2-3x on a busy machine.
-        with _single_threaded_blas():
+        with single_blas_thread():
             if self.n_components == "cv":
                 rank, self.cv_msep_ = self._cv_rank(op, sigma, rng)
             else:
@@ -527,7 +515,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         # selection of the "theory" rule, ~20-25 columns there, estimates the rank better.)
         I, J, _ = initial_selection(op, 1, sigma, self.threshold_rule, self.alpha_theory,
                                     self.alpha_holm, self.huber_beta)
-        # Thousands of small SVDs (run under _single_threaded_blas by fit: threaded BLAS
+        # Thousands of small SVDs (run under single_blas_thread by fit: threaded BLAS
         # made them 100x slower on a busy 2-core machine).
         return wold_cv_rank(op.block(I, J), n_folds=5, max_rank=20, rng=rng)
 
