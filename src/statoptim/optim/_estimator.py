@@ -538,9 +538,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if is_dask_array(X):  # distributed gradients and Hessians: X is never gathered
             from statoptim.optim._distributed import fit_logistic_dask
             return fit_logistic_dask(self, X, y, sample_weight)
-        # One BLAS thread: the solvers' BLAS calls are on blocks of rows and minibatches,
-        # where threads gain little idle and lose up to 10x on a loaded machine
-        # (benchmarks/threads_policy.py, BENCHMARKS.md "Threads").
+        # One BLAS thread: the solvers' BLAS calls are on blocks of rows and minibatches.
+        # Idle, two threads were no faster (Newton at 2e5 x 100: median 0.49 s against
+        # 0.36 s); busy, threaded OpenBLAS made Newton 12x slower (BENCHMARKS.md, "Threads").
         with single_blas_thread():
             alpha, tol, max_iter = self._validate_params()
             warm_start = check_flag(self.warm_start, "warm_start")
