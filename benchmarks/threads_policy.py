@@ -23,6 +23,7 @@ import multiprocessing as mp
 import os
 import statistics
 import time
+import warnings
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -114,6 +115,8 @@ def main(argv=None):
     parser.add_argument("--scale", type=float, default=1.0,
                         help="shrink the problems (e.g. 0.1 for a smoke run)")
     args = parser.parse_args(argv)
+    # weak components, redundant ranks: the toy problems are for timing only
+    warnings.simplefilter("ignore", statoptim.exceptions.StatoptimWarning)
     n_cpu = os.cpu_count() or 1
     problems = _problems(args.scale)
     stop = mp.Event()
