@@ -16,26 +16,26 @@ estimators applies to statoptim's unchanged. The classes are also importable
 from the subpackage whose estimators issue them (``statoptim.optim.SeparationWarning``
 is this module's class).
 
-=============================  =========================================================
-class                          issued when
-=============================  =========================================================
-:class:`ConvergenceWarning`    an iteration stopped at ``max_iter`` (or a pivot cap)
-                               before its stopping rule held; the message gives the count
-:class:`SeparationWarning`     the unpenalised logistic MLE does not exist (separation)
-:class:`WeakComponentWarning`  a FIT-SSVD component cannot be told from the noise
-:class:`DependentCensoringWarning`  censoring modelled as marginal depends on covariates
-:class:`DegenerateDataWarning`  the data leave part of the answer undetermined or the
-                               estimate unreliable (extreme weights, a fixed censoring
-                               cut, every entry thresholded away)
-:class:`ApproximationWarning`  an approximation had to be coarser than asked for
-:class:`BootstrapWarning`      bootstrap replicates failed or are too few for the interval
-:class:`MixingCollapseWarning`  multi-view mixing weights reached 0 or 1
-:class:`RedundantRankWarning`  a multi-view rank larger than a modality can use
-:class:`ZeroScoreWarning`      a retrieval score vector is all zeros (all ties)
-:class:`UndefinedMetricWarning`  a retrieval metric is undefined for some queries
-:class:`CorruptResultsWarning`  a stored study result failed its checksum
-:class:`IncompleteResultsWarning`  a study summary uses only some of its replications
-=============================  =========================================================
+====================================  ========================================================
+class                                 issued when
+====================================  ========================================================
+:class:`ConvergenceWarning`           an iteration stopped at ``max_iter`` (or a pivot cap)
+                                      before its stopping rule held; the message gives the count
+:class:`SeparationWarning`            the unpenalised logistic MLE does not exist (separation)
+:class:`WeakComponentWarning`         a FIT-SSVD component cannot be told from the noise
+:class:`DependentCensoringWarning`    censoring modelled as marginal depends on covariates
+:class:`DegenerateDataWarning`        the data leave part of the answer undetermined or the
+                                      estimate unreliable (extreme weights, a fixed censoring
+                                      cut, every entry thresholded away)
+:class:`ApproximationWarning`         an approximation had to be coarser than asked for
+:class:`BootstrapWarning`             bootstrap replicates failed or are too few for the interval
+:class:`MixingCollapseWarning`        multi-view mixing weights reached 0 or 1
+:class:`RedundantRankWarning`         a multi-view rank larger than a modality can use
+:class:`ZeroScoreWarning`             a retrieval score vector is all zeros (all ties)
+:class:`UndefinedMetricWarning`       a retrieval metric is undefined for some queries
+:class:`CorruptResultsWarning`        a stored study result failed its checksum
+:class:`IncompleteResultsWarning`     a study summary uses only some of its replications
+====================================  ========================================================
 """
 from __future__ import annotations
 
