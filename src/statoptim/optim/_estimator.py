@@ -522,7 +522,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             float64, or float32 (read as float32, accumulated in float64). CSR or
-            CSC matrices are never densified.
+            CSC matrices are never densified. A ``dask.array`` chunked by rows is
+            fitted without gathering it (solvers "newton", "lbfgs" and "auto": one
+            pass per evaluation returns the loss, gradient and Hessian sums).
         y : array-like of shape (n_samples,)
             Two classes (the second of ``np.unique(y)`` is the positive one), or three
             or more for the multinomial model.

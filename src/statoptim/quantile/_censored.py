@@ -533,7 +533,10 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             Covariates; NaN marks a missing value (its row is then
             incomplete). Columns without NaN are always-observed and enter
-            the propensity model with the response.
+            the propensity model with the response. A ``dask.array`` chunked
+            by rows is fitted without gathering it (Kaplan-Meier weights only:
+            ``method="ipw"``, ``censoring="marginal"``, complete covariates;
+            only ``y`` and ``event`` are brought to the client).
         y : array-like of shape (n_samples,)
             Observed responses ``Y_i = min(T_i, C_i)``; finite.
         event : array-like of shape (n_samples,), default=None

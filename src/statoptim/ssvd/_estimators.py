@@ -375,7 +375,9 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data (float64 or float32; other dtypes are converted to float64).
             CSR/CSC input is never densified; other scipy.sparse formats are
-            converted to CSR.
+            converted to CSR. A ``dask.array`` chunked by rows is fitted without
+            gathering it (``threshold_rule="theory"``: each iteration is one pass
+            returning X V and X'U).
         y : None
             Ignored.
 
