@@ -22,7 +22,7 @@
 #   used only for blocks of fewer than INT_MAX rows and columns.
 from cython cimport floating
 from libc.limits cimport INT_MAX
-from libc.math cimport exp, log1p, sqrt, fabs, pow
+from libc.math cimport exp, log1p, sqrt, fabs
 from statoptim._cy._blas cimport xgemv_cols, xgemv_rows
 
 cdef extern from *:
@@ -40,16 +40,13 @@ cdef extern from *:
 DEF PREFETCH_ROWS = 4
 
 # Method codes, flags and Adam forms: _codes.pxd (one definition for both kernels).
-from statoptim.optim._codes cimport (
-    A_ALGORITHM1, A_CONSTANT_EPS_HAT, A_EFFICIENT, F_AMSGRAD, F_EPS_INSIDE, F_NESTEROV,
-    M_ADAM, M_ADAMAX, M_MOMENTUM, M_RMSPROP, M_SGD,
-)
+from statoptim.optim._codes cimport A_ALGORITHM1, A_CONSTANT_EPS_HAT, M_ADAMAX, M_SGD
 
-# Averaging.
-cdef enum:
-    AVG_NONE = 0
-    AVG_POLYAK = 1
-    AVG_EMA = 2
+# The update rules, averaging and the sigmoid: _rules.pxd (shared with _softmax_fast).
+from statoptim.optim._rules cimport (
+    AVG_EMA, AVG_NONE, average_step as _average, sigmoid as _sigmoid,
+    update_rule,
+)
 
 
 cdef int _check_length(Py_ssize_t got, Py_ssize_t want, str name, str what) except -1:
@@ -79,16 +76,6 @@ cdef int _check_codes(int method, int adam_form) except -1:
     if adam_form < A_ALGORITHM1 or adam_form > A_CONSTANT_EPS_HAT:
         raise ValueError(f"adam_form code must be in [0, 2], got {adam_form}")
     return 0
-
-
-cdef inline double _sigmoid(double z) noexcept nogil:
-    """1 / (1 + exp(-z)) without overflow."""
-    cdef double e
-    if z >= 0.0:
-        e = exp(-z)
-        return 1.0 / (1.0 + e)
-    e = exp(z)
-    return e / (1.0 + e)
 
 
 cdef inline double _log1pexp(double z) noexcept nogil:
@@ -128,90 +115,6 @@ cdef inline void _prefetch_row(const floating* x, Py_ssize_t n) noexcept nogil:
     STATOPTIM_PREFETCH(p + n_bytes - 1)
 
 
-cdef inline void _update(int method, int flags, int adam_form, double b1, double b2,
-                         double eps, long long t, double lr, Py_ssize_t n_coef,
-                         const double* g, double* theta, double* s1, double* s2,
-                         double* s3) noexcept nogil:
-    """One update theta_t = theta_{t-1} - ... at step t >= 1 with step size lr.
-
-    State: momentum v = s1; RMSprop S = s1; Adam m = s1, v = s2, v_max = s3;
-    Adamax m = s1, u = s2. b1 is mu (momentum), rho (RMSprop) or beta1 (Adam).
-    """
-    cdef Py_ssize_t j
-    cdef double gj, v, bc1, bc2, a_t, eps_hat, denom, mhat, vhat
-    if method == M_SGD:
-        for j in range(n_coef):
-            theta[j] = theta[j] - lr * g[j]
-    elif method == M_MOMENTUM:
-        for j in range(n_coef):
-            gj = g[j]
-            s1[j] = b1 * s1[j] + (1.0 - b1) * gj
-            if flags & F_NESTEROV:
-                theta[j] = theta[j] - lr * (b1 * s1[j] + (1.0 - b1) * gj)
-            else:
-                theta[j] = theta[j] - lr * s1[j]
-    elif method == M_RMSPROP:
-        for j in range(n_coef):
-            gj = g[j]
-            s1[j] = b1 * s1[j] + (1.0 - b1) * (gj * gj)
-            if flags & F_EPS_INSIDE:
-                denom = sqrt(s1[j] + eps)
-            else:
-                denom = sqrt(s1[j]) + eps
-            theta[j] = theta[j] - lr * gj / denom
-    elif method == M_ADAM:
-        bc1 = 1.0 - pow(b1, <double>t)
-        bc2 = 1.0 - pow(b2, <double>t)
-        a_t = lr * sqrt(bc2) / bc1
-        eps_hat = eps * sqrt(bc2)
-        for j in range(n_coef):
-            gj = g[j]
-            s1[j] = b1 * s1[j] + (1.0 - b1) * gj
-            s2[j] = b2 * s2[j] + (1.0 - b2) * (gj * gj)
-            if flags & F_AMSGRAD:
-                if s2[j] > s3[j]:
-                    s3[j] = s2[j]
-                v = s3[j]
-            else:
-                v = s2[j]
-            if adam_form == A_ALGORITHM1:
-                mhat = s1[j] / bc1
-                vhat = v / bc2
-                theta[j] = theta[j] - lr * mhat / (sqrt(vhat) + eps)
-            elif adam_form == A_EFFICIENT:
-                theta[j] = theta[j] - a_t * s1[j] / (sqrt(v) + eps_hat)
-            else:
-                theta[j] = theta[j] - a_t * s1[j] / (sqrt(v) + eps)
-    elif method == M_ADAMAX:
-        bc1 = 1.0 - pow(b1, <double>t)
-        for j in range(n_coef):
-            gj = g[j]
-            s1[j] = b1 * s1[j] + (1.0 - b1) * gj
-            v = b2 * s2[j]
-            s2[j] = v if v > fabs(gj) else fabs(gj)
-            if s2[j] > 0.0:
-                theta[j] = theta[j] - (lr / bc1) * s1[j] / s2[j]
-
-
-cdef inline void _average(int average, long long t, long long avg_start, double decay,
-                          Py_ssize_t n_coef, const double* theta,
-                          double* theta_avg) noexcept nogil:
-    """Polyak-Ruppert mean of theta_t over t > avg_start, or a raw EMA."""
-    cdef Py_ssize_t j
-    cdef double inv
-    if average == AVG_POLYAK:
-        if t <= avg_start:
-            for j in range(n_coef):
-                theta_avg[j] = theta[j]
-        else:
-            inv = 1.0 / <double>(t - avg_start)
-            for j in range(n_coef):
-                theta_avg[j] = theta_avg[j] + (theta[j] - theta_avg[j]) * inv
-    elif average == AVG_EMA:
-        for j in range(n_coef):
-            theta_avg[j] = decay * theta_avg[j] + (1.0 - decay) * theta[j]
-
-
 def apply_update(int method, int flags, int adam_form, double b1, double b2, double eps,
                  long long t, double lr,
                  const double[::1] grad,      # IN  (n_coef,)
@@ -233,8 +136,8 @@ def apply_update(int method, int flags, int adam_form, double b1, double b2, dou
     if n_coef == 0:
         return
     with nogil:
-        _update(method, flags, adam_form, b1, b2, eps, t, lr, n_coef,
-                &grad[0], &theta[0], &s1[0], &s2[0], &s3[0])
+        update_rule(method, flags, adam_form, b1, b2, eps, t, lr, n_coef,
+                    &grad[0], &theta[0], &s1[0], &s2[0], &s3[0], NULL, NULL)
 
 
 def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
@@ -355,8 +258,8 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
             for j in range(1, n_coef):
                 g[j] = g[j] * inv + alpha * th[j]
             t = t + 1
-            _update(method, flags, adam_form, b1, b2, eps, t, step_sizes[k], n_coef,
-                    g, th, &s1[0], &s2[0], &s3[0])
+            update_rule(method, flags, adam_form, b1, b2, eps, t, step_sizes[k], n_coef,
+                        g, th, &s1[0], &s2[0], &s3[0], NULL, NULL)
             if average != AVG_NONE:
                 _average(average, t, avg_start, avg_decay, n_coef, th, &theta_avg[0])
     return t
@@ -781,8 +684,8 @@ def csr_epoch(const floating[::1] data, const index_t[::1] indices,
             for j in range(1, n_coef):
                 g[j] = g[j] * inv + alpha * th[j]
             t = t + 1
-            _update(method, flags, adam_form, b1, b2, eps, t, step_sizes[b], n_coef,
-                    g, th, &s1[0], &s2[0], &s3[0])
+            update_rule(method, flags, adam_form, b1, b2, eps, t, step_sizes[b], n_coef,
+                        g, th, &s1[0], &s2[0], &s3[0], NULL, NULL)
             if average != AVG_NONE:
                 _average(average, t, avg_start, avg_decay, n_coef, th, &theta_avg[0])
     return t

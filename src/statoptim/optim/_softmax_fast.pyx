@@ -14,32 +14,30 @@
 #   rows, are first gathered into a float64 (batch, p) scratch block: one read of the
 #   rows, after which the products run at BLAS speed; consecutive float64 rows are
 #   used in place.
-# - The update rules are those of _sgd_fast._update (the same code, restated here
-#   because a cdef inline function of a .pyx cannot be cimported; tests compare the
-#   two through full-batch epochs). The Adam step can also return p.g and p.p for
-#   the SWATS projection (Keskar & Socher 2017, Algorithm 1, lines 14-21; the rule of
+# - The update rules are those of _sgd_fast (one definition, _rules.pxd, cimported
+#   by both kernels). The Adam step also returns p.g and p.p for the SWATS
+#   projection (Keskar & Socher 2017, Algorithm 1, lines 14-21; the rule of
 #   optim._optimizers.swats_projection).
 # - The wrapper (optim/_stochastic.py) allocates every array, draws the permutation
 #   and precomputes the step sizes; the kernels check every shape against X before
 #   their nogil loops, which run without bounds checks.
 from cython cimport floating
 from libc.limits cimport INT_MAX
-from libc.math cimport exp, fabs, isfinite, pow, sqrt
+from libc.math cimport exp, fabs, isfinite, pow
 
 from statoptim._cy._blas cimport xgemm_nn, xgemm_tn
 from statoptim.optim._codes cimport (
-    A_ALGORITHM1, A_CONSTANT_EPS_HAT, A_EFFICIENT, F_AMSGRAD, F_EPS_INSIDE, F_NESTEROV,
-    M_ADAM, M_ADAMAX, M_MOMENTUM, M_RMSPROP, M_SGD,
+    A_ALGORITHM1, A_CONSTANT_EPS_HAT, M_ADAM, M_ADAMAX, M_MOMENTUM, M_SGD,
 )
 
 ctypedef fused index_t:
     int
     long long
 
-cdef enum:
-    AVG_NONE = 0
-    AVG_POLYAK = 1
-    AVG_EMA = 2
+from statoptim.optim._rules cimport (
+    AVG_EMA, AVG_NONE, average_step as _average, sigmoid as _sigmoid,
+    update_rule,
+)
 
 # Layout of the SWATS state array (in/out, float64, length SW_LEN).
 cdef enum:
@@ -113,15 +111,6 @@ cdef int _check_common(Py_ssize_t n_samples, Py_ssize_t n_features, Py_ssize_t n
     return 0
 
 
-cdef inline double _sigmoid(double z) noexcept nogil:
-    cdef double e
-    if z >= 0.0:
-        e = exp(-z)
-        return 1.0 / (1.0 + e)
-    e = exp(z)
-    return e / (1.0 + e)
-
-
 cdef inline void _residuals(double* e, Py_ssize_t K, const double* b, Py_ssize_t yi,
                             double wi) noexcept nogil:
     """e[:K] (the row's x W) -> w_i (softmax(e + b) - onehot(y_i)); K = 1: sigmoid."""
@@ -144,73 +133,6 @@ cdef inline void _residuals(double* e, Py_ssize_t K, const double* b, Py_ssize_t
         e[k] = wi * (e[k] * s - (1.0 if k == yi else 0.0))
 
 
-cdef inline void _update(int method, int flags, int adam_form, double b1, double b2,
-                         double eps, long long t, double lr, Py_ssize_t n_coef,
-                         const double* g, double* theta, double* s1, double* s2,
-                         double* s3, double* pg, double* pp) noexcept nogil:
-    """_sgd_fast._update, and for Adam also pg = p.g and pp = p.p of the step p taken."""
-    cdef Py_ssize_t j
-    cdef double gj, v, bc1, bc2, a_t, eps_hat, denom, mhat, vhat, old, step
-    pg[0] = 0.0
-    pp[0] = 0.0
-    if method == M_SGD:
-        for j in range(n_coef):
-            theta[j] = theta[j] - lr * g[j]
-    elif method == M_MOMENTUM:
-        for j in range(n_coef):
-            gj = g[j]
-            s1[j] = b1 * s1[j] + (1.0 - b1) * gj
-            if flags & F_NESTEROV:
-                theta[j] = theta[j] - lr * (b1 * s1[j] + (1.0 - b1) * gj)
-            else:
-                theta[j] = theta[j] - lr * s1[j]
-    elif method == M_RMSPROP:
-        for j in range(n_coef):
-            gj = g[j]
-            s1[j] = b1 * s1[j] + (1.0 - b1) * (gj * gj)
-            if flags & F_EPS_INSIDE:
-                denom = sqrt(s1[j] + eps)
-            else:
-                denom = sqrt(s1[j]) + eps
-            theta[j] = theta[j] - lr * gj / denom
-    elif method == M_ADAM:
-        bc1 = 1.0 - pow(b1, <double>t)
-        bc2 = 1.0 - pow(b2, <double>t)
-        a_t = lr * sqrt(bc2) / bc1
-        eps_hat = eps * sqrt(bc2)
-        for j in range(n_coef):
-            gj = g[j]
-            s1[j] = b1 * s1[j] + (1.0 - b1) * gj
-            s2[j] = b2 * s2[j] + (1.0 - b2) * (gj * gj)
-            if flags & F_AMSGRAD:
-                if s2[j] > s3[j]:
-                    s3[j] = s2[j]
-                v = s3[j]
-            else:
-                v = s2[j]
-            old = theta[j]
-            if adam_form == A_ALGORITHM1:
-                mhat = s1[j] / bc1
-                vhat = v / bc2
-                theta[j] = old - lr * mhat / (sqrt(vhat) + eps)
-            elif adam_form == A_EFFICIENT:
-                theta[j] = old - a_t * s1[j] / (sqrt(v) + eps_hat)
-            else:
-                theta[j] = old - a_t * s1[j] / (sqrt(v) + eps)
-            step = theta[j] - old
-            pg[0] = pg[0] + step * gj
-            pp[0] = pp[0] + step * step
-    elif method == M_ADAMAX:
-        bc1 = 1.0 - pow(b1, <double>t)
-        for j in range(n_coef):
-            gj = g[j]
-            s1[j] = b1 * s1[j] + (1.0 - b1) * gj
-            v = b2 * s2[j]
-            s2[j] = v if v > fabs(gj) else fabs(gj)
-            if s2[j] > 0.0:
-                theta[j] = theta[j] - (lr / bc1) * s1[j] / s2[j]
-
-
 cdef inline void _step(int method, int flags, int adam_form, double b1, double b2,
                        double eps, long long t, double lr, Py_ssize_t n_coef,
                        const double* g, double* theta, double* s1, double* s2, double* s3,
@@ -219,15 +141,15 @@ cdef inline void _step(int method, int flags, int adam_form, double b1, double b
     EMA momentum b1 (buffer s3, zero until the switch) at Lambda * lr / lr_switch."""
     cdef double pg, pp, gamma, lam_hat
     if sws[SW_ON] == 0.0:
-        _update(method, flags, adam_form, b1, b2, eps, t, lr, n_coef, g, theta, s1, s2, s3,
-                &pg, &pp)
+        update_rule(method, flags, adam_form, b1, b2, eps, t, lr, n_coef, g, theta, s1, s2, s3,
+                    &pg, &pp)
         return
     if sws[SW_PHASE] != 0.0:
-        _update(M_MOMENTUM, 0, adam_form, b1, b2, eps, t,
-                sws[SW_LAMBDA] * (lr / sws[SW_LR]), n_coef, g, theta, s3, s1, s2, &pg, &pp)
+        update_rule(M_MOMENTUM, 0, adam_form, b1, b2, eps, t,
+                    sws[SW_LAMBDA] * (lr / sws[SW_LR]), n_coef, g, theta, s3, s1, s2, &pg, &pp)
         return
-    _update(M_ADAM, flags, adam_form, b1, b2, eps, t, lr, n_coef, g, theta, s1, s2, s3,
-            &pg, &pp)
+    update_rule(M_ADAM, flags, adam_form, b1, b2, eps, t, lr, n_coef, g, theta, s1, s2, s3,
+                &pg, &pp)
     # swats_projection (optim/_optimizers.py)
     if pg == 0.0 or not isfinite(pg) or not isfinite(pp):
         return
@@ -239,24 +161,6 @@ cdef inline void _step(int method, int flags, int adam_form, double b1, double b
         sws[SW_LAMBDA] = lam_hat
         sws[SW_LR] = lr
         sws[SW_T] = <double>t
-
-
-cdef inline void _average(int average, long long t, long long avg_start, double decay,
-                          Py_ssize_t n_coef, const double* theta,
-                          double* theta_avg) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef double inv
-    if average == AVG_POLYAK:
-        if t <= avg_start:
-            for j in range(n_coef):
-                theta_avg[j] = theta[j]
-        else:
-            inv = 1.0 / <double>(t - avg_start)
-            for j in range(n_coef):
-                theta_avg[j] = theta_avg[j] + (theta[j] - theta_avg[j]) * inv
-    elif average == AVG_EMA:
-        for j in range(n_coef):
-            theta_avg[j] = decay * theta_avg[j] + (1.0 - decay) * theta[j]
 
 
 cdef inline void _finish_gradient(double* g, const double* th, Py_ssize_t n_features,
