@@ -28,7 +28,6 @@ naming ``threshold_rule``.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
@@ -351,17 +350,7 @@ def fit_ssvd_dask(est, X):
     if hasattr(est, "feature_names_in_"):
         del est.feature_names_in_
     est.n_features_in_ = n_features
-    if isinstance(est.n_components, numbers.Integral) and not isinstance(
-            est.n_components, bool) and est.n_components > min(n_samples, n_features):
-        raise ValueError(
-            f"n_components must be <= min(n_samples, n_features) = "
-            f"{min(n_samples, n_features)}, got {est.n_components}")
-    for name in ("max_nonzero_rows", "max_nonzero_features"):
-        cap = getattr(est, name)
-        if cap is not None and isinstance(est.n_components, numbers.Integral) \
-                and cap < est.n_components:
-            raise ValueError(f"{name} must be >= n_components = {est.n_components}, "
-                             f"got {cap}")
+    est._check_against_shape(n_samples, n_features)
     if est.center is None:  # the first energy pass also tells finiteness and max |x|
         op = DaskOperator(blocks)
         lo, hi = op.min_max()
@@ -386,19 +375,6 @@ def fit_ssvd_dask(est, X):
             break
         scale *= step
     means = None if op.means is None else op.means * scale
-    if not sq_norm > 0:
-        raise ValueError(
-            "X must have at least one nonzero entry"
-            + (" after centring" if est.center is not None else "")
-            + f", got an all-zero matrix of shape {(n_samples, n_features)}")
-    if est.sigma is None:
-        sigma = noise_scale_dask(op)
-        if not sigma > 0:
-            raise ValueError(
-                "sigma could not be estimated: the median absolute deviation of X is 0 "
-                "(more than half of the entries are equal, e.g. a sparse matrix); "
-                "pass the noise scale as sigma=")
-    else:
-        sigma = float(est.sigma) / scale
+    sigma = est._noise_scale(op, sq_norm, scale, noise_scale_dask)
     # fit -> fit_ssvd_dask -> _fit_operator -> warnings.warn
     return est._fit_operator(op, sq_norm, scale, sigma, means, stacklevel=4)

@@ -396,40 +396,46 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore"):
             X = validate_named(self, X, accept_sparse=("csr", "csc"),
                                dtype=(np.float64, np.float32), order="C")
-        n_samples, n_features = X.shape
-        if isinstance(self.n_components, numbers.Integral) and not isinstance(
-                self.n_components, bool) and self.n_components > min(n_samples, n_features):
-            raise ValueError(
-                f"n_components must be <= min(n_samples, n_features) = "
-                f"{min(n_samples, n_features)}, got {self.n_components}")
+        self._check_against_shape(*X.shape)
         if sparse.issparse(X) and self.center is not None and self.threshold_rule == "bootstrap":
             raise ValueError(
                 "threshold_rule='bootstrap' needs center=None for scipy.sparse input (its noise "
                 f"block would be densified), got center={self.center!r}; use "
                 "threshold_rule='theory' or centre a dense array")
-        for name in ("max_nonzero_rows", "max_nonzero_features"):
-            cap = getattr(self, name)
-            if cap is not None and isinstance(self.n_components, numbers.Integral) \
-                    and cap < self.n_components:
-                raise ValueError(f"{name} must be >= n_components = {self.n_components}, "
-                                 f"got {cap}")
         # Everything below runs on X / scale (exact); d, sigma and the means are scaled back.
         op, scale, sq_norm, means = self._prepare(X)
+        sigma = self._noise_scale(op, sq_norm, scale, noise_scale)
+        return self._fit_operator(op, sq_norm, scale, sigma, means)
+
+    def _check_against_shape(self, n_samples, n_features):
+        """``n_components`` and the row caps against the shape of X (in memory or dask)."""
+        k = self.n_components
+        if isinstance(k, numbers.Integral) and not isinstance(k, bool) \
+                and k > min(n_samples, n_features):
+            raise ValueError(
+                f"n_components must be <= min(n_samples, n_features) = "
+                f"{min(n_samples, n_features)}, got {k}")
+        for name in ("max_nonzero_rows", "max_nonzero_features"):
+            cap = getattr(self, name)
+            if cap is not None and isinstance(k, numbers.Integral) and cap < k:
+                raise ValueError(f"{name} must be >= n_components = {k}, got {cap}")
+
+    def _noise_scale(self, op, sq_norm, scale, estimate):
+        """sigma of X / scale: given, or ``estimate(op)`` (the MAD); refuses an all-zero X."""
         if not sq_norm > 0:
             raise ValueError(
                 "X must have at least one nonzero entry"
                 + (" after centring" if self.center is not None else "")
-                + f", got an all-zero matrix of shape {X.shape}")
-        if self.sigma is None:
-            sigma = noise_scale(op)
-            if not sigma > 0:
-                raise ValueError(
-                    "sigma could not be estimated: the median absolute deviation of X is 0 "
-                    "(more than half of the entries are equal, e.g. a sparse matrix); "
-                    "pass the noise scale as sigma=")
-        else:
-            sigma = float(self.sigma) / scale
-        return self._fit_operator(op, sq_norm, scale, sigma, means)
+                + f", got an all-zero matrix of shape {op.shape}")
+        if self.sigma is not None:
+            return float(self.sigma) / scale
+        sigma = estimate(op)
+        if not sigma > 0:
+            raise ValueError(
+                "sigma could not be estimated: the median absolute deviation of X is 0 "
+                "(more than half of the entries are equal, e.g. a sparse matrix); "
+                "pass the noise scale as sigma=")
+        return sigma
 
     def _fit_operator(self, op, sq_norm, scale, sigma, means, stacklevel=3):
         """Check sigma, run FIT-SSVD on the wrapped matrix ``op``, set the attributes.
