@@ -29,7 +29,62 @@ def epoch_steps(schedule, learning_rate, t, n_batches):
     return step_sizes(schedule, learning_rate, t, n_batches, n_batches)
 
 
-class LogisticEpochRunner:
+class _EpochRunner:
+    """What the two runners share: the hyper-parameters, the iterate, its moments and
+    running average (arrays of ``shape``), the step counter and the epoch plan."""
+
+    def __init__(self, shape, hyper, *, learning_rate, schedule, alpha, batch_size,
+                 average, avg_decay, shuffle, rng):
+        self.hyper = hyper
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.average = check_average(average)
+        self.avg_decay = avg_decay
+        self.shuffle = check_shuffle(shuffle)
+        self.rng = rng
+        self.theta = np.zeros(shape)
+        self.state = np.zeros((3,) + shape)
+        self.theta_avg = np.zeros(shape)
+        self.grad = np.empty(shape)
+        self.t = 0
+        self.avg_start = None  # set to one epoch of updates at the first epoch
+        self.key = None  # what the owner uses to decide whether this state still applies
+
+    def update_params(self, hyper, *, learning_rate, schedule, alpha, batch_size, avg_decay,
+                      shuffle):
+        """Use new hyper-parameters from the next epoch on, keeping theta, the moments,
+        t and the averages (the method and the averaging mode must not change)."""
+        if hyper[0] != self.hyper[0]:
+            raise ValueError("update_params cannot change the method; start a new runner")
+        self.hyper = hyper
+        self.learning_rate = learning_rate
+        self.schedule = schedule
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.avg_decay = avg_decay
+        self.shuffle = check_shuffle(shuffle)
+
+    def _plan(self, X):
+        """``(batch size, row order, step sizes)`` of the next epoch over X, or None for
+        an empty X; checks X's width against the state."""
+        n_coef = self.theta.shape[0]
+        if X.ndim != 2 or X.shape[1] + 1 != n_coef:
+            raise ValueError(f"X must have {n_coef - 1} columns (this optimiser state's "
+                             f"n_features), got shape {X.shape}")
+        n_samples = X.shape[0]
+        if n_samples == 0:
+            return None
+        b = min(self.batch_size, n_samples)
+        n_batches = -(-n_samples // b)
+        if self.avg_start is None:
+            self.avg_start = n_batches
+        order = epoch_order(n_samples, b, self.shuffle, self.rng)
+        return b, order, epoch_steps(self.schedule, self.learning_rate, self.t, n_batches)
+
+
+class LogisticEpochRunner(_EpochRunner):
     """Mutable state of a minibatch optimiser on the logistic objective.
 
     Parameters
@@ -52,37 +107,9 @@ class LogisticEpochRunner:
 
     def __init__(self, n_features, hyper, *, learning_rate, schedule, alpha, batch_size,
                  average, avg_decay, shuffle, rng):
-        n_coef = n_features + 1
-        self.hyper = hyper
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.average = check_average(average)
-        self.avg_decay = avg_decay
-        self.shuffle = check_shuffle(shuffle)
-        self.rng = rng
-        self.theta = np.zeros(n_coef)
-        self.state = np.zeros((3, n_coef))
-        self.theta_avg = np.zeros(n_coef)
-        self.grad = np.empty(n_coef)
-        self.t = 0
-        self.avg_start = None  # set to one epoch of updates at the first epoch
-        self.key = None  # what the owner uses to decide whether this state still applies
-
-    def update_params(self, hyper, *, learning_rate, schedule, alpha, batch_size, avg_decay,
-                      shuffle):
-        """Use new hyper-parameters from the next epoch on, keeping theta, the moments,
-        t and the averages (the method and the averaging mode must not change)."""
-        if hyper[0] != self.hyper[0]:
-            raise ValueError("update_params cannot change the method; start a new runner")
-        self.hyper = hyper
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.avg_decay = avg_decay
-        self.shuffle = check_shuffle(shuffle)
+        super().__init__((n_features + 1,), hyper, learning_rate=learning_rate,
+                         schedule=schedule, alpha=alpha, batch_size=batch_size,
+                         average=average, avg_decay=avg_decay, shuffle=shuffle, rng=rng)
 
     def run_epoch(self, X, y, sw=None):
         """One pass of ceil(n / batch_size) updates over X (C-contiguous float32/64,
@@ -92,18 +119,10 @@ class LogisticEpochRunner:
         (the kernel checks every length and raises ValueError otherwise). ``sw``:
         row weights normalised to mean 1, or None.
         """
-        if X.ndim != 2 or X.shape[1] + 1 != self.theta.shape[0]:
-            raise ValueError(f"X must have {self.theta.shape[0] - 1} columns (this optimiser "
-                             f"state's n_features), got shape {X.shape}")
-        n_samples = X.shape[0]
-        if n_samples == 0:
+        plan = self._plan(X)
+        if plan is None:
             return self.t
-        b = min(self.batch_size, n_samples)
-        n_batches = -(-n_samples // b)
-        if self.avg_start is None:
-            self.avg_start = n_batches
-        order = epoch_order(n_samples, b, self.shuffle, self.rng)
-        steps = epoch_steps(self.schedule, self.learning_rate, self.t, n_batches)
+        b, order, steps = plan
         code, flags, form, b1, b2, eps = self.hyper
         if sp.issparse(X):
             self.t = csr_epoch(X.data, X.indices, X.indptr, y, order, b, self.alpha, code,
@@ -138,7 +157,7 @@ class LogisticEpochRunner:
 _SW_ON, _SW_PHASE, _SW_LAMBDA, _SW_T, _SW_TOL, _SW_LEN = 0, 1, 3, 5, 6, 7
 
 
-class SoftmaxEpochRunner:
+class SoftmaxEpochRunner(_EpochRunner):
     """Mutable state of a minibatch optimiser on the multinomial (softmax) objective
     with ``n_classes`` >= 2 classes, or on the binary one with ``n_classes=1`` (one
     column of coefficients, labels in {0, 1}).
@@ -152,43 +171,23 @@ class SoftmaxEpochRunner:
 
     def __init__(self, n_features, n_classes, hyper, *, learning_rate, schedule, alpha,
                  batch_size, average, avg_decay, shuffle, rng, switch_tol=None):
-        shape = (n_features + 1, n_classes)
-        self.hyper = hyper
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.average = check_average(average)
-        self.avg_decay = avg_decay
-        self.shuffle = check_shuffle(shuffle)
-        self.rng = rng
-        self.theta = np.zeros(shape)
-        self.state = np.zeros((3,) + shape)
-        self.theta_avg = np.zeros(shape)
-        self.grad = np.empty(shape)
+        super().__init__((n_features + 1, n_classes), hyper, learning_rate=learning_rate,
+                         schedule=schedule, alpha=alpha, batch_size=batch_size,
+                         average=average, avg_decay=avg_decay, shuffle=shuffle, rng=rng)
         self.swats = np.zeros(_SW_LEN)
         if switch_tol is not None:
             self.swats[_SW_ON] = 1.0
             self.swats[_SW_TOL] = switch_tol
-        self.t = 0
         self.switch_epoch = None
         self.epochs = 0
-        self.avg_start = None
-        self.key = None
         self._xbuf = self._ebuf = None
 
     def update_params(self, hyper, *, learning_rate, schedule, alpha, batch_size, avg_decay,
                       shuffle, switch_tol=None):
-        """As :meth:`LogisticEpochRunner.update_params`."""
-        if hyper[0] != self.hyper[0]:
-            raise ValueError("update_params cannot change the method; start a new runner")
-        self.hyper = hyper
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.avg_decay = avg_decay
-        self.shuffle = check_shuffle(shuffle)
+        """As :meth:`LogisticEpochRunner.update_params`; ``switch_tol`` for SWATS."""
+        super().update_params(hyper, learning_rate=learning_rate, schedule=schedule,
+                              alpha=alpha, batch_size=batch_size, avg_decay=avg_decay,
+                              shuffle=shuffle)
         if switch_tol is not None:
             self.swats[_SW_TOL] = switch_tol
 
@@ -200,19 +199,11 @@ class SoftmaxEpochRunner:
     def run_epoch(self, X, y, sw=None):
         """One pass of minibatch updates over X (C-contiguous float32/64 or checked CSR)
         with class indices ``y`` (intp; 0/1 for the binary model)."""
-        n_coef, K = self.theta.shape
-        if X.ndim != 2 or X.shape[1] + 1 != n_coef:
-            raise ValueError(f"X must have {n_coef - 1} columns (this optimiser state's "
-                             f"n_features), got shape {X.shape}")
-        n_samples = X.shape[0]
-        if n_samples == 0:
+        K = self.theta.shape[1]
+        plan = self._plan(X)
+        if plan is None:
             return self.t
-        b = min(self.batch_size, n_samples)
-        n_batches = -(-n_samples // b)
-        if self.avg_start is None:
-            self.avg_start = n_batches
-        order = epoch_order(n_samples, b, self.shuffle, self.rng)
-        steps = epoch_steps(self.schedule, self.learning_rate, self.t, n_batches)
+        b, order, steps = plan
         code, flags, form, b1, b2, eps = self.hyper
         if self._ebuf is None or self._ebuf.shape[0] < b:
             self._ebuf = np.empty((b, K))
