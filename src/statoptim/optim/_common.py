@@ -281,3 +281,22 @@ def method_hyper(method, *, momentum, rho, beta1, beta2, eps, nesterov, amsgrad,
         flags |= F_AMSGRAD
     check_choice(adam_form, "adam_form", tuple(ADAM_FORMS))
     return METHODS[method], flags, ADAM_FORMS[adam_form], b1, b2, eps
+
+
+def backtrack(evaluate, theta, direction, F, decrement, max_halvings=60):
+    """Armijo backtracking from the full Newton step, shared by every Newton iteration.
+
+    Tries ``cand = theta - s * direction`` for s = 1, 1/2, 1/4, ...;
+    ``evaluate(cand)`` returns a tuple whose first entry is the objective there.
+    The first step with a finite value ``<= F - 1e-4 s decrement`` is accepted:
+    returns ``(*evaluate(cand), cand)``. None when ``max_halvings`` halvings find no
+    decrease (the iterate is at the optimum to machine precision).
+    """
+    s = 1.0
+    for _ in range(max_halvings):
+        cand = theta - s * direction
+        out = evaluate(cand)
+        if np.isfinite(out[0]) and out[0] <= F - 1e-4 * s * decrement:
+            return (*out, cand)
+        s *= 0.5
+    return None

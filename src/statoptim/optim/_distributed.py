@@ -34,7 +34,7 @@ from scipy.linalg.blas import dsyrk
 from statoptim._dask import RowBlocks
 from statoptim._validation import check_flag
 from statoptim.exceptions import ConvergenceWarning
-from statoptim.optim._common import column_scales
+from statoptim.optim._common import backtrack, column_scales
 from statoptim.optim._newton import (
     SeparationWarning,
     _cholesky_solve,
@@ -209,16 +209,12 @@ def _newton(problem, theta, tol, max_iter):
         if 0.5 * decrement <= tol * max(F, np.finfo(float).tiny) or not np.any(delta):
             converged = True
             break
-        s = 1.0
-        for _ in range(60):
-            cand = theta - s * delta
-            F_new, g_new, eta_new, H_new = problem.evaluate(cand, hessian=True)
-            if np.isfinite(F_new) and F_new <= F - 1e-4 * s * decrement:
-                break
-            s *= 0.5
-        else:  # no decrease possible: at machine precision of the optimum
+        step = backtrack(lambda c: problem.evaluate(c, hessian=True), theta, delta, F,
+                         decrement)
+        if step is None:  # no decrease possible: at machine precision of the optimum
             converged = True
             break
+        F_new, g_new, eta_new, H_new, cand = step
         n_iter += 1
         theta, grad, max_eta, H = cand, g_new, eta_new, H_new
         rel_change = (F - F_new) / max(abs(F), 1e-300)

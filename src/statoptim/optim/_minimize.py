@@ -24,6 +24,7 @@ from statoptim.optim._common import (
     DEFAULT_LEARNING_RATE,
     METHODS,
     _as_real_array,
+    backtrack,
     check_average,
     check_schedule,
     check_shuffle,
@@ -119,18 +120,12 @@ def _newton(fun, hess, x, sign, tol, max_iter, callback):
             converged = True
             message = "half the squared Newton decrement <= tol * max(1, |F|)"
             break
-        s = 1.0
-        for _ in range(60):
-            cand = x - s * delta
-            Fc, gc = _call(fun, cand, None, sign, n_iter + 1)
-            if Fc <= F - 1e-4 * s * dec:
-                break
-            s *= 0.5
-        else:
+        step = backtrack(lambda c, t=n_iter + 1: _call(fun, c, None, sign, t), x, delta, F, dec)
+        if step is None:
             converged = True
             message = "line search found no decrease: at the optimum to machine precision"
             break
-        x, F, g = cand, Fc, gc
+        F, g, x = step
         n_iter += 1
         history.append(sign * F)
         if callback is not None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from statoptim.optim._common import backtrack
+
 __all__ = ["multinomial_lbfgs", "multinomial_newton", "multinomial_objective", "softmax"]
 
 #: Newton refuses more parameters than this (a dense Hessian of MAX_NEWTON_PARAMS^2
@@ -275,18 +277,15 @@ def multinomial_newton(X, yk, n_classes, alpha, *, tol, max_iter, sw=None):
             if np.isfinite(F_new) and F_new <= F and np.abs(G_new).max() < np.abs(G).max():
                 theta, F = cand, F_new
             break
-        s = 1.0
-        for _ in range(60):
-            cand = theta.copy()
-            cand[free] -= s * d
-            F_new, G_new, spread_new = multinomial_objective(X, yk, cand, alpha, sw,
-                                                             return_max_eta=True)
-            if np.isfinite(F_new) and F_new <= F - 1e-4 * s * decrement:
-                break
-            s *= 0.5
-        else:  # no decrease possible: at machine precision of the optimum
+        direction = np.zeros_like(theta)
+        direction[free] = d
+        step = backtrack(
+            lambda c: multinomial_objective(X, yk, c, alpha, sw, return_max_eta=True),
+            theta, direction, F, decrement)
+        if step is None:  # no decrease possible: at machine precision of the optimum
             converged = True
             break
+        F_new, G_new, spread_new, cand = step
         n_iter += 1
         grew = float(np.sum(cand * cand)) > float(np.sum(theta * theta))
         rel_change = (F - F_new) / max(abs(F), 1e-300)

@@ -27,6 +27,7 @@ from statoptim._validation import (
 )
 from statoptim.exceptions import SeparationWarning
 from statoptim.optim._common import (
+    backtrack,
     check_labels01,
     check_matrix,
     check_vector,
@@ -563,20 +564,16 @@ def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_ch
                 continue
             converged = True
             break
-        s = 1.0
         new_grad = np.empty(n_coef)
-        for _ in range(60):
-            cand = theta - s * delta
-            F_new, max_eta_new = _objective(X, y, cand, pen, new_grad, sw)
-            if np.isfinite(F_new) and F_new <= F - 1e-4 * s * decrement:
-                break
-            s *= 0.5
-        else:  # no decrease possible: at machine precision of the optimum
+        step = backtrack(lambda c, out=new_grad: _objective(X, y, c, pen, out, sw), theta,
+                         delta, F, decrement)
+        if step is None:  # no decrease possible: at machine precision of the optimum
             if use_sub:
                 use_sub = False
                 continue
             converged = True
             break
+        F_new, max_eta_new, cand = step
         n_iter += 1
         grew = cand @ cand > theta @ theta
         theta, grad, max_eta = cand, new_grad, max_eta_new
