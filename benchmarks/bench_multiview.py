@@ -75,51 +75,46 @@ def _fit(model, a, b, y):
         return model.fit(a, b, y)
 
 
+def _bench_fit(benchmark, group, views, max_iter=30, **params):
+    """Time ``max_iter`` cycles (tol=0) of a fit on ``views`` = (a, b, y), 10 components."""
+    benchmark.group = group
+    params = {"n_components": 10, "max_iter": max_iter, "tol": 0.0, "random_state": 0,
+              **params}
+    model = MultiViewTensorMachine(**params)
+    benchmark.pedantic(_fit, args=(model, *views), rounds=3, iterations=1)
+    return model
+
+
 @pytest.mark.parametrize("n_samples", [500, 2000, 5000])
 def test_fit_samples(benchmark, n_samples):
-    a, b, y = make_views(n_samples, 2, 40)
-    benchmark.group = "multiview-fit-samples"
-    model = MultiViewTensorMachine(rank=10, max_iter=30, tol=0.0, random_state=0)
-    benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
+    model = _bench_fit(benchmark, "multiview-fit-samples", make_views(n_samples, 2, 40))
     assert model.n_iter_ == 30
 
 
 @pytest.mark.parametrize("n_views", [1, 2, 3])
 def test_fit_views(benchmark, n_views):
-    a, b, y = make_views(1000, n_views, 40)
-    benchmark.group = "multiview-fit-views"
-    model = MultiViewTensorMachine(rank=10, max_iter=30, tol=0.0, random_state=0)
-    benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
+    model = _bench_fit(benchmark, "multiview-fit-views", make_views(1000, n_views, 40))
     assert model.n_iter_ == 30
 
 
 @pytest.mark.parametrize("rank", [5, 10, 20])
 def test_fit_rank(benchmark, rank):
-    a, b, y = make_views(1000, 2, 40)
-    benchmark.group = "multiview-fit-rank"
-    model = MultiViewTensorMachine(rank=rank, max_iter=30, tol=0.0, random_state=0)
-    benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
+    model = _bench_fit(benchmark, "multiview-fit-rank", make_views(1000, 2, 40),
+                       n_components=rank)
     assert model.n_iter_ == 30
 
 
 @pytest.mark.parametrize("loss", ["squared", "softmax"])
 def test_fit_loss(benchmark, loss):
-    a, b, y = make_views(1000, 2, 40)
-    benchmark.group = "multiview-loss"
-    model = MultiViewTensorMachine(rank=10, loss=loss, max_iter=30, tol=0.0, random_state=0)
-    benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
+    model = _bench_fit(benchmark, "multiview-loss", make_views(1000, 2, 40), loss=loss)
     assert model.n_iter_ == 30
 
 
 @pytest.mark.parametrize("linear_term", [False, True], ids=["cp-only", "cp+linear"])
 def test_fit_linear_term(benchmark, linear_term):
     """Cost of the linear term's extra exact block per modality (30 cycles, 2 + 2 views)."""
-    a, b, y = make_views(1000, 2, 40)
-    benchmark.group = "multiview-linear-term"
-    model = MultiViewTensorMachine(rank=10, regularization=3e-2, linear_term=linear_term,
-                                   linear_regularization=1e-2, max_iter=30, tol=0.0,
-                                   random_state=0)
-    benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
+    model = _bench_fit(benchmark, "multiview-linear-term", make_views(1000, 2, 40), alpha=3e-2,
+                       linear_term=linear_term, linear_alpha=1e-2)
     # tol=0 runs the 30 cycles unless J stops decreasing exactly (27 with the cp-only model
     # since features are rescaled by powers of two before standardising)
     assert 25 <= model.n_iter_ <= 30 and (model.linear_coef_ is not None) == linear_term
@@ -146,7 +141,7 @@ def test_fit_linear_term_peer_logistic_sm(benchmark):
 def test_softmax_curvature(benchmark, adaptive):
     a, b, y = make_views(1000, 2, 40)
     benchmark.group = "multiview-softmax-curvature"
-    Z, Y = prepare(a, b, y, rank=10)
+    Z, Y = prepare(a, b, y, n_components=10)
     fits = []
 
     def setup():
@@ -175,11 +170,8 @@ def test_temperature_fit(benchmark):
 
 @pytest.mark.parametrize("block_update", ["exact", "cg"])
 def test_block_update(benchmark, block_update):
-    a, b, y = make_views(1000, 2, 60)
-    benchmark.group = "multiview-block-update"
-    model = MultiViewTensorMachine(rank=10, block_update=block_update, max_iter=20, tol=0.0,
-                                   random_state=0)
-    benchmark.pedantic(_fit, args=(model, a, b, y), rounds=3, iterations=1)
+    model = _bench_fit(benchmark, "multiview-block-update", make_views(1000, 2, 60),
+                       max_iter=20, block_update=block_update)
     assert model.n_iter_ == 20
 
 
@@ -188,7 +180,7 @@ def test_block_update(benchmark, block_update):
 @pytest.mark.parametrize("n_samples", [500, 2000])
 def test_fit_backend(benchmark, backend, block_update, n_samples):
     a, b, y = make_views(n_samples, 2, 40)
-    Z, Y = prepare(a, b, y, rank=10)
+    Z, Y = prepare(a, b, y, n_components=10)
 
     def run():
         solver = CPSolver(Z, Y, 10, 1e-3, 1.0, block_update=block_update,
@@ -276,10 +268,10 @@ def test_kernel_block_operator(benchmark, impl):
 #: study's inner-CV refits (softmax 0.1 + linear 0.001 on three of its five
 #: splits, + linear 0.01 on two) and its default squared-loss row.
 UCI_CONFIGS = {
-    "softmax 0.1 +linear 0.001": dict(loss="softmax", regularization=0.1, linear_term=True,
-                                      linear_regularization=1e-3, tol=1e-3),
-    "softmax 0.1 +linear 0.01": dict(loss="softmax", regularization=0.1, linear_term=True,
-                                     linear_regularization=1e-2, tol=1e-3),
+    "softmax 0.1 +linear 0.001": dict(loss="softmax", alpha=0.1, linear_term=True,
+                                      linear_alpha=1e-3, tol=1e-3),
+    "softmax 0.1 +linear 0.01": dict(loss="softmax", alpha=0.1, linear_term=True,
+                                     linear_alpha=1e-2, tol=1e-3),
     "squared 0.001": dict(),
 }
 
@@ -300,7 +292,7 @@ def uci_split(seed, data_dir=None):
 
 def fit_uci(kwargs, data, seed):
     """The study's fit of one configuration on one split."""
-    model = MultiViewTensorMachine(rank=10, consensus=1.0, random_state=seed, **kwargs)
+    model = MultiViewTensorMachine(n_components=10, consensus=1.0, random_state=seed, **kwargs)
     return _fit(model, data[0], data[1], data[2])
 
 

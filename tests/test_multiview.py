@@ -4,6 +4,7 @@ Independent answers: dense NumPy Kronecker formulas (reference_multiview.py),
 central finite differences, grid search, ordinary least squares, a planted
 low-rank model and scikit-learn's average_precision_score.
 """
+import inspect
 import os
 import pickle
 
@@ -366,7 +367,7 @@ def _toy(rng, n=120, n_classes=3):
 
 def test_estimator_fit_and_retrieval(rng):
     a, b, y = _toy(rng)
-    model = MultiViewTensorMachine(rank=3, random_state=0, tol=1e-4).fit(a, b, y)
+    model = MultiViewTensorMachine(n_components=3, random_state=0, tol=1e-4).fit(a, b, y)
     assert model.objective_labels_[0] == "init" and len(model.objective_) == len(
         model.objective_labels_)
     assert model.objective_labels_[1:6] == ["phi_a", "theta_a[0]", "theta_a[1]", "phi_b",
@@ -381,13 +382,13 @@ def test_estimator_fit_and_retrieval(rng):
     assert mean_average_precision(y, y, ranking) > 0.8
     # 1-D labels are one-hot encoded
     onehot = (y[:, None] == np.arange(3)).astype(float)
-    other = MultiViewTensorMachine(rank=3, random_state=0, tol=1e-4).fit(a, b, onehot)
+    other = MultiViewTensorMachine(n_components=3, random_state=0, tol=1e-4).fit(a, b, onehot)
     assert_allclose(other.objective_, model.objective_, rtol=1e-14)
 
 
 def test_seeding_and_row_permutation_invariance(rng):
     a, b, y = _toy(rng)
-    kw = dict(rank=3, random_state=7, max_iter=15, tol=0.0)
+    kw = dict(n_components=3, random_state=7, max_iter=15, tol=0.0)
     with pytest.warns(ConvergenceWarning, match="max_iter=15"):
         m1 = MultiViewTensorMachine(**kw).fit(a, b, y)
     with pytest.warns(ConvergenceWarning):
@@ -402,7 +403,7 @@ def test_seeding_and_row_permutation_invariance(rng):
     assert_allclose(m3.objective_, m1.objective_, rtol=1e-10)
     assert_allclose(m3.decision_function(a, "a"), m1.decision_function(a, "a"),
                     rtol=1e-10, atol=1e-12)
-    m4 = MultiViewTensorMachine(rank=3, random_state=8, max_iter=15, tol=0.0)
+    m4 = MultiViewTensorMachine(n_components=3, random_state=8, max_iter=15, tol=0.0)
     with pytest.warns(ConvergenceWarning):
         m4.fit(a, b, y)
     assert not np.array_equal(m4.objective_, m1.objective_)
@@ -410,7 +411,7 @@ def test_seeding_and_row_permutation_invariance(rng):
 
 def test_n_init_keeps_the_lowest_objective(rng):
     a, b, y = _toy(rng)
-    kw = dict(rank=3, tol=1e-4, random_state=np.random.default_rng(5))
+    kw = dict(n_components=3, tol=1e-4, random_state=np.random.default_rng(5))
     best = MultiViewTensorMachine(n_init=3, **kw).fit(a, b, y)
     gen = np.random.default_rng(5)
     finals = []
@@ -422,7 +423,7 @@ def test_n_init_keeps_the_lowest_objective(rng):
 
 def test_clone_params_and_pickle(rng):
     a, b, y = _toy(rng)
-    model = MultiViewTensorMachine(rank=2, consensus=0.5, mixing="fixed", random_state=0,
+    model = MultiViewTensorMachine(n_components=2, consensus=0.5, mixing="fixed", random_state=0,
                                    tol=1e-4)
     assert clone(model).get_params() == model.get_params()
     model.fit(a, b, y)
@@ -440,28 +441,29 @@ def test_mixing_collapse_is_detected(rng):
     a = rng.standard_normal((40, 5)) + 0.5 * y[:, None]
     b = rng.standard_normal((40, 4)) - 0.5 * y[:, None]
     with pytest.warns(MixingCollapseWarning, match="reached 0 or 1"):
-        model = MultiViewTensorMachine(rank=3, regularization=0.1, consensus=0.0,
+        model = MultiViewTensorMachine(n_components=3, alpha=0.1, consensus=0.0,
                                        random_state=0, max_iter=200, tol=1e-8).fit([a], [b], y)
     assert np.all(np.isin(model.mixing_weights_, [0.0, 1.0]))
     # the zero-weight modality's topic factor is exactly 0 for the collapsed topics
     for p, alpha in enumerate(model.mixing_weights_):
         assert np.all(model.topic_factors_[0 if alpha == 0 else 1][p] == 0)
     # consensus > 0 keeps both modalities scoring every topic: no warning
-    model = MultiViewTensorMachine(rank=3, regularization=0.1, random_state=0,
+    model = MultiViewTensorMachine(n_components=3, alpha=0.1, random_state=0,
                                    tol=1e-4).fit([a], [b], y)
     assert np.all(np.abs(model.topic_factors_[0]).sum(axis=1) > 0)
 
 
 def test_redundant_rank_warns(rng):
     a, b, y = _toy(rng)
-    with pytest.warns(RedundantRankWarning, match=r"rank=5 > min\(n_topics, n_features \+ 1\)=3"):
-        MultiViewTensorMachine(rank=5, random_state=0, max_iter=3, tol=1).fit(a, b, y)
+    with pytest.warns(RedundantRankWarning,
+                      match=r"n_components=5 > min\(n_topics, n_features \+ 1\)=3"):
+        MultiViewTensorMachine(n_components=5, random_state=0, max_iter=3, tol=1).fit(a, b, y)
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(rank=0), "rank must be an integer >= 1, got 0"),
-    (dict(rank=2.5), "rank must be an integer"),
-    (dict(regularization=0.0), "regularization must be a finite number > 0"),
+    (dict(n_components=0), "n_components must be an integer >= 1, got 0"),
+    (dict(n_components=2.5), "n_components must be an integer"),
+    (dict(alpha=0.0), "alpha must be a finite number > 0"),
     (dict(consensus=-1.0), "consensus must be a finite number >= 0"),
     (dict(mixing="both"), "mixing must be 'learn' or 'fixed', got 'both'"),
     (dict(block_update="newton"), "block_update must be"),
@@ -475,9 +477,44 @@ def test_bad_parameters(rng, kwargs, match):
         MultiViewTensorMachine(**kwargs).fit(a, b, y)
 
 
+@pytest.mark.parametrize("old, new", [("rank", "n_components"), ("regularization", "alpha"),
+                                      ("linear_regularization", "linear_alpha")])
+def test_old_parameter_names_are_rejected(old, new):
+    """The package's naming table: n_components, alpha, linear_alpha (no aliases)."""
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{old}'"):
+        MultiViewTensorMachine(**{old: 3})
+    with pytest.raises(ValueError, match=f"Invalid parameter '{old}'"):
+        MultiViewTensorMachine().set_params(**{old: 3})
+    model = MultiViewTensorMachine(**{new: 3})
+    params = model.get_params()
+    assert params[new] == 3 and old not in params
+    assert f"{new}=3" in repr(model)
+
+
+def test_public_names_follow_the_naming_table(rng):
+    """get_params lists the new names; the weights' path ends at mixing_weights_."""
+    params = MultiViewTensorMachine().get_params()
+    assert {"n_components", "alpha", "linear_alpha"} <= set(params)
+    assert not {"rank", "regularization", "linear_regularization"} & set(params)
+    assert list(inspect.signature(MultiViewTensorMachine).parameters)[0] == "n_components"
+    a, b, y = _toy(rng)
+    model = MultiViewTensorMachine(n_components=2, alpha=0.05, random_state=0,
+                                   max_iter=5, tol=0.0)
+    with pytest.warns(ConvergenceWarning, match="max_iter=5"):
+        model.fit(a, b, y)
+    assert not hasattr(model, "alpha_path_")
+    assert model.mixing_weights_path_.shape == (model.n_iter_ + 1, 3)
+    assert np.array_equal(model.mixing_weights_path_[-1], model.mixing_weights_)
+    assert model.topic_factors_[0].shape == (3, 2)
+    with pytest.raises(ValueError, match="n_components must be an integer >= 1, got 0"):
+        model.set_params(n_components=0).fit(a, b, y)
+    with pytest.raises(ValueError, match=r"alpha / \(1 \+ consensus\) must lie in"):
+        model.set_params(n_components=2, alpha=1e-20).fit(a, b, y)
+
+
 def test_bad_input(rng):
     a, b, y = _toy(rng)
-    model = MultiViewTensorMachine(rank=2)
+    model = MultiViewTensorMachine(n_components=2)
     with pytest.raises(ValueError, match=r"views_b\[0\] must have 120 rows"):
         model.fit(a, [b[0][:-1]], y)
     with pytest.raises(ValueError, match=r"views_a\[1\] must have 120 rows"):
@@ -642,7 +679,7 @@ def _golden_payload():
     """Fitted outputs of a fixed small problem (objective trace, predictions, mAP)."""
     rng = np.random.default_rng(2026)
     a, b, y = _toy(rng, n=90)
-    model = MultiViewTensorMachine(rank=3, random_state=0, max_iter=8, tol=0.0)
+    model = MultiViewTensorMachine(n_components=3, random_state=0, max_iter=8, tol=0.0)
     with pytest.warns(ConvergenceWarning):
         model.fit(a, b, y)
     fa, fb = model.decision_function(a, "a"), model.decision_function(b, "b")
@@ -715,7 +752,7 @@ def test_wikipedia_consensus_model_matches_ridge_semantic_matching():
 
     ls_i = ridge_scores(w["image_train"], w["image_test"])
     ls_t = ridge_scores(w["text_train"], w["text_test"])
-    model = MultiViewTensorMachine(rank=10, random_state=0, max_iter=30, tol=1e-4).fit(
+    model = MultiViewTensorMachine(n_components=10, random_state=0, max_iter=30, tol=1e-4).fit(
         [w["image_train"]], [w["text_train"]], w["y_train"])
     fi = model.decision_function([w["image_test"]], "a")
     ft = model.decision_function([w["text_test"]], "b")
@@ -827,7 +864,7 @@ def test_softmax_loss_stationary_point_after_many_cycles(rng):
 
 def test_softmax_loss_estimator_separates_classes(rng):
     a, b, y = _toy(rng)
-    model = MultiViewTensorMachine(rank=3, loss="softmax", regularization=0.01,
+    model = MultiViewTensorMachine(n_components=3, loss="softmax", alpha=0.01,
                                    random_state=0).fit(a, b, y)
     for m, views in (("a", a), ("b", b)):
         proba = model.predict_proba(views, m)
@@ -876,7 +913,7 @@ def test_predict_proba_properties(rng):
     from scipy.special import softmax
 
     a, b, y = _toy(rng)
-    model = MultiViewTensorMachine(rank=3, random_state=0).fit(a, b, y)
+    model = MultiViewTensorMachine(n_components=3, random_state=0).fit(a, b, y)
     assert len(model.temperatures_) == 2 and all(t > 0 for t in model.temperatures_)
     for m, views, beta in (("a", a, model.temperatures_[0]), ("b", b, model.temperatures_[1])):
         f = model.decision_function(views, m)
@@ -887,7 +924,7 @@ def test_predict_proba_properties(rng):
         # a monotone transform of each row: the topic order is unchanged
         assert np.array_equal(np.argsort(p, axis=1, kind="stable")[:, -1], f.argmax(axis=1))
     # the default squared-loss fit is unchanged by the new attribute
-    ref = MultiViewTensorMachine(rank=3, random_state=0).fit(a, b, y)
+    ref = MultiViewTensorMachine(n_components=3, random_state=0).fit(a, b, y)
     assert_allclose(model.objective_, ref.objective_, rtol=0, atol=0)
 
 
@@ -901,10 +938,10 @@ def test_inner_cv_selection_uses_training_rows_only(rng):
 
     def make_model(**kw):
         seen.append(kw)
-        return MultiViewTensorMachine(rank=3, random_state=0, max_iter=500, **kw)
+        return MultiViewTensorMachine(n_components=3, random_state=0, max_iter=500, **kw)
 
-    cands = (dict(loss="squared", regularization=1e-3),
-             dict(loss="squared", regularization=1e3))  # a ridge of 1e3 shrinks f to ~0
+    cands = (dict(loss="squared", alpha=1e-3),
+             dict(loss="squared", alpha=1e3))  # a ridge of 1e3 shrinks f to ~0
     best, scores = select_on_training(a, b, y, 0, make_model, candidates=cands)
     assert best == cands[0] and scores.shape == (2, 2)
     assert scores[0].min() > scores[1].max()

@@ -165,10 +165,10 @@ def test_separate_linear_regularization(rng, loss):
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, np.nan, "x"])
-def test_estimator_linear_regularization_must_be_positive(rng, bad):
+def test_estimator_linear_alpha_must_be_positive(rng, bad):
     a, b, y = _toy(rng, n=42)
-    model = MultiViewTensorMachine(rank=2, linear_term=True, linear_regularization=bad)
-    with pytest.raises(ValueError, match="linear_regularization"):
+    model = MultiViewTensorMachine(n_components=2, linear_term=True, linear_alpha=bad)
+    with pytest.raises(ValueError, match="linear_alpha"):
         model.fit(a, b, y)
 
 
@@ -243,13 +243,13 @@ def _fitted_objective(model, a, b, y):
     pen = sum(np.sum(t ** 2) for Tm in model.view_factors_ for t in Tm)
     pen += sum(np.sum(p ** 2) for p in model.topic_factors_)
     pen += sum(np.sum(w ** 2) for w in model.linear_coef_)
-    return J + model.regularization * pen
+    return J + model.alpha * pen
 
 
 def test_estimator_linear_term(rng):
     a, b, y = _toy(rng, n=60)
-    kw = {"rank": 2, "random_state": 3, "max_iter": 300, "tol": 1e-10, "consensus": 0.5,
-          "regularization": 0.01}
+    kw = {"n_components": 2, "random_state": 3, "max_iter": 300, "tol": 1e-10,
+          "consensus": 0.5, "alpha": 0.01}
     model = MultiViewTensorMachine(linear_term=True, **kw).fit(a, b, y)
     assert [w.shape for w in model.linear_coef_] == [(1 + 5 + 3, 3), (1 + 4, 3)]
     # decision_function on the training rows is the solver's f: J matches the record
@@ -280,7 +280,7 @@ def test_estimator_linear_term(rng):
 def test_estimator_linear_term_must_be_bool(rng, bad):
     a, b, y = _toy(rng, n=30)
     with pytest.raises(ValueError, match="linear_term"):
-        MultiViewTensorMachine(rank=2, linear_term=bad).fit(a, b, y)
+        MultiViewTensorMachine(n_components=2, linear_term=bad).fit(a, b, y)
 
 
 # ------------------------------------------------------------- planted truth

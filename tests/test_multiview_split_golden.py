@@ -72,7 +72,8 @@ def _estimator_case(loss, seed):
     y = rng.integers(0, 3, 90)
     a = [rng.standard_normal((90, 4)) + y[:, None], rng.standard_normal((90, 3))]
     b = [rng.standard_normal((90, 5)) - y[:, None]]
-    model = MultiViewTensorMachine(rank=3, loss=loss, max_iter=15, n_init=2, random_state=seed)
+    model = MultiViewTensorMachine(n_components=3, loss=loss, max_iter=15, n_init=2,
+                                   random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(a, b, y)

@@ -316,29 +316,29 @@ def _data(rng, n=30):
     return a, b, y
 
 
-def test_rank_is_bounded_by_the_number_of_samples(rng):
-    """Regression: rank=10**4 on 60 rows ran for minutes (O(rank^3) per block)."""
+def test_n_components_is_bounded_by_the_number_of_samples(rng):
+    """Regression: n_components=10**4 on 60 rows ran for minutes (O(R^3) per block)."""
     a, b, y = _data(rng, 60)
-    with pytest.raises(ValueError, match=r"rank must be at most the number of training "
+    with pytest.raises(ValueError, match=r"n_components must be at most the number of training "
                                          r"samples \(60\), got 10000"):
-        MultiViewTensorMachine(rank=10**4).fit([a, a[:, :2]], [b], y)
+        MultiViewTensorMachine(n_components=10**4).fit([a, a[:, :2]], [b], y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FIT_WARNINGS)
-        model = MultiViewTensorMachine(rank=12, max_iter=2, random_state=0).fit(
+        model = MultiViewTensorMachine(n_components=12, max_iter=2, random_state=0).fit(
             [a[:12], a[:12, :2]], [b[:12]], y[:12])
     assert model.topic_factors_[0].shape == (3, 12)
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(regularization=1e-13),
-     r"regularization / \(1 \+ consensus\) must lie in \[1e-12, 1e\+12\].*got 5e-14"),
-    (dict(regularization=1e-3, consensus=1e10), r"regularization / \(1 \+ consensus\)"),
-    (dict(regularization=1e13, consensus=0.0), r"got 1e\+13 from regularization=1e\+13"),
-    (dict(linear_term=True, linear_regularization=1e-300),
-     r"linear_regularization / \(1 \+ consensus\)"),
+    (dict(alpha=1e-13),
+     r"alpha / \(1 \+ consensus\) must lie in \[1e-12, 1e\+12\].*got 5e-14"),
+    (dict(alpha=1e-3, consensus=1e10), r"alpha / \(1 \+ consensus\)"),
+    (dict(alpha=1e13, consensus=0.0), r"got 1e\+13 from alpha=1e\+13"),
+    (dict(linear_term=True, linear_alpha=1e-300),
+     r"linear_alpha / \(1 \+ consensus\)"),
     (dict(consensus=np.inf), "consensus must be a finite number >= 0"),
     (dict(tol=np.nan), "tol must be a finite number >= 0"),
-    (dict(rank=True), "rank must be an integer >= 1"),
+    (dict(n_components=True), "n_components must be an integer >= 1"),
     (dict(loss=np.array("squared")), "loss must be 'squared' or 'softmax'"),
 ])
 def test_ridge_range_and_parameter_types(rng, kwargs, match):
@@ -354,7 +354,7 @@ def test_fit_is_invariant_to_power_of_two_feature_scales(rng):
     a, b, y = _data(rng)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FIT_WARNINGS)
-        kw = dict(rank=2, max_iter=4, random_state=0)
+        kw = dict(n_components=2, max_iter=4, random_state=0)
         ref = MultiViewTensorMachine(**kw).fit([a, b], [b], y)
         fa, fb = ref.decision_function([a, b], "a"), ref.decision_function([b], "b")
         for e in (-1000, -60, 1000):   # every entry stays a normal number
@@ -380,7 +380,7 @@ def test_overflowing_test_scores_raise(rng):
     a, b, y = _data(rng)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FIT_WARNINGS)
-        model = MultiViewTensorMachine(rank=2, max_iter=3, random_state=0).fit(
+        model = MultiViewTensorMachine(n_components=2, max_iter=3, random_state=0).fit(
             [a, a[:, :1]], [b], y)
     far = a.copy()
     far[4] = 1e200
@@ -401,12 +401,12 @@ def test_overflowing_test_scores_raise(rng):
 def test_view_kinds(rng, views_a, error, match):
     _, b, y = _data(rng)
     with pytest.raises(error, match=match):
-        MultiViewTensorMachine(rank=2).fit(views_a, [b], y)
+        MultiViewTensorMachine(n_components=2).fit(views_a, [b], y)
 
 
 def test_label_kinds(rng):
     a, b, y = _data(rng)
-    model = MultiViewTensorMachine(rank=2, max_iter=2, random_state=0)
+    model = MultiViewTensorMachine(n_components=2, max_iter=2, random_state=0)
     for bad, match in [(np.array([None] * 30), "Y must hold class labels of one sortable"),
                        (np.array([1, "a"] * 15, dtype=object), "Y must hold class labels"),
                        (np.array([1.0, float("nan")] * 15, dtype=object), "Y must not contain"),
@@ -424,11 +424,11 @@ def test_failed_refit_leaves_the_fitted_model_intact(rng):
     a, b, y = _data(rng)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FIT_WARNINGS)
-        model = MultiViewTensorMachine(rank=2, max_iter=3, random_state=0).fit([a], [b], y)
+        model = MultiViewTensorMachine(n_components=2, max_iter=3, random_state=0).fit([a], [b], y)
     before = model.decision_function([a])
-    with pytest.raises(ValueError, match="rank must be at most"):
-        model.set_params(rank=50).fit([np.ones((20, 7))], [np.ones((20, 1))], y[:20])
-    # the fitted attributes (and the fitted rank) are the old ones
+    with pytest.raises(ValueError, match="n_components must be at most"):
+        model.set_params(n_components=50).fit([np.ones((20, 7))], [np.ones((20, 1))], y[:20])
+    # the fitted attributes (and the fitted n_components) are the old ones
     assert model.n_features_views_ == ([3], [2])
     assert_array_equal(model.decision_function([a]), before)
 
@@ -693,8 +693,8 @@ def estimator_problems(draw):
         y = (rng.random((n, draw(st.integers(1, 3)))) < 0.4).astype(float)
         y[rng.integers(0, n, y.shape[1]), np.arange(y.shape[1])] = 1.0
     params = dict(
-        rank=draw(st.integers(1, 16)),
-        regularization=10.0 ** draw(st.floats(-13, 13)),
+        n_components=draw(st.integers(1, 16)),
+        alpha=10.0 ** draw(st.floats(-13, 13)),
         consensus=draw(st.sampled_from([0.0, 0.5, 1.0, 1e6])),
         loss=draw(st.sampled_from(["squared", "softmax"])),
         block_update=draw(st.sampled_from(["auto", "exact", "cg", "prox-linear"])),
@@ -702,7 +702,7 @@ def estimator_problems(draw):
         mixing=draw(st.sampled_from(["learn", "fixed"])),
         max_iter=draw(st.integers(1, 4)), random_state=seed % 1000)
     if params["linear_term"] and draw(st.booleans()):
-        params["linear_regularization"] = 10.0 ** draw(st.floats(-13, 13))
+        params["linear_alpha"] = 10.0 ** draw(st.floats(-13, 13))
     corruption = draw(st.sampled_from(["none"] * 6 + ["nan", "rows_b", "rows_y", "empty",
                                                       "complex", "sparse", "n_views"]))
     scale = draw(st.integers(-900, 900))   # keeps every entry a normal number
@@ -732,14 +732,14 @@ def test_fuzz_estimator_error_or_finite_reference_answer(problem):
     elif corruption == "sparse":
         views_b[0] = sp.csr_matrix(views_b[0])
         name = "views_b"
-    ridge = params["regularization"] / (1 + params["consensus"])
-    ridge_w = params.get("linear_regularization", params["regularization"])
+    ridge = params["alpha"] / (1 + params["consensus"])
+    ridge_w = params.get("linear_alpha", params["alpha"])
     if not 1e-12 <= ridge <= 1e12:     # parameters are checked before the data
-        name = "regularization"
+        name = "alpha"
     elif not 1e-12 <= ridge_w / (1 + params["consensus"]) <= 1e12:
-        name = "linear_regularization"
-    elif name is None and params["rank"] > n:
-        name = "rank"
+        name = "linear_alpha"
+    elif name is None and params["n_components"] > n:
+        name = "n_components"
     scaled_a = [np.ldexp(v, scale) if isinstance(v, np.ndarray) and v.dtype.kind == "f" else v
                 for v in views_a]
     model = MultiViewTensorMachine(**params)
@@ -824,7 +824,7 @@ def test_exact_blocks_never_raise_the_objective_on_a_near_singular_block():
     the block is redone by CG, or kept as it was.
     """
     data = {k: np.array(v) for k, v in _NEAR_SINGULAR.items()}
-    model = MultiViewTensorMachine(rank=10, regularization=6.034636505583964e-10,
+    model = MultiViewTensorMachine(n_components=10, alpha=6.034636505583964e-10,
                                    consensus=0.0, loss="squared", block_update="exact",
                                    linear_term=False, mixing="learn", max_iter=3,
                                    random_state=417)

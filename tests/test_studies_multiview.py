@@ -17,6 +17,7 @@ from statoptim._optional import installed
 from statoptim.cli import main
 from statoptim.multiview import MixingCollapseWarning
 from statoptim.studies import multiview as study
+from statoptim.studies import multiview_compute as study_compute
 
 
 def _views(seed, n=120, k=4, dims_a=(6, 4), dims_b=(5, 3), noise=1.0):
@@ -41,7 +42,7 @@ COLLAPSE_CASE = {"seed": 4, "regularization": 0.05, "rank": 4}
 
 def _fit(consensus, **kwargs):
     a, b, y = _views(COLLAPSE_CASE["seed"])
-    params = {"rank": COLLAPSE_CASE["rank"], "regularization": COLLAPSE_CASE["regularization"],
+    params = {"n_components": COLLAPSE_CASE["rank"], "alpha": COLLAPSE_CASE["regularization"],
               "consensus": consensus, "random_state": COLLAPSE_CASE["seed"]}
     params.update(kwargs)
     with warnings.catch_warnings():
@@ -49,11 +50,11 @@ def _fit(consensus, **kwargs):
         return MultiViewTensorMachine(**params).fit(a, b, y)
 
 
-# ------------------------------------------------------------ alpha_path_
-def test_alpha_path_records_alpha_after_every_cycle():
+# ---------------------------------------------------- mixing_weights_path_
+def test_mixing_weights_path_records_the_weights_after_every_cycle():
     with pytest.warns(ConvergenceWarning, match="max_iter=12"):
         model = _fit(1.0, tol=0.0, max_iter=12)
-    path = model.alpha_path_
+    path = model.mixing_weights_path_
     assert path.shape == (model.n_iter_ + 1, 4) == (13, 4)
     assert np.array_equal(path[0], np.full(4, 0.5))
     assert np.array_equal(path[-1], model.mixing_weights_)
@@ -62,22 +63,22 @@ def test_alpha_path_records_alpha_after_every_cycle():
         with pytest.warns(ConvergenceWarning, match=f"max_iter={k}"):
             short = _fit(1.0, tol=0.0, max_iter=k)
         assert np.array_equal(short.mixing_weights_, path[k])
-        assert np.array_equal(short.alpha_path_, path[:k + 1])
+        assert np.array_equal(short.mixing_weights_path_, path[:k + 1])
 
 
 @pytest.mark.parametrize("kwargs", [{"mixing": "fixed"}, {"n_init": 3},
                                     {"block_update": "prox-linear", "max_iter": 30,
                                      "tol": 1e-3},
                                     {"loss": "softmax", "linear_term": True}])
-def test_alpha_path_shape_and_end_in_every_mode(kwargs):
+def test_mixing_weights_path_shape_and_end_in_every_mode(kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = _fit(1.0, **kwargs)
-    assert model.alpha_path_.shape == (model.n_iter_ + 1, 4)
-    assert np.array_equal(model.alpha_path_[-1], model.mixing_weights_)
-    assert np.all((model.alpha_path_ >= 0) & (model.alpha_path_ <= 1))
+    assert model.mixing_weights_path_.shape == (model.n_iter_ + 1, 4)
+    assert np.array_equal(model.mixing_weights_path_[-1], model.mixing_weights_)
+    assert np.all((model.mixing_weights_path_ >= 0) & (model.mixing_weights_path_ <= 1))
     if kwargs.get("mixing") == "fixed":
-        assert np.all(model.alpha_path_ == 0.5)
+        assert np.all(model.mixing_weights_path_ == 0.5)
     J = study.cycle_objective(model)
     assert J.shape == (model.n_iter_ + 1,) and J[-1] == model.objective_[-1]
 
@@ -85,14 +86,14 @@ def test_alpha_path_shape_and_end_in_every_mode(kwargs):
 def test_alpha_collapses_under_the_talks_objective_only():
     a, b, y = _views(COLLAPSE_CASE["seed"])
     talk = MultiViewTensorMachine(
-        rank=COLLAPSE_CASE["rank"], regularization=COLLAPSE_CASE["regularization"],
+        n_components=COLLAPSE_CASE["rank"], alpha=COLLAPSE_CASE["regularization"],
         consensus=0.0, random_state=COLLAPSE_CASE["seed"])
     with pytest.warns(MixingCollapseWarning, match="4 of 4 collapsed"):
         talk.fit(a, b, y)
-    final = talk.alpha_path_[-1]
+    final = talk.mixing_weights_path_[-1]
     assert np.all((np.abs(final) <= 1e-6) | (np.abs(final - 1) <= 1e-6))
     consensus = _fit(1.0)
-    final = consensus.alpha_path_[-1]
+    final = consensus.mixing_weights_path_[-1]
     assert np.all((final > 1e-3) & (final < 1 - 1e-3)), final
     for model in (talk, consensus):  # J non-increasing per cycle
         J = study.cycle_objective(model)
@@ -126,7 +127,7 @@ def fake_data(tmp_path, monkeypatch):
         (tmp_path / "data" / name).mkdir(parents=True)
         for f in files:
             (tmp_path / "data" / name / f).write_text("")
-    monkeypatch.setattr(study, "_settings", _fake_settings)
+    monkeypatch.setattr(study_compute, "_settings", _fake_settings)
     return tmp_path
 
 
@@ -211,7 +212,7 @@ def _average_precision(ranked_relevance):
 
 def test_direction_table_map_and_precision_match_numpy(monkeypatch):
     """mAP and P@K of the talk's row equal a plain NumPy computation on its scores."""
-    monkeypatch.setattr(study, "_settings", _fake_settings)
+    monkeypatch.setattr(study_compute, "_settings", _fake_settings)
     args = _Args()
     models = {"TM mu=0 (talk)": study.model_specs(args)["TM mu=0 (talk)"]}
     results = study.compute_retrieval(args, [3], models, list(models))
@@ -220,7 +221,7 @@ def test_direction_table_map_and_precision_match_numpy(monkeypatch):
     _, seed, A_tr, B_tr, y_tr, A_te, B_te, y_te = setting
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = study._make_model(args, seed, consensus=0.0).fit(A_tr, B_tr, y_tr)
+        model = study_compute._make_model(args, seed, consensus=0.0).fit(A_tr, B_tr, y_tr)
     fa, fb = model.decision_function(A_te, "a"), model.decision_function(B_te, "b")
     for table, (q, d) in ((fwd, (fa, fb)), (rev, (fb, fa))):
         qn = q / np.linalg.norm(q, axis=1, keepdims=True)
@@ -240,7 +241,7 @@ def test_mixing_paths_at_the_collapse_lambda(monkeypatch):
         a, b, y = _views(COLLAPSE_CASE["seed"])
         yield ("uci (fou,zer)->(kar,mor)", seeds[0], a, b, y, a, b, y)
 
-    monkeypatch.setattr(study, "_settings", settings)
+    monkeypatch.setattr(study_compute, "_settings", settings)
     args = _Args()
     args.regularization = args.collapse_regularization = COLLAPSE_CASE["regularization"]
     paths = study.compute_mixing_paths(args, seed=COLLAPSE_CASE["seed"])

@@ -12,7 +12,7 @@ import pytest
 from test_studies_outputs import _write_tiny_data
 
 from statoptim.cli import main
-from statoptim.studies import multiview, ssvd
+from statoptim.studies import multiview, multiview_compute, ssvd
 
 # Columns that measure time on this machine: they differ from run to run.
 TIME_COLUMNS = {"median_s", "seconds", "median_ms", "fit_s", "selection_s", "slowest_fit_s"}
@@ -127,7 +127,7 @@ def test_ssvd_resumes_from_its_results_folder_on_two_jobs(tiny_data, tmp_path, m
 
 
 def test_multiview_resumes_from_its_results_folder(tiny_data, tmp_path, monkeypatch, capsys):
-    out, n_tasks = _interrupt_then_resume(multiview, "multiview", tiny_data, tmp_path,
+    out, n_tasks = _interrupt_then_resume(multiview_compute, "multiview", tiny_data, tmp_path,
                                           monkeypatch, capsys)
     # Wikipedia + 2 x 2 UCI splits, and 2 data sets x 2 lambdas x 2 mu of the mixing study
     assert n_tasks == 1 + 2 * 2 + 8
@@ -151,7 +151,7 @@ def test_summarize_only_rebuilds_the_tables_without_computing(tiny_data, tmp_pat
     def must_not_run(setting, rng, **kwargs):
         raise AssertionError(f"computed {setting}")
 
-    monkeypatch.setattr(multiview, "study_task", must_not_run)
+    monkeypatch.setattr(multiview_compute, "study_task", must_not_run)
     assert main(_argv("multiview", out, tiny_data, "--summarize-only")) == 0
     assert "nothing is computed" in capsys.readouterr().err
     assert _tables(out) == first
@@ -161,14 +161,14 @@ def test_the_engine_s_tasks_are_the_in_process_fits(monkeypatch):
     """study_task on one split gives what compute_retrieval gives (same seeds, same fits)."""
     import test_studies_multiview as fake
 
-    monkeypatch.setattr(multiview, "_settings", fake._fake_settings)
+    monkeypatch.setattr(multiview_compute, "_settings", fake._fake_settings)
     args = fake._Args()
     models = {name: spec for name, spec in multiview.model_specs(args).items()
               if "softmax" not in name}
     methods = list(models) + ["CCA", "SM relevance"]
     direct = multiview.compute_retrieval(args, [4], models, methods)
     setting = {"task": "retrieval", "data": "uci fou->pix", "split": 4, "methods": methods,
-               "options": multiview._options(args)}
+               "options": multiview_compute._options(args)}
     record = {**setting, **multiview.study_task(setting, None)}
     engine = multiview.retrieval_results([record])
     for method in methods:

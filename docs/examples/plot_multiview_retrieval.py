@@ -26,7 +26,7 @@ train, test = np.arange(n) < 300, np.arange(n) >= 300
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for consensus in (0.0, 1.0):
-    model = MultiViewTensorMachine(rank=4, consensus=consensus, regularization=1e-2,
+    model = MultiViewTensorMachine(n_components=4, consensus=consensus, alpha=1e-2,
                                    random_state=0)
     model.fit([v[train] for v in a_views], [v[train] for v in b_views], y[train])
     queries = model.decision_function([v[test] for v in a_views], modality="a")

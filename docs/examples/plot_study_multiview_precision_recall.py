@@ -41,7 +41,8 @@ def pr_curve(scores_q, scores_d, labels):
 
 curves = {}
 for mu in (0.0, 1.0):
-    model = MultiViewTensorMachine(rank=5, consensus=mu, regularization=1e-2, random_state=0)
+    model = MultiViewTensorMachine(n_components=5, consensus=mu, alpha=1e-2,
+                                   random_state=0)
     model.fit(a_tr, b_tr, y[train])
     fa = model.decision_function(a_te, modality="a")
     fb = model.decision_function(b_te, modality="b")

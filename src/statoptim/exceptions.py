@@ -225,7 +225,7 @@ class MixingCollapseWarning(StatoptimWarning):
 
 
 class RedundantRankWarning(StatoptimWarning):
-    """``rank`` exceeds what a single-view modality can use (min(n_topics, n_features + 1)).
+    """``n_components`` exceeds what a single-view modality can use (min(n_topics, n_features + 1)).
 
     Examples
     --------
@@ -238,7 +238,7 @@ class RedundantRankWarning(StatoptimWarning):
     >>> y = rng.integers(0, 2, 60)
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
-    ...     _ = MultiViewTensorMachine(rank=5, max_iter=5, random_state=0).fit([a], [b], y)
+    ...     _ = MultiViewTensorMachine(n_components=5, max_iter=5, random_state=0).fit([a], [b], y)
     >>> any(issubclass(w.category, RedundantRankWarning) for w in caught)
     True
     """

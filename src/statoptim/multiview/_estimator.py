@@ -21,6 +21,7 @@ from statoptim._validation import (
 )
 from statoptim.exceptions import ConvergenceWarning, MixingCollapseWarning, RedundantRankWarning
 from statoptim.multiview._calibration import fit_temperature, softmax_scores
+from statoptim.multiview._retrieval import _real_array
 from statoptim.multiview._solver import CPSolver
 from statoptim.multiview._state import linear_design
 
@@ -34,10 +35,6 @@ __all__ = ["MixingCollapseWarning", "MultiViewTensorMachine", "RedundantRankWarn
 #: features than samples -- give numerically singular blocks and overflowing
 #: factors); above 1e12 it shrinks every factor to zero in double precision.
 RIDGE_RANGE = (1e-12, 1e12)
-
-
-
-
 
 
 def _check_views(views, name, n_samples=None, n_features=None):
@@ -60,15 +57,7 @@ def _check_views(views, name, n_samples=None, n_features=None):
             raise TypeError(f"{label} must be a dense array, got a scipy.sparse matrix of "
                             f"shape {x.shape}: the model standardises (centres) every "
                             f"feature, which makes it dense; pass {label}.toarray()")
-        try:
-            arr = np.asarray(x)
-            if arr.dtype.kind == "O":
-                arr = arr.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{label} must be a 2-D numeric array, got {_describe(x)}") from None
-        if arr.dtype.kind not in "biuf":
-            raise ValueError(f"{label} must be a 2-D array of real numbers, got dtype "
-                             f"{arr.dtype}")
+        arr = _real_array(x, label, "a 2-D numeric array")
         if arr.ndim != 2:
             raise ValueError(f"{label} must be a 2-D array (n_samples, n_features), "
                              f"got an array of shape {arr.shape}")
@@ -193,27 +182,28 @@ class MultiViewTensorMachine(BaseEstimator):
     ``f_m = (Z^(1) Theta^(1) o ... o Z^(V) Theta^(V)) Phi_m^T`` -- a Multi-View
     Machine (Cao et al. 2016) with the topic mode of Multilinear Factorization
     Machines (Lu et al. 2017) -- and the talk's mixed predictor is
-    ``F_p = alpha_p f_{a,p} + (1 - alpha_p) f_{b,p}``. The fit minimises ::
+    ``F_p = gamma_p f_{a,p} + (1 - gamma_p) f_{b,p}`` with the mixing weights
+    ``gamma = mixing_weights_``. The fit minimises ::
 
         J = (1/N) ||F - Y||^2 + (consensus/N) (||f_a - Y||^2 + ||f_b - Y||^2)
-            + regularization * (sum ||Theta||^2 + sum ||Phi||^2)
+            + alpha * (sum ||Theta||^2 + sum ||Phi||^2)
 
     by block coordinate descent (Xu & Yin 2013): Phi_a, Theta_a^(1..V_a), Phi_b,
-    Theta_b^(1..V_b), then alpha, each block minimised exactly (or decreased by
+    Theta_b^(1..V_b), then gamma, each block minimised exactly (or decreased by
     preconditioned CG or prox-linear steps), followed by an exact rebalancing
     of the CP column norms (f unchanged, penalty decreased).
 
     ``consensus=0`` is the talk's objective. It fits only the mixture, so each
     modality alone is a poor topic scorer and cross-modal retrieval suffers;
-    with a large ``regularization`` the mixing weights can collapse to {0, 1}
+    with a large ``alpha`` the mixing weights can collapse to {0, 1}
     (a :class:`MixingCollapseWarning` is raised). ``consensus > 0`` makes each
     modality fit the labels on its own and is what retrieval needs.
 
     Parameters
     ----------
-    rank : int, default=10
-        CP rank R (>= 1).
-    regularization : float, default=1e-3
+    n_components : int, default=10
+        Number of CP components R (the CP rank, >= 1).
+    alpha : float, default=1e-3
         Ridge strength lambda > 0 on every Theta and Phi.
     consensus : float, default=1.0
         Weight mu >= 0 of the per-modality fit terms; 0 gives the talk's objective.
@@ -232,26 +222,27 @@ class MultiViewTensorMachine(BaseEstimator):
         fair share of the predicted decrease; otherwise it takes the majorant
         step, so J stays monotone (see ``statoptim.multiview._solver``).
     mixing : {"learn", "fixed"}, default="learn"
-        Fit the per-topic mixing weights alpha, or keep them at 1/2.
+        Fit the per-topic mixing weights gamma (``mixing_weights_``), or keep
+        them at 1/2.
     linear_term : bool, default=False
         Add a linear term per modality, ``f_m = Pi_m Phi_m^T + L_m W_m`` with
         ``L_m = [1, X_m^(1), ..., X_m^(V_m)]`` (standardised views side by side)
         and ``W_m`` of shape (1 + sum_v n_features_v, n_topics), penalised by
-        ``linear_regularization * ||W_m||^2`` -- the task-specific linear term of the
+        ``linear_alpha * ||W_m||^2`` -- the task-specific linear term of the
         MFM authors' release. The CP part then models the interactions across
         views and the model contains semantic matching on the concatenated
         views (its ``loss`` decides which). ``W_m`` is one more exact block per
         modality, updated after the modality's Theta blocks (one
         eigendecomposition of ``L_m^T L_m / N`` per fit serves every topic).
-    linear_regularization : float or None, default=None
-        Ridge strength of the linear term (> 0); None uses ``regularization``.
+    linear_alpha : float or None, default=None
+        Ridge strength of the linear term (> 0); None uses ``alpha``.
     block_update : {"auto", "exact", "cg", "prox-linear"}, default="auto"
         Update of the Theta blocks.
 
         - ``"exact"``: exact block minimisation (Xu & Yin's 1.3a): a Kronecker
           eigen-solve for single-view modalities, else a Cholesky factorisation
           of the assembled block system (preconditioned CG to round-off when
-          ``rank * (n_features + 1) > 3000``).
+          ``n_components * (n_features + 1) > 3000``).
         - ``"cg"``: three preconditioned conjugate-gradient steps on the block
           system, warm-started at the current block. Every step decreases J, so
           the objective stays monotone; the mean-field Kronecker preconditioner
@@ -276,19 +267,19 @@ class MultiViewTensorMachine(BaseEstimator):
     Attributes
     ----------
     view_factors_ : tuple of two lists of ndarray
-        Theta_m^(v) of shape (n_features_v + 1, rank); row 0 multiplies the constant.
-    topic_factors_ : tuple of two ndarray of shape (n_topics, rank)
+        Theta_m^(v) of shape (n_features_v + 1, n_components); row 0 multiplies the constant.
+    topic_factors_ : tuple of two ndarray of shape (n_topics, n_components)
         Phi_a and Phi_b.
     linear_coef_ : tuple of two ndarray or None
         ``W_a, W_b`` of the linear term (row 0 multiplies the constant, then the
         features of the views in order); None without ``linear_term``.
     mixing_weights_ : ndarray of shape (n_topics,)
-        alpha_p (the weight of modality a in topic p).
-    alpha_path_ : ndarray of shape (n_iter_ + 1, n_topics)
+        gamma_p (the weight of modality a in topic p).
+    mixing_weights_path_ : ndarray of shape (n_iter_ + 1, n_topics)
         The mixing weights after initialisation (1/2), then after every BCD
-        cycle of the kept start; ``alpha_path_[-1]`` equals
+        cycle of the kept start; ``mixing_weights_path_[-1]`` equals
         ``mixing_weights_``. With ``consensus=0`` and a large
-        ``regularization`` the rows run to 0 or 1 (see
+        ``alpha`` the rows run to 0 or 1 (see
         :class:`MixingCollapseWarning`). J at the same points is
         ``objective_[::n_blocks]`` with ``n_blocks = (len(objective_) - 1) //
         n_iter_`` (every cycle records the same blocks).
@@ -319,36 +310,36 @@ class MultiViewTensorMachine(BaseEstimator):
     >>> y = rng.integers(0, 3, 200)
     >>> img = rng.standard_normal((200, 5)) + y[:, None]
     >>> txt = rng.standard_normal((200, 4)) - y[:, None]
-    >>> model = MultiViewTensorMachine(rank=3, random_state=0).fit([img], [txt], y)
+    >>> model = MultiViewTensorMachine(n_components=3, random_state=0).fit([img], [txt], y)
     >>> ranking = retrieve(model.decision_function([img], modality="a"),
     ...                    model.decision_function([txt], modality="b"), random_state=0)
     >>> round(mean_average_precision(y, y, ranking), 2) > 0.5
     True
     """
 
-    def __init__(self, rank: int = 10, *, regularization: float = 1e-3, consensus: float = 1.0,
+    def __init__(self, n_components: int = 10, *, alpha: float = 1e-3, consensus: float = 1.0,
                  loss: Literal["squared", "softmax"] = "squared",
                  mixing: Literal["learn", "fixed"] = "learn",
                  block_update: Literal["auto", "exact", "cg", "prox-linear"] = "auto",
-                 linear_term: bool = False, linear_regularization: float | None = None,
+                 linear_term: bool = False, linear_alpha: float | None = None,
                  tol: float = 1e-4, max_iter: int = 200, n_init: int = 1,
                  random_state: int | np.random.Generator | None = None) -> None:
-        self.rank = rank
-        self.regularization = regularization
+        self.n_components = n_components
+        self.alpha = alpha
         self.consensus = consensus
         self.loss = loss
         self.mixing = mixing
         self.block_update = block_update
         self.linear_term = linear_term
-        self.linear_regularization = linear_regularization
+        self.linear_alpha = linear_alpha
         self.tol = tol
         self.max_iter = max_iter
         self.n_init = n_init
         self.random_state = random_state
 
     def _check_params(self):
-        check_int(self.rank, "rank", minimum=1)
-        check_real(self.regularization, "regularization", low=0, low_open=True)
+        check_int(self.n_components, "n_components", minimum=1)
+        check_real(self.alpha, "alpha", low=0, low_open=True)
         check_real(self.consensus, "consensus", low=0)
         check_real(self.tol, "tol", low=0)
         check_int(self.max_iter, "max_iter", minimum=1)
@@ -357,9 +348,8 @@ class MultiViewTensorMachine(BaseEstimator):
             raise ValueError(f"loss must be 'squared' or 'softmax', got {self.loss!r}")
         if not isinstance(self.mixing, str) or self.mixing not in ("learn", "fixed"):
             raise ValueError(f"mixing must be 'learn' or 'fixed', got {self.mixing!r}")
-        if self.linear_regularization is not None:
-            check_real(self.linear_regularization, "linear_regularization", low=0,
-                       low_open=True)
+        if self.linear_alpha is not None:
+            check_real(self.linear_alpha, "linear_alpha", low=0, low_open=True)
         if not isinstance(self.linear_term, (bool, np.bool_)):
             raise ValueError(  # noqa: TRY004 (a ValueError, as the existing tests expect)
                 f"linear_term must be True or False, got {self.linear_term!r}")
@@ -368,9 +358,9 @@ class MultiViewTensorMachine(BaseEstimator):
             raise ValueError("block_update must be 'auto', 'exact', 'cg' or 'prox-linear', "
                              f"got {self.block_update!r}")
         low, high = RIDGE_RANGE
-        names = ["regularization"]
-        if self.linear_term and self.linear_regularization is not None:
-            names.append("linear_regularization")
+        names = ["alpha"]
+        if self.linear_term and self.linear_alpha is not None:
+            names.append("linear_alpha")
         for name in names:
             ridge = getattr(self, name) / (1.0 + self.consensus)
             if not low <= ridge <= high:
@@ -389,13 +379,14 @@ class MultiViewTensorMachine(BaseEstimator):
             raise ValueError(f"views_a must have at least 2 rows to standardise, "
                              f"got {n_samples}")
         Y, classes = _check_labels(Y, n_samples)
-        if self.rank > n_samples:
-            # Pi_m (n_samples x rank) has rank <= n_samples: components beyond it add
-            # nothing the training rows can tell apart, only O(rank^3) work per block.
+        if self.n_components > n_samples:
+            # Pi_m (n_samples x R) has rank <= n_samples: components beyond it add
+            # nothing the training rows can tell apart, only O(R^3) work per block.
             raise ValueError(
-                f"rank must be at most the number of training samples ({n_samples}), got "
-                f"{self.rank}: the data cannot identify more components (the "
-                f"{n_samples} x rank matrix of component scores has rank <= {n_samples})")
+                f"n_components must be at most the number of training samples ({n_samples}), "
+                f"got {self.n_components}: the data cannot identify more components (the "
+                f"{n_samples} x n_components matrix of component scores has rank <= "
+                f"{n_samples})")
         attrs = {"classes_": classes, "n_views_": (len(views_a), len(views_b)),
                  "n_features_views_": ([x.shape[1] for x in views_a],
                                        [x.shape[1] for x in views_b])}
@@ -411,18 +402,19 @@ class MultiViewTensorMachine(BaseEstimator):
         for m, name in enumerate("ab"):
             if len(Z[m]) == 1:
                 cap = min(n_topics, Z[m][0].shape[1])
-                if self.rank > cap:
+                if self.n_components > cap:
                     warnings.warn(
-                        f"rank={self.rank} > min(n_topics, n_features + 1)={cap} for the "
-                        f"single-view modality {name}: the extra components are redundant",
+                        f"n_components={self.n_components} > min(n_topics, n_features + 1)="
+                        f"{cap} for the single-view modality {name}: the extra components "
+                        "are redundant",
                         RedundantRankWarning, stacklevel=3)
         return Z, Y, attrs
 
     def _solver(self, Z, Y, rng):
-        return CPSolver(Z, Y, self.rank, self.regularization, self.consensus,
+        return CPSolver(Z, Y, self.n_components, self.alpha, self.consensus,
                         learn_mixing=self.mixing == "learn", block_update=self.block_update,
                         rng=rng, loss=self.loss, linear=bool(self.linear_term),
-                        linear_regularization=self.linear_regularization)
+                        linear_regularization=self.linear_alpha)
 
     def fit(self, views_a: Sequence[ArrayLike], views_b: Sequence[ArrayLike],
             Y: ArrayLike) -> MultiViewTensorMachine:
@@ -448,7 +440,7 @@ class MultiViewTensorMachine(BaseEstimator):
         Raises
         ------
         ValueError
-            For invalid input or parameters, including ``rank`` above the number
+            For invalid input or parameters, including ``n_components`` above the number
             of samples and ridge strengths outside ``RIDGE_RANGE`` relative to
             ``1 + consensus``. The fitted attributes are only set when the fit
             succeeds.
@@ -468,7 +460,7 @@ class MultiViewTensorMachine(BaseEstimator):
         if not (np.isfinite(values[-1]) and all(np.all(np.isfinite(a)) for a in state)):
             raise ValueError(
                 "MultiViewTensorMachine: the fit overflowed (non-finite objective or "
-                "factors); increase regularization or decrease consensus")
+                "factors); increase alpha or decrease consensus")
         if not converged:
             warnings.warn(
                 f"MultiViewTensorMachine did not converge in max_iter={self.max_iter} cycles "
@@ -479,7 +471,7 @@ class MultiViewTensorMachine(BaseEstimator):
         self.view_factors_ = tuple([t.copy() for t in Tm] for Tm in solver.Theta)
         self.topic_factors_ = tuple(p.copy() for p in solver.Phi)
         self.mixing_weights_ = solver.alpha.copy()
-        self.alpha_path_ = solver.alpha_path
+        self.mixing_weights_path_ = solver.alpha_path
         self.linear_coef_ = (tuple(w.copy() for w in solver.W) if solver.linear
                              else None)
         self.objective_ = values
@@ -526,7 +518,7 @@ class MultiViewTensorMachine(BaseEstimator):
         views = _check_views(views, name, n_features=self.n_features_views_[m])
         with np.errstate(over="ignore", invalid="ignore"):
             Z = _design(views, self._standardization[m])
-            Pi = np.ones((Z[0].shape[0], self.topic_factors_[m].shape[1]))  # the fitted rank
+            Pi = np.ones((Z[0].shape[0], self.topic_factors_[m].shape[1]))  # fitted n_components
             for z, theta in zip(Z, self.view_factors_[m]):
                 Pi *= z @ theta
             f = Pi @ self.topic_factors_[m].T
@@ -553,17 +545,18 @@ class MultiViewTensorMachine(BaseEstimator):
 
         Parameters
         ----------
-        views : list of array-like
-            The views of that modality, as in ``fit``.
-        modality : {"a", "b"}
-            Which modality ``views`` belong to.
+        views, modality
+            As in :meth:`decision_function`.
         """
         f = self.decision_function(views, modality)
         return softmax_scores(f, self.temperatures_[0 if modality == "a" else 1])
 
     def predict_mixed(self, views_a: Sequence[ArrayLike],
                       views_b: Sequence[ArrayLike]) -> np.ndarray:
-        """The mixed predictor F = f_a diag(alpha) + f_b diag(1 - alpha) on paired rows."""
+        """The mixed predictor F = f_a diag(gamma) + f_b diag(1 - gamma) on paired rows.
+
+        ``gamma = mixing_weights_``.
+        """
         fa = self.decision_function(views_a, "a")
         fb = self.decision_function(views_b, "b")
         if fa.shape[0] != fb.shape[0]:

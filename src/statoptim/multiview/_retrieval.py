@@ -61,18 +61,28 @@ def _block_rows(per_row):
     return max(1, _BLOCK_ELEMENTS // max(1, int(per_row)))
 
 
-def _check_scores(x, name):
-    """A finite, non-empty 2-D float64 array of scores (sparse input is densified)."""
-    if sp.issparse(x):
-        x = check_sparse_structure(x, name).toarray()
+def _real_array(x, name, expected):
+    """``np.asarray(x)`` with a real (bool, int or float) dtype; object arrays become float64.
+
+    ``expected`` completes the message "``name`` must be ..." when ``x`` is not
+    an array at all (e.g. "a 2-D array of scores").
+    """
     try:
         arr = np.asarray(x)
         if arr.dtype.kind == "O":
             arr = arr.astype(np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a 2-D array of scores, got {_describe(x)}") from None
+        raise ValueError(f"{name} must be {expected}, got {_describe(x)}") from None
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be a 2-D array of real numbers, got dtype {arr.dtype}")
+    return arr
+
+
+def _check_scores(x, name):
+    """A finite, non-empty 2-D float64 array of scores (sparse input is densified)."""
+    if sp.issparse(x):
+        x = check_sparse_structure(x, name).toarray()
+    arr = _real_array(x, name, "a 2-D array of scores")
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} must be a non-empty 2-D array (n_items, n_topics), "
                          f"got shape {arr.shape}")

@@ -37,7 +37,7 @@ def prepare(views_a, views_b, Y, **params):
     views_a, views_b, Y
         As in :meth:`MultiViewTensorMachine.fit` (validated the same way).
     **params
-        Estimator parameters the validation depends on (e.g. ``rank``).
+        Estimator parameters the validation depends on (e.g. ``n_components``).
     """
     Z, Y, _ = MultiViewTensorMachine(**params)._prepare(views_a, views_b, Y)
     return Z, Y

@@ -32,7 +32,7 @@ import numpy as np
 from statoptim._optional import INSTALL, installed, missing
 from statoptim.studies._runner import format_table
 
-__all__ = ["COMMAND_FILE", "Column", "StudyOutput", "Table"]
+__all__ = ["COMMAND_FILE", "Column", "StudyOutput", "Table", "open_study"]
 
 #: The file in ``--out`` holding the exact command of the run.
 COMMAND_FILE = "command.txt"
@@ -250,3 +250,14 @@ class StudyOutput:
                          + ", ".join(os.path.basename(p) for p in self.figures) + ")")
         parts.append(COMMAND_FILE)
         print(f"\nWritten to {self.folder}: " + ", ".join(parts), flush=True)
+
+
+def open_study(args, study, compute):
+    """Start the outputs of ``study``, then run ``compute(args)``: ``(StudyOutput, records)``.
+
+    The common opening of a study's ``run``: ``--out`` is created (with the
+    exact command) before the fits, whose results the study engine stores there.
+    """
+    output = StudyOutput(args, study)
+    output.start()
+    return output, compute(args)

@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 from statoptim._threads import single_blas_thread
-from statoptim.studies._output import Column, StudyOutput, Table
+from statoptim.studies._output import Column, Table, open_study
 from statoptim.studies._runner import (
     DATA_ENV,
     DEFAULT_DATA,
@@ -491,9 +491,7 @@ def _run_lung200(args, output):
 def run(args):
     from statoptim.studies.ssvd_thresholds import report_thresholds
 
-    output = StudyOutput(args, "ssvd")
-    output.start()
-    records = compute(args)
+    output, records = open_study(args, "ssvd", compute)
     tables, t_fit = tabulate(records)
     _print_header()
     for table in tables:
