@@ -24,15 +24,21 @@ def block_hessian(Z, W, Q, reg):
     return H / n_samples + reg * np.eye(rank * n_cols)
 
 
-def objective(Z, Theta, Phi, alpha, Y, reg, mu):
-    """J of spec A computed from the parameters alone."""
-    n = Y.shape[0]
+def topic_scores(Z, Theta, Phi):
+    """``[f_a, f_b]``: the CP topic scores ``(prod_v Z^(v) Theta^(v)) Phi^T`` per modality."""
     f = []
     for m in range(2):
-        Pi = np.ones((n, Phi[m].shape[1]))
+        Pi = np.ones((Z[m][0].shape[0], Phi[m].shape[1]))
         for z, t in zip(Z[m], Theta[m]):
             Pi = Pi * (z @ t)
         f.append(Pi @ Phi[m].T)
+    return f
+
+
+def objective(Z, Theta, Phi, alpha, Y, reg, mu):
+    """J of spec A computed from the parameters alone."""
+    n = Y.shape[0]
+    f = topic_scores(Z, Theta, Phi)
     F = f[0] * alpha + f[1] * (1 - alpha)
     J = np.sum((F - Y) ** 2) / n
     J += mu / n * (np.sum((f[0] - Y) ** 2) + np.sum((f[1] - Y) ** 2))

@@ -10,8 +10,15 @@ import pickle
 
 import numpy as np
 import pytest
+from _multiview_helpers import with_view
 from numpy.testing import assert_allclose
-from reference_multiview import average_precision, block_hessian, hadamard_products, objective
+from reference_multiview import (
+    average_precision,
+    block_hessian,
+    hadamard_products,
+    objective,
+    topic_scores,
+)
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, UndefinedMetricWarning
 from sklearn.metrics import average_precision_score
@@ -150,9 +157,7 @@ def _assert_block_gradients(s, J, Theta, Phi, alpha, dTheta, dPhi, dalpha):
     for m in range(2):
         for v in range(len(s.Z[m])):
             def f_theta(x, m=m, v=v):
-                T = [[t.copy() for t in Tm] for Tm in Theta]
-                T[m][v] = x
-                return J(T, Phi, alpha)
+                return J(with_view(Theta, m, v, x), Phi, alpha)
             assert _rel_err(_fd(f_theta, Theta[m][v]), dTheta[m][v]) < 1e-7
 
         def f_phi(x, m=m):
@@ -181,9 +186,7 @@ def test_spec_b_gradients(rng):
     for m in range(2):
         for v in range(len(s.Z[m])):
             def f_theta(x, m=m, v=v):
-                T = [[t.copy() for t in Tm] for Tm in Theta]
-                T[m][v] = x
-                return objective(s.Z, T, Phi, alpha, s.Y, s.reg, 0.0)
+                return objective(s.Z, with_view(Theta, m, v, x), Phi, alpha, s.Y, s.reg, 0.0)
             assert _rel_err(_fd(f_theta, Theta[m][v]), dTheta[m][v]) < 1e-7
             # the talk's eq. (7)/(8): alpha_p Z^T [dL/df o Pi^(-v)] + 2 lambda Theta
             F = s.f[0] * s.alpha + s.f[1] * (1 - s.alpha)
@@ -792,12 +795,7 @@ def test_study_reports_missing_data(tmp_path, capsys):
 def _softmax_objective(Z, Theta, Phi, alpha, Y, reg, mu):
     """J with the multinomial cross-entropy, written out row by row (no statoptim code)."""
     n = Y.shape[0]
-    f = []
-    for m in range(2):
-        Pi = np.ones((n, Phi[m].shape[1]))
-        for z, t in zip(Z[m], Theta[m]):
-            Pi = Pi * (z @ t)
-        f.append(Pi @ Phi[m].T)
+    f = topic_scores(Z, Theta, Phi)
 
     def ce(g):
         total = 0.0

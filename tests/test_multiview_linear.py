@@ -6,6 +6,7 @@ the objective, and a planted linear + low-rank interaction truth.
 """
 import numpy as np
 import pytest
+from _multiview_helpers import with_view
 from numpy.testing import assert_allclose
 from reference_multiview import objective
 from scipy.special import logsumexp
@@ -125,9 +126,7 @@ def test_linear_gradients_match_central_differences(rng, mu, loss):
     for m in range(2):
         for v in range(len(s.Z[m])):
             def f_theta(x, m=m, v=v):
-                T = [[t.copy() for t in Tm] for Tm in Theta]
-                T[m][v] = x
-                return J(T=T)
+                return J(T=with_view(Theta, m, v, x))
             assert _rel_err(_fd(f_theta, Theta[m][v]), dTheta[m][v]) < 1e-7
 
         def f_phi(x, m=m):

@@ -13,6 +13,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from _multiview_helpers import problem
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
@@ -84,21 +85,8 @@ def test_softmax_kernels_reject_wrong_shapes_naming_the_argument():
 
 
 # ------------------------------------------------------------------ solver
-def _problem(seed, n=60):
-    rng = np.random.default_rng(seed)
-    Z = []
-    for dims in ((4, 3), (5,)):
-        views = []
-        for d in dims:
-            z = np.ones((n, d + 1))
-            z[:, 1:] = rng.standard_normal((n, d))
-            views.append(z)
-        Z.append(views)
-    return Z, (rng.random((n, 3)) < 0.4).astype(float)
-
-
 def test_rejected_trial_step_restores_the_cached_statistics():
-    Z, Y = _problem(1)
+    Z, Y = problem(1)
     s = CPSolver(Z, Y, 3, 0.05, 0.5, loss="softmax", rng=np.random.default_rng(0))
     s.fit(3, -np.inf)
     state = s.state
@@ -125,7 +113,7 @@ def _decayed_solver(scale, update="auto", seed=2, ridge=0.01):
     With ridge 0.01 the CP parts of this problem stay away from zero (with 0.05
     that of modality 0 decays to zero within 30 cycles).
     """
-    Z, Y = _problem(seed)
+    Z, Y = problem(seed)
     s = CPSolver(Z, Y, 3, ridge, 1.0, loss="softmax", block_update=update, linear=True,
                  linear_regularization=0.1, rng=np.random.default_rng(seed))
     s.fit(4, -np.inf)
@@ -182,7 +170,7 @@ def test_prox_linear_cp_part_is_never_dropped():
 
 def test_initial_state_is_not_dropped():
     """At initialisation Phi = 0 but the unit-norm Theta carry a penalty: kept."""
-    Z, Y = _problem(3)
+    Z, Y = problem(3)
     s = CPSolver(Z, Y, 3, 0.05, 1.0, loss="softmax", rng=np.random.default_rng(0))
     assert not s.drop_negligible_cp(0) and not s.drop_negligible_cp(1)
 
@@ -226,7 +214,7 @@ def test_non_finite_cp_part_is_not_dropped():
 
 def test_without_linear_term_only_an_exactly_zero_cp_part_is_dropped():
     """f_m is the CP part alone: dropped only once its scores are exactly zero."""
-    Z, Y = _problem(4)
+    Z, Y = problem(4)
     s = CPSolver(Z, Y, 3, 0.01, 1.0, loss="softmax", rng=np.random.default_rng(0))
     s.fit(3, -np.inf)
     Theta, Phi, alpha = s.get_state()

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _multiview_helpers import problem
 from numpy.testing import assert_allclose
 
 from statoptim import MultiViewTensorMachine
@@ -35,24 +36,9 @@ SOLVER_CASES = [
 ]
 
 
-def _problem(seed):
-    rng = np.random.default_rng(seed)
-    n = 60
-    Z = []
-    for dims in ((4, 3), (5,)):
-        views = []
-        for d in dims:
-            z = np.ones((n, d + 1))
-            z[:, 1:] = rng.standard_normal((n, d))
-            views.append(z)
-        Z.append(views)
-    Y = (rng.random((n, 3)) < 0.4).astype(float)
-    return Z, Y
-
-
 def _solver_case(case, seed):
     _, loss, update, linear, learn, mu, extrapolate, cycles = case
-    Z, Y = _problem(seed)
+    Z, Y = problem(seed)
     s = CPSolver(Z, Y, 3, 0.05, mu, learn_mixing=learn, block_update=update,
                  rng=np.random.default_rng(seed + 10), extrapolate=extrapolate, loss=loss,
                  linear=linear, linear_regularization=0.2 if linear else None)

@@ -7,23 +7,15 @@ rebuilt from scratch from the same factors.
 """
 import numpy as np
 import pytest
+from _multiview_helpers import problem
 from numpy.testing import assert_allclose
 
 from statoptim.multiview._losses import SoftmaxLoss, SquaredLoss, make_loss
 from statoptim.multiview._solver import CPSolver
 
 
-def _problem(seed, n=50):
-    rng = np.random.default_rng(seed)
-    Z = []
-    for dims in ((3, 4), (5,)):
-        views = []
-        for d in dims:
-            z = np.ones((n, d + 1))
-            z[:, 1:] = rng.standard_normal((n, d))
-            views.append(z)
-        Z.append(views)
-    return Z, (rng.random((n, 3)) < 0.4).astype(float)
+def _problem(seed):
+    return problem(seed, n=50, dims=((3, 4), (5,)))
 
 
 def _solver(Z, Y, loss, update, seed=0):

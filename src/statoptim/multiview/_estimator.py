@@ -21,7 +21,7 @@ from statoptim._validation import (
 )
 from statoptim.exceptions import ConvergenceWarning, MixingCollapseWarning, RedundantRankWarning
 from statoptim.multiview._calibration import fit_temperature, softmax_scores
-from statoptim.multiview._retrieval import _real_array
+from statoptim.multiview._retrieval import _indicator_values, _real_array
 from statoptim.multiview._solver import CPSolver
 from statoptim.multiview._state import linear_design
 
@@ -119,13 +119,7 @@ def _check_labels(Y, n_samples):
     if arr.shape[1] == 0:
         raise ValueError("Y must have at least one topic (column), got shape "
                          f"{arr.shape}")
-    try:
-        if arr.dtype.kind not in "biufO":
-            raise TypeError
-        ind = np.asarray(arr, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"Y must be a numeric 0/1 indicator matrix, got dtype {arr.dtype}") \
-            from None
+    ind = _indicator_values(arr, "Y")
     if not np.all((ind == 0) | (ind == 1)):
         bad = ind[~((ind == 0) | (ind == 1))]
         raise ValueError(f"Y must be a 0/1 indicator matrix, got the value {float(bad[0])!r}")

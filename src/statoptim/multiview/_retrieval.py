@@ -69,13 +69,23 @@ def _real_array(x, name, expected):
     """
     try:
         arr = np.asarray(x)
-        if arr.dtype.kind == "O":
-            arr = arr.astype(np.float64)
+        arr = arr.astype(np.float64) if arr.dtype.kind == "O" else arr
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be {expected}, got {_describe(x)}") from None
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be a 2-D array of real numbers, got dtype {arr.dtype}")
     return arr
+
+
+def _indicator_values(arr, name):
+    """A 2-D label indicator array as float64 (its 0/1 values are the caller's check)."""
+    try:
+        if arr.dtype.kind not in "biufO":
+            raise TypeError
+        return np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a numeric 0/1 indicator matrix, got dtype "
+                         f"{arr.dtype}") from None
 
 
 def _check_scores(x, name):
@@ -320,13 +330,7 @@ def _check_labels(labels, name):
         if arr.shape[1] == 0:
             raise ValueError(f"{name} must have at least one label column, got shape "
                              f"{arr.shape}")
-        try:
-            if arr.dtype.kind not in "biufO":
-                raise TypeError
-            arr = np.asarray(arr, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a numeric 0/1 indicator matrix, got dtype "
-                             f"{arr.dtype}") from None
+        arr = _indicator_values(arr, name)
         if not np.all((arr == 0) | (arr == 1)):
             raise ValueError(f"{name} must be a 0/1 indicator matrix (multi-label)")
         return arr
