@@ -473,8 +473,8 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         # selection of the "theory" rule, ~20-25 columns there, estimates the rank better.)
         I, J, _ = initial_selection(op, 1, sigma, self.threshold_rule, self.alpha_theory,
                                     self.alpha_holm, self.huber_beta)
-        # Thousands of small SVDs (run under single_blas_thread by fit: threaded BLAS
-        # made them 100x slower on a busy 2-core machine).
+        # Thousands of small SVDs: fit runs them under single_blas_thread (threaded BLAS
+        # only adds synchronisation to SVDs this small; BENCHMARKS.md, "Threads policy").
         return wold_cv_rank(op.block(I, J), n_folds=5, max_rank=20, rng=rng)
 
     def _finish(self, op, res, sq_norm, scale=1.0, sigma=1.0):
