@@ -11,7 +11,7 @@ Run with ``pytest benchmarks/bench_engine.py --benchmark-only`` (add
   on a Dask LocalCluster (processes, one thread each) with 1 and 2 workers.
   The cluster is started outside the timed region. Speed-up = time(1) / time(2).
 * group ``engine-overhead``: 200 replications of a function that only draws
-  one random number, serial vs Dask (one worker) with ``batch_size=1`` (one
+  one random number, serial vs Dask (one worker) with ``replications_per_task=1`` (one
   task per replication) and with the automatic batch size. (Dask time -
   serial time) / 200 is the per-replication overhead of the Dask backend.
 """
@@ -93,7 +93,7 @@ def test_scaling_joblib(benchmark, reference, n_jobs):
     benchmark.group = "engine-scaling"
     # Warm the worker pool (process start-up is a one-off, not per-study cost).
     run_grid(qr_replication, [{"n_samples": 100, "quantile": 0.5}], 8, n_jobs=n_jobs,
-             batch_size=1, progress=False)
+             replications_per_task=1, progress=False)
 
     def run():
         with threadpool_limits(1):
@@ -109,7 +109,7 @@ def _scale(cluster, client, n_workers):
     while len(client.scheduler_info()["workers"]) > n_workers:  # scaling down
         time.sleep(0.1)
     run_grid(qr_replication, [{"n_samples": 100, "quantile": 0.5}], 4 * n_workers,
-             scheduler=client, batch_size=1, progress=False)
+             scheduler=client, replications_per_task=1, progress=False)
 
 
 @pytest.mark.parametrize("n_workers", [1, 2])
@@ -127,19 +127,20 @@ def test_overhead_serial(benchmark):
     benchmark.group = "engine-overhead"
     records = benchmark.pedantic(
         run_grid, args=(trivial_replication, [{}], N_TRIVIAL),
-        kwargs={"backend": "serial", "batch_size": 1, "progress": False},
+        kwargs={"backend": "serial", "replications_per_task": 1, "progress": False},
         rounds=3, iterations=1)
     _check(records, N_TRIVIAL)
 
 
-@pytest.mark.parametrize("batch_size", [1, None], ids=["batch1", "auto"])
-def test_overhead_dask(benchmark, cluster, batch_size):
+@pytest.mark.parametrize("replications_per_task", [1, None], ids=["batch1", "auto"])
+def test_overhead_dask(benchmark, cluster, replications_per_task):
     cluster, client = cluster
     benchmark.group = "engine-overhead"
     _scale(cluster, client, 1)
     records = benchmark.pedantic(
         run_grid, args=(trivial_replication, [{}], N_TRIVIAL),
-        kwargs={"scheduler": client, "batch_size": batch_size, "progress": False},
+        kwargs={"scheduler": client, "replications_per_task": replications_per_task,
+                "progress": False},
         rounds=3, iterations=1)
     _check(records, N_TRIVIAL)
 
@@ -175,9 +176,9 @@ def main(rounds=5):
     clients = {n: distributed.Client(c) for n, c in clusters.items()}
     for client in clients.values():  # warm up: imports on every worker
         run_grid(qr_replication, [{"n_samples": 100, "quantile": 0.5}], 8, scheduler=client,
-                 batch_size=1, progress=False)
+                 replications_per_task=1, progress=False)
     run_grid(qr_replication, [{"n_samples": 100, "quantile": 0.5}], 8, n_jobs=2,
-             batch_size=1, progress=False)
+             replications_per_task=1, progress=False)
 
     def run_on(**kwargs):
         return lambda: run_grid(timed_replication, SETTINGS, N_REPS, progress=False, **kwargs)
@@ -196,17 +197,17 @@ def main(rounds=5):
                 per_rep[name].append(np.median([r["time"] for r in records]))
                 busy[name].append(sum(r["time"] for r in records))
     overhead = {}
-    for batch_size in (1, None):
+    for replications_per_task in (1, None):
         t_dask, t_serial = [], []
         for _ in range(rounds):
             start = time.perf_counter()
             run_grid(trivial_replication, [{}], N_TRIVIAL, scheduler=clients[1],
-                     batch_size=batch_size, progress=False)
+                     replications_per_task=replications_per_task, progress=False)
             t_dask.append(time.perf_counter() - start)
             start = time.perf_counter()
             run_grid(trivial_replication, [{}], N_TRIVIAL, backend="serial", progress=False)
             t_serial.append(time.perf_counter() - start)
-        overhead[batch_size] = (np.median(t_dask) - np.median(t_serial)) / N_TRIVIAL
+        overhead[replications_per_task] = (np.median(t_dask) - np.median(t_serial)) / N_TRIVIAL
     for n in clients:
         clients[n].close()
         clusters[n].close()

@@ -104,7 +104,7 @@ BAD_ARGUMENTS = [
     (QUANTILE + ["--replications", "0"], ["argument --replications", "got 0"]),
     (QUANTILE + ["--replications", "two"], ["argument --replications", "'two'"]),
     (QUANTILE + ["--jobs", "0"], ["argument --jobs", "got 0"]),
-    (QUANTILE + ["--batch-size", "0"], ["argument --batch-size"]),
+    (QUANTILE + ["--replications-per-task", "0"], ["argument --replications-per-task"]),
     (QUANTILE + ["--seed", "-3"], ["argument --seed"]),
     (QUANTILE + ["--scheduler", "not an address"], ["argument --scheduler"]),
     (QUANTILE + ["--summarize-only"], ["argument --summarize-only", "--out"]),
@@ -301,7 +301,7 @@ def test_a_second_run_on_one_results_folder_is_refused(tmp_path, capsys):
     """Two processes: the second is refused (CLI and API), Ctrl-C of the first saves."""
     out = str(tmp_path / "results")
     first = subprocess.Popen([STATOPTIM, *QUANTILE, "--replications", "100000",
-                              "--batch-size", "1", "--out", out],
+                              "--replications-per-task", "1", "--out", out],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # 14 chunks: replications 0 and 1 of the 7 settings (tasks go replication first)
@@ -343,7 +343,7 @@ def test_ctrl_c_under_dask_ends_with_the_resume_line(tmp_path):
     # 300 x 6 tasks of one replication: far more than the test waits for; one
     # worker process, which the terminal's SIGINT reaches as well
     first = subprocess.Popen([STATOPTIM, *QUANTILE[:-2], "--replications", "300",
-                              "--batch-size", "1", "--scheduler", "local", "--jobs", "1",
+                              "--replications-per-task", "1", "--scheduler", "local", "--jobs", "1",
                               "--out", out],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              start_new_session=True)
@@ -398,7 +398,7 @@ SLOW_RUN = """
         return {{"value": float(rng.random())}}
 
     run_grid(slow, [{{"a": 1}}, {{"a": 2}}], 100000, study="slow", backend="serial",
-             out={out!r}, progress=False, batch_size=1)
+             out={out!r}, progress=False, replications_per_task=1)
 """
 
 

@@ -112,10 +112,10 @@ def test_serial_records_match_a_direct_computation(serial_records):
     assert len({r["intercept"] for r in serial_records}) == len(serial_records)
 
 
-@pytest.mark.parametrize("batch_size", [1, 4, None])
-def test_batching_does_not_change_results(serial_records, batch_size):
+@pytest.mark.parametrize("replications_per_task", [1, 4, None])
+def test_batching_does_not_change_results(serial_records, replications_per_task):
     records = run_grid(qr_replication, SETTINGS, N_REPS, seed=7, study="t", backend="serial",
-                       batch_size=batch_size, progress=False)
+                       replications_per_task=replications_per_task, progress=False)
     assert deterministic(records) == deterministic(serial_records)
 
 
@@ -165,7 +165,7 @@ def test_a_failing_replication_keeps_the_finished_ones(serial_records, tmp_path,
     out = tmp_path / "res"
     with pytest.raises(Boom, match="simulated crash"):
         run_grid(crash_on_setting_2_rep_3, SETTINGS, N_REPS, seed=7, study="t", out=out,
-                 batch_size=1, progress=False, **kwargs)
+                 replications_per_task=1, progress=False, **kwargs)
     stored = len(list((out / "chunks").glob("*.npz")))
     assert 1 <= stored < len(SETTINGS) * N_REPS
     CALLS.clear()
@@ -240,7 +240,7 @@ def test_resume_after_a_crash_computes_only_the_missing(serial_records, tmp_path
     out = tmp_path / "res"
     with pytest.raises(Boom):
         run_grid(failing_after(7), SETTINGS, N_REPS, seed=7, study="t", backend="serial",
-                 batch_size=2, out=out, progress=False)
+                 replications_per_task=2, out=out, progress=False)
     chunks = sorted(os.listdir(out / "chunks"))
     assert len(chunks) == 3  # 7 calls = 3 complete batches of 2, the 4th died in flight
     before = {c: (out / "chunks" / c).read_bytes() for c in chunks}
@@ -265,7 +265,7 @@ def test_resume_after_sigkill(serial_records, tmp_path):
         from test_engine import SETTINGS, N_REPS, slow_replication
         from statoptim.studies._engine import run_grid
         run_grid(slow_replication, SETTINGS, N_REPS, seed=7, study="t", backend="serial",
-                 batch_size=1, out={str(out)!r}, progress=False)
+                 replications_per_task=1, out={str(out)!r}, progress=False)
         print("finished")
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
@@ -295,7 +295,7 @@ def test_corrupted_and_truncated_files_are_recomputed_with_a_warning(serial_reco
                                                                      tmp_path):
     out = tmp_path / "res"
     run_grid(qr_replication, SETTINGS, N_REPS, seed=7, study="t", backend="serial",
-             batch_size=3, out=out, progress=False)
+             replications_per_task=3, out=out, progress=False)
     chunks = sorted((out / "chunks").iterdir())
     assert len(chunks) == 6
     truncated, flipped = chunks[1], chunks[4]
@@ -324,9 +324,9 @@ def test_corrupted_and_truncated_files_are_recomputed_with_a_warning(serial_reco
 def test_a_chunk_from_another_run_is_not_used(serial_records, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     run_grid(qr_replication, SETTINGS, 2, seed=7, study="t", backend="serial", out=a,
-             batch_size=2, progress=False)
+             replications_per_task=2, progress=False)
     run_grid(qr_replication, SETTINGS, 2, seed=8, study="t", backend="serial", out=b,
-             batch_size=2, progress=False)
+             replications_per_task=2, progress=False)
     foreign = sorted((b / "chunks").iterdir())[0]
     mine = sorted((a / "chunks").iterdir())[0]
     mine.unlink()
@@ -434,7 +434,7 @@ def test_unknown_backend():
     ({"n_jobs": 0}, "n_jobs must be None or a non-zero int, got 0"),
     ({"seed": -1}, "seed must be an integer >= 0, got -1"),
     ({"study": ""}, "study must be a non-empty str"),
-    ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+    ({"replications_per_task": 0}, "replications_per_task must be an integer >= 1, got 0"),
 ])
 def test_bad_keyword_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -482,7 +482,7 @@ def returns_varying(setting, rng):
 ])
 def test_bad_replication_outputs(func, message):
     with pytest.raises(ValueError, match=message):
-        run_grid(func, SETTINGS, 20, backend="serial", batch_size=20, progress=False)
+        run_grid(func, SETTINGS, 20, backend="serial", replications_per_task=20, progress=False)
 
 
 def test_unreachable_scheduler_fails_fast(monkeypatch):
@@ -515,7 +515,7 @@ def test_plain_progress_line_without_tqdm(monkeypatch, capsys):
 def test_tqdm_progress_bar(capsys, tmp_path):
     pytest.importorskip("tqdm")
     run_grid(qr_replication, SETTINGS, 2, study="t", backend="serial", out=tmp_path / "r",
-             progress=True, batch_size=1)
+             progress=True, replications_per_task=1)
     run_grid(qr_replication, SETTINGS, 3, study="t", backend="serial", out=tmp_path / "r",
              progress=True)
     err = capsys.readouterr().err
@@ -560,7 +560,7 @@ def test_a_registered_study_runs_from_the_command_line(serial_records, tmp_path,
     monkeypatch.setitem(STUDIES, "engine-test", Study("engine-test", "test", run, add_arguments))
     out = str(tmp_path / "r")
     assert main(["reproduce", "engine-test", "--out", out, "--no-progress",
-                 "--batch-size", "5"]) == 0
+                 "--replications-per-task", "5"]) == 0
     table = capsys.readouterr().out
     assert main(["reproduce", "engine-test", "--out", out, "--summarize-only"]) == 0
     assert capsys.readouterr().out == table
@@ -614,7 +614,7 @@ def test_ctrl_c_between_a_write_and_its_count_is_deferred(tmp_path, capsys, monk
     out = str(tmp_path / "r")
     with pytest.raises(KeyboardInterrupt):
         run_grid(qr_replication, SETTINGS, 3, study="t", backend="serial", out=out,
-                 progress=False, batch_size=1)
+                 progress=False, replications_per_task=1)
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line.startswith("t: interrupted; 2 of 9 replications are saved in")
     assert len(load_results(out)) == 2

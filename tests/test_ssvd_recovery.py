@@ -24,7 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from statoptim import SparseSVD
 from statoptim.datasets import make_lung_spiked
 from statoptim.datasets._ssvd import LUNG_GROUPS
-from statoptim.ssvd import WeakComponentWarning, _core
+from statoptim.ssvd import WeakComponentWarning, _core, _initialise
 
 STRONG = 6.0          # RMS entry d / sqrt(k_u), in noise sd
 SMALLCELL = np.arange(56)[-LUNG_GROUPS[-1][1]:]     # the columns of the third component
@@ -68,19 +68,19 @@ def test_cause_initial_block_misses_the_weak_component():
     X, U, _, _ = make_lung_spiked(0, d=(150, 100, 60), u_sizes=(200, 120, 50))
     op = _core.make_operator(X)
     sigma = _core.noise_scale(op)
-    I, J, fallback = _core.initial_selection(op, 3, sigma, "bootstrap", 1.5, 0.05, 0.95)
+    I, J, fallback = _initialise.initial_selection(op, 3, sigma, "bootstrap", 1.5, 0.05, 0.95)
     assert fallback == (False, True) and J.size == 13
     assert not np.isin(SMALLCELL, J).any()
-    Ub, s, _ = _core.top_singular_triplets(op, I, J, 3)
+    Ub, s, _ = _initialise.top_singular_triplets(op, I, J, 3)
     edge = sigma * (math.sqrt(I.size) + math.sqrt(J.size))
-    assert s[2] < 1.1 * edge < _core.FRAME_MARGIN * edge < s[1]
+    assert s[2] < 1.1 * edge < _initialise.FRAME_MARGIN * edge < s[1]
     U0 = np.zeros_like(U)
     U0[I] = Ub
     assert component_loss(U, U0)[2] > 0.98
     # The completed frame: the two strong components fitted and projected out, the
     # third found in the residual, on the SmallCell columns.
-    frame = _core.initial_frame(op, 3, sigma, "bootstrap", 1.5, 0.05, 0.95)
-    assert frame.n_completed == 1 and frame.strength[2] > _core.FRAME_MARGIN
+    frame = _initialise.initial_frame(op, 3, sigma, "bootstrap", 1.5, 0.05, 0.95)
+    assert frame.n_completed == 1 and frame.strength[2] > _initialise.FRAME_MARGIN
     assert component_loss(U, frame.U)[2] < 0.5
     assert np.isin(SMALLCELL, frame.cols).sum() >= 3
     assert_allclose(frame.U.T @ frame.U, np.eye(3), atol=1e-12)
@@ -88,8 +88,8 @@ def test_cause_initial_block_misses_the_weak_component():
     # Without a missing component nothing changes: the reference's frame.
     X, *_ = make_lung_spiked(0)
     op = _core.make_operator(X)
-    frame = _core.initial_frame(op, 3, _core.noise_scale(op), "theory", 1.5, 0.05, 0.95)
-    assert frame.n_completed == 0 and np.all(frame.strength > _core.FRAME_MARGIN)
+    frame = _initialise.initial_frame(op, 3, _core.noise_scale(op), "theory", 1.5, 0.05, 0.95)
+    assert frame.n_completed == 0 and np.all(frame.strength > _initialise.FRAME_MARGIN)
 
 
 def test_recovery_across_strengths_and_seeds():

@@ -72,7 +72,7 @@ def _interrupt_then_resume(module, study, tiny_data, tmp_path, monkeypatch, caps
     task_name = "fit_task" if study == "ssvd" else "study_task"
     task = getattr(module, task_name)
     out = tmp_path / "out"
-    argv = _argv(study, out, tiny_data, "--batch-size", "1")
+    argv = _argv(study, out, tiny_data, "--replications-per-task", "1")
 
     interrupted = _Counting(task, stop=3)
     monkeypatch.setattr(module, task_name, interrupted)

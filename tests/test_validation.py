@@ -105,3 +105,29 @@ def test_sparse_pointer_array_ending_in_zero_is_caught_without_modifying():
         check_sparse_structure(M)
     for a, b in zip(before, (M.indptr, M.indices, M.data)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("where", [0, (1 << 20) - 1, 1 << 20, 3 * (1 << 20) + 5])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_all_finite_finds_a_non_finite_entry_in_any_block(where, bad):
+    from statoptim._validation import _FINITE_BLOCK, all_finite, is_ready_float64
+
+    assert _FINITE_BLOCK == 1 << 20
+    X = np.zeros((3 * (1 << 20) + 6) // 2 * 2).reshape(-1, 2)
+    assert all_finite(X) and is_ready_float64(X, np.zeros(X.shape[0]))
+    X.reshape(-1)[where] = bad
+    assert not all_finite(X)
+    assert not is_ready_float64(X, np.zeros(X.shape[0]))
+
+
+def test_all_finite_bounds_its_temporary():
+    import tracemalloc
+
+    from statoptim._validation import all_finite
+
+    X = np.ones((1 << 22, 4))       # 16 M entries: a whole-array check needs 16 MiB
+    tracemalloc.start()
+    assert all_finite(X)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 3 << 20

@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 __all__ = [
+    "all_finite",
     "as_float_array",
     "check_1d_finite",
     "check_choice",
@@ -274,8 +275,30 @@ def is_ready_float64(X, y):
         and X.dtype == np.float64 and y.dtype == np.float64
         and X.ndim == 2 and y.ndim == 1 and X.flags.c_contiguous
         and X.shape[0] == y.shape[0] and X.shape[0] > 0 and X.shape[1] > 0
-        and bool(np.isfinite(X).all()) and bool(np.isfinite(y).all())
+        and all_finite(X) and all_finite(y)
     )
+
+
+#: Elements per block of :func:`all_finite`: its boolean temporary is 1 MiB.
+_FINITE_BLOCK = 1 << 20
+
+
+def all_finite(a):
+    """Whether every entry of the contiguous float array ``a`` is finite.
+
+    Checked block by block, so the boolean temporary is bounded (1 MiB) instead
+    of one byte per entry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statoptim._validation import all_finite
+    >>> all_finite(np.ones((3, 2))), all_finite(np.array([1.0, np.nan]))
+    (True, False)
+    """
+    flat = a.reshape(-1)
+    return all(bool(np.isfinite(flat[i:i + _FINITE_BLOCK]).all())
+               for i in range(0, flat.size, _FINITE_BLOCK))
 
 
 def _culprit(X, y, dtype):

@@ -8,14 +8,8 @@ of a data set's folder (used by the studies' ``--data``, the tests and the
 benchmarks).
 """
 from statoptim.datasets._censored import censoring_mean, make_censored_quantile
-from statoptim.datasets._fetch import (
-    ChecksumError,
-    fetch_mnist,
-    fetch_uci_multifeature,
-    fetch_wikipedia,
-    find_dataset,
-    get_data_home,
-)
+from statoptim.datasets._fetch import ChecksumError, find_dataset, get_data_home
+from statoptim.datasets._fetchers import fetch_mnist, fetch_uci_multifeature, fetch_wikipedia
 from statoptim.datasets._logistic import (
     load_digits_0v6,
     load_mnist,

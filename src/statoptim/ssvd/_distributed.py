@@ -334,7 +334,7 @@ def noise_scale_dask(op):
 
 def fit_ssvd_dask(est, X):
     """``est.fit(X)`` for a dask array X (rows in chunks); the same attributes as in memory."""
-    from statoptim.ssvd._estimators import _SQ_NORM_BAND
+    from statoptim.ssvd._scaling import SQ_NORM_BAND
 
     est._check_params()
     if est.threshold_rule != "theory":
@@ -368,7 +368,7 @@ def fit_ssvd_dask(est, X):
             if attempt or est.center is not None:
                 op = DaskOperator(blocks, scale, est.center)
             sq_norm = op.sq_frobenius()
-        if _SQ_NORM_BAND[0] <= sq_norm <= _SQ_NORM_BAND[1]:
+        if SQ_NORM_BAND[0] <= sq_norm <= SQ_NORM_BAND[1]:
             break
         step = power_of_two_scale([top] if attempt == 0 else [op.max_abs()])
         if step == 1.0:

@@ -28,11 +28,13 @@ from statoptim.ssvd._core import (
     component_snr,
     diag_product,
     fit_ssvd,
-    initial_selection,
     make_operator,
     noise_scale,
+    orient_components,
 )
+from statoptim.ssvd._initialise import initial_selection
 from statoptim.ssvd._rank import wold_cv_rank
+from statoptim.ssvd._scaling import RATIO_BOUND, divided, finite_or_raise, scaled_operator
 
 __all__ = ["SparseSVD", "WeakComponentWarning"]
 
@@ -43,35 +45,6 @@ __all__ = ["SparseSVD", "WeakComponentWarning"]
 # RMS entry d / sqrt(k_u) is at least 6 sigma (loss <= 0.12) score >= 1.65.
 SNR_WARN = 1.6
 
-
-
-# Internally X is used at a scale where ||X||_F^2 lies in [2^-200, 2^200]: data outside that
-# band is divided by a power of two (exact), so no square, sum or product over- or
-# underflows and the fit is scale-equivariant (singular values and sigma scale exactly,
-# vectors are unchanged).
-_SQ_NORM_BAND = (2.0 ** -200, 2.0 ** 200)
-# ||X||_F / sigma must lie within 2^-250..2^250: beyond, sigma^2 or the scores
-# t_i / (sigma^2 n_features) leave the float64 range.
-_RATIO_BOUND = 2.0 ** 250
-
-
-def _divided(X, scale):
-    """X / scale (a power of two, so exact) as a new float64 array or sparse matrix.
-
-    float32 data is widened first: a power of two beyond float32's range would not
-    divide it exactly.
-    """
-    if sparse.issparse(X):
-        X = X.astype(np.float64)   # a copy
-        X.data /= scale
-        return X
-    return np.asarray(X, dtype=np.float64) / scale
-
-
-def _finite_or_raise(values, what):
-    if not np.all(np.isfinite(values)):
-        raise ValueError(
-            f"X is too large for float64: {what} overflows; divide X by a constant")
 
 
 class SparseSVD(TransformerMixin, BaseEstimator):
@@ -341,31 +314,8 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         return make_operator(np.ascontiguousarray(X - shift.astype(X.dtype))), means
 
     def _prepare(self, X):
-        """The operator on X / scale, with scale a power of two keeping ||X||_F^2 in band.
-
-        Returns (op, scale, ||X / scale||_F^2 after centring, centring means on the
-        original scale or None). Data already in band (the usual case) is not copied.
-        """
-        scale = 1.0
-        for attempt in range(3):
-            Xs = X if scale == 1.0 else _divided(X, scale)
-            with np.errstate(over="ignore", invalid="ignore"):
-                op, means = self._operator(Xs)
-                sq_norm = op.sq_frobenius()
-            if _SQ_NORM_BAND[0] <= sq_norm <= _SQ_NORM_BAND[1]:
-                break
-            # First by max|X| (X is finite, so this makes the centring safe), then, if
-            # centring cancelled most of X, by the largest centred entry.
-            if attempt == 0:
-                step = power_of_two_scale(X.data if sparse.issparse(X) else X)
-            else:
-                step = power_of_two_scale([op.max_abs()])
-            if step == 1.0:
-                break
-            scale *= step
-        if means is not None:
-            means = means * scale
-        return op, scale, sq_norm, means
+        """The operator on X / scale: see :func:`~statoptim.ssvd._scaling.scaled_operator`."""
+        return scaled_operator(X, self._operator)
 
     def fit(self, X: ArrayLike, y: None = None) -> SparseSVD:
         """Fit the sparse SVD of X.
@@ -447,14 +397,14 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         """
         n_samples, n_features = op.shape
         ratio = math.sqrt(sq_norm) / sigma
-        if not 1.0 / _RATIO_BOUND <= ratio <= _RATIO_BOUND:
+        if not 1.0 / RATIO_BOUND <= ratio <= RATIO_BOUND:
             origin = "given" if self.sigma is not None else "estimated from X"
             raise ValueError(
                 f"sigma ({origin}) = {sigma * scale:.6g} is out of range for X: ||X||_F / sigma "
                 f"= {ratio:.3g} must lie within 2^-250..2^250 (float64 range)"
                 + ("" if self.sigma is not None else
                    "; X's entries span too many orders of magnitude, pass sigma="))
-        _finite_or_raise(sigma * scale, "the noise scale sigma")
+        finite_or_raise(sigma * scale, "the noise scale sigma")
         rng = check_random_state(self.random_state)
 
         self.cv_msep_ = None
@@ -523,8 +473,8 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         # selection of the "theory" rule, ~20-25 columns there, estimates the rank better.)
         I, J, _ = initial_selection(op, 1, sigma, self.threshold_rule, self.alpha_theory,
                                     self.alpha_holm, self.huber_beta)
-        # Thousands of small SVDs (run under single_blas_thread by fit: threaded BLAS
-        # made them 100x slower on a busy 2-core machine).
+        # Thousands of small SVDs: fit runs them under single_blas_thread (threaded BLAS
+        # only adds synchronisation to SVDs this small; BENCHMARKS.md, "Threads policy").
         return wold_cv_rank(op.block(I, J), n_folds=5, max_rank=20, rng=rng)
 
     def _finish(self, op, res, sq_norm, scale=1.0, sigma=1.0):
@@ -540,26 +490,16 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             captured = float(np.sum((U.T @ P) ** 2))
         else:
             captured = float(np.sum((Uo.T @ diag_product(op, Uo, Vo)[0]) ** 2))
-        flip = np.where(d < 0, -1.0, 1.0)
-        d = np.abs(d)
-        snr = component_snr(d, sigma, res.kept_u, res.kept_v, res.gamma_u, res.gamma_v) \
-            if res.kept_u.size and res.kept_v.size else np.zeros_like(d)
-        order = np.argsort(-d, kind="stable")
+        snr = component_snr(np.abs(d), sigma, res.kept_u, res.kept_v, res.gamma_u,
+                            res.gamma_v) if res.kept_u.size and res.kept_v.size \
+            else np.zeros_like(d)
+        U, V, Uo, Vo, d, order = orient_components(U, V, Uo, Vo, d)
         self.component_snr_ = snr[order]
-        U, V, Uo, Vo = (U * flip)[:, order], V[:, order], (Uo * flip)[:, order], Vo[:, order]
-        d = d[order]
-        # Largest-magnitude entry of u_k positive (first index on ties); flip u_k, v_k together.
-        lead = np.argmax(np.abs(U), axis=0)
-        s = np.where(U[lead, np.arange(U.shape[1])] < 0, -1.0, 1.0)
-        U, V = U * s, V * s
-        # The orthonormal pair gets the same signs, aligned component by component.
-        so = np.where(np.einsum("ik,ik->k", Uo, U) < 0, -1.0, 1.0)
-        Uo, Vo = Uo * so, Vo * so
         self.left_singular_vectors_ = U
         self.components_ = np.ascontiguousarray(V.T)
         with np.errstate(over="ignore"):
             self.singular_values_ = d * scale
-        _finite_or_raise(self.singular_values_, "a singular value")
+        finite_or_raise(self.singular_values_, "a singular value")
         self.left_singular_vectors_orth_ = Uo
         self.components_orth_ = np.ascontiguousarray(Vo.T)
         self.explained_variance_ratio_ = d ** 2 / sq_norm
@@ -573,7 +513,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
         mean = None if self.mean_ is None else self.mean_ / scale
         V = self.components_
         if scale != 1.0:
-            X = _divided(X, scale)
+            X = divided(X, scale)
         if sparse.issparse(X):
             out = np.asarray(X @ V.T, dtype=np.float64)
             if self.center == "rows":     # (X - m 1') V = XV - m (1'V), X stays sparse
@@ -611,7 +551,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
             scale = power_of_two_scale(X.data if sparse.issparse(X) else X)
             with np.errstate(over="ignore", invalid="ignore"):
                 out = self._project(X, scale) * scale
-            _finite_or_raise(out, "the projection X @ components_.T")
+            finite_or_raise(out, "the projection X @ components_.T")
         return out
 
     def inverse_transform(self, X: ArrayLike) -> np.ndarray:
@@ -644,7 +584,7 @@ class SparseSVD(TransformerMixin, BaseEstimator):
                 f"got shape {X.shape}")
         scale = 1.0
         for _ in range(2):
-            Xs = X if scale == 1.0 else _divided(X, scale)
+            Xs = X if scale == 1.0 else divided(X, scale)
             with np.errstate(over="ignore", invalid="ignore"):
                 out = np.asarray(Xs @ self.components_)
                 if self.center == "columns":
@@ -654,5 +594,5 @@ class SparseSVD(TransformerMixin, BaseEstimator):
                 break
             scale = max(power_of_two_scale(X.data if sparse.issparse(X) else X),
                         power_of_two_scale(self.mean_ if self.center == "columns" else []))
-        _finite_or_raise(out, "the reconstruction X @ components_")
+        finite_or_raise(out, "the reconstruction X @ components_")
         return out

@@ -334,6 +334,54 @@ def dense_product_cols(const floating[:, ::1] X,   # IN  (n_samples, n_features)
         threshold_block(n_features, n_components, o, &gamma[0], mode, &col_nnz[0])
 
 
+cdef Py_ssize_t scatter_slices(const floating[::1] data, const index_t[::1] indices,
+                               const index_t[::1] indptr, const Py_ssize_t[::1] active,
+                               const double[:, ::1] W, double[:, ::1] out) noexcept nogil:
+    """out = sum over the active slices m of (slice m of X) outer W[m, :].
+
+    A slice is a column of a CSC or a row of a CSR matrix; its minor indices
+    address the rows of `out`. Returns -1, or the first slice whose pointers
+    or indices are out of bounds (`out` is then partial).
+    """
+    cdef Py_ssize_t i, a, m, k, nz, lo, hi, n_data = data.shape[0]
+    cdef Py_ssize_t n_out = out.shape[0], n_components = W.shape[1]
+    cdef double x
+    for i in range(n_out):
+        for k in range(n_components):
+            out[i, k] = 0.0
+    for a in range(active.shape[0]):
+        m = active[a]
+        lo = indptr[m]
+        hi = indptr[m + 1]
+        if lo < 0 or hi < lo or hi > n_data:
+            return m
+        for nz in range(lo, hi):
+            i = indices[nz]
+            if <size_t>i >= <size_t>n_out:
+                return m
+            x = data[nz]
+            for k in range(n_components):
+                out[i, k] += x * W[m, k]
+    return -1
+
+
+cdef void centre_scale_threshold(double[:, ::1] out, double scale, const double[::1] gamma,
+                                 int mode, const double[::1] row_offset,
+                                 const double[::1] col_weight,
+                                 Py_ssize_t[::1] col_nnz) noexcept nogil:
+    """out = eta(scale * (out - row_offset col_weight'), gamma), no centring if empty."""
+    cdef Py_ssize_t i, k, n_out = out.shape[0], n_components = out.shape[1]
+    cdef bint centred = row_offset.shape[0] > 0
+    for i in range(n_out):
+        for k in range(n_components):
+            if centred:
+                out[i, k] = (out[i, k] - row_offset[i] * col_weight[k]) * scale
+            else:
+                out[i, k] = out[i, k] * scale
+    if n_out > 0 and n_components > 0:
+        threshold_block(n_out, n_components, &out[0, 0], &gamma[0], mode, &col_nnz[0])
+
+
 def csc_product_rows(const floating[::1] data,     # IN  CSC values
                      const index_t[::1] indices,   # IN  CSC row indices
                      const index_t[::1] indptr,    # IN  CSC column pointers (n_features + 1)
@@ -352,48 +400,18 @@ def csc_product_rows(const floating[::1] data,     # IN  CSC values
     matrix X - a c' (a rank-one correction, X stays sparse):
     out[i, k] = eta(scale * ((X[:, J] V[J])_ik - a_i w_k), gamma_k).
     """
-    cdef Py_ssize_t i, a, j, k, nz, lo, hi, bad = -1, n_data = data.shape[0]
-    cdef Py_ssize_t n_samples = out.shape[0], n_active = active.shape[0]
-    cdef Py_ssize_t n_components = W.shape[1]
-    cdef bint centred = row_offset.shape[0] > 0
-    cdef double x
-    _check_outputs(out, n_samples, n_components, gamma, col_nnz)
+    cdef Py_ssize_t bad
+    _check_outputs(out, out.shape[0], W.shape[1], gamma, col_nnz)
     _check_mode(mode)
-    _check_centring(row_offset, col_weight, n_samples, n_components)
+    _check_centring(row_offset, col_weight, out.shape[0], W.shape[1])
     _check_active(active, W.shape[0], "column")
     _check_pointers(indptr.shape[0], W.shape[0], indices.shape[0], data.shape[0], "CSC")
     with nogil:
-        for i in range(n_samples):
-            for k in range(n_components):
-                out[i, k] = 0.0
-        for a in range(n_active):
-            j = active[a]
-            lo = indptr[j]
-            hi = indptr[j + 1]
-            if lo < 0 or hi < lo or hi > n_data:
-                bad = j
-                break
-            for nz in range(lo, hi):
-                i = indices[nz]
-                if <size_t>i >= <size_t>n_samples:
-                    bad = j
-                    break
-                x = data[nz]
-                for k in range(n_components):
-                    out[i, k] += x * W[j, k]
-            if bad >= 0:
-                break
+        bad = scatter_slices(data, indices, indptr, active, W, out)
     if bad >= 0:
-        _bad_slice(bad, n_samples, "CSC")
+        _bad_slice(bad, out.shape[0], "CSC")
     with nogil:
-        for i in range(n_samples):
-            for k in range(n_components):
-                if centred:
-                    out[i, k] = (out[i, k] - row_offset[i] * col_weight[k]) * scale
-                else:
-                    out[i, k] = out[i, k] * scale
-        if n_samples > 0 and n_components > 0:
-            threshold_block(n_samples, n_components, &out[0, 0], &gamma[0], mode, &col_nnz[0])
+        centre_scale_threshold(out, scale, gamma, mode, row_offset, col_weight, col_nnz)
 
 
 def csr_product_cols(const floating[::1] data,     # IN  CSR values
@@ -413,48 +431,18 @@ def csr_product_cols(const floating[::1] data,     # IN  CSR values
     With a non-empty `row_offset` the product is taken on X - a c':
     out[j, k] = eta(scale * ((X[I, :]' U[I])_jk - c_j w_k), gamma_k).
     """
-    cdef Py_ssize_t i, a, j, k, nz, lo, hi, bad = -1, n_data = data.shape[0]
-    cdef Py_ssize_t n_features = out.shape[0], n_active = active.shape[0]
-    cdef Py_ssize_t n_components = W.shape[1]
-    cdef bint centred = row_offset.shape[0] > 0
-    cdef double x
-    _check_outputs(out, n_features, n_components, gamma, col_nnz)
+    cdef Py_ssize_t bad
+    _check_outputs(out, out.shape[0], W.shape[1], gamma, col_nnz)
     _check_mode(mode)
-    _check_centring(row_offset, col_weight, n_features, n_components)
+    _check_centring(row_offset, col_weight, out.shape[0], W.shape[1])
     _check_active(active, W.shape[0], "row")
     _check_pointers(indptr.shape[0], W.shape[0], indices.shape[0], data.shape[0], "CSR")
     with nogil:
-        for j in range(n_features):
-            for k in range(n_components):
-                out[j, k] = 0.0
-        for a in range(n_active):
-            i = active[a]
-            lo = indptr[i]
-            hi = indptr[i + 1]
-            if lo < 0 or hi < lo or hi > n_data:
-                bad = i
-                break
-            for nz in range(lo, hi):
-                j = indices[nz]
-                if <size_t>j >= <size_t>n_features:
-                    bad = i
-                    break
-                x = data[nz]
-                for k in range(n_components):
-                    out[j, k] += x * W[i, k]
-            if bad >= 0:
-                break
+        bad = scatter_slices(data, indices, indptr, active, W, out)
     if bad >= 0:
-        _bad_slice(bad, n_features, "CSR")
+        _bad_slice(bad, out.shape[0], "CSR")
     with nogil:
-        for j in range(n_features):
-            for k in range(n_components):
-                if centred:
-                    out[j, k] = (out[j, k] - row_offset[j] * col_weight[k]) * scale
-                else:
-                    out[j, k] = out[j, k] * scale
-        if n_features > 0 and n_components > 0:
-            threshold_block(n_features, n_components, &out[0, 0], &gamma[0], mode, &col_nnz[0])
+        centre_scale_threshold(out, scale, gamma, mode, row_offset, col_weight, col_nnz)
 
 
 ctypedef fused draw_t:

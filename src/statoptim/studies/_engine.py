@@ -195,7 +195,7 @@ class StudyInterrupted(KeyboardInterrupt):
 
 def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=None,
              n_jobs=None, scheduler=None, out=None, progress=True, summarize_only=False,
-             batch_size=None):
+             replications_per_task=None):
     """Run ``func`` on every (setting, replication) of a Monte Carlo grid.
 
     Parameters
@@ -230,7 +230,7 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
         Show a progress bar (completed/total and time left) on stderr.
     summarize_only : bool, default=False
         Compute nothing: return the records stored in ``out``.
-    batch_size : int or None, default=None
+    replications_per_task : int or None, default=None
         Replications per task and per chunk file. None picks about 20 tasks per
         worker, at most 25 replications each.
 
@@ -268,8 +268,8 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
     if n_jobs is not None and (not isinstance(n_jobs, numbers.Integral)
                                or isinstance(n_jobs, bool) or n_jobs == 0):
         raise ValueError(f"n_jobs must be None or a non-zero int, got {_describe(n_jobs)}")
-    if batch_size is not None:
-        batch_size = check_int(batch_size, "batch_size", 1)
+    if replications_per_task is not None:
+        replications_per_task = check_int(replications_per_task, "replications_per_task", 1)
     if n_jobs is not None and n_jobs > 0:
         # More processes than CPUs is never faster, and thousands exhaust the machine.
         n_jobs = min(int(n_jobs), available_cpus())
@@ -278,18 +278,18 @@ def run_grid(func, settings, n_replications, *, seed=0, study="study", backend=N
 
     if out is None:
         return _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs,
-                    None, progress, summarize_only, batch_size)
+                    None, progress, summarize_only, replications_per_task)
     folder = _ResultsFolder(out, study, seed, settings, settings_sha256)
     folder.open(create=not summarize_only)
     try:
         return _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs,
-                    folder, progress, summarize_only, batch_size)
+                    folder, progress, summarize_only, replications_per_task)
     finally:
         folder.close()
 
 
 def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs, folder,
-         progress, summarize_only, batch_size):
+         progress, summarize_only, replications_per_task):
     """:func:`run_grid` after validation; ``folder`` is open (and locked) or None."""
     results = _read_stored(folder, n_replications, study, summarize_only)
     if summarize_only:
@@ -303,8 +303,8 @@ def _run(func, settings, n_replications, seed, study, backend, scheduler, n_jobs
     missing = [(s, r) for s in range(len(settings)) for r in range(n_replications)
                if (s, r) not in results]
     if missing:
-        _compute(func, settings, seed, study, (backend, scheduler, n_jobs, batch_size), folder,
-                 progress, results, missing)
+        runner = (backend, scheduler, n_jobs, replications_per_task)
+        _compute(func, settings, seed, study, runner, folder, progress, results, missing)
     return _records(settings, results)
 
 
@@ -339,9 +339,9 @@ def _compute(func, settings, seed, study, runner, folder, progress, results, mis
     """Run the ``missing`` replications, adding each finished batch to ``results`` (and
     to ``folder``); on Ctrl-C, clean up quietly and say last what is saved.
 
-    ``runner`` is ``(backend, scheduler, n_jobs, batch_size)``.
+    ``runner`` is ``(backend, scheduler, n_jobs, replications_per_task)``.
     """
-    backend, scheduler, n_jobs, batch_size = runner
+    backend, scheduler, n_jobs, replications_per_task = runner
     out = None if folder is None else folder.path
     total = len(results) + len(missing)
     bar, batches, cleanup, interrupted = None, iter(()), _no_cleanup, None
@@ -349,7 +349,7 @@ def _compute(func, settings, seed, study, runner, folder, progress, results, mis
     guard.install()
     try:
         n_workers, client, cleanup = _start(backend, scheduler, n_jobs)
-        tasks = _plan(missing, n_workers, batch_size)
+        tasks = _plan(missing, n_workers, replications_per_task)
         if progress and results:
             print(f"{study}: resuming from {out}: {len(results)} of {total} replications "
                   f"stored, computing {len(missing)}", file=sys.stderr, flush=True)

@@ -128,18 +128,19 @@ def _resolve_backend(backend, scheduler):
 # ------------------------------------------------------------------------ backends
 
 
-def _plan(missing, n_workers, batch_size):
+def _plan(missing, n_workers, replications_per_task):
     """Group missing (setting, replication) pairs into per-setting batches."""
     by_setting = {}
     for s, r in missing:
         by_setting.setdefault(s, []).append(r)
-    if batch_size is None:
+    if replications_per_task is None:
         per_worker = math.ceil(len(missing) / (20 * max(1, n_workers)))
-        batch_size = max(1, min(_MAX_AUTO_BATCH, per_worker))
+        replications_per_task = max(1, min(_MAX_AUTO_BATCH, per_worker))
     tasks = []
     for s in sorted(by_setting):
         reps = sorted(by_setting[s])
-        tasks.extend((s, reps[i:i + batch_size]) for i in range(0, len(reps), batch_size))
+        step = replications_per_task
+        tasks.extend((s, reps[i:i + step]) for i in range(0, len(reps), step))
     # Interleave settings so that partial results cover the whole grid early.
     return sorted(tasks, key=lambda t: (t[1][0], t[0]))
 

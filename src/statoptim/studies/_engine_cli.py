@@ -27,7 +27,7 @@ def add_runner_arguments(parser, *, replications=100, seed=0, replications_help=
 
     The options of :func:`~statoptim.studies._runner.add_study_arguments`
     (``--out`` is also the results folder here) plus ``--summarize-only`` and
-    ``--batch-size``; the defaults of ``--replications`` and ``--seed`` are
+    ``--replications-per-task``; the defaults of ``--replications`` and ``--seed`` are
     the study's. Other keyword arguments (``jobs_help``, ``data_help``, ``unused``, ...) go
     to ``add_study_arguments``.
     """
@@ -49,7 +49,7 @@ def add_runner_arguments(parser, *, replications=100, seed=0, replications_help=
     group.add_argument("--summarize-only", action=_StoreTrue,
                        help="rebuild tables and figures from the replications stored in --out "
                             "without computing (all of them unless --replications is given)")
-    group.add_argument("--batch-size", type=int_at_least(1), default=None, metavar="B",
+    group.add_argument("--replications-per-task", type=int_at_least(1), default=None, metavar="B",
                        help="replications per task and per results file (default: auto)")
     return parser
 
@@ -103,7 +103,7 @@ def runner_kwargs(args):
         "out": args.out,
         "progress": not args.no_progress,
         "summarize_only": summarize_only,
-        "batch_size": getattr(args, "batch_size", None),
+        "replications_per_task": getattr(args, "replications_per_task", None),
     }
 
 
