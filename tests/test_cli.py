@@ -24,7 +24,7 @@ from statoptim.studies._engine import (
     load_results,
     run_grid,
 )
-from statoptim.studies._runner import Study
+from statoptim.studies._registry import Study
 from statoptim.studies.quantile import _settings as quantile_settings
 
 STATOPTIM = os.path.join(os.path.dirname(sys.executable), "statoptim")
@@ -365,7 +365,7 @@ def test_ctrl_c_under_dask_ends_with_the_resume_line(tmp_path):
 
 
 def test_every_study_accepts_the_common_options(capsys):
-    from statoptim.studies._runner import COMMON_OPTIONS
+    from statoptim.studies._registry import COMMON_OPTIONS
 
     for name in STUDIES:
         assert main(["reproduce", name, "--help"]) == 0

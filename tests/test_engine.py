@@ -544,7 +544,7 @@ def test_a_registered_study_runs_from_the_command_line(serial_records, tmp_path,
                                                        monkeypatch):
     from statoptim.cli import main
     from statoptim.studies import STUDIES
-    from statoptim.studies._runner import Study, format_table
+    from statoptim.studies._registry import Study, format_table
 
     def run(args):
         records = run_grid(qr_replication, SETTINGS, study="engine-test", **runner_kwargs(args))

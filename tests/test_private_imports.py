@@ -5,7 +5,7 @@ imported) and each reference to a private module or name of a subpackage,
 ``statoptim.<subpackage>._x``, is an offence: ``import statoptim.sub._x``,
 ``from statoptim.sub._x import ...``, ``from statoptim.sub import _x`` and the
 attribute chain ``statoptim.sub._x`` in code. A study module may use its own
-subpackage's private modules (``statoptim.studies._runner``). The package-wide
+subpackage's private modules (``statoptim.studies._registry``). The package-wide
 private helpers directly under ``statoptim`` (``statoptim._validation``,
 ``statoptim._optional``) serve every subpackage and are not covered. Internals
 meant for studies and benchmarks go in a documented public harness module
@@ -124,9 +124,9 @@ def test_the_checker_finds_every_form(tmp_path, source, expected):
 
 def test_the_checker_exempts_a_study_s_own_subpackage_only(tmp_path):
     path = tmp_path / "example.py"
-    path.write_text("from statoptim.studies._runner import register\n"
+    path.write_text("from statoptim.studies._registry import register\n"
                     "from ._output import Table\n"
                     "from ..multiview import _solver\n")
     assert [p for _, p in private_references(path, "statoptim.studies")] == [
         "statoptim.multiview._solver"]
-    assert [p for _, p in private_references(path)] == ["statoptim.studies._runner"]
+    assert [p for _, p in private_references(path)] == ["statoptim.studies._registry"]

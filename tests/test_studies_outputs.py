@@ -19,7 +19,7 @@ import pytest
 from statoptim._optional import Progress, installed, missing, optional_import
 from statoptim.cli import main
 from statoptim.studies import STUDIES
-from statoptim.studies._runner import find_dataset
+from statoptim.studies._registry import find_dataset
 
 SKIP_LINE = 'figures skipped: matplotlib is not installed (pip install "statoptim[plot]")'
 

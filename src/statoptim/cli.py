@@ -10,7 +10,7 @@ exit status 2 and no traceback, and before anything is computed: argparse
 checks each value (the studies' ``type=`` functions), then the study's
 pre-flight ``check(args)`` checks what depends on several options or on the
 file system. While a study runs, only a
-:class:`~statoptim.studies._runner.CommandLineError` (the results folder taken
+:class:`~statoptim.studies._registry.CommandLineError` (the results folder taken
 meanwhile, an unreachable Dask scheduler) is reported that way; any other
 exception is a bug and keeps its traceback.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from statoptim.studies._runner import CommandLineError, pending_notes
+from statoptim.studies._registry import CommandLineError, pending_notes
 
 __all__ = ["main"]
 

@@ -1,6 +1,6 @@
 """The studies behind ``statoptim reproduce``: one module per talk.
 
-Each study registers itself with :func:`statoptim.studies._runner.register`;
+Each study registers itself with :func:`statoptim.studies._registry.register`;
 the CLI lists and runs whatever is registered.
 """
 # Importing a study module registers it.
@@ -12,6 +12,6 @@ from statoptim.studies import (  # noqa: F401
     quantile_solver,
     ssvd,
 )
-from statoptim.studies._runner import STUDIES, register
+from statoptim.studies._registry import STUDIES, register
 
 __all__ = ["STUDIES", "register"]

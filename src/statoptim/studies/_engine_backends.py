@@ -16,7 +16,7 @@ import numpy as np
 
 from statoptim._optional import INSTALL, optional_import
 from statoptim._validation import _describe, available_cpus
-from statoptim.studies._runner import CommandLineError
+from statoptim.studies._registry import CommandLineError
 
 BACKENDS = ("joblib", "dask", "serial")
 _MAX_AUTO_BATCH = 25

@@ -18,14 +18,14 @@ from statoptim.studies._engine_store import (
     _canonical_settings,
     _ResultsFolder,
 )
-from statoptim.studies._runner import _StoreTrue, add_study_arguments, given, int_at_least
+from statoptim.studies._registry import _StoreTrue, add_study_arguments, given, int_at_least
 
 
 def add_runner_arguments(parser, *, replications=100, seed=0, replications_help=None,
                          **kwargs):
     """Add the options of every study plus the study runner's to a study's sub-parser.
 
-    The options of :func:`~statoptim.studies._runner.add_study_arguments`
+    The options of :func:`~statoptim.studies._registry.add_study_arguments`
     (``--out`` is also the results folder here) plus ``--summarize-only`` and
     ``--replications-per-task``; the defaults of ``--replications`` and ``--seed`` are
     the study's. Other keyword arguments (``jobs_help``, ``data_help``, ``unused``, ...) go

@@ -22,7 +22,7 @@ import numpy as np
 from statoptim._validation import _describe
 from statoptim.exceptions import CorruptResultsWarning
 from statoptim.studies._output import COMMAND_FILE
-from statoptim.studies._runner import CommandLineError, _probe_writable
+from statoptim.studies._registry import CommandLineError, _probe_writable
 
 try:
     import fcntl

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from statoptim._optional import INSTALL, installed, missing
-from statoptim.studies._runner import format_table
+from statoptim.studies._registry import format_table
 
 __all__ = ["COMMAND_FILE", "Column", "StudyOutput", "Table", "open_study"]
 

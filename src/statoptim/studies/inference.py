@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 
 from statoptim.studies._output import StudyOutput, Table
-from statoptim.studies._runner import (
+from statoptim.studies._registry import (
     deprecated_figure_option,
     format_table,
     int_at_least,

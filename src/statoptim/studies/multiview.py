@@ -65,7 +65,7 @@ holds the command line and :func:`run`, which joins them.
 from __future__ import annotations
 
 from statoptim.studies._output import open_study
-from statoptim.studies._runner import (
+from statoptim.studies._registry import (
     DATA_ENV,
     DEFAULT_DATA,
     deprecated_alias,

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from statoptim._threads import single_blas_thread
-from statoptim.studies._runner import find_dataset
+from statoptim.studies._registry import find_dataset
 
 BASELINES = ("CCA", "PLSC", "SM", "SCM", "LS-SM")
 #: Baselines whose representations are posteriors, also scored by relevance (dot).

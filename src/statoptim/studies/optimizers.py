@@ -45,7 +45,7 @@ from statoptim.studies._engine import (
     run_from_args,
 )
 from statoptim.studies._output import Column, StudyOutput, Table
-from statoptim.studies._runner import (
+from statoptim.studies._registry import (
     deprecated_alias,
     find_dataset,
     int_at_least,

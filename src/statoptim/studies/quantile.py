@@ -46,7 +46,7 @@ from statoptim.exceptions import (
     DependentCensoringWarning,
 )
 from statoptim.studies._output import Column, StudyOutput, Table
-from statoptim.studies._runner import (
+from statoptim.studies._registry import (
     _Store,
     deprecated_figure_option,
     given,

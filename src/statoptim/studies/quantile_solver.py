@@ -12,7 +12,7 @@ import numpy as np
 
 from statoptim._optional import Progress
 from statoptim.studies._output import Column, StudyOutput, Table
-from statoptim.studies._runner import (
+from statoptim.studies._registry import (
     add_study_arguments,
     check_output_dir,
     deprecated_alias,

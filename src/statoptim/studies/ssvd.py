@@ -42,7 +42,7 @@ import numpy as np
 
 from statoptim._threads import single_blas_thread
 from statoptim.studies._output import Column, Table, open_study
-from statoptim.studies._runner import (
+from statoptim.studies._registry import (
     DATA_ENV,
     DEFAULT_DATA,
     deprecated_alias,
@@ -70,7 +70,7 @@ _REFERENCE_B = [
 def default_data_dir():
     """The data folder holding lung200/ among the default places (or None).
 
-    The places are those of :func:`statoptim.studies._runner.find_dataset`:
+    The places are those of :func:`statoptim.studies._registry.find_dataset`:
     ``$STATOPTIM_DATA``, then ``./shared/data`` and ``../shared/data``.
     """
     folder = find_dataset(None, "lung200", LUNG200_FILES, required=False)
