@@ -275,7 +275,7 @@ def fit_logistic_dask(est, X, y, sample_weight=None):
     ``y`` and ``sample_weight`` are NumPy or dask vectors. Sets the same fitted
     attributes as the in-memory fit and returns ``est``.
     """
-    from statoptim.optim._estimator import (
+    from statoptim.optim._logistic_checks import (
         FULL_BATCH,
         MULTINOMIAL_SOLVERS,
         class_weights,
@@ -322,7 +322,7 @@ def fit_logistic_dask(est, X, y, sample_weight=None):
 
     multinomial = est.solver in MULTINOMIAL_SOLVERS and labels.size > 2
     if multinomial:
-        from statoptim.optim._estimator import _check_targets
+        from statoptim.optim._logistic_checks import _check_targets
 
         _check_targets(labels)
         est.classes_ = labels
