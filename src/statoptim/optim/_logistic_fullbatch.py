@@ -9,7 +9,13 @@ import scipy.sparse as sp
 
 from statoptim._validation import check_random_state
 from statoptim.exceptions import ConvergenceWarning
-from statoptim.optim._common import sparse_ptp
+from statoptim.optim._common import (
+    active_part,
+    expand_active,
+    lbfgs_not_converged,
+    newton_not_converged,
+    sparse_ptp,
+)
 from statoptim.optim._logistic_checks import FULL_BATCH, _as_csr, _check_stochastic_scale
 from statoptim.optim._multinomial import multinomial_lbfgs, multinomial_newton
 from statoptim.optim._newton import (
@@ -28,6 +34,7 @@ __all__: list[str] = []
 
 class _FullBatchFit:
     """Newton and L-BFGS fits of :class:`statoptim.LogisticRegression`."""
+
     def _fit_multinomial(self, X, yk, sw, alpha, theta0=None):
         """Softmax regression for three or more classes: L-BFGS ("auto", "lbfgs"), Newton,
         or the minibatch solvers (compiled softmax epochs)."""
@@ -55,10 +62,7 @@ class _FullBatchFit:
                 f"tol={tol:g}; {info['message']}", ConvergenceWarning, stacklevel=3)
         self.coef_ = theta[:, 1:].copy()
         self.intercept_ = theta[:, 0].copy()
-        self.n_iter_ = self.t_ = info["n_iter"]
-        self.loss_curve_ = list(info["loss_curve"])
-        self.grad_inf_ = info["grad_inf"]
-        self.separable_ = info["separable"]
+        self._record_fit(info, info["separable"])
         return self
 
     def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None, sw=None):
@@ -66,16 +70,10 @@ class _FullBatchFit:
         if self.solver_ == "lbfgs":
             theta, info = self._lbfgs(X, yb, alpha, pen, scale, tol, max_iter, theta0, sw)
             if not info["converged"]:
-                warnings.warn(
-                    f"lbfgs did not converge after {info['n_iter']} iterations "
-                    f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g} > "
-                    f"tol={tol:g}; SciPy says: {info['message']}", ConvergenceWarning,
-                    stacklevel=3)
+                warnings.warn(lbfgs_not_converged(info, max_iter, tol), ConvergenceWarning,
+                              stacklevel=3)
             self._set_coef(theta)
-            self.n_iter_ = self.t_ = info["n_iter"]
-            self.loss_curve_ = list(info["loss_curve"])
-            self.grad_inf_ = info["grad_inf"]
-            self.separable_ = None
+            self._record_fit(info, None)
             # diverging iterates at alpha = 0: the MLE may not exist (as Newton checks)
             # (and always with fewer rows than coefficients, where Newton refuses)
             if (alpha == 0.0 and (info["max_eta"] > 30.0 or X.shape[0] < X.shape[1] + 1)
@@ -91,19 +89,10 @@ class _FullBatchFit:
                                   sw=sw)
         warn_identifiability(info)
         if not info["converged"] and not info["separable"]:
-            curve = info["loss_curve"]
-            rel = (abs(curve[-2] - curve[-1]) / max(abs(curve[-1]), 1e-300)
-                   if len(curve) > 1 else float("nan"))
-            warnings.warn(
-                f"Newton did not converge in max_iter={max_iter} iterations: final "
-                f"||grad F||_inf = {info['grad_inf']:.3g}, last relative change of F = "
-                f"{rel:.3g}; tol={tol:g} bounds half the squared Newton decrement "
-                "relative to F. Increase max_iter.", ConvergenceWarning, stacklevel=3)
+            warnings.warn(newton_not_converged(info, max_iter, tol), ConvergenceWarning,
+                          stacklevel=3)
         self._set_coef(theta)
-        self.n_iter_ = self.t_ = info["n_iter"]
-        self.loss_curve_ = list(info["loss_curve"])
-        self.grad_inf_ = info["grad_inf"]
-        self.separable_ = info["separable"]
+        self._record_fit(info, info["separable"])
         return self
 
     @staticmethod
@@ -120,12 +109,11 @@ class _FullBatchFit:
                               sw=sw)
         active = np.setdiff1d(np.arange(X.shape[1]), const)
         Xa = _as_csr(X[:, active]) if sp.issparse(X) else np.ascontiguousarray(X[:, active])
-        keep = np.concatenate([[0], 1 + active])
         theta_a, info = lbfgs_core(Xa, yb, pen, None if scale is None else scale[active],
                                    tol=tol, max_iter=max_iter,
-                                   theta0=None if theta0 is None else theta0[keep], sw=sw)
-        theta = np.zeros(X.shape[1] + 1)
-        theta[keep] = theta_a
+                                   theta0=None if theta0 is None else active_part(theta0, active),
+                                   sw=sw)
+        theta = expand_active(theta_a, active, X.shape[1])
         info["constant_columns"] = const
         warn_identifiability({"constant_columns": const})
         return theta, info
@@ -139,3 +127,10 @@ class _FullBatchFit:
         theta = theta.ravel()
         self.coef_ = theta[1:].reshape(1, -1).copy()
         self.intercept_ = theta[:1].copy()
+
+    def _record_fit(self, info, separable):
+        """The fitted attributes of a full-batch solve besides the coefficients."""
+        self.n_iter_ = self.t_ = info["n_iter"]
+        self.loss_curve_ = list(info["loss_curve"])
+        self.grad_inf_ = info["grad_inf"]
+        self.separable_ = separable
