@@ -537,7 +537,6 @@ def _fit_multinomial(est, blocks, labels, class_w, norm, n_samples, alpha, w_cla
             f"lbfgs (multinomial) did not converge after {int(res.nit)} iterations "
             f"(max_iter={max_iter}): final ||grad F||_inf = {g_inf:.3g} > "
             f"tol={tol:g}; SciPy says: {res.message}", ConvergenceWarning, stacklevel=3)
-    est.coef_ = theta[:, 1:].copy()
-    est.intercept_ = theta[:, 0].copy()
-    est._record_fit({"n_iter": int(res.nit), "loss_curve": curve, "grad_inf": g_inf}, None)
+    est._set_softmax_fit(theta, {"n_iter": int(res.nit), "loss_curve": curve,
+                                 "grad_inf": g_inf}, None)
     return est

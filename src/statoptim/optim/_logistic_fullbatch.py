@@ -60,9 +60,7 @@ class _FullBatchFit:
                 f"{solver} (multinomial) did not converge after {info['n_iter']} iterations "
                 f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g}, "
                 f"tol={tol:g}; {info['message']}", ConvergenceWarning, stacklevel=3)
-        self.coef_ = theta[:, 1:].copy()
-        self.intercept_ = theta[:, 0].copy()
-        self._record_fit(info, info["separable"])
+        self._set_softmax_fit(theta, info, info["separable"])
         return self
 
     def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None, sw=None):
@@ -134,3 +132,10 @@ class _FullBatchFit:
         self.loss_curve_ = list(info["loss_curve"])
         self.grad_inf_ = info["grad_inf"]
         self.separable_ = separable
+
+    def _set_softmax_fit(self, theta, info, separable):
+        """The fitted attributes of a multinomial solve: coef_ and intercept_ from the
+        (n_classes, n_features + 1) theta as the solver centred it, and the rest."""
+        self.coef_ = theta[:, 1:].copy()
+        self.intercept_ = theta[:, 0].copy()
+        self._record_fit(info, separable)
