@@ -81,6 +81,16 @@ def _sk_row(name, fit, X, y, alpha, F_star, repeats, note=""):
                              f"{max(r, 0):.1e}"]
 
 
+def _tuning_key(tr, X, y, alpha, F_star):
+    """``(key, gaps)`` of a trace for tuning a step size: the key orders by the first time
+    each tolerance is reached (tightest first), then by the final gap; None for a trace
+    with a non-finite gap (diverged)."""
+    r = gaps(tr, X, y, alpha, F_star)
+    if not np.all(np.isfinite(r)):
+        return None, r
+    return tuple(first_reaching(tr, r, tol) or np.inf for tol in reversed(TOLS)) + (r[-1],), r
+
+
 def _best_stochastic(X, y, alpha, F_star, method, grid, epochs, batch_size, repeats,
                      **kw):
     """Tune the learning rate on ``grid`` (untimed choice), then time the best."""
@@ -88,12 +98,8 @@ def _best_stochastic(X, y, alpha, F_star, method, grid, epochs, batch_size, repe
     for lr in grid:
         tr = trace_stochastic(X, y, alpha, method, epochs=epochs, learning_rate=lr,
                               batch_size=batch_size, **kw)
-        r = gaps(tr, X, y, alpha, F_star)
-        if not np.all(np.isfinite(r)):
-            continue
-        key = tuple(first_reaching(tr, r, tol) or np.inf for tol in reversed(TOLS)) + (
-            r[-1],)
-        if best is None or key < best[0]:
+        key, _ = _tuning_key(tr, X, y, alpha, F_star)
+        if key is not None and (best is None or key < best[0]):
             best = (key, lr)
     lr = best[1]
     tr = _median_trace(lambda: trace_stochastic(X, y, alpha, method, epochs=epochs,
@@ -123,12 +129,8 @@ def _sgdclassifier(X, y, alpha, F_star, epochs, repeats):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tr = trace(eta0)
-        r = gaps(tr, X, y, alpha, F_star)
-        if not np.all(np.isfinite(r)):
-            continue
-        key = tuple(first_reaching(tr, r, tol) or np.inf for tol in reversed(TOLS)) + (
-            r[-1],)
-        if best is None or key < best[0]:
+        key, r = _tuning_key(tr, X, y, alpha, F_star)
+        if key is not None and (best is None or key < best[0]):
             best = (key, eta0, tr, r)
     return best[2], best[3], best[1]
 
