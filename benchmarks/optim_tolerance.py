@@ -150,6 +150,27 @@ def problem(name, data):
     return X, y, 0.0, 5, 1024, "n = 10^6, p = 100, float64, alpha = 0"
 
 
+def _stochastic_rows(X, y, alpha, F_star, cap, b, repeats):
+    """The rows of the minibatch methods, each with its learning rate tuned on a grid."""
+    grids = {"sgd": (0.1, 0.3, 1.0, 3.0), "momentum": (0.1, 0.3, 1.0, 3.0),
+             "rmsprop": (1e-3, 3e-3, 1e-2, 3e-2), "adam": (1e-3, 3e-3, 1e-2, 3e-2)}
+    variants = [("sgd", {}), ("momentum", {}), ("momentum", {"nesterov": True}),
+                ("rmsprop", {}), ("adam", {}),
+                ("adam", {"schedule": "invsqrt", "average": True})]
+    rows = []
+    for method, kw in variants:
+        grid = grids[method]
+        if kw.get("schedule") == "invsqrt":
+            grid = tuple(10 * g for g in grid)
+        tr, r, lr = _best_stochastic(X, y, alpha, F_star, method, grid, cap, b, repeats, **kw)
+        label = method + (" nesterov" if kw.get("nesterov") else "") + (
+            " a/sqrt(t)+avg" if kw.get("schedule") else "")
+        per_epoch = tr[-1][0] / len(tr)
+        rows.append(_row(f"statoptim {label}", tr, r,
+                         f"lr {lr:g}; {per_epoch * 1e3:.2f} ms/epoch"))
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", nargs="+", default=["sim19", "sim99", "mnist", "large"])
@@ -199,22 +220,7 @@ def main(argv=None):
             tr = _median_trace(warm, args.repeats)
             rows.append(_row("statoptim 1 momentum epoch (lr 1), then lbfgs (warm_start)", tr,
                              gaps(tr, X, y, alpha, F_star), f"{len(tr) - 1} lbfgs iterations"))
-        grids = {"sgd": (0.1, 0.3, 1.0, 3.0), "momentum": (0.1, 0.3, 1.0, 3.0),
-                 "rmsprop": (1e-3, 3e-3, 1e-2, 3e-2), "adam": (1e-3, 3e-3, 1e-2, 3e-2)}
-        variants = [("sgd", {}), ("momentum", {}), ("momentum", {"nesterov": True}),
-                    ("rmsprop", {}), ("adam", {}),
-                    ("adam", {"schedule": "invsqrt", "average": True})]
-        for method, kw in variants:
-            grid = grids[method]
-            if kw.get("schedule") == "invsqrt":
-                grid = tuple(10 * g for g in grid)
-            tr, r, lr = _best_stochastic(X, y, alpha, F_star, method, grid, cap, b,
-                                         args.repeats, **kw)
-            label = method + (" nesterov" if kw.get("nesterov") else "") + (
-                " a/sqrt(t)+avg" if kw.get("schedule") else "")
-            per_epoch = tr[-1][0] / len(tr)
-            rows.append(_row(f"statoptim {label}", tr, r,
-                             f"lr {lr:g}; {per_epoch * 1e3:.2f} ms/epoch"))
+        rows += _stochastic_rows(X, y, alpha, F_star, cap, b, args.repeats)
         rows.append(_sk_row("sklearn lbfgs (default tol 1e-4)",
                             lambda: SkLR(C=C).fit(X, y), X, y, alpha, F_star, args.repeats))
         rows.append(_sk_row("sklearn lbfgs tol=1e-6", lambda: SkLR(C=C, tol=1e-6,
