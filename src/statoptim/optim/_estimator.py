@@ -322,9 +322,9 @@ class LogisticRegression(_FullBatchFit, _MinibatchFit, _LogisticChecks, Classifi
         if is_dask_array(X):  # distributed gradients and Hessians: X is never gathered
             from statoptim.optim._distributed import fit_logistic_dask
             return fit_logistic_dask(self, X, y, sample_weight)
-        # One BLAS thread: the solvers' BLAS calls are on blocks of rows and minibatches.
-        # Idle, two threads were no faster (Newton at 2e5 x 100: median 0.49 s against
-        # 0.36 s); busy, threaded OpenBLAS made Newton 12x slower (BENCHMARKS.md, "Threads").
+        # One BLAS thread: the solvers' BLAS calls are on blocks of rows and minibatches,
+        # too small for threads to pay, and threaded BLAS on a busy machine is much slower
+        # (BENCHMARKS.md, "Threads").
         with single_blas_thread():
             alpha, tol, max_iter = self._validate_params()
             warm_start = check_flag(self.warm_start, "warm_start")

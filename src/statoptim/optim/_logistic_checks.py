@@ -43,9 +43,8 @@ FULL_BATCH = ("auto", "newton", "lbfgs")
 
 #: solver="auto" uses Newton when n_features + 1 <= AUTO_NEWTON_MAX_COEF, L-BFGS
 #: otherwise. Newton's iteration costs ~n p^2 (BLAS-3) against ~4 n p (BLAS-2) for an
-#: L-BFGS evaluation, with ~5-8 against ~10-30 iterations (100 on MNIST 0 vs 6): the
-#: crossover measured on the talk's design (n = 10^3 and 10^5) lies at p ~ 20-25, and
-#: L-BFGS is 2-5x faster at p = 99, 10^6 x 100 and MNIST (BENCHMARKS.md, issue 16).
+#: L-BFGS evaluation, and Newton needs fewer iterations: the crossover lies near this
+#: number of coefficients (the timings are in BENCHMARKS.md).
 AUTO_NEWTON_MAX_COEF = 25
 STOPPINGS = ("grad", "loss", None)
 
