@@ -13,14 +13,11 @@ Run ``pytest benchmarks/bench_logistic_sparse.py --benchmark-only`` (one BLAS th
 With ``--benchmark-disable`` (the CI smoke test) every fit runs once on a 5000 x 5000
 matrix of density 1e-3.
 """
-import time
-import tracemalloc
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
+from _measure import measured_fits, record_fit
 from threadpoolctl import threadpool_limits
 
 from statoptim import LogisticRegression
@@ -100,26 +97,10 @@ def test_sparse_fit(benchmark, request, method):
     X, y, F_star = _problem(small)
     make = _fits(X.shape[0])[method]
     benchmark.group = f"sparse-{X.shape[0]}x{X.shape[1]}-nnz{X.nnz}"
-    peaks, fitted, cpu = [], [], []
-
-    def run():
-        t0 = time.process_time()
-        tracemalloc.start()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            est = make().fit(X, y)
-        peaks.append(tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
-        cpu.append(time.process_time() - t0)
-        fitted.append(est)
-
-    benchmark.pedantic(run, rounds=1 if small else 3, iterations=1)
-    est = fitted[-1]
+    est, cpu, peaks = measured_fits(benchmark, make, X, y, rounds=1 if small else 3)
     theta = np.concatenate([np.ravel(est.intercept_), np.ravel(est.coef_)])
     F = _objective(X, y, theta, ALPHA)
     gap = (F - F_star) / F_star
-    benchmark.extra_info.update(cpu_s_best=min(cpu), F=F, rel_gap=gap,
-                                peak_traced_MB=max(peaks) / 1e6,
-                                n_iter=int(np.max(est.n_iter_)))
+    record_fit(benchmark, est, cpu, peaks, F, gap)
     assert np.isfinite(F) and gap > -1e-8
     assert max(peaks) < 0.5 * X.shape[0] * X.shape[1] * 8  # never anything near dense

@@ -21,11 +21,11 @@ With ``--benchmark-disable`` (the CI smoke test) every fit runs once on small da
 (MNIST: the first 3000 images).
 """
 import time
-import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
+from _measure import measured_fits, record_fit
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
@@ -123,26 +123,11 @@ def test_multinomial_fit(benchmark, request, problem, method):
             make().fit(X, y)
         pytest.skip("Newton refuses: a dense Hessian of 7850 parameters (> 5000)")
     benchmark.group = f"multinomial-{problem}-{X.shape[0]}x{X.shape[1]}"
-    peaks, fitted, cpu = [], [], []
-
-    def run():
-        t0 = time.process_time()
-        tracemalloc.start()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            est = make().fit(X, y)
-        peaks.append(tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
-        cpu.append(time.process_time() - t0)
-        fitted.append(est)
-
-    benchmark.pedantic(run, rounds=1 if small or problem == "mnist10" else 3, iterations=1)
-    est = fitted[-1]
+    rounds = 1 if small or problem == "mnist10" else 3
+    est, cpu, peaks = measured_fits(benchmark, make, X, y, rounds=rounds)
     F = _F(est, X, y, alpha)
     gap = (F - F_star) / F_star
-    benchmark.extra_info.update(cpu_s_best=min(cpu), F=F, rel_gap=gap,
-                                peak_traced_MB=max(peaks) / 1e6,
-                                n_iter=int(np.max(est.n_iter_)))
+    record_fit(benchmark, est, cpu, peaks, F, gap)
     P = est.predict_proba(X[:100])
     assert np.allclose(P.sum(axis=1), 1.0)
     assert np.isfinite(F) and gap > -1e-6

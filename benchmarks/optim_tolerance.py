@@ -81,6 +81,16 @@ def _sk_row(name, fit, X, y, alpha, F_star, repeats, note=""):
                              f"{max(r, 0):.1e}"]
 
 
+def _tuning_key(tr, X, y, alpha, F_star):
+    """``(key, gaps)`` of a trace for tuning a step size: the key orders by the first time
+    each tolerance is reached (tightest first), then by the final gap; None for a trace
+    with a non-finite gap (diverged)."""
+    r = gaps(tr, X, y, alpha, F_star)
+    if not np.all(np.isfinite(r)):
+        return None, r
+    return tuple(first_reaching(tr, r, tol) or np.inf for tol in reversed(TOLS)) + (r[-1],), r
+
+
 def _best_stochastic(X, y, alpha, F_star, method, grid, epochs, batch_size, repeats,
                      **kw):
     """Tune the learning rate on ``grid`` (untimed choice), then time the best."""
@@ -88,12 +98,8 @@ def _best_stochastic(X, y, alpha, F_star, method, grid, epochs, batch_size, repe
     for lr in grid:
         tr = trace_stochastic(X, y, alpha, method, epochs=epochs, learning_rate=lr,
                               batch_size=batch_size, **kw)
-        r = gaps(tr, X, y, alpha, F_star)
-        if not np.all(np.isfinite(r)):
-            continue
-        key = tuple(first_reaching(tr, r, tol) or np.inf for tol in reversed(TOLS)) + (
-            r[-1],)
-        if best is None or key < best[0]:
+        key, _ = _tuning_key(tr, X, y, alpha, F_star)
+        if key is not None and (best is None or key < best[0]):
             best = (key, lr)
     lr = best[1]
     tr = _median_trace(lambda: trace_stochastic(X, y, alpha, method, epochs=epochs,
@@ -123,12 +129,8 @@ def _sgdclassifier(X, y, alpha, F_star, epochs, repeats):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tr = trace(eta0)
-        r = gaps(tr, X, y, alpha, F_star)
-        if not np.all(np.isfinite(r)):
-            continue
-        key = tuple(first_reaching(tr, r, tol) or np.inf for tol in reversed(TOLS)) + (
-            r[-1],)
-        if best is None or key < best[0]:
+        key, r = _tuning_key(tr, X, y, alpha, F_star)
+        if key is not None and (best is None or key < best[0]):
             best = (key, eta0, tr, r)
     return best[2], best[3], best[1]
 
@@ -146,6 +148,27 @@ def problem(name, data):
         return X, y, 1.0 / X.shape[0], 60, 128, "MNIST 0 vs 6, n = 11841, p = 784, alpha = 1/n"
     X, y, beta = make_logistic(1_000_000, 100, random_state=np.random.default_rng([0, 100]))
     return X, y, 0.0, 5, 1024, "n = 10^6, p = 100, float64, alpha = 0"
+
+
+def _stochastic_rows(X, y, alpha, F_star, cap, b, repeats):
+    """The rows of the minibatch methods, each with its learning rate tuned on a grid."""
+    grids = {"sgd": (0.1, 0.3, 1.0, 3.0), "momentum": (0.1, 0.3, 1.0, 3.0),
+             "rmsprop": (1e-3, 3e-3, 1e-2, 3e-2), "adam": (1e-3, 3e-3, 1e-2, 3e-2)}
+    variants = [("sgd", {}), ("momentum", {}), ("momentum", {"nesterov": True}),
+                ("rmsprop", {}), ("adam", {}),
+                ("adam", {"schedule": "invsqrt", "average": True})]
+    rows = []
+    for method, kw in variants:
+        grid = grids[method]
+        if kw.get("schedule") == "invsqrt":
+            grid = tuple(10 * g for g in grid)
+        tr, r, lr = _best_stochastic(X, y, alpha, F_star, method, grid, cap, b, repeats, **kw)
+        label = method + (" nesterov" if kw.get("nesterov") else "") + (
+            " a/sqrt(t)+avg" if kw.get("schedule") else "")
+        per_epoch = tr[-1][0] / len(tr)
+        rows.append(_row(f"statoptim {label}", tr, r,
+                         f"lr {lr:g}; {per_epoch * 1e3:.2f} ms/epoch"))
+    return rows
 
 
 def main(argv=None):
@@ -197,22 +220,7 @@ def main(argv=None):
             tr = _median_trace(warm, args.repeats)
             rows.append(_row("statoptim 1 momentum epoch (lr 1), then lbfgs (warm_start)", tr,
                              gaps(tr, X, y, alpha, F_star), f"{len(tr) - 1} lbfgs iterations"))
-        grids = {"sgd": (0.1, 0.3, 1.0, 3.0), "momentum": (0.1, 0.3, 1.0, 3.0),
-                 "rmsprop": (1e-3, 3e-3, 1e-2, 3e-2), "adam": (1e-3, 3e-3, 1e-2, 3e-2)}
-        variants = [("sgd", {}), ("momentum", {}), ("momentum", {"nesterov": True}),
-                    ("rmsprop", {}), ("adam", {}),
-                    ("adam", {"schedule": "invsqrt", "average": True})]
-        for method, kw in variants:
-            grid = grids[method]
-            if kw.get("schedule") == "invsqrt":
-                grid = tuple(10 * g for g in grid)
-            tr, r, lr = _best_stochastic(X, y, alpha, F_star, method, grid, cap, b,
-                                         args.repeats, **kw)
-            label = method + (" nesterov" if kw.get("nesterov") else "") + (
-                " a/sqrt(t)+avg" if kw.get("schedule") else "")
-            per_epoch = tr[-1][0] / len(tr)
-            rows.append(_row(f"statoptim {label}", tr, r,
-                             f"lr {lr:g}; {per_epoch * 1e3:.2f} ms/epoch"))
+        rows += _stochastic_rows(X, y, alpha, F_star, cap, b, args.repeats)
         rows.append(_sk_row("sklearn lbfgs (default tol 1e-4)",
                             lambda: SkLR(C=C).fit(X, y), X, y, alpha, F_star, args.repeats))
         rows.append(_sk_row("sklearn lbfgs tol=1e-6", lambda: SkLR(C=C, tol=1e-6,

@@ -7,7 +7,7 @@ from numpy.testing import assert_allclose
 from statoptim import LogisticRegression
 from statoptim.datasets import make_logistic
 from statoptim.optim import SeparationWarning
-from statoptim.optim._estimator import AUTO_NEWTON_MAX_COEF
+from statoptim.optim._logistic_checks import AUTO_NEWTON_MAX_COEF
 
 
 @pytest.mark.parametrize("p", [1, 19, AUTO_NEWTON_MAX_COEF - 1, AUTO_NEWTON_MAX_COEF, 99])

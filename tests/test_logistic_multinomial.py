@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
+from optim_helpers import raises_naming as _raises_naming
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression as SkLR
 from statoptim.optim._sgd_fast import apply_update
@@ -61,35 +62,38 @@ def _softmax_problem(n=600, p=5, K=3, seed=0):
     return X, y
 
 
-def _raises_naming(fn, *names, exc=(ValueError, TypeError)):
-    with pytest.raises(exc) as info:
-        fn()
-    msg = str(info.value)
-    assert any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", msg)
-               for n in names), f"message does not name {names}: {msg}"
-
-
 def _F(est, X, y, alpha):
     yk = np.searchsorted(est.classes_, y)
     theta = np.column_stack([est.intercept_, est.coef_])
     return multinomial_objective(X, yk.astype(np.intp), theta, alpha)[0]
 
 
-def test_objective_gradient_by_finite_differences():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((40, 3))
-    yk = rng.integers(0, 4, 40).astype(np.intp)
+def _random_point(seed, n):
+    """X (n x 3), labels of 4 classes, a (4, 4) theta and positive row weights."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3))
+    yk = rng.integers(0, 4, n).astype(np.intp)
     theta = rng.standard_normal((4, 4))
-    sw = rng.random(40) * 2
-    F, g = multinomial_objective(X, yk, theta, 0.3, sw)
-    h = 1e-6
-    num = np.zeros_like(theta)
+    sw = rng.random(n) * 2
+    return X, yk, theta, sw
+
+
+def _central_differences(f, theta, h=1e-6):
+    """(f(theta + h e_j) - f(theta - h e_j)) / (2 h) for each entry j of theta (in C
+    order), stacked along the first axis."""
+    out = []
     for idx in np.ndindex(theta.shape):
         e = np.zeros_like(theta)
         e[idx] = h
-        num[idx] = (multinomial_objective(X, yk, theta + e, 0.3, sw)[0]
-                    - multinomial_objective(X, yk, theta - e, 0.3, sw)[0]) / (2 * h)
-    assert_allclose(g, num, rtol=1e-6, atol=1e-8)
+        out.append((f(theta + e) - f(theta - e)) / (2 * h))
+    return np.array(out)
+
+
+def test_objective_gradient_by_finite_differences():
+    X, yk, theta, sw = _random_point(0, 40)
+    F, g = multinomial_objective(X, yk, theta, 0.3, sw)
+    num = _central_differences(lambda t: multinomial_objective(X, yk, t, 0.3, sw)[0], theta)
+    assert_allclose(g, num.reshape(theta.shape), rtol=1e-6, atol=1e-8)
     # NumPy reference for F
     eta = X @ theta[:, 1:].T + theta[:, 0]
     ref = np.sum(sw * (np.log(np.exp(eta).sum(1)) - eta[np.arange(40), yk])) / 40
@@ -133,8 +137,6 @@ def test_multinomial_weights_sparse_and_labels():
     assert bal.coef_.shape == (3, 4)
 
 
-
-
 # ------------------------------------------------------------------------ Newton
 @pytest.mark.parametrize("C", [0.1, 10.0])
 def test_newton_objective_equals_sklearn_multinomial_lbfgs(C):
@@ -154,23 +156,13 @@ def test_newton_objective_equals_sklearn_multinomial_lbfgs(C):
 
 
 def test_newton_hessian_by_finite_differences():
-    rng = np.random.default_rng(3)
-    X = rng.standard_normal((50, 3))
-    yk = rng.integers(0, 4, 50).astype(np.intp)
-    theta = rng.standard_normal((4, 4))
-    sw = rng.random(50) * 2
+    X, yk, theta, sw = _random_point(3, 50)
     alpha = 0.2
     for Xin in (X, sp.csr_matrix(X)):
         H = multinomial_hessian(Xin, theta, alpha, 4, sw)
-        h = 1e-6
-        num = np.zeros((16, 16))
-        for j in range(16):
-            e = np.zeros(16)
-            e[j] = h
-            gp = multinomial_objective(X, yk, theta + e.reshape(4, 4), alpha, sw)[1].ravel()
-            gm = multinomial_objective(X, yk, theta - e.reshape(4, 4), alpha, sw)[1].ravel()
-            num[:, j] = (gp - gm) / (2 * h)
-        assert_allclose(H, num, rtol=1e-6, atol=1e-8)
+        num = _central_differences(
+            lambda t: multinomial_objective(X, yk, t, alpha, sw)[1].ravel(), theta)
+        assert_allclose(H, num.T, rtol=1e-6, atol=1e-8)
         # the first three classes only (the reference parametrisation's block)
         assert_allclose(multinomial_hessian(Xin, theta, alpha, 3, sw), H[:12, :12], atol=1e-15)
 

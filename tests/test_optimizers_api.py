@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
+from optim_helpers import raises_naming as _raises_naming
 
 import statoptim.optim as so
 from statoptim.optim import (
@@ -23,16 +24,6 @@ from statoptim.optim import (
     minimize,
     warmup_cosine,
 )
-
-
-def _raises_naming(fn, *names, exc=(ValueError, TypeError)):
-    with pytest.raises(exc) as info:
-        fn()
-    msg = str(info.value)
-    assert any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", msg)
-               for n in names), f"message does not name {names}: {msg}"
-    return info.value
-
 
 # --- plain NumPy reference of every rule ---------------------------------------------------
 _DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "rmsprop": 1e-3, "adam": 1e-3, "adamw": 1e-3,

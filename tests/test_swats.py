@@ -3,25 +3,17 @@ performance by switching from Adam to SGD"; issue 16, part 7): minimize(method="
 and the SWATS optimiser object against a NumPy transcription of the paper's Algorithm 1,
 on problems where the switch provably happens."""
 import math
-import re
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from optim_helpers import raises_naming as _raises_naming
 from scipy.optimize import minimize as scipy_minimize
 
 import statoptim.optim as so
 from statoptim.optim import SWATS, StepDecay, minimize, swats_projection
 
 DELTA = 1.0
-
-
-def _raises_naming(fn, *names):
-    with pytest.raises((ValueError, TypeError)) as info:
-        fn()
-    msg = str(info.value)
-    assert any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", msg)
-               for n in names), f"message does not name {names}: {msg}"
 
 
 def _huber_problem():

@@ -300,3 +300,57 @@ def backtrack(evaluate, theta, direction, F, decrement, max_halvings=60):
             return (*out, cand)
         s *= 0.5
     return None
+
+
+def check_newton_rows(n_samples, sw, n_coef, alpha, columns=""):
+    """Refuse Newton at ``alpha=0`` with fewer rows of positive weight than coefficients.
+
+    There X~^T W X~ has rank <= n_pos < n_coef at every theta: no Cholesky succeeds
+    without a shift, and the iteration would follow a separating direction for dozens
+    of steps, so the fit is refused before any factorisation. ``sw`` is the row
+    weights (None: all rows count); ``columns`` says what the n_features + 1 count
+    holds, e.g. " (non-constant columns + intercept)".
+    """
+    n_pos = n_samples if sw is None else int(np.count_nonzero(sw > 0))
+    if alpha == 0.0 and n_pos < n_coef:
+        raise ValueError(
+            f"solver='newton' with alpha=0 needs at least n_features + 1 = {n_coef} rows of "
+            f"positive weight{columns}, got {n_pos}: the Hessian is singular at every "
+            "point, the coefficients are not identifiable, and such data are typically "
+            "separable (no MLE). Set alpha > 0 (e.g. 1/n_samples) or use solver='lbfgs'")
+
+
+def active_part(theta, active):
+    """The intercept and the coefficients of the ``active`` columns (None: all)."""
+    if active is None:
+        return theta
+    return np.concatenate([[theta[0]], theta[1 + active]])
+
+
+def expand_active(theta, active, n_features):
+    """The inverse of :func:`active_part`: n_features + 1 coefficients, 0 for the
+    columns left out of ``active`` (None: theta is returned as it is)."""
+    if active is None:
+        return theta
+    full = np.zeros(n_features + 1)
+    full[0] = theta[0]
+    full[1 + active] = theta[1:]
+    return full
+
+
+def newton_not_converged(info, max_iter, tol):
+    """The ConvergenceWarning message of a binary Newton fit that ran out of iterations."""
+    curve = info["loss_curve"]
+    rel = (abs(curve[-2] - curve[-1]) / max(abs(curve[-1]), 1e-300)
+           if len(curve) > 1 else float("nan"))
+    return (f"Newton did not converge in max_iter={max_iter} iterations: final "
+            f"||grad F||_inf = {info['grad_inf']:.3g}, last relative change of F = "
+            f"{rel:.3g}; tol={tol:g} bounds half the squared Newton decrement "
+            "relative to F. Increase max_iter.")
+
+
+def lbfgs_not_converged(info, max_iter, tol):
+    """The ConvergenceWarning message of a binary L-BFGS fit that did not converge."""
+    return (f"lbfgs did not converge after {info['n_iter']} iterations "
+            f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g} > "
+            f"tol={tol:g}; SciPy says: {info['message']}")

@@ -27,6 +27,7 @@ minibatch solvers (ValueError naming them).
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg.blas import dsyrk
@@ -34,7 +35,21 @@ from scipy.linalg.blas import dsyrk
 from statoptim._dask import RowBlocks
 from statoptim._validation import check_flag
 from statoptim.exceptions import ConvergenceWarning
-from statoptim.optim._common import backtrack, column_scales
+from statoptim.optim._common import (
+    active_part,
+    backtrack,
+    column_scales,
+    expand_active,
+    lbfgs_not_converged,
+    newton_not_converged,
+)
+from statoptim.optim._logistic_checks import (
+    FULL_BATCH,
+    MULTINOMIAL_SOLVERS,
+    _check_targets,
+    class_weights,
+    resolve_solver,
+)
 from statoptim.optim._newton import (
     SeparationWarning,
     _cholesky_solve,
@@ -269,19 +284,91 @@ def _merge_labels(facts):
     return labels, counts, wsum, wmax, lo, hi
 
 
+class _Scan(NamedTuple):
+    """The merged scan of every block: the labels of y with their counts, weighted
+    counts and largest sample weights, per label the column min and max over the rows
+    of positive weight, and max |x| per column."""
+
+    labels: np.ndarray
+    counts: np.ndarray
+    wsum: np.ndarray
+    wmax: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    top: np.ndarray
+
+
+class _Weights(NamedTuple):
+    """How the row weights are formed: the weight of each class (None: all 1), the
+    normalisation to mean 1, and the sum of the normalised weights per class and in all."""
+
+    class_w: np.ndarray | None
+    norm: float
+    w_class: np.ndarray
+    total: float
+
+
+class _Columns(NamedTuple):
+    """The exact power-of-two column scales, the ridge per column, and at ``alpha=0``
+    the constant columns and the others (``active``, None when none is constant)."""
+
+    scale: np.ndarray | None
+    pen: float | np.ndarray
+    const: np.ndarray
+    active: np.ndarray | None
+
+
 def fit_logistic_dask(est, X, y, sample_weight=None):
     """``est.fit(X, y, sample_weight)`` for a dask array X (rows in chunks).
 
     ``y`` and ``sample_weight`` are NumPy or dask vectors. Sets the same fitted
     attributes as the in-memory fit and returns ``est``.
     """
-    from statoptim.optim._estimator import (
-        FULL_BATCH,
-        MULTINOMIAL_SOLVERS,
-        class_weights,
-        resolve_solver,
-    )
+    alpha, tol, max_iter, previous = _check_call(est, y)
+    blocks = _open_blocks(est, X, y, sample_weight)
+    scan = _scan(blocks, alpha)
+    multinomial = est.solver in MULTINOMIAL_SOLVERS and scan.labels.size > 2
+    if multinomial:
+        _check_targets(scan.labels)
+        est.classes_ = scan.labels
+    else:
+        est.classes_, _ = est._encode(scan.labels)
+    weights = _row_weights(est, scan, sample_weight is not None, blocks.n_samples)
+    if multinomial:
+        return _fit_multinomial(est, blocks, scan.labels, weights.class_w, weights.norm,
+                                blocks.n_samples, alpha, weights.w_class)
 
+    n_features = blocks.n_features
+    solver = est.solver_ = resolve_solver(est.solver, n_features)
+    if est.solver == "auto":
+        tol, max_iter = est._defaults(solver)
+    theta0 = None
+    if previous is not None and previous[0].shape[0] == n_features + 1 and np.array_equal(
+            previous[1], est.classes_):
+        theta0 = previous[0]
+    columns = _columns(scan, weights.w_class > 0, alpha)
+    theta, info = _solve_binary(est, blocks, weights, columns, solver, theta0, tol, max_iter)
+    warn_identifiability({"constant_columns": columns.const})
+    # In memory, max |eta| > 30 at alpha = 0 triggers the LP separation check, which needs
+    # all rows in one place: here it is only reported
+    if alpha == 0.0 and info["max_eta"] > 30.0:
+        warnings.warn(
+            f"at alpha=0 the fit reached max |eta| = {info['max_eta']:.3g} > 30: the training "
+            "data may be linearly separable, in which case the MLE does not exist (the "
+            "coefficients diverge). The LP separation check is not run on a dask array X; "
+            "set alpha > 0, e.g. 1/n_samples", SeparationWarning, stacklevel=3)
+    if not info["converged"]:
+        msg = (lbfgs_not_converged(info, max_iter, tol) if solver == "lbfgs"
+               else newton_not_converged(info, max_iter, tol))
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    est._set_coef(theta)
+    est._record_fit(info, None)
+    return est
+
+
+def _check_call(est, y):
+    """The estimator's parameters for a dask fit: ``(alpha, tol, max_iter, previous)``,
+    previous the warm start's ``(theta, classes)`` or None."""
     alpha, tol, max_iter = est._validate_params()
     if est.solver not in FULL_BATCH:
         raise ValueError(
@@ -298,6 +385,11 @@ def fit_logistic_dask(est, X, y, sample_weight=None):
         previous = (np.concatenate([est.intercept_, est.coef_[0]]), est.classes_)
     if y is None:
         raise ValueError("y must be given (class labels), got None")
+    return alpha, tol, max_iter, previous
+
+
+def _open_blocks(est, X, y, sample_weight):
+    """The row-blocks of X, y and sample_weight; sets ``n_features_in_``."""
     blocks = RowBlocks(X, {"y": y, "sample_weight": sample_weight})
     n_samples, n_features = blocks.n_samples, blocks.n_features
     if n_samples < 1 or n_features < 1:
@@ -307,7 +399,12 @@ def fit_logistic_dask(est, X, y, sample_weight=None):
         if hasattr(est, attr):
             delattr(est, attr)
     est.n_features_in_ = n_features
+    return blocks
 
+
+def _scan(blocks, alpha):
+    """One pass over the blocks: the validation of X, y and sample_weight and the
+    facts of :class:`_Scan` (the column ranges only at ``alpha=0``)."""
     facts = blocks.map(_scan_task, alpha == 0.0)
     if any(f["x_bad"] for f in facts):
         raise ValueError("X must be finite, got NaN or infinite value(s) in a block of the "
@@ -316,55 +413,44 @@ def fit_logistic_dask(est, X, y, sample_weight=None):
         raise ValueError("y must hold class labels, got NaN or infinite value(s)")
     if any(f["w_bad"] for f in facts):
         raise ValueError("sample_weight must be finite and non-negative")
-    labels, counts, wsum, wmax, lo, hi = _merge_labels(facts)
     top = np.max([f["top"] for f in facts], axis=0)
-    del facts
+    return _Scan(*_merge_labels(facts), top)
 
-    multinomial = est.solver in MULTINOMIAL_SOLVERS and labels.size > 2
-    if multinomial:
-        from statoptim.optim._estimator import _check_targets
 
-        _check_targets(labels)
-        est.classes_ = labels
-    else:
-        est.classes_, _ = est._encode(labels)
-    # class weights, with the sample-weighted class counts for "balanced"
+def _row_weights(est, scan, weighted, n_samples):
+    """The row weights as the in-memory ``_row_weights`` forms them (``class_weight``
+    "balanced" with the sample-weighted class counts when ``weighted``), from the
+    per-label sums of the scan."""
+    labels = scan.labels
     class_w = None
     if est.class_weight is not None:
         class_w = class_weights(est.class_weight, labels, labels,
-                                wsum if sample_weight is not None else counts)
+                                scan.wsum if weighted else scan.counts)
     cw = np.ones(labels.size) if class_w is None else np.asarray(class_w, dtype=np.float64)
-    w_top = float(np.max(wmax * cw))
+    w_top = float(np.max(scan.wmax * cw))
     if not (np.isfinite(w_top) and w_top > 0.0):
         raise ValueError(
             "sample_weight times class_weight must be finite with a positive entry, got "
             f"a largest weight of {w_top!r}")
-    w_class = wsum * cw / w_top  # sum of the normalised weights, per class
+    w_class = scan.wsum * cw / w_top  # sum of the normalised weights, per class
     total = float(np.sum(w_class))
     if np.count_nonzero(w_class > 0) < 2:
         raise ValueError(
             "sample_weight (times class_weight) must give positive weight to rows of both "
             "classes (of two classes at least), got positive weights only for class "
             f"{labels[int(np.argmax(w_class > 0))]!r}: the weighted data have one class")
-    unit = sample_weight is None and class_w is None
+    unit = not weighted and class_w is None
     norm = 1.0 if unit else n_samples / (total * w_top)
-    if not unit and np.all(cw == cw[0]) and sample_weight is None:
+    if not unit and np.all(cw == cw[0]) and not weighted:
         norm, class_w = 1.0, None  # every weight equal: unit weights, as in memory
-    positive = w_class > 0
+    return _Weights(class_w, norm, w_class, total)
 
-    if multinomial:
-        return _fit_multinomial(est, blocks, labels, class_w, norm, n_samples, alpha,
-                                w_class)
 
-    solver = est.solver_ = resolve_solver(est.solver, n_features)
-    if est.solver == "auto":
-        tol, max_iter = est._defaults(solver)
-    theta0 = None
-    if previous is not None and previous[0].shape[0] == n_features + 1 and np.array_equal(
-            previous[1], est.classes_):
-        theta0 = previous[0]
-
-    # exact column scales and, at alpha = 0, the constant columns (rows of positive weight)
+def _columns(scan, positive, alpha):
+    """Exact column scales with the rescaled ridge and, at ``alpha=0``, the constant
+    columns over the rows of positive weight (``positive``: per label)."""
+    top = scan.top
+    n_features = top.shape[0]
     scale = column_scales(np.empty((1, n_features)), top)
     pen = alpha
     if scale is not None and alpha != 0.0:
@@ -380,62 +466,35 @@ def fit_logistic_dask(est, X, y, sample_weight=None):
                 "X (e.g. StandardScaler) or set alpha=0")
     const = np.zeros(0, dtype=np.intp)
     if alpha == 0.0:
-        const = np.flatnonzero(lo[positive].min(axis=0) == hi[positive].max(axis=0))
+        const = np.flatnonzero(scan.lo[positive].min(axis=0) == scan.hi[positive].max(axis=0))
     active = None
     if const.size:
         active = np.setdiff1d(np.arange(n_features), const)
+    return _Columns(scale, pen, const, active)
+
+
+def _solve_binary(est, blocks, weights, columns, solver, theta0, tol, max_iter):
+    """Newton or L-BFGS on the active, rescaled columns; the coefficients for X."""
+    scale, pen, const, active = columns
+    n_features = blocks.n_features
     scale_a = scale if scale is None or active is None else scale[active]
     pen_a = pen if np.ndim(pen) == 0 or active is None else pen[active]
-    prep = _Prep(est.classes_, class_w, norm, active, scale_a)
-    problem = _Problem(blocks, prep, pen_a, n_samples)
+    prep = _Prep(est.classes_, weights.class_w, weights.norm, active, scale_a)
+    problem = _Problem(blocks, prep, pen_a, blocks.n_samples)
     start = None
     if theta0 is not None:
-        full0 = _scale_theta0(np.asarray(theta0, dtype=np.float64), scale)
-        start = full0 if active is None else np.concatenate([[full0[0]], full0[1 + active]])
+        start = active_part(_scale_theta0(np.asarray(theta0, dtype=np.float64), scale),
+                            active)
     if solver == "lbfgs":
         if start is None:
             start = np.zeros(n_features + 1 - const.size)
-            p1 = float(w_class[1] / total)
+            p1 = float(weights.w_class[1] / weights.total)
             start[0] = float(np.log(p1 / (1.0 - p1))) if 0.0 < p1 < 1.0 else 0.0
         theta, info = _lbfgs(problem, start, tol, max_iter)
     else:
         theta, info = _newton(problem, np.zeros(n_features + 1 - const.size)
                               if start is None else start, tol, max_iter)
-    theta = _unscale(theta, scale_a)
-    if active is not None:
-        full = np.zeros(n_features + 1)
-        full[0] = theta[0]
-        full[1 + active] = theta[1:]
-        theta = full
-    warn_identifiability({"constant_columns": const})
-    # In memory, max |eta| > 30 at alpha = 0 triggers the LP separation check, which needs
-    # all rows in one place: here it is only reported
-    if alpha == 0.0 and info["max_eta"] > 30.0:
-        warnings.warn(
-            f"at alpha=0 the fit reached max |eta| = {info['max_eta']:.3g} > 30: the training "
-            "data may be linearly separable, in which case the MLE does not exist (the "
-            "coefficients diverge). The LP separation check is not run on a dask array X; "
-            "set alpha > 0, e.g. 1/n_samples", SeparationWarning, stacklevel=3)
-    if not info["converged"]:
-        if solver == "lbfgs":
-            msg = (f"lbfgs did not converge after {info['n_iter']} iterations "
-                   f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g} > "
-                   f"tol={tol:g}; SciPy says: {info['message']}")
-        else:
-            curve = info["loss_curve"]
-            rel = (abs(curve[-2] - curve[-1]) / max(abs(curve[-1]), 1e-300)
-                   if len(curve) > 1 else float("nan"))
-            msg = (f"Newton did not converge in max_iter={max_iter} iterations: final "
-                   f"||grad F||_inf = {info['grad_inf']:.3g}, last relative change of F = "
-                   f"{rel:.3g}; tol={tol:g} bounds half the squared Newton decrement "
-                   "relative to F. Increase max_iter.")
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
-    est._set_coef(theta)
-    est.n_iter_ = est.t_ = info["n_iter"]
-    est.loss_curve_ = list(info["loss_curve"])
-    est.grad_inf_ = info["grad_inf"]
-    est.separable_ = None
-    return est
+    return expand_active(_unscale(theta, scale_a), active, n_features), info
 
 
 def _fit_multinomial(est, blocks, labels, class_w, norm, n_samples, alpha, w_class):
@@ -478,10 +537,6 @@ def _fit_multinomial(est, blocks, labels, class_w, norm, n_samples, alpha, w_cla
             f"lbfgs (multinomial) did not converge after {int(res.nit)} iterations "
             f"(max_iter={max_iter}): final ||grad F||_inf = {g_inf:.3g} > "
             f"tol={tol:g}; SciPy says: {res.message}", ConvergenceWarning, stacklevel=3)
-    est.coef_ = theta[:, 1:].copy()
-    est.intercept_ = theta[:, 0].copy()
-    est.n_iter_ = est.t_ = int(res.nit)
-    est.loss_curve_ = curve
-    est.grad_inf_ = g_inf
-    est.separable_ = None
+    est._set_softmax_fit(theta, {"n_iter": int(res.nit), "loss_curve": curve,
+                                 "grad_inf": g_inf}, None)
     return est

@@ -3,161 +3,44 @@ logistic regression by Newton-Raphson, L-BFGS or compiled minibatch SGD, momentu
 RMSprop, Adam, Adamax or SWATS."""
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from statoptim._threads import single_blas_thread
 from statoptim._validation import (
     _describe,
-    check_choice,
     check_flag,
-    check_positive_int,
-    check_random_state,
     check_real,
-    check_sample_weight,
     check_sparse_structure,
     validate_named,
 )
-from statoptim.exceptions import ConvergenceWarning
-from statoptim.optim._common import (
-    ADAM_FORMS,
-    DEFAULT_LEARNING_RATE,
-    SAFE_EXPONENT,
-    check_average,
-    check_schedule,
-    check_shuffle,
-    column_scales,
-    method_hyper,
-    sparse_column_absmax,
-    sparse_ptp,
-)
 from statoptim.optim._inference import LogisticSummary
-from statoptim.optim._multinomial import (
-    multinomial_lbfgs,
-    multinomial_newton,
-    multinomial_objective,
-    multinomial_separable,
+from statoptim.optim._logistic_checks import (
+    FULL_BATCH,
+    MULTINOMIAL_SOLVERS,
+    _check_stochastic_scale,
+    _LogisticChecks,
+    resolve_solver,
 )
-from statoptim.optim._newton import (
-    SEPARATION_MESSAGE,
-    SeparationWarning,
-    _objective,
-    _positive_rows,
-    _separable,
-    lbfgs_core,
-    newton_core,
-    rescaled_problem,
-    warn_identifiability,
-)
-from statoptim.optim._schedules import Schedule
-from statoptim.optim._stochastic import LogisticEpochRunner, SoftmaxEpochRunner
+from statoptim.optim._logistic_fullbatch import _FullBatchFit
+from statoptim.optim._logistic_minibatch import _MinibatchFit
+from statoptim.optim._stochastic import SoftmaxEpochRunner
 
 __all__ = ["LogisticRegression"]
-
-SOLVERS = ("auto", "newton", "lbfgs", "sgd", "momentum", "rmsprop", "adam", "adamax", "swats")
-#: Every solver fits the multinomial (softmax) model for three or more classes.
-MULTINOMIAL_SOLVERS = SOLVERS
-FULL_BATCH = ("auto", "newton", "lbfgs")
-
-#: solver="auto" uses Newton when n_features + 1 <= AUTO_NEWTON_MAX_COEF, L-BFGS
-#: otherwise. Newton's iteration costs ~n p^2 (BLAS-3) against ~4 n p (BLAS-2) for an
-#: L-BFGS evaluation, with ~5-8 against ~10-30 iterations (100 on MNIST 0 vs 6): the
-#: crossover measured on the talk's design (n = 10^3 and 10^5) lies at p ~ 20-25, and
-#: L-BFGS is 2-5x faster at p = 99, 10^6 x 100 and MNIST (BENCHMARKS.md, issue 16).
-AUTO_NEWTON_MAX_COEF = 25
-STOPPINGS = ("grad", "loss", None)
-
-
-def _check_targets(y):
-    """scikit-learn's target check, with a message that names y."""
-    try:
-        check_classification_targets(y)
-    except ValueError as exc:
-        raise ValueError(f"y must hold class labels (two distinct values); {exc}") from None
-
 
 def _is_stochastic(est):
     return est.solver not in FULL_BATCH
 
 
-def _method(solver):
-    """The update rule of a stochastic solver (SWATS starts as Adam)."""
-    return "adam" if solver == "swats" else solver
 
-
-def _check_schedule(schedule):
-    """A schedule name, a :class:`~statoptim.optim.Schedule` object or a callable."""
-    if isinstance(schedule, Schedule):
-        return schedule
-    if isinstance(schedule, type) and issubclass(schedule, Schedule):
-        raise ValueError(f"schedule must be a Schedule object, got the class "
-                         f"{schedule.__name__}; pass an instance, e.g. {schedule.__name__}(...)")
-    try:
-        return check_schedule(schedule)
-    except ValueError:
-        raise ValueError(
-            "schedule must be one of ['constant', 'invsqrt', 'invtime'], a "
-            "statoptim.optim.Schedule object (StepDecay, ExponentialDecay, CosineDecay, "
-            "LinearWarmup, SequentialSchedule, warmup_cosine(...)) or a callable t -> step "
-            f"size, got {_describe(schedule)}") from None
-
-
-def resolve_solver(solver, n_features, n_samples=None, alpha=None):
-    """The solver that ``solver="auto"`` stands for on n_features columns (L-BFGS also
-    when alpha = 0 and there are fewer rows than coefficients, where the Hessian is
-    singular everywhere and Newton refuses)."""
-    if solver != "auto":
-        return solver
-    if alpha == 0.0 and n_samples is not None and n_samples < n_features + 1:
-        return "lbfgs"
-    return "newton" if n_features + 1 <= AUTO_NEWTON_MAX_COEF else "lbfgs"
-
-
-def _as_csr(X):
-    """A checked sparse X as CSR (CSC converted once) with canonical entries and index
-    arrays of one dtype (int32 or intp), as the compiled CSR kernels read them."""
-    X = X.tocsr() if X.format != "csr" else X
-    if not X.has_canonical_format:
-        X = X.copy()
-        X.sum_duplicates()
-    if X.indices.dtype != X.indptr.dtype or X.indices.dtype not in (np.int32, np.intp):
-        X = sp.csr_matrix((X.data, X.indices.astype(np.intp), X.indptr.astype(np.intp)),
-                          shape=X.shape)
-    return X
-
-
-def _check_stochastic_scale(X, solver):
-    """The minibatch solvers need columns of ordinary magnitude: their step sizes and the
-    gradient tolerance are in the units of X, so a column with max |x| outside
-    [2**-SAFE_EXPONENT, 2**SAFE_EXPONENT] would overflow the iterates or never move its
-    coefficient (a silently wrong answer at alpha=0). Newton and L-BFGS rescale such
-    columns exactly instead."""
-    tops = sparse_column_absmax(X) if sp.issparse(X) else None
-    scale = column_scales(X, tops)
-    if scale is None:
-        return
-    j = int(np.flatnonzero(scale != 1.0)[0])
-    top = float(tops[j]) if tops is not None else max(float(np.max(X[:, j])),
-                                                        -float(np.min(X[:, j])))
-    raise ValueError(
-        f"X has a column of extreme magnitude (column {j}: max |x| = {top:.3g}, outside "
-        f"[2**-{SAFE_EXPONENT}, 2**{SAFE_EXPONENT}]): solver={solver!r} is not "
-        "scale-invariant (step sizes and tol are in the units of X). Standardise the "
-        "columns of X (e.g. StandardScaler), or use solver='newton' or 'lbfgs', which "
-        "rescale such columns exactly")
-
-
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(_FullBatchFit, _MinibatchFit, _LogisticChecks, ClassifierMixin,
+                         BaseEstimator):
     """Logistic regression (binary, or multinomial for three or more classes) with
     unpenalised intercepts and a ridge penalty.
 
@@ -412,107 +295,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
-    # ------------------------------------------------------------------ checks
-    def _validate_params(self):
-        check_choice(self.solver, "solver", SOLVERS)
-        alpha = check_real(self.alpha, "alpha", low=0.0)
-        tol, max_iter = self._defaults(self.solver)
-        if self.hessian_subsample is not None:
-            check_positive_int(self.hessian_subsample, "hessian_subsample", minimum=2)
-        self._check_other_params()
-        return alpha, tol, max_iter
-
-    def _check_other_params(self):
-        """Every parameter is checked whatever the solver (a bad value of a parameter the
-        chosen solver does not read is still a bad call, and would bite after set_params)."""
-        if self.learning_rate is not None:
-            check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
-        if self.batch_size is not None:
-            check_positive_int(self.batch_size, "batch_size")
-        _check_schedule(self.schedule)
-        check_real(self.switch_tol, "switch_tol", low=0.0, low_open=True)
-        for name in ("momentum", "rho", "beta1", "beta2"):
-            check_real(getattr(self, name), name, low=0.0, high=1.0, high_open=True)
-        check_real(self.eps, "eps", low=0.0, low_open=True)
-        for name in ("nesterov", "eps_inside", "amsgrad", "warm_start"):
-            check_flag(getattr(self, name), name)
-        check_choice(self.adam_form, "adam_form", tuple(ADAM_FORMS))
-        check_average(self.average)
-        check_shuffle(self.shuffle)
-        check_choice(self.stopping, "stopping", STOPPINGS)
-        check_positive_int(self.n_iter_no_change, "n_iter_no_change")
-        check_positive_int(self.check_every, "check_every")
-        check_random_state(self.random_state)
-        if self.class_weight is not None and not (
-                isinstance(self.class_weight, dict) or (isinstance(self.class_weight, str)
-                                                        and self.class_weight == "balanced")):
-            raise ValueError("class_weight must be None, 'balanced' or a dict {class label: "
-                             f"weight}}, got {_describe(self.class_weight)}")
-
-    def _validate_stochastic(self, n_samples):
-        lr = self.learning_rate
-        lr = DEFAULT_LEARNING_RATE[_method(self.solver)] if lr is None else check_real(
-            lr, "learning_rate", low=0.0, low_open=True)
-        if self.batch_size is None:
-            batch_size = min(128, max(n_samples, 1))
-        else:
-            batch_size = check_positive_int(self.batch_size, "batch_size")
-        schedule = _check_schedule(self.schedule)
-        check_choice(self.stopping, "stopping", STOPPINGS)
-        check_average(self.average)
-        check_shuffle(self.shuffle)
-        check_positive_int(self.n_iter_no_change, "n_iter_no_change")
-        check_positive_int(self.check_every, "check_every")
-        if self.solver == "swats" and check_flag(self.amsgrad, "amsgrad"):
-            raise ValueError("amsgrad=True requires solver='adam', got solver='swats' (SWATS "
-                             "switches from plain Adam)")
-        hyper = method_hyper(_method(self.solver), momentum=self.momentum, rho=self.rho,
-                             beta1=self.beta1, beta2=self.beta2, eps=self.eps,
-                             nesterov=self.nesterov, amsgrad=self.amsgrad,
-                             eps_inside=self.eps_inside, adam_form=self.adam_form)
-        return lr, batch_size, schedule, hyper
-
-    def _validate_Xy(self, X, y, reset):
-        X = check_sparse_structure(X, "X")  # before scikit-learn reads the index arrays
-        with np.errstate(invalid="ignore", over="ignore"):  # scikit-learn's finiteness
-            # check sums X: +inf and -inf would warn before its clear error
-            X, y = validate_named(self, X, y, dtype=[np.float64, np.float32], order="C",
-                                  accept_sparse=("csr", "csc"), reset=reset)
-        if sp.issparse(X):
-            X = _as_csr(X)
-        return X, y
-
-    def _encode(self, y, classes=None):
-        """The classes and the encoded labels: float64 0/1 (positive = ``classes[1]``) for
-        two classes, intp class indices for three or more."""
-        labels = np.unique(y)
-        if classes is None and labels.shape[0] < 2:
-            _check_targets(y)
-            raise ValueError(
-                f"y must contain at least two classes, got one class {labels.tolist()!r}"
-                " (for partial_fit on such a batch, pass classes=[every class label])")
-        if classes is None:
-            _check_targets(y)  # "Unknown label type" for continuous y
-            classes = labels
-        else:
-            given = np.asarray(classes)
-            if given.ndim != 1 or np.unique(given).shape[0] != given.shape[0]:
-                raise ValueError("classes must be a 1-D array of distinct labels, got "
-                                 f"{_describe(classes)}")
-            classes = np.unique(given)
-            if classes.shape[0] < 2:
-                raise ValueError("classes must hold at least two class labels, got "
-                                 f"{_describe(given)}")
-        if y.ndim != 1:  # pragma: no cover - validate_data already raveled y
-            raise ValueError(f"y must be 1-D, got shape {y.shape}")
-        unknown = ~np.isin(y, classes)
-        if unknown.any():
-            raise ValueError(f"y contains labels not in classes {classes.tolist()!r}: "
-                             f"{_describe(np.unique(y[unknown]))}")
-        if classes.shape[0] == 2:
-            return classes, (y == classes[1]).astype(np.float64)
-        return classes, np.searchsorted(classes, y).astype(np.intp)
-
     # --------------------------------------------------------------------- fit
     def fit(self, X: ArrayLike, y: ArrayLike,
             sample_weight: ArrayLike | None = None) -> LogisticRegression:
@@ -540,9 +322,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if is_dask_array(X):  # distributed gradients and Hessians: X is never gathered
             from statoptim.optim._distributed import fit_logistic_dask
             return fit_logistic_dask(self, X, y, sample_weight)
-        # One BLAS thread: the solvers' BLAS calls are on blocks of rows and minibatches.
-        # Idle, two threads were no faster (Newton at 2e5 x 100: median 0.49 s against
-        # 0.36 s); busy, threaded OpenBLAS made Newton 12x slower (BENCHMARKS.md, "Threads").
+        # One BLAS thread: the solvers' BLAS calls are on blocks of rows and minibatches,
+        # too small for threads to pay, and threaded BLAS on a busy machine is much slower
+        # (BENCHMARKS.md, "Threads").
         with single_blas_thread():
             alpha, tol, max_iter = self._validate_params()
             warm_start = check_flag(self.warm_start, "warm_start")
@@ -573,270 +355,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self._fit_epochs(X, yb, alpha, tol, max_iter, check=True, sw=sw)
             return self
 
-    def _fit_multinomial(self, X, yk, sw, alpha, theta0=None):
-        """Softmax regression for three or more classes: L-BFGS ("auto", "lbfgs"), Newton,
-        or the minibatch solvers (compiled softmax epochs)."""
-        solver = self.solver_ = "lbfgs" if self.solver == "auto" else self.solver
-        tol, max_iter = self._defaults(solver)
-        n_classes = self.classes_.shape[0]
-        if solver not in FULL_BATCH:
-            _check_stochastic_scale(X, self.solver)
-            self._new_runner(X, alpha, theta0, n_classes=n_classes)
-            self._fit_epochs(X, yk, alpha, tol, max_iter, check=True, sw=sw)
-            return self
-        if solver == "newton":
-            theta, info = multinomial_newton(X, yk, n_classes, alpha, tol=tol,
-                                             max_iter=max_iter, sw=sw)
-            if info["separable"]:
-                warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
-        else:
-            theta, info = multinomial_lbfgs(X, yk, n_classes, alpha, tol=tol,
-                                            max_iter=max_iter, sw=sw)
-            info["separable"] = None
-        if not info["converged"] and not info["separable"]:
-            warnings.warn(
-                f"{solver} (multinomial) did not converge after {info['n_iter']} iterations "
-                f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g}, "
-                f"tol={tol:g}; {info['message']}", ConvergenceWarning, stacklevel=3)
-        self.coef_ = theta[:, 1:].copy()
-        self.intercept_ = theta[:, 0].copy()
-        self.n_iter_ = self.t_ = info["n_iter"]
-        self.loss_curve_ = list(info["loss_curve"])
-        self.grad_inf_ = info["grad_inf"]
-        self.separable_ = info["separable"]
-        return self
-
-    def _defaults(self, solver):
-        """tol and max_iter for the given (resolved) solver."""
-        tol = self.tol
-        if tol is None:
-            tol = {"newton": 1e-10, "lbfgs": 1e-8}.get(solver, 1e-4)
-        tol = check_real(tol, "tol", low=0.0)
-        default_iter = 1000 if solver == "lbfgs" else 100
-        max_iter = default_iter if self.max_iter is None else check_positive_int(
-            self.max_iter, "max_iter")
-        return tol, max_iter
-
-    def _row_weights(self, y, yb, sample_weight, partial):
-        """Row weights w_i = sample_weight_i * class_weight[y_i], normalised to mean 1
-        over the rows (the kernels' ``sw``; None when every weight is equal), and their
-        sum before normalisation."""
-        n = yb.shape[0]
-        w = None
-        if sample_weight is not None:
-            w = check_sample_weight(sample_weight, n, "sample_weight")
-        if self.class_weight is not None:
-            cw = class_weights(self.class_weight, self.classes_, y, w, partial=partial)
-            w = (np.ones(n) if w is None else w) * cw[yb.astype(np.intp)]
-        if w is None:
-            return None, float(n)
-        top = float(np.max(w))
-        if not (np.isfinite(top) and top > 0.0):
-            raise ValueError(
-                "sample_weight times class_weight must be finite with a positive entry, got "
-                f"a largest weight of {top!r}")
-        w = w / top  # the sum of huge weights could overflow; the fit is scale-free
-        total = float(np.sum(w))
-        if not partial and np.unique(yb[w > 0]).shape[0] < 2:
-            raise ValueError(
-                "sample_weight (times class_weight) must give positive weight to rows of both "
-                "classes (of two classes at least), got positive weights only for class "
-                f"{self.classes_[int(yb[w > 0][0])]!r}: the weighted data have one class")
-        sw = w * (n / total)
-        with np.errstate(over="ignore"):
-            total *= top  # the sum of the weights (inf if it overflows; only summary reads it)
-        if np.all(sw == 1.0):
-            return None, total
-        return np.ascontiguousarray(sw, dtype=np.float64), total
-
-    def _runner_key(self, n_classes=2):
-        """What a minibatch state belongs to: partial_fit starts a new state (moments,
-        step counter, averages) when the solver, the averaging mode or the number of
-        classes changed."""
-        return (self.solver, check_average(self.average), n_classes)
-
-    def _new_runner(self, X, alpha, theta0=None, n_classes=2):
-        """A fresh minibatch state for the current parameters, starting at theta0 (or 0):
-        the binary kernel for two classes, the softmax kernel for three or more and for
-        SWATS (K = 1 column for two classes). theta0 has shape (K, n_features + 1) or
-        (n_features + 1,)."""
-        lr, batch_size, schedule, hyper = self._validate_stochastic(X.shape[0])
-        kw = dict(learning_rate=lr, schedule=schedule, alpha=alpha, batch_size=batch_size,
-                  average=self.average, avg_decay=hyper[4], shuffle=self.shuffle,
-                  rng=check_random_state(self.random_state))
-        if n_classes == 2 and self.solver != "swats":
-            self._runner = LogisticEpochRunner(X.shape[1], hyper, **kw)
-            if theta0 is not None:
-                self._runner.theta[:] = np.ravel(theta0)
-                self._runner.theta_avg[:] = self._runner.theta
-        else:
-            switch_tol = (check_real(self.switch_tol, "switch_tol", low=0.0, low_open=True)
-                          if self.solver == "swats" else None)
-            K = 1 if n_classes == 2 else n_classes
-            self._runner = SoftmaxEpochRunner(X.shape[1], K, hyper, switch_tol=switch_tol, **kw)
-            if theta0 is not None:
-                self._runner.set_coef(np.reshape(theta0, (K, X.shape[1] + 1)))
-        self._runner.key = self._runner_key(n_classes)
-        self.loss_curve_ = []
-        self.n_iter_ = 0
-
-    def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None, sw=None):
-        X, pen, scale = rescaled_problem(X, alpha)
-        if self.solver_ == "lbfgs":
-            theta, info = self._lbfgs(X, yb, alpha, pen, scale, tol, max_iter, theta0, sw)
-            if not info["converged"]:
-                warnings.warn(
-                    f"lbfgs did not converge after {info['n_iter']} iterations "
-                    f"(max_iter={max_iter}): final ||grad F||_inf = {info['grad_inf']:.3g} > "
-                    f"tol={tol:g}; SciPy says: {info['message']}", ConvergenceWarning,
-                    stacklevel=3)
-            self._set_coef(theta)
-            self.n_iter_ = self.t_ = info["n_iter"]
-            self.loss_curve_ = list(info["loss_curve"])
-            self.grad_inf_ = info["grad_inf"]
-            self.separable_ = None
-            # diverging iterates at alpha = 0: the MLE may not exist (as Newton checks)
-            # (and always with fewer rows than coefficients, where Newton refuses)
-            if (alpha == 0.0 and (info["max_eta"] > 30.0 or X.shape[0] < X.shape[1] + 1)
-                    and X.shape[0] * (X.shape[1] + 1) <= 4_000_000):
-                self.separable_ = _separable(*_positive_rows(X, yb, sw))
-                if self.separable_:
-                    warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
-            return self
-        theta, info = newton_core(X, yb, alpha, pen, scale, tol=tol, max_iter=max_iter,
-                                  theta0=theta0, separation_check=True,
-                                  hessian_subsample=self.hessian_subsample,
-                                  rng=check_random_state(self.random_state), callback=None,
-                                  sw=sw)
-        warn_identifiability(info)
-        if not info["converged"] and not info["separable"]:
-            curve = info["loss_curve"]
-            rel = (abs(curve[-2] - curve[-1]) / max(abs(curve[-1]), 1e-300)
-                   if len(curve) > 1 else float("nan"))
-            warnings.warn(
-                f"Newton did not converge in max_iter={max_iter} iterations: final "
-                f"||grad F||_inf = {info['grad_inf']:.3g}, last relative change of F = "
-                f"{rel:.3g}; tol={tol:g} bounds half the squared Newton decrement "
-                "relative to F. Increase max_iter.", ConvergenceWarning, stacklevel=3)
-        self._set_coef(theta)
-        self.n_iter_ = self.t_ = info["n_iter"]
-        self.loss_curve_ = list(info["loss_curve"])
-        self.grad_inf_ = info["grad_inf"]
-        self.separable_ = info["separable"]
-        return self
-
-    @staticmethod
-    def _lbfgs(X, yb, alpha, pen, scale, tol, max_iter, theta0, sw):
-        """L-BFGS; at alpha = 0 constant columns are not identifiable: as Newton does, their
-        coefficients are set to 0 and reported (SeparationWarning)."""
-        const = np.zeros(0, dtype=np.intp)
-        if alpha == 0.0 and X.shape[0] > 0:
-            Xp, _ = _positive_rows(X, yb, sw)
-            ptp = sparse_ptp(Xp) if sp.issparse(Xp) else np.ptp(Xp, axis=0)
-            const = np.flatnonzero(ptp == 0)
-        if const.size == 0:
-            return lbfgs_core(X, yb, pen, scale, tol=tol, max_iter=max_iter, theta0=theta0,
-                              sw=sw)
-        active = np.setdiff1d(np.arange(X.shape[1]), const)
-        Xa = _as_csr(X[:, active]) if sp.issparse(X) else np.ascontiguousarray(X[:, active])
-        keep = np.concatenate([[0], 1 + active])
-        theta_a, info = lbfgs_core(Xa, yb, pen, None if scale is None else scale[active],
-                                   tol=tol, max_iter=max_iter,
-                                   theta0=None if theta0 is None else theta0[keep], sw=sw)
-        theta = np.zeros(X.shape[1] + 1)
-        theta[keep] = theta_a
-        info["constant_columns"] = const
-        warn_identifiability({"constant_columns": const})
-        return theta, info
-
-    def _set_coef(self, theta):
-        theta = np.asarray(theta)
-        if theta.ndim == 2 and theta.shape[0] > 1:  # multinomial: (K, p + 1)
-            self.coef_ = theta[:, 1:].copy()
-            self.intercept_ = theta[:, 0] - theta[:, 0].mean()  # softmax is shift-invariant
-            return
-        theta = theta.ravel()
-        self.coef_ = theta[1:].reshape(1, -1).copy()
-        self.intercept_ = theta[:1].copy()
-
-    @staticmethod
-    def _full_objective(X, y, theta, alpha, sw):
-        """F, its gradient and the largest |eta| (multinomial: spread of eta over the
-        classes) at a runner's iterate, on all rows."""
-        if theta.ndim == 2 and theta.shape[0] > 1:
-            return multinomial_objective(X, y, theta, alpha, sw, return_max_eta=True)
-        grad = np.empty(X.shape[1] + 1)
-        F, max_eta = _objective(X, y, np.ascontiguousarray(theta.ravel()), alpha, grad, sw)
-        return F, grad, max_eta
-
-    def _fit_epochs(self, X, yb, alpha, tol, max_iter, check, sw=None):
-        runner = self._runner
-        multinomial = self.classes_.shape[0] > 2
-        # labels as the kernel reads them: float 0/1 (binary kernel), intp (softmax kernel)
-        y_run = yb.astype(np.intp) if isinstance(runner, SoftmaxEpochRunner) else yb
-        grad = np.zeros(1)
-        best = np.inf
-        no_change = 0
-        rel = float("nan")
-        converged = False
-        F = np.nan
-        max_eta = 0.0
-        for epoch in range(1, max_iter + 1):
-            runner.run_epoch(X, y_run, sw)
-            self.n_iter_ += 1
-            last = epoch == max_iter
-            if not (epoch % self.check_every == 0 or last):
-                continue
-            theta = runner.coef()
-            F_prev = F
-            finite = bool(np.all(np.isfinite(theta)))
-            if finite:
-                F, grad, max_eta = self._full_objective(X, yb, theta, alpha, sw)
-            if not (finite and np.isfinite(F) and np.all(np.isfinite(grad))):
-                raise ValueError(
-                    f"the {self.solver} iterates diverged (non-finite loss or coefficients) "
-                    f"at epoch {self.n_iter_}; reduce learning_rate (got {runner.learning_rate:g})")
-            self.loss_curve_.append(F)
-            rel = abs(F_prev - F) / max(abs(F), 1e-300) if np.isfinite(F_prev) else np.nan
-            if not check or self.stopping is None:
-                continue
-            if self.stopping == "grad":
-                if np.abs(grad).max() <= tol:
-                    converged = True
-                    break
-            else:
-                if F > best - tol * max(1.0, abs(best)):
-                    no_change += 1
-                else:
-                    no_change = 0
-                best = min(best, F)
-                if no_change >= self.n_iter_no_change:
-                    converged = True
-                    break
-        self._set_coef(runner.coef())
-        self.t_ = runner.t
-        self.grad_inf_ = float(np.abs(grad).max())
-        self.separable_ = None
-        if isinstance(runner, SoftmaxEpochRunner) and self.solver == "swats":
-            self.switch_epoch_ = runner.switch_epoch
-            self.switch_learning_rate_ = runner.switch_learning_rate
-        n_coef = (X.shape[1] + 1) * (self.classes_.shape[0] if multinomial else 1)
-        if alpha == 0.0 and max_eta > 30.0 and X.shape[0] * n_coef <= 4_000_000:
-            Xp, yp = _positive_rows(X, yb, sw)
-            self.separable_ = (multinomial_separable(Xp, yp, self.classes_.shape[0])
-                               if multinomial else _separable(Xp, yp))
-            if self.separable_:
-                warnings.warn(SEPARATION_MESSAGE, SeparationWarning, stacklevel=3)
-        if check and self.stopping is not None and not converged:
-            what = ("||grad F||_inf <= tol on the full data" if self.stopping == "grad"
-                    else f"F to drop by tol * max(1, F) within n_iter_no_change="
-                         f"{self.n_iter_no_change} checks")
-            warnings.warn(
-                f"{self.solver} did not converge in max_iter={max_iter} epochs: final "
-                f"||grad F||_inf = {self.grad_inf_:.3g}, last relative change of F = {rel:.3g}; "
-                f"tol={tol:g} asks for {what}. Increase max_iter, or use a decaying schedule "
-                "with average=True (constant steps stall at a noise floor).",
-                ConvergenceWarning, stacklevel=3)
 
     @available_if(_is_stochastic)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -990,47 +508,3 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         if eta.ndim == 2:
             return self.classes_[np.argmax(eta, axis=1)]
         return self.classes_[(eta > 0).astype(int)]
-
-
-def class_weights(class_weight, classes, y, sample_weight=None, *, partial=False):
-    """The weight of each class of ``classes`` (in that order) for ``class_weight``.
-
-    ``class_weight`` is a dict {label: weight} (unnamed classes get 1) or "balanced"
-    (scikit-learn's ``compute_class_weight``, with the sample-weighted class counts).
-    A label that is not a class, or a negative or non-finite weight, is a ValueError
-    naming class_weight; "balanced" is refused when ``partial`` (partial_fit).
-    """
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError("class_weight must be None, 'balanced' or a dict {class label: "
-                             f"weight}}, got {class_weight!r}")
-        if partial:
-            raise ValueError(
-                "class_weight='balanced' is not supported by partial_fit: one batch's class "
-                "counts are not those of the data. Pass the dict of "
-                "sklearn.utils.class_weight.compute_class_weight('balanced', classes=classes, "
-                "y=y) computed on all the labels instead")
-        return compute_class_weight("balanced", classes=classes, y=y,
-                                    sample_weight=sample_weight)
-    if not isinstance(class_weight, dict):
-        raise ValueError("class_weight must be None, 'balanced' or a dict {class label: "  # noqa: TRY004
-                         f"weight}}, got {_describe(class_weight)}")
-    known = classes.tolist()
-    unknown = [k for k in class_weight if not any(_same_label(k, c) for c in known)]
-    if unknown:
-        raise ValueError(f"class_weight names labels that are not classes of y: {unknown!r} "
-                         f"(the classes are {known!r})")
-    out = np.ones(len(known))
-    for key, value in class_weight.items():
-        value = check_real(value, f"class_weight[{key!r}]", low=0.0)
-        for j, c in enumerate(known):
-            if _same_label(key, c):
-                out[j] = value
-    return out
-
-
-def _same_label(a, b):
-    try:
-        return bool(a == b)
-    except (TypeError, ValueError):  # pragma: no cover - exotic label types
-        return False

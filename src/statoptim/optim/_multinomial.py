@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from statoptim.optim._common import backtrack
+from statoptim.optim._common import backtrack, check_newton_rows
 
 __all__ = ["multinomial_lbfgs", "multinomial_newton", "multinomial_objective", "softmax"]
 
@@ -241,13 +241,7 @@ def multinomial_newton(X, yk, n_classes, alpha, *, tol, max_iter, sw=None):
             f"solver='newton' needs a dense Hessian of {n_params} x {n_params} parameters "
             f"(n_classes={K} times n_features + 1 = {q}), more than {MAX_NEWTON_PARAMS}; use "
             "solver='lbfgs' (or 'auto'), which never forms it")
-    n_pos = n if sw is None else int(np.count_nonzero(sw > 0))
-    if alpha == 0.0 and n_pos < q:
-        raise ValueError(
-            f"solver='newton' with alpha=0 needs at least n_features + 1 = {q} rows of "
-            f"positive weight, got {n_pos}: the Hessian is then singular at every point, "
-            "the coefficients are not identifiable (and the MLE does not exist on separable "
-            "data). Set alpha > 0 (e.g. 1/n_samples) or use solver='lbfgs'")
+    check_newton_rows(n, sw, q, alpha)
     theta = np.zeros((K, q))
     theta[:, 0] = _start(yk, K, sw)
     theta[:, 0] -= theta[-1, 0]

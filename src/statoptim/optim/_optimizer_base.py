@@ -75,6 +75,16 @@ class _Optimizer:
         self._extra = None
         self.param_groups = None if params is None else self._parse_groups(params)
 
+    def _init_from(self, args):
+        """The body of every subclass constructor: ``args`` is its ``locals()``, the
+        rule's ``_hyper_keys`` become attributes and the rest goes to this class's
+        ``__init__`` (each subclass spells out its keywords in its own signature)."""
+        for key in self._hyper_keys:
+            setattr(self, key, args[key])
+        _Optimizer.__init__(self, args["learning_rate"], params=args["params"],
+                            weight_decay=args["weight_decay"], schedule=args["schedule"],
+                            t0=args["t0"], maximize=args["maximize"])
+
     @property
     def _state(self):
         """The (3, n) state array of a one-array optimiser (the list for several)."""

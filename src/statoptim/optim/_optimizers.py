@@ -69,6 +69,11 @@ from statoptim.optim._schedules import Schedule
 
 __all__ = ["SGD", "SWATS", "Adam", "AdamW", "Adamax", "Momentum", "RMSprop"]
 
+#: The annotations of the constructors' shared arguments.
+Params = Sequence[np.ndarray] | Sequence[dict[str, Any]] | None
+ScheduleLike = str | Schedule | Callable[[int], float]
+AdamForm = Literal["algorithm1", "efficient", "constant_eps_hat"]
+
 class SGD(_Optimizer):
     """Plain (minibatch) gradient steps: theta_t = theta_{t-1} - alpha_t g_t.
 
@@ -140,15 +145,10 @@ class Momentum(_Optimizer):
     _hyper_keys = ("momentum", "nesterov")
 
     def __init__(self, learning_rate: float | None = None, *, momentum: float = 0.9,
-                 nesterov: bool = False,
-                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
-                 weight_decay: float = 0.0,
-                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
+                 nesterov: bool = False, params: Params = None, weight_decay: float = 0.0,
+                 schedule: ScheduleLike = "constant", t0: float = 100.0,
                  maximize: bool = False) -> None:
-        self.momentum = momentum
-        self.nesterov = nesterov
-        super().__init__(learning_rate, params=params, weight_decay=weight_decay,
-                         schedule=schedule, t0=t0, maximize=maximize)
+        self._init_from(locals())
 
 
 class RMSprop(_Optimizer):
@@ -174,16 +174,10 @@ class RMSprop(_Optimizer):
     _hyper_keys = ("rho", "eps", "eps_inside")
 
     def __init__(self, learning_rate: float | None = None, *, rho: float = 0.9, eps: float = 1e-8,
-                 eps_inside: bool = False,
-                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
-                 weight_decay: float = 0.0,
-                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
+                 eps_inside: bool = False, params: Params = None, weight_decay: float = 0.0,
+                 schedule: ScheduleLike = "constant", t0: float = 100.0,
                  maximize: bool = False) -> None:
-        self.rho = rho
-        self.eps = eps
-        self.eps_inside = eps_inside
-        super().__init__(learning_rate, params=params, weight_decay=weight_decay,
-                         schedule=schedule, t0=t0, maximize=maximize)
+        self._init_from(locals())
 
 
 class Adam(_Optimizer):
@@ -225,18 +219,10 @@ class Adam(_Optimizer):
 
     def __init__(self, learning_rate: float | None = None, *, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8, amsgrad: bool = False,
-                 adam_form: Literal["algorithm1", "efficient", "constant_eps_hat"] = "algorithm1",
-                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
-                 weight_decay: float = 0.0,
-                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
+                 adam_form: AdamForm = "algorithm1", params: Params = None,
+                 weight_decay: float = 0.0, schedule: ScheduleLike = "constant", t0: float = 100.0,
                  maximize: bool = False) -> None:
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
-        self.amsgrad = amsgrad
-        self.adam_form = adam_form
-        super().__init__(learning_rate, params=params, weight_decay=weight_decay,
-                         schedule=schedule, t0=t0, maximize=maximize)
+        self._init_from(locals())
 
 
 class AdamW(Adam):
@@ -271,14 +257,10 @@ class AdamW(Adam):
 
     def __init__(self, learning_rate: float | None = None, *, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8, amsgrad: bool = False,
-                 adam_form: Literal["algorithm1", "efficient", "constant_eps_hat"] = "algorithm1",
-                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
-                 weight_decay: float = 0.01,
-                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
-                 maximize: bool = False) -> None:
-        super().__init__(learning_rate, beta1=beta1, beta2=beta2, eps=eps, amsgrad=amsgrad,
-                         adam_form=adam_form, params=params, weight_decay=weight_decay,
-                         schedule=schedule, t0=t0, maximize=maximize)
+                 adam_form: AdamForm = "algorithm1", params: Params = None,
+                 weight_decay: float = 0.01, schedule: ScheduleLike = "constant",
+                 t0: float = 100.0, maximize: bool = False) -> None:
+        self._init_from(locals())
 
 
 class Adamax(_Optimizer):
@@ -301,15 +283,10 @@ class Adamax(_Optimizer):
     _hyper_keys = ("beta1", "beta2")
 
     def __init__(self, learning_rate: float | None = None, *, beta1: float = 0.9,
-                 beta2: float = 0.999,
-                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
-                 weight_decay: float = 0.0,
-                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
+                 beta2: float = 0.999, params: Params = None, weight_decay: float = 0.0,
+                 schedule: ScheduleLike = "constant", t0: float = 100.0,
                  maximize: bool = False) -> None:
-        self.beta1 = beta1
-        self.beta2 = beta2
-        super().__init__(learning_rate, params=params, weight_decay=weight_decay,
-                         schedule=schedule, t0=t0, maximize=maximize)
+        self._init_from(locals())
 
 
 def swats_projection(pg: float, pp: float, k: int, lam: float, beta2: float,
@@ -419,18 +396,10 @@ class SWATS(_Optimizer):
 
     def __init__(self, learning_rate: float | None = None, *, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8, switch_tol: float = 1e-9,
-                 adam_form: Literal["algorithm1", "efficient", "constant_eps_hat"] = "algorithm1",
-                 params: Sequence[np.ndarray] | Sequence[dict[str, Any]] | None = None,
-                 weight_decay: float = 0.0,
-                 schedule: str | Schedule | Callable[[int], float] = "constant", t0: float = 100.0,
+                 adam_form: AdamForm = "algorithm1", params: Params = None,
+                 weight_decay: float = 0.0, schedule: ScheduleLike = "constant", t0: float = 100.0,
                  maximize: bool = False) -> None:
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
-        self.switch_tol = switch_tol
-        self.adam_form = adam_form
-        super().__init__(learning_rate, params=params, weight_decay=weight_decay,
-                         schedule=schedule, t0=t0, maximize=maximize)
+        self._init_from(locals())
 
     def _hyper(self, values):
         self._tol = check_real(values["switch_tol"], "switch_tol", low=0.0, low_open=True)

@@ -35,14 +35,9 @@ class _EpochRunner:
 
     def __init__(self, shape, hyper, *, learning_rate, schedule, alpha, batch_size,
                  average, avg_decay, shuffle, rng):
-        self.hyper = hyper
-        self.learning_rate = learning_rate
-        self.schedule = schedule
-        self.alpha = alpha
-        self.batch_size = batch_size
         self.average = check_average(average)
-        self.avg_decay = avg_decay
-        self.shuffle = check_shuffle(shuffle)
+        self._set_params(hyper, learning_rate=learning_rate, schedule=schedule, alpha=alpha,
+                         batch_size=batch_size, avg_decay=avg_decay, shuffle=shuffle)
         self.rng = rng
         self.theta = np.zeros(shape)
         self.state = np.zeros((3,) + shape)
@@ -58,6 +53,12 @@ class _EpochRunner:
         t and the averages (the method and the averaging mode must not change)."""
         if hyper[0] != self.hyper[0]:
             raise ValueError("update_params cannot change the method; start a new runner")
+        self._set_params(hyper, learning_rate=learning_rate, schedule=schedule, alpha=alpha,
+                         batch_size=batch_size, avg_decay=avg_decay, shuffle=shuffle)
+
+    def _set_params(self, hyper, *, learning_rate, schedule, alpha, batch_size, avg_decay,
+                    shuffle):
+        """The hyper-parameters a runner may change between epochs."""
         self.hyper = hyper
         self.learning_rate = learning_rate
         self.schedule = schedule
