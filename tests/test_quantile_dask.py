@@ -273,3 +273,14 @@ def test_censored_dask_fit_warnings_point_at_the_caller():
                 for w in caught if w.category is DegenerateDataWarning}
     assert set(messages) == {(True, False), (False, True)}, [str(w.message) for w in caught]
     assert all(w.filename == __file__ for w in messages.values())
+
+
+def test_dask_fit_convergence_warning_points_at_the_caller():
+    X, y, _ = _data(n_samples=20_000, n_features=2)
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        QuantileRegressor(quantile=[0.3, 0.6], max_iter=1).fit(
+            da.from_array(X, chunks=(5_000, 2)), y)
+    capped = [w for w in caught if "hit max_iter=1" in str(w.message)]
+    assert len(capped) == 2 and all(w.filename == __file__ for w in capped), \
+        [(str(w.message), w.filename) for w in caught]
