@@ -258,8 +258,8 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     --------
     >>> import numpy as np
     >>> from statoptim import CensoredQuantileRegressor
-    >>> rng = np.random.default_rng(0)
     >>> n = 2000
+    >>> rng = np.random.default_rng(0)
     >>> Z = np.column_stack([rng.standard_normal(n), rng.uniform(-3, 3, n)])
     >>> T = 4.5 * Z[:, 0] - 2 * Z[:, 1] + rng.standard_normal(n)
     >>> C = rng.normal(5.5, 5.8, n)

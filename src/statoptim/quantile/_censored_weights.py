@@ -13,13 +13,10 @@ from typing import NamedTuple
 import numpy as np
 
 from statoptim.exceptions import DegenerateDataWarning, DependentCensoringWarning
+from statoptim.quantile._censoring_test import censoring_dependence_test
 from statoptim.quantile._checks import pow2_exponents
 from statoptim.quantile._ipw import _scaled_coordinates, kernel_propensity
-from statoptim.quantile._survival import (
-    _beran_survival,
-    _km_pass,
-    censoring_dependence_test,
-)
+from statoptim.quantile._survival import _beran_survival, _km_pass
 
 # Warn (censoring="marginal") when the score test of the censoring hazard on the
 # covariates rejects at this level.
