@@ -1,9 +1,10 @@
-"""CensoredQuantileRegressor, fit steps 3 and 4: the design and the exact weighted fits.
+"""CensoredQuantileRegressor, fit steps 3 to 5: the design, the exact fits, the attributes.
 
 The design is ``X``, or with ``spline_column`` the linear columns and a
 B-spline basis (knots chosen by the criterion when ``n_knots="auto"``); the
 fits are the weighted check-loss fit (Kaplan-Meier weights), Wang & Wang's
 locally weighted fit with its pseudo-observation, or Peng & Huang's path.
+The fitted attributes of the estimator are set from them (:func:`set_attributes`).
 """
 from __future__ import annotations
 
@@ -28,8 +29,6 @@ from statoptim.quantile._solver import _solve
 # Height of the pseudo-observation at "+infinity" of the locally weighted fit, in
 # units of max |y|, and its enlargements.
 _PSEUDO_HEIGHTS = (2.0**10, 2.0**30)
-
-
 # Attributes that only some fits set (removed before each fit).
 _METHOD_ATTRIBUTES = (
     "conditional_cdf_", "grid_", "grid_coef_", "grid_intercept_", "g_", "spline_coef_",
@@ -50,6 +49,7 @@ class _Solved(NamedTuple):
 
 
 def _warn_inexact(q, sol):
+    """The pivot-cap warning of one locally weighted fit."""
     warnings.warn(
         f"CensoredQuantileRegressor: the fit at quantile {q:g} hit the pivot cap "
         f"({sol.n_pivots} pivots, {sol.n_iter} MM iterations); the coefficients are the "
@@ -184,7 +184,9 @@ def _solve_peng_huang(est, D, y, setup, weighting):
     return _Solved(path[pick], [n_iter] * k, [n_pivots] * k, [None] * k, [status] * k,
                    extra)
 
+
 def _solver_args(est):
+    """The solver's stopping parameters of ``est``."""
     return {"tol": est.tol, "max_iter": est.max_iter, "max_pivots": est.max_pivots}
 
 
@@ -218,7 +220,7 @@ def set_attributes(est, X, setup, weighting, solved, search):
         first = weighting.weights[0]
         effective_size(est, first, first > 0, n_samples, stacklevel=4)
     _set_fit(est, coefs, scalar, solved.n_iter, solved.n_pivots, solved.objective,
-                  solved.status)
+             solved.status)
     for name, value in solved.extra.items():
         setattr(est, name, value)
     if weighting.mode == "peng-huang":
@@ -236,6 +238,7 @@ def set_attributes(est, X, setup, weighting, solved, search):
 
 
 def _set_fit(est, coefs, scalar, n_iter, n_pivots, objective, status):
+    """``coef_``, ``intercept_`` and the solver counts (scalars for one quantile)."""
     if est.fit_intercept:
         intercept, coef = coefs[:, 0], coefs[:, 1:]
     else:

@@ -27,6 +27,7 @@ from statoptim.quantile._survival import _beran_bandwidth, _check_event
 
 
 def _optional_float(value, name, low, high, low_open=True, high_open=False):
+    """None, or a number in the interval from ``low`` to ``high`` (open ends as given)."""
     if value is None:
         return None
     lo, hi = ("(" if low_open else "["), (")" if high_open else "]")

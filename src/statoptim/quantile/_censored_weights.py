@@ -63,8 +63,7 @@ def compute_weights(est, X, y, setup):
     observed_cols = np.flatnonzero(~setup.missing.any(axis=0))
     # (bootstrap replicates of summary() skip this diagnostic: _replicate is set)
     if not observed.all() and observed_cols.size and not est._replicate:
-        est.censoring_test_ = censoring_dependence_test(y, setup.event,
-                                                         X[:, observed_cols])
+        est.censoring_test_ = censoring_dependence_test(y, setup.event, X[:, observed_cols])
         if setup.method == "ipw" and setup.censoring == "marginal":
             check_dependent_censoring(est.censoring_test_)
     if setup.method == "peng-huang":
