@@ -33,6 +33,7 @@ from statoptim.quantile._loss import r2_score_scaled
 
 __all__ = ["CensoredQuantileRegressor", "DependentCensoringWarning"]
 
+
 class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
     """Linear quantile regression of a right-censored response with missing covariates.
 
@@ -399,7 +400,6 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         set_attributes(self, X, setup, weighting, solved, search)
         return self
 
-
     def summary(self, *, se: Literal["boot"] = "boot", n_boot: int = 200, alpha: float = 0.05,
                 interval: Literal["percentile", "normal"] = "percentile",
                 random_state: int | np.random.SeedSequence | np.random.Generator | None = None,
@@ -487,6 +487,7 @@ class CensoredQuantileRegressor(RegressorMixin, BaseEstimator):
         return bootstrap_summary(self, se=se, n_boot=n_boot, alpha=alpha, interval=interval,
                                  random_state=random_state, n_threads=n_threads,
                                  max_failed=max_failed)
+
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict conditional quantiles of ``T``.
 

@@ -99,6 +99,7 @@ def solve_weighted(est, D, y, setup, weighting):
                    np.atleast_1d(model.objective_),
                    [model.status_] if setup.scalar else model.status_, {})
 
+
 def _solve_local(est, D, y, setup, weighting):
     """Locally weighted censored quantile regression (Wang & Wang 2009)."""
     n_samples = D.shape[0]
@@ -144,6 +145,7 @@ def _solve_local(est, D, y, setup, weighting):
         if sol.status != "optimal":
             _warn_inexact(q, sol)
     return _Solved(np.array(coefs), n_iter, n_pivots, objective, status, {})
+
 
 def _solve_peng_huang(est, D, y, setup, weighting):
     """Peng & Huang (2008) on the complete rows, weighted by 1 / pi."""

@@ -229,6 +229,7 @@ def _check_columns_and_methods(est, missing, n_samples, n_features):
     return {"always_cols": always_cols, "method": method, "censoring": censoring,
             "cens_cols": cens_cols, "cens_h": cens_h, "cens_method": cens_method}
 
+
 def _check_spline(est, n_features, scalar, method):
     """Spline settings (None without ``spline_column``); the knots are checked on the data."""
     settings = check_spline_settings(est.degree, est.n_knots, est.max_knots,

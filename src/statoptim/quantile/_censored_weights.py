@@ -74,6 +74,7 @@ def compute_weights(est, X, y, setup):
         return _local_weights(est, X, y, setup, propensity, case_w)
     return _marginal_weights(est, y, setup, propensity)
 
+
 def propensity_weights(est, X, y, setup):
     """Missingness propensity from the response and the always-observed columns."""
     n_samples = X.shape[0]
@@ -97,6 +98,7 @@ def propensity_weights(est, X, y, setup):
             + "): positivity fails there; set pi_min or a larger bandwidth"
         )
     return propensity, case_w
+
 
 def _marginal_weights(est, y, setup, propensity):
     """``1 / (G(Y_i-) pi_i)`` with G the reversed Kaplan-Meier estimate."""
@@ -125,6 +127,7 @@ def _marginal_weights(est, y, setup, propensity):
     effective_size(est, weights, use, n_samples, stacklevel=5)
     return _Weighting("marginal", use, propensity, [weights] * setup.quantiles.size,
                       g_left)
+
 
 def _local_weights(est, X, y, setup, propensity, case_w):
     """Wang & Wang's local weights: Beran's F(C_i | Z_i) at the censored complete rows."""
@@ -201,4 +204,3 @@ def check_fixed_cut(y, n_censored_last, n_samples):
             DegenerateDataWarning,
             stacklevel=5,
         )
-

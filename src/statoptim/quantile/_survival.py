@@ -337,7 +337,6 @@ def _standardise(Z, h):
     return _scaled_coordinates(Z, h, "Z")
 
 
-
 def _check_time_event_Z(time, event, Z):
     """Validated times, 0/1 events and covariates ``Z`` with one row per time."""
     time = _check_time(time)
