@@ -17,6 +17,7 @@ from statoptim import (
     censoring_survival,
     kernel_propensity,
 )
+from statoptim.exceptions import DegenerateDataWarning
 from statoptim.studies.quantile_solver import lp_quantile_objective
 
 TRUTH = {0.25: (-0.6744897501960817, 4.5, -2.0), 0.5: (0.0, 4.5, -2.0),
@@ -259,3 +260,19 @@ def test_propensity_columns(rng):
         CensoredQuantileRegressor(propensity_columns=[0, 1]).fit(X4, y, event=event)
     with pytest.raises(ValueError, match="propensity_columns must index the 4 columns"):
         CensoredQuantileRegressor(propensity_columns=[5]).fit(X4, y, event=event)
+
+
+def test_fit_warnings_point_at_the_caller(rng):
+    """The score-test, fixed-cut and extreme-weight warnings of fit name the caller's line."""
+    X = rng.standard_normal((4000, 2))
+    T = X @ np.array([1.0, -1.0]) + rng.standard_normal(4000)
+    cut = np.quantile(T, 0.3)  # a fixed censoring cut
+    y, event = np.minimum(T, cut), (T <= cut).astype(int)
+    event[np.argsort(y)[:1150]] = 0  # early censorings, which depend on X: extreme weights
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        CensoredQuantileRegressor(quantile=0.2).fit(X, y, event=event)
+    kinds = {(w.category, str(w.message).split(":")[1][:12]) for w in caught}
+    assert len(caught) == 3 and len(kinds) == 3, [str(w.message) for w in caught]
+    assert {w.category for w in caught} == {DependentCensoringWarning, DegenerateDataWarning}
+    assert all(w.filename == __file__ for w in caught)

@@ -4,6 +4,8 @@ The distributed Portnoy-Koenker passes must return the in-memory optimum (the
 LP optimum, unique in value) without gathering X: equality of objectives to
 1e-11 relative and of coefficients to 1e-9 where the minimiser is unique.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,8 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
 from statoptim import CensoredQuantileRegressor, QuantileRegressor
+from statoptim._dask import RowBlocks, result_nbytes
+from statoptim.exceptions import DegenerateDataWarning
 from statoptim.quantile import _distributed
 
 
@@ -106,23 +110,14 @@ def test_dask_band_centred_for_weights_correlated_with_y():
 def _spy_on_passes(monkeypatch):
     """Record the bytes of arrays every pass over the blocks returns to the client."""
     returned = []
-    real_map = _distributed._Blocks.map
-
-    def nbytes(obj):
-        if isinstance(obj, np.ndarray):
-            return obj.nbytes
-        if isinstance(obj, dict):
-            return sum(nbytes(v) for v in obj.values())
-        if isinstance(obj, (list, tuple)):
-            return sum(nbytes(v) for v in obj)
-        return 0
+    real_map = RowBlocks.map
 
     def spy(self, func, *args, per_block=None):
         out = real_map(self, func, *args, per_block=per_block)
-        returned.append(nbytes(out))
+        returned.append(result_nbytes(out))
         return out
 
-    monkeypatch.setattr(_distributed._Blocks, "map", spy)
+    monkeypatch.setattr(RowBlocks, "map", spy)
     return returned
 
 
@@ -245,3 +240,47 @@ def test_censored_dask_fit_unsupported_modes_are_clear_errors():
         model = CensoredQuantileRegressor().fit(Xd, y, event=event)
     with pytest.raises(ValueError, match="fitted on a dask array: summary"):
         model.summary(n_boot=2)
+
+
+def test_censored_dask_fit_refuses_a_spline_column_and_clears_a_previous_one():
+    """A spline column needs X in memory; a refit on a dask array keeps no spline of before."""
+    X, y, event = _censored(n_samples=5_000, seed=5)
+    Xd = da.from_array(X, chunks=(1_000, 3))
+    with dask.config.set(scheduler="synchronous"):
+        with pytest.raises(ValueError, match=r"spline_column=0 \(a B-spline basis\) needs X in "
+                                             r"memory"):
+            CensoredQuantileRegressor(spline_column=0, n_knots=2).fit(Xd, y, event=event)
+        model = CensoredQuantileRegressor(spline_column=0, n_knots=2).fit(X, y, event=event)
+        model.set_params(spline_column=None, n_knots="auto").fit(Xd, y, event=event)
+    ref = CensoredQuantileRegressor().fit(X, y, event=event)
+    assert not hasattr(model, "g_") and not hasattr(model, "knots_")
+    np.testing.assert_allclose(model.predict(X[:50]), ref.predict(X[:50]), rtol=1e-9, atol=1e-9)
+
+
+def test_censored_dask_fit_warnings_point_at_the_caller():
+    """The fixed-cut and extreme-weight warnings of a dask fit name the caller's line."""
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((4_000, 2))
+    T = X @ np.array([1.0, -1.0]) + rng.standard_normal(4_000)
+    cut = np.quantile(T, 0.3)  # a fixed censoring cut, 70% censored there
+    y, event = np.minimum(T, cut), (T <= cut).astype(int)
+    event[np.argsort(y)[:1_150]] = 0  # early censorings: extreme weights
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        CensoredQuantileRegressor(quantile=0.2).fit(da.from_array(X, chunks=(1_000, 2)), y,
+                                                   event=event)
+    messages = {("fixed censoring cut" in str(w.message), "n_eff" in str(w.message)): w
+                for w in caught if w.category is DegenerateDataWarning}
+    assert set(messages) == {(True, False), (False, True)}, [str(w.message) for w in caught]
+    assert all(w.filename == __file__ for w in messages.values())
+
+
+def test_dask_fit_convergence_warning_points_at_the_caller():
+    X, y, _ = _data(n_samples=20_000, n_features=2)
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        QuantileRegressor(quantile=[0.3, 0.6], max_iter=1).fit(
+            da.from_array(X, chunks=(5_000, 2)), y)
+    capped = [w for w in caught if "hit max_iter=1" in str(w.message)]
+    assert len(capped) == 2 and all(w.filename == __file__ for w in capped), \
+        [(str(w.message), w.filename) for w in caught]

@@ -6,7 +6,8 @@ reduction (a gradient, a p x p Hessian, r columns of a product, a histogram) to
 the client. :class:`RowBlocks` holds the blocks of X and of the per-row vectors
 (y, sample_weight) as dask delayed objects and runs such passes.
 
-Used by :mod:`statoptim.optim._distributed` and :mod:`statoptim.ssvd._distributed`.
+Used by :mod:`statoptim.optim._distributed`, :mod:`statoptim.ssvd._distributed` and
+:mod:`statoptim.quantile._distributed`.
 """
 from __future__ import annotations
 

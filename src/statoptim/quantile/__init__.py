@@ -1,6 +1,7 @@
 """Quantile regression by the MM algorithm of Hunter & Lange (2000), finished exactly."""
 from statoptim.quantile._censored import CensoredQuantileRegressor, DependentCensoringWarning
 from statoptim.quantile._censored_inference import CensoredQuantileSummary
+from statoptim.quantile._censoring_test import CensoringTestResult, censoring_dependence_test
 from statoptim.quantile._estimators import QuantileRegressor
 from statoptim.quantile._inference import QuantileSummary
 from statoptim.quantile._ipw import kernel_propensity
@@ -9,9 +10,7 @@ from statoptim.quantile._partially_linear import PartiallyLinearQuantileRegresso
 from statoptim.quantile._process import QuantileProcess, plot_process
 from statoptim.quantile._solver import solve_quantile
 from statoptim.quantile._survival import (
-    CensoringTestResult,
     KaplanMeierResult,
-    censoring_dependence_test,
     censoring_survival,
     conditional_survival,
     ipcw_weights,

@@ -86,6 +86,29 @@ cdef int check_sources(const double[:, ::1] src_t, const double[::1] src_time,
     return 0
 
 
+cdef int check_threads(const double[:, ::1] scratch, int n_threads,
+                       Py_ssize_t width) except -1:
+    """``n_threads >= 1`` and a scratch row of at least ``width`` doubles per thread."""
+    if n_threads < 1:
+        raise ValueError("n_threads must be >= 1")
+    if scratch.shape[0] < n_threads or scratch.shape[1] < width:
+        raise ValueError(f"scratch must have shape at least (n_threads, {width}), got "
+                         f"({scratch.shape[0]}, {scratch.shape[1]})")
+    return 0
+
+
+cdef inline Py_ssize_t kernel_block(const double* src_t, Py_ssize_t n, Py_ssize_t n_features,
+                                    const double* src_w, const double* u, Py_ssize_t jb,
+                                    double* buf) noexcept nogil:
+    """Kernel weights at ``u`` of the sources ``jb, ..., jb + nb - 1`` into ``buf``; ``nb``."""
+    cdef Py_ssize_t nb = n - jb
+    if nb > BLOCK:
+        nb = BLOCK
+    bk_sqdist_block(src_t, n, n_features, u, jb, nb, buf)
+    bk_weight_block(src_w + jb, nb, buf)
+    return nb
+
+
 def beran_rows(const double[:, ::1] src_t,        # IN  (d, n) scaled coordinates, time-descending
                const double[::1] src_time,        # IN  (n,) times, non-increasing
                const double[::1] src_w,           # IN  (n,) weights >= 0
@@ -109,10 +132,7 @@ def beran_rows(const double[:, ::1] src_t,        # IN  (d, n) scaled coordinate
     check_sources(src_t, src_time, src_w, src_event, targets.shape[1])
     if target_time.shape[0] != m or out.shape[0] != m:
         raise ValueError("target_time and out must have one entry per target")
-    if n_threads < 1:
-        raise ValueError("n_threads must be >= 1")
-    if scratch.shape[0] < n_threads or scratch.shape[1] < BLOCK:
-        raise ValueError("scratch must have shape at least (n_threads, BLOCK)")
+    check_threads(scratch, n_threads, BLOCK)
     if m == 0:
         return
     if n == 0 or n_features == 0:
@@ -126,11 +146,7 @@ def beran_rows(const double[:, ::1] src_t,        # IN  (d, n) scaled coordinate
         prod = 1.0
         jb = 0
         while jb < n:
-            nb = n - jb
-            if nb > BLOCK:
-                nb = BLOCK
-            bk_sqdist_block(&src_t[0, 0], n, n_features, &targets[a, 0], jb, nb, buf)
-            bk_weight_block(&src_w[jb], nb, buf)
+            nb = kernel_block(&src_t[0, 0], n, n_features, &src_w[0], &targets[a, 0], jb, buf)
             for jj in range(nb):
                 j = jb + jj
                 bk = buf[jj]
@@ -171,34 +187,12 @@ def beran_nodes(const double[:, ::1] src_t,        # IN  (d, n) scaled coordinat
     values is streamed twice.
     """
     cdef Py_ssize_t n_features = src_t.shape[0], n = src_t.shape[1]
-    cdef Py_ssize_t n_total = 1, n_corners, node, rest, jb, jj, j, nb, k, c, p, off
-    cdef double r_prev, r_non, r_ev, cum, cum_before, bk
+    cdef Py_ssize_t n_total, node, rest, k
     cdef double* buf
     cdef double* lf
     cdef double* u
-    cdef bint inside
-    check_sources(src_t, src_time, src_w, src_event, lo.shape[0])
-    if step.shape[0] != n_features or n_nodes.shape[0] != n_features:
-        raise ValueError("lo, step and n_nodes must have one entry per coordinate")
-    if n_features > 3 or n_features < 1:
-        raise ValueError("the binned method supports 1 to 3 coordinates")
-    for k in range(n_features):
-        if n_nodes[k] < 2:
-            raise ValueError("every axis of the grid needs at least 2 nodes")
-        n_total *= n_nodes[k]
-    n_corners = 1 << n_features
-    if lower.shape[0] != n or lower.shape[1] != n_features:
-        raise ValueError("lower must have shape (n_sources, d)")
-    if out.shape[0] != n or out.shape[1] != n_corners:
-        raise ValueError("out must have shape (n_sources, 2^d)")
-    for j in range(n):
-        for k in range(n_features):
-            if lower[j, k] > n_nodes[k] - 2:
-                raise ValueError("lower holds a node index beyond the grid")
-    if n_threads < 1:
-        raise ValueError("n_threads must be >= 1")
-    if scratch.shape[0] < n_threads or scratch.shape[1] < BLOCK + n + n_features:
-        raise ValueError("scratch must have shape at least (n_threads, BLOCK + n + d)")
+    n_total = check_nodes(src_t, src_time, src_w, src_event, lo, step, n_nodes, lower, out)
+    check_threads(scratch, n_threads, BLOCK + n + n_features)
     if n == 0:
         return
     for node in prange(n_total, nogil=True, schedule='dynamic', chunksize=1,
@@ -210,59 +204,100 @@ def beran_nodes(const double[:, ::1] src_t,        # IN  (d, n) scaled coordinat
         for k in range(n_features - 1, -1, -1):  # row-major: last axis fastest
             u[k] = lo[k] + (rest % n_nodes[k]) * step[k]
             rest = rest // n_nodes[k]
-        # pass 1, descending time: log R^- / R of each group at its last position
-        r_prev = 0.0
-        r_non = 0.0
-        r_ev = 0.0
-        jb = 0
-        while jb < n:
-            nb = n - jb
-            if nb > BLOCK:
-                nb = BLOCK
-            bk_sqdist_block(&src_t[0, 0], n, n_features, u, jb, nb, buf)
-            bk_weight_block(&src_w[jb], nb, buf)
-            for jj in range(nb):
-                j = jb + jj
-                bk = buf[jj]
-                lf[j] = 0.0
-                if src_event[j]:
-                    r_ev = r_ev + bk
-                else:
-                    r_non = r_non + bk
-                if j == n - 1 or src_time[j + 1] != src_time[j]:
-                    if r_ev > 0.0:
-                        if r_prev + r_non > 0.0:
-                            lf[j] = log((r_prev + r_non) / (r_prev + r_non + r_ev))
-                            if lf[j] < LOG_ZERO:
-                                lf[j] = LOG_ZERO
-                        else:
+        node_log_factors(&src_t[0, 0], &src_time[0], &src_w[0], &src_event[0], n, n_features,
+                         u, buf, lf)
+        node_read_off(&src_time[0], &lower[0, 0], &n_nodes[0], n, n_features, node, lf, left,
+                      &out[0, 0])
+
+
+cdef Py_ssize_t check_nodes(const double[:, ::1] src_t, const double[::1] src_time,
+                            const double[::1] src_w, const unsigned char[::1] src_event,
+                            const double[::1] lo, const double[::1] step,
+                            const Py_ssize_t[::1] n_nodes, const Py_ssize_t[:, ::1] lower,
+                            double[:, ::1] out) except -1:
+    """The shapes of ``beran_nodes``' arguments; the number of grid nodes."""
+    cdef Py_ssize_t n_features = src_t.shape[0], n = src_t.shape[1]
+    cdef Py_ssize_t n_total = 1, j, k
+    check_sources(src_t, src_time, src_w, src_event, lo.shape[0])
+    if step.shape[0] != n_features or n_nodes.shape[0] != n_features:
+        raise ValueError("lo, step and n_nodes must have one entry per coordinate")
+    if n_features > 3 or n_features < 1:
+        raise ValueError("the binned method supports 1 to 3 coordinates")
+    for k in range(n_features):
+        if n_nodes[k] < 2:
+            raise ValueError("every axis of the grid needs at least 2 nodes")
+        n_total *= n_nodes[k]
+    if lower.shape[0] != n or lower.shape[1] != n_features:
+        raise ValueError("lower must have shape (n_sources, d)")
+    if out.shape[0] != n or out.shape[1] != (1 << n_features):
+        raise ValueError("out must have shape (n_sources, 2^d)")
+    for j in range(n):
+        for k in range(n_features):
+            if lower[j, k] > n_nodes[k] - 2:
+                raise ValueError("lower holds a node index beyond the grid")
+    return n_total
+
+
+cdef void node_log_factors(const double* src_t, const double* src_time, const double* src_w,
+                           const unsigned char* src_event, Py_ssize_t n, Py_ssize_t n_features,
+                           const double* u, double* buf, double* lf) noexcept nogil:
+    """Pass 1 (descending time): ``lf[j] = log R^- / R`` of the group ending at ``j``, else 0."""
+    cdef Py_ssize_t jb = 0, jj, j, nb
+    cdef double r_prev = 0.0, r_non = 0.0, r_ev = 0.0, bk
+    while jb < n:
+        nb = kernel_block(src_t, n, n_features, src_w, u, jb, buf)
+        for jj in range(nb):
+            j = jb + jj
+            bk = buf[jj]
+            lf[j] = 0.0
+            if src_event[j]:
+                r_ev = r_ev + bk
+            else:
+                r_non = r_non + bk
+            if j == n - 1 or src_time[j + 1] != src_time[j]:
+                if r_ev > 0.0:
+                    if r_prev + r_non > 0.0:
+                        lf[j] = log((r_prev + r_non) / (r_prev + r_non + r_ev))
+                        if lf[j] < LOG_ZERO:
                             lf[j] = LOG_ZERO
-                    r_prev = r_prev + r_non + r_ev
-                    r_non = 0.0
-                    r_ev = 0.0
-            jb = jb + nb
-        # pass 2, ascending time: running log-product, read off at the targets
-        cum = 0.0
-        cum_before = 0.0
-        for p in range(n):
-            j = n - 1 - p
-            if j == n - 1 or src_time[j + 1] != src_time[j]:  # first of its group here
-                cum_before = cum
-                cum = cum + lf[j]
-                if cum < LOG_ZERO:
-                    cum = LOG_ZERO
-            # is this node a corner of row j's cell (a target)? which one?
-            inside = lower[j, 0] >= 0
-            c = 0
-            rest = node
-            for k in range(n_features - 1, -1, -1):
-                off = rest % n_nodes[k] - lower[j, k]  # 0 or 1 on a corner
-                rest = rest // n_nodes[k]
-                if off != 0 and off != 1:
-                    inside = False
-                c = c + (off << k)
-            if inside:
-                if left:
-                    out[j, c] = cum_before
-                else:
-                    out[j, c] = cum
+                    else:
+                        lf[j] = LOG_ZERO
+                r_prev = r_prev + r_non + r_ev
+                r_non = 0.0
+                r_ev = 0.0
+        jb = jb + nb
+
+
+cdef void node_read_off(const double* src_time, const Py_ssize_t* lower,
+                        const Py_ssize_t* n_nodes, Py_ssize_t n, Py_ssize_t n_features,
+                        Py_ssize_t node, const double* lf, bint left,
+                        double* out) noexcept nogil:
+    """Pass 2 (ascending time): the running log-product at the rows ``node`` is a corner of.
+
+    ``out`` is row-major with ``2^d`` corners a row; ``lower`` with ``d`` columns.
+    """
+    cdef Py_ssize_t n_corners = 1 << n_features, p, j, k, c, off, rest
+    cdef double cum = 0.0, cum_before = 0.0
+    cdef bint inside
+    for p in range(n):
+        j = n - 1 - p
+        if j == n - 1 or src_time[j + 1] != src_time[j]:  # first of its group here
+            cum_before = cum
+            cum = cum + lf[j]
+            if cum < LOG_ZERO:
+                cum = LOG_ZERO
+        # is this node a corner of row j's cell (a target)? which one?
+        inside = lower[j * n_features] >= 0
+        c = 0
+        rest = node
+        for k in range(n_features - 1, -1, -1):
+            off = rest % n_nodes[k] - lower[j * n_features + k]  # 0 or 1 on a corner
+            rest = rest // n_nodes[k]
+            if off != 0 and off != 1:
+                inside = False
+            c = c + (off << k)
+        if inside:
+            if left:
+                out[j * n_corners + c] = cum_before
+            else:
+                out[j * n_corners + c] = cum

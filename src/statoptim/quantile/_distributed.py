@@ -4,7 +4,7 @@ Portnoy & Koenker's (1997) preprocessing is a distributed algorithm in
 disguise: only a subsample, a band of rows near the fit and two sums (the
 "globs") are ever needed in one place, and exactness is settled by a pass
 that checks the sign of every globbed row's residual. The passes here run
-one task per row-block of ``X`` (``X`` is rechunked to whole rows), and each
+one task per row-block of ``X`` (:class:`statoptim._dask.RowBlocks`), and each
 task returns a few numbers or a few rows:
 
 1. *scan*: finiteness, column magnitudes (for the exact power-of-two
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from statoptim._dask import is_dask_array  # noqa: F401 (used by the estimators)
+from statoptim._dask import RowBlocks, is_dask_array
 from statoptim.quantile import _mm
 from statoptim.quantile._solver import (
     _REDUCED_MM_ITER,
@@ -46,7 +46,7 @@ from statoptim.quantile._solver import (
     _unscale_coef,
 )
 
-__all__ = ["fit_censored_dask", "is_dask_array", "solve_quantile_dask"]
+__all__ = ["is_dask_array", "solve_quantile_dask"]
 
 _MAX_FIXUPS = 8  # re-solves with offenders moved back, per band
 
@@ -159,59 +159,17 @@ class _Band:
         self.kappa_lo, self.kappa_hi = float(kappa_lo), float(kappa_hi)
 
 
-class _Blocks:
-    """The row-blocks of X, y and w as dask delayed objects, with their offsets."""
-
-    def __init__(self, X, y, w):
-        import dask.array as da
-
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D (n_samples, n_features), got a dask array of "
-                             f"shape {X.shape}")
-        if X.dtype.kind not in "biuf":
-            raise ValueError(f"X must be a dask array of numbers, got dtype {X.dtype}")
-        if any(np.isnan(c) for c in X.chunks[0]):
-            raise ValueError("X is a dask array with unknown chunk sizes; call "
-                             "X.compute_chunk_sizes() first")
-        X = X.rechunk({1: -1})
-        rows = X.chunks[0]
-        self.n_samples, self.n_features = int(sum(rows)), int(X.shape[1])
-        self.offsets = np.concatenate([[0], np.cumsum(rows)[:-1]]).astype(np.intp)
-        self.x = list(X.to_delayed().ravel())
-        self.y = self._vector(da, y, rows, "y")
-        self.w = [None] * len(self.x) if w is None else self._vector(da, w, rows,
-                                                                     "sample_weight")
-
-    def _vector(self, da, v, rows, name):
-        if not is_dask_array(v):
-            v = np.asarray(v)
-            if v.dtype.kind not in "biuf":
-                raise ValueError(f"{name} must be a 1-D array of numbers, got dtype {v.dtype}")
-        if v.ndim == 2 and v.shape[1] == 1:
-            v = v.reshape(-1)
-        if v.ndim != 1 or v.shape[0] != self.n_samples:
-            raise ValueError(f"{name} must have shape ({self.n_samples},) to match X, got "
-                             f"shape {v.shape}")
-        if is_dask_array(v):
-            v = v.rechunk((rows,))
-        else:  # sent to the workers once, not with every pass's graph
-            v = da.from_array(v, chunks=(rows,)).persist()
-        return list(v.to_delayed().ravel())
-
-    def map(self, func, *args, per_block=None):
-        """Run ``func(x, y, w, offset, *args, *per_block[b])`` on every block; compute."""
-        import dask
-
-        tasks = []
-        for b, (x, y, w) in enumerate(zip(self.x, self.y, self.w)):
-            extra = per_block[b] if per_block is not None else ()
-            tasks.append(dask.delayed(func)(x, y, w, self.offsets[b], *args,
-                                                       *extra))
-        return dask.compute(*tasks)
+def _row_blocks(X, y, w):
+    """The row-blocks of ``X``, ``y`` and ``w`` (:class:`statoptim._dask.RowBlocks`)."""
+    for name, v in (("y", y), ("sample_weight", w)):
+        dtype = None if v is None else (v.dtype if is_dask_array(v) else np.asarray(v).dtype)
+        if dtype is not None and dtype.kind not in "biuf":
+            raise ValueError(f"{name} must be a 1-D array of numbers, got dtype {dtype}")
+    return RowBlocks(X, {"y": y, "sample_weight": w})
 
 
 def _scan(blocks, prob, seed_seq):
-    seeds = seed_seq.spawn(len(blocks.x))
+    seeds = seed_seq.spawn(len(blocks))
 
     def task(xb, yb, wb, offset, prob, seed):
         return _scan_task(xb, yb, wb, seed, prob)
@@ -350,7 +308,7 @@ def solve_quantile_dask(X, y, w, q, *, fit_intercept=True, tol=1e-5, max_iter=10
     the subsample fit. Returns a :class:`QuantileSolution` whose ``coef``
     includes the intercept first when ``fit_intercept``.
     """
-    blocks = _Blocks(X, y, w)
+    blocks = _row_blocks(X, y, w)
     n_samples = blocks.n_samples
     n_coef = blocks.n_features + int(fit_intercept)
     seed_seq = np.random.SeedSequence(random_state)
@@ -464,181 +422,3 @@ def _solve_band(blocks, red, scaling, band, q, theta, tol, max_iter, max_pivots)
         theta = sol.coef
         fixups += 1
     return None, n_iter, n_piv
-
-
-# ---------------------------------------------------------------------------
-# CensoredQuantileRegressor.fit on a dask array: Kaplan-Meier weights
-# ---------------------------------------------------------------------------
-
-_DASK_CENSORED_MODE = ("on a dask array X, CensoredQuantileRegressor supports method='ipw' with "
-                       "censoring='marginal' (Kaplan-Meier weights) and complete covariates "
-                       "(no NaN in X); compute X into memory for the other modes")
-
-
-class _NotInMemory:
-    """The training data of a model fitted on a dask array: ``summary()`` refuses them."""
-
-    def __iter__(self):
-        raise ValueError("this model was fitted on a dask array: summary() refits resampled "
-                         "rows of (X, y, event) in memory, which a dask fit never gathers; fit "
-                         "on NumPy arrays for bootstrap standard errors")
-
-
-def _gathered(v):
-    """A dask array computed into memory (``y`` and ``event`` only, never ``X``)."""
-    return np.asarray(v.compute()) if is_dask_array(v) else v
-
-
-def fit_censored_dask(model, X, y, event):
-    """``CensoredQuantileRegressor.fit`` on a dask array ``X`` chunked by rows.
-
-    The Kaplan-Meier weights ``w_i = D_i / G(Y_i-)`` (``censoring="marginal"``,
-    censoring independent of ``(T, X)``) need ``y`` and ``event`` only: these
-    two vectors are gathered on the client (dask arrays are computed; 9 bytes
-    a row), the weights are computed there as in memory (``g_min``,
-    ``stabilize``, ``weight_cap_quantile``, ``weight_cap`` included), sent to
-    the workers once, and the weighted exact fit is
-    :func:`solve_quantile_dask` (through ``QuantileRegressor.fit``), so ``X``
-    is never gathered. The answer is the in-memory fit's. The client holds
-    O(n) numbers for the weights: ``y``, ``event``, ``weights_`` and
-    ``censoring_survival_`` (26 bytes a row) during the fit, about 70 bytes
-    a row at the peak of the Kaplan-Meier pass before it; the workers the
-    blocks they work on (and the weights' blocks).
-
-    Conditional (Beran) censoring weights, Peng-Huang and missing covariates
-    (propensity weights) need ``X`` in memory: ``method``, ``censoring`` or a
-    NaN in ``X`` says so in a ``ValueError``. The Cox score test of the
-    censoring on the covariates (a diagnostic) is not run:
-    ``censoring_test_`` is None. ``summary()`` needs the data in memory.
-
-    Parameters
-    ----------
-    model : CensoredQuantileRegressor
-        The estimator being fitted (its parameters are read, its fitted
-        attributes set).
-    X : dask.array.Array of shape (n_samples, n_features)
-        Covariates, rows in chunks.
-    y, event : array-like or dask.array.Array of shape (n_samples,)
-        As in ``CensoredQuantileRegressor.fit``.
-
-    Returns
-    -------
-    model : CensoredQuantileRegressor
-    """
-    from statoptim._validation import check_1d_finite, check_choice
-    from statoptim.quantile._censored import (
-        _check_columns,
-        _check_grid,
-        _finish_weights,
-        _optional_float,
-    )
-    from statoptim.quantile._checks import (
-        check_count,
-        check_flag,
-        check_preprocess,
-        check_quantile_levels,
-        check_tol,
-    )
-    from statoptim.quantile._estimators import QuantileRegressor
-    from statoptim.quantile._ipw import _check_n_threads, _resolve_bandwidth
-    from statoptim.quantile._survival import _beran_bandwidth, _check_event, _km_pass
-
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got a dask array of shape "
-                         f"{X.shape}")
-    n_samples, n_features = (int(s) if not np.isnan(s) else -1 for s in X.shape)
-    if n_samples < 0:
-        raise ValueError("X is a dask array with unknown chunk sizes; call "
-                         "X.compute_chunk_sizes() first")
-    if n_samples < 2:
-        raise ValueError(f"CensoredQuantileRegressor needs at least 2 samples, got "
-                         f"n_samples = {n_samples}")
-    # the parameters, checked as in memory (those of the unsupported modes too)
-    quantiles, _ = check_quantile_levels(model.quantile)
-    check_flag(model.fit_intercept, "fit_intercept")
-    check_tol(model.tol)
-    check_count(model.max_iter, "max_iter")
-    if model.max_pivots is not None:
-        check_count(model.max_pivots, "max_pivots")
-    check_preprocess(model.preprocess)
-    check_choice(model.propensity_method, "propensity_method", ("auto", "exact", "fft"))
-    check_flag(model.leave_one_out, "leave_one_out")
-    weight_cap = _optional_float(model.weight_cap, "weight_cap", 0.0, np.inf, high_open=True)
-    cap_q = _optional_float(model.weight_cap_quantile, "weight_cap_quantile", 0.0, 1.0)
-    g_min = _optional_float(model.g_min, "g_min", 0.0, 1.0)
-    _optional_float(model.pi_min, "pi_min", 0.0, 1.0)
-    stabilize = check_flag(model.stabilize, "stabilize")
-    _check_n_threads(model.n_threads, n_samples)
-    cols = (np.arange(n_features) if model.propensity_columns is None
-            else _check_columns(model.propensity_columns, "propensity_columns", n_features))
-    _resolve_bandwidth(model.bandwidth, n_samples, 1 + cols.size)
-    cens_cols = (np.arange(n_features) if model.censoring_columns is None
-                 else _check_columns(model.censoring_columns, "censoring_columns", n_features))
-    if cens_cols.size == 0:
-        raise ValueError("censoring_columns must name at least one column of X, got an empty "
-                         "sequence")
-    _beran_bandwidth(model.censoring_bandwidth, n_samples, cens_cols.size,
-                     name="censoring_bandwidth")
-    check_choice(model.censoring_method, "censoring_method", ("auto", "exact", "binned"))
-    if model.grid is not None:
-        _check_grid(model.grid, quantiles)
-    method = check_choice(model.method, "method", ("ipw", "peng-huang"))
-    censoring = check_choice(model.censoring, "censoring", ("marginal", "conditional"))
-    if method != "ipw":
-        raise ValueError(f"method={method!r} needs X in memory: {_DASK_CENSORED_MODE}")
-    if censoring != "marginal":
-        raise ValueError(f"censoring={censoring!r} (Beran's local Kaplan-Meier) needs X in "
-                         f"memory: {_DASK_CENSORED_MODE}")
-
-    # y and event are gathered (allowed: two vectors); X never is
-    y_fit = y
-    y = check_1d_finite(_gathered(y), "y", n_samples)
-    y = np.ascontiguousarray(y, dtype=np.float64)
-    if not is_dask_array(y_fit):
-        y_fit = y
-    event = _check_event(_gathered(event), n_samples)
-    observed = event.astype(bool)
-    if not observed.any():
-        raise ValueError("event is 0 for every row: every response is censored, so no row can "
-                         "be weighted")
-    if observed.all():
-        g_left = np.ones(n_samples)
-    else:
-        km = _km_pass(y, event)  # its work arrays (7 n-vectors) are freed at once
-        n_cens_last, g_left = int(km[5][-1]), km[6]
-        del km
-        model._check_fixed_cut(y, observed, n_cens_last, n_samples)
-    g_used = g_left if g_min is None else np.maximum(g_left, g_min)
-    weights = np.zeros(n_samples)
-    with np.errstate(divide="ignore", over="ignore"):
-        weights[observed] = 1.0 / g_used[observed]
-    if not np.all(np.isfinite(weights)):
-        row = int(np.flatnonzero(~np.isfinite(weights))[0])
-        raise ValueError(f"the weight 1 / G(Y-) of row {row} is not finite (G(Y-) = "
-                         f"{g_used[row]:.3g}): positivity fails there; set g_min")
-    weights = _finish_weights(weights, observed, stabilize, cap_q, weight_cap)
-    model._effective_size(weights, observed, n_samples)
-
-    reg = QuantileRegressor(quantile=model.quantile, fit_intercept=model.fit_intercept,
-                            tol=model.tol, max_iter=model.max_iter,
-                            max_pivots=model.max_pivots, preprocess=model.preprocess,
-                            random_state=model.random_state)
-    try:
-        reg.fit(X, y_fit, sample_weight=weights)
-    except ValueError as exc:
-        if str(exc).startswith("X must be finite"):
-            raise ValueError(f"{exc} (a NaN is a missing covariate, whose propensity weights "
-                             f"need X in memory): {_DASK_CENSORED_MODE}") from None
-        raise
-    for name in ("coef_", "intercept_", "n_iter_", "n_pivots_", "objective_", "status_"):
-        setattr(model, name, getattr(reg, name))
-    for name in ("conditional_cdf_", "grid_", "grid_coef_", "grid_intercept_",
-                 "feature_names_in_", "_training_checksum", "_fit_params"):
-        model.__dict__.pop(name, None)
-    model.n_features_in_ = n_features
-    model.censoring_test_ = None
-    model.weights_ = weights
-    model.propensity_ = np.ones(n_samples)
-    model.censoring_survival_ = g_left
-    model._training_data = _NotInMemory()
-    return model

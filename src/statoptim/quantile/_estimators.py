@@ -182,15 +182,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         """
         if is_dask_array(X):
             return self._fit_dask(X, y, sample_weight)
-        if is_ready_float64(X, y):
-            validate_data(self, X, y, skip_check_array=True)  # n_features_in_, names
-            y = np.ascontiguousarray(y)
-        else:
-            with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
-                X, y = validate_named(self, X, y, dtype=np.float64, order="C", y_numeric=True)
-            if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
-                raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
-            y = np.ascontiguousarray(y, dtype=np.float64)
+        X, y = self._validate_X_y(X, y)
         process = _is_process(self.quantile)
         if not process:
             quantiles, scalar = check_quantile_levels(self.quantile)
@@ -230,32 +222,48 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                                      fit_intercept)
         self.__dict__.pop("process_", None)
         self.quantiles_ = quantiles.copy()
-        order = np.argsort(quantiles, kind="stable")
+
+        def solve_at(q, theta):  # the design [1, X] is never materialised (ones=fit_intercept)
+            return _solve(X, y, w, q, theta0=theta, tol=tol, max_iter=max_iter,
+                          max_pivots=max_pivots, preprocess=preprocess,
+                          random_state=self.random_state, ones=fit_intercept)
+
+        solved = self._solve_each(quantiles, n_coef, solve_at, stacklevel=4)
+        return self._store(*solved, scalar, fit_intercept)
+
+    def _validate_X_y(self, X, y):
+        """``X`` and ``y`` as C-contiguous float64 (no copy when they already are)."""
+        if is_ready_float64(X, y):
+            validate_data(self, X, y, skip_check_array=True)  # n_features_in_, names
+            return X, np.ascontiguousarray(y)
+        with np.errstate(invalid="ignore", over="ignore"):  # sklearn sums +-inf first
+            X, y = validate_named(self, X, y, dtype=np.float64, order="C", y_numeric=True)
+        if y.dtype.kind not in "biuf":  # y_numeric converts object arrays only
+            raise ValueError(f"y must be a 1-D array of numbers, got dtype {y.dtype}")
+        return X, np.ascontiguousarray(y, dtype=np.float64)
+
+    def _solve_each(self, quantiles, n_coef, solve_at, stacklevel):
+        """``solve_at(q, theta)`` at each quantile, increasing, warm-started at the previous.
+
+        Returns the coefficients (one row per quantile, in the given order), the
+        counts, objectives and statuses; ``stacklevel`` of the warnings names the
+        caller of ``fit``.
+        """
         coefs = np.empty((quantiles.size, n_coef))
         n_iter = np.zeros(quantiles.size, dtype=np.intp)
         n_pivots = np.zeros(quantiles.size, dtype=np.intp)
         objective = np.empty(quantiles.size)
         status = [""] * quantiles.size
         theta = None
-        for k in order:
-            # the design [1, X] is never materialised (ones=fit_intercept)
-            res = _solve(
-                X, y, w, quantiles[k],
-                theta0=theta,
-                tol=tol,
-                max_iter=max_iter,
-                max_pivots=max_pivots,
-                preprocess=preprocess,
-                random_state=self.random_state,
-                ones=fit_intercept,
-            )
+        for k in np.argsort(quantiles, kind="stable"):
+            res = solve_at(quantiles[k], theta)
             theta = res.coef
             coefs[k], n_iter[k], n_pivots[k] = res.coef, res.n_iter, res.n_pivots
             objective[k], status[k] = res.objective, res.status
-            self._warn_unconverged(res, quantiles[k])
-        return self._store(coefs, n_iter, n_pivots, objective, status, scalar, fit_intercept)
+            self._warn_unconverged(res, quantiles[k], stacklevel)
+        return coefs, n_iter, n_pivots, objective, status
 
-    def _warn_unconverged(self, res, quantile):
+    def _warn_unconverged(self, res, quantile, stacklevel):
         if res.mm_capped:
             warnings.warn(
                 f"QuantileRegressor: the MM iteration for quantile {quantile:g} hit "
@@ -263,7 +271,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                 f"finish then took {res.n_pivots} simplex pivots. Increase max_iter or tol "
                 f"to silence this.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
         if res.status != "optimal":
             warnings.warn(
@@ -272,7 +280,7 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
                 f"returned coefficients are the best point found, not a certified "
                 f"optimum. Increase max_pivots.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=stacklevel,
             )
 
     def _fit_dask(self, X, y, sample_weight):
@@ -301,23 +309,15 @@ class QuantileRegressor(RegressorMixin, BaseEstimator):
         self._training_data = None
         n_coef = X.shape[1] + int(fit_intercept) if X.ndim == 2 else 0
         self.quantiles_ = quantiles.copy()
-        coefs = np.empty((quantiles.size, n_coef))
-        n_iter = np.zeros(quantiles.size, dtype=np.intp)
-        n_pivots = np.zeros(quantiles.size, dtype=np.intp)
-        objective = np.empty(quantiles.size)
-        status = [""] * quantiles.size
-        theta = None
-        for k in np.argsort(quantiles, kind="stable"):
-            res = solve_quantile_dask(X, y, sample_weight, float(quantiles[k]),
-                                      fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
-                                      max_pivots=max_pivots, random_state=_seed(self.random_state),
-                                      theta0=theta)
-            theta = res.coef
-            coefs[k], n_iter[k], n_pivots[k] = res.coef, res.n_iter, res.n_pivots
-            objective[k], status[k] = res.objective, res.status
-            self._warn_unconverged(res, quantiles[k])
+
+        def solve_at(q, theta):
+            return solve_quantile_dask(X, y, sample_weight, float(q), fit_intercept=fit_intercept,
+                                       tol=tol, max_iter=max_iter, max_pivots=max_pivots,
+                                       random_state=_seed(self.random_state), theta0=theta)
+
+        solved = self._solve_each(quantiles, n_coef, solve_at, stacklevel=5)
         self.n_features_in_ = int(X.shape[1])
-        return self._store(coefs, n_iter, n_pivots, objective, status, scalar, fit_intercept)
+        return self._store(*solved, scalar, fit_intercept)
 
     def _store(self, coefs, n_iter, n_pivots, objective, status, scalar, fit_intercept):
         """Set the fitted attributes from one row of coefficients per quantile."""
