@@ -61,7 +61,7 @@ from statoptim._validation import (
     check_real,
 )
 from statoptim.exceptions import BootstrapWarning, ConvergenceWarning
-from statoptim.quantile import _parametric
+from statoptim.quantile import _rank_walk
 from statoptim.quantile._density import (
     BANDWIDTH_RULES,
     _adaptive_density_at_zero,
@@ -200,7 +200,7 @@ def _sandwich(Zt, f, q, what):
 # Most candidate bases tried at a vertex where several residuals cross zero
 # together (ties); beyond that the walk restarts from an exact fit.
 _MAX_CANDIDATES = 200
-# The compiled walk (_parametric.rank_walk) takes the steps it can; False
+# The compiled walk (_rank_walk.rank_walk) takes the steps it can; False
 # leaves every step to the NumPy walk below, the reference it is tested against.
 _COMPILED_WALK = True
 
@@ -382,13 +382,13 @@ def _rank_bound(fit, b0, rows, direction, cutoff, scale):
             # the compiled walk takes every step it can; it hands back the
             # ones that need the combinatorial search below (ties, free duals)
             buffer[:m + 1] = rows
-            status, n_rows, b_at, prev_b, prev_t, t_here, taken = _parametric.rank_walk(
+            status, n_rows, b_at, prev_b, prev_t, t_here, taken = _rank_walk.rank_walk(
                 fit.A, fit.c, fit.y, fit.w, fit.q, buffer, m + 1, b_at, direction, prev_b,
                 prev_t, cutoff, scale, max_steps - steps)
             steps += taken
-            if status == _parametric.WALK_BOUND:
+            if status == _rank_walk.WALK_BOUND:
                 return _interpolate(prev_b, prev_t, b_at, t_here, direction, cutoff)
-            if status == _parametric.WALK_INFINITE:
+            if status == _rank_walk.WALK_INFINITE:
                 return direction * np.inf
             rows = buffer[:n_rows].copy()
             if steps >= max_steps:
