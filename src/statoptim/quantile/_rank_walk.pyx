@@ -4,7 +4,7 @@
 # in one direction, with the rank-score statistic T(b) = c'psi(b) / scale of
 # its dual solution psi, until |T| reaches the cutoff. The kernel takes the
 # same steps, with the same tests and tolerances, as the NumPy walk in
-# `_inference.py` (`_Restricted.segment` / `.enter`, `_rank_bound`), which
+# `_rank_inversion.py` (`_Restricted.segment` / `.enter`, `_rank_bound`), which
 # stays the reference and takes every step the kernel hands back.
 #
 # A step starts at b_at with rows R = h + C (m + 1 rows of zero residual at
@@ -54,7 +54,7 @@ cdef enum:
     RANK_HAND_BACK = 2     # the next step needs the NumPy walk
     RANK_STEP_CAP = 3      # max_steps reached
     RANK_REFRESH = 64      # recompute g0 and T from scratch this often
-# The walk's codes for Python (_inference.py).
+# The walk's codes for Python (_rank_inversion.py).
 WALK_BOUND = RANK_BOUND
 WALK_INFINITE = RANK_INFINITE
 
