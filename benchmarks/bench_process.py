@@ -70,9 +70,9 @@ def _check(model, X, y):
         np.testing.assert_allclose(model.process_.coef_at(tau), sol.coef, rtol=1e-9, atol=1e-12)
 
 
-def test_process_statoptim(benchmark):
-    X, y = _data()
-    benchmark.group = "quantile process n=1e4 p=3"
+def _timed_fit(benchmark, X, y, rounds, warmup_rounds=0):
+    """The whole process of (X, y), timed; the best CPU time of the rounds in
+    ``extra_info["cpu_s"]``."""
     cpu = []
 
     def run():
@@ -81,8 +81,15 @@ def test_process_statoptim(benchmark):
         cpu.append(time.process_time() - start)
         return out
 
-    model = benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
+    model = benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=warmup_rounds)
     benchmark.extra_info["cpu_s"] = min(cpu)
+    return model
+
+
+def test_process_statoptim(benchmark):
+    X, y = _data()
+    benchmark.group = "quantile process n=1e4 p=3"
+    model = _timed_fit(benchmark, X, y, rounds=5, warmup_rounds=1)
     _CACHE["pieces"] = model.process_.n_pieces
     benchmark.extra_info.update(method="statoptim", n_pieces=model.process_.n_pieces,
                                 n_pivots=int(model.n_pivots_))
@@ -129,17 +136,8 @@ def test_process_r(benchmark, tmp_path, request):
 def test_process_statoptim_p20(benchmark):
     X, y = _data_p20()
     benchmark.group = "quantile process n=1e4 p=20"
-    cpu = []
-
-    def run():
-        start = time.process_time()
-        out = QuantileRegressor(quantile="all").fit(X, y)
-        cpu.append(time.process_time() - start)
-        return out
-
-    model = benchmark.pedantic(run, rounds=3, iterations=1)
-    benchmark.extra_info.update(method="statoptim", cpu_s=min(cpu),
-                                n_pieces=model.process_.n_pieces,
+    model = _timed_fit(benchmark, X, y, rounds=3)
+    benchmark.extra_info.update(method="statoptim", n_pieces=model.process_.n_pieces,
                                 n_pivots=int(model.n_pivots_))
     _check(model, X, y)
 
