@@ -282,7 +282,7 @@ cdef Py_ssize_t next_crossing(Walk* s, Step* st, Py_ssize_t k_target,
     """The first row (not in h) whose residual crosses zero beyond b_at on the
     segment of the loaded basis, -1 if none; screened, with a full pass when
     the rows outside the candidates may matter. ``n_seen``: rows looked at."""
-    cdef Py_ssize_t i, k, idx, m = s.m, first = -1
+    cdef Py_ssize_t i, k, idx, m = s.m, first = -1, leave = st.leave
     cdef double m0, m1, dnorm, delta, znorm_at, znorm_ref, zt, base, cl
     cdef double dist, slack, bound = INFINITY, best_key = INFINITY, b_at = st.b_at
     cdef double dirn = st.dirn
@@ -324,7 +324,7 @@ cdef Py_ssize_t next_crossing(Walk* s, Step* st, Py_ssize_t k_target,
                 break
         if s.mark[i]:
             continue
-        look_at(s, i, st.leave, b_at, dirn, m1, n_seen, &best_key, &first)
+        look_at(s, i, leave, b_at, dirn, m1, n_seen, &best_key, &first)
     if not stopped and s.n_cand < s.n and not (s.key_cut > bound):
         # the rows outside the candidates may matter: a full pass
         n_seen[0] = 0
@@ -332,7 +332,7 @@ cdef Py_ssize_t next_crossing(Walk* s, Step* st, Py_ssize_t k_target,
         first = -1
         for i in range(s.n):
             if not s.mark[i]:
-                look_at(s, i, st.leave, b_at, dirn, m1, n_seen, &best_key, &first)
+                look_at(s, i, leave, b_at, dirn, m1, n_seen, &best_key, &first)
         s.want_rebuild = True
     elif 2 * n_seen[0] > s.n_cand:
         s.want_rebuild = True
