@@ -88,25 +88,27 @@ def _record_bse(benchmark, data, bse, limit):
     assert rel < limit, f"standard errors {rel:.1%} away from statsmodels'"
 
 
+def _nid_run(data, method):
+    """The timed call of a statoptim nid case: the summary of the fitted model,
+    or (``"statoptim-fit+summary"``) the fit and the summary."""
+    X, y = data["X"], data["y"]
+    if method == "statoptim-summary":
+        return lambda: data["model"].summary(X, y, se="nid")
+    return lambda: QuantileRegressor(QUANTILE).fit(X, y).summary(X, y, se="nid")
+
+
 @pytest.mark.parametrize("method", ["statoptim-summary", "statoptim-fit+summary",
                                     "statsmodels-fit"])
 def test_nid_large(benchmark, method):
     data = _data(100_000)
     benchmark.group = "inference nid n=1e5 p=5"
     benchmark.extra_info.update(method=method, n_samples=100_000, n_features=5)
-    X, y = data["X"], data["y"]
     if method == "statsmodels-fit":
         res = benchmark.pedantic(_statsmodels_fit, args=(data,), rounds=3, iterations=1)
         data["sm_bse"] = np.asarray(res.bse)
         _record_bse(benchmark, data, data["sm_bse"], 1e-12)
         return
-    if method == "statoptim-summary":
-        def run():
-            return data["model"].summary(X, y, se="nid")
-    else:
-        def run():
-            return QuantileRegressor(QUANTILE).fit(X, y).summary(X, y, se="nid")
-    res = benchmark.pedantic(run, rounds=10, iterations=1, warmup_rounds=1)
+    res = benchmark.pedantic(_nid_run(data, method), rounds=10, iterations=1, warmup_rounds=1)
     benchmark.extra_info["bandwidth"] = res.bandwidth
     _record_bse(benchmark, data, res.bse, 0.05)
 
@@ -247,11 +249,5 @@ def test_nid_million(benchmark, method, tmp_path, request):
         res = _cpu_timed(benchmark, lambda: _statsmodels_fit(data), rounds=1)
         benchmark.extra_info["bse"] = [float(b) for b in res.bse]
         return
-    if method == "statoptim-summary":
-        def run():
-            return data["model"].summary(X, y, se="nid")
-    else:
-        def run():
-            return QuantileRegressor(QUANTILE).fit(X, y).summary(X, y, se="nid")
-    res = _cpu_timed(benchmark, run, rounds=3)
+    res = _cpu_timed(benchmark, _nid_run(data, method), rounds=3)
     benchmark.extra_info["bse"] = [float(b) for b in res.bse]

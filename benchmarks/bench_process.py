@@ -70,9 +70,9 @@ def _check(model, X, y):
         np.testing.assert_allclose(model.process_.coef_at(tau), sol.coef, rtol=1e-9, atol=1e-12)
 
 
-def test_process_statoptim(benchmark):
-    X, y = _data()
-    benchmark.group = "quantile process n=1e4 p=3"
+def _timed_fit(benchmark, X, y, rounds, warmup_rounds=0):
+    """The whole process of (X, y), timed; the best CPU time of the rounds in
+    ``extra_info["cpu_s"]``."""
     cpu = []
 
     def run():
@@ -81,8 +81,15 @@ def test_process_statoptim(benchmark):
         cpu.append(time.process_time() - start)
         return out
 
-    model = benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
+    model = benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=warmup_rounds)
     benchmark.extra_info["cpu_s"] = min(cpu)
+    return model
+
+
+def test_process_statoptim(benchmark):
+    X, y = _data()
+    benchmark.group = "quantile process n=1e4 p=3"
+    model = _timed_fit(benchmark, X, y, rounds=5, warmup_rounds=1)
     _CACHE["pieces"] = model.process_.n_pieces
     benchmark.extra_info.update(method="statoptim", n_pieces=model.process_.n_pieces,
                                 n_pivots=int(model.n_pivots_))
@@ -100,16 +107,12 @@ def test_process_statoptim_fullpass(benchmark):
     _check(model, X, y)
 
 
-def test_process_r(benchmark, tmp_path, request):
-    if shutil.which("Rscript") is None:
-        pytest.skip("Rscript is not installed")
-    if request.config.getoption("benchmark_disable"):
-        pytest.skip("smoke test (--benchmark-disable): large peer cases skipped (R takes "
-                    "about 15 s of CPU)")
-    X, y = _data()
-    benchmark.group = "quantile process n=1e4 p=3"
+def _r_runs(benchmark, tmp_path, X, y):
+    """Time ``benchmarks/r_process.R bench`` on (X, y) (3 runs inside R); returns
+    its (breakpoints, elapsed, user, system) of each run."""
     path = tmp_path / "process_bench.csv"
-    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="x1,x2,y", comments="",
+    names = ",".join([f"x{j + 1}" for j in range(X.shape[1])] + ["y"])
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header=names, comments="",
                fmt="%.17g")
     cmd = ["Rscript", str(ROOT / "benchmarks" / "r_process.R"), "bench", str(path)]
     out = benchmark.pedantic(
@@ -118,6 +121,18 @@ def test_process_r(benchmark, tmp_path, request):
     runs = re.findall(r"(\d+) breakpoints, elapsed ([0-9.]+) s \(user ([0-9.]+), system "
                       r"([0-9.]+)\)", out.stdout)
     assert len(runs) == 3, out.stdout + out.stderr
+    return runs
+
+
+def test_process_r(benchmark, tmp_path, request):
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not installed")
+    if request.config.getoption("benchmark_disable"):
+        pytest.skip("smoke test (--benchmark-disable): large peer cases skipped (R takes "
+                    "about 15 s of CPU)")
+    X, y = _data()
+    benchmark.group = "quantile process n=1e4 p=3"
+    runs = _r_runs(benchmark, tmp_path, X, y)
     seconds = sorted(float(t) for _, t, _, _ in runs)
     benchmark.extra_info.update(method="R quantreg rq(tau = -1)", r_seconds=seconds[1],
                                 r_columns=int(runs[0][0]),
@@ -129,17 +144,8 @@ def test_process_r(benchmark, tmp_path, request):
 def test_process_statoptim_p20(benchmark):
     X, y = _data_p20()
     benchmark.group = "quantile process n=1e4 p=20"
-    cpu = []
-
-    def run():
-        start = time.process_time()
-        out = QuantileRegressor(quantile="all").fit(X, y)
-        cpu.append(time.process_time() - start)
-        return out
-
-    model = benchmark.pedantic(run, rounds=3, iterations=1)
-    benchmark.extra_info.update(method="statoptim", cpu_s=min(cpu),
-                                n_pieces=model.process_.n_pieces,
+    model = _timed_fit(benchmark, X, y, rounds=3)
+    benchmark.extra_info.update(method="statoptim", n_pieces=model.process_.n_pieces,
                                 n_pivots=int(model.n_pivots_))
     _check(model, X, y)
 
@@ -150,17 +156,7 @@ def test_process_r_p20(benchmark, tmp_path):
         pytest.skip("Rscript is not installed")
     X, y = _data_p20()
     benchmark.group = "quantile process n=1e4 p=20"
-    path = tmp_path / "process_bench20.csv"
-    names = ",".join([f"x{j + 1}" for j in range(X.shape[1])] + ["y"])
-    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header=names, comments="",
-               fmt="%.17g")
-    cmd = ["Rscript", str(ROOT / "benchmarks" / "r_process.R"), "bench", str(path)]
-    out = benchmark.pedantic(
-        lambda: subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT),
-        rounds=1, iterations=1)
-    runs = re.findall(r"(\d+) breakpoints, elapsed ([0-9.]+) s \(user ([0-9.]+), system "
-                      r"([0-9.]+)\)", out.stdout)
-    assert len(runs) == 3, out.stdout + out.stderr
+    runs = _r_runs(benchmark, tmp_path, X, y)
     benchmark.extra_info.update(
         method="R quantreg rq(tau = -1)", r_columns=int(runs[0][0]),
         cpu_s=min(float(u) + float(sy) for _, _, u, sy in runs))

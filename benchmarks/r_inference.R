@@ -43,6 +43,13 @@ weighted <- read.csv("tests/data/inference_weighted.csv")
 num <- function(v) paste0("[", paste(sprintf("%.12g", v), collapse = ", "), "]")
 bw_name <- function(hs) if (hs) "hall-sheather" else "bofinger"
 py_bool <- function(b) if (b) "True" else "False"
+# one entry of a printed Python dict: key (the inside of a tuple) -> {name: vector}
+py_entry <- function(key, fields) {
+  cat(sprintf("    (%s): {\n", key))
+  for (field in names(fields))
+    cat(sprintf("        \"%s\": %s,\n", field, num(fields[[field]])))
+  cat("    },\n")
+}
 
 fit_case <- function(name, tau, intercept) {
   if (name == "hetero") {
@@ -68,13 +75,9 @@ for (cs in cases) {
       # the exact call behind each entry:
       s <- summary(fit, se = se, hs = hs)
       tab <- coef(s)
-      cat(sprintf("    (\"%s\", %s, \"%s\", \"%s\", %s): {\n", name, tau, se, bw_name(hs),
-                  py_bool(intercept)))
-      cat(sprintf("        \"coef\": %s,\n", num(tab[, 1])))
-      cat(sprintf("        \"bse\": %s,\n", num(tab[, 2])))
-      cat(sprintf("        \"tvalues\": %s,\n", num(tab[, 3])))
-      cat(sprintf("        \"pvalues\": %s,\n", num(tab[, 4])))
-      cat("    },\n")
+      py_entry(sprintf("\"%s\", %s, \"%s\", \"%s\", %s", name, tau, se, bw_name(hs),
+                       py_bool(intercept)),
+               list(coef = tab[, 1], bse = tab[, 2], tvalues = tab[, 3], pvalues = tab[, 4]))
     }
   }
 }
@@ -112,11 +115,8 @@ for (cs in list(list("hetero", 0.5, TRUE, 0.05), list("hetero", 0.25, TRUE, 0.1)
                 list("weighted", 0.3, TRUE, 0.1), list("weighted", 0.75, FALSE, 0.05))) {
   fit <- fit_case(cs[[1]], cs[[2]], cs[[3]])
   tab <- coef(summary(fit, se = "rank", alpha = cs[[4]]))
-  cat(sprintf("    (\"%s\", %s, %s, %s): {\n", cs[[1]], cs[[2]], py_bool(cs[[3]]), cs[[4]]))
-  cat(sprintf("        \"coef\": %s,\n", num(tab[, 1])))
-  cat(sprintf("        \"lower\": %s,\n", num(tab[, 2])))
-  cat(sprintf("        \"upper\": %s,\n", num(tab[, 3])))
-  cat("    },\n")
+  py_entry(sprintf("\"%s\", %s, %s, %s", cs[[1]], cs[[2]], py_bool(cs[[3]]), cs[[4]]),
+           list(coef = tab[, 1], lower = tab[, 2], upper = tab[, 3]))
 }
 cat("}\n")
 

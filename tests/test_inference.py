@@ -684,7 +684,7 @@ def test_rank_test_pvalues_match_r_anova(key):
 def test_rank_bounds_are_where_the_test_flips():
     # independent of the parametric walk: the exact restricted fit just inside
     # and just outside each bound, and the rank statistic there
-    from statoptim.quantile._inference import _Restricted
+    from statoptim.quantile._rank_inversion import _Restricted
 
     model, X, y, w = fitted("weighted", 0.3)
     res = model.summary(X, y, w, se="rank", alpha=0.1)
@@ -718,7 +718,7 @@ def test_rank_bounds_on_tied_data():
     # one-decimal data: residuals cross zero together and rows stay tied
     # (the walk's multi-row pivots and always-zero rows); the bounds still
     # sit where exact fits at fixed b say the test starts to reject
-    from statoptim.quantile._inference import _Restricted
+    from statoptim.quantile._rank_inversion import _Restricted
 
     rng = np.random.default_rng(4)
     n = 40

@@ -1,9 +1,9 @@
-"""The compiled rank-inversion walk (``_parametric.rank_walk``) against the NumPy walk.
+"""The compiled rank-inversion walk (``_rank_walk.rank_walk``) against the NumPy walk.
 
 ``summary(se="rank")`` walks the restricted fits in ``b`` with the compiled
-kernel, which hands back to the NumPy walk of ``_inference.py`` every step it
+kernel, which hands back to the NumPy walk of ``_rank_inversion.py`` every step it
 does not take itself (ties, rows whose residual stays zero, candidates without
-a clear margin). The NumPy walk alone (``_inference._COMPILED_WALK = False``)
+a clear margin). The NumPy walk alone (``_rank_inversion._COMPILED_WALK = False``)
 is the reference: the intervals and rank statistics must agree to rounding,
 with the screening of the crossing search on, off, and with a tiny candidate
 set (every step a full pass and a rebuild).
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from statoptim import QuantileRegressor
 from statoptim.datasets import make_quantile_regression
-from statoptim.quantile import _inference, _parametric
+from statoptim.quantile import _rank_inversion, _rank_walk
 
 
 def _data(kind, seed, n=300):
@@ -36,7 +36,7 @@ def _data(kind, seed, n=300):
 
 def _rank(X, y, w, q, fit_intercept, monkeypatch, compiled=True, n_candidates=None):
     counts = {"steps": 0, "calls": 0, "hand_back": 0}
-    walk = _parametric.rank_walk
+    walk = _rank_walk.rank_walk
 
     def counted(*args):
         if n_candidates is not None:
@@ -48,8 +48,8 @@ def _rank(X, y, w, q, fit_intercept, monkeypatch, compiled=True, n_candidates=No
         return out
 
     with monkeypatch.context() as mp:
-        mp.setattr(_inference, "_COMPILED_WALK", compiled)
-        mp.setattr(_parametric, "rank_walk", counted)
+        mp.setattr(_rank_inversion, "_COMPILED_WALK", compiled)
+        mp.setattr(_rank_walk, "rank_walk", counted)
         model = QuantileRegressor(q, fit_intercept=fit_intercept).fit(X, y, w)
         res = model.summary(X, y, w, se="rank")
     return res, counts
@@ -148,11 +148,11 @@ def test_rank_walk_rejects_bad_input(position, value, match):
     args = _walk_args()
     args[position] = value
     with pytest.raises(ValueError, match=match):
-        _parametric.rank_walk(*args)
+        _rank_walk.rank_walk(*args)
 
 
 def test_rank_walk_rejects_bad_rows():
     args = _walk_args()
     args[5][0] = 30
     with pytest.raises(ValueError, match="row indices"):
-        _parametric.rank_walk(*args)
+        _rank_walk.rank_walk(*args)

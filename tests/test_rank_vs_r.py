@@ -285,7 +285,7 @@ def test_r_default_level_is_ninety_percent():
 
 def _abs_t(X, y, w, tau, intercept, j, b):
     """|T(b)| of coefficient j from an exact restricted fit at b (no walk)."""
-    from statoptim.quantile._inference import _Restricted
+    from statoptim.quantile._rank_inversion import _Restricted
 
     Z = np.column_stack([np.ones(len(y)), X]) if intercept else X
     w = np.ones(len(y)) if w is None else w

@@ -131,15 +131,7 @@ class QuantileProcess:
 
         ``model.process_(tau)`` gives the exact solution at every level of the
         array ``tau`` (piecewise constant, right-continuous at breakpoints)
-        without refitting.
-
-        Parameters
-        ----------
-        quantile : float or array-like of float in [0, 1]
-
-        Returns
-        -------
-        coef : ndarray of shape (n_coef,) or quantile.shape + (n_coef,)
+        without refitting; parameters and result as for :meth:`coef_at`.
         """
         return self.coef_at(quantile)
 
@@ -467,8 +459,6 @@ def plot_process(model: BaseEstimator, *, quantiles: Sequence[float] | None = No
     >>> model = QuantileRegressor(quantile="all").fit(x[:, None], y)
     >>> fig = plot_process(model)  # doctest: +SKIP
     """
-    from sklearn.base import clone
-
     from statoptim.quantile._estimators import QuantileRegressor
 
     if not isinstance(model, QuantileRegressor):
@@ -476,6 +466,35 @@ def plot_process(model: BaseEstimator, *, quantiles: Sequence[float] | None = No
     check_is_fitted(model)
     alpha = check_real(alpha, "alpha", low=0, high=1, low_open=True, high_open=True)
     ols = check_flag(ols, "ols")
+    summary, names, taus, coef, conf = _grid_summary(model, quantiles, se, alpha)
+    k = coef.shape[1]
+    axes = _axes_for(ax, k)
+    band = _ols_band(model, k, alpha) if ols else None
+    steps = _process_steps(model, taus)
+    for j, a in enumerate(axes):
+        a.fill_between(taus, conf[:, j, 0], conf[:, j, 1], color="0.8", linewidth=0,
+                       label=f"{100 * (1 - alpha):g}% band ({summary.se})")
+        a.plot(taus, coef[:, j], "o-", color="black", markersize=3, linewidth=1,
+               label="estimate")
+        if steps is not None:
+            a.step(steps[0], steps[1][:, j], where="post", color="C0", linewidth=0.6,
+                   label="process")
+        if band is not None:
+            beta, half = band
+            a.axhline(beta[j], color="red", linewidth=1, label="least squares")
+            for s in (-1, 1):
+                a.axhline(beta[j] + s * half[j], color="red", linewidth=0.8, linestyle="--")
+        a.set_title(names[j])
+        a.set_xlabel("quantile")
+    return axes
+
+
+def _grid_summary(model, quantiles, se, alpha):
+    """The summary of ``model`` at the grid of :func:`plot_process` (a refit
+    unless the model was fitted at two or more quantiles and no grid is given),
+    its coefficient names and, sorted by level, the levels, estimates and intervals."""
+    from sklearn.base import clone
+
     own = (not isinstance(model.quantile, str)) and np.ndim(model.quantile) == 1 \
         and len(model.quantile) >= 2
     if quantiles is None and own:
@@ -496,43 +515,36 @@ def plot_process(model: BaseEstimator, *, quantiles: Sequence[float] | None = No
     taus = taus[order]
     coef = np.reshape(summary.coef, (taus.size, -1))[order]
     conf = np.reshape(summary.conf_int, (taus.size, coef.shape[1], 2))[order]
-    k = coef.shape[1]
-    axes = _axes_for(ax, k)
+    return summary, names, taus, coef, conf
 
-    if ols:
-        X, y, w = model._training_data
-        keep = w > 0
-        Xk, yk, wk = X[keep], y[keep], w[keep]
-        Zk = np.column_stack([np.ones(len(yk)), Xk]) if model.fit_intercept else Xk
-        sw = np.sqrt(wk)
-        beta, *_ = np.linalg.lstsq(Zk * sw[:, None], yk * sw, rcond=None)
-        dof = max(len(yk) - k, 1)
-        s2 = float(wk @ (yk - Zk @ beta) ** 2) / dof
-        R = np.linalg.qr(Zk * sw[:, None], mode="r")
-        Rinv = np.linalg.inv(R)
-        se_ols = np.sqrt(s2 * np.sum(Rinv * Rinv, axis=1))
-        crit = stats.t.ppf(1.0 - alpha / 2.0, dof)
+
+def _ols_band(model, k, alpha):
+    """Weighted least squares on the training data: the estimate and the
+    half-width of its ``1 - alpha`` t interval."""
+    X, y, w = model._training_data
+    keep = w > 0
+    Xk, yk, wk = X[keep], y[keep], w[keep]
+    Zk = np.column_stack([np.ones(len(yk)), Xk]) if model.fit_intercept else Xk
+    sw = np.sqrt(wk)
+    beta, *_ = np.linalg.lstsq(Zk * sw[:, None], yk * sw, rcond=None)
+    dof = max(len(yk) - k, 1)
+    s2 = float(wk @ (yk - Zk @ beta) ** 2) / dof
+    R = np.linalg.qr(Zk * sw[:, None], mode="r")
+    Rinv = np.linalg.inv(R)
+    se_ols = np.sqrt(s2 * np.sum(Rinv * Rinv, axis=1))
+    return beta, stats.t.ppf(1.0 - alpha / 2.0, dof) * se_ols
+
+
+def _process_steps(model, taus):
+    """The exact process of a ``quantile="all"`` fit as a step function over
+    the range of ``taus``: ``(x, coef)``, or None without one."""
     process = getattr(model, "process_", None)
-    if process is not None:  # the exact path over the range of the grid
-        lo = max(taus[0], process.breakpoints[0])
-        hi = min(taus[-1], process.breakpoints[-1])
-        j0, j1 = np.searchsorted(process.breakpoints, [lo, hi], side="right") - 1
-        j1 = min(j1, process.n_pieces - 1)
-        step_x = np.concatenate([[lo], process.breakpoints[j0 + 1:j1 + 1], [hi]])
-        step_y = np.concatenate([process.coef[j0:j1 + 1], process.coef[j1:j1 + 1]])
-    for j, a in enumerate(axes):
-        a.fill_between(taus, conf[:, j, 0], conf[:, j, 1], color="0.8", linewidth=0,
-                       label=f"{100 * (1 - alpha):g}% band ({summary.se})")
-        a.plot(taus, coef[:, j], "o-", color="black", markersize=3, linewidth=1,
-               label="estimate")
-        if process is not None:
-            a.step(step_x, step_y[:, j], where="post", color="C0", linewidth=0.6,
-                   label="process")
-        if ols:
-            a.axhline(beta[j], color="red", linewidth=1, label="least squares")
-            for s in (-1, 1):
-                a.axhline(beta[j] + s * crit * se_ols[j], color="red", linewidth=0.8,
-                          linestyle="--")
-        a.set_title(names[j])
-        a.set_xlabel("quantile")
-    return axes
+    if process is None:
+        return None
+    lo = max(taus[0], process.breakpoints[0])
+    hi = min(taus[-1], process.breakpoints[-1])
+    j0, j1 = np.searchsorted(process.breakpoints, [lo, hi], side="right") - 1
+    j1 = min(j1, process.n_pieces - 1)
+    step_x = np.concatenate([[lo], process.breakpoints[j0 + 1:j1 + 1], [hi]])
+    step_y = np.concatenate([process.coef[j0:j1 + 1], process.coef[j1:j1 + 1]])
+    return step_x, step_y

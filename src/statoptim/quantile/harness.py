@@ -19,8 +19,8 @@ Library code and users should use :class:`statoptim.QuantileRegressor`,
 import contextlib
 
 from statoptim.quantile import _process
-from statoptim.quantile._inference import _Restricted as Restricted
 from statoptim.quantile._peng_huang import peng_huang_path
+from statoptim.quantile._rank_inversion import _Restricted as Restricted
 
 __all__ = ["Restricted", "peng_huang_path", "process_without_screening"]
 
