@@ -9,8 +9,17 @@
 from libc.math cimport fabs, sqrt, INFINITY
 from libc.stdlib cimport malloc, free
 
-from statoptim._cy._blas cimport xgemm_nn, xgemm_tn, xgemv_rows
-from statoptim.quantile._lp cimport SMALL_P, check_loss
+from statoptim._cy._blas cimport xgemm_nn, xgemm_tn
+from statoptim.quantile._lp cimport SMALL_P, ZX_SUBTRACT, check_loss, product
+
+
+cdef inline double standardized(double r, const double* v, Py_ssize_t p) noexcept nogil:
+    """r / ||v|| for the p values at v (0 when v is zero): a standardised residual."""
+    cdef Py_ssize_t j
+    cdef double quad = 0.0
+    for j in range(p):
+        quad += v[j] * v[j]
+    return r / sqrt(quad) if quad > 0.0 else 0.0
 
 
 def column_absmax(const double[:, ::1] Z,   # IN  (n_samples, n_features)
@@ -58,7 +67,6 @@ def standardized_residuals(const double[:, ::1] Z,     # IN  (n_samples, n_featu
     """
     cdef Py_ssize_t n_samples = Z.shape[0], p = Z.shape[1], i, j, start, rows
     cdef Py_ssize_t q = p + 1
-    cdef double quad, v
     cdef double* W
     cdef double* V
     if y.shape[0] != n_samples or out.shape[0] != n_samples:
@@ -81,12 +89,7 @@ def standardized_residuals(const double[:, ::1] Z,     # IN  (n_samples, n_featu
             rows = min(STDRES_BLOCK, n_samples - start)
             xgemm_nn(rows, p, q, 1.0, &Z[start, 0], W, 0.0, V)
             for i in range(rows):
-                quad = 0.0
-                for j in range(p):
-                    v = V[i * q + j]
-                    quad += v * v
-                v = y[start + i] - V[i * q + p]
-                out[start + i] = v / sqrt(quad) if quad > 0.0 else 0.0
+                out[start + i] = standardized(y[start + i] - V[i * q + p], &V[i * q], p)
             start += rows
     free(W)
 
@@ -199,12 +202,12 @@ cdef void screened_block(Py_ssize_t rows, Py_ssize_t px, bint intercept, const d
     """
     cdef Py_ssize_t off = 1 if intercept else 0, p = px + off, i, j, k, n_amb = 0
     cdef double b0 = theta[0] if intercept else 0.0, d0 = diag[0] if intercept else 0.0
-    cdef double nz, rr, s_hi, s_lo, u_lo, u_hi, quad, v
+    cdef double nz, rr, s_hi, s_lo, u_lo, u_hi
     cdef const double* xi
     for i in range(rows):
         R[i] = y[i] - b0
     if px:
-        residuals_update(rows, px, X, theta + off, R)
+        product(ZX_SUBTRACT, rows, px, X, theta + off, R)
     for i in range(rows):
         xi = X + i * px
         nz = d0
@@ -231,27 +234,17 @@ cdef void screened_block(Py_ssize_t rows, Py_ssize_t px, bint intercept, const d
         return
     block_fit_values(n_amb, px, p, intercept, A, M, V)
     for k in range(n_amb):
-        quad = 0.0
-        for j in range(p):
-            v = V[k * p + j]
-            quad += v * v
         i = amb[k]
-        u[i] = R[i] / sqrt(quad) if quad > 0.0 else 0.0
+        u[i] = standardized(R[i], &V[k * p], p)
 
 
 cdef void exact_block(Py_ssize_t rows, Py_ssize_t px, bint intercept, const double* X,
                       const double* y, const double* W, double* V, double* u) noexcept nogil:
     """u_i = (y_i - z_i'theta) / ||z_i'M|| for a block, with W = [M | theta] and one dgemm."""
-    cdef Py_ssize_t p = px + (1 if intercept else 0), ncol = p + 1, i, j
-    cdef double quad, v
+    cdef Py_ssize_t p = px + (1 if intercept else 0), ncol = p + 1, i
     block_fit_values(rows, px, ncol, intercept, X, W, V)
     for i in range(rows):
-        quad = 0.0
-        for j in range(p):
-            v = V[i * ncol + j]
-            quad += v * v
-        v = y[i] - V[i * ncol + p]
-        u[i] = v / sqrt(quad) if quad > 0.0 else 0.0
+        u[i] = standardized(y[i] - V[i * ncol + p], &V[i * ncol], p)
 
 
 cdef Py_ssize_t classify_block(Py_ssize_t rows, Py_ssize_t start, double kappa_lo,
@@ -470,7 +463,7 @@ def glob_offenders_x(const double[:, ::1] X,     # IN  (n_samples, n_x)
             for i in range(rows):
                 V[i] = y[start + i] - b0
             if px:
-                residuals_update(rows, px, &X[start, 0], &theta[off], V)
+                product(ZX_SUBTRACT, rows, px, &X[start, 0], &theta[off], V)
             for i in range(rows):
                 r = V[i]
                 objective += w[start + i] * check_loss(r, quantile)
@@ -480,20 +473,3 @@ def glob_offenders_x(const double[:, ::1] X,     # IN  (n_samples, n_x)
             start += rows
     free(V)
     return n_bad, objective
-
-
-cdef void residuals_update(Py_ssize_t n_samples, Py_ssize_t n_features, const double* Z,
-                           const double* theta, double* r) noexcept nogil:
-    """r -= Z theta."""
-    cdef Py_ssize_t i, j
-    cdef double acc
-    cdef const double* zi
-    if n_features > SMALL_P:
-        xgemv_rows(n_samples, n_features, -1.0, Z, theta, 1.0, r)
-        return
-    for i in range(n_samples):
-        zi = Z + i * n_features
-        acc = 0.0
-        for j in range(n_features):
-            acc += zi[j] * theta[j]
-        r[i] -= acc

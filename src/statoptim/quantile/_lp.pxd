@@ -4,7 +4,7 @@
 # its own loops instead of calling through a pointer.
 from libc.float cimport DBL_EPSILON as DBL_EPS  # 2**-52, scale of the rounding tolerances
 
-from statoptim._cy._blas cimport xgemv_rows
+from statoptim._cy._blas cimport xgemv_cols, xgemv_rows
 
 # Status codes returned by the kernels (_mm.MM_STATUS and _simplex.FINISH_STATUS
 # name them for Python).
@@ -20,6 +20,12 @@ cdef enum:
 # does the products.
 cdef enum:
     SMALL_P = 8
+
+# The products of `product`.
+cdef enum:
+    ZX = 0              # out = Z x (n_rows values)
+    ZX_SUBTRACT = 1     # out -= Z x
+    ZTX = 2             # out = Z' x (n_cols values)
 
 
 cdef inline double check_loss(double r, double q) noexcept nogil:
@@ -54,3 +60,40 @@ cdef inline void residuals(Py_ssize_t n_samples, Py_ssize_t n_features, const do
         for j in range(n_features):
             acc -= zi[j] * theta[j]
         r[i] = acc
+
+
+cdef inline void product(int kind, Py_ssize_t n_rows, Py_ssize_t n_cols, const double* Z,
+                         const double* x, double* out) noexcept nogil:
+    """One of the products ``ZX``, ``ZX_SUBTRACT``, ``ZTX`` (`kind`, a constant at each
+    call, so the compiler keeps only its branch) with Z C-contiguous (n_rows, n_cols):
+    BLAS above SMALL_P columns, plain loops below (BLAS call overhead dominates there).
+    """
+    cdef Py_ssize_t i, j
+    cdef double acc
+    cdef const double* zi
+    if n_cols > SMALL_P:
+        if kind == ZTX:
+            xgemv_cols(n_rows, n_cols, 1.0, Z, x, 0.0, out)
+        elif kind == ZX_SUBTRACT:
+            xgemv_rows(n_rows, n_cols, -1.0, Z, x, 1.0, out)
+        else:
+            xgemv_rows(n_rows, n_cols, 1.0, Z, x, 0.0, out)
+        return
+    if kind == ZTX:
+        for j in range(n_cols):
+            out[j] = 0.0
+        for i in range(n_rows):
+            zi = Z + i * n_cols
+            acc = x[i]
+            for j in range(n_cols):
+                out[j] += zi[j] * acc
+        return
+    for i in range(n_rows):
+        zi = Z + i * n_cols
+        acc = 0.0
+        for j in range(n_cols):
+            acc += zi[j] * x[j]
+        if kind == ZX_SUBTRACT:
+            out[i] -= acc
+        else:
+            out[i] = acc

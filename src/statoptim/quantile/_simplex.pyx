@@ -14,50 +14,15 @@
 from libc.math cimport fabs, sqrt, INFINITY
 from libc.stdlib cimport malloc, free
 
-from statoptim._cy._blas cimport blas_int, xdot, xgemv_rows, xgemv_cols, xgetrf, xgetrs
+from statoptim._cy._blas cimport blas_int, xdot, xgetrf, xgetrs
 from statoptim.quantile._lp cimport (
-    DBL_EPS, SMALL_P, STATUS_DEGENERATE, STATUS_NUMERICAL, STATUS_OK, STATUS_PIVOT_CAP,
-    check_loss, psi, residuals,
+    DBL_EPS, STATUS_DEGENERATE, STATUS_NUMERICAL, STATUS_OK, STATUS_PIVOT_CAP, ZTX, ZX,
+    check_loss, product, psi, residuals,
 )
 
 # For _direct.py: the meaning of the status of `simplex_finish`.
 FINISH_STATUS = {STATUS_OK: "optimal", STATUS_PIVOT_CAP: "pivot cap",
                  STATUS_NUMERICAL: "numerical", STATUS_DEGENERATE: "degenerate"}
-
-
-cdef void matvec_rows(Py_ssize_t n_samples, Py_ssize_t n_features, const double* Z,
-                      const double* x, double* out) noexcept nogil:
-    """out = Z x; a plain loop for few columns (BLAS call overhead dominates there)."""
-    cdef Py_ssize_t i, j
-    cdef double acc
-    cdef const double* zi
-    if n_features > SMALL_P:
-        xgemv_rows(n_samples, n_features, 1.0, Z, x, 0.0, out)
-        return
-    for i in range(n_samples):
-        zi = Z + i * n_features
-        acc = 0.0
-        for j in range(n_features):
-            acc += zi[j] * x[j]
-        out[i] = acc
-
-
-cdef void matvec_cols(Py_ssize_t n_samples, Py_ssize_t n_features, const double* Z,
-                      const double* x, double* out) noexcept nogil:
-    """out = Z' x (n_features values)."""
-    cdef Py_ssize_t i, j
-    cdef double xi
-    cdef const double* zi
-    if n_features > SMALL_P:
-        xgemv_cols(n_samples, n_features, 1.0, Z, x, 0.0, out)
-        return
-    for j in range(n_features):
-        out[j] = 0.0
-    for i in range(n_samples):
-        zi = Z + i * n_features
-        xi = x[i]
-        for j in range(n_features):
-            out[j] += zi[j] * xi
 
 
 cdef Py_ssize_t weighted_select(double* tval, double* aval, Py_ssize_t* idx,
@@ -228,7 +193,7 @@ cdef double refresh(Vertex* v, double* u) noexcept nogil:
     for i in range(n):
         obj += v.w[i] * check_loss(v.r[i], v.q)
         u[i] = 0.0 if v.in_basis[i] else v.w[i] * psi(v.r[i], v.q)
-    matvec_cols(n, p, v.Z, u, v.g)
+    product(ZTX, n, p, v.Z, u, v.g)
     return obj
 
 
@@ -345,7 +310,7 @@ cdef Py_ssize_t ratio_test(Vertex* v, Scratch* s, Edge* e) noexcept nogil:
     for j in range(p):
         if fabs(s.dvec[j]) > dinf:
             dinf = fabs(s.dvec[j])
-    matvec_rows(v.n_samples, p, v.Z, s.dvec, s.c)
+    product(ZX, v.n_samples, p, v.Z, s.dvec, s.c)
     # breakpoints: residual r_j - t c_j crosses zero at t = r_j / c_j > 0
     # (c_j beyond rounding, of r_j's sign). Written without branches: every
     # row is stored at position m, which advances only for a breakpoint.
