@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statoptim import QuantileRegressor
-from statoptim.quantile import _mm, _solver, solve_quantile
+from statoptim.quantile import _band, _preprocess, _solver, solve_quantile
 
 
 def _design(rng, n_samples, n_x, correlated=False):
@@ -39,7 +39,7 @@ def test_band_split_matches_numpy(intercept, n_x, screen):
     w = rng.uniform(0.5, 2.0, n_samples)
     sub = rng.choice(n_samples, 800, replace=False)
     gram = Z[sub].T @ Z[sub]
-    root = _solver._inverse_gram_root(gram)
+    root = _preprocess._inverse_gram_root(gram)
     theta = np.linalg.lstsq(Z[sub], y[sub], rcond=None)[0]
     u_ref = _reference_u(Z, y, theta, root)
     kappa = tuple(np.quantile(u_ref, [0.4, 0.6]))
@@ -54,7 +54,7 @@ def test_band_split_matches_numpy(intercept, n_x, screen):
         d = np.diag(gi).copy()
         eig = np.linalg.eigvalsh(gi / np.sqrt(np.outer(d, d)))
         extra = (d, eig[0] * (1 - 1e-12), eig[-1] * (1 + 1e-12))
-    n_keep = _mm.band_split(X, y, w, theta, root, *kappa, intercept, u, side, glob_z,
+    n_keep = _band.band_split(X, y, w, theta, root, *kappa, intercept, u, side, glob_z,
                             glob_yw, kept, *extra)
     lo, hi = u_ref < kappa[0], u_ref > kappa[1]
     # rows within rounding of a threshold may fall either way
@@ -81,13 +81,13 @@ def test_band_split_rejects_bad_screening_and_shapes():
     out = (np.empty(50), np.empty(50, dtype=np.int8), np.empty((2, 4)), np.empty(4),
            np.empty(50, dtype=np.intp))
     with pytest.raises(ValueError, match="lam_lo"):
-        _mm.band_split(X, y, w, theta, M, -1.0, 1.0, True, *out, np.ones(4), 2.0, 1.0)
+        _band.band_split(X, y, w, theta, M, -1.0, 1.0, True, *out, np.ones(4), 2.0, 1.0)
     with pytest.raises(ValueError, match="diag"):
-        _mm.band_split(X, y, w, theta, M, -1.0, 1.0, True, *out, np.ones(3), 1.0, 1.0)
+        _band.band_split(X, y, w, theta, M, -1.0, 1.0, True, *out, np.ones(3), 1.0, 1.0)
     with pytest.raises(ValueError, match="theta"):
-        _mm.band_split(X, y, w, theta[:3], M, -1.0, 1.0, True, *out)
+        _band.band_split(X, y, w, theta[:3], M, -1.0, 1.0, True, *out)
     with pytest.raises(ValueError, match="one entry per row"):
-        _mm.band_split(X, y[:10], w, theta, M, -1.0, 1.0, True, *out)
+        _band.band_split(X, y[:10], w, theta, M, -1.0, 1.0, True, *out)
 
 
 @pytest.mark.parametrize("n_x", [0, 3, 15])
@@ -99,17 +99,17 @@ def test_glob_offenders_x_and_gather_match_the_materialised_design(n_x):
     theta = rng.standard_normal(n_x + 1)
     side = rng.integers(-1, 2, 3000).astype(np.int8)
     out_a, out_b = np.empty(3000, dtype=np.intp), np.empty(3000, dtype=np.intp)
-    n_a, obj_a = _mm.glob_offenders(Z, y, w, 0.3, theta, side, out_a)
-    n_b, obj_b = _mm.glob_offenders_x(X, y, w, 0.3, theta, side, True, out_b)
+    n_a, obj_a = _band.glob_offenders(Z, y, w, 0.3, theta, side, out_a)
+    n_b, obj_b = _band.glob_offenders_x(X, y, w, 0.3, theta, side, True, out_b)
     assert n_a == n_b
     np.testing.assert_array_equal(out_a[:n_a], out_b[:n_b])
     np.testing.assert_allclose(obj_b, obj_a, rtol=1e-12)
     rows = np.array([5, 0, 2999, 5], dtype=np.intp)
     got = np.empty((4, n_x + 1))
-    _mm.gather_design(X, rows, True, got)
+    _band.gather_design(X, rows, True, got)
     np.testing.assert_array_equal(got, Z[rows])
     with pytest.raises(ValueError, match="row indices"):
-        _mm.gather_design(X, np.array([3000], dtype=np.intp), True, got)
+        _band.gather_design(X, np.array([3000], dtype=np.intp), True, got)
 
 
 @pytest.mark.parametrize("n_x", [1, 12])
@@ -130,7 +130,7 @@ def test_fit_without_materialised_ones_equals_the_direct_solve(n_x, q):
 def test_band_far_from_its_size_falls_back_to_exact_thresholds(monkeypatch):
     """Thresholds estimated from the subsample that keep too few rows are redone."""
     calls = []
-    real = _solver._thresholds
+    real = _preprocess._thresholds
 
     def skewed(u, level_lo, level_hi):
         calls.append(u.size)
@@ -138,7 +138,7 @@ def test_band_far_from_its_size_falls_back_to_exact_thresholds(monkeypatch):
             return real(u, 0.5 * (level_lo + level_hi), 0.5 * (level_lo + level_hi))
         return real(u, level_lo, level_hi)
 
-    monkeypatch.setattr(_solver, "_thresholds", skewed)
+    monkeypatch.setattr(_preprocess, "_thresholds", skewed)
     rng = np.random.default_rng(5)
     X, y = _design(rng, 30_000, 3)
     Z = _solver._with_ones(X)
@@ -167,16 +167,16 @@ def test_fuzz_band_split(n_samples, n_x, intercept, screen, seed, levels, scale)
     y = Z @ rng.standard_normal(p) + rng.standard_normal(n_samples)
     w = rng.uniform(0.1, 3.0, n_samples)
     gram = Z.T @ Z + 1e-3 * np.eye(p)
-    root = _solver._inverse_gram_root(gram)
+    root = _preprocess._inverse_gram_root(gram)
     theta = rng.standard_normal(p)
     u_ref = _reference_u(Z, y, theta, root)
     kappa = tuple(np.sort(np.quantile(u_ref, levels)))
-    extra = () if not screen else _solver._screening_bounds(root)
+    extra = () if not screen else _preprocess._screening_bounds(root)
     u = np.empty(n_samples)
     side = np.empty(n_samples, dtype=np.int8)
     glob_z, glob_yw = np.empty((2, p)), np.empty(4)
     kept = np.empty(n_samples, dtype=np.intp)
-    n_keep = _mm.band_split(np.ascontiguousarray(X), y, w, theta, root, *kappa, intercept, u,
+    n_keep = _band.band_split(np.ascontiguousarray(X), y, w, theta, root, *kappa, intercept, u,
                             side, glob_z, glob_yw, kept, *extra)
     edge = np.minimum(np.abs(u_ref - kappa[0]), np.abs(u_ref - kappa[1])) <= 1e-9 * (
         1 + np.abs(u_ref))

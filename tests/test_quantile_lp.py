@@ -123,16 +123,16 @@ def test_narrowed_preprocessing_is_exact(kind, q):
 
 def test_narrow_band_too_narrow_falls_back_to_the_wide_band(monkeypatch):
     """A band that misses the optimum is caught by the verification pass and widened."""
-    from statoptim.quantile import _solver
+    from statoptim.quantile import _preprocess
 
-    real = _solver._narrow
+    real = _preprocess._narrow
     calls = []
 
     def too_narrow(Z, y, w, keep, resid_keep, n_narrow, side, glob_z, glob_yw):
         calls.append(n_narrow)
         return real(Z, y, w, keep, resid_keep, Z.shape[1], side, glob_z, glob_yw)
 
-    monkeypatch.setattr(_solver, "_narrow", too_narrow)
+    monkeypatch.setattr(_preprocess, "_narrow", too_narrow)
     rng = np.random.default_rng(3)
     Z, y = _narrowing_problem(rng, "continuous", n_samples=30_000, n_features=6)
     full = solve_quantile(Z, y, None, 0.5, preprocess=False)
@@ -144,7 +144,7 @@ def test_narrow_band_too_narrow_falls_back_to_the_wide_band(monkeypatch):
 
 def test_inverse_gram_root_and_standardized_residuals_match_numpy():
     """The blocked BLAS pass equals the plain formula r_i / sqrt(z_i' G^-1 z_i)."""
-    from statoptim.quantile import _mm, _solver
+    from statoptim.quantile import _band, _preprocess
 
     rng = np.random.default_rng(5)
     for n_samples, n_features in ((1, 1), (1023, 3), (2500, 21)):  # around the block size
@@ -153,20 +153,20 @@ def test_inverse_gram_root_and_standardized_residuals_match_numpy():
         theta = rng.standard_normal(n_features)
         sub = Z[rng.integers(0, n_samples, max(4 * n_features, 8))]
         gram = sub.T @ sub + np.eye(n_features) * 1e-3
-        root = _solver._inverse_gram_root(gram)
+        root = _preprocess._inverse_gram_root(gram)
         np.testing.assert_allclose(root @ root.T, np.linalg.inv(gram), rtol=1e-9,
                                    atol=1e-12 * np.abs(np.linalg.inv(gram)).max())
         u = np.empty(n_samples)
-        _mm.standardized_residuals(Z, y, theta, root, u)
+        _band.standardized_residuals(Z, y, theta, root, u)
         quad = np.einsum("ij,jk,ik->i", Z, np.linalg.inv(gram), Z)
         np.testing.assert_allclose(u, (y - Z @ theta) / np.sqrt(quad), rtol=1e-9)
         colmax = np.empty(n_features)
-        assert _mm.column_absmax(Z, colmax) == 0
+        assert _band.column_absmax(Z, colmax) == 0
         np.testing.assert_array_equal(colmax, np.abs(Z).max(axis=0))
     Z[1, 2] = np.nan
     Z[0, 0] = np.inf
-    assert _mm.column_absmax(Z, colmax) == 2
+    assert _band.column_absmax(Z, colmax) == 2
     with pytest.raises(ValueError, match="out must have one entry per column"):
-        _mm.column_absmax(Z, np.empty(n_features + 1))
+        _band.column_absmax(Z, np.empty(n_features + 1))
     with pytest.raises(ValueError, match="M shape"):
-        _mm.standardized_residuals(Z, y, theta, np.eye(n_features + 1), u)
+        _band.standardized_residuals(Z, y, theta, np.eye(n_features + 1), u)

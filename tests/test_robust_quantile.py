@@ -631,24 +631,24 @@ def test_kernels_refuse_bad_shapes_and_indices(isolated):
     proc = isolated(
         """
         import numpy as np
-        from statoptim.quantile import _km, _mm, _propensity
+        from statoptim.quantile import _band, _km, _mm, _propensity, _simplex
         n, p = 20, 3
         Z = np.ones((n, p)); y = np.zeros(n); w = np.ones(n)
         calls = {
-            "simplex basis": lambda: _mm.simplex_finish(
+            "simplex basis": lambda: _simplex.simplex_finish(
                 Z, y, w, 0.5, np.array([0, 1, 10**6], dtype=np.intp), np.zeros(p), 10,
                 np.zeros(n), np.zeros(4 * n), np.zeros(n, dtype=np.intp),
                 np.zeros(n, dtype=np.int8)),
-            "simplex y": lambda: _mm.simplex_finish(
+            "simplex y": lambda: _simplex.simplex_finish(
                 Z, y[:5], w, 0.5, np.arange(p, dtype=np.intp), np.zeros(p), 10,
                 np.zeros(n), np.zeros(4 * n), np.zeros(n, dtype=np.intp),
                 np.zeros(n, dtype=np.int8)),
             "mm theta": lambda: _mm.mm_quantile_fit(
                 Z, y, w, 0.5, np.zeros(1), np.array([0.1]), 1e-5, 10, np.zeros(n),
                 np.zeros(2 * n), np.zeros(0)),
-            "choose order": lambda: _mm.choose_basis(
+            "choose order": lambda: _simplex.choose_basis(
                 Z, np.array([10**6], dtype=np.intp), np.zeros(p, dtype=np.intp)),
-            "globs": lambda: _mm.glob_offenders(
+            "globs": lambda: _band.glob_offenders(
                 Z, y, w, 0.5, np.zeros(p), np.zeros(n, dtype=np.int8),
                 np.zeros(1, dtype=np.intp)),
             "km order": lambda: _km.km_sorted_pass(
