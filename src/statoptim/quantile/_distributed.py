@@ -30,21 +30,22 @@ from __future__ import annotations
 import numpy as np
 
 from statoptim._dask import RowBlocks, is_dask_array
-from statoptim.quantile import _mm
-from statoptim.quantile._solver import (
-    _REDUCED_MM_ITER,
+from statoptim.quantile import _band
+from statoptim.quantile._direct import (
     QuantileSolution,
     _check_full_rank,
     _Design,
+    _mm_fit,
+    _solve_direct,
+)
+from statoptim.quantile._preprocess import (
+    _REDUCED_MM_ITER,
     _glob,
     _inverse_gram_root,
-    _mm_fit,
     _narrow,
     _narrow_size,
-    _power_of_two_scale,
-    _solve_direct,
-    _unscale_coef,
 )
+from statoptim.quantile._solver import _power_of_two_scale, _unscale_coef
 
 __all__ = ["is_dask_array", "solve_quantile_dask"]
 
@@ -86,7 +87,7 @@ def _scan_task(xb, yb, wb, seed, prob):
     yb = _vector(yb, n_rows)
     wb = _vector(wb, n_rows, 1.0)
     colmax = np.zeros(xb.shape[1])
-    x_bad = _mm.column_absmax(xb, colmax) if n_rows else 0
+    x_bad = _band.column_absmax(xb, colmax) if n_rows else 0
     with np.errstate(invalid="ignore"):
         facts = {
             "n_rows": n_rows,
@@ -108,7 +109,7 @@ def _scan_task(xb, yb, wb, seed, prob):
 def _sides(Z, yb, wb, band):
     """-1 / +1 for rows below / above the band, 0 inside, 2 for weight 0."""
     u = np.empty(Z.shape[0])
-    _mm.standardized_residuals(Z, yb, band.theta, band.root, u)
+    _band.standardized_residuals(Z, yb, band.theta, band.root, u)
     side = np.where(u < band.kappa_lo, -1, np.where(u > band.kappa_hi, 1, 0)).astype(np.int8)
     side[wb <= 0] = 2
     return side
@@ -217,7 +218,7 @@ def _place_band(Zs, ys, ws, q, gram, theta, tol, max_iter, n_pos, m):
     theta, _, _, n_iter, capped = _mm_fit(Zs, ys, ws, q, theta, tol, max_iter, gram)
     root = _inverse_gram_root(gram)
     u = np.empty(Zs.shape[0])
-    _mm.standardized_residuals(Zs, ys, theta, root, u)
+    _band.standardized_residuals(Zs, ys, theta, root, u)
     half = 0.4 * m / n_pos  # the band keeps about 0.8 m of the n_pos rows
     # centred on the share of rows below the fit: q without weights, but weights
     # correlated with y (inverse-probability weights) move it far from q

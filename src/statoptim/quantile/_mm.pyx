@@ -34,13 +34,6 @@ from statoptim.quantile._lp cimport (
 FUSED_MAX_FEATURES = SMALL_P
 MM_STATUS = {STATUS_OK: "ok", STATUS_SINGULAR: "singular"}
 
-# Re-exported for _process.py and _distributed.py, which call them as _mm.*;
-# their home is _simplex.pyx and _band.pyx.
-from statoptim.quantile import _band, _simplex
-column_absmax = _band.column_absmax
-standardized_residuals = _band.standardized_residuals
-choose_basis = _simplex.choose_basis
-
 DEF MAX_HALVINGS = 30
 
 

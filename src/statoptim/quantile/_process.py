@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from statoptim._optional import require
 from statoptim._validation import _describe, check_real
-from statoptim.quantile import _mm, _parametric
+from statoptim.quantile import _parametric, _simplex
 from statoptim.quantile._checks import as_float_array, check_finite, check_flag
 from statoptim.quantile._solver import _Design, _power_of_two_scale, _solve, _unscale_coef
 
@@ -287,7 +287,7 @@ def fit_process(Z, y, w, *, tol, max_iter, max_pivots, preprocess, intercept, ro
     r = ys - Zs @ start.coef
     order = np.argsort(np.abs(r), kind="stable").astype(np.intp)
     basis = np.empty(p, dtype=np.intp)
-    if _mm.choose_basis(Zs, order, basis) < p:  # pragma: no cover - rank was checked
+    if _simplex.choose_basis(Zs, order, basis) < p:  # pragma: no cover - rank was checked
         raise ValueError("X is rank deficient on the rows with positive weight")
     Zh_inv = np.linalg.inv(Zs[basis])
     theta = Zh_inv @ ys[basis]

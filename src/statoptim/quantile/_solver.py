@@ -26,21 +26,15 @@ from statoptim.quantile._checks import (
     check_tol,
     check_weights,
 )
-from statoptim.quantile._direct import (  # noqa: F401 (_mm_fit: _distributed.py imports it here)
+from statoptim.quantile._direct import (
     _X_DESIGN,
     QuantileSolution,
     _check_full_rank,
     _Design,
-    _mm_fit,
     _solve_direct,
     _with_ones,
 )
-from statoptim.quantile._preprocess import (  # noqa: F401 (_distributed.py imports them here)
-    _REDUCED_MM_ITER,
-    _glob,
-    _inverse_gram_root,
-    _narrow,
-    _narrow_size,
+from statoptim.quantile._preprocess import (
     _solve_preprocessed,
 )
 
