@@ -13,7 +13,7 @@ from statoptim import LogisticRegression, SparseSVD, _dask
 from statoptim.datasets import make_logistic
 from statoptim.optim import SeparationWarning
 from statoptim.ssvd import _distributed as ssvd_dist
-from statoptim.ssvd._estimators import WeakComponentWarning
+from statoptim.ssvd._estimator import WeakComponentWarning
 
 da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")

@@ -2,7 +2,7 @@
 from statoptim.quantile._censored import CensoredQuantileRegressor, DependentCensoringWarning
 from statoptim.quantile._censored_inference import CensoredQuantileSummary
 from statoptim.quantile._censoring_test import CensoringTestResult, censoring_dependence_test
-from statoptim.quantile._estimators import QuantileRegressor
+from statoptim.quantile._estimator import QuantileRegressor
 from statoptim.quantile._inference import QuantileSummary
 from statoptim.quantile._ipw import kernel_propensity
 from statoptim.quantile._loss import pinball_loss

@@ -17,7 +17,7 @@ from statoptim.quantile._censored_weights import (
     check_fixed_cut,
     effective_size,
 )
-from statoptim.quantile._estimators import QuantileRegressor
+from statoptim.quantile._estimator import QuantileRegressor
 from statoptim.quantile._ipw import _resolve_bandwidth
 from statoptim.quantile._survival import _beran_bandwidth, _check_event, _km_pass
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from statoptim.exceptions import ConvergenceWarning
 from statoptim.quantile._censored_weights import effective_size
-from statoptim.quantile._estimators import QuantileRegressor
+from statoptim.quantile._estimator import QuantileRegressor
 from statoptim.quantile._partially_linear import (
     centred_spline,
     search_knots,

@@ -459,7 +459,7 @@ def plot_process(model: BaseEstimator, *, quantiles: Sequence[float] | None = No
     >>> model = QuantileRegressor(quantile="all").fit(x[:, None], y)
     >>> fig = plot_process(model)  # doctest: +SKIP
     """
-    from statoptim.quantile._estimators import QuantileRegressor
+    from statoptim.quantile._estimator import QuantileRegressor
 
     if not isinstance(model, QuantileRegressor):
         raise TypeError(f"model must be a fitted QuantileRegressor, got {_describe(model)}")

@@ -1,4 +1,4 @@
 """FIT-SSVD: sparse SVD by fast iterative thresholding (Yang, Ma & Buja 2014)."""
-from statoptim.ssvd._estimators import SparseSVD, WeakComponentWarning
+from statoptim.ssvd._estimator import SparseSVD, WeakComponentWarning
 
 __all__ = ["SparseSVD", "WeakComponentWarning"]
