@@ -151,10 +151,17 @@ def balance(problem, state):
         if not ok.any():
             continue
         geo = np.exp(np.mean(np.log(np.where(norms > 0, norms, 1.0)), axis=0))
-        for b, nb in zip(blocks, norms):
-            b[:, ok] *= (geo / np.where(nb > 0, nb, 1.0))[ok]
+        scales = [(geo / np.where(nb > 0, nb, 1.0))[ok] for nb in norms]
+        for b, scale in zip(blocks, scales):
+            b[:, ok] *= scale
+        if problem.reuse_products:   # A = Z Theta is rescaled like Theta
+            for A, scale in zip(state.A[m], scales[1:]):
+                A[:, ok] *= scale
+            state.update_products(problem, m)
         rescaled.append(m)
-    if rescaled:
+    if rescaled and problem.reuse_products:
+        state.known_objective = None
+    elif rescaled:
         state.refresh(problem, rescaled)
 
 
@@ -242,15 +249,60 @@ def update_theta_cg(problem, state, m, v, targets):
     capture most of the block's decrease at O(N R (d + R)) each, instead of
     the O(N R^2 d^2 + R^3 d^3) of assembling and factoring H.
     """
+    if problem.reuse_products:
+        _update_theta_cg_reusing(problem, state, m, v, targets)
+        return
     system = theta_system(problem, state, m, v, targets)
     state.set_theta(problem, m, v,
                     solve_pcg(problem, state, m, v, system, max_steps=CG_STEPS))
 
 
-def _pcg_steps(x, r, apply, precondition, n_steps, target):
+def _update_theta_cg_reusing(problem, state, m, v, targets):
+    """:func:`update_theta_cg` through the stored products (``problem.reuse_products``).
+
+    ``H Theta = (1/N) Z^T [P o ((P o Z Theta) Q)] + lambda Theta`` needs no product
+    by Z at the current Theta: ``P o Z Theta`` is the modality's product Pi (P
+    the leave-one-out weights), so B and the data part of ``H Theta`` share one
+    product by ``Z^T`` of 2 R columns. Each CG step's ``Z p`` is kept, and
+    ``Z Theta`` follows the steps (``Z Theta += step Z p``) instead of being
+    recomputed. The same iterates as :func:`update_theta_cg` up to rounding.
+    """
+    T, w = targets
+    Phi, Z = state.Phi[m], problem.Z[m][v]
+    n, rank = problem.n_samples, problem.rank
+    Q = np.ascontiguousarray((Phi.T * w) @ Phi)
+    weights = state.loo[m][v]
+    M = problem.buffer("n2r", m, (n, 2 * rank))
+    np.multiply(weights, T @ Phi, out=M[:, :rank])
+    np.multiply(weights, state.Pi[m] @ Q, out=M[:, rank:])
+    C = Z.T @ M
+    C *= 1.0 / n
+    x = state.Theta[m][v].copy()
+    system = ThetaSystem(weights, Q, np.ascontiguousarray(C[:, :rank]))
+    r = system.rhs - (C[:, rank:] + problem.ridge * x)
+    product = state.A[m][v].copy()
+    Zp, Hp = problem.buffer("nr3", m), np.empty_like(x)
+
+    def apply(p):
+        problem.kernels.block_operator_product(
+            Z, weights, Q, 1.0 / n, problem.ridge, np.ascontiguousarray(p), Zp,
+            problem.buffer("nr", m), problem.buffer("nr2", m), Hp)
+        return Hp
+
+    def moved(step):
+        np.add(product, step * Zp, out=product)
+
+    precondition = _preconditioner(problem, m, v, system)
+    _pcg_steps(x, r, apply, precondition, CG_STEPS, PCG_RTOL * np.linalg.norm(system.rhs),
+               moved)
+    state.set_theta(problem, m, v, x, product)
+
+
+def _pcg_steps(x, r, apply, precondition, n_steps, target, moved=None):
     """At most ``n_steps`` preconditioned CG steps on ``H x = B``; ``x`` and the
     residual ``r = B - H x`` are updated in place. Stops when ``||r|| <= target``
-    (or the preconditioned residual vanishes)."""
+    (or the preconditioned residual vanishes). ``moved(step)``, if given, is
+    called after each step ``x += step p``, ``apply(p)`` having been the last call."""
     zr = precondition(r)
     p = zr.copy()
     rz = np.vdot(r, zr)
@@ -263,10 +315,24 @@ def _pcg_steps(x, r, apply, precondition, n_steps, target):
             break
         step = rz / curvature
         x += step * p
+        if moved is not None:
+            moved(step)
         r -= step * Hp
         zr = precondition(r)
         rz, rz_old = np.vdot(r, zr), rz
         p = zr + (rz / rz_old) * p
+
+
+def _preconditioner(problem, m, v, system):
+    """X -> the mean-field Kronecker approximation of H (see `solve_pcg`) solved for X."""
+    s, V = problem.view_grams[m][v]
+    P = system.weights
+    q, U = np.linalg.eigh(system.gram * (P.T @ P / problem.n_samples))
+    denom = s[:, None] * np.maximum(q, 0.0)[None, :] + problem.ridge
+
+    def precondition(X):
+        return V @ (((V.T @ X) @ U) / denom) @ U.T
+    return precondition
 
 
 def solve_pcg(problem, state, m, v, system, max_steps=None, factor=True):
@@ -282,15 +348,7 @@ def solve_pcg(problem, state, m, v, system, max_steps=None, factor=True):
     unless that fails; then it returns the last iterate, which every CG step
     moved downhill on the block quadratic.
     """
-    n = problem.n_samples
-    s, V = problem.view_grams[m][v]
-    P = system.weights
-    q, U = np.linalg.eigh(system.gram * (P.T @ P / n))
-    denom = s[:, None] * np.maximum(q, 0.0)[None, :] + problem.ridge
-
-    def precondition(X):
-        return V @ (((V.T @ X) @ U) / denom) @ U.T
-
+    precondition = _preconditioner(problem, m, v, system)
     HX = np.empty_like(system.rhs)
 
     def apply(X):

@@ -19,7 +19,8 @@
 #
 # `weighted_cross` computes scale * Z^T (W o M) + coef * Theta, which is the block
 # gradient (G1) with M = G_m Phi_m and the right-hand side B with M = T Phi_m.
-# `block_operator` applies H without forming it (power iterations, prox-linear).
+# `block_operator` applies H without forming it (power iterations, prox-linear, CG);
+# `block_operator_product` also keeps Z Theta.
 #
 # Arrays are C-contiguous float64. The callers (`_state.py`, `_blocks.py` and
 # `_solver.py`) allocate every output and scratch array; nothing here allocates,
@@ -206,6 +207,45 @@ def block_operator(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
         for i in range(n_samples):
             for r in range(rank):
                 scratch1[i, r] = scratch1[i, r] * W[i, r]
+        xgemm_nn(n_samples, rank, rank, 1.0, &scratch1[0, 0], &Q[0, 0], 0.0, &scratch2[0, 0])
+        for i in range(n_samples):
+            for r in range(rank):
+                scratch2[i, r] = scratch2[i, r] * W[i, r]
+        for j in range(n_cols):
+            for r in range(rank):
+                out[j, r] = reg * Theta[j, r]
+        xgemm_tn(n_samples, n_cols, rank, scale, &Z[0, 0], &scratch2[0, 0], 1.0, &out[0, 0])
+
+
+def block_operator_product(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
+                           const double[:, ::1] W,       # IN  (n_samples, rank)
+                           const double[:, ::1] Q,       # IN  (rank, rank)
+                           double scale, double reg,
+                           const double[:, ::1] Theta,   # IN  (n_cols, rank)
+                           double[:, ::1] product,       # OUT (n_samples, rank)
+                           double[:, ::1] scratch1,      # SCRATCH (n_samples, rank)
+                           double[:, ::1] scratch2,      # SCRATCH (n_samples, rank)
+                           double[:, ::1] out):          # OUT (n_cols, rank)
+    """`block_operator` that also returns ``product = Z Theta``.
+
+    A CG step moves Theta along its direction p, and with ``Z p`` kept the
+    product ``Z Theta`` of the new iterate is an update, not a new pass over Z.
+    """
+    cdef Py_ssize_t n_samples = Z.shape[0], n_cols = Z.shape[1], rank = W.shape[1]
+    cdef Py_ssize_t i, r, j
+    _sizes("block_operator_product: Z and W", n_samples, n_cols, rank)
+    _shape("W", W.shape[0], W.shape[1], n_samples, rank)
+    _shape("Q", Q.shape[0], Q.shape[1], rank, rank)
+    _shape("Theta", Theta.shape[0], Theta.shape[1], n_cols, rank)
+    _shape("product", product.shape[0], product.shape[1], n_samples, rank)
+    _shape("scratch1", scratch1.shape[0], scratch1.shape[1], n_samples, rank)
+    _shape("scratch2", scratch2.shape[0], scratch2.shape[1], n_samples, rank)
+    _shape("out", out.shape[0], out.shape[1], n_cols, rank)
+    with nogil:
+        xgemm_nn(n_samples, n_cols, rank, 1.0, &Z[0, 0], &Theta[0, 0], 0.0, &product[0, 0])
+        for i in range(n_samples):
+            for r in range(rank):
+                scratch1[i, r] = product[i, r] * W[i, r]
         xgemm_nn(n_samples, rank, rank, 1.0, &scratch1[0, 0], &Q[0, 0], 0.0, &scratch2[0, 0])
         for i in range(n_samples):
             for r in range(rank):

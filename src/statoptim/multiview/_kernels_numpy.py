@@ -10,6 +10,7 @@ from scipy.linalg import cho_factor, cho_solve
 
 __all__ = [
     "block_operator",
+    "block_operator_product",
     "cholesky_solve",
     "hadamard_products",
     "khatri_rao_system",
@@ -50,6 +51,11 @@ def weighted_cross(Z, W, M, scale, Theta, coef, scratch, out):
 
 def block_operator(Z, W, Q, scale, reg, Theta, scratch1, scratch2, out):
     out[...] = scale * (Z.T @ (W * ((W * (Z @ Theta)) @ Q))) + reg * Theta
+
+
+def block_operator_product(Z, W, Q, scale, reg, Theta, product, scratch1, scratch2, out):
+    product[...] = Z @ Theta
+    out[...] = scale * (Z.T @ (W * ((W * product) @ Q))) + reg * Theta
 
 
 def row_max_shift(f, row_max, shifted):

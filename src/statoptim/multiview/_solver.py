@@ -48,10 +48,15 @@ from typing import NamedTuple
 import numpy as np
 
 from statoptim.multiview import _blocks, _cp, _kernels_numpy
+from statoptim.multiview._extrapolation import CycleExtrapolation
 from statoptim.multiview._losses import BOEHNING_CURVATURE, make_loss
 from statoptim.multiview._state import CHOLESKY_MAX_SIZE, CPProblem, CPState
 
-__all__ = ["BOEHNING_CURVATURE", "CHOLESKY_MAX_SIZE", "CPSolver", "Factors", "FitResult"]
+__all__ = ["ACCELERATE", "BOEHNING_CURVATURE", "CHOLESKY_MAX_SIZE", "CPSolver", "Factors",
+           "FitResult"]
+
+#: Default of CPSolver(accelerate=None): cycle extrapolation and reused products.
+ACCELERATE = False
 
 # Softmax loss: the smallest trial curvature.
 MIN_TRIAL_CURVATURE = BOEHNING_CURVATURE / 1024.0
@@ -121,6 +126,10 @@ class CPSolver:
         Softmax loss: try smaller curvatures per block, safeguarded (module notes).
     linear, linear_regularization : bool, float or None
         A linear term per modality, with its ridge (default lambda).
+    accelerate : bool or None
+        Extrapolate whole cycles (`_extrapolation`; not with prox-linear blocks)
+        and update the products Z Theta through their linearity
+        (``CPProblem.reuse_products``). None: ``ACCELERATE``.
 
     Attributes
     ----------
@@ -140,7 +149,7 @@ class CPSolver:
     def __init__(self, Z, Y, rank, regularization, consensus, learn_mixing=True,
                  block_update="auto", rng=None, extrapolate=True, balance=True,
                  backend="cython", loss="squared", adaptive_curvature=True, linear=False,
-                 linear_regularization=None):
+                 linear_regularization=None, accelerate=None):
         Y = np.ascontiguousarray(Y, dtype=np.float64)
         kernels = _cp if backend == "cython" else _kernels_numpy
         self.loss = make_loss(loss, Y, kernels)
@@ -155,6 +164,8 @@ class CPSolver:
             reg if linear_regularization is None else float(linear_regularization),
             float(consensus), kernels, block_update,
             bool(linear))
+        self.problem.reuse_products = ACCELERATE if accelerate is None else bool(accelerate)
+        self.cycle_extrapolation = None
         self.learn_mixing = bool(learn_mixing)
         self.extrapolate = bool(extrapolate)
         self.balance_factors = bool(balance)
@@ -562,7 +573,10 @@ class CPSolver:
         # `cycle` skips the rebalancing while prox-linear extrapolation is active
         if self.balance_factors and not (self.problem.uses_prox() and self.extrapolate):
             labels.append("balance")
-        return labels
+        return labels + ["extrapolate"] * self._extrapolates_cycles()
+
+    def _extrapolates_cycles(self):
+        return self.problem.reuse_products and not self.problem.uses_prox()
 
     def cycle(self, omega_cap=0.0, record=None):
         """One cycle Phi_a -> Theta_a^(1..) -> [W_a] -> Phi_b -> ... -> alpha -> balance."""
@@ -589,6 +603,9 @@ class CPSolver:
         if self.balance_factors and not self._extrapolating:
             self.balance()
             done("balance")
+        if self.cycle_extrapolation is not None:
+            self.cycle_extrapolation(self)
+            done("extrapolate")
 
     def _snapshot(self):
         """What a restart of an extrapolated cycle restores."""
@@ -617,6 +634,8 @@ class CPSolver:
             labels.append(label)
 
         self._prox_memory = _blocks.ProxMemory()
+        if self._extrapolates_cycles():
+            self.cycle_extrapolation = CycleExtrapolation()
         # Rescaling would corrupt the extrapolation memory: no balancing then.
         self._extrapolating = self.problem.uses_prox() and self.extrapolate
         t_prev = 1.0

@@ -80,6 +80,10 @@ class CPProblem:
     linear_grams: list
     cholesky_max_size: int = CHOLESKY_MAX_SIZE
     scratch: dict = field(default_factory=dict)
+    #: Update the products A = Z Theta through their linearity in Theta (CG
+    #: steps, rescaling, extrapolation) instead of multiplying by Z again: the
+    #: same products up to rounding, fewer passes over the designs.
+    reuse_products: bool = False
 
     @classmethod
     def build(cls, Z, n_topics, rank, ridge, linear_ridge, consensus, kernels, block_update,
@@ -166,10 +170,16 @@ class CPState:
         problem.kernels.hadamard_products(A, self.Pi[m], self.loo[m])
         self.set_scores(m, self.Pi[m] @ self.Phi[m].T + self.h[m])
 
-    def set_theta(self, problem, m, v, theta):
-        """Theta[m][v] = theta, and the products of modality m."""
+    def set_theta(self, problem, m, v, theta, product=None):
+        """Theta[m][v] = theta, and the products of modality m.
+
+        ``product``: Z theta when the caller has it (else it is computed).
+        """
         self.Theta[m][v] = np.ascontiguousarray(theta)
-        np.matmul(problem.Z[m][v], self.Theta[m][v], out=self.A[m][v])
+        if product is None:
+            np.matmul(problem.Z[m][v], self.Theta[m][v], out=self.A[m][v])
+        else:
+            self.A[m][v] = product
         self.update_products(problem, m)
 
     # ------------------------------------------------------ invalidation

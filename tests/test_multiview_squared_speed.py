@@ -1,0 +1,174 @@
+"""The accelerated multi-view fit (``CPSolver(accelerate=True)``, issue 17 part 5).
+
+Two parts: the products A = Z Theta updated through their linearity (CG steps,
+rescaling) instead of recomputed, which must give the default iterates up to
+rounding; and the extrapolation of whole cycles, which must keep J monotone,
+restore a rejected point exactly and leave the block updates (so the fixed
+points) alone.
+"""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from statoptim.multiview import _cp, _kernels_numpy
+from statoptim.multiview._extrapolation import MAX_STEP, MIN_STEP, CycleExtrapolation
+from statoptim.multiview._solver import CPSolver
+
+
+def _problem(seed, n=80):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    Z = []
+    for dims in ((5, 4), (6, 3)):
+        views = []
+        for d in dims:
+            z = np.ones((n, d + 1))
+            z[:, 1:] = rng.standard_normal((n, d)) + 0.5 * y[:, None]
+            views.append(z)
+        Z.append(views)
+    return Z, np.eye(3)[y]
+
+
+def _solver(accelerate, seed=0, **kw):
+    Z, Y = _problem(seed)
+    kw = {"block_update": "cg", **kw}
+    return CPSolver(Z, Y, 3, 1e-2, 1.0, rng=np.random.default_rng(seed + 1),
+                    accelerate=accelerate, **kw)
+
+
+def _products_match_the_designs(s):
+    for m in range(2):
+        for v, z in enumerate(s.Z[m]):
+            assert_allclose(s.state.A[m][v], z @ s.Theta[m][v], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kernels", [_cp, _kernels_numpy])
+def test_block_operator_product_is_the_operator_and_keeps_z_theta(kernels):
+    rng = np.random.default_rng(0)
+    Z, W = rng.standard_normal((30, 6)), rng.standard_normal((30, 4))
+    Q = rng.standard_normal((4, 4))
+    Q = Q @ Q.T
+    theta = rng.standard_normal((6, 4))
+    want = np.empty_like(theta)
+    _kernels_numpy.block_operator(Z, W, Q, 0.1, 0.3, theta, None, None, want)
+    out, product = np.empty_like(theta), np.empty((30, 4))
+    kernels.block_operator_product(Z, W, Q, 0.1, 0.3, theta, product, np.empty((30, 4)),
+                                   np.empty((30, 4)), out)
+    assert_allclose(out, want, rtol=1e-12)
+    assert_allclose(product, Z @ theta, rtol=1e-12)
+
+
+def test_block_operator_product_names_a_wrong_shape():
+    rng = np.random.default_rng(0)
+    Z, W, Q, theta = (rng.standard_normal(s) for s in ((30, 6), (30, 4), (4, 4), (6, 4)))
+    with pytest.raises(ValueError, match="product must have shape"):
+        _cp.block_operator_product(Z, W, Q, 0.1, 0.3, theta, np.empty((29, 4)),
+                                   np.empty((30, 4)), np.empty((30, 4)), np.empty((6, 4)))
+
+
+def test_cg_block_and_balance_reusing_products_match_the_default_up_to_rounding():
+    plain, fast = _solver(False), _solver(True)
+    for s in (plain, fast):
+        s.update_phi(0)
+        s.update_theta_cg(0, 1)
+        s.update_theta_cg(1, 0)
+    assert_allclose(fast.Theta[0][1], plain.Theta[0][1], rtol=1e-10, atol=1e-13)
+    assert_allclose(fast.Theta[1][0], plain.Theta[1][0], rtol=1e-10, atol=1e-13)
+    assert not np.array_equal(fast.Theta[0][0], fast.Theta[0][1])
+    _products_match_the_designs(fast)
+    f = [g.copy() for g in fast.f]
+    fast.balance()
+    plain.balance()
+    _products_match_the_designs(fast)
+    assert_allclose(fast.f[0], f[0], rtol=1e-10, atol=1e-13)
+    assert_allclose(fast.objective(), plain.objective(), rtol=1e-12)
+
+
+def test_accelerated_fit_is_monotone_records_its_moves_and_ends_at_products_of_its_factors():
+    s = _solver(True)
+    values, labels, n_iter, converged, _ = s.fit(40, 0.0)
+    cycle = s.block_labels()
+    assert cycle[-1] == "extrapolate" and labels[1:] == cycle * n_iter
+    assert np.all(np.diff(values) <= 1e-12 * np.abs(values[:-1]))
+    moves = s.cycle_extrapolation
+    assert moves.n_accepted > 0 and moves.n_accepted + moves.n_rejected == n_iter - 1
+    _products_match_the_designs(s)
+    rebuilt = _solver(True)
+    rebuilt.set_state(*s.get_state())
+    assert_allclose(rebuilt.objective(), values[-1], rtol=1e-10)
+
+
+def test_accelerated_fit_reaches_a_lower_objective_in_fewer_cycles_than_plain_bcd():
+    plain, fast = _solver(False, seed=3).fit(500, 1e-6), _solver(True, seed=3).fit(500, 1e-6)
+    assert plain.converged and fast.converged
+    assert fast.n_iter < plain.n_iter
+    assert fast.objective[-1] <= plain.objective[-1] * (1 + 1e-6)
+
+
+def test_extrapolation_keeps_the_fixed_points_stationary():
+    # At a (near) stationary point of BCD the gradient is (near) zero: the
+    # accelerated fit must end there too, since its blocks are plain BCD blocks.
+    s = _solver(True, seed=5)
+    s.fit(400, 1e-12)
+    dTheta, dPhi, dalpha = s.gradients()
+    scale = abs(s.objective())
+    grad = max(np.abs(g).max() for g in [*dTheta[0], *dTheta[1], *dPhi])
+    assert grad < 1e-5 * scale
+
+
+def test_rejected_extrapolation_restores_the_cycle_point_exactly():
+    s = _solver(True, seed=2)
+    s.fit(5, 0.0)
+    moves = s.cycle_extrapolation
+    s.cycle_extrapolation = None
+    s.cycle()   # a cycle without its move, then a move along it that overshoots
+    s.cycle_extrapolation = moves
+    before = s.get_state()
+    f, J = [g.copy() for g in s.f], s.objective()
+    assert not np.array_equal(moves._previous["Phi"][0], before.Phi[0])   # a real move
+    moves.step = 1e6
+    rejected = moves.n_rejected
+    moves(s)
+    assert moves.n_rejected == rejected + 1 and moves.step == max(1e6 / 2, MIN_STEP)
+    after = s.get_state()
+    for a, b in zip([*before.Theta[0], *before.Theta[1], *before.Phi, before.alpha],
+                    [*after.Theta[0], *after.Theta[1], *after.Phi, after.alpha]):
+        assert_array_equal(a, b)
+    assert_array_equal(s.f[0], f[0])
+    assert_array_equal(s.f[1], f[1])
+    assert s.objective() == J and s.state.known_objective == J
+
+
+def test_extrapolation_step_grows_to_its_cap_when_moves_are_kept():
+    moves = CycleExtrapolation()
+    s = _solver(True, seed=4)
+    s.fit(2, 0.0)
+    s.cycle_extrapolation = moves
+    for _ in range(40):
+        s.cycle()
+    assert moves.n_accepted > 0 and MIN_STEP <= moves.step <= MAX_STEP
+
+
+@pytest.mark.parametrize("options", [{"linear": True, "linear_regularization": 0.1},
+                                     {"loss": "softmax"}, {"block_update": "auto"}])
+def test_accelerated_fit_with_a_linear_term_softmax_or_exact_blocks_is_monotone(options):
+    s = _solver(True, seed=6, **options)
+    values = s.fit(15, 0.0).objective
+    assert np.all(np.diff(values) <= 1e-12 * np.abs(values[:-1]))
+    _products_match_the_designs(s)
+    if s.linear:
+        for L, w, h in zip(s.problem.linear_designs, s.W, s.state.h):
+            assert_allclose(h, L @ w, rtol=1e-10, atol=1e-12)
+
+
+def test_prox_linear_blocks_keep_their_own_extrapolation():
+    s = _solver(True, block_update="prox-linear")
+    fit = s.fit(5, 0.0)
+    assert s.cycle_extrapolation is None and "extrapolate" not in fit.labels
+
+
+def test_default_is_the_plain_schedule():
+    s = _solver(None)
+    fit = s.fit(3, 0.0)
+    assert s.cycle_extrapolation is None and not s.problem.reuse_products
+    assert "extrapolate" not in fit.labels
