@@ -172,3 +172,28 @@ def test_default_is_the_plain_schedule():
     fit = s.fit(3, 0.0)
     assert s.cycle_extrapolation is None and not s.problem.reuse_products
     assert "extrapolate" not in fit.labels
+
+
+@pytest.mark.parametrize("consensus", [0.0, 0.7])
+@pytest.mark.parametrize("kernels", [_cp, _kernels_numpy])
+def test_squared_data_loss_is_the_squared_data_terms(kernels, consensus):
+    rng = np.random.default_rng(1)
+    f0, f1, Y = (rng.standard_normal((40, 5)) for _ in range(3))
+    alpha = rng.random(5)
+    F = f0 * alpha + f1 * (1 - alpha)
+    want = np.sum((F - Y) ** 2) + consensus * (np.sum((f0 - Y) ** 2) + np.sum((f1 - Y) ** 2))
+    assert_allclose(kernels.squared_data_loss(f0, f1, alpha, Y, consensus), want, rtol=1e-12)
+
+
+def test_squared_data_loss_names_a_wrong_shape():
+    f = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="alpha must have shape"):
+        _cp.squared_data_loss(f, f, np.zeros(2), f, 1.0)
+
+
+def test_accelerated_objective_is_the_default_objective():
+    plain, fast = _solver(False), _solver(True)
+    for s in (plain, fast):
+        s.update_phi(0)
+        s.update_alpha()
+    assert_allclose(fast.objective(), plain.objective(), rtol=1e-13)

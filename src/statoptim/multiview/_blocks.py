@@ -35,6 +35,7 @@ __all__ = [
     "ThetaSystem",
     "assemble_hessian",
     "balance",
+    "drop_negligible_cp",
     "theta_system",
     "update_alpha",
     "update_linear",
@@ -52,6 +53,9 @@ PCG_RTOL = 1e-12
 _CHUNK_ROWS = 256
 # Power iterations for the Lipschitz constant of a prox-linear block.
 _POWER_ITERATIONS = 30
+# A CP part whose scores and penalty are below this fraction of f_m and J is
+# set to zero (see drop_negligible_cp).
+_NEGLIGIBLE = np.finfo(np.float64).eps
 # Extrapolation cap delta of Xu & Yin (2013), (2.2).
 _DELTA = 0.9999
 # Step-size doublings tried by a prox-linear step before it gives up.
@@ -163,6 +167,33 @@ def balance(problem, state):
         state.known_objective = None
     elif rescaled:
         state.refresh(problem, rescaled)
+
+
+def drop_negligible_cp(problem, state, m, J):
+    """Set modality m's CP part to zero if it no longer counts; returns whether it did.
+
+    With a large ridge the CP part of a modality can decay towards zero (on
+    UCI 2+2 with lambda = 0.1 and the linear term it loses ten to thirty orders
+    of magnitude per cycle, through the denormal range): zero is then the
+    limit, and a fixed point of the modality's exact and CG blocks (Phi = 0
+    and Theta = 0 give a zero right-hand side for every block), and near zero
+    the ridge outweighs the cubic coupling of the factors, so the exact
+    iteration would keep shrinking it. Once its scores ``Pi_m Phi_m^T``
+    (bounded entrywise by ``R max|Pi_m| max|Phi_m|``) are below eps times the
+    largest |f_m| and its penalty below eps J (``J``: the current objective),
+    setting it to zero changes f and J by less than their rounding.
+    """
+    # the penalty first: small arrays, and it fails at once for a live CP part
+    penalty = sum(np.vdot(t, t) for t in state.Theta[m]) + np.vdot(state.Phi[m], state.Phi[m])
+    if not problem.ridge * penalty <= _NEGLIGIBLE * abs(J):
+        return False
+    bound = problem.rank * np.max(np.abs(state.Phi[m])) * np.max(np.abs(state.Pi[m]))
+    if not bound <= _NEGLIGIBLE * np.max(np.abs(state.f[m])):
+        return False
+    state.Theta[m] = [np.zeros_like(t) for t in state.Theta[m]]
+    state.Phi[m] = np.zeros_like(state.Phi[m])
+    state.refresh(problem, (m,))
+    return True
 
 
 # ------------------------------------------------------------------- Theta

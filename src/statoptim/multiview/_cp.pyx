@@ -256,6 +256,33 @@ def block_operator_product(const double[:, ::1] Z,       # IN  (n_samples, n_col
         xgemm_tn(n_samples, n_cols, rank, scale, &Z[0, 0], &scratch2[0, 0], 1.0, &out[0, 0])
 
 
+def squared_data_loss(const double[:, ::1] f0,      # IN  (n_samples, n_topics)
+                      const double[:, ::1] f1,      # IN  (n_samples, n_topics)
+                      const double[::1] alpha,      # IN  (n_topics,)
+                      const double[:, ::1] Y,       # IN  (n_samples, n_topics)
+                      double consensus):
+    """``||F - Y||^2 + consensus (||f0 - Y||^2 + ||f1 - Y||^2)``, F = f0 diag(alpha) +
+    f1 diag(1 - alpha): the squared-loss data terms of J in one pass, F not formed."""
+    cdef Py_ssize_t n_samples = f0.shape[0], n_topics = f0.shape[1]
+    cdef Py_ssize_t i, p
+    cdef double mixture = 0.0, own = 0.0, d0, d1, dm
+    _sizes("squared_data_loss: f0", n_samples, n_topics, 1)
+    _shape("f1", f1.shape[0], f1.shape[1], n_samples, n_topics)
+    _shape("alpha", alpha.shape[0], 1, n_topics, 1)
+    _shape("Y", Y.shape[0], Y.shape[1], n_samples, n_topics)
+    with nogil:
+        for i in range(n_samples):
+            for p in range(n_topics):
+                d0 = f0[i, p] - Y[i, p]
+                d1 = f1[i, p] - Y[i, p]
+                dm = f0[i, p] * alpha[p] + f1[i, p] * (1.0 - alpha[p]) - Y[i, p]
+                mixture = mixture + dm * dm
+                own = own + d0 * d0 + d1 * d1
+    if consensus == 0.0:
+        return mixture
+    return mixture + consensus * own
+
+
 def row_max_shift(const double[:, ::1] f,         # IN  (n_samples, n_topics)
                   double[::1] row_max,            # OUT (n_samples,)
                   double[:, ::1] shifted):        # OUT (n_samples, n_topics)

@@ -16,6 +16,7 @@ __all__ = [
     "khatri_rao_system",
     "row_max_shift",
     "softmax_finish",
+    "squared_data_loss",
     "weighted_cross",
 ]
 
@@ -70,3 +71,12 @@ def softmax_finish(f, row_max, row_weights, row_targets, logsumexp, gradient):
     gradient *= row_weights[:, None]
     gradient -= row_targets
     return float(row_weights @ logsumexp - np.vdot(row_targets, f))
+
+
+def squared_data_loss(f0, f1, alpha, Y, consensus):
+    d = (f0 * alpha + f1 * (1.0 - alpha) - Y).ravel()
+    if consensus == 0.0:
+        return float(np.dot(d, d))
+    own = sum(float(np.dot(e, e)) for e in ((f0 - Y).ravel(), (f1 - Y).ravel()))
+    return float(np.dot(d, d)) + consensus * own
+

@@ -70,12 +70,6 @@ TRIAL_RATIO = 0.25
 # J may rise by this much (relative) from rounding alone after an exact block
 _J_ROUNDING = 1e-12
 
-# A modality's CP part whose scores are below this fraction of its scores f_m,
-# and whose ridge penalty is below this fraction of J, is set to zero and its
-# blocks are skipped (eps: setting it to zero changes f and J by less than
-# their rounding; see CPSolver.drop_negligible_cp).
-_NEGLIGIBLE = np.finfo(np.float64).eps
-
 
 class Factors(NamedTuple):
     """Copies of the CP factors: ``Theta[m][v]``, ``Phi[m]`` and ``alpha``."""
@@ -286,6 +280,8 @@ class CPSolver:
     # -------------------------------------------------------- objective
     def _working(self, key, curvature):
         """The loss's working response at the mixture ("mixture") or at f[m] (m)."""
+        if self.loss.quadratic:   # (1, Y) whatever the scores: F is not formed
+            return self.loss.working(None, curvature)
         state = self.state
         return self.loss.working(state.scores(key), curvature,
                                  state.loss_stats(self.loss, key))
@@ -301,7 +297,10 @@ class CPSolver:
 
     def objective(self):
         """J at the current state."""
-        n = self.problem.n_samples
+        n, state = self.problem.n_samples, self.state
+        if self.loss.quadratic and self.problem.reuse_products:   # one pass, F not formed
+            return float(self.problem.kernels.squared_data_loss(
+                state.f[0], state.f[1], state.alpha, self.Y, self.mu) / n + self._penalty())
         J = self._data_loss("mixture") / n
         if self.mu > 0:
             J += self.mu / n * (self._data_loss(0) + self._data_loss(1))
@@ -462,39 +461,18 @@ class CPSolver:
     def drop_negligible_cp(self, m):
         """Set modality m's CP part to zero if it no longer counts; returns whether it did.
 
-        With a large ridge the CP part of a modality can decay towards zero
-        (on UCI 2+2 with lambda = 0.1 and the linear term it loses ten to
-        thirty orders of magnitude per cycle, through the denormal range):
-        zero is then the limit, and a fixed point of the modality's exact and CG
-        blocks (Phi = 0 and Theta = 0 give a zero right-hand side for every
-        block), and near zero the ridge outweighs the cubic coupling of the
-        factors, so the exact iteration would keep shrinking it. Once its
-        scores ``Pi_m Phi_m^T`` (bounded entrywise by ``R max|Pi_m|
-        max|Phi_m|``) are below eps times the largest |f_m| and its penalty
-        below eps J, setting it to zero changes f and J by less than their
-        rounding, and the modality's CP blocks are skipped from then on
-        (``zero_cp[m]``; cleared by :meth:`set_state`). Prox-linear modalities
-        are never dropped: their extrapolation can move a zero block.
+        See `_blocks.drop_negligible_cp`; the modality's CP blocks are skipped
+        from then on (``zero_cp[m]``; cleared by :meth:`set_state`). Prox-linear
+        modalities are never dropped: their extrapolation can move a zero block.
         """
-        problem, state = self.problem, self.state
-        if "prox" in problem.modes[m]:
+        if "prox" in self.problem.modes[m]:
             return False
-        # the penalty first: small arrays, and it fails at once for a live CP part
-        J = state.known_objective
+        J = self.state.known_objective
         if J is None:
-            J = state.known_objective = self.objective()
-        penalty = sum(np.vdot(t, t) for t in state.Theta[m]) + np.vdot(state.Phi[m],
-                                                                         state.Phi[m])
-        if not problem.ridge * penalty <= _NEGLIGIBLE * abs(J):
-            return False
-        bound = problem.rank * np.max(np.abs(state.Phi[m])) * np.max(np.abs(state.Pi[m]))
-        if not bound <= _NEGLIGIBLE * np.max(np.abs(state.f[m])):
-            return False
-        state.Theta[m] = [np.zeros_like(t) for t in state.Theta[m]]
-        state.Phi[m] = np.zeros_like(state.Phi[m])
-        state.refresh(problem, (m,))
-        self.zero_cp[m] = True
-        return True
+            J = self.state.known_objective = self.objective()
+        dropped = _blocks.drop_negligible_cp(self.problem, self.state, m, J)
+        self.zero_cp[m] = self.zero_cp[m] or dropped
+        return dropped
 
     # --------------------------------------------------------- schedule
     def _run_phi(self, m):

@@ -168,7 +168,10 @@ class CPState:
             self.Pi[m] = np.empty(A.shape[1:])
             self.loo[m] = np.empty(A.shape)
         problem.kernels.hadamard_products(A, self.Pi[m], self.loo[m])
-        self.set_scores(m, self.Pi[m] @ self.Phi[m].T + self.h[m])
+        f = self.Pi[m] @ self.Phi[m].T
+        if not (np.isscalar(self.h[m]) and self.h[m] == 0.0):   # no linear term: no pass
+            f += self.h[m]
+        self.set_scores(m, f)
 
     def set_theta(self, problem, m, v, theta, product=None):
         """Theta[m][v] = theta, and the products of modality m.
