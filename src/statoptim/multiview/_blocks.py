@@ -320,13 +320,16 @@ def _update_theta_cg_reusing(problem, state, m, v, targets):
             problem.buffer("nr", m), problem.buffer("nr2", m), Hp)
         return Hp
 
+    magnitude = [np.linalg.norm(product)]
+
     def moved(step):
         np.add(product, step * Zp, out=product)
+        magnitude[0] += abs(step) * np.linalg.norm(Zp)
 
     precondition = _preconditioner(problem, m, v, system)
     _pcg_steps(x, r, apply, precondition, CG_STEPS, PCG_RTOL * np.linalg.norm(system.rhs),
                moved)
-    state.set_theta(problem, m, v, x, product)
+    state.set_theta(problem, m, v, x, product, magnitude[0])
 
 
 def _pcg_steps(x, r, apply, precondition, n_steps, target, moved=None):

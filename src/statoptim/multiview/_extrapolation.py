@@ -15,11 +15,14 @@ shrinks by SHRINK after a rejected one, within [MIN_STEP, MAX_STEP]. X_prev
 is the point kept after the previous cycle.
 
 The products ``A = Z Theta`` and ``h = L W`` are linear in the factors, so they
-are extrapolated the same way instead of being recomputed from the designs.
+are extrapolated the same way instead of being recomputed from the designs
+(except a ``Z Theta`` whose extrapolation cancelled: see ``_state.CANCELLATION``).
 """
 from __future__ import annotations
 
 import numpy as np
+
+from statoptim.multiview._state import CANCELLATION
 
 __all__ = ["GROW", "MAX_STEP", "MIN_STEP", "SHRINK", "CycleExtrapolation"]
 
@@ -73,8 +76,9 @@ class CycleExtrapolation:
         if previous is None:
             return
         cache = state.cache()
-        self._set(solver, {key: self._extrapolate(key, current, previous)
-                           for key in current})
+        trial = {key: self._extrapolate(key, current, previous) for key in current}
+        self._set(solver, trial)
+        self._check_products(solver, current, previous)
         J_new = solver.objective()
         if J_new < J:
             self.n_accepted += 1
@@ -95,6 +99,19 @@ class CycleExtrapolation:
         if key == "Theta":
             return [[_move(t, tp, s) for t, tp in zip(Tm, Tp)] for Tm, Tp in zip(new, old)]
         return [n if n is None or np.isscalar(n) else _move(n, o, s) for n, o in zip(new, old)]
+
+    def _check_products(self, solver, current, previous):
+        """Recompute from Z the extrapolated products Z Theta that cancelled (CANCELLATION)."""
+        state, problem = solver.state, solver.problem
+        for m in range(2):
+            stale = False
+            for v, (A, A_prev) in enumerate(zip(current["A"][m], previous["A"][m])):
+                magnitude = np.linalg.norm(A) + self.step * np.linalg.norm(A - A_prev)
+                if not np.linalg.norm(state.A[m][v]) >= CANCELLATION * magnitude:
+                    np.matmul(problem.Z[m][v], state.Theta[m][v], out=state.A[m][v])
+                    stale = True
+            if stale:
+                state.update_products(problem, m)
 
     @staticmethod
     def _set(solver, point):

@@ -55,7 +55,7 @@ from statoptim.multiview._state import CHOLESKY_MAX_SIZE, CPProblem, CPState
 __all__ = ["ACCELERATE", "BOEHNING_CURVATURE", "CHOLESKY_MAX_SIZE", "CPSolver", "Factors",
            "FitResult"]
 
-#: Default of CPSolver(accelerate=None): cycle extrapolation and reused products.
+#: CPSolver(accelerate=None) accelerates squared-loss fits when this is True.
 ACCELERATE = False
 
 # Softmax loss: the smallest trial curvature.
@@ -123,7 +123,7 @@ class CPSolver:
     accelerate : bool or None
         Extrapolate whole cycles (`_extrapolation`; not with prox-linear blocks)
         and update the products Z Theta through their linearity
-        (``CPProblem.reuse_products``). None: ``ACCELERATE``.
+        (``CPProblem.reuse_products``). None: ``ACCELERATE`` for the squared loss.
 
     Attributes
     ----------
@@ -158,8 +158,8 @@ class CPSolver:
             reg if linear_regularization is None else float(linear_regularization),
             float(consensus), kernels, block_update,
             bool(linear))
-        self.problem.reuse_products = ACCELERATE if accelerate is None else bool(accelerate)
-        self.cycle_extrapolation = None
+        self.problem.reuse_products = (ACCELERATE and self.loss.quadratic if accelerate is None
+                                       else bool(accelerate))
         self.learn_mixing = bool(learn_mixing)
         self.extrapolate = bool(extrapolate)
         self.balance_factors = bool(balance)
@@ -242,6 +242,12 @@ class CPSolver:
         self.state = CPState(Theta, Phi, alpha, W, h)
         self.state.refresh(problem)
         self.zero_cp = [False, False]
+        self._forget_cycles()
+
+    def _forget_cycles(self):
+        """A new extrapolation memory (None when cycles are not extrapolated)."""
+        extrapolates = self.problem.reuse_products and not self.problem.uses_prox()
+        self.cycle_extrapolation = CycleExtrapolation() if extrapolates else None
 
     def set_state(self, Theta=None, Phi=None, alpha=None, W=None):
         """Replace parameters (copies) and recompute the derived quantities.
@@ -263,6 +269,7 @@ class CPSolver:
             state.set_alpha(np.asarray(alpha, dtype=np.float64).copy())
         state.refresh(self.problem)
         self.zero_cp = [False, False]
+        self._forget_cycles()
 
     def get_state(self):
         """:class:`Factors` (copies of Theta, Phi and alpha)."""
@@ -551,10 +558,7 @@ class CPSolver:
         # `cycle` skips the rebalancing while prox-linear extrapolation is active
         if self.balance_factors and not (self.problem.uses_prox() and self.extrapolate):
             labels.append("balance")
-        return labels + ["extrapolate"] * self._extrapolates_cycles()
-
-    def _extrapolates_cycles(self):
-        return self.problem.reuse_products and not self.problem.uses_prox()
+        return labels + ["extrapolate"] * (self.cycle_extrapolation is not None)
 
     def cycle(self, omega_cap=0.0, record=None):
         """One cycle Phi_a -> Theta_a^(1..) -> [W_a] -> Phi_b -> ... -> alpha -> balance."""
@@ -612,8 +616,7 @@ class CPSolver:
             labels.append(label)
 
         self._prox_memory = _blocks.ProxMemory()
-        if self._extrapolates_cycles():
-            self.cycle_extrapolation = CycleExtrapolation()
+        self._forget_cycles()
         # Rescaling would corrupt the extrapolation memory: no balancing then.
         self._extrapolating = self.problem.uses_prox() and self.extrapolate
         t_prev = 1.0

@@ -14,7 +14,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["CHOLESKY_MAX_SIZE", "CPProblem", "CPState", "Eigen", "linear_design"]
+__all__ = ["CANCELLATION", "CHOLESKY_MAX_SIZE", "CPProblem", "CPState", "Eigen", "linear_design"]
+
+#: A product Z Theta updated through its linearity (a sum of terms) is kept
+#: only if its norm is at least this fraction of the summed norms of the terms;
+#: below, the sum cancelled and its rounding error, relative to the terms,
+#: would be large relative to it (a rescaling would then amplify it): it is
+#: recomputed from Z.
+CANCELLATION = 1.0 / 16
 
 #: Exact multi-view blocks with rank * n_cols above this are solved by PCG
 #: instead of an assembled Cholesky factorisation.
@@ -173,13 +180,15 @@ class CPState:
             f += self.h[m]
         self.set_scores(m, f)
 
-    def set_theta(self, problem, m, v, theta, product=None):
+    def set_theta(self, problem, m, v, theta, product=None, magnitude=0.0):
         """Theta[m][v] = theta, and the products of modality m.
 
-        ``product``: Z theta when the caller has it (else it is computed).
+        ``product``: Z theta when the caller has it as a sum of terms whose
+        norms sum to ``magnitude`` (recomputed if the sum cancelled, see
+        CANCELLATION); else it is computed.
         """
         self.Theta[m][v] = np.ascontiguousarray(theta)
-        if product is None:
+        if product is None or not np.linalg.norm(product) >= CANCELLATION * magnitude:
             np.matmul(problem.Z[m][v], self.Theta[m][v], out=self.A[m][v])
         else:
             self.A[m][v] = product
