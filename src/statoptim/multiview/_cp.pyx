@@ -181,6 +181,40 @@ def weighted_cross(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
         xgemm_tn(n_samples, n_cols, rank, scale, &Z[0, 0], &scratch[0, 0], 1.0, &out[0, 0])
 
 
+cdef int _check_operator(str what, const double[:, ::1] Z, const double[:, ::1] W,
+                         const double[:, ::1] Q, const double[:, ::1] Theta,
+                         const double[:, ::1] scratch1, const double[:, ::1] scratch2,
+                         const double[:, ::1] out) except -1:
+    """Raise unless the arguments of `block_operator(_product)` have matching shapes."""
+    cdef Py_ssize_t n_samples = Z.shape[0], n_cols = Z.shape[1], rank = W.shape[1]
+    _sizes(what + ": Z and W", n_samples, n_cols, rank)
+    _shape("W", W.shape[0], W.shape[1], n_samples, rank)
+    _shape("Q", Q.shape[0], Q.shape[1], rank, rank)
+    _shape("Theta", Theta.shape[0], Theta.shape[1], n_cols, rank)
+    _shape("scratch1", scratch1.shape[0], scratch1.shape[1], n_samples, rank)
+    _shape("scratch2", scratch2.shape[0], scratch2.shape[1], n_samples, rank)
+    _shape("out", out.shape[0], out.shape[1], n_cols, rank)
+    return 0
+
+
+cdef void _apply_operator(Py_ssize_t n_samples, Py_ssize_t n_cols, Py_ssize_t rank,
+                          const double* Z, const double* W, const double* Q, double scale,
+                          double reg, const double* Theta, double* product,
+                          double* weighted, double* scratch, double* out) noexcept nogil:
+    """out = scale * Z^T [W o ((W o product) Q)] + reg * Theta with product = Z Theta
+    (``weighted`` may be ``product``, then overwritten by W o product)."""
+    cdef Py_ssize_t a
+    xgemm_nn(n_samples, n_cols, rank, 1.0, Z, Theta, 0.0, product)
+    for a in range(n_samples * rank):
+        weighted[a] = product[a] * W[a]
+    xgemm_nn(n_samples, rank, rank, 1.0, weighted, Q, 0.0, scratch)
+    for a in range(n_samples * rank):
+        scratch[a] = scratch[a] * W[a]
+    for a in range(n_cols * rank):
+        out[a] = reg * Theta[a]
+    xgemm_tn(n_samples, n_cols, rank, scale, Z, scratch, 1.0, out)
+
+
 def block_operator(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
                    const double[:, ::1] W,       # IN  (n_samples, rank)
                    const double[:, ::1] Q,       # IN  (rank, rank)
@@ -193,28 +227,11 @@ def block_operator(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
 
     Cost O(n_samples rank (n_cols + rank)).
     """
-    cdef Py_ssize_t n_samples = Z.shape[0], n_cols = Z.shape[1], rank = W.shape[1]
-    cdef Py_ssize_t i, r, j
-    _sizes("block_operator: Z and W", n_samples, n_cols, rank)
-    _shape("W", W.shape[0], W.shape[1], n_samples, rank)
-    _shape("Q", Q.shape[0], Q.shape[1], rank, rank)
-    _shape("Theta", Theta.shape[0], Theta.shape[1], n_cols, rank)
-    _shape("scratch1", scratch1.shape[0], scratch1.shape[1], n_samples, rank)
-    _shape("scratch2", scratch2.shape[0], scratch2.shape[1], n_samples, rank)
-    _shape("out", out.shape[0], out.shape[1], n_cols, rank)
+    _check_operator("block_operator", Z, W, Q, Theta, scratch1, scratch2, out)
     with nogil:
-        xgemm_nn(n_samples, n_cols, rank, 1.0, &Z[0, 0], &Theta[0, 0], 0.0, &scratch1[0, 0])
-        for i in range(n_samples):
-            for r in range(rank):
-                scratch1[i, r] = scratch1[i, r] * W[i, r]
-        xgemm_nn(n_samples, rank, rank, 1.0, &scratch1[0, 0], &Q[0, 0], 0.0, &scratch2[0, 0])
-        for i in range(n_samples):
-            for r in range(rank):
-                scratch2[i, r] = scratch2[i, r] * W[i, r]
-        for j in range(n_cols):
-            for r in range(rank):
-                out[j, r] = reg * Theta[j, r]
-        xgemm_tn(n_samples, n_cols, rank, scale, &Z[0, 0], &scratch2[0, 0], 1.0, &out[0, 0])
+        _apply_operator(Z.shape[0], Z.shape[1], W.shape[1], &Z[0, 0], &W[0, 0], &Q[0, 0],
+                        scale, reg, &Theta[0, 0], &scratch1[0, 0], &scratch1[0, 0],
+                        &scratch2[0, 0], &out[0, 0])
 
 
 def block_operator_product(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
@@ -231,29 +248,12 @@ def block_operator_product(const double[:, ::1] Z,       # IN  (n_samples, n_col
     A CG step moves Theta along its direction p, and with ``Z p`` kept the
     product ``Z Theta`` of the new iterate is an update, not a new pass over Z.
     """
-    cdef Py_ssize_t n_samples = Z.shape[0], n_cols = Z.shape[1], rank = W.shape[1]
-    cdef Py_ssize_t i, r, j
-    _sizes("block_operator_product: Z and W", n_samples, n_cols, rank)
-    _shape("W", W.shape[0], W.shape[1], n_samples, rank)
-    _shape("Q", Q.shape[0], Q.shape[1], rank, rank)
-    _shape("Theta", Theta.shape[0], Theta.shape[1], n_cols, rank)
-    _shape("product", product.shape[0], product.shape[1], n_samples, rank)
-    _shape("scratch1", scratch1.shape[0], scratch1.shape[1], n_samples, rank)
-    _shape("scratch2", scratch2.shape[0], scratch2.shape[1], n_samples, rank)
-    _shape("out", out.shape[0], out.shape[1], n_cols, rank)
+    _check_operator("block_operator_product", Z, W, Q, Theta, scratch1, scratch2, out)
+    _shape("product", product.shape[0], product.shape[1], Z.shape[0], W.shape[1])
     with nogil:
-        xgemm_nn(n_samples, n_cols, rank, 1.0, &Z[0, 0], &Theta[0, 0], 0.0, &product[0, 0])
-        for i in range(n_samples):
-            for r in range(rank):
-                scratch1[i, r] = product[i, r] * W[i, r]
-        xgemm_nn(n_samples, rank, rank, 1.0, &scratch1[0, 0], &Q[0, 0], 0.0, &scratch2[0, 0])
-        for i in range(n_samples):
-            for r in range(rank):
-                scratch2[i, r] = scratch2[i, r] * W[i, r]
-        for j in range(n_cols):
-            for r in range(rank):
-                out[j, r] = reg * Theta[j, r]
-        xgemm_tn(n_samples, n_cols, rank, scale, &Z[0, 0], &scratch2[0, 0], 1.0, &out[0, 0])
+        _apply_operator(Z.shape[0], Z.shape[1], W.shape[1], &Z[0, 0], &W[0, 0], &Q[0, 0],
+                        scale, reg, &Theta[0, 0], &product[0, 0], &scratch1[0, 0],
+                        &scratch2[0, 0], &out[0, 0])
 
 
 def squared_data_loss(const double[:, ::1] f0,      # IN  (n_samples, n_topics)
