@@ -8,6 +8,8 @@ points) alone.
 """
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from statoptim.multiview import _cp, _kernels_numpy
@@ -230,3 +232,40 @@ def test_a_decaying_cp_part_keeps_its_products_exact_and_j_monotone():
     assert_allclose(J_fast[-1], J_plain[-1], rtol=1e-9)
     assert fast.zero_cp == plain.zero_cp == [True, False]
     _products_match_the_designs(fast)
+
+
+@given(n=st.integers(1, 12), d=st.integers(1, 6), rank=st.integers(1, 4),
+       bad=st.sampled_from([None, "W", "Q", "Theta", "product", "out"]),
+       seed=st.integers(0, 2**16))
+def test_fuzz_block_operator_product(n, d, rank, bad, seed):
+    # a clear ValueError naming the argument, or the NumPy twin's answer
+    rng = np.random.default_rng(seed)
+    shapes = {"W": (n, rank), "Q": (rank, rank), "Theta": (d, rank), "product": (n, rank),
+              "out": (d, rank)}
+    if bad is not None:
+        shapes[bad] = (shapes[bad][0] + 1, shapes[bad][1])
+    Z = rng.standard_normal((n, d))
+    args = {k: rng.standard_normal(s) for k, s in shapes.items()}
+    call = (Z, args["W"], args["Q"], 0.5, 0.1, args["Theta"], args["product"],
+            np.empty((n, rank)), np.empty((n, rank)), args["out"])
+    if bad is not None:
+        with pytest.raises(ValueError, match=bad):
+            _cp.block_operator_product(*call)
+        return
+    _cp.block_operator_product(*call)
+    want, product = np.empty((d, rank)), np.empty((n, rank))
+    _kernels_numpy.block_operator_product(*call[:6], product, None, None, want)
+    assert_allclose(args["out"], want, rtol=1e-10, atol=1e-12)
+    assert_allclose(args["product"], product, rtol=1e-10, atol=1e-12)
+
+
+@given(n=st.integers(1, 12), p=st.integers(1, 5), consensus=st.sampled_from([0.0, 0.5, 2.0]),
+       scale=st.sampled_from([1e-150, 1.0, 1e150]), seed=st.integers(0, 2**16))
+def test_fuzz_squared_data_loss(n, p, consensus, scale, seed):
+    rng = np.random.default_rng(seed)
+    f0, f1, Y = (scale * rng.standard_normal((n, p)) for _ in range(3))
+    alpha = rng.random(p)
+    with np.errstate(over="ignore"):
+        want = _kernels_numpy.squared_data_loss(f0, f1, alpha, Y, consensus)
+        got = _cp.squared_data_loss(f0, f1, alpha, Y, consensus)
+    assert_allclose(got, want, rtol=1e-10, atol=0)

@@ -215,23 +215,14 @@ cdef void _apply_operator(Py_ssize_t n_samples, Py_ssize_t n_cols, Py_ssize_t ra
     xgemm_tn(n_samples, n_cols, rank, scale, Z, scratch, 1.0, out)
 
 
-def block_operator(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
-                   const double[:, ::1] W,       # IN  (n_samples, rank)
-                   const double[:, ::1] Q,       # IN  (rank, rank)
-                   double scale, double reg,
-                   const double[:, ::1] Theta,   # IN  (n_cols, rank)
-                   double[:, ::1] scratch1,      # SCRATCH (n_samples, rank)
-                   double[:, ::1] scratch2,      # SCRATCH (n_samples, rank)
-                   double[:, ::1] out):          # OUT (n_cols, rank)
+def block_operator(Z, W, Q, double scale, double reg, Theta, scratch1, scratch2, out):
     """out = H Theta = scale * Z^T [W o ((W o Z Theta) Q)] + reg * Theta, H not formed.
 
-    Cost O(n_samples rank (n_cols + rank)).
+    `block_operator_product` with ``scratch1`` (n_samples, rank) as the product;
+    Z (n_samples, n_cols), W (n_samples, rank), Q (rank, rank), Theta and out
+    (n_cols, rank), scratch2 (n_samples, rank). Cost O(n_samples rank (n_cols + rank)).
     """
-    _check_operator("block_operator", Z, W, Q, Theta, scratch1, scratch2, out)
-    with nogil:
-        _apply_operator(Z.shape[0], Z.shape[1], W.shape[1], &Z[0, 0], &W[0, 0], &Q[0, 0],
-                        scale, reg, &Theta[0, 0], &scratch1[0, 0], &scratch1[0, 0],
-                        &scratch2[0, 0], &out[0, 0])
+    block_operator_product(Z, W, Q, scale, reg, Theta, scratch1, scratch1, scratch2, out)
 
 
 def block_operator_product(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
@@ -243,12 +234,12 @@ def block_operator_product(const double[:, ::1] Z,       # IN  (n_samples, n_col
                            double[:, ::1] scratch1,      # SCRATCH (n_samples, rank)
                            double[:, ::1] scratch2,      # SCRATCH (n_samples, rank)
                            double[:, ::1] out):          # OUT (n_cols, rank)
-    """`block_operator` that also returns ``product = Z Theta``.
+    """`block_operator` that also returns ``product = Z Theta`` (which may be ``scratch1``).
 
     A CG step moves Theta along its direction p, and with ``Z p`` kept the
     product ``Z Theta`` of the new iterate is an update, not a new pass over Z.
     """
-    _check_operator("block_operator_product", Z, W, Q, Theta, scratch1, scratch2, out)
+    _check_operator("block_operator", Z, W, Q, Theta, scratch1, scratch2, out)
     _shape("product", product.shape[0], product.shape[1], Z.shape[0], W.shape[1])
     with nogil:
         _apply_operator(Z.shape[0], Z.shape[1], W.shape[1], &Z[0, 0], &W[0, 0], &Q[0, 0],
