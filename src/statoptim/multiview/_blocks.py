@@ -35,6 +35,7 @@ __all__ = [
     "ThetaSystem",
     "assemble_hessian",
     "balance",
+    "drop_negligible_cp",
     "theta_system",
     "update_alpha",
     "update_linear",
@@ -52,6 +53,9 @@ PCG_RTOL = 1e-12
 _CHUNK_ROWS = 256
 # Power iterations for the Lipschitz constant of a prox-linear block.
 _POWER_ITERATIONS = 30
+# A CP part whose scores and penalty are below this fraction of f_m and J is
+# set to zero (see drop_negligible_cp).
+_NEGLIGIBLE = np.finfo(np.float64).eps
 # Extrapolation cap delta of Xu & Yin (2013), (2.2).
 _DELTA = 0.9999
 # Step-size doublings tried by a prox-linear step before it gives up.
@@ -151,11 +155,45 @@ def balance(problem, state):
         if not ok.any():
             continue
         geo = np.exp(np.mean(np.log(np.where(norms > 0, norms, 1.0)), axis=0))
-        for b, nb in zip(blocks, norms):
-            b[:, ok] *= (geo / np.where(nb > 0, nb, 1.0))[ok]
+        scales = [(geo / np.where(nb > 0, nb, 1.0))[ok] for nb in norms]
+        for b, scale in zip(blocks, scales):
+            b[:, ok] *= scale
+        if problem.reuse_products:   # A = Z Theta is rescaled like Theta
+            for A, scale in zip(state.A[m], scales[1:]):
+                A[:, ok] *= scale
+            state.update_products(problem, m)
         rescaled.append(m)
-    if rescaled:
+    if rescaled and problem.reuse_products:
+        state.known_objective = None
+    elif rescaled:
         state.refresh(problem, rescaled)
+
+
+def drop_negligible_cp(problem, state, m, J):
+    """Set modality m's CP part to zero if it no longer counts; returns whether it did.
+
+    With a large ridge the CP part of a modality can decay towards zero (on
+    UCI 2+2 with lambda = 0.1 and the linear term it loses ten to thirty orders
+    of magnitude per cycle, through the denormal range): zero is then the
+    limit, and a fixed point of the modality's exact and CG blocks (Phi = 0
+    and Theta = 0 give a zero right-hand side for every block), and near zero
+    the ridge outweighs the cubic coupling of the factors, so the exact
+    iteration would keep shrinking it. Once its scores ``Pi_m Phi_m^T``
+    (bounded entrywise by ``R max|Pi_m| max|Phi_m|``) are below eps times the
+    largest |f_m| and its penalty below eps J (``J``: the current objective),
+    setting it to zero changes f and J by less than their rounding.
+    """
+    # the penalty first: small arrays, and it fails at once for a live CP part
+    penalty = sum(np.vdot(t, t) for t in state.Theta[m]) + np.vdot(state.Phi[m], state.Phi[m])
+    if not problem.ridge * penalty <= _NEGLIGIBLE * abs(J):
+        return False
+    bound = problem.rank * np.max(np.abs(state.Phi[m])) * np.max(np.abs(state.Pi[m]))
+    if not bound <= _NEGLIGIBLE * np.max(np.abs(state.f[m])):
+        return False
+    state.Theta[m] = [np.zeros_like(t) for t in state.Theta[m]]
+    state.Phi[m] = np.zeros_like(state.Phi[m])
+    state.refresh(problem, (m,))
+    return True
 
 
 # ------------------------------------------------------------------- Theta
@@ -242,15 +280,63 @@ def update_theta_cg(problem, state, m, v, targets):
     capture most of the block's decrease at O(N R (d + R)) each, instead of
     the O(N R^2 d^2 + R^3 d^3) of assembling and factoring H.
     """
+    if problem.reuse_products:
+        _update_theta_cg_reusing(problem, state, m, v, targets)
+        return
     system = theta_system(problem, state, m, v, targets)
     state.set_theta(problem, m, v,
                     solve_pcg(problem, state, m, v, system, max_steps=CG_STEPS))
 
 
-def _pcg_steps(x, r, apply, precondition, n_steps, target):
+def _update_theta_cg_reusing(problem, state, m, v, targets):
+    """:func:`update_theta_cg` through the stored products (``problem.reuse_products``).
+
+    ``H Theta = (1/N) Z^T [P o ((P o Z Theta) Q)] + lambda Theta`` needs no product
+    by Z at the current Theta: ``P o Z Theta`` is the modality's product Pi (P
+    the leave-one-out weights), so B and the data part of ``H Theta`` share one
+    product by ``Z^T`` of 2 R columns. Each CG step's ``Z p`` is kept, and
+    ``Z Theta`` follows the steps (``Z Theta += step Z p``) instead of being
+    recomputed. The same iterates as :func:`update_theta_cg` up to rounding.
+    """
+    T, w = targets
+    Phi, Z = state.Phi[m], problem.Z[m][v]
+    n, rank = problem.n_samples, problem.rank
+    Q = np.ascontiguousarray((Phi.T * w) @ Phi)
+    weights = state.loo[m][v]
+    M = problem.buffer("n2r", m, (n, 2 * rank))
+    np.multiply(weights, T @ Phi, out=M[:, :rank])
+    np.multiply(weights, state.Pi[m] @ Q, out=M[:, rank:])
+    C = Z.T @ M
+    C *= 1.0 / n
+    x = state.Theta[m][v].copy()
+    system = ThetaSystem(weights, Q, np.ascontiguousarray(C[:, :rank]))
+    r = system.rhs - (C[:, rank:] + problem.ridge * x)
+    product = state.A[m][v].copy()
+    Zp, Hp = problem.buffer("nr3", m), np.empty_like(x)
+
+    def apply(p):
+        problem.kernels.block_operator_product(
+            Z, weights, Q, 1.0 / n, problem.ridge, np.ascontiguousarray(p), Zp,
+            problem.buffer("nr", m), problem.buffer("nr2", m), Hp)
+        return Hp
+
+    magnitude = [np.linalg.norm(product)]
+
+    def moved(step):
+        np.add(product, step * Zp, out=product)
+        magnitude[0] += abs(step) * np.linalg.norm(Zp)
+
+    precondition = _preconditioner(problem, m, v, system)
+    _pcg_steps(x, r, apply, precondition, CG_STEPS, PCG_RTOL * np.linalg.norm(system.rhs),
+               moved)
+    state.set_theta(problem, m, v, x, product, magnitude[0])
+
+
+def _pcg_steps(x, r, apply, precondition, n_steps, target, moved=None):
     """At most ``n_steps`` preconditioned CG steps on ``H x = B``; ``x`` and the
     residual ``r = B - H x`` are updated in place. Stops when ``||r|| <= target``
-    (or the preconditioned residual vanishes)."""
+    (or the preconditioned residual vanishes). ``moved(step)``, if given, is
+    called after each step ``x += step p``, ``apply(p)`` having been the last call."""
     zr = precondition(r)
     p = zr.copy()
     rz = np.vdot(r, zr)
@@ -263,10 +349,24 @@ def _pcg_steps(x, r, apply, precondition, n_steps, target):
             break
         step = rz / curvature
         x += step * p
+        if moved is not None:
+            moved(step)
         r -= step * Hp
         zr = precondition(r)
         rz, rz_old = np.vdot(r, zr), rz
         p = zr + (rz / rz_old) * p
+
+
+def _preconditioner(problem, m, v, system):
+    """X -> the mean-field Kronecker approximation of H (see `solve_pcg`) solved for X."""
+    s, V = problem.view_grams[m][v]
+    P = system.weights
+    q, U = np.linalg.eigh(system.gram * (P.T @ P / problem.n_samples))
+    denom = s[:, None] * np.maximum(q, 0.0)[None, :] + problem.ridge
+
+    def precondition(X):
+        return V @ (((V.T @ X) @ U) / denom) @ U.T
+    return precondition
 
 
 def solve_pcg(problem, state, m, v, system, max_steps=None, factor=True):
@@ -282,15 +382,7 @@ def solve_pcg(problem, state, m, v, system, max_steps=None, factor=True):
     unless that fails; then it returns the last iterate, which every CG step
     moved downhill on the block quadratic.
     """
-    n = problem.n_samples
-    s, V = problem.view_grams[m][v]
-    P = system.weights
-    q, U = np.linalg.eigh(system.gram * (P.T @ P / n))
-    denom = s[:, None] * np.maximum(q, 0.0)[None, :] + problem.ridge
-
-    def precondition(X):
-        return V @ (((V.T @ X) @ U) / denom) @ U.T
-
+    precondition = _preconditioner(problem, m, v, system)
     HX = np.empty_like(system.rhs)
 
     def apply(X):

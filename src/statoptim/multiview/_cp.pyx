@@ -19,7 +19,8 @@
 #
 # `weighted_cross` computes scale * Z^T (W o M) + coef * Theta, which is the block
 # gradient (G1) with M = G_m Phi_m and the right-hand side B with M = T Phi_m.
-# `block_operator` applies H without forming it (power iterations, prox-linear).
+# `block_operator` applies H without forming it (power iterations, prox-linear, CG);
+# `block_operator_product` also keeps Z Theta.
 #
 # Arrays are C-contiguous float64. The callers (`_state.py`, `_blocks.py` and
 # `_solver.py`) allocate every output and scratch array; nothing here allocates,
@@ -180,40 +181,97 @@ def weighted_cross(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
         xgemm_tn(n_samples, n_cols, rank, scale, &Z[0, 0], &scratch[0, 0], 1.0, &out[0, 0])
 
 
-def block_operator(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
-                   const double[:, ::1] W,       # IN  (n_samples, rank)
-                   const double[:, ::1] Q,       # IN  (rank, rank)
-                   double scale, double reg,
-                   const double[:, ::1] Theta,   # IN  (n_cols, rank)
-                   double[:, ::1] scratch1,      # SCRATCH (n_samples, rank)
-                   double[:, ::1] scratch2,      # SCRATCH (n_samples, rank)
-                   double[:, ::1] out):          # OUT (n_cols, rank)
-    """out = H Theta = scale * Z^T [W o ((W o Z Theta) Q)] + reg * Theta, H not formed.
-
-    Cost O(n_samples rank (n_cols + rank)).
-    """
+cdef int _check_operator(str what, const double[:, ::1] Z, const double[:, ::1] W,
+                         const double[:, ::1] Q, const double[:, ::1] Theta,
+                         const double[:, ::1] scratch1, const double[:, ::1] scratch2,
+                         const double[:, ::1] out) except -1:
+    """Raise unless the arguments of `block_operator(_product)` have matching shapes."""
     cdef Py_ssize_t n_samples = Z.shape[0], n_cols = Z.shape[1], rank = W.shape[1]
-    cdef Py_ssize_t i, r, j
-    _sizes("block_operator: Z and W", n_samples, n_cols, rank)
+    _sizes(what + ": Z and W", n_samples, n_cols, rank)
     _shape("W", W.shape[0], W.shape[1], n_samples, rank)
     _shape("Q", Q.shape[0], Q.shape[1], rank, rank)
     _shape("Theta", Theta.shape[0], Theta.shape[1], n_cols, rank)
     _shape("scratch1", scratch1.shape[0], scratch1.shape[1], n_samples, rank)
     _shape("scratch2", scratch2.shape[0], scratch2.shape[1], n_samples, rank)
     _shape("out", out.shape[0], out.shape[1], n_cols, rank)
+    return 0
+
+
+cdef void _apply_operator(Py_ssize_t n_samples, Py_ssize_t n_cols, Py_ssize_t rank,
+                          const double* Z, const double* W, const double* Q, double scale,
+                          double reg, const double* Theta, double* product,
+                          double* weighted, double* scratch, double* out) noexcept nogil:
+    """out = scale * Z^T [W o ((W o product) Q)] + reg * Theta with product = Z Theta
+    (``weighted`` may be ``product``, then overwritten by W o product)."""
+    cdef Py_ssize_t a
+    xgemm_nn(n_samples, n_cols, rank, 1.0, Z, Theta, 0.0, product)
+    for a in range(n_samples * rank):
+        weighted[a] = product[a] * W[a]
+    xgemm_nn(n_samples, rank, rank, 1.0, weighted, Q, 0.0, scratch)
+    for a in range(n_samples * rank):
+        scratch[a] = scratch[a] * W[a]
+    for a in range(n_cols * rank):
+        out[a] = reg * Theta[a]
+    xgemm_tn(n_samples, n_cols, rank, scale, Z, scratch, 1.0, out)
+
+
+def block_operator(Z, W, Q, double scale, double reg, Theta, scratch1, scratch2, out):
+    """out = H Theta = scale * Z^T [W o ((W o Z Theta) Q)] + reg * Theta, H not formed.
+
+    `block_operator_product` with ``scratch1`` (n_samples, rank) as the product;
+    Z (n_samples, n_cols), W (n_samples, rank), Q (rank, rank), Theta and out
+    (n_cols, rank), scratch2 (n_samples, rank). Cost O(n_samples rank (n_cols + rank)).
+    """
+    block_operator_product(Z, W, Q, scale, reg, Theta, scratch1, scratch1, scratch2, out)
+
+
+def block_operator_product(const double[:, ::1] Z,       # IN  (n_samples, n_cols)
+                           const double[:, ::1] W,       # IN  (n_samples, rank)
+                           const double[:, ::1] Q,       # IN  (rank, rank)
+                           double scale, double reg,
+                           const double[:, ::1] Theta,   # IN  (n_cols, rank)
+                           double[:, ::1] product,       # OUT (n_samples, rank)
+                           double[:, ::1] scratch1,      # SCRATCH (n_samples, rank)
+                           double[:, ::1] scratch2,      # SCRATCH (n_samples, rank)
+                           double[:, ::1] out):          # OUT (n_cols, rank)
+    """`block_operator` that also returns ``product = Z Theta`` (which may be ``scratch1``).
+
+    A CG step moves Theta along its direction p, and with ``Z p`` kept the
+    product ``Z Theta`` of the new iterate is an update, not a new pass over Z.
+    """
+    _check_operator("block_operator", Z, W, Q, Theta, scratch1, scratch2, out)
+    _shape("product", product.shape[0], product.shape[1], Z.shape[0], W.shape[1])
     with nogil:
-        xgemm_nn(n_samples, n_cols, rank, 1.0, &Z[0, 0], &Theta[0, 0], 0.0, &scratch1[0, 0])
+        _apply_operator(Z.shape[0], Z.shape[1], W.shape[1], &Z[0, 0], &W[0, 0], &Q[0, 0],
+                        scale, reg, &Theta[0, 0], &product[0, 0], &scratch1[0, 0],
+                        &scratch2[0, 0], &out[0, 0])
+
+
+def squared_data_loss(const double[:, ::1] f0,      # IN  (n_samples, n_topics)
+                      const double[:, ::1] f1,      # IN  (n_samples, n_topics)
+                      const double[::1] alpha,      # IN  (n_topics,)
+                      const double[:, ::1] Y,       # IN  (n_samples, n_topics)
+                      double consensus):
+    """``||F - Y||^2 + consensus (||f0 - Y||^2 + ||f1 - Y||^2)``, F = f0 diag(alpha) +
+    f1 diag(1 - alpha): the squared-loss data terms of J in one pass, F not formed."""
+    cdef Py_ssize_t n_samples = f0.shape[0], n_topics = f0.shape[1]
+    cdef Py_ssize_t i, p
+    cdef double mixture = 0.0, own = 0.0, d0, d1, dm
+    _sizes("squared_data_loss: f0", n_samples, n_topics, 1)
+    _shape("f1", f1.shape[0], f1.shape[1], n_samples, n_topics)
+    _shape("alpha", alpha.shape[0], 1, n_topics, 1)
+    _shape("Y", Y.shape[0], Y.shape[1], n_samples, n_topics)
+    with nogil:
         for i in range(n_samples):
-            for r in range(rank):
-                scratch1[i, r] = scratch1[i, r] * W[i, r]
-        xgemm_nn(n_samples, rank, rank, 1.0, &scratch1[0, 0], &Q[0, 0], 0.0, &scratch2[0, 0])
-        for i in range(n_samples):
-            for r in range(rank):
-                scratch2[i, r] = scratch2[i, r] * W[i, r]
-        for j in range(n_cols):
-            for r in range(rank):
-                out[j, r] = reg * Theta[j, r]
-        xgemm_tn(n_samples, n_cols, rank, scale, &Z[0, 0], &scratch2[0, 0], 1.0, &out[0, 0])
+            for p in range(n_topics):
+                d0 = f0[i, p] - Y[i, p]
+                d1 = f1[i, p] - Y[i, p]
+                dm = f0[i, p] * alpha[p] + f1[i, p] * (1.0 - alpha[p]) - Y[i, p]
+                mixture = mixture + dm * dm
+                own = own + d0 * d0 + d1 * d1
+    if consensus == 0.0:
+        return mixture
+    return mixture + consensus * own
 
 
 def row_max_shift(const double[:, ::1] f,         # IN  (n_samples, n_topics)

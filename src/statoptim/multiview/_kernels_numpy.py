@@ -10,11 +10,13 @@ from scipy.linalg import cho_factor, cho_solve
 
 __all__ = [
     "block_operator",
+    "block_operator_product",
     "cholesky_solve",
     "hadamard_products",
     "khatri_rao_system",
     "row_max_shift",
     "softmax_finish",
+    "squared_data_loss",
     "weighted_cross",
 ]
 
@@ -52,6 +54,11 @@ def block_operator(Z, W, Q, scale, reg, Theta, scratch1, scratch2, out):
     out[...] = scale * (Z.T @ (W * ((W * (Z @ Theta)) @ Q))) + reg * Theta
 
 
+def block_operator_product(Z, W, Q, scale, reg, Theta, product, scratch1, scratch2, out):
+    product[...] = Z @ Theta
+    out[...] = scale * (Z.T @ (W * ((W * product) @ Q))) + reg * Theta
+
+
 def row_max_shift(f, row_max, shifted):
     row_max[...] = f.max(axis=1)
     shifted[...] = f - row_max[:, None]
@@ -64,3 +71,12 @@ def softmax_finish(f, row_max, row_weights, row_targets, logsumexp, gradient):
     gradient *= row_weights[:, None]
     gradient -= row_targets
     return float(row_weights @ logsumexp - np.vdot(row_targets, f))
+
+
+def squared_data_loss(f0, f1, alpha, Y, consensus):
+    d = (f0 * alpha + f1 * (1.0 - alpha) - Y).ravel()
+    if consensus == 0.0:
+        return float(np.dot(d, d))
+    own = sum(float(np.dot(e, e)) for e in ((f0 - Y).ravel(), (f1 - Y).ravel()))
+    return float(np.dot(d, d)) + consensus * own
+

@@ -48,10 +48,15 @@ from typing import NamedTuple
 import numpy as np
 
 from statoptim.multiview import _blocks, _cp, _kernels_numpy
+from statoptim.multiview._extrapolation import CycleExtrapolation
 from statoptim.multiview._losses import BOEHNING_CURVATURE, make_loss
 from statoptim.multiview._state import CHOLESKY_MAX_SIZE, CPProblem, CPState
 
-__all__ = ["BOEHNING_CURVATURE", "CHOLESKY_MAX_SIZE", "CPSolver", "Factors", "FitResult"]
+__all__ = ["ACCELERATE", "BOEHNING_CURVATURE", "CHOLESKY_MAX_SIZE", "CPSolver", "Factors",
+           "FitResult"]
+
+#: CPSolver(accelerate=None) accelerates squared-loss fits when this is True.
+ACCELERATE = False
 
 # Softmax loss: the smallest trial curvature.
 MIN_TRIAL_CURVATURE = BOEHNING_CURVATURE / 1024.0
@@ -64,12 +69,6 @@ TRIAL_RATIO = 0.25
 
 # J may rise by this much (relative) from rounding alone after an exact block
 _J_ROUNDING = 1e-12
-
-# A modality's CP part whose scores are below this fraction of its scores f_m,
-# and whose ridge penalty is below this fraction of J, is set to zero and its
-# blocks are skipped (eps: setting it to zero changes f and J by less than
-# their rounding; see CPSolver.drop_negligible_cp).
-_NEGLIGIBLE = np.finfo(np.float64).eps
 
 
 class Factors(NamedTuple):
@@ -121,6 +120,10 @@ class CPSolver:
         Softmax loss: try smaller curvatures per block, safeguarded (module notes).
     linear, linear_regularization : bool, float or None
         A linear term per modality, with its ridge (default lambda).
+    accelerate : bool or None
+        Extrapolate whole cycles (`_extrapolation`; not with prox-linear blocks)
+        and update the products Z Theta through their linearity
+        (``CPProblem.reuse_products``). None: ``ACCELERATE`` for the squared loss.
 
     Attributes
     ----------
@@ -140,7 +143,7 @@ class CPSolver:
     def __init__(self, Z, Y, rank, regularization, consensus, learn_mixing=True,
                  block_update="auto", rng=None, extrapolate=True, balance=True,
                  backend="cython", loss="squared", adaptive_curvature=True, linear=False,
-                 linear_regularization=None):
+                 linear_regularization=None, accelerate=None):
         Y = np.ascontiguousarray(Y, dtype=np.float64)
         kernels = _cp if backend == "cython" else _kernels_numpy
         self.loss = make_loss(loss, Y, kernels)
@@ -155,6 +158,8 @@ class CPSolver:
             reg if linear_regularization is None else float(linear_regularization),
             float(consensus), kernels, block_update,
             bool(linear))
+        self.problem.reuse_products = (ACCELERATE and self.loss.quadratic if accelerate is None
+                                       else bool(accelerate))
         self.learn_mixing = bool(learn_mixing)
         self.extrapolate = bool(extrapolate)
         self.balance_factors = bool(balance)
@@ -237,6 +242,12 @@ class CPSolver:
         self.state = CPState(Theta, Phi, alpha, W, h)
         self.state.refresh(problem)
         self.zero_cp = [False, False]
+        self._forget_cycles()
+
+    def _forget_cycles(self):
+        """A new extrapolation memory (None when cycles are not extrapolated)."""
+        extrapolates = self.problem.reuse_products and not self.problem.uses_prox()
+        self.cycle_extrapolation = CycleExtrapolation() if extrapolates else None
 
     def set_state(self, Theta=None, Phi=None, alpha=None, W=None):
         """Replace parameters (copies) and recompute the derived quantities.
@@ -258,6 +269,7 @@ class CPSolver:
             state.set_alpha(np.asarray(alpha, dtype=np.float64).copy())
         state.refresh(self.problem)
         self.zero_cp = [False, False]
+        self._forget_cycles()
 
     def get_state(self):
         """:class:`Factors` (copies of Theta, Phi and alpha)."""
@@ -275,6 +287,8 @@ class CPSolver:
     # -------------------------------------------------------- objective
     def _working(self, key, curvature):
         """The loss's working response at the mixture ("mixture") or at f[m] (m)."""
+        if self.loss.quadratic:   # (1, Y) whatever the scores: F is not formed
+            return self.loss.working(None, curvature)
         state = self.state
         return self.loss.working(state.scores(key), curvature,
                                  state.loss_stats(self.loss, key))
@@ -290,7 +304,10 @@ class CPSolver:
 
     def objective(self):
         """J at the current state."""
-        n = self.problem.n_samples
+        n, state = self.problem.n_samples, self.state
+        if self.loss.quadratic and self.problem.reuse_products:   # one pass, F not formed
+            return float(self.problem.kernels.squared_data_loss(
+                state.f[0], state.f[1], state.alpha, self.Y, self.mu) / n + self._penalty())
         J = self._data_loss("mixture") / n
         if self.mu > 0:
             J += self.mu / n * (self._data_loss(0) + self._data_loss(1))
@@ -451,39 +468,18 @@ class CPSolver:
     def drop_negligible_cp(self, m):
         """Set modality m's CP part to zero if it no longer counts; returns whether it did.
 
-        With a large ridge the CP part of a modality can decay towards zero
-        (on UCI 2+2 with lambda = 0.1 and the linear term it loses ten to
-        thirty orders of magnitude per cycle, through the denormal range):
-        zero is then the limit, and a fixed point of the modality's exact and CG
-        blocks (Phi = 0 and Theta = 0 give a zero right-hand side for every
-        block), and near zero the ridge outweighs the cubic coupling of the
-        factors, so the exact iteration would keep shrinking it. Once its
-        scores ``Pi_m Phi_m^T`` (bounded entrywise by ``R max|Pi_m|
-        max|Phi_m|``) are below eps times the largest |f_m| and its penalty
-        below eps J, setting it to zero changes f and J by less than their
-        rounding, and the modality's CP blocks are skipped from then on
-        (``zero_cp[m]``; cleared by :meth:`set_state`). Prox-linear modalities
-        are never dropped: their extrapolation can move a zero block.
+        See `_blocks.drop_negligible_cp`; the modality's CP blocks are skipped
+        from then on (``zero_cp[m]``; cleared by :meth:`set_state`). Prox-linear
+        modalities are never dropped: their extrapolation can move a zero block.
         """
-        problem, state = self.problem, self.state
-        if "prox" in problem.modes[m]:
+        if "prox" in self.problem.modes[m]:
             return False
-        # the penalty first: small arrays, and it fails at once for a live CP part
-        J = state.known_objective
+        J = self.state.known_objective
         if J is None:
-            J = state.known_objective = self.objective()
-        penalty = sum(np.vdot(t, t) for t in state.Theta[m]) + np.vdot(state.Phi[m],
-                                                                         state.Phi[m])
-        if not problem.ridge * penalty <= _NEGLIGIBLE * abs(J):
-            return False
-        bound = problem.rank * np.max(np.abs(state.Phi[m])) * np.max(np.abs(state.Pi[m]))
-        if not bound <= _NEGLIGIBLE * np.max(np.abs(state.f[m])):
-            return False
-        state.Theta[m] = [np.zeros_like(t) for t in state.Theta[m]]
-        state.Phi[m] = np.zeros_like(state.Phi[m])
-        state.refresh(problem, (m,))
-        self.zero_cp[m] = True
-        return True
+            J = self.state.known_objective = self.objective()
+        dropped = _blocks.drop_negligible_cp(self.problem, self.state, m, J)
+        self.zero_cp[m] = self.zero_cp[m] or dropped
+        return dropped
 
     # --------------------------------------------------------- schedule
     def _run_phi(self, m):
@@ -562,7 +558,7 @@ class CPSolver:
         # `cycle` skips the rebalancing while prox-linear extrapolation is active
         if self.balance_factors and not (self.problem.uses_prox() and self.extrapolate):
             labels.append("balance")
-        return labels
+        return labels + ["extrapolate"] * (self.cycle_extrapolation is not None)
 
     def cycle(self, omega_cap=0.0, record=None):
         """One cycle Phi_a -> Theta_a^(1..) -> [W_a] -> Phi_b -> ... -> alpha -> balance."""
@@ -589,6 +585,9 @@ class CPSolver:
         if self.balance_factors and not self._extrapolating:
             self.balance()
             done("balance")
+        if self.cycle_extrapolation is not None:
+            self.cycle_extrapolation(self)
+            done("extrapolate")
 
     def _snapshot(self):
         """What a restart of an extrapolated cycle restores."""
@@ -617,6 +616,7 @@ class CPSolver:
             labels.append(label)
 
         self._prox_memory = _blocks.ProxMemory()
+        self._forget_cycles()
         # Rescaling would corrupt the extrapolation memory: no balancing then.
         self._extrapolating = self.problem.uses_prox() and self.extrapolate
         t_prev = 1.0

@@ -14,7 +14,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["CHOLESKY_MAX_SIZE", "CPProblem", "CPState", "Eigen", "linear_design"]
+__all__ = ["CANCELLATION", "CHOLESKY_MAX_SIZE", "CPProblem", "CPState", "Eigen", "linear_design"]
+
+#: A product Z Theta updated through its linearity (a sum of terms) is kept
+#: only if its norm is at least this fraction of the summed norms of the terms;
+#: below, the sum cancelled and its rounding error, relative to the terms,
+#: would be large relative to it (a rescaling would then amplify it): it is
+#: recomputed from Z.
+CANCELLATION = 1.0 / 16
 
 #: Exact multi-view blocks with rank * n_cols above this are solved by PCG
 #: instead of an assembled Cholesky factorisation.
@@ -80,6 +87,10 @@ class CPProblem:
     linear_grams: list
     cholesky_max_size: int = CHOLESKY_MAX_SIZE
     scratch: dict = field(default_factory=dict)
+    #: Update the products A = Z Theta through their linearity in Theta (CG
+    #: steps, rescaling, extrapolation) instead of multiplying by Z again: the
+    #: same products up to rounding, fewer passes over the designs.
+    reuse_products: bool = False
 
     @classmethod
     def build(cls, Z, n_topics, rank, ridge, linear_ridge, consensus, kernels, block_update,
@@ -164,12 +175,23 @@ class CPState:
             self.Pi[m] = np.empty(A.shape[1:])
             self.loo[m] = np.empty(A.shape)
         problem.kernels.hadamard_products(A, self.Pi[m], self.loo[m])
-        self.set_scores(m, self.Pi[m] @ self.Phi[m].T + self.h[m])
+        f = self.Pi[m] @ self.Phi[m].T
+        if not (np.isscalar(self.h[m]) and self.h[m] == 0.0):   # no linear term: no pass
+            f += self.h[m]
+        self.set_scores(m, f)
 
-    def set_theta(self, problem, m, v, theta):
-        """Theta[m][v] = theta, and the products of modality m."""
+    def set_theta(self, problem, m, v, theta, product=None, magnitude=0.0):
+        """Theta[m][v] = theta, and the products of modality m.
+
+        ``product``: Z theta when the caller has it as a sum of terms whose
+        norms sum to ``magnitude`` (recomputed if the sum cancelled, see
+        CANCELLATION); else it is computed.
+        """
         self.Theta[m][v] = np.ascontiguousarray(theta)
-        np.matmul(problem.Z[m][v], self.Theta[m][v], out=self.A[m][v])
+        if product is None or not np.linalg.norm(product) >= CANCELLATION * magnitude:
+            np.matmul(problem.Z[m][v], self.Theta[m][v], out=self.A[m][v])
+        else:
+            self.A[m][v] = product
         self.update_products(problem, m)
 
     # ------------------------------------------------------ invalidation
