@@ -273,6 +273,7 @@ UCI_CONFIGS = {
     "softmax 0.1 +linear 0.01": dict(loss="softmax", alpha=0.1, linear_term=True,
                                      linear_alpha=1e-2, tol=1e-3),
     "squared 0.001": dict(),
+    "squared 0.001 accelerate": dict(accelerate=True),
 }
 
 

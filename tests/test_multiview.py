@@ -1038,3 +1038,21 @@ def test_adaptive_curvature_shares_the_plain_mm_fixed_point():
         assert_allclose(other.objective(), J0, rtol=1e-10)
         for m in range(2):
             assert_allclose(other.f[m], f0[m], rtol=1e-5, atol=1e-7)
+
+
+def test_accelerate_keeps_j_monotone_and_the_retrieval_quality(rng):
+    """accelerate=True (cycle extrapolation) is a different path to a minimum of the same J."""
+    a, b, y = _toy(rng)
+    kw = dict(n_components=3, random_state=0, tol=1e-6, max_iter=500)
+    plain = MultiViewTensorMachine(**kw).fit(a, b, y)
+    fast = MultiViewTensorMachine(accelerate=True, **kw).fit(a, b, y)
+    assert fast.get_params()["accelerate"] is True
+    assert np.max(np.diff(fast.objective_)) <= 1e-12 * fast.objective_[0]
+    assert fast.objective_[-1] <= plain.objective_[-1] * (1 + 1e-3)
+    maps = []
+    for model in (plain, fast):
+        ranking = retrieve(model.decision_function(a, "a"), model.decision_function(b, "b"))
+        maps.append(mean_average_precision(y, y, ranking))
+    assert abs(maps[0] - maps[1]) < 0.01
+    with pytest.raises(ValueError, match="accelerate must be True or False, got"):
+        MultiViewTensorMachine(accelerate="yes").fit(a, b, y)

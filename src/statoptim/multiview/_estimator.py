@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from statoptim._threads import single_blas_thread
 from statoptim._validation import (
     _describe,
+    check_flag,
     check_int,
     check_random_state,
     check_real,
@@ -254,6 +255,15 @@ class MultiViewTensorMachine(BaseEstimator):
     n_init : int, default=1
         Number of random starts; the fit with the lowest final objective is kept
         (BCD on CP factors reaches different local minima from different starts).
+    accelerate : bool, default=False
+        Extrapolate whole BCD cycles: after each cycle every factor moves on along
+        that cycle's step, kept only if J decreases (so J stays monotone and the
+        fixed points are those of the plain schedule), and the products
+        ``Z Theta`` are updated through their linearity instead of recomputed.
+        Fewer cycles reach a lower J (squared loss on UCI 2+2: 1.5-1.9x faster
+        at the same mAP to 3 decimals, BENCHMARKS.md); the iterates differ from
+        the plain schedule's, so the fit is not bit-identical to
+        ``accelerate=False``. Prox-linear blocks are never extrapolated.
     random_state : int, Generator or None, default=None
         Seeds the initial Theta (modality a before b, views in order; the starts
         of ``n_init > 1`` are drawn one after the other from the same generator).
@@ -317,6 +327,7 @@ class MultiViewTensorMachine(BaseEstimator):
                  block_update: Literal["auto", "exact", "cg", "prox-linear"] = "auto",
                  linear_term: bool = False, linear_alpha: float | None = None,
                  tol: float = 1e-4, max_iter: int = 200, n_init: int = 1,
+                 accelerate: bool = False,
                  random_state: int | np.random.Generator | None = None) -> None:
         self.n_components = n_components
         self.alpha = alpha
@@ -329,6 +340,7 @@ class MultiViewTensorMachine(BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.n_init = n_init
+        self.accelerate = accelerate
         self.random_state = random_state
 
     def _check_params(self):
@@ -338,6 +350,7 @@ class MultiViewTensorMachine(BaseEstimator):
         check_real(self.tol, "tol", low=0)
         check_int(self.max_iter, "max_iter", minimum=1)
         check_int(self.n_init, "n_init", minimum=1)
+        check_flag(self.accelerate, "accelerate")
         if not isinstance(self.loss, str) or self.loss not in ("squared", "softmax"):
             raise ValueError(f"loss must be 'squared' or 'softmax', got {self.loss!r}")
         if not isinstance(self.mixing, str) or self.mixing not in ("learn", "fixed"):
@@ -408,7 +421,8 @@ class MultiViewTensorMachine(BaseEstimator):
         return CPSolver(Z, Y, self.n_components, self.alpha, self.consensus,
                         learn_mixing=self.mixing == "learn", block_update=self.block_update,
                         rng=rng, loss=self.loss, linear=bool(self.linear_term),
-                        linear_regularization=self.linear_alpha)
+                        linear_regularization=self.linear_alpha,
+                        accelerate=bool(self.accelerate))
 
     def fit(self, views_a: Sequence[ArrayLike], views_b: Sequence[ArrayLike],
             Y: ArrayLike) -> MultiViewTensorMachine:

@@ -52,11 +52,9 @@ from statoptim.multiview._extrapolation import CycleExtrapolation
 from statoptim.multiview._losses import BOEHNING_CURVATURE, make_loss
 from statoptim.multiview._state import CHOLESKY_MAX_SIZE, CPProblem, CPState
 
-__all__ = ["ACCELERATE", "BOEHNING_CURVATURE", "CHOLESKY_MAX_SIZE", "CPSolver", "Factors",
+__all__ = ["BOEHNING_CURVATURE", "CHOLESKY_MAX_SIZE", "CPSolver", "Factors",
            "FitResult"]
 
-#: CPSolver(accelerate=None) accelerates squared-loss fits when this is True.
-ACCELERATE = False
 
 # Softmax loss: the smallest trial curvature.
 MIN_TRIAL_CURVATURE = BOEHNING_CURVATURE / 1024.0
@@ -120,10 +118,10 @@ class CPSolver:
         Softmax loss: try smaller curvatures per block, safeguarded (module notes).
     linear, linear_regularization : bool, float or None
         A linear term per modality, with its ridge (default lambda).
-    accelerate : bool or None
+    accelerate : bool
         Extrapolate whole cycles (`_extrapolation`; not with prox-linear blocks)
         and update the products Z Theta through their linearity
-        (``CPProblem.reuse_products``). None: ``ACCELERATE`` for the squared loss.
+        (``CPProblem.reuse_products``); ``MultiViewTensorMachine(accelerate=)``.
 
     Attributes
     ----------
@@ -143,7 +141,7 @@ class CPSolver:
     def __init__(self, Z, Y, rank, regularization, consensus, learn_mixing=True,
                  block_update="auto", rng=None, extrapolate=True, balance=True,
                  backend="cython", loss="squared", adaptive_curvature=True, linear=False,
-                 linear_regularization=None, accelerate=None):
+                 linear_regularization=None, accelerate=False):
         Y = np.ascontiguousarray(Y, dtype=np.float64)
         kernels = _cp if backend == "cython" else _kernels_numpy
         self.loss = make_loss(loss, Y, kernels)
@@ -158,8 +156,7 @@ class CPSolver:
             reg if linear_regularization is None else float(linear_regularization),
             float(consensus), kernels, block_update,
             bool(linear))
-        self.problem.reuse_products = (ACCELERATE and self.loss.quadratic if accelerate is None
-                                       else bool(accelerate))
+        self.problem.reuse_products = bool(accelerate)
         self.learn_mixing = bool(learn_mixing)
         self.extrapolate = bool(extrapolate)
         self.balance_factors = bool(balance)
