@@ -27,18 +27,7 @@ Boehning's (1992) quadratic majorant of the cross-entropy at the current state
 (curvature 1/4), which the squared-loss block machinery minimises unchanged;
 J never increases (majorise-minimise).
 
-The bound's curvature 1/4 is loose once rows are confidently classified (the
-Hessian of a row shrinks with its softmax entropy), so plain MM crawls. Each
-softmax block (Phi, exact/CG Theta, W, alpha) therefore first tries a smaller
-curvature ``a`` per block (a quadratic model that need not majorise J). The
-step is kept if J decreased by at least TRIAL_RATIO times the model's
-predicted decrease (a trust-region ratio test), and the block's next ``a`` is
-divided by TRIAL_SHRINK; otherwise the block is restored, redone with the
-Boehning curvature (a guaranteed MM step) and its ``a`` multiplied by
-TRIAL_GROW (capped at 1/4). J is monotone in both cases; for every ``a`` the
-model's value and gradient at the current state equal J's, so the fixed points
-(block stationarity) are those of the plain MM update. ``adaptive_curvature=
-False`` gives the plain MM scheme.
+The curvature safeguard of the softmax blocks is in `_safeguard`.
 """
 from __future__ import annotations
 
@@ -50,19 +39,11 @@ import numpy as np
 from statoptim.multiview import _blocks, _cp, _kernels_numpy
 from statoptim.multiview._extrapolation import CycleExtrapolation
 from statoptim.multiview._losses import BOEHNING_CURVATURE, make_loss
+from statoptim.multiview._safeguard import CurvatureSafeguard
 from statoptim.multiview._state import CHOLESKY_MAX_SIZE, CPProblem, CPState
 
 __all__ = ["BOEHNING_CURVATURE", "CHOLESKY_MAX_SIZE", "CPSolver", "Factors",
            "FitResult"]
-
-
-# Softmax loss: the smallest trial curvature.
-MIN_TRIAL_CURVATURE = BOEHNING_CURVATURE / 1024.0
-# Trial curvature factors: divided after an accepted step, multiplied after a rejected one.
-TRIAL_SHRINK = 1.5
-TRIAL_GROW = 4.0
-# A trial step is kept if J decreased by at least this fraction of the model's decrease.
-TRIAL_RATIO = 0.25
 
 
 # J may rise by this much (relative) from rounding alone after an exact block
@@ -146,9 +127,7 @@ class CPSolver:
         kernels = _cp if backend == "cython" else _kernels_numpy
         self.loss = make_loss(loss, Y, kernels)
         self.adaptive_curvature = bool(adaptive_curvature) and not self.loss.quadratic
-        self._trial_curvature = {}   # block key -> next trial curvature
-        self.n_accepted = 0
-        self.n_rejected = 0
+        self.safeguard = CurvatureSafeguard(self.adaptive_curvature)
         self.alpha_path = None
         reg = float(regularization)
         self.problem = CPProblem.build(
@@ -400,66 +379,16 @@ class CPSolver:
 
     # ------------------------------------------------ curvature safeguard
     def _safeguarded(self, key, update, save, restore):
-        """Run ``update(curvature)`` with the block's trial curvature (module notes).
+        """``update`` under the block's trial curvature (see `_safeguard`)."""
+        self.safeguard.run(self, key, update, save, restore)
 
-        ``save()`` returns what ``restore(saved)`` needs to undo ``update``. A
-        trial step is kept only if J decreased by at least TRIAL_RATIO x the
-        model's decrease; otherwise it is undone and redone as a Boehning MM step.
-        Squared loss (or ``adaptive_curvature=False``): just the Boehning update.
-        """
-        J0 = self.state.known_objective
-        if not self.adaptive_curvature:
-            update(BOEHNING_CURVATURE)
-            return
-        trial = self._trial_curvature.get(key, BOEHNING_CURVATURE / 2)
-        if trial >= BOEHNING_CURVATURE:
-            update(BOEHNING_CURVATURE)
-            self._trial_curvature[key] = BOEHNING_CURVATURE / 2
-            return
-        if J0 is None:
-            J0 = self.state.known_objective = self.objective()
-        saved = save()
-        cache = self.state.cache()   # valid again once restore(saved) has run
-        model = self._trial_model(trial)
-        M0 = model()
-        update(trial)
-        predicted = M0 - model()   # >= 0: the update decreases the model
-        J1 = self.objective()
-        # Keep the step only if J decreased by a fair share of the model's
-        # prediction (ratio test): a too-small curvature overshoots, and an
-        # overshooting step that leaves J about equal would stall the fit.
-        if J1 < J0 and J0 - J1 >= TRIAL_RATIO * predicted:
-            self.n_accepted += 1
-            self.state.known_objective = J1
-            self._trial_curvature[key] = max(trial / TRIAL_SHRINK, MIN_TRIAL_CURVATURE)
-            return
-        self.n_rejected += 1
-        restore(saved)
-        self.state.restore_cache(cache)   # the Boehning step starts from the same state
-        update(BOEHNING_CURVATURE)  # a majorant, so J does not increase
-        self._trial_curvature[key] = min(trial * TRIAL_GROW, BOEHNING_CURVATURE)
+    @property
+    def n_accepted(self):
+        return self.safeguard.n_accepted
 
-    def _trial_model(self, curvature):
-        """The quadratic model of J at the current state with the given curvature.
-
-        Returns a function of the (later) state: the data terms' quadratic
-        models a ||g - Y_w||^2 frozen at the current state plus the exact ridge
-        penalty, up to a constant (only differences are used).
-        """
-        n = self.problem.n_samples
-        state = self.state
-        a, Yw = self._working("mixture", curvature)
-        Yc = [self._working(m, curvature).targets for m in range(2)] if self.mu > 0 else None
-
-        def value():
-            d = (state.mixture() - Yw).ravel()
-            v = a * np.dot(d, d)
-            if Yc is not None:
-                for f, y in zip(state.f, Yc):
-                    d = (f - y).ravel()
-                    v += self.mu * a * np.dot(d, d)
-            return v / n + self._penalty()
-        return value
+    @property
+    def n_rejected(self):
+        return self.safeguard.n_rejected
 
     # ------------------------------------------------ collapsed CP parts
     def drop_negligible_cp(self, m):
