@@ -382,6 +382,32 @@ cdef void centre_scale_threshold(double[:, ::1] out, double scale, const double[
         threshold_block(n_out, n_components, &out[0, 0], &gamma[0], mode, &col_nnz[0])
 
 
+cdef int sparse_product(const floating[::1] data, const index_t[::1] indices,
+                        const index_t[::1] indptr, const Py_ssize_t[::1] active,
+                        const double[:, ::1] W, double scale, const double[::1] gamma,
+                        int mode, const double[::1] row_offset,
+                        const double[::1] col_weight, double[:, ::1] out,
+                        Py_ssize_t[::1] col_nnz, str fmt) except -1:
+    """Check the arguments, then out = eta(scale * (sum of active slices x W - offset)).
+
+    The body of `csc_product_rows` (``fmt="CSC"``: slices are columns) and
+    `csr_product_cols` (``fmt="CSR"``: slices are rows).
+    """
+    cdef Py_ssize_t bad
+    _check_outputs(out, out.shape[0], W.shape[1], gamma, col_nnz)
+    _check_mode(mode)
+    _check_centring(row_offset, col_weight, out.shape[0], W.shape[1])
+    _check_active(active, W.shape[0], "column" if fmt == "CSC" else "row")
+    _check_pointers(indptr.shape[0], W.shape[0], indices.shape[0], data.shape[0], fmt)
+    with nogil:
+        bad = scatter_slices(data, indices, indptr, active, W, out)
+    if bad >= 0:
+        _bad_slice(bad, out.shape[0], fmt)
+    with nogil:
+        centre_scale_threshold(out, scale, gamma, mode, row_offset, col_weight, col_nnz)
+    return 0
+
+
 def csc_product_rows(const floating[::1] data,     # IN  CSC values
                      const index_t[::1] indices,   # IN  CSC row indices
                      const index_t[::1] indptr,    # IN  CSC column pointers (n_features + 1)
@@ -400,18 +426,8 @@ def csc_product_rows(const floating[::1] data,     # IN  CSC values
     matrix X - a c' (a rank-one correction, X stays sparse):
     out[i, k] = eta(scale * ((X[:, J] V[J])_ik - a_i w_k), gamma_k).
     """
-    cdef Py_ssize_t bad
-    _check_outputs(out, out.shape[0], W.shape[1], gamma, col_nnz)
-    _check_mode(mode)
-    _check_centring(row_offset, col_weight, out.shape[0], W.shape[1])
-    _check_active(active, W.shape[0], "column")
-    _check_pointers(indptr.shape[0], W.shape[0], indices.shape[0], data.shape[0], "CSC")
-    with nogil:
-        bad = scatter_slices(data, indices, indptr, active, W, out)
-    if bad >= 0:
-        _bad_slice(bad, out.shape[0], "CSC")
-    with nogil:
-        centre_scale_threshold(out, scale, gamma, mode, row_offset, col_weight, col_nnz)
+    sparse_product(data, indices, indptr, active, W, scale, gamma, mode, row_offset,
+                   col_weight, out, col_nnz, "CSC")
 
 
 def csr_product_cols(const floating[::1] data,     # IN  CSR values
@@ -431,18 +447,8 @@ def csr_product_cols(const floating[::1] data,     # IN  CSR values
     With a non-empty `row_offset` the product is taken on X - a c':
     out[j, k] = eta(scale * ((X[I, :]' U[I])_jk - c_j w_k), gamma_k).
     """
-    cdef Py_ssize_t bad
-    _check_outputs(out, out.shape[0], W.shape[1], gamma, col_nnz)
-    _check_mode(mode)
-    _check_centring(row_offset, col_weight, out.shape[0], W.shape[1])
-    _check_active(active, W.shape[0], "row")
-    _check_pointers(indptr.shape[0], W.shape[0], indices.shape[0], data.shape[0], "CSR")
-    with nogil:
-        bad = scatter_slices(data, indices, indptr, active, W, out)
-    if bad >= 0:
-        _bad_slice(bad, out.shape[0], "CSR")
-    with nogil:
-        centre_scale_threshold(out, scale, gamma, mode, row_offset, col_weight, col_nnz)
+    sparse_product(data, indices, indptr, active, W, scale, gamma, mode, row_offset,
+                   col_weight, out, col_nnz, "CSR")
 
 
 ctypedef fused draw_t:
