@@ -24,7 +24,6 @@ does not depend on the number of threads nor on their scheduling.
 """
 from __future__ import annotations
 
-import collections
 import concurrent.futures
 import contextlib
 import os
@@ -74,16 +73,17 @@ def single_blas_thread(enabled=True, *, openmp=False):
     return controller.limit(limits=1, user_api="blas")
 
 
-def row_blocks(n_rows, row_cost, block_cost, align=1):
+def row_blocks(n_rows, row_cost, block_cost, align=1, max_blocks=None):
     """Boundaries of a split of ``n_rows`` rows into blocks of about ``block_cost`` work.
 
     ``row_cost`` is the work of one row in the caller's unit (e.g. multiply-adds),
-    ``block_cost`` the work a block should have at least, so that starting it on a
+    ``block_cost`` the work a block should have at least, so that handing it to a
     thread costs little beside it. Boundaries are multiples of ``align`` (except
-    the last, ``n_rows``). The split depends only on the arguments, never on the
-    number of threads: results summed block by block are then the same on any
-    number of threads. Returns a list of ``n_blocks + 1`` increasing ints from 0
-    to ``n_rows``; one block (``[0, n_rows]``) when the rows are too few to split.
+    the last, ``n_rows``); ``max_blocks`` caps the count (the pieces of all blocks
+    are held until they are added). The split depends only on the arguments, never
+    on the number of threads: results summed block by block are then the same on
+    any number of threads. Returns a list of ``n_blocks + 1`` increasing ints from
+    0 to ``n_rows``; one block (``[0, n_rows]``) when the rows are too few to split.
 
     Examples
     --------
@@ -94,7 +94,8 @@ def row_blocks(n_rows, row_cost, block_cost, align=1):
     [0, 100]
     """
     units = -(-n_rows // align)
-    n_blocks = max(1, min(units, (n_rows * row_cost) // max(block_cost, 1)))
+    n_blocks = max(1, min(units, (n_rows * row_cost) // max(block_cost, 1),
+                          units if max_blocks is None else max_blocks))
     return [min(n_rows, (b * units // n_blocks) * align) for b in range(n_blocks + 1)]
 
 
@@ -111,18 +112,55 @@ def _pool(n_workers):
     return pool
 
 
+class _Blocks:
+    """Blocks handed out one at a time to the calling thread and the helpers."""
+
+    def __init__(self, compute, n_blocks):
+        self.compute, self.n_blocks = compute, n_blocks
+        self.pieces = [None] * n_blocks
+        self.claimed = self.finished = 0
+        self.error = None
+        self.cond = threading.Condition()
+
+    def work(self):
+        """Compute blocks until none is left (or one failed)."""
+        while True:
+            with self.cond:
+                if self.claimed >= self.n_blocks or self.error is not None:
+                    return
+                b = self.claimed
+                self.claimed += 1
+            try:
+                self.pieces[b] = self.compute(b)
+            except BaseException as exc:
+                with self.cond:
+                    self.error = self.error or exc
+            finally:
+                with self.cond:
+                    self.finished += 1
+                    self.cond.notify_all()
+
+    def wait(self):
+        """Until every block handed out is finished; then raise the first error."""
+        with self.cond:
+            while self.finished < self.claimed:
+                self.cond.wait()
+        if self.error is not None:
+            raise self.error
+
+
 def reduce_blocks(compute, n_blocks, n_threads, combine):
     """``combine`` the pieces ``compute(0), ..., compute(n_blocks - 1)`` in block order.
 
-    With ``n_threads > 1`` the pieces are computed on up to ``n_threads`` threads of
-    a shared pool, with BLAS held at one thread (NumPy's BLAS calls and the
-    package's ``nogil`` kernels release the GIL), and at most ``2 n_threads``
-    pieces wait at a time, so memory stays bounded for many blocks. Each free
-    thread takes the next block, so a descheduled thread delays only its own
-    block. ``combine(total, piece)`` returns the new total (the first piece is the
-    first total) and always sees the pieces in block order, so the result is the
-    same for any ``n_threads``. An exception in a block is raised here after the
-    other blocks have stopped.
+    With ``n_threads > 1`` the calling thread and ``n_threads - 1`` helper threads
+    of a shared pool take the blocks one at a time, with BLAS held at one thread
+    (NumPy's BLAS calls and the package's ``nogil`` kernels release the GIL). The
+    caller never waits for a helper to start: on a loaded machine where the
+    helpers get no CPU it computes every block itself, and a helper descheduled
+    mid-block delays the result by that block only. ``combine(total, piece)``
+    returns the new total (the first piece is the first total) and sees the
+    pieces in block order, so the result is the same for any ``n_threads``. An
+    exception in a block is raised here after the blocks in progress have ended.
 
     Examples
     --------
@@ -134,28 +172,25 @@ def reduce_blocks(compute, n_blocks, n_threads, combine):
     >>> bool(np.array_equal(gram, X.T @ X))
     True
     """
-    n_workers = min(n_threads, n_blocks)
-    if n_workers <= 1:
+    n_helpers = min(n_threads, n_blocks) - 1
+    if n_helpers <= 0:
         total = compute(0)
         for b in range(1, n_blocks):
             total = combine(total, compute(b))
         return total
-    pool = _pool(n_workers)
+    blocks = _Blocks(compute, n_blocks)
     with single_blas_thread():
-        pending = collections.deque()
+        pool = _pool(n_helpers)
+        helpers = [pool.submit(blocks.work) for _ in range(n_helpers)]
         try:
-            for b in range(min(2 * n_workers, n_blocks)):
-                pending.append(pool.submit(compute, b))
-            total = None
-            for b in range(n_blocks):
-                piece = pending.popleft().result()
-                nxt = b + len(pending) + 1
-                if nxt < n_blocks:
-                    pending.append(pool.submit(compute, nxt))
-                total = piece if b == 0 else combine(total, piece)
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            concurrent.futures.wait(pending)
-            raise
+            blocks.work()
+        finally:
+            for future in helpers:
+                future.cancel()  # not started: nothing left for it
+            blocks.wait()
+    pieces = blocks.pieces
+    total = pieces[0]
+    for b in range(1, n_blocks):
+        total = combine(total, pieces[b])
+        pieces[b] = None
     return total

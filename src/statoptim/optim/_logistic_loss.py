@@ -230,13 +230,15 @@ def logistic_hessian(X, theta, alpha, rows=None, sw=None, n_threads=1):
         csr_hessian(X.data, X.indices, X.indptr, theta, rows, Hc, sw)
         H = np.asfortranarray(Hc)
     else:
-        bounds = row_blocks(rows.shape[0], n_coef * n_coef, _HESSIAN_BLOCK_WORK, align=_CHUNK)
+        # the blocks' (n_coef, n_coef) pieces are held until added: 64 MB at most
+        bounds = row_blocks(rows.shape[0], n_coef * n_coef, _HESSIAN_BLOCK_WORK, align=_CHUNK,
+                            max_blocks=max(2, (1 << 23) // (n_coef * n_coef)))
         if len(bounds) == 2:
             H = _syrk_rows(X, theta, rows, sw)
         else:
             H = np.asfortranarray(reduce_blocks(
                 lambda b: _gram_rows(X, theta, rows[bounds[b]:bounds[b + 1]], sw),
-                len(bounds) - 1, n_threads, np.add))
+                len(bounds) - 1, n_threads, lambda total, piece: np.add(total, piece, out=total)))
     H /= m_total if m_total > 0 else 1.0
     diag = H.reshape(-1, order="F")[n_coef + 1::n_coef + 1]  # H[j, j] for j >= 1, a view
     diag += alpha
