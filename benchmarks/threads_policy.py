@@ -16,6 +16,7 @@ Run::
 
     python benchmarks/threads_policy.py                # idle
     python benchmarks/threads_policy.py --load 2       # two competing processes
+    python benchmarks/threads_policy.py --only Logistic  # the logistic fits only
 
 Prints a Markdown table: median wall seconds of ``--repeats`` fits per
 setting, default / min(others), and the median CPU seconds of this process
@@ -149,11 +150,14 @@ def main(argv=None):
                              "that the one-minute load average has risen (default 75)")
     parser.add_argument("--scale", type=float, default=1.0,
                         help="shrink the problems (e.g. 0.1 for a smoke run)")
+    parser.add_argument("--only", default="",
+                        help="time only the fits whose name contains this text")
     args = parser.parse_args(argv)
     # weak components, redundant ranks: the toy problems are for timing only
     warnings.simplefilter("ignore", statoptim.exceptions.StatoptimWarning)
     n_cpu = os.cpu_count() or 1
-    problems = _problems(args.scale)
+    problems = {name: fit for name, fit in _problems(args.scale).items()
+                if args.only in name}
     stop = mp.Event()
     workers = [mp.Process(target=_busy, args=(stop,), daemon=True) for _ in range(args.load)]
     for w in workers:

@@ -28,6 +28,7 @@ import concurrent.futures
 import contextlib
 import os
 import threading
+import time
 
 __all__ = ["reduce_blocks", "row_blocks", "single_blas_thread"]
 
@@ -113,40 +114,64 @@ def _pool(n_workers):
 
 
 class _Blocks:
-    """Blocks handed out one at a time to the calling thread and the helpers."""
+    """Blocks handed out one at a time to the calling thread and the helpers.
+
+    The caller never waits long for a helper: when no block is left to hand out,
+    it waits for a helper's unfinished block at most about as long as one of its
+    own blocks took, then computes that block itself (``compute`` is a pure
+    function of the block, so either copy gives the same piece). A helper that
+    fails leaves its block to the caller, whose own computation raises.
+    """
 
     def __init__(self, compute, n_blocks):
         self.compute, self.n_blocks = compute, n_blocks
         self.pieces = [None] * n_blocks
-        self.claimed = self.finished = 0
-        self.error = None
+        self.done = [False] * n_blocks
+        self.next = 0
+        self.stop = False
         self.cond = threading.Condition()
 
-    def work(self):
-        """Compute blocks until none is left (or one failed)."""
-        while True:
-            with self.cond:
-                if self.claimed >= self.n_blocks or self.error is not None:
-                    return
-                b = self.claimed
-                self.claimed += 1
-            try:
-                self.pieces[b] = self.compute(b)
-            except BaseException as exc:
-                with self.cond:
-                    self.error = self.error or exc
-            finally:
-                with self.cond:
-                    self.finished += 1
-                    self.cond.notify_all()
-
-    def wait(self):
-        """Until every block handed out is finished; then raise the first error."""
+    def _claim(self):
         with self.cond:
-            while self.finished < self.claimed:
-                self.cond.wait()
-        if self.error is not None:
-            raise self.error
+            if self.stop or self.next >= self.n_blocks:
+                return None
+            self.next += 1
+            return self.next - 1
+
+    def _store(self, b, piece):
+        with self.cond:
+            if not self.done[b]:
+                self.pieces[b], self.done[b] = piece, True
+                self.cond.notify_all()
+
+    def help(self):
+        """A helper thread: compute blocks until none is left to hand out."""
+        while (b := self._claim()) is not None:
+            try:
+                piece = self.compute(b)
+            except Exception:  # the caller computes the block again and raises
+                continue
+            self._store(b, piece)
+
+    def run(self):
+        """The calling thread: blocks until none is left, then the helpers' unfinished
+        blocks (waited for a while, then computed again); returns the pieces in order."""
+        try:
+            start, own = time.perf_counter(), 0
+            while (b := self._claim()) is not None:
+                self._store(b, self.compute(b))
+                own += 1
+            patience = (time.perf_counter() - start) / max(own, 1)
+            for b in range(self.n_blocks):
+                with self.cond:
+                    self.cond.wait_for(lambda b=b: self.done[b], timeout=patience)
+                    ready = self.done[b]
+                if not ready:
+                    self._store(b, self.compute(b))
+        finally:
+            with self.cond:
+                self.stop = True
+        return self.pieces
 
 
 def reduce_blocks(compute, n_blocks, n_threads, combine):
@@ -155,12 +180,14 @@ def reduce_blocks(compute, n_blocks, n_threads, combine):
     With ``n_threads > 1`` the calling thread and ``n_threads - 1`` helper threads
     of a shared pool take the blocks one at a time, with BLAS held at one thread
     (NumPy's BLAS calls and the package's ``nogil`` kernels release the GIL). The
-    caller never waits for a helper to start: on a loaded machine where the
-    helpers get no CPU it computes every block itself, and a helper descheduled
-    mid-block delays the result by that block only. ``combine(total, piece)``
-    returns the new total (the first piece is the first total) and sees the
-    pieces in block order, so the result is the same for any ``n_threads``. An
-    exception in a block is raised here after the blocks in progress have ended.
+    caller never waits for a helper to start, and waits for a helper's block at
+    most about one block's time before computing it itself: on a loaded machine
+    where the helpers get no CPU the caller does the work alone, at about the
+    one-thread speed. ``compute`` must be a pure function of the block (a block
+    may be computed twice; a helper still computing one after the return is
+    ignored). ``combine(total, piece)`` returns the new total (the first piece is
+    the first total) and sees the pieces in block order, so the result is the
+    same for any ``n_threads``. An exception in a block is raised in the caller.
 
     Examples
     --------
@@ -181,14 +208,12 @@ def reduce_blocks(compute, n_blocks, n_threads, combine):
     blocks = _Blocks(compute, n_blocks)
     with single_blas_thread():
         pool = _pool(n_helpers)
-        helpers = [pool.submit(blocks.work) for _ in range(n_helpers)]
+        helpers = [pool.submit(blocks.help) for _ in range(n_helpers)]
         try:
-            blocks.work()
+            pieces = blocks.run()
         finally:
             for future in helpers:
-                future.cancel()  # not started: nothing left for it
-            blocks.wait()
-    pieces = blocks.pieces
+                future.cancel()  # not started: nothing is left for it
     total = pieces[0]
     for b in range(1, n_blocks):
         total = combine(total, pieces[b])
