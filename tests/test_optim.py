@@ -99,7 +99,7 @@ def test_float32_objective_accumulates_in_float64():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("block_rows", [1, 7, 300, 1000])
 def test_blocked_objective_matches_reference(monkeypatch, dtype, block_rows):
-    import statoptim.optim._newton as newton_mod
+    import statoptim.optim._logistic_loss as newton_mod
 
     X, y, _ = _problem(300, 7, seed=4)  # 300 = 42 blocks of 7 + a remainder of 6
     X = X.astype(dtype)

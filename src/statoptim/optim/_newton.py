@@ -2,9 +2,10 @@
 full-data objective.
 
 Newton is BLAS-3 bound, so it stays in NumPy/SciPy: the Hessian is accumulated by
-``dsyrk`` over row chunks (never an n x n array, and no full copy of X), factorised
-by Cholesky, and the step is backtracked (Armijo). This is the gradient form of
-IRLS: it never divides by w_i = pi_i (1 - pi_i), which underflows under separation.
+syrk over row chunks (never an n x n array, and no full copy of X; see
+:mod:`statoptim.optim._logistic_loss`), factorised by Cholesky, and the step is
+backtracked (Armijo). This is the gradient form of IRLS: it never divides by
+w_i = pi_i (1 - pi_i), which underflows under separation.
 """
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
-from scipy.linalg.blas import dsyrk
 from scipy.linalg.lapack import dpotrf, dpotrs
 
 from statoptim._validation import (
     _describe,
     check_flag,
     check_int,
+    check_n_threads,
     check_random_state,
     check_real,
 )
@@ -36,190 +37,20 @@ from statoptim.optim._common import (
     sparse_column_absmax,
     sparse_ptp,
 )
-from statoptim.optim._sgd_fast import csr_hessian, csr_loss_grad, hessian_rows, logistic_loss_grad
+from statoptim.optim._logistic_loss import _objective, logistic_hessian, logistic_objective
 
+# The estimator, the inference code, the harness and the package's __init__ import
+# _objective, logistic_hessian and logistic_objective from here.
 __all__ = ["SeparationWarning", "check_separation", "logistic_objective", "newton_logistic"]
 
 # Public functions check their arguments and then call the private ``*_core`` /
 # ``_objective`` / ``_separable`` versions, which the estimator (having checked X
 # and y once with scikit-learn) calls directly inside its loops.
 
-_CHUNK = 4096
-
 SEPARATION_MESSAGE = (
     "training data are linearly separable: the unpenalised maximum-likelihood estimate "
     "does not exist (coefficients diverge); set alpha > 0, e.g. 1/n_samples"
 )
-
-
-
-
-# Rows per block of the one-pass objective: ~256 KB of float64, so that a block
-# stays in the L2 cache between its two dgemv calls.
-_BLOCK_VALUES = 32768
-
-
-def _work(X):
-    """Scratch of the one-pass objective: a block of rows, widened to float64."""
-    chunk = max(1, min(X.shape[0], _BLOCK_VALUES // max(1, X.shape[1] + 1)))
-    return np.empty(chunk * (X.shape[1] + 1))
-
-
-def _loss_grad(X, y, theta, pen, grad, sw):
-    if sp.issparse(X):
-        return csr_loss_grad(X.data, X.indices, X.indptr, y, theta, pen, grad, sw)
-    return logistic_loss_grad(X, y, theta, pen, grad, _work(X), sw)
-
-
-def _objective(X, y, theta, pen, grad, sw=None):
-    """F and its gradient (into ``grad``) for checked, prepared arrays; returns (F, max|eta|).
-
-    ``pen`` is the ridge strength: a float, or one value per coefficient j >= 1
-    (the ridge of an exactly rescaled problem, see :func:`rescaled_problem`).
-    X is a C-contiguous float32/float64 array or a checked CSR matrix; ``sw`` the row
-    weights normalised to mean 1 (None: unit weights), so that F is the weighted
-    mean of the log-loss.
-    """
-    if np.ndim(pen) == 0:
-        return _loss_grad(X, y, theta, float(pen), grad, sw)
-    value, max_eta = _loss_grad(X, y, theta, 0.0, grad, sw)
-    coef = theta[1:]
-    grad[1:] += pen * coef
-    return value + 0.5 * float(pen @ (coef * coef)), max_eta
-
-
-def logistic_objective(X: ArrayLike, y: ArrayLike, theta: ArrayLike, alpha: float,
-                       grad: np.ndarray | None = None) -> tuple[float, np.ndarray, float]:
-    """F(theta) = mean log-loss + alpha/2 ||theta_{1:}||^2 and its gradient.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-        Finite real numbers, n_samples >= 1; float32 is read as float32 (sums in
-        float64), other dtypes are converted to float64. scipy.sparse is not
-        supported (TypeError).
-    y : array-like of shape (n_samples,)
-        Labels in {0, 1} (or bool).
-    theta : array-like of shape (n_features + 1,)
-        Finite; intercept first.
-    alpha : float
-        Ridge strength (>= 0); the intercept is not penalised.
-    grad : ndarray of shape (n_features + 1,), optional
-        Output array for the gradient: writeable, C-contiguous float64, not sharing
-        memory with X or y.
-
-    Returns
-    -------
-    value : float
-    grad : ndarray of shape (n_features + 1,)
-    max_abs_eta : float
-        max_i |eta_i|, used to detect diverging iterates.
-
-    Raises
-    ------
-    ValueError
-        For bad input (the message names the argument), and when F or its gradient
-        is not representable in float64 (e.g. |eta_i| above 1.8e308). Columns of X
-        of extreme magnitude (max |x| outside [2**-100, 2**100]) are rescaled
-        exactly by powers of two first, so the sums over rows cannot overflow.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from statoptim.optim import logistic_objective
-    >>> X = np.array([[0.5], [-1.0], [2.0]])
-    >>> value, grad, max_abs_eta = logistic_objective(X, [1, 0, 1], np.zeros(2), alpha=0.0)
-    >>> round(value, 6)                            # log(2) at theta = 0
-    0.693147
-    >>> grad.round(6)
-    array([-0.166667, -0.583333])
-    """
-    X, top = check_matrix(X, "X", min_rows=1)
-    n_samples, n_features = X.shape
-    y = check_labels01(y, n_samples, "y")
-    theta = check_vector(theta, "theta", n_features + 1)
-    alpha = check_real(alpha, "alpha", low=0.0)
-    if grad is None:
-        grad = np.empty(n_features + 1)
-    else:
-        if not (isinstance(grad, np.ndarray) and grad.dtype == np.float64
-                and grad.flags.c_contiguous and grad.flags.writeable):
-            raise ValueError("grad must be None or a writeable C-contiguous float64 ndarray "
-                             f"(the output), got {_describe(grad)}")
-        if grad.shape != (n_features + 1,):
-            raise ValueError(f"grad must have shape ({n_features + 1},) = (n_features + 1,), "
-                             f"got {grad.shape}")
-        if np.may_share_memory(grad, X) or np.may_share_memory(grad, y):
-            raise ValueError("grad must not share memory with X or y (it is overwritten)")
-        if np.may_share_memory(grad, theta):
-            theta = theta.copy()  # the kernel zeroes grad before it reads theta
-    scale = column_scales(X, top)
-    if scale is None:
-        value, max_eta = _objective(X, y, theta, alpha, grad)
-    else:  # the same linear predictor with X / s and theta * s, then grad_j = s_j g'_j
-        with np.errstate(over="ignore", invalid="ignore"):
-            theta_s = theta.copy()
-            theta_s[1:] *= scale
-            if np.all(np.isfinite(theta_s)):
-                value, max_eta = _objective(X / scale, y, theta_s, 0.0, grad)
-                grad[1:] *= scale
-                if alpha != 0.0:
-                    grad[1:] += alpha * theta[1:]
-                    value += 0.5 * alpha * float(theta[1:] @ theta[1:])
-            else:
-                value = max_eta = np.inf
-    if not (np.isfinite(value) and np.isfinite(max_eta) and np.all(np.isfinite(grad))):
-        raise ValueError(
-            "logistic_objective: F(theta) or its gradient is not representable in float64 "
-            f"for this X (max |x| = {float(np.max(np.abs(X))):.3g}) and theta (max |theta| = "
-            f"{float(np.max(np.abs(theta))):.3g}): the linear predictor eta = theta_0 + X "
-            "theta_{1:} or the ridge term overflows; rescale X or theta")
-    return value, grad, max_eta
-
-
-_ROWS = {}
-
-
-def _all_rows(n_samples):
-    """0..n_samples-1 as intp, cached for the last size (Newton calls this per step)."""
-    if n_samples not in _ROWS:
-        _ROWS.clear()
-        _ROWS[n_samples] = np.arange(n_samples, dtype=np.intp)
-    return _ROWS[n_samples]
-
-
-def logistic_hessian(X, theta, alpha, rows=None, sw=None):
-    """Hessian X~^T W X~ / m + alpha D over all rows (or the given ``rows``).
-
-    Accumulated by dsyrk over chunks of sqrt(w_i) x~_i built by a compiled kernel
-    (never an n x n array, no copy of X). Returns a Fortran-ordered
-    (n_features + 1)^2 array whose upper triangle is set. With row weights ``sw``
-    (mean 1), W holds sw_i pi_i (1 - pi_i) and m is the sum of sw over ``rows``.
-    A CSR X is accumulated row by row from its stored entries (both triangles).
-    """
-    n_features = X.shape[1]
-    n_coef = n_features + 1
-    if rows is None:
-        rows = _all_rows(X.shape[0])
-    rows = np.asarray(rows, dtype=np.intp)
-    m_total = rows.shape[0] if sw is None else float(np.sum(sw[rows]))
-    theta = np.ascontiguousarray(theta, dtype=np.float64)
-    if sp.issparse(X):
-        Hc = np.zeros((n_coef, n_coef))
-        csr_hessian(X.data, X.indices, X.indptr, theta, rows, Hc, sw)
-        H = np.asfortranarray(Hc)
-    else:
-        H = np.zeros((n_coef, n_coef), order="F")
-        buf = np.empty((min(_CHUNK, max(rows.shape[0], 1)), n_coef))
-        for start in range(0, rows.shape[0], _CHUNK):
-            r = rows[start:start + _CHUNK]
-            A = buf[:r.shape[0]]
-            hessian_rows(X, theta, r, A, sw)
-            H = dsyrk(1.0, A.T, beta=1.0, c=H, trans=0, lower=0, overwrite_c=1)
-    H /= m_total if m_total > 0 else 1.0
-    diag = H.reshape(-1, order="F")[n_coef + 1::n_coef + 1]  # H[j, j] for j >= 1, a view
-    diag += alpha
-    return H
 
 
 def _separable(X, y):
@@ -400,7 +231,7 @@ def newton_logistic(
     X: ArrayLike, y: ArrayLike, alpha: float, *, tol: float = 1e-10, max_iter: int = 100,
     theta0: ArrayLike | None = None, separation_check: bool = True,
     hessian_subsample: int | None = None, rng: int | np.random.Generator | None = None,
-    callback: Callable[..., Any] | None = None,
+    callback: Callable[..., Any] | None = None, n_threads: int | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Damped Newton-Raphson for F(theta) = mean log-loss + alpha/2 ||theta_{1:}||^2.
 
@@ -450,6 +281,11 @@ def newton_logistic(
     rng : None, int or numpy Generator, optional
         Draws the Hessian rows; None means ``np.random.default_rng(0)``.
     callback : callable, optional
+    n_threads : int >= 1 or None, default=None
+        Threads for the passes over the rows of a large dense X (the Hessian and
+        the gradient are summed over row blocks, each computed with BLAS at one
+        thread); None means all available CPUs. The row blocks depend only on
+        the size of X, so the result is the same for any ``n_threads``.
 
     Returns
     -------
@@ -483,10 +319,12 @@ def newton_logistic(
     rng = np.random.default_rng(0) if rng is None else check_random_state(rng, "rng")
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be None or callable, got {_describe(callback)}")
+    n_threads = check_n_threads(n_threads)
     X, pen, scale = rescaled_problem(X, alpha, top=top)
     return newton_core(X, y, alpha, pen, scale, tol=tol, max_iter=max_iter, theta0=theta0,
                        separation_check=separation_check,
-                       hessian_subsample=hessian_subsample, rng=rng, callback=callback)
+                       hessian_subsample=hessian_subsample, rng=rng, callback=callback,
+                       n_threads=n_threads)
 
 
 def _positive_rows(X, y, sw):
@@ -497,29 +335,67 @@ def _positive_rows(X, y, sw):
     return X[keep], y[keep]
 
 
+class _Problem:
+    """The arrays of one Newton fit: F, its gradient and Hessian, and the LP check.
+
+    X is the prepared design (constant columns dropped), ``pen`` its ridge, ``sw``
+    the row weights (mean 1) or None, ``n_threads`` the threads of the row passes.
+    """
+
+    def __init__(self, X, y, pen, sw, n_threads):
+        self.X, self.y, self.pen, self.sw, self.n_threads = X, y, pen, sw, n_threads
+
+    def objective(self, theta, grad):
+        return _objective(self.X, self.y, theta, self.pen, grad, self.sw, self.n_threads)
+
+    def hessian(self, theta, rows=None):
+        return logistic_hessian(self.X, theta, self.pen, rows=rows, sw=self.sw,
+                                n_threads=self.n_threads)
+
+    def separable(self):
+        return _separable(*_positive_rows(self.X, self.y, self.sw))
+
+
+def _drop_constant_columns(X, y, alpha, sw, info):
+    """At alpha = 0, X without its constant columns (among the rows of positive
+    weight), recorded in ``info``; returns (X, active columns or None)."""
+    if alpha != 0.0 or X.shape[0] == 0:
+        return X, None
+    Xp, _ = _positive_rows(X, y, sw)
+    ptp = sparse_ptp(Xp) if sp.issparse(Xp) else np.ptp(Xp, axis=0)
+    const = np.flatnonzero(ptp == 0)
+    if not const.size:
+        return X, None
+    info["constant_columns"] = const
+    active = np.setdiff1d(np.arange(X.shape[1]), const)
+    X = X[:, active] if sp.issparse(X) else np.ascontiguousarray(X[:, active])
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        X.sort_indices()
+    return X, active
+
+
+def _start(theta0, scale, active, n_coef):
+    """The first iterate: 0, or theta0 on the rescaled, reduced coefficients."""
+    if theta0 is None:
+        return np.zeros(n_coef)
+    full0 = _scale_theta0(np.asarray(theta0, dtype=np.float64), scale)
+    return full0.copy() if active is None else np.concatenate([[full0[0]], full0[1 + active]])
+
+
 def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_check,
-                hessian_subsample, rng, callback, sw=None):
+                hessian_subsample, rng, callback, sw=None, n_threads=None):
     """:func:`newton_logistic` on checked arrays and parameters.
 
     X is the (possibly rescaled) C-contiguous float32/float64 design or a checked
     CSR matrix, ``pen`` its ridge (float or per coefficient) and ``scale`` the column
     scales or None; theta0, the callback's argument and the result are for the
     original columns. ``sw``: row weights normalised to mean 1, or None.
+    ``n_threads``: threads of the row passes (None: all available CPUs).
     """
     n_samples, n_features = X.shape
     info = {"separable": None, "constant_columns": np.zeros(0, dtype=np.intp)}
-    active = None
-    if alpha == 0.0 and n_samples > 0:
-        Xp, _ = _positive_rows(X, y, sw)
-        ptp = sparse_ptp(Xp) if sp.issparse(Xp) else np.ptp(Xp, axis=0)
-        const = np.flatnonzero(ptp == 0)
-        if const.size:
-            info["constant_columns"] = const
-            active = np.setdiff1d(np.arange(n_features), const)
-            X = X[:, active] if sp.issparse(X) else np.ascontiguousarray(X[:, active])
-            if sp.issparse(X):
-                X = sp.csr_matrix(X)
-                X.sort_indices()
+    X, active = _drop_constant_columns(X, y, alpha, sw, info)
     scale_used = scale if scale is None or active is None else scale[active]
     n_coef = X.shape[1] + 1
     n_pos = n_samples if sw is None else int(np.count_nonzero(sw > 0))
@@ -534,14 +410,40 @@ def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_ch
             "is singular at every point, the coefficients are not identifiable, and such "
             "data are typically separable (no MLE). Set alpha > 0 (e.g. 1/n_samples) or "
             "use solver='lbfgs'")
-    theta = np.zeros(n_coef)
-    if theta0 is not None:
-        full0 = _scale_theta0(np.asarray(theta0, dtype=np.float64), scale)
-        theta = full0.copy() if active is None else np.concatenate([[full0[0]], full0[1 + active]])
+    problem = _Problem(X, y, pen, sw, check_n_threads(n_threads))
+    theta = _start(theta0, scale, active, n_coef)
     if alpha == 0.0 and separation_check and n_samples < 10 * n_coef:
-        info["separable"] = _separable(*_positive_rows(X, y, sw))
-    grad = np.empty(n_coef)
-    F, max_eta = _objective(X, y, theta, pen, grad, sw)
+        info["separable"] = problem.separable()
+    if hessian_subsample is not None and hessian_subsample >= n_samples:
+        hessian_subsample = None  # all rows: the full Hessian
+    theta, state = _iterate(
+        problem, theta, info, tol=tol, max_iter=max_iter,
+        check_divergence=alpha == 0.0 and separation_check, subsample=hessian_subsample,
+        rng=rng, callback=None if callback is None
+        else (lambda t: callback(_unscale(t, scale_used))))
+    theta = _unscale(theta, scale_used)
+    if active is not None:
+        full = np.zeros(n_features + 1)
+        full[0] = theta[0]
+        full[1 + active] = theta[1:]
+        theta = full
+    info.update(state)
+    return theta, info
+
+
+def _iterate(problem, theta, info, *, tol, max_iter, check_divergence, subsample, rng,
+             callback):
+    """The damped Newton iterations from ``theta``; returns (theta, state) with state
+    the ``n_iter``, ``converged``, ``loss_curve``, ``grad_inf`` and ``decrement`` of
+    the info.
+
+    ``subsample``: rows of the sub-sampled Hessian, or None for the full one. With
+    ``check_divergence`` (alpha = 0), diverging iterates trigger the separation LP
+    (result in ``info["separable"]``), and separable data stop the iterations.
+    """
+    n_samples = problem.X.shape[0]
+    grad = np.empty(theta.shape[0])
+    F, _ = problem.objective(theta, grad)
     curve = [F]
     converged = False
     decrement = np.inf
@@ -549,42 +451,34 @@ def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_ch
     # A sub-sampled Hessian can make the decrement small, or the line search fail,
     # away from the optimum: every stopping test is confirmed with the full Hessian,
     # which is then used for the remaining iterations.
-    use_sub = hessian_subsample is not None and hessian_subsample < n_samples
+    use_sub = subsample is not None
     while n_iter < max_iter:
-        if use_sub:
-            rows = np.sort(rng.choice(n_samples, hessian_subsample, replace=False))
-            H = logistic_hessian(X, theta, pen, rows=rows, sw=sw)
-        else:
-            H = logistic_hessian(X, theta, pen, sw=sw)
-        delta, _ = _cholesky_solve(H, grad)
+        rows = np.sort(rng.choice(n_samples, subsample, replace=False)) if use_sub else None
+        delta, _ = _cholesky_solve(problem.hessian(theta, rows), grad)
         decrement = float(grad @ delta)
-        if 0.5 * decrement <= tol * max(F, np.finfo(float).tiny) or not np.any(delta):
+        step = None
+        if not (0.5 * decrement <= tol * max(F, np.finfo(float).tiny) or not np.any(delta)):
+            new_grad = np.empty(theta.shape[0])
+            step = backtrack(lambda c, out=new_grad: problem.objective(c, out), theta, delta,
+                             F, decrement)
+        if step is None:  # the decrement test, or no decrease possible (machine precision)
             if use_sub:
                 use_sub = False
                 continue
             converged = True
             break
-        new_grad = np.empty(n_coef)
-        step = backtrack(lambda c, out=new_grad: _objective(X, y, c, pen, out, sw), theta,
-                         delta, F, decrement)
-        if step is None:  # no decrease possible: at machine precision of the optimum
-            if use_sub:
-                use_sub = False
-                continue
-            converged = True
-            break
-        F_new, max_eta_new, cand = step
+        F_new, max_eta, cand = step
         n_iter += 1
         grew = cand @ cand > theta @ theta
-        theta, grad, max_eta = cand, new_grad, max_eta_new
+        theta, grad = cand, new_grad
         rel_change = (F - F_new) / max(abs(F), 1e-300)
         F = F_new
         curve.append(F)
         if callback is not None:
-            callback(_unscale(theta, scale_used))
-        if alpha == 0.0 and separation_check and max_eta > 30.0 and grew:
+            callback(theta)
+        if check_divergence and max_eta > 30.0 and grew:
             if info["separable"] is None:
-                info["separable"] = _separable(*_positive_rows(X, y, sw))
+                info["separable"] = problem.separable()
             if info["separable"]:  # diverging along a separating direction: stop here
                 break
         if rel_change == 0.0 and 0.5 * decrement <= 1e-14 * max(F, 1e-300):
@@ -593,15 +487,9 @@ def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_ch
                 continue
             converged = True
             break
-    theta = _unscale(theta, scale_used)
-    if active is not None:
-        full = np.zeros(n_features + 1)
-        full[0] = theta[0]
-        full[1 + active] = theta[1:]
-        theta = full
-    info.update(n_iter=n_iter, converged=converged, loss_curve=curve,
-                grad_inf=float(np.abs(grad).max()), decrement=decrement)
-    return theta, info
+    state = {"n_iter": n_iter, "converged": converged, "loss_curve": curve,
+             "grad_inf": float(np.abs(grad).max()), "decrement": decrement}
+    return theta, state
 
 
 def warn_identifiability(info):
@@ -660,16 +548,17 @@ def lbfgs_logistic(X, y, alpha, *, tol=1e-8, max_iter=1000, theta0=None, callbac
 
 
 def lbfgs_core(X, y, pen, scale, *, tol, max_iter, theta0=None, callback=None, memory=30,
-               sw=None):
+               sw=None, n_threads=None):
     """:func:`lbfgs_logistic` on checked arrays (see :func:`newton_core`)."""
     from scipy.optimize import minimize
 
     n_coef = X.shape[1] + 1
     grad = np.empty(n_coef)
     curve = []
+    n_threads = check_n_threads(n_threads)
 
     def fun(theta):
-        F, _ = _objective(X, y, theta, pen, grad, sw)
+        F, _ = _objective(X, y, theta, pen, grad, sw, n_threads)
         curve.append(F)
         return F, grad.copy()
 
@@ -686,7 +575,7 @@ def lbfgs_core(X, y, pen, scale, *, tol, max_iter, theta0=None, callback=None, m
                    options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxcor": memory,
                             "maxfun": 2 * max_iter + 20})
     g_inf = float(np.abs(res.jac).max())
-    _, max_eta = _objective(X, y, res.x, pen, np.empty(n_coef), sw)
+    _, max_eta = _objective(X, y, res.x, pen, np.empty(n_coef), sw, n_threads)
     # SciPy's status 2 (ABNORMAL line search), or status 0 by "relative reduction of F
     # <= 0" (ftol is 0), with a gradient this small means F can no longer decrease in
     # float64: the optimum to machine precision, not a failure. Status 1 (an iteration
