@@ -207,3 +207,20 @@ p.join(20)
 assert p.exitcode == 0
 """, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs"])
+def test_logistic_regression_n_threads_gives_the_same_bits(solver):
+    """LogisticRegression(n_threads=) reaches the row-block passes; the answer does not
+    depend on it, and a bad value is refused naming the argument."""
+    from statoptim import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((60_000, 40))
+    y = (X[:, 0] + rng.logistic(size=60_000) > 0).astype(float)
+    fits = [LogisticRegression(solver, alpha=1e-3, n_threads=k).fit(X, y) for k in (1, 2)]
+    assert fits[0].get_params()["n_threads"] == 1
+    assert np.array_equal(fits[0].coef_, fits[1].coef_)
+    assert np.array_equal(fits[0].intercept_, fits[1].intercept_)
+    with pytest.raises(ValueError, match="n_threads"):
+        LogisticRegression(solver, n_threads=0).fit(X[:100], y[:100])

@@ -717,6 +717,11 @@ def test_fuzz_newton_logistic(data):
         theta, info = newton_logistic(X, y, alpha, tol=1e-16, max_iter=60,
                                       hessian_subsample=sub)
     except (ValueError, TypeError) as exc:
+        if valid and alpha == 0 and "rows of positive weight" in str(exc):
+            # the refusal of an unpenalised fit with fewer rows than coefficients (its
+            # Hessian is singular everywhere); constant columns are not counted
+            assert Xr.shape[0] < Xr.shape[1] + 1 and _names(exc, "alpha")
+            return
         if valid:  # the legitimate refusals: a ridge or coefficients that are not
             # representable in float64 at the scale of X
             assert _extreme(Xr) and "not representable" in str(exc), f"valid input raised: {exc}"

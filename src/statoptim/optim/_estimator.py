@@ -172,6 +172,14 @@ class LogisticRegression(_FullBatchFit, _MinibatchFit, _LogisticChecks, Classifi
         "swats" only: the paper's epsilon; the switch happens when the bias-corrected
         average of the projected learning rates is within ``switch_tol`` of the
         current one.
+    n_threads : int or None, default=None
+        Threads of the full-batch solvers' passes over X ("newton", "lbfgs" and
+        "auto", binary): on a large dense X the Hessian X'WX and the gradient are
+        summed over row blocks computed by ``n_threads`` threads, each with
+        one-thread BLAS (None: all available CPUs). The block split depends on the
+        problem's size only, so the coefficients are the same bits for any
+        ``n_threads``. BLAS itself is held to one thread inside ``fit`` (threaded
+        BLAS collapses when other processes compete for the cores).
 
     Attributes
     ----------
@@ -260,7 +268,7 @@ class LogisticRegression(_FullBatchFit, _MinibatchFit, _LogisticChecks, Classifi
         max_iter: int | None = None, warm_start: bool = False,
         random_state: int | np.random.Generator | None = None,
         class_weight: Literal["balanced"] | dict[Any, float] | None = None,
-        switch_tol: float = 1e-9,
+        switch_tol: float = 1e-9, n_threads: int | None = None,
     ) -> None:
         self.solver = solver
         self.alpha = alpha
@@ -288,6 +296,7 @@ class LogisticRegression(_FullBatchFit, _MinibatchFit, _LogisticChecks, Classifi
         self.random_state = random_state
         self.class_weight = class_weight
         self.switch_tol = switch_tol
+        self.n_threads = n_threads
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -14,6 +14,7 @@ from statoptim._validation import (
     _describe,
     check_choice,
     check_flag,
+    check_n_threads,
     check_positive_int,
     check_random_state,
     check_real,
@@ -147,6 +148,7 @@ class _LogisticChecks:
             check_positive_int(self.batch_size, "batch_size")
         _check_schedule(self.schedule)
         check_real(self.switch_tol, "switch_tol", low=0.0, low_open=True)
+        check_n_threads(self.n_threads)
         for name in ("momentum", "rho", "beta1", "beta2"):
             check_real(getattr(self, name), name, low=0.0, high=1.0, high_open=True)
         check_real(self.eps, "eps", low=0.0, low_open=True)

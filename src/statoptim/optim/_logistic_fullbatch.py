@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from statoptim._validation import check_random_state
+from statoptim._validation import check_n_threads, check_random_state
 from statoptim.exceptions import ConvergenceWarning
 from statoptim.optim._common import (
     active_part,
@@ -66,7 +66,8 @@ class _FullBatchFit:
     def _fit_newton(self, X, yb, alpha, tol, max_iter, theta0=None, sw=None):
         X, pen, scale = rescaled_problem(X, alpha)
         if self.solver_ == "lbfgs":
-            theta, info = self._lbfgs(X, yb, alpha, pen, scale, tol, max_iter, theta0, sw)
+            theta, info = self._lbfgs(X, yb, alpha, pen, scale, tol, max_iter, theta0, sw,
+                                      check_n_threads(self.n_threads))
             if not info["converged"]:
                 warnings.warn(lbfgs_not_converged(info, max_iter, tol), ConvergenceWarning,
                               stacklevel=3)
@@ -84,7 +85,7 @@ class _FullBatchFit:
                                   theta0=theta0, separation_check=True,
                                   hessian_subsample=self.hessian_subsample,
                                   rng=check_random_state(self.random_state), callback=None,
-                                  sw=sw)
+                                  sw=sw, n_threads=check_n_threads(self.n_threads))
         warn_identifiability(info)
         if not info["converged"] and not info["separable"]:
             warnings.warn(newton_not_converged(info, max_iter, tol), ConvergenceWarning,
@@ -94,7 +95,7 @@ class _FullBatchFit:
         return self
 
     @staticmethod
-    def _lbfgs(X, yb, alpha, pen, scale, tol, max_iter, theta0, sw):
+    def _lbfgs(X, yb, alpha, pen, scale, tol, max_iter, theta0, sw, n_threads):
         """L-BFGS; at alpha = 0 constant columns are not identifiable: as Newton does, their
         coefficients are set to 0 and reported (SeparationWarning)."""
         const = np.zeros(0, dtype=np.intp)
@@ -104,13 +105,13 @@ class _FullBatchFit:
             const = np.flatnonzero(ptp == 0)
         if const.size == 0:
             return lbfgs_core(X, yb, pen, scale, tol=tol, max_iter=max_iter, theta0=theta0,
-                              sw=sw)
+                              sw=sw, n_threads=n_threads)
         active = np.setdiff1d(np.arange(X.shape[1]), const)
         Xa = _as_csr(X[:, active]) if sp.issparse(X) else np.ascontiguousarray(X[:, active])
         theta_a, info = lbfgs_core(Xa, yb, pen, None if scale is None else scale[active],
                                    tol=tol, max_iter=max_iter,
                                    theta0=None if theta0 is None else active_part(theta0, active),
-                                   sw=sw)
+                                   sw=sw, n_threads=n_threads)
         theta = expand_active(theta_a, active, X.shape[1])
         info["constant_columns"] = const
         warn_identifiability({"constant_columns": const})

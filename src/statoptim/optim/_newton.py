@@ -28,12 +28,15 @@ from statoptim._validation import (
 )
 from statoptim.exceptions import SeparationWarning
 from statoptim.optim._common import (
+    active_part,
     backtrack,
     check_labels01,
     check_matrix,
+    check_newton_rows,
     check_vector,
     column_absmax,
     column_scales,
+    expand_active,
     sparse_column_absmax,
     sparse_ptp,
 )
@@ -380,7 +383,7 @@ def _start(theta0, scale, active, n_coef):
     if theta0 is None:
         return np.zeros(n_coef)
     full0 = _scale_theta0(np.asarray(theta0, dtype=np.float64), scale)
-    return full0.copy() if active is None else np.concatenate([[full0[0]], full0[1 + active]])
+    return active_part(full0, active).copy()
 
 
 def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_check,
@@ -398,18 +401,7 @@ def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_ch
     X, active = _drop_constant_columns(X, y, alpha, sw, info)
     scale_used = scale if scale is None or active is None else scale[active]
     n_coef = X.shape[1] + 1
-    n_pos = n_samples if sw is None else int(np.count_nonzero(sw > 0))
-    if alpha == 0.0 and n_pos < n_coef:
-        # X~^T W X~ has rank <= n_pos < n_coef at every theta: no Cholesky can succeed
-        # without a shift, and each Newton step cost two factorisations (one failing) for
-        # dozens of iterations along a separating direction (about 1 s per iteration at
-        # p ~ 1500). Refuse before any factorisation.
-        raise ValueError(
-            f"solver='newton' with alpha=0 needs at least n_features + 1 = {n_coef} rows of "
-            f"positive weight (non-constant columns + intercept), got {n_pos}: the Hessian "
-            "is singular at every point, the coefficients are not identifiable, and such "
-            "data are typically separable (no MLE). Set alpha > 0 (e.g. 1/n_samples) or "
-            "use solver='lbfgs'")
+    check_newton_rows(n_samples, sw, n_coef, alpha, " (non-constant columns + intercept)")
     problem = _Problem(X, y, pen, sw, check_n_threads(n_threads))
     theta = _start(theta0, scale, active, n_coef)
     if alpha == 0.0 and separation_check and n_samples < 10 * n_coef:
@@ -421,12 +413,7 @@ def newton_core(X, y, alpha, pen, scale, *, tol, max_iter, theta0, separation_ch
         check_divergence=alpha == 0.0 and separation_check, subsample=hessian_subsample,
         rng=rng, callback=None if callback is None
         else (lambda t: callback(_unscale(t, scale_used))))
-    theta = _unscale(theta, scale_used)
-    if active is not None:
-        full = np.zeros(n_features + 1)
-        full[0] = theta[0]
-        full[1 + active] = theta[1:]
-        theta = full
+    theta = expand_active(_unscale(theta, scale_used), active, n_features)
     info.update(state)
     return theta, info
 
