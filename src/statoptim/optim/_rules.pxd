@@ -1,6 +1,8 @@
 # The update rules, the running averages and the sigmoid shared by the compiled
 # optimiser kernels (_sgd_fast.pyx: logistic epochs; _softmax_fast.pyx: softmax
-# epochs): cdef inline functions, so each kernel compiles them into its own loops.
+# epochs; _optim_fast.pyx: the optimiser objects): cdef inline functions, so each
+# kernel compiles them into its own loops.
+from cython cimport floating
 from libc.math cimport exp, fabs, pow, sqrt
 
 from statoptim.optim._codes cimport (
@@ -25,50 +27,67 @@ cdef inline double sigmoid(double z) noexcept nogil:
     return e / (1.0 + e)
 
 
+cdef inline double _decay(double th, double* gj, double weight_decay,
+                          double shrink) noexcept nogil:
+    """Weight decay before a rule: coupled g_j += wd theta_j, decoupled theta_j *= shrink."""
+    if weight_decay != 0.0:
+        gj[0] = gj[0] + weight_decay * th
+    if shrink != 1.0:
+        th = th * shrink
+    return th
+
+
+cdef inline double _put(floating* theta, Py_ssize_t j, double th) noexcept nogil:
+    """theta[j] = th rounded to the array's dtype; returns the step taken (in double)."""
+    cdef double d = <double>(<floating>th) - <double>theta[j]
+    theta[j] = <floating>th
+    return d
+
+
 cdef inline void update_rule(int method, int flags, int adam_form, double b1, double b2,
-                             double eps, long long t, double lr, Py_ssize_t n_coef,
-                             const double* g, double* theta, double* s1, double* s2,
-                             double* s3, double* pg, double* pp) noexcept nogil:
+                             double eps, long long t, double lr, double weight_decay,
+                             double shrink, Py_ssize_t n_coef, const floating* g,
+                             floating* theta, floating* s1, floating* s2, floating* s3,
+                             double* pg, double* pp) noexcept nogil:
     """One update theta_t = theta_{t-1} - ... at step t >= 1 with step size lr.
 
     State: momentum v = s1; RMSprop S = s1; Adam m = s1, v = s2, v_max = s3;
     Adamax m = s1, u = s2. b1 is mu (momentum), rho (RMSprop) or beta1 (Adam).
-    For Adam, when ``pg`` is not NULL, also pg = p.g and pp = p.p of the step p
-    taken (the SWATS projection, Keskar & Socher 2017, Algorithm 1, lines 14-21).
+    Each element is computed in double and rounded once when stored (float32
+    arrays keep their state in float32, as torch.optim does). Weight decay
+    (``_decay``): ``weight_decay`` coupled, ``shrink`` = 1 - lr * decoupled decay
+    (AdamW); 0.0 and 1.0 switch them off. When ``pg`` is not NULL, pg = p.g and
+    pp = p.p of the step p taken and the gradient g used (the SWATS projection,
+    Keskar & Socher 2017, Algorithm 1, lines 14-21).
     """
     cdef Py_ssize_t j
-    cdef double gj, v, bc1, bc2, a_t, eps_hat, denom, mhat, vhat, old, step
+    cdef double gj, th, v, d, bc1, bc2, a_t, eps_hat, denom
+    cdef double spg = 0.0, spp = 0.0
     cdef bint project = pg != NULL
-    if project:
-        pg[0] = 0.0
-        pp[0] = 0.0
-    if method == M_SGD:
-        for j in range(n_coef):
-            theta[j] = theta[j] - lr * g[j]
-    elif method == M_MOMENTUM:
-        for j in range(n_coef):
-            gj = g[j]
+    if method == M_ADAM or method == M_ADAMAX:
+        bc1 = 1.0 - pow(b1, <double>t)
+        bc2 = 1.0 - pow(b2, <double>t)
+        a_t = lr * sqrt(bc2) / bc1
+        eps_hat = eps * sqrt(bc2)
+    for j in range(n_coef):
+        gj = g[j]
+        th = _decay(theta[j], &gj, weight_decay, shrink)
+        if method == M_SGD:
+            th = th - lr * gj
+        elif method == M_MOMENTUM:
             s1[j] = b1 * s1[j] + (1.0 - b1) * gj
             if flags & F_NESTEROV:
-                theta[j] = theta[j] - lr * (b1 * s1[j] + (1.0 - b1) * gj)
+                th = th - lr * (b1 * s1[j] + (1.0 - b1) * gj)
             else:
-                theta[j] = theta[j] - lr * s1[j]
-    elif method == M_RMSPROP:
-        for j in range(n_coef):
-            gj = g[j]
+                th = th - lr * s1[j]
+        elif method == M_RMSPROP:
             s1[j] = b1 * s1[j] + (1.0 - b1) * (gj * gj)
             if flags & F_EPS_INSIDE:
                 denom = sqrt(s1[j] + eps)
             else:
                 denom = sqrt(s1[j]) + eps
-            theta[j] = theta[j] - lr * gj / denom
-    elif method == M_ADAM:
-        bc1 = 1.0 - pow(b1, <double>t)
-        bc2 = 1.0 - pow(b2, <double>t)
-        a_t = lr * sqrt(bc2) / bc1
-        eps_hat = eps * sqrt(bc2)
-        for j in range(n_coef):
-            gj = g[j]
+            th = th - lr * gj / denom
+        elif method == M_ADAM:
             s1[j] = b1 * s1[j] + (1.0 - b1) * gj
             s2[j] = b2 * s2[j] + (1.0 - b2) * (gj * gj)
             if flags & F_AMSGRAD:
@@ -77,28 +96,25 @@ cdef inline void update_rule(int method, int flags, int adam_form, double b1, do
                 v = s3[j]
             else:
                 v = s2[j]
-            old = theta[j]
             if adam_form == A_ALGORITHM1:
-                mhat = s1[j] / bc1
-                vhat = v / bc2
-                theta[j] = old - lr * mhat / (sqrt(vhat) + eps)
+                th = th - lr * (s1[j] / bc1) / (sqrt(v / bc2) + eps)
             elif adam_form == A_EFFICIENT:
-                theta[j] = old - a_t * s1[j] / (sqrt(v) + eps_hat)
+                th = th - a_t * s1[j] / (sqrt(v) + eps_hat)
             else:
-                theta[j] = old - a_t * s1[j] / (sqrt(v) + eps)
-            if project:
-                step = theta[j] - old
-                pg[0] = pg[0] + step * gj
-                pp[0] = pp[0] + step * step
-    elif method == M_ADAMAX:
-        bc1 = 1.0 - pow(b1, <double>t)
-        for j in range(n_coef):
-            gj = g[j]
+                th = th - a_t * s1[j] / (sqrt(v) + eps)
+        elif method == M_ADAMAX:
             s1[j] = b1 * s1[j] + (1.0 - b1) * gj
             v = b2 * s2[j]
             s2[j] = v if v > fabs(gj) else fabs(gj)
             if s2[j] > 0.0:
-                theta[j] = theta[j] - (lr / bc1) * s1[j] / s2[j]
+                th = th - (lr / bc1) * s1[j] / s2[j]
+        d = _put(theta, j, th)
+        if project:
+            spg = spg + d * gj
+            spp = spp + d * d
+    if project:
+        pg[0] = spg
+        pp[0] = spp
 
 
 cdef inline void average_step(int average, long long t, long long avg_start, double decay,

@@ -136,7 +136,7 @@ def apply_update(int method, int flags, int adam_form, double b1, double b2, dou
     if n_coef == 0:
         return
     with nogil:
-        update_rule(method, flags, adam_form, b1, b2, eps, t, lr, n_coef,
+        update_rule(method, flags, adam_form, b1, b2, eps, t, lr, 0.0, 1.0, n_coef,
                     &grad[0], &theta[0], &s1[0], &s2[0], &s3[0], NULL, NULL)
 
 
@@ -258,7 +258,8 @@ def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
             for j in range(1, n_coef):
                 g[j] = g[j] * inv + alpha * th[j]
             t = t + 1
-            update_rule(method, flags, adam_form, b1, b2, eps, t, step_sizes[k], n_coef,
+            update_rule(method, flags, adam_form, b1, b2, eps, t, step_sizes[k], 0.0, 1.0,
+                        n_coef,
                         g, th, &s1[0], &s2[0], &s3[0], NULL, NULL)
             if average != AVG_NONE:
                 _average(average, t, avg_start, avg_decay, n_coef, th, &theta_avg[0])
@@ -684,7 +685,8 @@ def csr_epoch(const floating[::1] data, const index_t[::1] indices,
             for j in range(1, n_coef):
                 g[j] = g[j] * inv + alpha * th[j]
             t = t + 1
-            update_rule(method, flags, adam_form, b1, b2, eps, t, step_sizes[b], n_coef,
+            update_rule(method, flags, adam_form, b1, b2, eps, t, step_sizes[b], 0.0, 1.0,
+                        n_coef,
                         g, th, &s1[0], &s2[0], &s3[0], NULL, NULL)
             if average != AVG_NONE:
                 _average(average, t, avg_start, avg_decay, n_coef, th, &theta_avg[0])

@@ -141,15 +141,16 @@ cdef inline void _step(int method, int flags, int adam_form, double b1, double b
     EMA momentum b1 (buffer s3, zero until the switch) at Lambda * lr / lr_switch."""
     cdef double pg, pp, gamma, lam_hat
     if sws[SW_ON] == 0.0:
-        update_rule(method, flags, adam_form, b1, b2, eps, t, lr, n_coef, g, theta, s1, s2, s3,
-                    &pg, &pp)
+        update_rule(method, flags, adam_form, b1, b2, eps, t, lr, 0.0, 1.0, n_coef, g, theta,
+                    s1, s2, s3, NULL, NULL)
         return
     if sws[SW_PHASE] != 0.0:
         update_rule(M_MOMENTUM, 0, adam_form, b1, b2, eps, t,
-                    sws[SW_LAMBDA] * (lr / sws[SW_LR]), n_coef, g, theta, s3, s1, s2, &pg, &pp)
+                    sws[SW_LAMBDA] * (lr / sws[SW_LR]), 0.0, 1.0, n_coef, g, theta, s3, s1, s2,
+                    NULL, NULL)
         return
-    update_rule(M_ADAM, flags, adam_form, b1, b2, eps, t, lr, n_coef, g, theta, s1, s2, s3,
-                &pg, &pp)
+    update_rule(M_ADAM, flags, adam_form, b1, b2, eps, t, lr, 0.0, 1.0, n_coef, g, theta,
+                s1, s2, s3, &pg, &pp)
     # swats_projection (optim/_optimizers.py)
     if pg == 0.0 or not isfinite(pg) or not isfinite(pp):
         return
