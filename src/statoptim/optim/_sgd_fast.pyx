@@ -42,10 +42,12 @@ DEF PREFETCH_ROWS = 4
 # Method codes, flags and Adam forms: _codes.pxd (one definition for both kernels).
 from statoptim.optim._codes cimport A_ALGORITHM1, A_CONSTANT_EPS_HAT, M_ADAMAX, M_SGD
 
-# The update rules, averaging and the sigmoid: _rules.pxd (shared with _softmax_fast).
-from statoptim.optim._rules cimport (
-    AVG_EMA, AVG_NONE, average_step as _average, sigmoid as _sigmoid,
-    update_rule,
+# The update rules and the sigmoid: _rules.pxd; the epoch's batch step: _epoch.pxd (both
+# shared with _softmax_fast).
+from statoptim.optim._rules cimport sigmoid as _sigmoid, update_rule
+from statoptim.optim._csr cimport check_csr, csr_dot, index_t
+from statoptim.optim._epoch cimport (
+    Epoch, check_settings, check_steps, consecutive, count_batches, end_batch,
 )
 
 
@@ -138,132 +140,6 @@ def apply_update(int method, int flags, int adam_form, double b1, double b2, dou
     with nogil:
         update_rule(method, flags, adam_form, b1, b2, eps, t, lr, 0.0, 1.0, n_coef,
                     &grad[0], &theta[0], &s1[0], &s2[0], &s3[0], NULL, NULL)
-
-
-def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
-                   const double[::1] y,             # IN  (n_samples,) in {0, 1}
-                   const Py_ssize_t[::1] order,     # IN  (n_samples,) row visiting order
-                   Py_ssize_t batch_size, double alpha,
-                   int method, int flags, int adam_form, double b1, double b2, double eps,
-                   const double[::1] step_sizes,    # IN  (n_batches,) alpha_t of this epoch
-                   long long t_start,
-                   double[::1] theta,               # IN/OUT (n_features + 1,) intercept first
-                   double[::1] s1, double[::1] s2, double[::1] s3,   # IN/OUT state
-                   int average, long long avg_start, double avg_decay,
-                   double[::1] theta_avg,           # IN/OUT (n_features + 1,)
-                   double[::1] grad,                # scratch (n_features + 1,)
-                   double[::1] resid,               # scratch (batch_size,)
-                   const double[::1] sw=None):      # IN  (n_samples,) row weights or None
-    """One epoch of ceil(n_samples / batch_size) minibatch updates.
-
-    Batch k holds rows ``order[k*b : (k+1)*b]`` (the last one the remainder);
-    its gradient is the batch mean of x~_i (sigma(eta_i) - y_i) plus the
-    coupled ridge ``alpha * theta_j`` (j >= 1). Step t = t_start + k + 1 uses
-    ``step_sizes[k]``. Returns the last step t.
-
-    With row weights ``sw`` (finite, >= 0, normalised by the wrapper to mean 1
-    over the rows), row i's term is multiplied by sw[i] and the batch sum is still
-    divided by the number of rows in the batch: an unbiased estimate of the
-    gradient of the weighted mean loss sum_i w_i l_i / sum_i w_i, and exactly that
-    gradient for a full batch.
-
-    A float64 batch whose rows are consecutive in X (``shuffle="batches"`` or
-    rows in order) is done with two BLAS dgemv calls (X_b @ w, then X_b.T @ r,
-    the batch in cache between them); other batches row by row (dot, then
-    axpy, with software prefetch of the rows to come).
-    """
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef Py_ssize_t n_coef = n_features + 1
-    cdef Py_ssize_t n_batches
-    cdef Py_ssize_t k, ii, i, j, start, stop
-    cdef long long t = t_start
-    cdef double eta, r, inv
-    cdef const floating* xi
-    cdef double* g
-    cdef double* th
-    cdef double* er
-    cdef const double* wp = NULL
-    cdef bint contiguous, blas_ok = 0 < n_features < INT_MAX
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if n_features < 1:
-        raise ValueError("X must have at least one column, got 0")
-    if t_start < 0:
-        raise ValueError(f"t_start must be >= 0, got {t_start}")
-    _check_codes(method, adam_form)
-    if average < AVG_NONE or average > AVG_EMA:
-        raise ValueError(f"average code must be in [0, 2], got {average}")
-    n_batches = n_samples // batch_size + (n_samples % batch_size != 0)
-    _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
-    _check_length(order.shape[0], n_samples, "order", "X.shape[0]")
-    for name, arr in (("theta", theta), ("s1", s1), ("s2", s2), ("s3", s3),
-                      ("theta_avg", theta_avg), ("grad", grad)):
-        _check_length(arr.shape[0], n_coef, name, "X.shape[1] + 1")
-    if step_sizes.shape[0] < n_batches:
-        raise ValueError(f"step_sizes must hold one step size per batch ({n_batches}), "
-                         f"got {step_sizes.shape[0]}")
-    if resid.shape[0] < min(batch_size, n_samples) or resid.shape[0] == 0:
-        raise ValueError(f"resid must hold batch_size = {batch_size} values, "
-                         f"got {resid.shape[0]}")
-    _check_rows(order, n_samples, "order")
-    if sw is not None:
-        _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
-    if n_samples == 0:
-        return t
-    if sw is not None:
-        wp = &sw[0]
-    g = &grad[0]
-    th = &theta[0]
-    er = &resid[0]
-    with nogil:
-        for k in range(n_batches):
-            start = k * batch_size
-            stop = start + batch_size
-            if stop > n_samples:
-                stop = n_samples
-            for j in range(n_coef):
-                g[j] = 0.0
-            contiguous = floating is double and blas_ok and stop - start < INT_MAX
-            if contiguous:
-                for ii in range(start + 1, stop):
-                    if order[ii] != order[ii - 1] + 1:
-                        contiguous = False
-                        break
-            if contiguous:
-                if floating is double:
-                    xi = &X[order[start], 0]
-                    xgemv_rows(stop - start, n_features, 1.0, xi, th + 1, 0.0, er)
-                    for ii in range(start, stop):
-                        i = order[ii]
-                        r = _sigmoid(th[0] + er[ii - start]) - y[i]
-                        if wp != NULL:
-                            r = r * wp[i]
-                        g[0] = g[0] + r
-                        er[ii - start] = r
-                    xgemv_cols(stop - start, n_features, 1.0, xi, er, 0.0, g + 1)
-            else:
-                for ii in range(start, stop):
-                    if ii + PREFETCH_ROWS < n_samples:
-                        _prefetch_row(&X[order[ii + PREFETCH_ROWS], 0], n_features)
-                    i = order[ii]
-                    xi = &X[i, 0]
-                    eta = th[0] + _row_dot(xi, th + 1, n_features)
-                    r = _sigmoid(eta) - y[i]
-                    if wp != NULL:
-                        r = r * wp[i]
-                    g[0] = g[0] + r
-                    _row_axpy(r, xi, g + 1, n_features)
-            inv = 1.0 / <double>(stop - start)
-            g[0] = g[0] * inv
-            for j in range(1, n_coef):
-                g[j] = g[j] * inv + alpha * th[j]
-            t = t + 1
-            update_rule(method, flags, adam_form, b1, b2, eps, t, step_sizes[k], 0.0, 1.0,
-                        n_coef,
-                        g, th, &s1[0], &s2[0], &s3[0], NULL, NULL)
-            if average != AVG_NONE:
-                _average(average, t, avg_start, avg_decay, n_coef, th, &theta_avg[0])
-    return t
 
 
 def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features)
@@ -449,55 +325,7 @@ def column_absmax(const floating[:, ::1] X,   # IN  (n_samples, n_features)
 
 
 # ----------------------------------------------------------------- CSR kernels
-# X in CSR form (data, indices, indptr), never densified. The wrapper checks the
-# structure with statoptim._validation.check_sparse_structure; the kernels check it
-# again in one O(n_rows + nnz) pass (_check_csr) before their nogil loops, since a
-# bad index would read or write out of bounds.
-
-ctypedef fused index_t:
-    int
-    Py_ssize_t
-
-
-cdef int _check_csr(const floating[::1] data, const index_t[::1] indices,
-                    const index_t[::1] indptr, Py_ssize_t n_features) except -1:
-    """Raise ValueError unless (data, indices, indptr) is a valid CSR structure with
-    column indices in [0, n_features)."""
-    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i, k, bad_row = -1, bad_k = -1
-    if indptr.shape[0] < 1:
-        raise ValueError("indptr must have n_rows + 1 >= 1 entries, got 0")
-    if indptr[0] != 0 or indptr[n_rows] > indices.shape[0] or \
-            indptr[n_rows] > data.shape[0]:
-        raise ValueError(f"indptr must start at 0 and end at most at len(indices) = "
-                         f"{indices.shape[0]} and len(data) = {data.shape[0]}, got "
-                         f"{indptr[0]} ... {indptr[n_rows]}")
-    with nogil:
-        for i in range(n_rows):
-            if indptr[i + 1] < indptr[i]:
-                bad_row = i
-                break
-            for k in range(indptr[i], indptr[i + 1]):
-                if indices[k] < 0 or indices[k] >= n_features:
-                    bad_k = k
-                    break
-            if bad_k >= 0:
-                break
-    if bad_row >= 0:
-        raise ValueError(f"indptr must be non-decreasing, got a decrease after row {bad_row}")
-    if bad_k >= 0:
-        raise ValueError(f"indices must hold column indices in [0, {n_features}), got "
-                         f"{indices[bad_k]} at position {bad_k}")
-    return 0
-
-
-cdef inline double _csr_dot(const floating* v, const index_t* idx, Py_ssize_t lo,
-                            Py_ssize_t hi, const double* w) noexcept nogil:
-    cdef double a = 0.0
-    cdef Py_ssize_t k
-    for k in range(lo, hi):
-        a = a + <double>v[k] * w[idx[k]]
-    return a
-
+# X in CSR form (data, indices, indptr; _csr.pxd), never densified.
 
 def csr_loss_grad(const floating[::1] data, const index_t[::1] indices,
                   const index_t[::1] indptr,      # X (n_samples, n_features) in CSR form
@@ -516,7 +344,7 @@ def csr_loss_grad(const floating[::1] data, const index_t[::1] indices,
     cdef const double* th
     if n_samples < 1:
         raise ValueError("X must have at least one row (F is a mean over rows), got 0")
-    _check_csr(data, indices, indptr, n_features)
+    check_csr(data, indices, indptr, n_features)
     _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
     _check_length(grad.shape[0], n_features + 1, "grad", "len(theta)")
     if sw is not None:
@@ -528,7 +356,7 @@ def csr_loss_grad(const floating[::1] data, const index_t[::1] indices,
         for j in range(n_features + 1):
             g[j] = 0.0
         for i in range(n_samples):
-            eta = th[0] + _csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], th + 1) \
+            eta = th[0] + csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], th + 1) \
                 if indptr[i + 1] > indptr[i] else th[0]
             e = exp(-fabs(eta))
             if eta >= 0.0:
@@ -572,7 +400,7 @@ def csr_hessian(const floating[::1] data, const index_t[::1] indices,
     cdef double eta, e, w, xa
     cdef const double* wp = NULL
     cdef const double* th
-    _check_csr(data, indices, indptr, n_coef - 1)
+    check_csr(data, indices, indptr, n_coef - 1)
     _check_length(H.shape[0], n_coef, "H", "len(theta)")
     _check_length(H.shape[1], n_coef, "H's second axis", "len(theta)")
     _check_rows(rows, n_samples, "rows")
@@ -588,7 +416,7 @@ def csr_hessian(const floating[::1] data, const index_t[::1] indices,
             i = rows[kk]
             eta = th[0]
             if indptr[i + 1] > indptr[i]:
-                eta = eta + _csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], th + 1)
+                eta = eta + csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], th + 1)
             e = exp(-fabs(eta))
             w = e / ((1.0 + e) * (1.0 + e))
             if wp != NULL:
@@ -603,6 +431,162 @@ def csr_hessian(const floating[::1] data, const index_t[::1] indices,
                 H[a, 0] += xa
                 for l in range(indptr[i], indptr[i + 1]):
                     H[a, 1 + indices[l]] += xa * <double>data[l]
+
+
+# ----------------------------------------------------------------- epochs
+# One epoch body (_epoch, _batch_gradient) for X dense (indptr NULL: C-contiguous rows
+# of n_features values) or in CSR form; the `def` entry points check X and call it.
+
+cdef inline double _row_eta(const floating* data, const index_t* indices,
+                            const index_t* indptr, Py_ssize_t i, Py_ssize_t n_features,
+                            const double* th) noexcept nogil:
+    """theta_0 + x_i . theta_{1:} for row i of X, dense (indptr NULL) or CSR."""
+    if indptr == NULL:
+        return th[0] + _row_dot(data + i * n_features, th + 1, n_features)
+    if indptr[i + 1] > indptr[i]:
+        return th[0] + csr_dot(data, indices, indptr[i], indptr[i + 1], th + 1)
+    return th[0]
+
+
+cdef inline void _row_add(double r, const floating* data, const index_t* indices,
+                          const index_t* indptr, Py_ssize_t i, Py_ssize_t n_features,
+                          double* out) noexcept nogil:
+    """out += r * x_i for row i of X, dense (indptr NULL) or CSR."""
+    cdef Py_ssize_t k
+    if indptr == NULL:
+        _row_axpy(r, data + i * n_features, out, n_features)
+        return
+    for k in range(indptr[i], indptr[i + 1]):
+        out[indices[k]] = out[indices[k]] + r * <double>data[k]
+
+
+cdef void _batch_gradient(const floating* data, const index_t* indices, const index_t* indptr,
+                          Py_ssize_t n_features, Py_ssize_t n_samples, const double* y,
+                          const Py_ssize_t* order, const double* wp, Py_ssize_t start,
+                          Py_ssize_t stop, const double* th, double* g,
+                          double* er) noexcept nogil:
+    """g = sum over rows i = order[start:stop] of x~_i (sigma(eta_i) - y_i) (times sw_i).
+
+    Consecutive float64 dense rows: two BLAS dgemv calls (X_b @ w, then X_b.T @ r, the
+    batch in cache between them, residuals in ``er``); other batches row by row (dot,
+    then axpy, with software prefetch of the dense rows to come).
+    """
+    cdef Py_ssize_t ii, i, j
+    cdef double r
+    cdef const double* xb
+    for j in range(n_features + 1):
+        g[j] = 0.0
+    if floating is double:
+        if indptr == NULL and n_features < INT_MAX and stop - start < INT_MAX \
+                and consecutive(order + start, stop - start):
+            xb = data + order[start] * n_features
+            xgemv_rows(stop - start, n_features, 1.0, xb, th + 1, 0.0, er)
+            for ii in range(start, stop):
+                i = order[ii]
+                r = _sigmoid(th[0] + er[ii - start]) - y[i]
+                if wp != NULL:
+                    r = r * wp[i]
+                g[0] = g[0] + r
+                er[ii - start] = r
+            xgemv_cols(stop - start, n_features, 1.0, xb, er, 0.0, g + 1)
+            return
+    for ii in range(start, stop):
+        if indptr == NULL and ii + PREFETCH_ROWS < n_samples:
+            _prefetch_row(data + order[ii + PREFETCH_ROWS] * n_features, n_features)
+        i = order[ii]
+        r = _sigmoid(_row_eta(data, indices, indptr, i, n_features, th)) - y[i]
+        if wp != NULL:
+            r = r * wp[i]
+        g[0] = g[0] + r
+        _row_add(r, data, indices, indptr, i, n_features, g + 1)
+
+
+cdef long long _epoch(const floating* data, const index_t* indices, const index_t* indptr,
+                      Py_ssize_t n_features, const double[::1] y, const Py_ssize_t[::1] order,
+                      Py_ssize_t batch_size, double alpha, int method, int flags,
+                      int adam_form, double b1, double b2, double eps,
+                      const double[::1] step_sizes, long long t_start, double[::1] theta,
+                      double[::1] s1, double[::1] s2, double[::1] s3, int average,
+                      long long avg_start, double avg_decay, double[::1] theta_avg,
+                      double[::1] grad, double* er, const double[::1] sw, str what) except -1:
+    """Check the arguments shared by the dense and CSR epochs, then run the epoch;
+    ``what`` names what fixes the coefficient count in the length messages."""
+    cdef Py_ssize_t n_samples = y.shape[0], n_coef = n_features + 1, k, start, stop
+    cdef long long t = t_start
+    cdef const double* wp = NULL
+    cdef Epoch ep
+    check_settings(batch_size, t_start, method, adam_form, average)
+    if n_features < 1:
+        raise ValueError("X must have at least one column, got 0")
+    _check_length(order.shape[0], n_samples, "order", "X.shape[0]")
+    for name, arr in (("theta", theta), ("s1", s1), ("s2", s2), ("s3", s3),
+                      ("theta_avg", theta_avg), ("grad", grad)):
+        _check_length(arr.shape[0], n_coef, name, what)
+    check_steps(step_sizes.shape[0], count_batches(n_samples, batch_size))
+    _check_rows(order, n_samples, "order")
+    if sw is not None:
+        _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
+        if n_samples > 0:
+            wp = &sw[0]
+    if n_samples == 0:
+        return t
+    ep = Epoch(method, flags, adam_form, b1, b2, eps, alpha, average, avg_start, avg_decay,
+               n_coef, 1, &step_sizes[0], &theta[0], &s1[0], &s2[0], &s3[0], &theta_avg[0],
+               &grad[0], NULL)
+    with nogil:
+        for k in range(count_batches(n_samples, batch_size)):
+            start = k * batch_size
+            stop = start + batch_size if start + batch_size < n_samples else n_samples
+            _batch_gradient(data, indices, indptr, n_features, n_samples, &y[0], &order[0],
+                            wp, start, stop, ep.theta, ep.grad, er)
+            t = end_batch(&ep, t, k, stop - start)
+    return t
+
+
+def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
+                   const double[::1] y,             # IN  (n_samples,) in {0, 1}
+                   const Py_ssize_t[::1] order,     # IN  (n_samples,) row visiting order
+                   Py_ssize_t batch_size, double alpha,
+                   int method, int flags, int adam_form, double b1, double b2, double eps,
+                   const double[::1] step_sizes,    # IN  (n_batches,) alpha_t of this epoch
+                   long long t_start,
+                   double[::1] theta,               # IN/OUT (n_features + 1,) intercept first
+                   double[::1] s1, double[::1] s2, double[::1] s3,   # IN/OUT state
+                   int average, long long avg_start, double avg_decay,
+                   double[::1] theta_avg,           # IN/OUT (n_features + 1,)
+                   double[::1] grad,                # scratch (n_features + 1,)
+                   double[::1] resid,               # scratch (batch_size,)
+                   const double[::1] sw=None):      # IN  (n_samples,) row weights or None
+    """One epoch of ceil(n_samples / batch_size) minibatch updates.
+
+    Batch k holds rows ``order[k*b : (k+1)*b]`` (the last one the remainder);
+    its gradient is the batch mean of x~_i (sigma(eta_i) - y_i) plus the
+    coupled ridge ``alpha * theta_j`` (j >= 1). Step t = t_start + k + 1 uses
+    ``step_sizes[k]``. Returns the last step t.
+
+    With row weights ``sw`` (finite, >= 0, normalised by the wrapper to mean 1
+    over the rows), row i's term is multiplied by sw[i] and the batch sum is still
+    divided by the number of rows in the batch: an unbiased estimate of the
+    gradient of the weighted mean loss sum_i w_i l_i / sum_i w_i, and exactly that
+    gradient for a full batch.
+
+    A float64 batch whose rows are consecutive in X (``shuffle="batches"`` or
+    rows in order) is done with two BLAS dgemv calls (X_b @ w, then X_b.T @ r,
+    the batch in cache between them); other batches row by row (dot, then
+    axpy, with software prefetch of the rows to come).
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef const floating* data = NULL
+    _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
+    if resid.shape[0] < min(batch_size, n_samples) or resid.shape[0] == 0:
+        raise ValueError(f"resid must hold batch_size = {batch_size} values, "
+                         f"got {resid.shape[0]}")
+    if n_samples > 0 and n_features > 0:
+        data = &X[0, 0]
+    return _epoch(data, <const int*>NULL, <const int*>NULL, n_features, y, order, batch_size,
+                  alpha, method, flags, adam_form, b1, b2, eps, step_sizes, t_start, theta,
+                  s1, s2, s3, average, avg_start, avg_decay, theta_avg, grad, &resid[0], sw,
+                  "X.shape[1] + 1")
 
 
 def csr_epoch(const floating[::1] data, const index_t[::1] indices,
@@ -625,69 +609,15 @@ def csr_epoch(const floating[::1] data, const index_t[::1] indices,
     rows only; the update itself (and the ridge) acts on every coefficient, as in
     the dense kernel, so the iterates are those of the dense epoch up to rounding.
     """
-    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_coef = theta.shape[0]
-    cdef Py_ssize_t n_features = n_coef - 1, n_batches, b, ii, i, j, k, start, stop
-    cdef long long t = t_start
-    cdef double eta, r, inv
-    cdef const double* wp = NULL
-    cdef double* g
-    cdef double* th
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if n_features < 1:
-        raise ValueError("X must have at least one column, got 0")
-    if t_start < 0:
-        raise ValueError(f"t_start must be >= 0, got {t_start}")
-    _check_codes(method, adam_form)
-    if average < AVG_NONE or average > AVG_EMA:
-        raise ValueError(f"average code must be in [0, 2], got {average}")
-    _check_csr(data, indices, indptr, n_features)
-    n_batches = n_samples // batch_size + (n_samples % batch_size != 0)
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_features = theta.shape[0] - 1
+    cdef const floating* dp = NULL
+    cdef const index_t* ip = NULL
+    check_csr(data, indices, indptr, n_features)
     _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
-    _check_length(order.shape[0], n_samples, "order", "X.shape[0]")
-    for name, arr in (("s1", s1), ("s2", s2), ("s3", s3), ("theta_avg", theta_avg),
-                      ("grad", grad)):
-        _check_length(arr.shape[0], n_coef, name, "len(theta)")
-    if step_sizes.shape[0] < n_batches:
-        raise ValueError(f"step_sizes must hold one step size per batch ({n_batches}), "
-                         f"got {step_sizes.shape[0]}")
-    _check_rows(order, n_samples, "order")
-    if sw is not None:
-        _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
-    if n_samples == 0:
-        return t
-    if sw is not None:
-        wp = &sw[0]
-    g = &grad[0]
-    th = &theta[0]
-    with nogil:
-        for b in range(n_batches):
-            start = b * batch_size
-            stop = start + batch_size
-            if stop > n_samples:
-                stop = n_samples
-            for j in range(n_coef):
-                g[j] = 0.0
-            for ii in range(start, stop):
-                i = order[ii]
-                eta = th[0]
-                if indptr[i + 1] > indptr[i]:
-                    eta = eta + _csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1],
-                                         th + 1)
-                r = _sigmoid(eta) - y[i]
-                if wp != NULL:
-                    r = r * wp[i]
-                g[0] = g[0] + r
-                for k in range(indptr[i], indptr[i + 1]):
-                    g[1 + indices[k]] = g[1 + indices[k]] + r * <double>data[k]
-            inv = 1.0 / <double>(stop - start)
-            g[0] = g[0] * inv
-            for j in range(1, n_coef):
-                g[j] = g[j] * inv + alpha * th[j]
-            t = t + 1
-            update_rule(method, flags, adam_form, b1, b2, eps, t, step_sizes[b], 0.0, 1.0,
-                        n_coef,
-                        g, th, &s1[0], &s2[0], &s3[0], NULL, NULL)
-            if average != AVG_NONE:
-                _average(average, t, avg_start, avg_decay, n_coef, th, &theta_avg[0])
-    return t
+    if indptr[n_samples] > 0:
+        dp = &data[0]
+        ip = &indices[0]
+    return _epoch(dp, ip, &indptr[0], n_features, y, order, batch_size,
+                  alpha, method, flags, adam_form, b1, b2, eps, step_sizes, t_start, theta,
+                  s1, s2, s3, average, avg_start, avg_decay, theta_avg, grad, NULL, sw,
+                  "len(theta)")
