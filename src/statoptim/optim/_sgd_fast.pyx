@@ -12,9 +12,11 @@
 # - The wrapper allocates every output and scratch array, draws the row
 #   permutation and precomputes the step sizes alpha_t of the epoch; kernels do
 #   not allocate, draw random numbers or warn.
-# - `_update` is the single implementation of every update rule; the epoch
-#   kernel and the `apply_update` entry point (used by the optimiser objects
-#   for user objectives and by the tests) both call it.
+# - The update rules are _rules.update_rule (one definition for every kernel);
+#   the epochs and the `apply_update` entry point (used by `minimize` and the
+#   tests) call it. One epoch body serves X dense and in CSR form (_epoch,
+#   through the row functions row_eta and row_add); the batch step it shares
+#   with the softmax kernel is _epoch.end_batch.
 # - Every entry point checks the shapes of its arrays against each other (and
 #   index arrays against the rows of X) before its nogil loop, in O(1) or
 #   O(n_rows): the loops run without bounds checks, so a wrong length would
@@ -24,16 +26,6 @@ from cython cimport floating
 from libc.limits cimport INT_MAX
 from libc.math cimport exp, log1p, sqrt, fabs
 from statoptim._cy._blas cimport xgemv_cols, xgemv_rows
-
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define STATOPTIM_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
-    #else
-    #define STATOPTIM_PREFETCH(p) ((void)0)
-    #endif
-    """
-    void STATOPTIM_PREFETCH(const void* p) noexcept nogil
 
 # Rows fetched ahead of use in shuffled epochs: random row order defeats the
 # hardware prefetcher, so each row's cache lines are requested this many rows early.
@@ -46,6 +38,7 @@ from statoptim.optim._codes cimport A_ALGORITHM1, A_CONSTANT_EPS_HAT, M_ADAMAX, 
 # shared with _softmax_fast).
 from statoptim.optim._rules cimport sigmoid as _sigmoid, update_rule
 from statoptim.optim._csr cimport check_csr, csr_dot, index_t
+from statoptim.optim._rows cimport prefetch_row, row_add, row_dot, row_eta
 from statoptim.optim._epoch cimport (
     Epoch, check_settings, check_steps, consecutive, count_batches, end_batch,
 )
@@ -80,41 +73,55 @@ cdef int _check_codes(int method, int adam_form) except -1:
     return 0
 
 
-cdef inline double _log1pexp(double z) noexcept nogil:
-    """log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|))."""
-    return (z if z > 0.0 else 0.0) + log1p(exp(-fabs(z)))
+cdef inline double _loss_term(double eta, double yi, double* r) noexcept nogil:
+    """Row loss log(1 + e^eta) - y eta; r[0] = its derivative sigma(eta) - y.
+
+    One exp for both. (1 - y) eta and (1 - y) - e / (1 + e) instead of eta - y eta and
+    1 / (1 + e) - y: no cancellation for a well-fitted row with y = 1, whose loss
+    log1p(e) and residual -e / (1 + e) would round to 0 next to eta; so F and its
+    gradient keep their relative accuracy as F -> 0 (separable data), which Newton's
+    relative stopping test needs.
+    """
+    cdef double e = exp(-fabs(eta))
+    if eta >= 0.0:
+        r[0] = (1.0 - yi) - e / (1.0 + e)
+        return log1p(e) + (1.0 - yi) * eta
+    r[0] = e / (1.0 + e) - yi
+    return log1p(e) - yi * eta
 
 
-cdef inline double _row_dot(const floating* x, const double* w,
-                            Py_ssize_t n) noexcept nogil:
-    """sum_j x[j] * w[j] in float64 with four independent accumulators."""
-    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
-    cdef Py_ssize_t j, n4 = n - n % 4
-    for j in range(0, n4, 4):
-        a0 = a0 + <double>x[j] * w[j]
-        a1 = a1 + <double>x[j + 1] * w[j + 1]
-        a2 = a2 + <double>x[j + 2] * w[j + 2]
-        a3 = a3 + <double>x[j + 3] * w[j + 3]
-    for j in range(n4, n):
-        a0 = a0 + <double>x[j] * w[j]
-    return (a0 + a1) + (a2 + a3)
-
-
-cdef inline void _row_axpy(double r, const floating* x, double* out,
-                           Py_ssize_t n) noexcept nogil:
-    """out[j] += r * x[j] (float64 accumulation)."""
+cdef inline double _finish_loss_grad(double* g, const double* th, Py_ssize_t n_coef,
+                                     Py_ssize_t n_samples, double alpha,
+                                     double loss) noexcept nogil:
+    """Mean over the rows of the sums in g and loss, plus the ridge; returns F."""
     cdef Py_ssize_t j
-    for j in range(n):
-        out[j] = out[j] + r * <double>x[j]
+    cdef double inv = 1.0 / <double>n_samples, pen = 0.0
+    g[0] = g[0] * inv
+    for j in range(1, n_coef):
+        g[j] = g[j] * inv + alpha * th[j]
+        pen = pen + th[j] * th[j]
+    if alpha == 0.0:  # no 0 * inf = NaN when ||theta||^2 overflows but F does not
+        return loss * inv
+    return loss * inv + 0.5 * alpha * pen
 
 
-cdef inline void _prefetch_row(const floating* x, Py_ssize_t n) noexcept nogil:
-    """Ask for every 64-byte cache line of a row of n values."""
-    cdef const char* p = <const char*>x
-    cdef Py_ssize_t off, n_bytes = n * sizeof(floating)
-    for off in range(0, n_bytes, 64):
-        STATOPTIM_PREFETCH(p + off)
-    STATOPTIM_PREFETCH(p + n_bytes - 1)
+cdef inline const double* _block_eta(const floating* xs, Py_ssize_t m, Py_ssize_t n_features,
+                                     const double* th, double* er,
+                                     double* buf) noexcept nogil:
+    """er[:m] = X_c @ theta_{1:} for the block X_c of m rows at xs (one BLAS dgemv);
+    returns X_c in float64: xs itself, or widened into buf (float32)."""
+    cdef Py_ssize_t i
+    if n_features == 0:  # intercept only (BLAS rejects a leading dimension of 0)
+        for i in range(m):
+            er[i] = 0.0
+        return buf
+    if floating is double:
+        xgemv_rows(m, n_features, 1.0, xs, th + 1, 0.0, er)
+        return xs
+    for i in range(m * n_features):
+        buf[i] = <double>xs[i]
+    xgemv_rows(m, n_features, 1.0, buf, th + 1, 0.0, er)
+    return buf
 
 
 def apply_update(int method, int flags, int adam_form, double b1, double b2, double eps,
@@ -163,15 +170,15 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
     """
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t chunk = work.shape[0] // (n_features + 1)
-    cdef Py_ssize_t i, j, k, start, m
-    cdef double eta, loss = 0.0, pen = 0.0, inv, max_eta = 0.0, g0 = 0.0
+    cdef Py_ssize_t i, j, start, m
+    cdef double eta, loss = 0.0, max_eta = 0.0, g0 = 0.0
     cdef const double* th
     cdef double* g
     cdef double* er
     cdef double* buf
     cdef const double* A
-    cdef const floating* xs
-    cdef double e, r, li, wi = 1.0
+    cdef const floating* xs = NULL
+    cdef double r, li, wi = 1.0
     cdef const double* wp = NULL
     if n_samples < 1:
         raise ValueError("X must have at least one row (F is a mean over rows), got 0")
@@ -193,39 +200,18 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
     g = &grad[0]
     er = &work[0]
     buf = &work[0] + chunk
+    if n_features > 0:
+        xs = &X[0, 0]
     with nogil:
         for j in range(n_features + 1):
             g[j] = 0.0
         start = 0
         while start < n_samples:
             m = chunk if start + chunk <= n_samples else n_samples - start
-            if n_features == 0:  # intercept only (BLAS rejects a leading dimension of 0)
-                A = buf
-                for i in range(m):
-                    er[i] = 0.0
-            elif floating is double:
-                A = &X[start, 0]
-                xgemv_rows(m, n_features, 1.0, A, th + 1, 0.0, er)
-            else:
-                xs = &X[start, 0]
-                for k in range(m * n_features):
-                    buf[k] = <double>xs[k]
-                A = buf
-                xgemv_rows(m, n_features, 1.0, A, th + 1, 0.0, er)
+            A = _block_eta(xs + start * n_features, m, n_features, th, er, buf)
             for i in range(m):
                 eta = th[0] + er[i]
-                e = exp(-fabs(eta))  # one exp per row for both the loss and sigma(eta)
-                # (1 - y) eta and (1 - y) - e / (1 + e) instead of eta - y eta and
-                # 1 / (1 + e) - y: no cancellation for a well-fitted row with y = 1,
-                # whose loss log1p(e) and residual -e / (1 + e) would round to 0 next to
-                # eta; so F and its gradient keep their relative accuracy as F -> 0
-                # (separable data), which Newton's relative stopping test needs.
-                if eta >= 0.0:
-                    li = log1p(e) + (1.0 - y[start + i]) * eta
-                    r = (1.0 - y[start + i]) - e / (1.0 + e)
-                else:
-                    li = log1p(e) - y[start + i] * eta
-                    r = e / (1.0 + e) - y[start + i]
+                li = _loss_term(eta, y[start + i], &r)
                 if wp != NULL:
                     wi = wp[start + i]
                     if wi == 0.0:  # a row of weight 0 is absent (no 0 * inf)
@@ -242,14 +228,9 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
             if n_features > 0:
                 xgemv_cols(m, n_features, 1.0, A, er, 1.0, g + 1)
             start = start + m
-        inv = 1.0 / <double>n_samples
-        g[0] = g0 * inv
-        for j in range(1, n_features + 1):
-            g[j] = g[j] * inv + alpha * th[j]
-            pen = pen + th[j] * th[j]
-    if alpha == 0.0:  # no 0 * inf = NaN when ||theta||^2 overflows but F does not
-        return loss * inv, max_eta
-    return loss * inv + 0.5 * alpha * pen, max_eta
+        g[0] = g0
+        loss = _finish_loss_grad(g, th, n_features + 1, n_samples, alpha, loss)
+    return loss, max_eta
 
 
 def hessian_rows(const floating[:, ::1] X,      # IN  (n_samples, n_features)
@@ -280,7 +261,7 @@ def hessian_rows(const floating[:, ::1] X,      # IN  (n_samples, n_features)
         for k in range(n_rows):
             if n_features > 0:
                 xi = &X[rows[k], 0]
-                eta = th[0] + _row_dot(xi, th + 1, n_features)
+                eta = th[0] + row_dot(xi, th + 1, n_features)
             else:
                 eta = th[0]
             e = exp(-fabs(eta))
@@ -337,11 +318,13 @@ def csr_loss_grad(const floating[::1] data, const index_t[::1] indices,
     """:func:`logistic_loss_grad` for X in CSR form (n_features = len(theta) - 1):
     one pass over the stored entries; returns (F, max|eta|)."""
     cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_features = theta.shape[0] - 1
-    cdef Py_ssize_t i, k, j
-    cdef double eta, e, r, li, wi = 1.0, loss = 0.0, pen = 0.0, max_eta = 0.0, inv
+    cdef Py_ssize_t i, j
+    cdef double eta, r, li, wi = 1.0, loss = 0.0, max_eta = 0.0
     cdef const double* wp = NULL
     cdef double* g
     cdef const double* th
+    cdef const floating* dp = NULL
+    cdef const index_t* ip = NULL
     if n_samples < 1:
         raise ValueError("X must have at least one row (F is a mean over rows), got 0")
     check_csr(data, indices, indptr, n_features)
@@ -350,21 +333,17 @@ def csr_loss_grad(const floating[::1] data, const index_t[::1] indices,
     if sw is not None:
         _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
         wp = &sw[0]
+    if indptr[n_samples] > 0:
+        dp = &data[0]
+        ip = &indices[0]
     g = &grad[0]
     th = &theta[0]
     with nogil:
         for j in range(n_features + 1):
             g[j] = 0.0
         for i in range(n_samples):
-            eta = th[0] + csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], th + 1) \
-                if indptr[i + 1] > indptr[i] else th[0]
-            e = exp(-fabs(eta))
-            if eta >= 0.0:
-                li = log1p(e) + (1.0 - y[i]) * eta
-                r = (1.0 - y[i]) - e / (1.0 + e)
-            else:
-                li = log1p(e) - y[i] * eta
-                r = e / (1.0 + e) - y[i]
+            eta = row_eta(dp, ip, &indptr[0], i, n_features, th)
+            li = _loss_term(eta, y[i], &r)
             if wp != NULL:
                 wi = wp[i]
                 if wi == 0.0:
@@ -375,16 +354,9 @@ def csr_loss_grad(const floating[::1] data, const index_t[::1] indices,
             if fabs(eta) > max_eta:
                 max_eta = fabs(eta)
             g[0] = g[0] + r
-            for k in range(indptr[i], indptr[i + 1]):
-                g[1 + indices[k]] = g[1 + indices[k]] + r * <double>data[k]
-        inv = 1.0 / <double>n_samples
-        g[0] = g[0] * inv
-        for j in range(1, n_features + 1):
-            g[j] = g[j] * inv + alpha * th[j]
-            pen = pen + th[j] * th[j]
-    if alpha == 0.0:
-        return loss * inv, max_eta
-    return loss * inv + 0.5 * alpha * pen, max_eta
+            row_add(r, dp, ip, &indptr[0], i, n_features, g + 1)
+        loss = _finish_loss_grad(g, th, n_features + 1, n_samples, alpha, loss)
+    return loss, max_eta
 
 
 def csr_hessian(const floating[::1] data, const index_t[::1] indices,
@@ -436,30 +408,6 @@ def csr_hessian(const floating[::1] data, const index_t[::1] indices,
 # ----------------------------------------------------------------- epochs
 # One epoch body (_epoch, _batch_gradient) for X dense (indptr NULL: C-contiguous rows
 # of n_features values) or in CSR form; the `def` entry points check X and call it.
-
-cdef inline double _row_eta(const floating* data, const index_t* indices,
-                            const index_t* indptr, Py_ssize_t i, Py_ssize_t n_features,
-                            const double* th) noexcept nogil:
-    """theta_0 + x_i . theta_{1:} for row i of X, dense (indptr NULL) or CSR."""
-    if indptr == NULL:
-        return th[0] + _row_dot(data + i * n_features, th + 1, n_features)
-    if indptr[i + 1] > indptr[i]:
-        return th[0] + csr_dot(data, indices, indptr[i], indptr[i + 1], th + 1)
-    return th[0]
-
-
-cdef inline void _row_add(double r, const floating* data, const index_t* indices,
-                          const index_t* indptr, Py_ssize_t i, Py_ssize_t n_features,
-                          double* out) noexcept nogil:
-    """out += r * x_i for row i of X, dense (indptr NULL) or CSR."""
-    cdef Py_ssize_t k
-    if indptr == NULL:
-        _row_axpy(r, data + i * n_features, out, n_features)
-        return
-    for k in range(indptr[i], indptr[i + 1]):
-        out[indices[k]] = out[indices[k]] + r * <double>data[k]
-
-
 cdef void _batch_gradient(const floating* data, const index_t* indices, const index_t* indptr,
                           Py_ssize_t n_features, Py_ssize_t n_samples, const double* y,
                           const Py_ssize_t* order, const double* wp, Py_ssize_t start,
@@ -492,13 +440,13 @@ cdef void _batch_gradient(const floating* data, const index_t* indices, const in
             return
     for ii in range(start, stop):
         if indptr == NULL and ii + PREFETCH_ROWS < n_samples:
-            _prefetch_row(data + order[ii + PREFETCH_ROWS] * n_features, n_features)
+            prefetch_row(data + order[ii + PREFETCH_ROWS] * n_features, n_features)
         i = order[ii]
-        r = _sigmoid(_row_eta(data, indices, indptr, i, n_features, th)) - y[i]
+        r = _sigmoid(row_eta(data, indices, indptr, i, n_features, th)) - y[i]
         if wp != NULL:
             r = r * wp[i]
         g[0] = g[0] + r
-        _row_add(r, data, indices, indptr, i, n_features, g + 1)
+        row_add(r, data, indices, indptr, i, n_features, g + 1)
 
 
 cdef long long _epoch(const floating* data, const index_t* indices, const index_t* indptr,
