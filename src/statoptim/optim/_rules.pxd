@@ -140,7 +140,12 @@ cdef inline void update_rule(int method, int flags, int adam_form, double b1, do
     Keskar & Socher 2017, Algorithm 1, lines 14-21).
     """
     cdef double unused
+    cdef Py_ssize_t j
     if weight_decay == 0.0 and shrink == 1.0 and pg == NULL:
+        if method == M_SGD:  # the loop in its simplest form (the compiler vectorises it)
+            for j in range(n_coef):
+                theta[j] = theta[j] - lr * g[j]
+            return
         _update_loops(method, flags, adam_form, b1, b2, eps, t, lr, 0.0, 1.0, n_coef, g,
                       theta, s1, s2, s3, NULL, NULL, True)
     elif pg == NULL:
