@@ -38,7 +38,7 @@ from statoptim.optim._codes cimport A_ALGORITHM1, A_CONSTANT_EPS_HAT, M_ADAMAX, 
 # shared with _softmax_fast).
 from statoptim.optim._rules cimport sigmoid as _sigmoid, update_rule
 from statoptim.optim._csr cimport check_csr, csr_dot, index_t
-from statoptim.optim._rows cimport prefetch_row, row_add, row_dot, row_eta
+from statoptim.optim._rows cimport prefetch_row, row_add, row_axpy, row_dot, row_eta
 from statoptim.optim._epoch cimport (
     Epoch, check_settings, check_steps, consecutive, count_batches, end_batch,
 )
@@ -408,6 +408,16 @@ def csr_hessian(const floating[::1] data, const index_t[::1] indices,
 # ----------------------------------------------------------------- epochs
 # One epoch body (_epoch, _batch_gradient) for X dense (indptr NULL: C-contiguous rows
 # of n_features values) or in CSR form; the `def` entry points check X and call it.
+cdef inline double _residual(double eta, const double* y, const double* wp, Py_ssize_t i,
+                             double* g) noexcept nogil:
+    """Row i's residual r = (sigma(eta) - y_i) (times sw_i), added to g[0]; returns r."""
+    cdef double r = _sigmoid(eta) - y[i]
+    if wp != NULL:
+        r = r * wp[i]
+    g[0] = g[0] + r
+    return r
+
+
 cdef void _batch_gradient(const floating* data, const index_t* indices, const index_t* indptr,
                           Py_ssize_t n_features, Py_ssize_t n_samples, const double* y,
                           const Py_ssize_t* order, const double* wp, Py_ssize_t start,
@@ -422,6 +432,7 @@ cdef void _batch_gradient(const floating* data, const index_t* indices, const in
     cdef Py_ssize_t ii, i, j
     cdef double r
     cdef const double* xb
+    cdef const floating* xi
     for j in range(n_features + 1):
         g[j] = 0.0
     if floating is double:
@@ -430,23 +441,21 @@ cdef void _batch_gradient(const floating* data, const index_t* indices, const in
             xb = data + order[start] * n_features
             xgemv_rows(stop - start, n_features, 1.0, xb, th + 1, 0.0, er)
             for ii in range(start, stop):
-                i = order[ii]
-                r = _sigmoid(th[0] + er[ii - start]) - y[i]
-                if wp != NULL:
-                    r = r * wp[i]
-                g[0] = g[0] + r
-                er[ii - start] = r
+                er[ii - start] = _residual(th[0] + er[ii - start], y, wp, order[ii], g)
             xgemv_cols(stop - start, n_features, 1.0, xb, er, 0.0, g + 1)
             return
-    for ii in range(start, stop):
-        if indptr == NULL and ii + PREFETCH_ROWS < n_samples:
+    if indptr != NULL:
+        for ii in range(start, stop):
+            i = order[ii]
+            r = _residual(row_eta(data, indices, indptr, i, n_features, th), y, wp, i, g)
+            row_add(r, data, indices, indptr, i, n_features, g + 1)
+        return
+    for ii in range(start, stop):  # dense rows: the same with prefetch, no CSR branch
+        if ii + PREFETCH_ROWS < n_samples:
             prefetch_row(data + order[ii + PREFETCH_ROWS] * n_features, n_features)
-        i = order[ii]
-        r = _sigmoid(row_eta(data, indices, indptr, i, n_features, th)) - y[i]
-        if wp != NULL:
-            r = r * wp[i]
-        g[0] = g[0] + r
-        row_add(r, data, indices, indptr, i, n_features, g + 1)
+        xi = data + order[ii] * n_features
+        r = _residual(th[0] + row_dot(xi, th + 1, n_features), y, wp, order[ii], g)
+        row_axpy(r, xi, g + 1, n_features)
 
 
 cdef long long _epoch(const floating* data, const index_t* indices, const index_t* indptr,
