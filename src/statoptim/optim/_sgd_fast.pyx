@@ -12,9 +12,11 @@
 # - The wrapper allocates every output and scratch array, draws the row
 #   permutation and precomputes the step sizes alpha_t of the epoch; kernels do
 #   not allocate, draw random numbers or warn.
-# - `_update` is the single implementation of every update rule; the epoch
-#   kernel and the `apply_update` entry point (used by the optimiser objects
-#   for user objectives and by the tests) both call it.
+# - The update rules are _rules.update_rule (one definition for every kernel);
+#   the epochs and the `apply_update` entry point (used by `minimize` and the
+#   tests) call it. One epoch body serves X dense and in CSR form (_epoch,
+#   through the row functions row_eta and row_add); the batch step it shares
+#   with the softmax kernel is _epoch.end_batch.
 # - Every entry point checks the shapes of its arrays against each other (and
 #   index arrays against the rows of X) before its nogil loop, in O(1) or
 #   O(n_rows): the loops run without bounds checks, so a wrong length would
@@ -25,16 +27,6 @@ from libc.limits cimport INT_MAX
 from libc.math cimport exp, log1p, sqrt, fabs
 from statoptim._cy._blas cimport xgemv_cols, xgemv_rows
 
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define STATOPTIM_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
-    #else
-    #define STATOPTIM_PREFETCH(p) ((void)0)
-    #endif
-    """
-    void STATOPTIM_PREFETCH(const void* p) noexcept nogil
-
 # Rows fetched ahead of use in shuffled epochs: random row order defeats the
 # hardware prefetcher, so each row's cache lines are requested this many rows early.
 DEF PREFETCH_ROWS = 4
@@ -42,10 +34,13 @@ DEF PREFETCH_ROWS = 4
 # Method codes, flags and Adam forms: _codes.pxd (one definition for both kernels).
 from statoptim.optim._codes cimport A_ALGORITHM1, A_CONSTANT_EPS_HAT, M_ADAMAX, M_SGD
 
-# The update rules, averaging and the sigmoid: _rules.pxd (shared with _softmax_fast).
-from statoptim.optim._rules cimport (
-    AVG_EMA, AVG_NONE, average_step as _average, sigmoid as _sigmoid,
-    update_rule,
+# The update rules and the sigmoid: _rules.pxd; the epoch's batch step: _epoch.pxd (both
+# shared with _softmax_fast).
+from statoptim.optim._rules cimport sigmoid as _sigmoid, update_rule
+from statoptim.optim._csr cimport check_csr, csr_dot, index_t
+from statoptim.optim._rows cimport prefetch_row, row_add, row_axpy, row_dot, row_eta
+from statoptim.optim._epoch cimport (
+    Epoch, check_settings, check_steps, consecutive, count_batches, end_batch,
 )
 
 
@@ -78,41 +73,55 @@ cdef int _check_codes(int method, int adam_form) except -1:
     return 0
 
 
-cdef inline double _log1pexp(double z) noexcept nogil:
-    """log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|))."""
-    return (z if z > 0.0 else 0.0) + log1p(exp(-fabs(z)))
+cdef inline double _loss_term(double eta, double yi, double* r) noexcept nogil:
+    """Row loss log(1 + e^eta) - y eta; r[0] = its derivative sigma(eta) - y.
+
+    One exp for both. (1 - y) eta and (1 - y) - e / (1 + e) instead of eta - y eta and
+    1 / (1 + e) - y: no cancellation for a well-fitted row with y = 1, whose loss
+    log1p(e) and residual -e / (1 + e) would round to 0 next to eta; so F and its
+    gradient keep their relative accuracy as F -> 0 (separable data), which Newton's
+    relative stopping test needs.
+    """
+    cdef double e = exp(-fabs(eta))
+    if eta >= 0.0:
+        r[0] = (1.0 - yi) - e / (1.0 + e)
+        return log1p(e) + (1.0 - yi) * eta
+    r[0] = e / (1.0 + e) - yi
+    return log1p(e) - yi * eta
 
 
-cdef inline double _row_dot(const floating* x, const double* w,
-                            Py_ssize_t n) noexcept nogil:
-    """sum_j x[j] * w[j] in float64 with four independent accumulators."""
-    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
-    cdef Py_ssize_t j, n4 = n - n % 4
-    for j in range(0, n4, 4):
-        a0 = a0 + <double>x[j] * w[j]
-        a1 = a1 + <double>x[j + 1] * w[j + 1]
-        a2 = a2 + <double>x[j + 2] * w[j + 2]
-        a3 = a3 + <double>x[j + 3] * w[j + 3]
-    for j in range(n4, n):
-        a0 = a0 + <double>x[j] * w[j]
-    return (a0 + a1) + (a2 + a3)
-
-
-cdef inline void _row_axpy(double r, const floating* x, double* out,
-                           Py_ssize_t n) noexcept nogil:
-    """out[j] += r * x[j] (float64 accumulation)."""
+cdef inline double _finish_loss_grad(double* g, const double* th, Py_ssize_t n_coef,
+                                     Py_ssize_t n_samples, double alpha,
+                                     double loss) noexcept nogil:
+    """Mean over the rows of the sums in g and loss, plus the ridge; returns F."""
     cdef Py_ssize_t j
-    for j in range(n):
-        out[j] = out[j] + r * <double>x[j]
+    cdef double inv = 1.0 / <double>n_samples, pen = 0.0
+    g[0] = g[0] * inv
+    for j in range(1, n_coef):
+        g[j] = g[j] * inv + alpha * th[j]
+        pen = pen + th[j] * th[j]
+    if alpha == 0.0:  # no 0 * inf = NaN when ||theta||^2 overflows but F does not
+        return loss * inv
+    return loss * inv + 0.5 * alpha * pen
 
 
-cdef inline void _prefetch_row(const floating* x, Py_ssize_t n) noexcept nogil:
-    """Ask for every 64-byte cache line of a row of n values."""
-    cdef const char* p = <const char*>x
-    cdef Py_ssize_t off, n_bytes = n * sizeof(floating)
-    for off in range(0, n_bytes, 64):
-        STATOPTIM_PREFETCH(p + off)
-    STATOPTIM_PREFETCH(p + n_bytes - 1)
+cdef inline const double* _block_eta(const floating* xs, Py_ssize_t m, Py_ssize_t n_features,
+                                     const double* th, double* er,
+                                     double* buf) noexcept nogil:
+    """er[:m] = X_c @ theta_{1:} for the block X_c of m rows at xs (one BLAS dgemv);
+    returns X_c in float64: xs itself, or widened into buf (float32)."""
+    cdef Py_ssize_t i
+    if n_features == 0:  # intercept only (BLAS rejects a leading dimension of 0)
+        for i in range(m):
+            er[i] = 0.0
+        return buf
+    if floating is double:
+        xgemv_rows(m, n_features, 1.0, xs, th + 1, 0.0, er)
+        return xs
+    for i in range(m * n_features):
+        buf[i] = <double>xs[i]
+    xgemv_rows(m, n_features, 1.0, buf, th + 1, 0.0, er)
+    return buf
 
 
 def apply_update(int method, int flags, int adam_form, double b1, double b2, double eps,
@@ -136,133 +145,8 @@ def apply_update(int method, int flags, int adam_form, double b1, double b2, dou
     if n_coef == 0:
         return
     with nogil:
-        update_rule(method, flags, adam_form, b1, b2, eps, t, lr, n_coef,
+        update_rule(method, flags, adam_form, b1, b2, eps, t, lr, 0.0, 1.0, n_coef,
                     &grad[0], &theta[0], &s1[0], &s2[0], &s3[0], NULL, NULL)
-
-
-def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
-                   const double[::1] y,             # IN  (n_samples,) in {0, 1}
-                   const Py_ssize_t[::1] order,     # IN  (n_samples,) row visiting order
-                   Py_ssize_t batch_size, double alpha,
-                   int method, int flags, int adam_form, double b1, double b2, double eps,
-                   const double[::1] step_sizes,    # IN  (n_batches,) alpha_t of this epoch
-                   long long t_start,
-                   double[::1] theta,               # IN/OUT (n_features + 1,) intercept first
-                   double[::1] s1, double[::1] s2, double[::1] s3,   # IN/OUT state
-                   int average, long long avg_start, double avg_decay,
-                   double[::1] theta_avg,           # IN/OUT (n_features + 1,)
-                   double[::1] grad,                # scratch (n_features + 1,)
-                   double[::1] resid,               # scratch (batch_size,)
-                   const double[::1] sw=None):      # IN  (n_samples,) row weights or None
-    """One epoch of ceil(n_samples / batch_size) minibatch updates.
-
-    Batch k holds rows ``order[k*b : (k+1)*b]`` (the last one the remainder);
-    its gradient is the batch mean of x~_i (sigma(eta_i) - y_i) plus the
-    coupled ridge ``alpha * theta_j`` (j >= 1). Step t = t_start + k + 1 uses
-    ``step_sizes[k]``. Returns the last step t.
-
-    With row weights ``sw`` (finite, >= 0, normalised by the wrapper to mean 1
-    over the rows), row i's term is multiplied by sw[i] and the batch sum is still
-    divided by the number of rows in the batch: an unbiased estimate of the
-    gradient of the weighted mean loss sum_i w_i l_i / sum_i w_i, and exactly that
-    gradient for a full batch.
-
-    A float64 batch whose rows are consecutive in X (``shuffle="batches"`` or
-    rows in order) is done with two BLAS dgemv calls (X_b @ w, then X_b.T @ r,
-    the batch in cache between them); other batches row by row (dot, then
-    axpy, with software prefetch of the rows to come).
-    """
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef Py_ssize_t n_coef = n_features + 1
-    cdef Py_ssize_t n_batches
-    cdef Py_ssize_t k, ii, i, j, start, stop
-    cdef long long t = t_start
-    cdef double eta, r, inv
-    cdef const floating* xi
-    cdef double* g
-    cdef double* th
-    cdef double* er
-    cdef const double* wp = NULL
-    cdef bint contiguous, blas_ok = 0 < n_features < INT_MAX
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if n_features < 1:
-        raise ValueError("X must have at least one column, got 0")
-    if t_start < 0:
-        raise ValueError(f"t_start must be >= 0, got {t_start}")
-    _check_codes(method, adam_form)
-    if average < AVG_NONE or average > AVG_EMA:
-        raise ValueError(f"average code must be in [0, 2], got {average}")
-    n_batches = n_samples // batch_size + (n_samples % batch_size != 0)
-    _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
-    _check_length(order.shape[0], n_samples, "order", "X.shape[0]")
-    for name, arr in (("theta", theta), ("s1", s1), ("s2", s2), ("s3", s3),
-                      ("theta_avg", theta_avg), ("grad", grad)):
-        _check_length(arr.shape[0], n_coef, name, "X.shape[1] + 1")
-    if step_sizes.shape[0] < n_batches:
-        raise ValueError(f"step_sizes must hold one step size per batch ({n_batches}), "
-                         f"got {step_sizes.shape[0]}")
-    if resid.shape[0] < min(batch_size, n_samples) or resid.shape[0] == 0:
-        raise ValueError(f"resid must hold batch_size = {batch_size} values, "
-                         f"got {resid.shape[0]}")
-    _check_rows(order, n_samples, "order")
-    if sw is not None:
-        _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
-    if n_samples == 0:
-        return t
-    if sw is not None:
-        wp = &sw[0]
-    g = &grad[0]
-    th = &theta[0]
-    er = &resid[0]
-    with nogil:
-        for k in range(n_batches):
-            start = k * batch_size
-            stop = start + batch_size
-            if stop > n_samples:
-                stop = n_samples
-            for j in range(n_coef):
-                g[j] = 0.0
-            contiguous = floating is double and blas_ok and stop - start < INT_MAX
-            if contiguous:
-                for ii in range(start + 1, stop):
-                    if order[ii] != order[ii - 1] + 1:
-                        contiguous = False
-                        break
-            if contiguous:
-                if floating is double:
-                    xi = &X[order[start], 0]
-                    xgemv_rows(stop - start, n_features, 1.0, xi, th + 1, 0.0, er)
-                    for ii in range(start, stop):
-                        i = order[ii]
-                        r = _sigmoid(th[0] + er[ii - start]) - y[i]
-                        if wp != NULL:
-                            r = r * wp[i]
-                        g[0] = g[0] + r
-                        er[ii - start] = r
-                    xgemv_cols(stop - start, n_features, 1.0, xi, er, 0.0, g + 1)
-            else:
-                for ii in range(start, stop):
-                    if ii + PREFETCH_ROWS < n_samples:
-                        _prefetch_row(&X[order[ii + PREFETCH_ROWS], 0], n_features)
-                    i = order[ii]
-                    xi = &X[i, 0]
-                    eta = th[0] + _row_dot(xi, th + 1, n_features)
-                    r = _sigmoid(eta) - y[i]
-                    if wp != NULL:
-                        r = r * wp[i]
-                    g[0] = g[0] + r
-                    _row_axpy(r, xi, g + 1, n_features)
-            inv = 1.0 / <double>(stop - start)
-            g[0] = g[0] * inv
-            for j in range(1, n_coef):
-                g[j] = g[j] * inv + alpha * th[j]
-            t = t + 1
-            update_rule(method, flags, adam_form, b1, b2, eps, t, step_sizes[k], n_coef,
-                        g, th, &s1[0], &s2[0], &s3[0], NULL, NULL)
-            if average != AVG_NONE:
-                _average(average, t, avg_start, avg_decay, n_coef, th, &theta_avg[0])
-    return t
 
 
 def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features)
@@ -286,15 +170,15 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
     """
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t chunk = work.shape[0] // (n_features + 1)
-    cdef Py_ssize_t i, j, k, start, m
-    cdef double eta, loss = 0.0, pen = 0.0, inv, max_eta = 0.0, g0 = 0.0
+    cdef Py_ssize_t i, j, start, m
+    cdef double eta, loss = 0.0, max_eta = 0.0, g0 = 0.0
     cdef const double* th
     cdef double* g
     cdef double* er
     cdef double* buf
     cdef const double* A
-    cdef const floating* xs
-    cdef double e, r, li, wi = 1.0
+    cdef const floating* xs = NULL
+    cdef double r, li, wi = 1.0
     cdef const double* wp = NULL
     if n_samples < 1:
         raise ValueError("X must have at least one row (F is a mean over rows), got 0")
@@ -316,39 +200,18 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
     g = &grad[0]
     er = &work[0]
     buf = &work[0] + chunk
+    if n_features > 0:
+        xs = &X[0, 0]
     with nogil:
         for j in range(n_features + 1):
             g[j] = 0.0
         start = 0
         while start < n_samples:
             m = chunk if start + chunk <= n_samples else n_samples - start
-            if n_features == 0:  # intercept only (BLAS rejects a leading dimension of 0)
-                A = buf
-                for i in range(m):
-                    er[i] = 0.0
-            elif floating is double:
-                A = &X[start, 0]
-                xgemv_rows(m, n_features, 1.0, A, th + 1, 0.0, er)
-            else:
-                xs = &X[start, 0]
-                for k in range(m * n_features):
-                    buf[k] = <double>xs[k]
-                A = buf
-                xgemv_rows(m, n_features, 1.0, A, th + 1, 0.0, er)
+            A = _block_eta(xs + start * n_features, m, n_features, th, er, buf)
             for i in range(m):
                 eta = th[0] + er[i]
-                e = exp(-fabs(eta))  # one exp per row for both the loss and sigma(eta)
-                # (1 - y) eta and (1 - y) - e / (1 + e) instead of eta - y eta and
-                # 1 / (1 + e) - y: no cancellation for a well-fitted row with y = 1,
-                # whose loss log1p(e) and residual -e / (1 + e) would round to 0 next to
-                # eta; so F and its gradient keep their relative accuracy as F -> 0
-                # (separable data), which Newton's relative stopping test needs.
-                if eta >= 0.0:
-                    li = log1p(e) + (1.0 - y[start + i]) * eta
-                    r = (1.0 - y[start + i]) - e / (1.0 + e)
-                else:
-                    li = log1p(e) - y[start + i] * eta
-                    r = e / (1.0 + e) - y[start + i]
+                li = _loss_term(eta, y[start + i], &r)
                 if wp != NULL:
                     wi = wp[start + i]
                     if wi == 0.0:  # a row of weight 0 is absent (no 0 * inf)
@@ -365,14 +228,9 @@ def logistic_loss_grad(const floating[:, ::1] X,    # IN  (n_samples, n_features
             if n_features > 0:
                 xgemv_cols(m, n_features, 1.0, A, er, 1.0, g + 1)
             start = start + m
-        inv = 1.0 / <double>n_samples
-        g[0] = g0 * inv
-        for j in range(1, n_features + 1):
-            g[j] = g[j] * inv + alpha * th[j]
-            pen = pen + th[j] * th[j]
-    if alpha == 0.0:  # no 0 * inf = NaN when ||theta||^2 overflows but F does not
-        return loss * inv, max_eta
-    return loss * inv + 0.5 * alpha * pen, max_eta
+        g[0] = g0
+        loss = _finish_loss_grad(g, th, n_features + 1, n_samples, alpha, loss)
+    return loss, max_eta
 
 
 def hessian_rows(const floating[:, ::1] X,      # IN  (n_samples, n_features)
@@ -403,7 +261,7 @@ def hessian_rows(const floating[:, ::1] X,      # IN  (n_samples, n_features)
         for k in range(n_rows):
             if n_features > 0:
                 xi = &X[rows[k], 0]
-                eta = th[0] + _row_dot(xi, th + 1, n_features)
+                eta = th[0] + row_dot(xi, th + 1, n_features)
             else:
                 eta = th[0]
             e = exp(-fabs(eta))
@@ -448,55 +306,7 @@ def column_absmax(const floating[:, ::1] X,   # IN  (n_samples, n_features)
 
 
 # ----------------------------------------------------------------- CSR kernels
-# X in CSR form (data, indices, indptr), never densified. The wrapper checks the
-# structure with statoptim._validation.check_sparse_structure; the kernels check it
-# again in one O(n_rows + nnz) pass (_check_csr) before their nogil loops, since a
-# bad index would read or write out of bounds.
-
-ctypedef fused index_t:
-    int
-    Py_ssize_t
-
-
-cdef int _check_csr(const floating[::1] data, const index_t[::1] indices,
-                    const index_t[::1] indptr, Py_ssize_t n_features) except -1:
-    """Raise ValueError unless (data, indices, indptr) is a valid CSR structure with
-    column indices in [0, n_features)."""
-    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, i, k, bad_row = -1, bad_k = -1
-    if indptr.shape[0] < 1:
-        raise ValueError("indptr must have n_rows + 1 >= 1 entries, got 0")
-    if indptr[0] != 0 or indptr[n_rows] > indices.shape[0] or \
-            indptr[n_rows] > data.shape[0]:
-        raise ValueError(f"indptr must start at 0 and end at most at len(indices) = "
-                         f"{indices.shape[0]} and len(data) = {data.shape[0]}, got "
-                         f"{indptr[0]} ... {indptr[n_rows]}")
-    with nogil:
-        for i in range(n_rows):
-            if indptr[i + 1] < indptr[i]:
-                bad_row = i
-                break
-            for k in range(indptr[i], indptr[i + 1]):
-                if indices[k] < 0 or indices[k] >= n_features:
-                    bad_k = k
-                    break
-            if bad_k >= 0:
-                break
-    if bad_row >= 0:
-        raise ValueError(f"indptr must be non-decreasing, got a decrease after row {bad_row}")
-    if bad_k >= 0:
-        raise ValueError(f"indices must hold column indices in [0, {n_features}), got "
-                         f"{indices[bad_k]} at position {bad_k}")
-    return 0
-
-
-cdef inline double _csr_dot(const floating* v, const index_t* idx, Py_ssize_t lo,
-                            Py_ssize_t hi, const double* w) noexcept nogil:
-    cdef double a = 0.0
-    cdef Py_ssize_t k
-    for k in range(lo, hi):
-        a = a + <double>v[k] * w[idx[k]]
-    return a
-
+# X in CSR form (data, indices, indptr; _csr.pxd), never densified.
 
 def csr_loss_grad(const floating[::1] data, const index_t[::1] indices,
                   const index_t[::1] indptr,      # X (n_samples, n_features) in CSR form
@@ -508,34 +318,32 @@ def csr_loss_grad(const floating[::1] data, const index_t[::1] indices,
     """:func:`logistic_loss_grad` for X in CSR form (n_features = len(theta) - 1):
     one pass over the stored entries; returns (F, max|eta|)."""
     cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_features = theta.shape[0] - 1
-    cdef Py_ssize_t i, k, j
-    cdef double eta, e, r, li, wi = 1.0, loss = 0.0, pen = 0.0, max_eta = 0.0, inv
+    cdef Py_ssize_t i, j
+    cdef double eta, r, li, wi = 1.0, loss = 0.0, max_eta = 0.0
     cdef const double* wp = NULL
     cdef double* g
     cdef const double* th
+    cdef const floating* dp = NULL
+    cdef const index_t* ip = NULL
     if n_samples < 1:
         raise ValueError("X must have at least one row (F is a mean over rows), got 0")
-    _check_csr(data, indices, indptr, n_features)
+    check_csr(data, indices, indptr, n_features)
     _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
     _check_length(grad.shape[0], n_features + 1, "grad", "len(theta)")
     if sw is not None:
         _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
         wp = &sw[0]
+    if indptr[n_samples] > 0:
+        dp = &data[0]
+        ip = &indices[0]
     g = &grad[0]
     th = &theta[0]
     with nogil:
         for j in range(n_features + 1):
             g[j] = 0.0
         for i in range(n_samples):
-            eta = th[0] + _csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], th + 1) \
-                if indptr[i + 1] > indptr[i] else th[0]
-            e = exp(-fabs(eta))
-            if eta >= 0.0:
-                li = log1p(e) + (1.0 - y[i]) * eta
-                r = (1.0 - y[i]) - e / (1.0 + e)
-            else:
-                li = log1p(e) - y[i] * eta
-                r = e / (1.0 + e) - y[i]
+            eta = row_eta(dp, ip, &indptr[0], i, n_features, th)
+            li = _loss_term(eta, y[i], &r)
             if wp != NULL:
                 wi = wp[i]
                 if wi == 0.0:
@@ -546,16 +354,9 @@ def csr_loss_grad(const floating[::1] data, const index_t[::1] indices,
             if fabs(eta) > max_eta:
                 max_eta = fabs(eta)
             g[0] = g[0] + r
-            for k in range(indptr[i], indptr[i + 1]):
-                g[1 + indices[k]] = g[1 + indices[k]] + r * <double>data[k]
-        inv = 1.0 / <double>n_samples
-        g[0] = g[0] * inv
-        for j in range(1, n_features + 1):
-            g[j] = g[j] * inv + alpha * th[j]
-            pen = pen + th[j] * th[j]
-    if alpha == 0.0:
-        return loss * inv, max_eta
-    return loss * inv + 0.5 * alpha * pen, max_eta
+            row_add(r, dp, ip, &indptr[0], i, n_features, g + 1)
+        loss = _finish_loss_grad(g, th, n_features + 1, n_samples, alpha, loss)
+    return loss, max_eta
 
 
 def csr_hessian(const floating[::1] data, const index_t[::1] indices,
@@ -571,7 +372,7 @@ def csr_hessian(const floating[::1] data, const index_t[::1] indices,
     cdef double eta, e, w, xa
     cdef const double* wp = NULL
     cdef const double* th
-    _check_csr(data, indices, indptr, n_coef - 1)
+    check_csr(data, indices, indptr, n_coef - 1)
     _check_length(H.shape[0], n_coef, "H", "len(theta)")
     _check_length(H.shape[1], n_coef, "H's second axis", "len(theta)")
     _check_rows(rows, n_samples, "rows")
@@ -587,7 +388,7 @@ def csr_hessian(const floating[::1] data, const index_t[::1] indices,
             i = rows[kk]
             eta = th[0]
             if indptr[i + 1] > indptr[i]:
-                eta = eta + _csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], th + 1)
+                eta = eta + csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], th + 1)
             e = exp(-fabs(eta))
             w = e / ((1.0 + e) * (1.0 + e))
             if wp != NULL:
@@ -602,6 +403,147 @@ def csr_hessian(const floating[::1] data, const index_t[::1] indices,
                 H[a, 0] += xa
                 for l in range(indptr[i], indptr[i + 1]):
                     H[a, 1 + indices[l]] += xa * <double>data[l]
+
+
+# ----------------------------------------------------------------- epochs
+# One epoch body (_epoch, _batch_gradient) for X dense (indptr NULL: C-contiguous rows
+# of n_features values) or in CSR form; the `def` entry points check X and call it.
+cdef inline double _residual(double eta, const double* y, const double* wp, Py_ssize_t i,
+                             double* g) noexcept nogil:
+    """Row i's residual r = (sigma(eta) - y_i) (times sw_i), added to g[0]; returns r."""
+    cdef double r = _sigmoid(eta) - y[i]
+    if wp != NULL:
+        r = r * wp[i]
+    g[0] = g[0] + r
+    return r
+
+
+cdef void _batch_gradient(const floating* data, const index_t* indices, const index_t* indptr,
+                          Py_ssize_t n_features, Py_ssize_t n_samples, const double* y,
+                          const Py_ssize_t* order, const double* wp, Py_ssize_t start,
+                          Py_ssize_t stop, const double* th, double* g,
+                          double* er) noexcept nogil:
+    """g = sum over rows i = order[start:stop] of x~_i (sigma(eta_i) - y_i) (times sw_i).
+
+    Consecutive float64 dense rows: two BLAS dgemv calls (X_b @ w, then X_b.T @ r, the
+    batch in cache between them, residuals in ``er``); other batches row by row (dot,
+    then axpy, with software prefetch of the dense rows to come).
+    """
+    cdef Py_ssize_t ii, i, j
+    cdef double r
+    cdef const double* xb
+    cdef const floating* xi
+    for j in range(n_features + 1):
+        g[j] = 0.0
+    if floating is double:
+        if indptr == NULL and n_features < INT_MAX and stop - start < INT_MAX \
+                and consecutive(order + start, stop - start):
+            xb = data + order[start] * n_features
+            xgemv_rows(stop - start, n_features, 1.0, xb, th + 1, 0.0, er)
+            for ii in range(start, stop):
+                er[ii - start] = _residual(th[0] + er[ii - start], y, wp, order[ii], g)
+            xgemv_cols(stop - start, n_features, 1.0, xb, er, 0.0, g + 1)
+            return
+    if indptr != NULL:
+        for ii in range(start, stop):
+            i = order[ii]
+            r = _residual(row_eta(data, indices, indptr, i, n_features, th), y, wp, i, g)
+            row_add(r, data, indices, indptr, i, n_features, g + 1)
+        return
+    for ii in range(start, stop):  # dense rows: the same with prefetch, no CSR branch
+        if ii + PREFETCH_ROWS < n_samples:
+            prefetch_row(data + order[ii + PREFETCH_ROWS] * n_features, n_features)
+        xi = data + order[ii] * n_features
+        r = _residual(th[0] + row_dot(xi, th + 1, n_features), y, wp, order[ii], g)
+        row_axpy(r, xi, g + 1, n_features)
+
+
+cdef long long _epoch(const floating* data, const index_t* indices, const index_t* indptr,
+                      Py_ssize_t n_features, const double[::1] y, const Py_ssize_t[::1] order,
+                      Py_ssize_t batch_size, double alpha, int method, int flags,
+                      int adam_form, double b1, double b2, double eps,
+                      const double[::1] step_sizes, long long t_start, double[::1] theta,
+                      double[::1] s1, double[::1] s2, double[::1] s3, int average,
+                      long long avg_start, double avg_decay, double[::1] theta_avg,
+                      double[::1] grad, double* er, const double[::1] sw, str what) except -1:
+    """Check the arguments shared by the dense and CSR epochs, then run the epoch;
+    ``what`` names what fixes the coefficient count in the length messages."""
+    cdef Py_ssize_t n_samples = y.shape[0], n_coef = n_features + 1, k, start, stop
+    cdef long long t = t_start
+    cdef const double* wp = NULL
+    cdef Epoch ep
+    check_settings(batch_size, t_start, method, adam_form, average)
+    if n_features < 1:
+        raise ValueError("X must have at least one column, got 0")
+    _check_length(order.shape[0], n_samples, "order", "X.shape[0]")
+    for name, arr in (("theta", theta), ("s1", s1), ("s2", s2), ("s3", s3),
+                      ("theta_avg", theta_avg), ("grad", grad)):
+        _check_length(arr.shape[0], n_coef, name, what)
+    check_steps(step_sizes.shape[0], count_batches(n_samples, batch_size))
+    _check_rows(order, n_samples, "order")
+    if sw is not None:
+        _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
+        if n_samples > 0:
+            wp = &sw[0]
+    if n_samples == 0:
+        return t
+    ep = Epoch(method, flags, adam_form, b1, b2, eps, alpha, average, avg_start, avg_decay,
+               n_coef, 1, &step_sizes[0], &theta[0], &s1[0], &s2[0], &s3[0], &theta_avg[0],
+               &grad[0], NULL)
+    with nogil:
+        for k in range(count_batches(n_samples, batch_size)):
+            start = k * batch_size
+            stop = start + batch_size if start + batch_size < n_samples else n_samples
+            _batch_gradient(data, indices, indptr, n_features, n_samples, &y[0], &order[0],
+                            wp, start, stop, ep.theta, ep.grad, er)
+            t = end_batch(&ep, t, k, stop - start)
+    return t
+
+
+def logistic_epoch(const floating[:, ::1] X,       # IN  (n_samples, n_features)
+                   const double[::1] y,             # IN  (n_samples,) in {0, 1}
+                   const Py_ssize_t[::1] order,     # IN  (n_samples,) row visiting order
+                   Py_ssize_t batch_size, double alpha,
+                   int method, int flags, int adam_form, double b1, double b2, double eps,
+                   const double[::1] step_sizes,    # IN  (n_batches,) alpha_t of this epoch
+                   long long t_start,
+                   double[::1] theta,               # IN/OUT (n_features + 1,) intercept first
+                   double[::1] s1, double[::1] s2, double[::1] s3,   # IN/OUT state
+                   int average, long long avg_start, double avg_decay,
+                   double[::1] theta_avg,           # IN/OUT (n_features + 1,)
+                   double[::1] grad,                # scratch (n_features + 1,)
+                   double[::1] resid,               # scratch (batch_size,)
+                   const double[::1] sw=None):      # IN  (n_samples,) row weights or None
+    """One epoch of ceil(n_samples / batch_size) minibatch updates.
+
+    Batch k holds rows ``order[k*b : (k+1)*b]`` (the last one the remainder);
+    its gradient is the batch mean of x~_i (sigma(eta_i) - y_i) plus the
+    coupled ridge ``alpha * theta_j`` (j >= 1). Step t = t_start + k + 1 uses
+    ``step_sizes[k]``. Returns the last step t.
+
+    With row weights ``sw`` (finite, >= 0, normalised by the wrapper to mean 1
+    over the rows), row i's term is multiplied by sw[i] and the batch sum is still
+    divided by the number of rows in the batch: an unbiased estimate of the
+    gradient of the weighted mean loss sum_i w_i l_i / sum_i w_i, and exactly that
+    gradient for a full batch.
+
+    A float64 batch whose rows are consecutive in X (``shuffle="batches"`` or
+    rows in order) is done with two BLAS dgemv calls (X_b @ w, then X_b.T @ r,
+    the batch in cache between them); other batches row by row (dot, then
+    axpy, with software prefetch of the rows to come).
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    cdef const floating* data = NULL
+    _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
+    if resid.shape[0] < min(batch_size, n_samples) or resid.shape[0] == 0:
+        raise ValueError(f"resid must hold batch_size = {batch_size} values, "
+                         f"got {resid.shape[0]}")
+    if n_samples > 0 and n_features > 0:
+        data = &X[0, 0]
+    return _epoch(data, <const int*>NULL, <const int*>NULL, n_features, y, order, batch_size,
+                  alpha, method, flags, adam_form, b1, b2, eps, step_sizes, t_start, theta,
+                  s1, s2, s3, average, avg_start, avg_decay, theta_avg, grad, &resid[0], sw,
+                  "X.shape[1] + 1")
 
 
 def csr_epoch(const floating[::1] data, const index_t[::1] indices,
@@ -624,68 +566,15 @@ def csr_epoch(const floating[::1] data, const index_t[::1] indices,
     rows only; the update itself (and the ridge) acts on every coefficient, as in
     the dense kernel, so the iterates are those of the dense epoch up to rounding.
     """
-    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_coef = theta.shape[0]
-    cdef Py_ssize_t n_features = n_coef - 1, n_batches, b, ii, i, j, k, start, stop
-    cdef long long t = t_start
-    cdef double eta, r, inv
-    cdef const double* wp = NULL
-    cdef double* g
-    cdef double* th
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if n_features < 1:
-        raise ValueError("X must have at least one column, got 0")
-    if t_start < 0:
-        raise ValueError(f"t_start must be >= 0, got {t_start}")
-    _check_codes(method, adam_form)
-    if average < AVG_NONE or average > AVG_EMA:
-        raise ValueError(f"average code must be in [0, 2], got {average}")
-    _check_csr(data, indices, indptr, n_features)
-    n_batches = n_samples // batch_size + (n_samples % batch_size != 0)
+    cdef Py_ssize_t n_samples = indptr.shape[0] - 1, n_features = theta.shape[0] - 1
+    cdef const floating* dp = NULL
+    cdef const index_t* ip = NULL
+    check_csr(data, indices, indptr, n_features)
     _check_length(y.shape[0], n_samples, "y", "X.shape[0]")
-    _check_length(order.shape[0], n_samples, "order", "X.shape[0]")
-    for name, arr in (("s1", s1), ("s2", s2), ("s3", s3), ("theta_avg", theta_avg),
-                      ("grad", grad)):
-        _check_length(arr.shape[0], n_coef, name, "len(theta)")
-    if step_sizes.shape[0] < n_batches:
-        raise ValueError(f"step_sizes must hold one step size per batch ({n_batches}), "
-                         f"got {step_sizes.shape[0]}")
-    _check_rows(order, n_samples, "order")
-    if sw is not None:
-        _check_length(sw.shape[0], n_samples, "sw", "X.shape[0]")
-    if n_samples == 0:
-        return t
-    if sw is not None:
-        wp = &sw[0]
-    g = &grad[0]
-    th = &theta[0]
-    with nogil:
-        for b in range(n_batches):
-            start = b * batch_size
-            stop = start + batch_size
-            if stop > n_samples:
-                stop = n_samples
-            for j in range(n_coef):
-                g[j] = 0.0
-            for ii in range(start, stop):
-                i = order[ii]
-                eta = th[0]
-                if indptr[i + 1] > indptr[i]:
-                    eta = eta + _csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1],
-                                         th + 1)
-                r = _sigmoid(eta) - y[i]
-                if wp != NULL:
-                    r = r * wp[i]
-                g[0] = g[0] + r
-                for k in range(indptr[i], indptr[i + 1]):
-                    g[1 + indices[k]] = g[1 + indices[k]] + r * <double>data[k]
-            inv = 1.0 / <double>(stop - start)
-            g[0] = g[0] * inv
-            for j in range(1, n_coef):
-                g[j] = g[j] * inv + alpha * th[j]
-            t = t + 1
-            update_rule(method, flags, adam_form, b1, b2, eps, t, step_sizes[b], n_coef,
-                        g, th, &s1[0], &s2[0], &s3[0], NULL, NULL)
-            if average != AVG_NONE:
-                _average(average, t, avg_start, avg_decay, n_coef, th, &theta_avg[0])
-    return t
+    if indptr[n_samples] > 0:
+        dp = &data[0]
+        ip = &indices[0]
+    return _epoch(dp, ip, &indptr[0], n_features, y, order, batch_size,
+                  alpha, method, flags, adam_form, b1, b2, eps, step_sizes, t_start, theta,
+                  s1, s2, s3, average, avg_start, avg_decay, theta_avg, grad, NULL, sw,
+                  "len(theta)")
