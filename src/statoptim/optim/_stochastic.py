@@ -154,7 +154,7 @@ class LogisticEpochRunner(_EpochRunner):
         return self.theta.copy()
 
 
-# SWATS state layout of _softmax_fast.pyx (SW_* there).
+# SWATS state layout of the softmax epochs (SW_* in _epoch.pxd).
 _SW_ON, _SW_PHASE, _SW_LAMBDA, _SW_T, _SW_TOL, _SW_LEN = 0, 1, 3, 5, 6, 7
 
 
